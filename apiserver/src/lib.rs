@@ -1,0 +1,1 @@
+//! `bincio-api`: the small HTTP daemon for accounts, sessions, invites, uploads and edits.

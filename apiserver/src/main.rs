@@ -1,0 +1,3 @@
+//! The `bincio-api` command line.
+
+fn main() {}

@@ -1,0 +1,628 @@
+//! BAS v1 JSON shapes: feeds, summaries, details, timeseries, tracks, athlete and manifest.
+//!
+//! Field order follows the reference implementation (`extract-and-merge.md` §8) so diffs
+//! against old data directories stay readable. Unknown fields are ignored on read; optional
+//! fields missing on read become `None`. Units live in the field names.
+
+use crate::lenient::{self, Int};
+use crate::timestamp::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The sport vocabulary. Anything unknown reads as [`Sport::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Sport {
+    Cycling,
+    Running,
+    Hiking,
+    Walking,
+    Swimming,
+    Skiing,
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+impl Sport {
+    /// Every sport, in the reference's display order.
+    pub const ALL: [Sport; 7] = [
+        Sport::Running,
+        Sport::Cycling,
+        Sport::Swimming,
+        Sport::Hiking,
+        Sport::Walking,
+        Sport::Skiing,
+        Sport::Other,
+    ];
+
+    /// The lower-case BAS name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sport::Cycling => "cycling",
+            Sport::Running => "running",
+            Sport::Hiking => "hiking",
+            Sport::Walking => "walking",
+            Sport::Swimming => "swimming",
+            Sport::Skiing => "skiing",
+            Sport::Other => "other",
+        }
+    }
+
+    /// Parse an exact BAS name.
+    pub fn from_bas(name: &str) -> Option<Sport> {
+        Sport::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Pace (min/km) is shown for running and walking, speed for the rest.
+    pub fn uses_pace(self) -> bool {
+        matches!(self, Sport::Running | Sport::Walking)
+    }
+}
+
+impl fmt::Display for Sport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The sub-sport vocabulary. Unknown values read as `None` (see [`de_sub_sport`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubSport {
+    Road,
+    Mountain,
+    Gravel,
+    Indoor,
+    Trail,
+    Track,
+    Nordic,
+    Alpine,
+    OpenWater,
+    Pool,
+}
+
+impl SubSport {
+    /// Every sub-sport.
+    pub const ALL: [SubSport; 10] = [
+        SubSport::Road,
+        SubSport::Mountain,
+        SubSport::Gravel,
+        SubSport::Indoor,
+        SubSport::Trail,
+        SubSport::Track,
+        SubSport::Nordic,
+        SubSport::Alpine,
+        SubSport::OpenWater,
+        SubSport::Pool,
+    ];
+
+    /// The snake_case BAS name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubSport::Road => "road",
+            SubSport::Mountain => "mountain",
+            SubSport::Gravel => "gravel",
+            SubSport::Indoor => "indoor",
+            SubSport::Trail => "trail",
+            SubSport::Track => "track",
+            SubSport::Nordic => "nordic",
+            SubSport::Alpine => "alpine",
+            SubSport::OpenWater => "open_water",
+            SubSport::Pool => "pool",
+        }
+    }
+
+    /// Parse an exact BAS name.
+    pub fn from_bas(name: &str) -> Option<SubSport> {
+        SubSport::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// `deserialize_with` for `sub_sport`: unknown strings (e.g. a legacy `treadmill`) become `None`.
+pub fn de_sub_sport<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SubSport>, D::Error> {
+    let v = Option::<String>::deserialize(d)?;
+    Ok(v.and_then(|s| SubSport::from_bas(&s)))
+}
+
+/// Who may see an activity's location and listing. `private` is the legacy name of `unlisted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Privacy {
+    #[default]
+    Public,
+    BlurStart,
+    NoGps,
+    #[serde(alias = "private")]
+    Unlisted,
+}
+
+impl Privacy {
+    /// The BAS name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privacy::Public => "public",
+            Privacy::BlurStart => "blur_start",
+            Privacy::NoGps => "no_gps",
+            Privacy::Unlisted => "unlisted",
+        }
+    }
+
+    /// Parse a BAS name (`private` reads as unlisted).
+    pub fn from_bas(name: &str) -> Option<Privacy> {
+        match name {
+            "public" => Some(Privacy::Public),
+            "blur_start" => Some(Privacy::BlurStart),
+            "no_gps" => Some(Privacy::NoGps),
+            "unlisted" | "private" => Some(Privacy::Unlisted),
+            _ => None,
+        }
+    }
+}
+
+/// Where the altitude channel came from; decides how hard elevation is smoothed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AltitudeSource {
+    Barometric,
+    Gps,
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+/// `[duration_s, watts]` pairs of the mean-maximal power curve.
+pub type PowerCurve = Vec<(Int, Int)>;
+/// `[distance_km, seconds]` pairs of best efforts.
+pub type BestEfforts = Vec<(f64, Int)>;
+
+/// The feed owner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Owner {
+    pub handle: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Reference extension: the athlete section of the extract config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub athlete: Option<Value>,
+}
+
+/// One card in a feed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Summary {
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub sport: Sport,
+    #[serde(default, deserialize_with = "de_sub_sport")]
+    pub sub_sport: Option<SubSport>,
+    pub started_at: Timestamp,
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub duration_s: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub moving_time_s: Option<i64>,
+    #[serde(default)]
+    pub elevation_gain_m: Option<f64>,
+    #[serde(default)]
+    pub avg_speed_kmh: Option<f64>,
+    #[serde(default)]
+    pub max_speed_kmh: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_cadence_rpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_power_w: Option<i64>,
+    #[serde(default)]
+    pub mmp: Option<PowerCurve>,
+    #[serde(default)]
+    pub best_efforts: Option<BestEfforts>,
+    #[serde(default)]
+    pub best_climb_m: Option<f64>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub privacy: Privacy,
+    #[serde(default)]
+    pub detail_url: Option<String>,
+    #[serde(default)]
+    pub track_url: Option<String>,
+    #[serde(default)]
+    pub preview_coords: Option<Vec<[f64; 2]>>,
+    /// Present after merge: `highlight`, and anything a sidecar adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Map<String, Value>>,
+    /// Set only in the combined feed: the owner of the activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+}
+
+/// A lap as the device recorded it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Lap {
+    pub index: i64,
+    #[serde(default)]
+    pub started_at: Option<Timestamp>,
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    #[serde(default)]
+    pub elevation_gain_m: Option<f64>,
+    #[serde(default)]
+    pub avg_speed_kmh: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_power_w: Option<i64>,
+    #[serde(default)]
+    pub max_speed_kmh: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_power_w: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_cadence_rpm: Option<i64>,
+}
+
+/// `activities/{id}.json`: the summary fields plus everything the activity page needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Detail {
+    pub bas_version: String,
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub sport: Sport,
+    #[serde(default, deserialize_with = "de_sub_sport")]
+    pub sub_sport: Option<SubSport>,
+    pub started_at: Timestamp,
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub duration_s: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub moving_time_s: Option<i64>,
+    #[serde(default)]
+    pub elevation_gain_m: Option<f64>,
+    #[serde(default)]
+    pub elevation_loss_m: Option<f64>,
+    #[serde(default)]
+    pub avg_speed_kmh: Option<f64>,
+    #[serde(default)]
+    pub max_speed_kmh: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_cadence_rpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_power_w: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_power_w: Option<i64>,
+    #[serde(default)]
+    pub gear: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    /// `[min_lon, min_lat, max_lon, max_lat]`.
+    #[serde(default)]
+    pub bbox: Option<[f64; 4]>,
+    /// `[lat, lon]`.
+    #[serde(default)]
+    pub start_latlng: Option<[f64; 2]>,
+    #[serde(default)]
+    pub end_latlng: Option<[f64; 2]>,
+    #[serde(default)]
+    pub mmp: Option<PowerCurve>,
+    #[serde(default)]
+    pub best_efforts: Option<BestEfforts>,
+    #[serde(default)]
+    pub best_climb_m: Option<f64>,
+    #[serde(default)]
+    pub laps: Vec<Lap>,
+    #[serde(default)]
+    pub timeseries_url: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub source_file: Option<String>,
+    #[serde(default)]
+    pub source_hash: Option<String>,
+    #[serde(default)]
+    pub altitude_source: AltitudeSource,
+    #[serde(default)]
+    pub strava_id: Option<String>,
+    #[serde(default)]
+    pub duplicate_of: Option<String>,
+    #[serde(default)]
+    pub privacy: Privacy,
+    /// Also in the detail so a summary can be rebuilt from it without the track.
+    #[serde(default)]
+    pub track_url: Option<String>,
+    #[serde(default)]
+    pub preview_coords: Option<Vec<[f64; 2]>>,
+    #[serde(default)]
+    pub custom: Map<String, Value>,
+}
+
+impl Detail {
+    /// The feed card for this activity (`detail_url` relative to the user directory).
+    pub fn summary(&self) -> Summary {
+        Summary {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            sport: self.sport,
+            sub_sport: self.sub_sport,
+            started_at: self.started_at,
+            distance_m: self.distance_m,
+            duration_s: self.duration_s,
+            moving_time_s: self.moving_time_s,
+            elevation_gain_m: self.elevation_gain_m,
+            avg_speed_kmh: self.avg_speed_kmh,
+            max_speed_kmh: self.max_speed_kmh,
+            avg_hr_bpm: self.avg_hr_bpm,
+            max_hr_bpm: self.max_hr_bpm,
+            avg_cadence_rpm: self.avg_cadence_rpm,
+            avg_power_w: self.avg_power_w,
+            mmp: self.mmp.clone(),
+            best_efforts: self.best_efforts.clone(),
+            best_climb_m: self.best_climb_m,
+            source: self.source.clone(),
+            privacy: self.privacy,
+            detail_url: Some(format!("activities/{}.json", self.id)),
+            track_url: self.track_url.clone(),
+            preview_coords: self.preview_coords.clone(),
+            custom: None,
+            handle: None,
+        }
+    }
+}
+
+/// `activities/{id}.timeseries.json`: parallel arrays, at most one sample per second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Timeseries {
+    pub t: Vec<i64>,
+    /// `None` (JSON `null`) when the location is not published.
+    #[serde(default)]
+    pub lat: Option<Vec<Option<f64>>>,
+    #[serde(default)]
+    pub lon: Option<Vec<Option<f64>>>,
+    #[serde(default)]
+    pub elevation_m: Vec<Option<f64>>,
+    #[serde(default)]
+    pub speed_kmh: Vec<Option<f64>>,
+    #[serde(default)]
+    pub hr_bpm: Vec<Option<i64>>,
+    #[serde(default)]
+    pub cadence_rpm: Vec<Option<i64>>,
+    #[serde(default)]
+    pub power_w: Vec<Option<i64>>,
+    #[serde(default)]
+    pub temperature_c: Vec<Option<f64>>,
+}
+
+/// `activities/{id}.geojson`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackFeature {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub geometry: LineString,
+    pub properties: TrackProperties,
+}
+
+/// GeoJSON LineString of `[lon, lat]` or `[lon, lat, ele]` positions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineString {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub coordinates: Vec<Vec<f64>>,
+}
+
+/// Properties of the track feature.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrackProperties {
+    #[serde(default)]
+    pub id: String,
+    /// km/h, parallel to the coordinates.
+    #[serde(default)]
+    pub speeds: Vec<Option<f64>>,
+    #[serde(default)]
+    pub simplification: Option<String>,
+    #[serde(default)]
+    pub rdp_epsilon: Option<f64>,
+    #[serde(default)]
+    pub point_count_original: Option<i64>,
+    #[serde(default)]
+    pub point_count_simplified: Option<i64>,
+}
+
+/// A year shard entry of a merged user feed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct YearShard {
+    pub year: i64,
+    pub url: String,
+    #[serde(default)]
+    pub count: i64,
+}
+
+/// `{handle}/index.json` (extract output) and `{handle}/_merged/index[-YYYY].json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserFeed {
+    pub bas_version: String,
+    pub owner: Owner,
+    pub generated_at: Timestamp,
+    #[serde(default)]
+    pub shards: Vec<YearShard>,
+    #[serde(default)]
+    pub activities: Vec<Summary>,
+}
+
+/// The `instance` block of the root manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct InstanceInfo {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub private: Option<bool>,
+    /// Unknown keys are kept, so an admin's additions survive a rebuild.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A user shard of the root manifest; `url` is relative, or absolute for a remote instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HandleShard {
+    pub handle: String,
+    pub url: String,
+}
+
+/// `{root}/index.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RootManifest {
+    pub bas_version: String,
+    #[serde(default)]
+    pub instance: InstanceInfo,
+    pub generated_at: Timestamp,
+    #[serde(default)]
+    pub shards: Vec<HandleShard>,
+    #[serde(default)]
+    pub activities: Vec<Summary>,
+}
+
+/// A record held by one activity (fastest time over a distance).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EffortRecord {
+    pub time_s: Int,
+    pub activity_id: String,
+    pub started_at: Timestamp,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A record held by one activity (longest, most elevation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValueRecord {
+    pub value: f64,
+    pub activity_id: String,
+    pub started_at: Timestamp,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// One of the best climbs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClimbRecord {
+    pub climb_m: f64,
+    pub activity_id: String,
+    pub started_at: Timestamp,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// All-time, 365-day and 90-day power curves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct PowerCurves {
+    #[serde(default)]
+    pub all_time: Option<PowerCurve>,
+    #[serde(default)]
+    pub last_365d: Option<PowerCurve>,
+    #[serde(default)]
+    pub last_90d: Option<PowerCurve>,
+}
+
+/// A named date range for the power curve (`start`/`end` as `YYYY-MM-DD`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Season {
+    pub name: String,
+    pub start: String,
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+/// Records of one sport: `"5.0" → EffortRecord`, plus longest and most elevation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct SportRecords {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_m: Option<ValueRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub most_elevation_m: Option<ValueRecord>,
+    /// Keyed by the distance in km as Python prints a float (`"5.0"`, `"1.609"`).
+    #[serde(flatten)]
+    pub efforts: Map<String, Value>,
+}
+
+/// The athlete's own settings (from config or `edits/athlete.yaml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct AthleteSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_i64")]
+    pub max_hr: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_i64")]
+    pub ftp_w: Option<i64>,
+    /// `[[lo, hi], ...]` in bpm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_zones: Option<Vec<[f64; 2]>>,
+    /// `[[lo, hi], ...]` in watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_zones: Option<Vec<[f64; 2]>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seasons: Option<Vec<Season>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gear: Option<Value>,
+}
+
+/// `{handle}/athlete.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Athlete {
+    pub bas_version: String,
+    pub generated_at: Timestamp,
+    #[serde(default)]
+    pub power_curve: PowerCurves,
+    /// Sport name → records, in the reference's sport order.
+    #[serde(default)]
+    pub records: Map<String, Value>,
+    #[serde(default)]
+    pub best_climbs: Vec<ClimbRecord>,
+    #[serde(flatten)]
+    pub settings: AthleteSettings,
+}
+
+/// One entry of `{handle}/_errors.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureEntry {
+    pub path: String,
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_legacy_private_as_unlisted() {
+        let p: Privacy = serde_json::from_str("\"private\"").unwrap();
+        assert_eq!(p, Privacy::Unlisted);
+        let s: Sport = serde_json::from_str("\"yoga\"").unwrap();
+        assert_eq!(s, Sport::Other);
+    }
+
+    #[test]
+    fn summary_reads_floats_as_ints_and_unknown_sub_sport_as_none() {
+        let s: Summary = serde_json::from_str(
+            r#"{"id":"x","started_at":"2024-01-01T00:00:00Z","duration_s":3600.4,"sub_sport":"treadmill","extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(s.duration_s, Some(3600));
+        assert_eq!(s.sub_sport, None);
+    }
+}

@@ -1,0 +1,99 @@
+//! Atomic file replacement: every file Bincio writes goes through here.
+//!
+//! A temp file is created in the target's own folder (so the rename never crosses a file
+//! system), written, fsynced and renamed over the target. nginx, the site generator and the
+//! daemon therefore see either the old file or the new one, never half of one, and a crash
+//! leaves at worst a stray `.tmp` file, never a truncated JSON.
+
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A write that failed, naming the path.
+#[derive(Debug, thiserror::Error)]
+pub enum FsxError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot serialise JSON: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FsxError + '_ {
+    move |source| FsxError::Io { path: path.to_path_buf(), source }
+}
+
+/// Replace `path` with `bytes` atomically, creating parent folders as needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsxError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bincio-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err(path))?;
+    tmp.write_all(bytes).map_err(io_err(path))?;
+    tmp.as_file().sync_data().map_err(io_err(path))?;
+    tmp.persist(path).map_err(|e| FsxError::Io { path: path.to_path_buf(), source: e.error })?;
+    Ok(())
+}
+
+/// Like [`write_atomic`], but leaves the file alone (and returns `false`) when it already
+/// holds exactly `bytes`. Keeps no-change rebuilds from touching the disk.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxError> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
+        && meta.len() == bytes.len() as u64
+        && let Ok(existing) = std::fs::read(path)
+        && existing == bytes
+    {
+        return Ok(false);
+    }
+    write_atomic(path, bytes)?;
+    Ok(true)
+}
+
+/// Serialise `value` as compact JSON (BAS files are written without indentation).
+pub fn to_json_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, FsxError> {
+    serde_json::to_vec(value).map_err(|source| FsxError::Json { path: path.to_path_buf(), source })
+}
+
+/// Serialise `value` as compact JSON and replace `path` atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FsxError> {
+    let bytes = to_json_bytes(path, value)?;
+    write_atomic(path, &bytes)
+}
+
+/// Serialise `value` as compact JSON and write it only when the content changed.
+pub fn write_json_if_changed<T: Serialize>(path: &Path, value: &T) -> Result<bool, FsxError> {
+    let bytes = to_json_bytes(path, value)?;
+    write_if_changed(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_skips_identical_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.json");
+        assert!(write_if_changed(&p, b"{}").unwrap());
+        assert!(!write_if_changed(&p, b"{}").unwrap());
+        assert!(write_if_changed(&p, b"[]").unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"[]");
+        // No temp files are left behind.
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+}

@@ -1,0 +1,163 @@
+//! The data directory's layout: the only place that spells its paths.
+//!
+//! ```text
+//! {root}/instance.db  index.json  _queue/  _queue/status/  _feedback/
+//! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
+//! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
+//! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/images/{id}/
+//! {root}/{handle}/originals/  _merged/
+//! ```
+
+use crate::handle::Handle;
+use std::path::{Path, PathBuf};
+
+/// The root of a Bincio data directory (an instance).
+#[derive(Clone, Debug)]
+pub struct InstanceRoot {
+    root: PathBuf,
+}
+
+impl InstanceRoot {
+    /// Wrap a root folder (not created).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// `{root}/instance.db`: present only on multi-user instances.
+    pub fn instance_db(&self) -> PathBuf {
+        self.root.join("instance.db")
+    }
+
+    /// `{root}/index.json`: the root manifest.
+    pub fn root_manifest(&self) -> PathBuf {
+        self.root.join("index.json")
+    }
+
+    /// `{root}/_queue/`: regeneration requests.
+    pub fn queue_dir(&self) -> PathBuf {
+        self.root.join("_queue")
+    }
+
+    /// `{root}/_queue/status/`: job progress and outcome.
+    pub fn queue_status_dir(&self) -> PathBuf {
+        self.root.join("_queue").join("status")
+    }
+
+    /// `{root}/_feedback/`.
+    pub fn feedback_dir(&self) -> PathBuf {
+        self.root.join("_feedback")
+    }
+
+    /// `{root}/{handle}/`.
+    pub fn user_dir(&self, handle: &Handle) -> PathBuf {
+        self.root.join(handle.as_str())
+    }
+
+    /// A user's folder layout.
+    pub fn user(&self, handle: &Handle) -> UserDir {
+        UserDir::new(self.user_dir(handle))
+    }
+
+    /// Every folder under the root that looks like a user (valid handle, has `activities/`
+    /// or `index.json`), sorted by handle.
+    pub fn users(&self) -> std::io::Result<Vec<Handle>> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            let Ok(handle) = Handle::new(&name) else { continue };
+            let p = entry.path();
+            if p.join("activities").is_dir() || p.join("index.json").is_file() {
+                out.push(handle);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// The files of one user directory.
+#[derive(Clone, Debug)]
+pub struct UserDir {
+    dir: PathBuf,
+}
+
+impl UserDir {
+    /// Wrap a user folder (not created).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+    /// The folder itself.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+    /// `index.json`: the extract output feed.
+    pub fn index(&self) -> PathBuf {
+        self.dir.join("index.json")
+    }
+    /// `athlete.json`.
+    pub fn athlete(&self) -> PathBuf {
+        self.dir.join("athlete.json")
+    }
+    /// `_errors.json`: the last extract run's failures.
+    pub fn errors(&self) -> PathBuf {
+        self.dir.join("_errors.json")
+    }
+    /// `.bincio_cache.json`: hash → id cache for incremental extraction.
+    pub fn cache(&self) -> PathBuf {
+        self.dir.join(".bincio_cache.json")
+    }
+    /// `activities/`.
+    pub fn activities_dir(&self) -> PathBuf {
+        self.dir.join("activities")
+    }
+    /// `activities/{id}.json`.
+    pub fn detail(&self, id: &str) -> PathBuf {
+        self.activities_dir().join(format!("{id}.json"))
+    }
+    /// `activities/{id}.geojson`.
+    pub fn track(&self, id: &str) -> PathBuf {
+        self.activities_dir().join(format!("{id}.geojson"))
+    }
+    /// `activities/{id}.timeseries.json`.
+    pub fn timeseries(&self, id: &str) -> PathBuf {
+        self.activities_dir().join(format!("{id}.timeseries.json"))
+    }
+    /// `edits/`.
+    pub fn edits_dir(&self) -> PathBuf {
+        self.dir.join("edits")
+    }
+    /// `edits/{id}.md`.
+    pub fn sidecar(&self, id: &str) -> PathBuf {
+        self.edits_dir().join(format!("{id}.md"))
+    }
+    /// `edits/athlete.yaml`.
+    pub fn athlete_edits(&self) -> PathBuf {
+        self.edits_dir().join("athlete.yaml")
+    }
+    /// `edits/images/{id}/`.
+    pub fn images_dir(&self, id: &str) -> PathBuf {
+        self.edits_dir().join("images").join(id)
+    }
+    /// `originals/`.
+    pub fn originals_dir(&self) -> PathBuf {
+        self.dir.join("originals")
+    }
+    /// `_merged/`.
+    pub fn merged_dir(&self) -> PathBuf {
+        self.dir.join("_merged")
+    }
+}

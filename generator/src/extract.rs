@@ -1,0 +1,1 @@
+//! Files → BAS store (being written).

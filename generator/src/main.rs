@@ -1,0 +1,3 @@
+//! The `bincio-gen` command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Shared quick-xml helpers for the GPX and TCX parsers (being written).

@@ -1,0 +1,1 @@
+//! Privacy: which samples' locations may be published (being written).

@@ -1,0 +1,1 @@
+//! Track simplification (Ramer–Douglas–Peucker) and card previews (being written).

@@ -1,0 +1,1 @@
+//! Synthetic activities with exactly known ground truth (being written).
