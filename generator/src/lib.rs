@@ -12,3 +12,5 @@ pub mod privacy;
 pub mod simplify;
 pub mod sport;
 pub mod synth;
+pub mod cli;
+pub mod cmd;

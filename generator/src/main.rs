@@ -1,3 +1,48 @@
-//! The `bincio-gen` command line.
+//! The `bincio-gen` binary: parse arguments, set up logging, run one command, and turn
+//! its outcome into an exit status (0 ok, 1 some inputs failed, 2 fatal).
 
-fn main() {}
+use bincio_gen::cli::{Cli, Command};
+use bincio_gen::cmd::{self, Outcome};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let result = match &cli.command {
+        Command::Extract(a) => cmd::extract::run(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Synth(a) => cmd::synth::run(a),
+        Command::Render(a) => cmd::render::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Dev(a) => cmd::dev::run(a),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::SomeFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "bincio_gen=error",
+        (false, 0) => "bincio_gen=info",
+        (false, 1) => "bincio_gen=debug",
+        (false, _) => "bincio_gen=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
+}

@@ -11,6 +11,7 @@ pub mod fsx;
 pub mod handle;
 pub mod layout;
 pub mod lenient;
+pub mod queue;
 pub mod timestamp;
 
 pub use bas::*;

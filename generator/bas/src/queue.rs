@@ -1,0 +1,87 @@
+//! The queue protocol between `bincio-api` (writer) and `bincio-gen watch` (consumer).
+//!
+//! A request is one small JSON file `_queue/{job_id}.json`, written atomically after the
+//! change it describes is durable. The watcher coalesces requests per handle, does the
+//! work, writes `_queue/status/{job_id}.json` and only then deletes the request, so a crash
+//! at any point means the request is simply redone. See `docs/queue.md`.
+
+use crate::timestamp::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What changed, so the watcher can do as little as possible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// New originals were stored: extract them, then merge and render.
+    Upload,
+    /// A sidecar or photo changed: merge and render.
+    Edit,
+    /// An activity was deleted.
+    Delete,
+    /// `edits/athlete.yaml` changed.
+    Athlete,
+    /// Re-render the user (admin rebuild, account created or removed).
+    Rebuild,
+}
+
+/// `_queue/{job_id}.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueRequest {
+    pub job_id: String,
+    pub handle: String,
+    pub change: ChangeKind,
+    pub created_at: Timestamp,
+    /// For uploads: the stored originals, relative to the user directory
+    /// (`originals/2024-06-01-ride.fit`).
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// For edits and deletes: the activity concerned.
+    #[serde(default)]
+    pub activity_id: Option<String>,
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+/// One file that could not be imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFailure {
+    pub path: String,
+    pub reason: String,
+}
+
+/// `_queue/status/{job_id}.json`, written by the watcher, read by the daemon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+    pub job_id: String,
+    pub handle: String,
+    pub state: JobState,
+    /// Short human-readable phase: "extracting 3/10", "rendering", "done".
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub done: u64,
+    #[serde(default)]
+    pub total: u64,
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// IDs of activities this job added.
+    #[serde(default)]
+    pub new_activity_ids: Vec<String>,
+    #[serde(default)]
+    pub failures: Vec<JobFailure>,
+}
+
+/// True when a job id is safe as a file name: 1-64 of `[A-Za-z0-9_-]`.
+pub fn is_valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
