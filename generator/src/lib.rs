@@ -4,6 +4,7 @@
 //! (bytes → model), [`metrics`], [`simplify`] and [`privacy`] (pure functions over the
 //! model), then [`extract`] (files → BAS store, the only extraction module touching disk).
 
+pub mod athlete;
 pub mod extract;
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,216 @@
+//! `athlete.json`: records per sport, best climbs and power curves computed from a user's
+//! summaries, plus the athlete's own settings (max HR, FTP, zones, seasons, gear).
+//!
+//! A pure function over summaries, so extraction and merge (after sidecar edits changed
+//! titles or privacy) build it the same way. Unlisted and duplicate activities never hold a
+//! record: a record links to its activity, and that link would reveal an unlisted one.
+
+use bincio_bas::lenient::Int;
+use bincio_bas::{
+    Athlete, AthleteSettings, ClimbRecord, EffortRecord, PowerCurve, PowerCurves, Privacy, Sport,
+    Summary, Timestamp, ValueRecord,
+};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// How many best climbs are kept.
+pub const BEST_CLIMBS_KEPT: usize = 10;
+
+/// Python's `str(float)` for the record keys: `5.0`, `1.609`, `21.097`.
+pub fn distance_key(distance_km: f64) -> String {
+    if distance_km.fract() == 0.0 && distance_km.abs() < 1e15 {
+        format!("{distance_km:.1}")
+    } else {
+        format!("{distance_km}")
+    }
+}
+
+fn counts(s: &Summary) -> bool {
+    s.privacy != Privacy::Unlisted
+}
+
+/// Per-duration maximum of the summaries' MMP curves.
+pub fn power_curve<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Option<PowerCurve> {
+    let mut best: BTreeMap<i64, i64> = BTreeMap::new();
+    for s in summaries {
+        for (d, w) in s.mmp.iter().flatten() {
+            let e = best.entry(d.0).or_insert(w.0);
+            *e = (*e).max(w.0);
+        }
+    }
+    if best.is_empty() {
+        None
+    } else {
+        Some(best.into_iter().map(|(d, w)| (Int(d), Int(w))).collect())
+    }
+}
+
+/// Build the athlete document. `now` decides the 365- and 90-day windows.
+pub fn build_athlete(
+    summaries: &[Summary],
+    settings: AthleteSettings,
+    now: Timestamp,
+    generated_at: Timestamp,
+) -> Athlete {
+    let listed: Vec<&Summary> = summaries.iter().filter(|s| counts(s)).collect();
+    let now_ms = now.unix_ms();
+    let within = |days: i64| {
+        let cutoff = now_ms - days * 86_400_000;
+        listed.iter().copied().filter(move |s| s.started_at.unix_ms() >= cutoff)
+    };
+    let power_curve = PowerCurves {
+        all_time: power_curve(listed.iter().copied()),
+        last_365d: power_curve(within(365)),
+        last_90d: power_curve(within(90)),
+    };
+
+    // Stable, deterministic order: oldest first, so the first activity to set a record
+    // keeps it on a tie.
+    let mut ordered = listed.clone();
+    ordered.sort_by(|a, b| a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id)));
+
+    let mut records = Map::new();
+    for sport in Sport::ALL {
+        let mut efforts: Vec<(f64, EffortRecord)> = Vec::new();
+        let mut longest: Option<ValueRecord> = None;
+        let mut most_elevation: Option<ValueRecord> = None;
+        for s in ordered.iter().filter(|s| s.sport == sport) {
+            for (d_km, t) in s.best_efforts.iter().flatten() {
+                let rec = EffortRecord {
+                    time_s: *t,
+                    activity_id: s.id.clone(),
+                    started_at: s.started_at,
+                    title: s.title.clone(),
+                };
+                match efforts.iter_mut().find(|(d, _)| d == d_km) {
+                    Some((_, existing)) if t.0 < existing.time_s.0 => *existing = rec,
+                    Some(_) => {}
+                    None => efforts.push((*d_km, rec)),
+                }
+            }
+            let value_rec = |v: f64| ValueRecord {
+                value: v,
+                activity_id: s.id.clone(),
+                started_at: s.started_at,
+                title: s.title.clone(),
+            };
+            if let Some(d) = s.distance_m.filter(|d| *d > 0.0)
+                && longest.as_ref().is_none_or(|r| d > r.value)
+            {
+                longest = Some(value_rec(d));
+            }
+            if let Some(g) = s.elevation_gain_m.filter(|g| *g > 0.0)
+                && most_elevation.as_ref().is_none_or(|r| g > r.value)
+            {
+                most_elevation = Some(value_rec(g));
+            }
+        }
+        if efforts.is_empty() && longest.is_none() && most_elevation.is_none() {
+            continue;
+        }
+        efforts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut entry = Map::new();
+        for (d, rec) in efforts {
+            entry.insert(distance_key(d), serde_json::to_value(rec).unwrap_or(Value::Null));
+        }
+        if let Some(r) = longest {
+            entry.insert("longest_m".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+        }
+        if let Some(r) = most_elevation {
+            entry.insert("most_elevation_m".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+        }
+        records.insert(sport.as_str().to_owned(), Value::Object(entry));
+    }
+
+    let mut climbs: Vec<ClimbRecord> = ordered
+        .iter()
+        .filter_map(|s| {
+            s.best_climb_m.filter(|c| *c > 0.0).map(|c| ClimbRecord {
+                climb_m: c,
+                activity_id: s.id.clone(),
+                started_at: s.started_at,
+                title: s.title.clone(),
+            })
+        })
+        .collect();
+    climbs.sort_by(|a, b| {
+        b.climb_m
+            .total_cmp(&a.climb_m)
+            .then(a.started_at.unix_ms().cmp(&b.started_at.unix_ms()))
+            .then(a.activity_id.cmp(&b.activity_id))
+    });
+    climbs.truncate(BEST_CLIMBS_KEPT);
+
+    Athlete {
+        bas_version: bincio_bas::BAS_VERSION.to_owned(),
+        generated_at,
+        power_curve,
+        records,
+        best_climbs: climbs,
+        settings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: &str, at: &str, sport: Sport) -> Summary {
+        Summary {
+            id: id.into(),
+            title: Some(id.into()),
+            sport,
+            started_at: Timestamp::parse(at).unwrap(),
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn records_keep_the_fastest_and_skip_unlisted() {
+        let mut a = summary("a", "2024-01-01T08:00:00Z", Sport::Running);
+        a.best_efforts = Some(vec![(5.0, Int(1500)), (1.609, Int(400))]);
+        a.distance_m = Some(10_000.0);
+        let mut b = summary("b", "2024-02-01T08:00:00Z", Sport::Running);
+        b.best_efforts = Some(vec![(5.0, Int(1400))]);
+        let mut hidden = summary("h", "2024-03-01T08:00:00Z", Sport::Running);
+        hidden.best_efforts = Some(vec![(5.0, Int(1000))]);
+        hidden.privacy = Privacy::Unlisted;
+        let now = Timestamp::parse("2024-03-02T00:00:00Z").unwrap();
+        let ath = build_athlete(&[a, b, hidden], AthleteSettings::default(), now, now);
+        let run = ath.records["running"].as_object().unwrap();
+        assert_eq!(run["5.0"]["time_s"], 1400);
+        assert_eq!(run["5.0"]["activity_id"], "b");
+        assert_eq!(run["1.609"]["time_s"], 400);
+        assert_eq!(run["longest_m"]["value"], 10_000.0);
+        let keys: Vec<_> = run.keys().cloned().collect();
+        assert_eq!(keys, ["1.609", "5.0", "longest_m"]);
+    }
+
+    #[test]
+    fn power_curve_windows_use_instants() {
+        let mut old = summary("old", "2023-01-01T08:00:00Z", Sport::Cycling);
+        old.mmp = Some(vec![(Int(1), Int(900)), (Int(60), Int(400))]);
+        let mut new = summary("new", "2024-02-20T08:00:00+05:00", Sport::Cycling);
+        new.mmp = Some(vec![(Int(1), Int(700)), (Int(60), Int(450))]);
+        let now = Timestamp::parse("2024-03-01T00:00:00Z").unwrap();
+        let ath = build_athlete(&[old, new], AthleteSettings::default(), now, now);
+        assert_eq!(ath.power_curve.all_time, Some(vec![(Int(1), Int(900)), (Int(60), Int(450))]));
+        assert_eq!(ath.power_curve.last_90d, Some(vec![(Int(1), Int(700)), (Int(60), Int(450))]));
+    }
+
+    #[test]
+    fn best_climbs_are_sorted_and_capped() {
+        let mut all = Vec::new();
+        for i in 0..12 {
+            let mut s = summary(&format!("c{i:02}"), "2024-01-01T08:00:00Z", Sport::Cycling);
+            s.best_climb_m = Some(f64::from(i) * 10.0);
+            all.push(s);
+        }
+        let now = Timestamp::parse("2024-03-01T00:00:00Z").unwrap();
+        let ath = build_athlete(&all, AthleteSettings::default(), now, now);
+        assert_eq!(ath.best_climbs.len(), 10);
+        assert_eq!(ath.best_climbs[0].climb_m, 110.0);
+        assert_eq!(distance_key(21.097), "21.097");
+        assert_eq!(distance_key(5.0), "5.0");
+    }
+}

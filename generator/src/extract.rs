@@ -1,1 +1,0 @@
-//! Files → BAS store (being written).

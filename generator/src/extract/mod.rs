@@ -1,0 +1,452 @@
+//! Files → BAS store: the only extraction module that touches the disk.
+//!
+//! `extract_user` walks the inputs, and for each file (in parallel, in chunks so memory
+//! stays bounded): stat → skip if unchanged → read → gunzip → hash → parse → compute →
+//! build artefacts. IDs are then assigned in a fixed order (so collisions resolve the same
+//! way every run), the files are written atomically (timeseries and track first, the detail
+//! last, so a crash never leaves a detail pointing at nothing), near duplicates are resolved
+//! over the whole store, and `index.json`, `athlete.json`, `_errors.json` and the cache are
+//! rewritten only when their content changed. A failing file is reported and never stops
+//! the batch.
+
+pub mod build;
+pub mod config;
+pub mod ident;
+pub mod registry;
+pub mod strava_csv;
+
+use crate::parse::{self, ParseError};
+use bincio_bas::fsx::{self, FsxError};
+use bincio_bas::layout::UserDir;
+use bincio_bas::{AthleteSettings, Detail, FailureEntry, Owner, Privacy, Summary, Timestamp, UserFeed};
+use build::{Artefacts, BuildContext};
+use config::Sensors;
+use rayon::prelude::*;
+use registry::{ActivityRecord, FileRecord, Registry};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use strava_csv::StravaCsv;
+
+/// A failure that stops the whole run (as opposed to one bad input file).
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{path}: cannot read input: {source}")]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+    #[error("{path}: input does not exist")]
+    MissingInput { path: PathBuf },
+    #[error(transparent)]
+    Write(#[from] FsxError),
+    #[error(transparent)]
+    Csv(#[from] strava_csv::CsvError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What to extract and how.
+#[derive(Clone, Debug)]
+pub struct ExtractOptions {
+    /// The user directory (`{root}/{handle}`).
+    pub user_dir: PathBuf,
+    pub handle: String,
+    pub display_name: Option<String>,
+    /// Folders (walked recursively) and files.
+    pub inputs: Vec<PathBuf>,
+    pub default_privacy: Privacy,
+    pub sensors: Sensors,
+    pub rdp_epsilon_deg: f64,
+    pub metadata_csv: Option<PathBuf>,
+    /// Athlete settings from the config; `None` keeps those already in `athlete.json`.
+    pub athlete: Option<AthleteSettings>,
+}
+
+impl ExtractOptions {
+    /// Defaults for a user directory and handle.
+    pub fn new(user_dir: impl Into<PathBuf>, handle: impl Into<String>) -> Self {
+        Self {
+            user_dir: user_dir.into(),
+            handle: handle.into(),
+            display_name: None,
+            inputs: Vec::new(),
+            default_privacy: Privacy::Public,
+            sensors: Sensors::default(),
+            rdp_epsilon_deg: config::DEFAULT_RDP_EPSILON_DEG,
+            metadata_csv: None,
+            athlete: None,
+        }
+    }
+}
+
+/// One input file that could not be imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// IDs of activities written by this run, in the order they were assigned.
+    pub new_ids: Vec<String>,
+    /// Files whose content was already in the store.
+    pub unchanged: usize,
+    /// Files that were exact copies of another file in this run, plus new activities that
+    /// turned out to be near duplicates of a better recording.
+    pub duplicates: usize,
+    pub failed: Vec<Failure>,
+    /// Input files considered.
+    pub files: usize,
+    /// Bytes read from disk (compressed size) for files that were parsed.
+    pub bytes_parsed: u64,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// `dave: 12 new, 3 unchanged, 1 duplicate, 2 failed in 1.23 s`.
+    pub fn summary_line(&self, handle: &str) -> String {
+        format!(
+            "{handle}: {} new, {} unchanged, {} duplicate{}, {} failed in {:.2} s",
+            self.new_ids.len(),
+            self.unchanged,
+            self.duplicates,
+            if self.duplicates == 1 { "" } else { "s" },
+            self.failed.len(),
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Progress callback: `(files done, files total)`.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Every supported file under the inputs, sorted, each once.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ExtractError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if !input.exists() {
+            return Err(ExtractError::MissingInput { path: input.clone() });
+        }
+        for entry in walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name() {
+            let entry =
+                entry.map_err(|source| ExtractError::Input { path: input.clone(), source })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy();
+            if name.starts_with('.') || !parse::is_supported_name(&name) {
+                continue;
+            }
+            out.push(entry.into_path());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// SHA-256 of the decompressed content, as `sha256:<hex>` (a `.gpx` and its `.gpx.gz` are
+/// the same activity).
+pub fn content_hash(decompressed: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(decompressed)))
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+enum Outcome {
+    /// Content already stored (possibly under another file name).
+    Unchanged { key: String, file: FileRecord },
+    Parsed { key: String, file: FileRecord, artefacts: Box<Artefacts>, bytes: u64 },
+    Failed(Failure),
+}
+
+/// Parse one file into artefacts (no disk writes).
+pub fn extract_file(
+    raw: &[u8],
+    source_file: &str,
+    privacy: Privacy,
+    sensors: Sensors,
+    rdp_epsilon_deg: f64,
+    csv: Option<&StravaCsv>,
+) -> Result<(String, Artefacts), ParseError> {
+    let bytes = parse::maybe_decompress(raw)?;
+    let hash = content_hash(&bytes);
+    let mut activity = match parse::detect_format(&bytes)? {
+        crate::model::Format::Gpx => parse::gpx::parse(&bytes)?,
+        crate::model::Format::Tcx => parse::tcx::parse(&bytes)?,
+        crate::model::Format::Fit => parse::fit::parse(&bytes)?,
+    };
+    drop(bytes);
+    build::apply_sensors(&mut activity, sensors);
+    let ctx = BuildContext {
+        source_file,
+        source_hash: &hash,
+        privacy,
+        rdp_epsilon_deg,
+        csv: csv.and_then(|c| c.row_for(source_file)),
+    };
+    let artefacts = build::build(activity, &ctx).map_err(ParseError::Invalid)?;
+    Ok((hash, artefacts))
+}
+
+fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&StravaCsv>) -> Outcome {
+    let key = path.to_string_lossy().into_owned();
+    let fail = |reason: String| Outcome::Failed(Failure { path: path.to_path_buf(), reason });
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    let (size, mtime) = (meta.len(), mtime_ns(&meta));
+    if let Some(hash) = reg.cached_hash(&key, size, mtime)
+        && reg.id_for_hash(hash).is_some()
+    {
+        let file = FileRecord { size, mtime_ns: mtime, hash: hash.to_owned() };
+        return Outcome::Unchanged { key, file };
+    }
+    let raw = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    // Hash first: known content is never re-parsed.
+    let decompressed = match parse::maybe_decompress(&raw) {
+        Ok(b) => b,
+        Err(e) => return fail(e.to_string()),
+    };
+    let hash = content_hash(&decompressed);
+    drop(decompressed);
+    if reg.id_for_hash(&hash).is_some() {
+        return Outcome::Unchanged { key, file: FileRecord { size, mtime_ns: mtime, hash } };
+    }
+    let source_file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        extract_file(&raw, &source_file, opts.default_privacy, opts.sensors, opts.rdp_epsilon_deg, csv)
+    }));
+    match result {
+        Ok(Ok((hash, artefacts))) => Outcome::Parsed {
+            key,
+            file: FileRecord { size, mtime_ns: mtime, hash },
+            artefacts: Box::new(artefacts),
+            bytes: size,
+        },
+        Ok(Err(e)) => fail(e.to_string()),
+        // A parser bug must not take the batch down: report it like any bad file.
+        Err(_) => fail("internal error while parsing (please report this file)".into()),
+    }
+}
+
+fn write_artefacts(user: &UserDir, a: &Artefacts) -> Result<(), FsxError> {
+    let id = &a.detail.id;
+    if let Some(ts) = &a.timeseries {
+        fsx::write_json(&user.timeseries(id), ts)?;
+    }
+    if let Some(t) = &a.track {
+        fsx::write_json(&user.track(id), t)?;
+    }
+    fsx::write_json(&user.detail(id), &a.detail)
+}
+
+/// Files per parallel chunk: enough to keep every core busy, small enough that the
+/// artefacts of a chunk (timeseries are the big part) stay a few MB.
+const CHUNK_FILES: usize = 64;
+
+/// Extract `opts.inputs` into `opts.user_dir`.
+pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Report, ExtractError> {
+    let started = Instant::now();
+    let user = UserDir::new(&opts.user_dir);
+    let activities_dir = user.activities_dir();
+    std::fs::create_dir_all(&activities_dir)
+        .map_err(|source| ExtractError::Io { path: activities_dir.clone(), source })?;
+    let csv = opts.metadata_csv.as_deref().map(StravaCsv::load).transpose()?;
+    let files = discover(&opts.inputs)?;
+    let mut reg = Registry::load(&user.cache(), &activities_dir);
+    let mut report = Report { files: files.len(), ..Report::default() };
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    progress(0, files.len());
+
+    for chunk in files.chunks(CHUNK_FILES) {
+        let outcomes: Vec<Outcome> = chunk
+            .par_iter()
+            .map(|p| {
+                let o = process(p, &reg, opts, csv.as_ref());
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(n, files.len());
+                o
+            })
+            .collect();
+        let mut to_write: Vec<Box<Artefacts>> = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Unchanged { key, file } => {
+                    report.unchanged += 1;
+                    reg.remember_file(key, file);
+                }
+                Outcome::Failed(f) => report.failed.push(f),
+                Outcome::Parsed { key, file, mut artefacts, bytes } => {
+                    report.bytes_parsed += bytes;
+                    let hash = file.hash.clone();
+                    reg.remember_file(key, file);
+                    if reg.id_for_hash(&hash).is_some() {
+                        // An exact copy of a file met earlier in this run (x.gpx and x.gpx.gz).
+                        report.duplicates += 1;
+                        continue;
+                    }
+                    let base = artefacts.detail.id.clone();
+                    let mut id = base.clone();
+                    let mut n = 1;
+                    while reg.get(&id).is_some() {
+                        id = ident::collision_id(&base, &hash);
+                        if n > 1 {
+                            id = format!("{id}-{n}");
+                        }
+                        n += 1;
+                    }
+                    if id != base {
+                        build::rename(&mut artefacts, &id);
+                    }
+                    let d = &artefacts.detail;
+                    let source = d.source.clone().unwrap_or_default();
+                    reg.insert(ActivityRecord {
+                        id: id.clone(),
+                        source_hash: hash,
+                        started_at: d.started_at,
+                        distance_m: d.distance_m,
+                        quality: registry::quality_score(
+                            &source,
+                            artefacts.sensor_channels,
+                            artefacts.point_count,
+                        ),
+                        source: Some(source),
+                        duplicate_of: None,
+                    });
+                    report.new_ids.push(id);
+                    to_write.push(artefacts);
+                }
+            }
+        }
+        to_write.par_iter().map(|a| write_artefacts(&user, a)).collect::<Result<Vec<()>, _>>()?;
+    }
+
+    // Near duplicates, over the whole store; patch the details whose status changed.
+    for id in reg.resolve_near_duplicates() {
+        let path = user.detail(&id);
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let Ok(mut detail) = serde_json::from_slice::<Detail>(&bytes) else { continue };
+        detail.duplicate_of = reg.get(&id).and_then(|r| r.duplicate_of.clone());
+        fsx::write_json(&path, &detail)?;
+    }
+    let new_dups =
+        report.new_ids.iter().filter(|id| reg.get(id).is_some_and(|r| r.duplicate_of.is_some()));
+    report.duplicates += new_dups.count();
+
+    let summaries = write_index(&user, opts, &reg, &report.new_ids)?;
+    write_athlete(&user, opts, &summaries)?;
+    write_errors(&user, &report.failed)?;
+    reg.save(&user.cache())?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Rewrite `index.json` (every listed summary inline, newest first; duplicates left out).
+/// Keeps the old `generated_at` when nothing else changed, so a no-change run writes nothing.
+fn write_index(
+    user: &UserDir,
+    opts: &ExtractOptions,
+    reg: &Registry,
+    new_ids: &[String],
+) -> Result<Vec<Summary>, ExtractError> {
+    let path = user.index();
+    let existing: Option<UserFeed> =
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let mut by_id: BTreeMap<String, Summary> = BTreeMap::new();
+    if let Some(feed) = &existing {
+        for s in &feed.activities {
+            by_id.insert(s.id.clone(), s.clone());
+        }
+    }
+    // New activities, and anything stored but missing from the index, come from the details.
+    let mut wanted: Vec<&ActivityRecord> = reg.records().filter(|r| r.duplicate_of.is_none()).collect();
+    wanted.sort_by(|a, b| b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then(b.id.cmp(&a.id)));
+    let mut activities = Vec::with_capacity(wanted.len());
+    for rec in wanted {
+        let fresh = new_ids.contains(&rec.id) || !by_id.contains_key(&rec.id);
+        if fresh {
+            let Ok(bytes) = std::fs::read(user.detail(&rec.id)) else { continue };
+            let Ok(detail) = serde_json::from_slice::<Detail>(&bytes) else { continue };
+            activities.push(detail.summary());
+        } else if let Some(s) = by_id.remove(&rec.id) {
+            activities.push(s);
+        }
+    }
+    let owner = Owner {
+        handle: opts.handle.clone(),
+        display_name: opts
+            .display_name
+            .clone()
+            .or_else(|| existing.as_ref().and_then(|f| f.owner.display_name.clone()))
+            .or_else(|| Some(opts.handle.clone())),
+        avatar_url: existing.as_ref().and_then(|f| f.owner.avatar_url.clone()),
+        athlete: None,
+    };
+    let mut feed = UserFeed {
+        bas_version: bincio_bas::BAS_VERSION.to_owned(),
+        owner,
+        generated_at: existing.as_ref().map(|f| f.generated_at).unwrap_or_else(now),
+        shards: Vec::new(),
+        activities,
+    };
+    let unchanged = existing.as_ref().is_some_and(|e| *e == feed);
+    if !unchanged {
+        feed.generated_at = now();
+        fsx::write_json(&path, &feed)?;
+    }
+    Ok(feed.activities)
+}
+
+/// The current time, in UTC.
+pub fn now() -> Timestamp {
+    Timestamp(time::OffsetDateTime::now_utc())
+}
+
+fn write_athlete(user: &UserDir, opts: &ExtractOptions, summaries: &[Summary]) -> Result<(), ExtractError> {
+    let path = user.athlete();
+    let existing: Option<bincio_bas::Athlete> =
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let settings = opts
+        .athlete
+        .clone()
+        .or_else(|| existing.as_ref().map(|a| a.settings.clone()))
+        .unwrap_or_default();
+    let generated_at = existing.as_ref().map(|a| a.generated_at).unwrap_or_else(now);
+    let mut athlete = crate::athlete::build_athlete(summaries, settings, now(), generated_at);
+    if existing.as_ref() != Some(&athlete) {
+        athlete.generated_at = now();
+        fsx::write_json(&path, &athlete)?;
+    }
+    Ok(())
+}
+
+fn write_errors(user: &UserDir, failed: &[Failure]) -> Result<(), ExtractError> {
+    let entries: Vec<FailureEntry> = failed
+        .iter()
+        .map(|f| FailureEntry { path: f.path.display().to_string(), reason: f.reason.clone() })
+        .collect();
+    let path = user.errors();
+    let bytes = fsx::to_json_bytes(&path, &entries)?;
+    fsx::write_if_changed(&path, &bytes)?;
+    Ok(())
+}
