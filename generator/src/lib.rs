@@ -5,6 +5,7 @@
 //! model), then [`extract`] (files → BAS store, the only extraction module touching disk).
 
 pub mod athlete;
+pub mod check;
 pub mod extract;
 pub mod metrics;
 pub mod model;

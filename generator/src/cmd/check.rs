@@ -1,12 +1,28 @@
-//! `bincio-gen check` (being written).
+//! `bincio-gen check`: our figures against the devices' own totals, as a table.
 
 use super::Outcome;
+use anyhow::Context;
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Arguments of `bincio-gen check`.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {}
+#[command(after_help = "Example:
+  bincio-gen check --devices ../shared/samples/devices
+
+Each row compares one figure (distance 1 %, elapsed 1 s, moving 3 % where the device paused,
+HR 1 bpm, power 1 W, sport) with the device's session or lap totals. Exit status 1 on any mismatch.")]
+pub struct CheckArgs {
+    /// A folder with MANIFEST.tsv and the device files it lists.
+    #[arg(long, value_name = "DIR", default_value = "../shared/samples/devices")]
+    pub devices: PathBuf,
+}
 
 /// Run `bincio-gen check`.
-pub fn run(_args: &CheckArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`bincio-gen check` is not implemented yet")
+pub fn run(args: &CheckArgs) -> anyhow::Result<Outcome> {
+    let rows = crate::check::check_devices(&args.devices)
+        .with_context(|| format!("checking {}", args.devices.display()))?;
+    let table = crate::check::format_table(&rows);
+    std::io::stdout().lock().write_all(table.as_bytes())?;
+    Ok(if rows.iter().all(|r| r.ok) { Outcome::Ok } else { Outcome::SomeFailed })
 }

@@ -1,0 +1,231 @@
+//! The device check: our figures against each device's own totals, for every sample file.
+//!
+//! `../shared/samples/devices/MANIFEST.tsv` holds, per file, what the device itself recorded
+//! (FIT session totals, TCX lap totals) or independent figures (GPX haversine and time span).
+//! This module extracts each file and compares field by field at the tolerances the project
+//! promises: distance 1 %, elapsed 1 s, timer/moving 3 % where the device recorded pauses,
+//! heart rate 1 bpm and power 1 W where the file has a session, and the BAS sport and
+//! sub-sport the device's labels map to. `bincio-gen check` prints the table; a test asserts it.
+
+use crate::extract::{self, config::Sensors};
+use bincio_bas::{Detail, Privacy, Sport, SubSport};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A problem reading the manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}: {reason}")]
+    Manifest { path: PathBuf, line: usize, reason: String },
+}
+
+/// One compared figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub file: String,
+    pub field: &'static str,
+    pub ours: String,
+    pub device: String,
+    pub tolerance: &'static str,
+    pub ok: bool,
+}
+
+/// What the BAS sport and sub-sport of each sample must be, from the device's own labels
+/// (FIT session sport/sub_sport, TCX Sport attribute, GPX `<type>`), mapped by hand.
+/// `None` = the file must be rejected (with a one-line reason).
+fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
+    use Sport::*;
+    use SubSport::*;
+    let v = match file {
+        "fff__activity_multiple_developer_index.fit" => (Cycling, Some(Indoor)),
+        // Multisport: the sport with the most timer time (cycling 55 s vs running 22 s).
+        "fff__activity_multisport.fit" => (Cycling, Some(Mountain)),
+        // No sport, session or lap message survives: nothing says what it was.
+        "fff__activity_truncated.fit" => (Other, None),
+        "fff__karoo_20251119.fit" => (Cycling, None),
+        "fff__mywhoosh_20260111.fit" | "fff__tpv_20251120.fit" => (Cycling, Some(Indoor)),
+        "fff__zwift_non_utf8_20260130.fit" => (Cycling, Some(Indoor)),
+        "fitparse__2013-02-06-12-11-14.fit" => (Running, None),
+        "fitparse__20170518-191602-1740899583.fit" => (Other, Some(Indoor)),
+        "fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit" => (Cycling, None),
+        "fitparse__Edge810-Vector-2013-08-16-15-35-10.fit" => (Cycling, None),
+        "fitparse__activity-activity-filecrc.fit" => (Running, None),
+        // Triathlon-like: running (2 sessions, 9,059 s) beats cycling (3,211 s); the
+        // "generic" and "transition" sessions say nothing about the sport.
+        "fitparse__activity-large-fenxi2-multisport.fit" => (Running, None),
+        "fitparse__activity-settings-corruptheader.fit" => (Running, None),
+        "fitparse__activity-unexpected-eof.fit" => (Running, None),
+        "fitparse__antfs-dump.63.fit" | "fitparse__compressed-speed-distance.fit" => (Running, None),
+        "fitparse__coros-pace-2-cycling-misaligned-fields.fit" => (Cycling, None),
+        "fitparse__developer-types-sample.fit" => (Running, None),
+        "fitparse__event_timestamp.fit" => (Swimming, Some(Pool)),
+        "fitparse__garmin-fenix-5-bike.FIT" => (Cycling, None),
+        "fitparse__nick.fit" => (Cycling, None),
+        "fitparse__null_compressed_speed_dist.fit" => (Cycling, Some(Indoor)),
+        "fitparse__sample-activity-indoor-trainer.fit" => (Cycling, None),
+        "fitparse__strava-android-app-201.10-b1218918.fit" => (Running, None),
+        "georust__garmin_with_extensions.gpx" | "georust__wahoo_example.gpx" => (Other, None),
+        "gofit__0134902991.fit" | "gofit__unterminated-strings.fit" => (Cycling, Some(Indoor)),
+        "gofit__edge530.fit" => (Cycling, Some(Road)),
+        "gpxpy__korita-zbevnica.gpx" | "gpxpy__track-with-empty-segment.gpx" => (Other, None),
+        "tcxtest__cross-country-skiing_activity_1.tcx" => (Other, None),
+        "tcxtest__pool_swim-activity_1.tcx" | "tcxtest__sup_activity_2.tcx" => (Other, None),
+        "tcxtest__running_activity_1-https-ns.tcx" => (Running, None),
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// Files that must be rejected, with a word their reason must contain.
+fn expected_rejection(file: &str) -> Option<&'static str> {
+    match file {
+        // A planned route: no timestamps at all.
+        "georust__strava_route_example.gpx" => Some("time"),
+        // Every point carries 1901-12-13 (INT32_MIN): a clock that was never set.
+        "gpxpy__Mojstrovka.gpx" => Some("1990"),
+        _ => None,
+    }
+}
+
+fn num(v: Option<&String>) -> Option<f64> {
+    v.and_then(|s| s.trim().parse::<f64>().ok())
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|x| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x:.2}") })
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Read MANIFEST.tsv into one map per row.
+pub fn read_manifest(path: &Path) -> Result<Vec<HashMap<String, String>>, CheckError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| CheckError::Read { path: path.to_path_buf(), source })?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or_else(|| CheckError::Manifest {
+            path: path.to_path_buf(),
+            line: 1,
+            reason: "empty manifest".into(),
+        })?
+        .split('\t')
+        .collect();
+    Ok(lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            header.iter().zip(l.split('\t')).map(|(h, v)| ((*h).to_owned(), v.to_owned())).collect()
+        })
+        .collect())
+}
+
+/// Extract every file of `devices_dir` and compare it with its manifest row.
+pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
+    let manifest = read_manifest(&devices_dir.join("MANIFEST.tsv"))?;
+    let mut rows = Vec::new();
+    for entry in &manifest {
+        let Some(file) = entry.get("file").cloned() else { continue };
+        let path = devices_dir.join(&file);
+        let raw = std::fs::read(&path).map_err(|source| CheckError::Read { path: path.clone(), source })?;
+        let result = std::panic::catch_unwind(|| {
+            extract::extract_file(&raw, &file, Privacy::Public, Sensors::default(), 0.0001, None)
+        });
+        let row = |field: &'static str, ours: String, device: String, tolerance: &'static str, ok: bool| Row {
+            file: file.clone(),
+            field,
+            ours,
+            device,
+            tolerance,
+            ok,
+        };
+        let detail: Detail = match result {
+            Err(_) => {
+                rows.push(row("result", "panic".into(), "activity".into(), "no panic", false));
+                continue;
+            }
+            Ok(Err(e)) => {
+                let reason = e.to_string();
+                let ok = expected_rejection(&file).is_some_and(|w| reason.contains(w));
+                let want = expected_rejection(&file).map_or("an activity", |_| "rejected");
+                rows.push(row("result", format!("rejected: {reason}"), want.into(), "one-line reason", ok));
+                continue;
+            }
+            Ok(Ok((_, a))) => a.detail,
+        };
+        if expected_rejection(&file).is_some() {
+            rows.push(row("result", "activity".into(), "rejected".into(), "-", false));
+            continue;
+        }
+        let g = |k: &str| num(entry.get(k));
+        // Distance: device/lap totals, else the independent haversine.
+        let dev_dist = g("distance_m").or(g("computed_haversine_m"));
+        if let Some(dev) = dev_dist.filter(|d| *d > 0.0) {
+            let ours = detail.distance_m;
+            let ok = ours.is_some_and(|o| (o - dev).abs() <= dev * 0.01);
+            rows.push(row("distance_m", fmt_opt(ours), fmt_opt(Some(dev)), "1 %", ok));
+        }
+        let dev_elapsed = g("elapsed_s").or(g("computed_span_s"));
+        if let Some(dev) = dev_elapsed {
+            let ours = detail.duration_s.map(|d| d as f64);
+            let ok = ours.is_some_and(|o| (o - dev).abs() <= 1.0);
+            rows.push(row("elapsed_s", fmt_opt(ours), fmt_opt(Some(dev)), "1 s", ok));
+        }
+        if let (Some(timer), Some(elapsed)) = (g("timer_s"), dev_elapsed)
+            && timer < elapsed - 1.0
+        {
+            let ours = detail.moving_time_s.map(|d| d as f64);
+            let ok = ours.is_some_and(|o| (o - timer).abs() <= timer * 0.03);
+            rows.push(row("moving_time_s", fmt_opt(ours), fmt_opt(Some(timer)), "3 %", ok));
+        }
+        let ints: [(&'static str, &str, Option<i64>, f64); 4] = [
+            ("avg_hr_bpm", "avg_hr", detail.avg_hr_bpm, 1.0),
+            ("max_hr_bpm", "max_hr", detail.max_hr_bpm, 1.0),
+            ("avg_power_w", "avg_power", detail.avg_power_w, 1.0),
+            ("max_power_w", "max_power", detail.max_power_w, 1.0),
+        ];
+        for (field, col, ours, tol) in ints {
+            if let Some(dev) = g(col).filter(|v| *v > 0.0) {
+                let ours = ours.map(|o| o as f64);
+                let ok = ours.is_some_and(|o| (o - dev).abs() <= tol);
+                let t = if field.contains("hr") { "1 bpm" } else { "1 W" };
+                rows.push(row(field, fmt_opt(ours), fmt_opt(Some(dev)), t, ok));
+            }
+        }
+        if let Some((sport, sub)) = expected_sport(&file) {
+            let ours = format!("{}/{}", detail.sport, detail.sub_sport.map_or("-", SubSport::as_str));
+            let want = format!("{sport}/{}", sub.map_or("-", SubSport::as_str));
+            rows.push(row("sport", ours.clone(), want.clone(), "equal", ours == want));
+        }
+    }
+    Ok(rows)
+}
+
+/// Render rows as an aligned text table, with a closing count line.
+pub fn format_table(rows: &[Row]) -> String {
+    let w_file = rows.iter().map(|r| r.file.len()).max().unwrap_or(4).max(4);
+    let w_ours = rows.iter().map(|r| r.ours.len()).max().unwrap_or(4).clamp(4, 60);
+    let mut out = format!(
+        "{:<w_file$}  {:<13}  {:>w_ours$}  {:>12}  {:<15}  {}\n",
+        "file", "field", "ours", "device", "tolerance", "ok"
+    );
+    for r in rows {
+        let ours: String = r.ours.chars().take(60).collect();
+        out.push_str(&format!(
+            "{:<w_file$}  {:<13}  {:>w_ours$}  {:>12}  {:<15}  {}\n",
+            r.file,
+            r.field,
+            ours,
+            r.device,
+            r.tolerance,
+            if r.ok { "ok" } else { "MISMATCH" }
+        ));
+    }
+    let bad = rows.iter().filter(|r| !r.ok).count();
+    out.push_str(&format!("check: {} passed, {} failed\n", rows.len() - bad, bad));
+    out
+}
