@@ -14,5 +14,6 @@ pub mod privacy;
 pub mod simplify;
 pub mod sport;
 pub mod synth;
+pub mod track;
 pub mod cli;
 pub mod cmd;

@@ -1,9 +1,30 @@
-//! Metrics: pure functions over an [`Activity`] (being written).
+//! Metrics: pure functions over an [`Activity`].
 //!
 //! Nothing here touches the file system; every function takes the model and returns
-//! values with units in their names.
+//! values with units in their names. [`compute`] prepares the shared per-sample series
+//! once ([`series::Series`]: time, cumulative distance, robust speed, the pause cutoff)
+//! and each submodule derives its figures from it, so the whole pass is O(n) apart from
+//! the O(n · targets) power-curve and best-effort scans.
+//!
+//! Where the numbers come from (DECISIONS.md "Extraction" 8–13 over the reference):
+//! - the device's own session totals win for distance, elapsed and timer time, ascent and
+//!   descent, and the HR/power averages and maxima: they are what the athlete saw;
+//! - everything else is computed from the samples at whatever rate they were recorded
+//!   (1–10 s smart recording), never on a zero-filled 1 Hz grid;
+//! - averages round to nearest (the reference truncated, W14).
+
+pub mod averages;
+pub mod distance;
+pub mod efforts;
+pub mod elevation;
+pub mod geo;
+pub mod moving;
+pub mod power_curve;
+pub mod series;
+pub mod speed;
 
 use crate::model::Activity;
+use series::Series;
 
 /// Every number the extractor publishes for one activity.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,6 +54,61 @@ pub struct Metrics {
 }
 
 /// Compute every metric of an activity.
-pub fn compute(_activity: &Activity) -> Metrics {
-    Metrics::default()
+pub fn compute(activity: &Activity) -> Metrics {
+    let samples = &activity.samples;
+    let totals = activity.totals.as_ref();
+    let series = Series::new(samples);
+
+    let duration_s = moving::duration_s(&series, totals);
+    let distance_m = distance::published_distance_m(samples, &series, totals);
+    let moving_time_s = moving::moving_time_s(activity.sport, &series, totals)
+        // A moving time longer than the elapsed time is impossible (device clocks and
+        // summed multisport sessions can disagree); the elapsed time wins.
+        .map(|m| duration_s.map_or(m, |d| m.min(d)));
+    let avg_speed_kmh = speed::avg_speed_kmh(distance_m, moving_time_s);
+    let max_speed_kmh = speed::max_speed_kmh(&series, totals).map(|max| {
+        // A maximum below the average only happens with mixed channels (W5): the
+        // average is computed from the published distance, so it is the floor.
+        avg_speed_kmh.map_or(max, |avg| max.max(avg))
+    });
+    let elev = elevation::gain_loss(samples, &series, activity.altitude_source, totals);
+    let geo = geo::extent(samples, |_| true);
+
+    Metrics {
+        distance_m,
+        duration_s,
+        moving_time_s,
+        elevation_gain_m: elev.gain_m,
+        elevation_loss_m: elev.loss_m,
+        avg_speed_kmh,
+        max_speed_kmh,
+        avg_hr_bpm: averages::avg_hr_bpm(samples, totals),
+        max_hr_bpm: averages::max_hr_bpm(samples, totals),
+        avg_cadence_rpm: averages::avg_cadence_rpm(samples, totals),
+        avg_power_w: averages::avg_power_w(samples, totals),
+        max_power_w: averages::max_power_w(samples, totals),
+        bbox: geo.bbox,
+        start_latlng: geo.start_latlng,
+        end_latlng: geo.end_latlng,
+        mmp: power_curve::mmp(samples, &series),
+        best_efforts: efforts::best_efforts(activity.sport, &series),
+        best_climb_m: elevation::best_climb_m(samples, &series, activity.altitude_source),
+    }
 }
+
+/// Round to `dp` decimals, ties to even on the scaled value (Python's `round(x, n)` for
+/// every value that is not an exact binary tie, and those too for the common cases).
+pub fn round_dp(x: f64, dp: i32) -> f64 {
+    let f = 10f64.powi(dp);
+    let r = (x * f).round_ties_even() / f;
+    // `-0.0` prints as "-0.0" in JSON; nobody wants that.
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// Round to the nearest integer (halves away from zero), for averages and maxima.
+pub fn round_i(x: f64) -> i64 {
+    x.round() as i64
+}
+
+#[cfg(test)]
+mod tests;

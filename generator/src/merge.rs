@@ -1,0 +1,840 @@
+//! Merge: a user's extracted store plus their sidecar edits → `{handle}/_merged/`.
+//!
+//! Extracted files are never modified by edits (BAS.md). Merging reads `activities/`,
+//! `edits/{id}.md`, `edits/images/{id}/` and `edits/athlete.yaml` and writes the user's
+//! public BAS feed into `_merged/`: the year manifest `index.json`, the year shards
+//! `index-YYYY.json`, `athlete.json` and `activities/` (merged detail copies, copied tracks
+//! and timeseries, `images/{id}/`). Unlike the reference it writes plain copies (no
+//! symlinks), every file atomically and only when its content changed, so a no-change merge
+//! touches nothing and nginx never sees half a file.
+//!
+//! Privacy is checked again here, because the site publishes exactly what `_merged` holds:
+//! `no_gps` drops every location; `blur_start` removes every location within
+//! [`BLUR_RADIUS_M`] of the published track's ends (the generator cannot tell whether the
+//! extractor trimmed already, so data trimmed at extraction loses at most one more zone;
+//! safe is better than sorry). Unlisted and duplicate activities stay out of the year
+//! shards; unlisted ones are still merged, because their tokened page needs them.
+
+use bincio_bas::fsx::{self, FsxError};
+use bincio_bas::layout::UserDir;
+use bincio_bas::{
+    Athlete, Detail, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature,
+    UserFeed, YearShard,
+};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Radius around the published ends of a `blur_start` track inside which no location is
+/// published. # Units: metres.
+pub const BLUR_RADIUS_M: f64 = 200.0;
+
+/// What stopped a user's merge (one bad sidecar does not: it is reported and skipped).
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] FsxError),
+    #[error("{path}: no index.json and no activities/: not a user directory")]
+    NotAUser { path: PathBuf },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> MergeError + '_ {
+    move |source| MergeError::Io { path: path.to_path_buf(), source }
+}
+
+/// A parsed sidecar `edits/{id}.md`: YAML front matter and the markdown body.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sidecar {
+    pub front: serde_yaml::Mapping,
+    pub body: String,
+}
+
+/// Parse a sidecar as the reference does: when the text starts with `---`, split on lines
+/// that are exactly `---` (trailing blanks allowed) at most twice; with three parts the
+/// first is YAML and the rest the body. Otherwise the whole text is body. A YAML error
+/// yields an error naming the reason (the caller reports it and skips the sidecar).
+pub fn parse_sidecar(text: &str) -> Result<Sidecar, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.starts_with("---") {
+        return Ok(Sidecar { front: serde_yaml::Mapping::new(), body: text.trim().to_owned() });
+    }
+    // Find delimiter lines: `^---[ \t]*$`.
+    let mut delims: Vec<(usize, usize)> = Vec::new();
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        if content.starts_with("---") && content[3..].chars().all(|c| c == ' ' || c == '\t') {
+            delims.push((pos, pos + line.len()));
+            if delims.len() == 2 {
+                break;
+            }
+        }
+        pos += line.len();
+    }
+    if delims.len() < 2 {
+        return Ok(Sidecar { front: serde_yaml::Mapping::new(), body: text.trim().to_owned() });
+    }
+    let yaml = &text[delims[0].1..delims[1].0];
+    let body = text[delims[1].1..].trim().to_owned();
+    let front = if yaml.trim().is_empty() {
+        serde_yaml::Mapping::new()
+    } else {
+        match serde_yaml::from_str::<serde_yaml::Value>(yaml) {
+            Ok(serde_yaml::Value::Mapping(m)) => m,
+            Ok(serde_yaml::Value::Null) => serde_yaml::Mapping::new(),
+            Ok(_) => return Err("front matter is not a mapping".to_owned()),
+            Err(e) => return Err(format!("front matter: {e}")),
+        }
+    };
+    Ok(Sidecar { front, body })
+}
+
+impl Sidecar {
+    fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
+        self.front.get(serde_yaml::Value::String(key.to_owned()))
+    }
+
+    /// A scalar as text (`None` for null, so `title:` with no value does not become "None").
+    fn text(&self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            serde_yaml::Value::String(s) => Some(s.clone()),
+            serde_yaml::Value::Number(n) => Some(n.to_string()),
+            serde_yaml::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Python-style truthiness, plus YAML 1.1 `yes`/`on` (PyYAML wrote those as booleans).
+    fn truthy(&self, key: &str) -> Option<bool> {
+        let v = self.get(key)?;
+        Some(match v {
+            serde_yaml::Value::Null => false,
+            serde_yaml::Value::Bool(b) => *b,
+            serde_yaml::Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            serde_yaml::Value::String(s) => {
+                !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "no" | "off" | "false")
+            }
+            serde_yaml::Value::Sequence(s) => !s.is_empty(),
+            serde_yaml::Value::Mapping(m) => !m.is_empty(),
+            serde_yaml::Value::Tagged(_) => true,
+        })
+    }
+
+    fn hide_stats(&self) -> Option<Vec<String>> {
+        let v = self.get("hide_stats")?;
+        Some(match v {
+            serde_yaml::Value::Sequence(items) => items
+                .iter()
+                .filter_map(|i| match i {
+                    serde_yaml::Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            serde_yaml::Value::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        })
+    }
+
+    fn sport(&self) -> Option<Sport> {
+        self.text("sport").map(|s| Sport::from_bas(s.trim()).unwrap_or(Sport::Other))
+    }
+}
+
+/// Apply a sidecar to a detail (title, sport, gear, description, highlight, private,
+/// hide_stats). `extracted` is the privacy before any edit, restored when `private` is falsy.
+pub fn apply_sidecar_detail(detail: &mut Detail, sc: &Sidecar, extracted: Privacy) {
+    if let Some(t) = sc.text("title") {
+        detail.title = Some(t);
+    }
+    if let Some(s) = sc.sport() {
+        detail.sport = s;
+    }
+    if let Some(g) = sc.text("gear").filter(|g| !g.trim().is_empty()) {
+        detail.gear = Some(g);
+    }
+    if !sc.body.is_empty() {
+        detail.description = Some(sc.body.clone());
+    } else if let Some(d) = sc.text("description") {
+        detail.description = Some(d);
+    }
+    if let Some(h) = sc.truthy("highlight") {
+        detail.custom.insert("highlight".to_owned(), Value::Bool(h));
+    }
+    if let Some(p) = sc.truthy("private") {
+        detail.privacy = if p { Privacy::Unlisted } else { extracted };
+    }
+    if let Some(hs) = sc.hide_stats() {
+        detail.custom.insert(
+            "hide_stats".to_owned(),
+            Value::Array(hs.into_iter().map(Value::String).collect()),
+        );
+    }
+}
+
+/// Apply a sidecar to a feed card: only title, sport, highlight and private (as the reference).
+pub fn apply_sidecar_summary(summary: &mut Summary, sc: &Sidecar, extracted: Privacy) {
+    if let Some(t) = sc.text("title") {
+        summary.title = Some(t);
+    }
+    if let Some(s) = sc.sport() {
+        summary.sport = s;
+    }
+    let custom = summary.custom.get_or_insert_with(Map::new);
+    if let Some(h) = sc.truthy("highlight") {
+        custom.insert("highlight".to_owned(), Value::Bool(h));
+    }
+    if let Some(p) = sc.truthy("private") {
+        summary.privacy = if p { Privacy::Unlisted } else { extracted };
+    }
+}
+
+/// One merged activity, as the site renders it.
+#[derive(Clone, Debug)]
+pub struct MergedActivity {
+    pub summary: Summary,
+    pub detail: Detail,
+    /// A `.geojson` track is published in `_merged/activities/`.
+    pub has_track: bool,
+    /// A `.timeseries.json` is published in `_merged/activities/`.
+    pub has_timeseries: bool,
+    /// Photo file names in `_merged/activities/images/{id}/`, sorted.
+    pub images: Vec<String>,
+}
+
+impl MergedActivity {
+    /// True when the activity appears in listings (not unlisted, not a duplicate).
+    pub fn is_listed(&self) -> bool {
+        self.summary.privacy != Privacy::Unlisted && self.detail.duplicate_of.is_none()
+    }
+}
+
+/// A user's merged store.
+#[derive(Clone, Debug)]
+pub struct MergedUser {
+    pub handle: String,
+    pub owner: Owner,
+    pub generated_at: Timestamp,
+    /// Every non-duplicate activity (unlisted included), highlighted first, then newest first.
+    pub activities: Vec<MergedActivity>,
+    /// `_merged/athlete.json` content (with `edits/athlete.yaml` applied), when present.
+    pub athlete: Option<Athlete>,
+    /// Files written (created or changed) or removed in `_merged/`.
+    pub files_changed: usize,
+    /// Sidecars or detail files that could not be read: `(path, reason)`; they are skipped.
+    pub warnings: Vec<(PathBuf, String)>,
+}
+
+/// Merge one user directory into its `_merged/`. With `write == false` nothing is written
+/// (the in-memory result is the same): `render --handle` uses it for the other users.
+pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError> {
+    let user = UserDir::new(user_dir);
+    let handle = user_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let index_path = user.index();
+    let feed: Option<UserFeed> = match std::fs::read(&index_path) {
+        Ok(bytes) => Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|source| MergeError::Json { path: index_path.clone(), source })?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(MergeError::Io { path: index_path, source: e }),
+    };
+    let activities_dir = user.activities_dir();
+    if feed.is_none() && !activities_dir.is_dir() {
+        return Err(MergeError::NotAUser { path: user_dir.to_path_buf() });
+    }
+    let mut warnings = Vec::new();
+
+    // Detail IDs present on disk: `{id}.json` that is not `{id}.timeseries.json`.
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    if let Ok(entries) = std::fs::read_dir(&activities_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Some(id) = name.strip_suffix(".json")
+                && !id.ends_with(".timeseries")
+            {
+                ids.insert(id.to_owned());
+            }
+        }
+    }
+    let index_summaries: BTreeMap<String, Summary> = feed
+        .as_ref()
+        .map(|f| f.activities.iter().map(|s| (s.id.clone(), s.clone())).collect())
+        .unwrap_or_default();
+
+    let merged_dir = user.merged_dir();
+    let out_acts = merged_dir.join("activities");
+    let ids: Vec<String> = ids.into_iter().collect();
+    let results: Vec<Result<Option<(MergedActivity, usize)>, (PathBuf, String)>> = ids
+        .par_iter()
+        .map(|id| merge_activity(&user, id, index_summaries.get(id), &out_acts, write))
+        .collect();
+    let mut activities = Vec::new();
+    let mut files_changed = 0;
+    for r in results {
+        match r {
+            Ok(Some((a, n))) => {
+                files_changed += n;
+                activities.push(a);
+            }
+            Ok(None) => {}
+            Err(w) => warnings.push(w),
+        }
+    }
+    // Newest first by the parsed instant (not the string, W13), then highlighted first
+    // (stable), then by id so equal instants keep a fixed order.
+    activities.sort_by(|a, b| {
+        b.summary
+            .started_at
+            .unix_ms()
+            .cmp(&a.summary.started_at.unix_ms())
+            .then_with(|| a.summary.id.cmp(&b.summary.id))
+    });
+    activities.sort_by_key(|a| !is_highlight(&a.summary));
+
+    if write {
+        files_changed += remove_stale(&out_acts, &activities)?;
+    }
+
+    let owner = feed
+        .as_ref()
+        .map(|f| f.owner.clone())
+        .unwrap_or_else(|| Owner { handle: handle.clone(), ..Owner::default() });
+    let generated_at = feed
+        .as_ref()
+        .map(|f| f.generated_at)
+        .unwrap_or_else(|| activities.first().map(|a| a.summary.started_at).unwrap_or_default());
+
+    if write {
+        files_changed += write_year_shards(&merged_dir, &owner, generated_at, &activities)?;
+    }
+    let (athlete, n) = merge_athlete(&user, &merged_dir, write, &mut warnings)?;
+    files_changed += n;
+
+    Ok(MergedUser { handle, owner, generated_at, activities, athlete, files_changed, warnings })
+}
+
+fn is_highlight(s: &Summary) -> bool {
+    s.custom
+        .as_ref()
+        .and_then(|c| c.get("highlight"))
+        .is_some_and(|v| v.as_bool().unwrap_or(false))
+}
+
+type ActivityResult = Result<Option<(MergedActivity, usize)>, (PathBuf, String)>;
+
+fn merge_activity(
+    user: &UserDir,
+    id: &str,
+    index_summary: Option<&Summary>,
+    out_acts: &Path,
+    write: bool,
+) -> ActivityResult {
+    let detail_path = user.detail(id);
+    let bytes = std::fs::read(&detail_path).map_err(|e| (detail_path.clone(), e.to_string()))?;
+    let mut detail: Detail = serde_json::from_slice(&bytes)
+        .map_err(|e| (detail_path.clone(), format!("invalid detail JSON: {e}")))?;
+    if detail.duplicate_of.is_some() {
+        return Ok(None);
+    }
+    let extracted = detail.privacy;
+    let mut summary = match index_summary {
+        Some(s) => s.clone(),
+        None => detail.summary(),
+    };
+    let sidecar_path = user.sidecar(id);
+    let sidecar = match std::fs::read_to_string(&sidecar_path) {
+        Ok(text) => match parse_sidecar(&text) {
+            Ok(sc) => Some(sc),
+            Err(reason) => return Err((sidecar_path, reason)),
+        },
+        Err(_) => None,
+    };
+    if let Some(sc) = &sidecar {
+        apply_sidecar_detail(&mut detail, sc, extracted);
+        apply_sidecar_summary(&mut summary, sc, extracted);
+    }
+    // The summary's privacy follows the detail's when they disagree (the detail is read
+    // fresh; an index may be older than a re-extraction).
+    summary.privacy = detail.privacy;
+    let images = list_images(&user.images_dir(id));
+    if !images.is_empty() {
+        detail.custom.insert(
+            "images".to_owned(),
+            Value::Array(images.iter().cloned().map(Value::String).collect()),
+        );
+    }
+
+    // Tracks and timeseries, privacy-checked.
+    let privacy = extracted_or_edit_geo(extracted, detail.privacy);
+    let mut changed = 0;
+    let ts_src = user.timeseries(id);
+    let track_src = user.track(id);
+    let ts_dst = out_acts.join(format!("{id}.timeseries.json"));
+    let track_dst = out_acts.join(format!("{id}.geojson"));
+    let mut has_track = track_src.is_file();
+    let has_timeseries = ts_src.is_file();
+    match privacy {
+        Privacy::NoGps => {
+            strip_locations(&mut detail, &mut summary);
+            has_track = false;
+            if has_timeseries {
+                let mut ts = read_timeseries(&ts_src)?;
+                ts.lat = None;
+                ts.lon = None;
+                changed += write_json(&ts_dst, &ts, write)?;
+            }
+        }
+        Privacy::BlurStart => {
+            let mut ts = if has_timeseries { Some(read_timeseries(&ts_src)?) } else { None };
+            let mut track = if has_track { Some(read_track(&track_src)?) } else { None };
+            let ends = published_ends(ts.as_ref(), track.as_ref());
+            if let Some(ts) = ts.as_mut() {
+                blur_timeseries(ts, &ends);
+            }
+            if let Some(tr) = track.as_mut() {
+                tr.geometry.coordinates.retain(|c| {
+                    c.len() >= 2 && !ends.iter().any(|e| haversine_m(*e, [c[1], c[0]]) < BLUR_RADIUS_M)
+                });
+                if tr.geometry.coordinates.len() < 2 {
+                    track = None;
+                }
+            }
+            refit_locations(&mut detail, &mut summary, track.as_ref(), ts.as_ref(), &ends);
+            if let Some(ts) = &ts {
+                changed += write_json(&ts_dst, ts, write)?;
+            }
+            match &track {
+                Some(tr) => changed += write_json(&track_dst, tr, write)?,
+                None => has_track = false,
+            }
+        }
+        Privacy::Public | Privacy::Unlisted => {
+            if write {
+                if has_timeseries {
+                    changed += copy_if_changed(&ts_src, &ts_dst)?;
+                }
+                if has_track {
+                    changed += copy_if_changed(&track_src, &track_dst)?;
+                }
+            }
+        }
+    }
+    if !has_track {
+        summary.track_url = None;
+    } else if summary.track_url.is_none() {
+        summary.track_url = Some(format!("activities/{id}.geojson"));
+    }
+    detail.timeseries_url = has_timeseries.then(|| format!("activities/{id}.timeseries.json"));
+    if write {
+        changed += write_json(&out_acts.join(format!("{id}.json")), &detail, write)?;
+        if !images.is_empty() {
+            let dst_dir = out_acts.join("images").join(id);
+            for name in &images {
+                changed +=
+                    copy_if_changed(&user.images_dir(id).join(name), &dst_dir.join(name))?;
+            }
+        }
+    }
+    Ok(Some((MergedActivity { summary, detail, has_track, has_timeseries, images }, changed)))
+}
+
+/// The location rule in force: a sidecar only switches between unlisted and the extracted
+/// privacy, so an unlisted activity keeps its extracted location rule (blur or no_gps).
+fn extracted_or_edit_geo(extracted: Privacy, _now: Privacy) -> Privacy {
+    extracted
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T, write: bool) -> Result<usize, (PathBuf, String)> {
+    if !write {
+        return Ok(0);
+    }
+    fsx::write_json_if_changed(path, value)
+        .map(usize::from)
+        .map_err(|e| (path.to_path_buf(), e.to_string()))
+}
+
+fn read_timeseries(path: &Path) -> Result<Timeseries, (PathBuf, String)> {
+    let bytes = std::fs::read(path).map_err(|e| (path.to_path_buf(), e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| (path.to_path_buf(), format!("invalid timeseries: {e}")))
+}
+
+fn read_track(path: &Path) -> Result<TrackFeature, (PathBuf, String)> {
+    let bytes = std::fs::read(path).map_err(|e| (path.to_path_buf(), e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| (path.to_path_buf(), format!("invalid GeoJSON: {e}")))
+}
+
+fn strip_locations(detail: &mut Detail, summary: &mut Summary) {
+    detail.bbox = None;
+    detail.start_latlng = None;
+    detail.end_latlng = None;
+    detail.preview_coords = None;
+    detail.track_url = None;
+    summary.preview_coords = None;
+    summary.track_url = None;
+}
+
+/// The first and last published `[lat, lon]` of an activity (timeseries first, else track).
+fn published_ends(ts: Option<&Timeseries>, track: Option<&TrackFeature>) -> Vec<[f64; 2]> {
+    let mut pts: Vec<[f64; 2]> = Vec::new();
+    if let Some(ts) = ts
+        && let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon)
+    {
+        pts = lat
+            .iter()
+            .zip(lon.iter())
+            .filter_map(|(a, o)| Some([(*a)?, (*o)?]))
+            .collect();
+    }
+    if pts.is_empty()
+        && let Some(tr) = track
+    {
+        pts = tr.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect();
+    }
+    match (pts.first(), pts.last()) {
+        (Some(a), Some(b)) => vec![*a, *b],
+        _ => Vec::new(),
+    }
+}
+
+fn blur_timeseries(ts: &mut Timeseries, ends: &[[f64; 2]]) {
+    if let (Some(lat), Some(lon)) = (ts.lat.as_mut(), ts.lon.as_mut()) {
+        for (a, o) in lat.iter_mut().zip(lon.iter_mut()) {
+            if let (Some(la), Some(lo)) = (*a, *o)
+                && ends.iter().any(|e| haversine_m(*e, [la, lo]) < BLUR_RADIUS_M)
+            {
+                *a = None;
+                *o = None;
+            }
+        }
+        if lat.iter().all(Option::is_none) {
+            ts.lat = None;
+            ts.lon = None;
+        }
+    }
+}
+
+/// Recompute bbox, start/end and preview from what is still published after blurring.
+fn refit_locations(
+    detail: &mut Detail,
+    summary: &mut Summary,
+    track: Option<&TrackFeature>,
+    ts: Option<&Timeseries>,
+    ends: &[[f64; 2]],
+) {
+    let mut pts: Vec<[f64; 2]> = Vec::new();
+    if let Some(tr) = track {
+        pts = tr.geometry.coordinates.iter().map(|c| [c[1], c[0]]).collect();
+    } else if let Some(ts) = ts
+        && let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon)
+    {
+        pts = lat.iter().zip(lon).filter_map(|(a, o)| Some([(*a)?, (*o)?])).collect();
+    }
+    if pts.is_empty() {
+        strip_locations(detail, summary);
+        return;
+    }
+    let (mut min_lat, mut min_lon, mut max_lat, mut max_lon) = (90.0f64, 180.0f64, -90.0f64, -180.0f64);
+    for p in &pts {
+        min_lat = min_lat.min(p[0]);
+        max_lat = max_lat.max(p[0]);
+        min_lon = min_lon.min(p[1]);
+        max_lon = max_lon.max(p[1]);
+    }
+    detail.bbox = Some([min_lon, min_lat, max_lon, max_lat]);
+    detail.start_latlng = pts.first().copied();
+    detail.end_latlng = pts.last().copied();
+    let keep = |c: &[f64; 2]| !ends.iter().any(|e| haversine_m(*e, *c) < BLUR_RADIUS_M);
+    let preview: Vec<[f64; 2]> = match &summary.preview_coords {
+        Some(p) => p.iter().filter(|c| keep(c)).copied().collect(),
+        None => Vec::new(),
+    };
+    let preview = if preview.len() >= 2 { preview } else { sample_preview(&pts) };
+    summary.preview_coords = Some(preview.clone());
+    if detail.preview_coords.is_some() {
+        detail.preview_coords = Some(preview);
+    }
+}
+
+fn sample_preview(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    let n = pts.len();
+    if n <= 20 {
+        return pts.to_vec();
+    }
+    (0..20).map(|i| pts[i * (n - 1) / 19]).map(|p| [round5(p[0]), round5(p[1])]).collect()
+}
+
+fn round5(v: f64) -> f64 {
+    (v * 1e5).round() / 1e5
+}
+
+/// Great-circle distance between two `[lat, lon]` points. # Units: metres (R = 6 371 000 m).
+pub fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (la1, la2) = (a[0].to_radians(), b[0].to_radians());
+    let dlat = la2 - la1;
+    let dlon = (b[1] - a[1]).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
+}
+
+fn list_images(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    out.sort();
+    out
+}
+
+/// Copy `src` to `dst` atomically unless `dst` already has the same length and
+/// modification time (the copy carries the source's mtime, so an unchanged source costs
+/// two `stat`s, not a read of a multi-MB timeseries). Returns 1 when it wrote.
+pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<usize, (PathBuf, String)> {
+    let sm = std::fs::metadata(src).map_err(|e| (src.to_path_buf(), e.to_string()))?;
+    if let Ok(dm) = std::fs::metadata(dst)
+        && dm.len() == sm.len()
+        && let (Ok(a), Ok(b)) = (dm.modified(), sm.modified())
+        && a == b
+    {
+        return Ok(0);
+    }
+    let bytes = std::fs::read(src).map_err(|e| (src.to_path_buf(), e.to_string()))?;
+    fsx::write_atomic(dst, &bytes).map_err(|e| (dst.to_path_buf(), e.to_string()))?;
+    if let Ok(mtime) = sm.modified()
+        && let Ok(f) = std::fs::File::options().write(true).open(dst)
+    {
+        // Best effort: without it the next run simply copies again.
+        let _ = f.set_modified(mtime);
+    }
+    Ok(1)
+}
+
+/// Remove files in `_merged/activities/` that belong to no merged activity any more
+/// (a deleted activity, a photo removed, a track no longer published).
+fn remove_stale(out_acts: &Path, activities: &[MergedActivity]) -> Result<usize, MergeError> {
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    let mut keep_images: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for a in activities {
+        let id = &a.summary.id;
+        keep.insert(format!("{id}.json"));
+        if a.has_track {
+            keep.insert(format!("{id}.geojson"));
+        }
+        if a.has_timeseries {
+            keep.insert(format!("{id}.timeseries.json"));
+        }
+        keep_images.insert(id, a.images.iter().map(String::as_str).collect());
+    }
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(out_acts) else { return Ok(0) };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if name == "images" && path.is_dir() {
+            for d in std::fs::read_dir(&path).map_err(io_err(&path))?.flatten() {
+                let id = d.file_name().to_string_lossy().into_owned();
+                let Some(files) = keep_images.get(id.as_str()).filter(|f| !f.is_empty()) else {
+                    std::fs::remove_dir_all(d.path()).map_err(io_err(&d.path()))?;
+                    removed += 1;
+                    continue;
+                };
+                for f in std::fs::read_dir(d.path()).map_err(io_err(&d.path()))?.flatten() {
+                    if !files.contains(f.file_name().to_string_lossy().as_ref()) {
+                        std::fs::remove_file(f.path()).map_err(io_err(&f.path()))?;
+                        removed += 1;
+                    }
+                }
+            }
+            continue;
+        }
+        if !keep.contains(&name) {
+            std::fs::remove_file(&path).map_err(io_err(&path))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Strip what the reference strips from year-shard cards.
+pub fn shard_card(s: &Summary) -> Summary {
+    let mut c = s.clone();
+    c.best_efforts = None;
+    c.best_climb_m = None;
+    c.source = None;
+    c
+}
+
+/// Write `_merged/index.json` (year manifest) and `index-YYYY.json` (listed cards only,
+/// grouped by the local year of `started_at`), removing shards of years that emptied.
+fn write_year_shards(
+    merged_dir: &Path,
+    owner: &Owner,
+    generated_at: Timestamp,
+    activities: &[MergedActivity],
+) -> Result<usize, MergeError> {
+    let mut by_year: BTreeMap<i32, Vec<Summary>> = BTreeMap::new();
+    for a in activities.iter().filter(|a| a.is_listed()) {
+        by_year.entry(a.summary.started_at.0.year()).or_default().push(shard_card(&a.summary));
+    }
+    let mut changed = 0;
+    let mut shards = Vec::new();
+    for (year, cards) in by_year.iter().rev() {
+        let url = format!("index-{year}.json");
+        shards.push(YearShard { year: i64::from(*year), url: url.clone(), count: cards.len() as i64 });
+        let feed = UserFeed {
+            bas_version: bincio_bas::BAS_VERSION.to_owned(),
+            owner: owner.clone(),
+            generated_at,
+            shards: Vec::new(),
+            activities: cards.clone(),
+        };
+        changed += usize::from(fsx::write_json_if_changed(&merged_dir.join(&url), &feed)?);
+    }
+    let manifest = UserFeed {
+        bas_version: bincio_bas::BAS_VERSION.to_owned(),
+        owner: owner.clone(),
+        generated_at,
+        shards,
+        activities: Vec::new(),
+    };
+    changed += usize::from(fsx::write_json_if_changed(&merged_dir.join("index.json"), &manifest)?);
+    if let Ok(entries) = std::fs::read_dir(merged_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(y) = name.strip_prefix("index-").and_then(|r| r.strip_suffix(".json"))
+                && y.parse::<i32>().map_or(true, |y| !by_year.contains_key(&y))
+            {
+                std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// The athlete keys a user may set through `edits/athlete.yaml`.
+const ATHLETE_EDIT_KEYS: [&str; 6] = ["max_hr", "ftp_w", "hr_zones", "power_zones", "seasons", "gear"];
+
+fn merge_athlete(
+    user: &UserDir,
+    merged_dir: &Path,
+    write: bool,
+    warnings: &mut Vec<(PathBuf, String)>,
+) -> Result<(Option<Athlete>, usize), MergeError> {
+    let src = user.athlete();
+    let dst = merged_dir.join("athlete.json");
+    let mut value: Value = match std::fs::read(&src) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|source| MergeError::Json { path: src.clone(), source })?,
+        Err(_) => {
+            if write && dst.exists() {
+                std::fs::remove_file(&dst).map_err(io_err(&dst))?;
+                return Ok((None, 1));
+            }
+            return Ok((None, 0));
+        }
+    };
+    let yaml_path = user.athlete_edits();
+    if let Ok(text) = std::fs::read_to_string(&yaml_path) {
+        match serde_yaml::from_str::<Value>(&text) {
+            Ok(Value::Object(edits)) => {
+                if let Value::Object(obj) = &mut value {
+                    for key in ATHLETE_EDIT_KEYS {
+                        if let Some(v) = edits.get(key) {
+                            obj.insert(key.to_owned(), v.clone());
+                        }
+                    }
+                }
+            }
+            Ok(Value::Null) => {}
+            Ok(_) => warnings.push((yaml_path, "not a mapping; ignored".to_owned())),
+            Err(e) => warnings.push((yaml_path, format!("invalid YAML, ignored: {e}"))),
+        }
+    }
+    let athlete: Option<Athlete> = match serde_json::from_value(value.clone()) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            warnings.push((src.clone(), format!("athlete.json not understood: {e}")));
+            None
+        }
+    };
+    let changed = if write { usize::from(fsx::write_json_if_changed(&dst, &value)?) } else { 0 };
+    Ok((athlete, changed))
+}
+
+impl From<(PathBuf, String)> for MergeError {
+    fn from((path, reason): (PathBuf, String)) -> Self {
+        MergeError::Io { path, source: std::io::Error::other(reason) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_front_matter_and_body() {
+        let sc = parse_sidecar(
+            "---\ntitle: \"Epic climb\"\nsport: cycling\nhighlight: true\nprivate: false\nhide_stats: [cadence, power]\ngear: Trek\n---\n\nGreat day out with Marco.\n",
+        )
+        .unwrap();
+        assert_eq!(sc.text("title").as_deref(), Some("Epic climb"));
+        assert_eq!(sc.truthy("highlight"), Some(true));
+        assert_eq!(sc.truthy("private"), Some(false));
+        assert_eq!(sc.hide_stats(), Some(vec!["cadence".to_owned(), "power".to_owned()]));
+        assert_eq!(sc.body, "Great day out with Marco.");
+    }
+
+    #[test]
+    fn text_without_front_matter_is_all_body() {
+        let sc = parse_sidecar("  just words\n").unwrap();
+        assert!(sc.front.is_empty());
+        assert_eq!(sc.body, "just words");
+        let open = parse_sidecar("---\ntitle: x\nno closing").unwrap();
+        assert!(open.front.is_empty());
+        assert!(open.body.starts_with("---"));
+    }
+
+    #[test]
+    fn body_wins_over_description_and_private_round_trips() {
+        let mut d = Detail { id: "a".into(), privacy: Privacy::BlurStart, ..Detail::default() };
+        let sc = parse_sidecar("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
+        apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
+        assert_eq!(d.description.as_deref(), Some("body text"));
+        assert_eq!(d.privacy, Privacy::Unlisted);
+        assert_eq!(d.title, None, "an empty title: must not become \"None\"");
+        let sc = parse_sidecar("---\nprivate: false\n---\n").unwrap();
+        apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
+        assert_eq!(d.privacy, Privacy::BlurStart);
+    }
+
+    #[test]
+    fn haversine_matches_known_distance() {
+        // One degree of latitude is ~111.195 km on a 6371 km sphere.
+        let d = haversine_m([45.0, 7.0], [46.0, 7.0]);
+        assert!((d - 111_194.9).abs() < 1.0, "{d}");
+    }
+}
