@@ -1,3 +1,216 @@
-//! The `bincio-api` command line.
+//! The `bincio-api` command line: parses arguments, sets up logging, runs a subcommand.
+//! anyhow lives only here (and in `bench`); exit codes: 0 ok, 2 fatal.
 
-fn main() {}
+use anyhow::{Context, Result, bail};
+use bincio_api::cli::{Cli, Command, InviteAction, SettingsAction, UserAction};
+use bincio_api::config::Config;
+use bincio_api::db::{self, Db};
+use bincio_api::state::AppState;
+use bincio_api::{auth, handlers, instance, jobs, server};
+use bincio_bas::queue::ChangeKind;
+use bincio_bas::{Handle, InstanceRoot};
+use clap::Parser;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default = if cli.verbose > 0 { "bincio_api=debug" } else { "bincio_api=info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open_db(data_dir: &Path) -> Result<(InstanceRoot, Db)> {
+    let root = InstanceRoot::new(data_dir);
+    if !root.instance_db().is_file() {
+        bail!("{} has no instance.db: run `bincio-api init --data-dir {}` first", data_dir.display(), data_dir.display());
+    }
+    let db = Db::open(&root.instance_db())?;
+    Ok((root, db))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init { data_dir, handle, display_name, name, max_users, store_originals } => {
+            init(&data_dir, &handle, display_name.as_deref(), name.as_deref(), max_users, store_originals)
+        }
+        Command::Serve { data_dir, listen } => {
+            if !listen.ip().is_loopback() {
+                tracing::warn!(%listen, "listening on a non-loopback address; the daemon expects nginx in front");
+            }
+            let (root, db) = open_db(&data_dir)?;
+            let st = AppState::new(root, db, Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(async move {
+                let listener = server::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+                tracing::info!(%listen, data_dir = %data_dir.display(), "bincio-api listening");
+                server::serve(st, listener, server::shutdown_signal()).await?;
+                Ok(())
+            })
+        }
+        Command::Invite { action: InviteAction::Create { data_dir, by } } => {
+            let (_root, db) = open_db(&data_dir)?;
+            let (code, base) = db
+                .with(|c| {
+                    let user = db::users::get(c, &by)?.ok_or(bincio_api::error::ApiError::NotFound("user"))?;
+                    let code = handlers::invites::create_blocking(c, &user.handle, user.is_admin)?;
+                    Ok((code, db::settings::get(c, "public_url")?))
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}/register/?code={code}", base.unwrap_or_default().trim_end_matches('/'));
+            Ok(())
+        }
+        Command::User { action } => user_cmd(action),
+        Command::Settings { action } => settings_cmd(action),
+        Command::Bench { requests, connections, logins } => bincio_api::bench::run(requests, connections, logins),
+    }
+}
+
+fn read_password(prompt: &str) -> Result<String> {
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if stdin.is_terminal() {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let old = tcgetattr(&stdin).context("cannot read terminal settings")?;
+        let mut quiet = old.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        tcsetattr(&stdin, OptionalActions::Now, &quiet).context("cannot turn off echo")?;
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        let r = stdin.lock().read_line(&mut line);
+        tcsetattr(&stdin, OptionalActions::Now, &old).context("cannot restore echo")?;
+        eprintln!();
+        r?;
+    } else {
+        stdin.lock().read_line(&mut line)?;
+    }
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn init(
+    data_dir: &Path,
+    handle: &str,
+    display_name: Option<&str>,
+    name: Option<&str>,
+    max_users: Option<u32>,
+    store_originals: Option<bool>,
+) -> Result<()> {
+    let handle = Handle::new_account(handle)?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let root = InstanceRoot::new(data_dir);
+    let db = Db::open(&root.instance_db())?;
+    let api = |e: bincio_api::error::ApiError| anyhow::anyhow!("{e}");
+    let existing = db.with(|c| db::users::get(c, handle.as_str())).map_err(api)?;
+    let display = display_name.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(handle.as_str()).to_owned();
+    if existing.is_none() {
+        let pw = read_password("Password: ")?;
+        let again = read_password("Password again: ")?;
+        if pw != again {
+            bail!("the two passwords differ");
+        }
+        auth::password::check_new("password", &pw).map_err(api)?;
+        let hash = auth::password::hash_blocking(&pw).map_err(api)?;
+        db.with(|c| db::users::insert(c, handle.as_str(), &display, &hash, true, db::now_s())).map_err(api)?;
+        eprintln!("created admin account {handle}");
+    } else {
+        eprintln!("account {handle} exists; password unchanged");
+    }
+    instance::create_user_dirs(&root, &handle, &display).map_err(api)?;
+    instance::update_root_manifest(&root, Some(&handle), None, Some(name.unwrap_or("Bincio"))).map_err(api)?;
+    std::fs::create_dir_all(root.queue_status_dir())?;
+    std::fs::create_dir_all(root.feedback_dir())?;
+    db.with(|c| {
+        if let Some(n) = max_users {
+            db::settings::set(c, "max_users", &n.to_string())?;
+        }
+        match store_originals {
+            Some(v) => db::settings::set(c, "store_originals", if v { "true" } else { "false" })?,
+            None => db::settings::set_default(c, "store_originals", "true")?,
+        }
+        db::settings::set_default(c, "max_user_invites", "3")
+    })
+    .map_err(api)?;
+    if existing.is_none() {
+        let job = jobs::new_job_id().map_err(api)?;
+        jobs::enqueue_blocking(&root, &job, handle.as_str(), ChangeKind::Rebuild, vec![], None).map_err(api)?;
+    }
+    let (code, base) = db
+        .with(|c| {
+            let code = match db::invites::first_unused_by(c, handle.as_str())? {
+                Some(code) => code,
+                None => handlers::invites::create_blocking(c, handle.as_str(), true)?,
+            };
+            Ok((code, db::settings::get(c, "public_url")?))
+        })
+        .map_err(api)?;
+    println!("{}/register/?code={code}", base.unwrap_or_default().trim_end_matches('/'));
+    Ok(())
+}
+
+fn user_cmd(action: UserAction) -> Result<()> {
+    let api = |e: bincio_api::error::ApiError| anyhow::anyhow!("{e}");
+    match action {
+        UserAction::List { data_dir } => {
+            let (_, db) = open_db(&data_dir)?;
+            for u in db.with(|c| db::users::list(c)).map_err(api)? {
+                let when = time::OffsetDateTime::from_unix_timestamp(u.created_at).map(|t| t.date().to_string()).unwrap_or_default();
+                println!("{}\t{}\t{}\t{when}", u.handle, if u.is_admin { "admin" } else { "user" }, u.display_name);
+            }
+        }
+        UserAction::ResetCode { data_dir, handle } => {
+            let (_, db) = open_db(&data_dir)?;
+            let code = db.with(|c| handlers::admin::issue_reset_code_blocking(c, &handle, "cli")).map_err(api)?;
+            println!("{code}");
+            eprintln!("valid 24 hours, once; the user enters it on /reset/ with a new password");
+        }
+        UserAction::Delete { data_dir, handle } => {
+            let h = Handle::new(&handle)?;
+            let (root, db) = open_db(&data_dir)?;
+            if !db.with(|c| db::users::delete(c, h.as_str())).map_err(api)? {
+                bail!("no account {h}");
+            }
+            handlers::remove_tree(&root.user_dir(&h))?;
+            handlers::remove_tree(&root.feedback_dir().join(h.as_str()))?;
+            instance::update_root_manifest(&root, None, Some(h.as_str()), None).map_err(api)?;
+            let job = jobs::new_job_id().map_err(api)?;
+            jobs::enqueue_blocking(&root, &job, h.as_str(), ChangeKind::Rebuild, vec![], None).map_err(api)?;
+            eprintln!("deleted {h} (stop and restart nothing: sessions are gone with the account)");
+        }
+    }
+    Ok(())
+}
+
+fn settings_cmd(action: SettingsAction) -> Result<()> {
+    let api = |e: bincio_api::error::ApiError| anyhow::anyhow!("{e}");
+    match action {
+        SettingsAction::Get { data_dir, key } => {
+            let (_, db) = open_db(&data_dir)?;
+            println!("{}", db.with(|c| db::settings::get(c, &key)).map_err(api)?.unwrap_or_default());
+        }
+        SettingsAction::Set { data_dir, key, value } => {
+            db::settings::validate(&key, &value).map_err(|e| anyhow::anyhow!(e))?;
+            let (_, db) = open_db(&data_dir)?;
+            let value = if key == "public_url" { value.trim_end_matches('/').to_owned() } else { value };
+            db.with(|c| db::settings::set(c, &key, &value)).map_err(api)?;
+            if key == "public_url" {
+                eprintln!("restart bincio-api serve for public_url to take effect");
+            }
+        }
+        SettingsAction::List { data_dir } => {
+            let (_, db) = open_db(&data_dir)?;
+            for (k, v) in db.with(|c| db::settings::all(c)).map_err(api)? {
+                println!("{k}\t{v}");
+            }
+        }
+    }
+    Ok(())
+}

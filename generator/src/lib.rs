@@ -17,3 +17,7 @@ pub mod synth;
 pub mod track;
 pub mod cli;
 pub mod cmd;
+pub mod merge;
+pub mod queue;
+pub mod site;
+pub mod templates;

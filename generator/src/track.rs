@@ -160,4 +160,5 @@ pub fn build_preview(samples: &[Sample], mask: &[bool]) -> Option<Vec<[f64; 2]>>
 }
 
 #[cfg(test)]
+#[path = "track/tests.rs"]
 mod tests;

@@ -160,4 +160,9 @@ impl UserDir {
     pub fn merged_dir(&self) -> PathBuf {
         self.dir.join("_merged")
     }
+    /// `_uploads/`: uploads not kept as originals, one folder per job
+    /// (`_uploads/{job_id}/`); the watcher deletes a job's folder once it is extracted.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.dir.join("_uploads")
+    }
 }

@@ -3,12 +3,15 @@
 //! The device's session ascent/descent win when present. Otherwise the altitude channel
 //! is turned into a profile and measured with a dead-band ("zig-zag") filter:
 //!
-//! - **GPS or unknown altitude** is first smoothed with a local linear fit over a
-//!   ±[`GPS_SMOOTH_HALF_WINDOW_S`] time window (clipped at the ends of the recording). A
-//!   linear fit, unlike a moving average, has no bias on a steady climb and none at the
-//!   ends either, so the height of a climb survives smoothing while metre-level GPS noise
-//!   (σ ≈ 3 m at 1 Hz becomes ≈ 0.6 m) does not. The window is in seconds, not samples,
-//!   so 1 Hz and smart recording are smoothed alike. Dead band: [`GPS_DEAD_BAND_M`].
+//! - **GPS or unknown altitude** is first smoothed with a local linear fit over a time
+//!   window of ± max([`GPS_SMOOTH_HALF_WINDOW_S`], [`GPS_SMOOTH_INTERVALS`] × median
+//!   sampling interval), clipped at the ends of the recording. A linear fit, unlike a
+//!   moving average, has no bias on a steady climb and none at the ends either, so the
+//!   height of a climb survives smoothing while metre-level GPS noise does not (white
+//!   noise σ = 3 m: a 400 m climb is measured within 1 % at 1 Hz and within 2 % at
+//!   1–10 s smart recording; 20 m hills lose under 5 %). The window is in seconds, widened
+//!   for sparse recordings so it always averages about a dozen samples. Dead band:
+//!   [`GPS_DEAD_BAND_M`].
 //! - **Barometric altitude** is smooth already: no smoothing, dead band
 //!   [`BAROMETRIC_DEAD_BAND_M`].
 //!
@@ -26,8 +29,10 @@ use super::series::Series;
 use crate::model::{DeviceTotals, Sample};
 use bincio_bas::AltitudeSource;
 
-/// Half width (s) of the local linear fit applied to GPS altitude.
-pub const GPS_SMOOTH_HALF_WINDOW_S: f64 = 15.0;
+/// Smallest half width (s) of the local linear fit applied to GPS altitude.
+pub const GPS_SMOOTH_HALF_WINDOW_S: f64 = 20.0;
+/// The half width is at least this many median sampling intervals.
+pub const GPS_SMOOTH_INTERVALS: f64 = 6.0;
 /// Dead band (m) for smoothed GPS altitude.
 pub const GPS_DEAD_BAND_M: f64 = 5.0;
 /// Dead band (m) for barometric altitude.
@@ -50,9 +55,10 @@ pub fn profile(samples: &[Sample], series: &Series, source: AltitudeSource) -> V
         .collect();
     match source {
         AltitudeSource::Barometric => raw,
-        AltitudeSource::Gps | AltitudeSource::Unknown => {
-            local_linear_smooth(&raw, GPS_SMOOTH_HALF_WINDOW_S)
-        }
+        AltitudeSource::Gps | AltitudeSource::Unknown => local_linear_smooth(
+            &raw,
+            GPS_SMOOTH_HALF_WINDOW_S.max(GPS_SMOOTH_INTERVALS * series.median_dt_s),
+        ),
     }
 }
 

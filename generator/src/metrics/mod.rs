@@ -66,11 +66,7 @@ pub fn compute(activity: &Activity) -> Metrics {
         // summed multisport sessions can disagree); the elapsed time wins.
         .map(|m| duration_s.map_or(m, |d| m.min(d)));
     let avg_speed_kmh = speed::avg_speed_kmh(distance_m, moving_time_s);
-    let max_speed_kmh = speed::max_speed_kmh(&series, totals).map(|max| {
-        // A maximum below the average only happens with mixed channels (W5): the
-        // average is computed from the published distance, so it is the floor.
-        avg_speed_kmh.map_or(max, |avg| max.max(avg))
-    });
+    let max_speed_kmh = speed::max_speed_kmh(&series, totals);
     let elev = elevation::gain_loss(samples, &series, activity.altitude_source, totals);
     let geo = geo::extent(samples, |_| true);
 

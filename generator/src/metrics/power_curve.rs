@@ -11,6 +11,9 @@
 //! Cumulative energy `E(t)` is then piecewise linear, and the best window of length `d`
 //! always starts or ends at a sample time, so two monotone pointers per duration give the
 //! exact answer in O(n): exact to floating point, not "within one sample".
+//!
+//! Published values are "the best average held for at least `d` seconds" (each value is
+//! raised to the best of the longer durations), so the curve never rises with duration.
 
 use super::series::Series;
 use crate::model::Sample;
@@ -83,10 +86,10 @@ pub fn energy_series(samples: &[Sample], series: &Series) -> Option<(Vec<f64>, V
     let mut e = Vec::with_capacity(t.len());
     let mut acc = 0.0;
     e.push(0.0);
-    for k in first + 1..=last {
+    for (k, s) in samples.iter().enumerate().take(last + 1).skip(first + 1) {
         let dt = series.t_s[k] - series.t_s[k - 1];
         if dt > 0.0 && dt <= series.pause_cutoff_s {
-            acc += f64::from(samples[k].power_w.unwrap_or(0)) * dt;
+            acc += f64::from(s.power_w.unwrap_or(0)) * dt;
         }
         e.push(acc);
     }
@@ -97,9 +100,18 @@ pub fn energy_series(samples: &[Sample], series: &Series) -> Option<(Vec<f64>, V
 /// watts rounded half-to-even; `None` without power.
 pub fn mmp(samples: &[Sample], series: &Series) -> Option<Vec<(i64, i64)>> {
     let (t, e) = energy_series(samples, series)?;
-    let curve: Vec<(i64, i64)> = MMP_DURATIONS_S
+    let mut best: Vec<(i64, f64)> = MMP_DURATIONS_S
         .iter()
-        .map_while(|&d| best_mean_w(&t, &e, d as f64).map(|w| (d, w.round_ties_even() as i64)))
+        .map_while(|&d| best_mean_w(&t, &e, d as f64).map(|w| (d, w)))
         .collect();
+    // Exact-length windows are not monotone when a duration is not a multiple of a
+    // shorter one (20 s at 0.5a can hold no 15 s window above 0.33a). What you averaged
+    // over 20 s you held for at least 15 s: each value is the best over this or any
+    // longer published duration, so the curve never rises.
+    for k in (0..best.len().saturating_sub(1)).rev() {
+        best[k].1 = best[k].1.max(best[k + 1].1);
+    }
+    let curve: Vec<(i64, i64)> =
+        best.into_iter().map(|(d, w)| (d, w.round_ties_even() as i64)).collect();
     (!curve.is_empty()).then_some(curve)
 }

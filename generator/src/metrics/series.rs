@@ -110,7 +110,8 @@ impl Series {
                 *v = run;
             }
             (Some(cum), Some(DistanceSource::Device))
-        } else if gps_count >= 2 && gps_total_m > 0.0 {
+        } else if gps_count >= 2 {
+            // A GPS track that never moved still says "not moving" (zero speeds).
             (Some(fill_linear(&t_s, &gps_known)), Some(DistanceSource::Gps))
         } else if samples.iter().any(|s| finite_non_negative(s.speed_ms).is_some()) {
             (Some(integrate_speed(samples, &t_s, pause_cutoff_s)), Some(DistanceSource::Speed))
@@ -223,28 +224,36 @@ fn integrate_speed(samples: &[Sample], t_s: &[f64], pause_cutoff_s: f64) -> Vec<
 
 /// Spike rejection then a rolling median.
 ///
-/// A speed is dropped when it rises above the last accepted one faster than
-/// [`MAX_ACCEL_MS2`] allows (over the time since that accepted sample, so a real
-/// acceleration after a gap is never stuck). Decreases are always accepted: GPS spikes go
-/// up. The centred median of [`SPEED_MEDIAN_WINDOW`] samples then removes the one- and
-/// two-sample glitches a displaced GPS point leaves (out and back).
+/// A speed is dropped when it is more than [`MAX_ACCEL_MS2`] × Δt above the last accepted
+/// speed, checked both forwards (an impossible acceleration) and backwards (an impossible
+/// braking), over the time since that accepted sample so a real change after a gap is
+/// never stuck. Only rises are tested in each direction: GPS spikes go up. Checking both
+/// ways matters at the ends: a cold-start fix at 124 km/h is the first value forwards but
+/// an impossible brake backwards. The centred median of [`SPEED_MEDIAN_WINDOW`] samples
+/// then removes the one- and two-sample glitches a displaced GPS point leaves (out and
+/// back) that the acceleration test lets through at slow sampling.
 pub fn robust_speed(t_s: &[f64], raw: &[Option<f64>]) -> Vec<Option<f64>> {
-    let mut accepted: Vec<Option<f64>> = Vec::with_capacity(raw.len());
-    let mut last: Option<(f64, f64)> = None; // (t, v)
-    for (i, v) in raw.iter().enumerate() {
-        let keep = match (v, last) {
-            (None, _) => None,
-            (Some(v), None) => Some(*v),
-            (Some(v), Some((t0, v0))) => {
-                let dt = (t_s[i] - t0).max(0.0);
-                (*v - v0 <= MAX_ACCEL_MS2 * dt.max(1.0)).then_some(*v)
+    let n = raw.len();
+    let mut ok_fwd = vec![false; n];
+    let mut ok_bwd = vec![false; n];
+    let mut chain = |order: &mut dyn Iterator<Item = usize>, ok: &mut [bool]| {
+        let mut last: Option<(f64, f64)> = None; // (t, v)
+        for i in order {
+            let Some(v) = raw[i] else { continue };
+            let accept = last.is_none_or(|(t0, v0)| {
+                let dt = (t_s[i] - t0).abs().max(1.0);
+                v - v0 <= MAX_ACCEL_MS2 * dt
+            });
+            if accept {
+                last = Some((t_s[i], v));
+                ok[i] = true;
             }
-        };
-        if let Some(k) = keep {
-            last = Some((t_s[i], k));
         }
-        accepted.push(keep);
-    }
+    };
+    chain(&mut (0..n), &mut ok_fwd);
+    chain(&mut (0..n).rev(), &mut ok_bwd);
+    let accepted: Vec<Option<f64>> =
+        (0..n).map(|i| raw[i].filter(|_| ok_fwd[i] && ok_bwd[i])).collect();
     let half = SPEED_MEDIAN_WINDOW / 2;
     let mut window: Vec<f64> = Vec::with_capacity(SPEED_MEDIAN_WINDOW);
     (0..accepted.len())

@@ -1,0 +1,182 @@
+//! Admin endpoints. Every `{handle}` is validated with the handle rule before it becomes a
+//! path, and must name an account (or, for the ghost-folder delete, an existing folder
+//! that has no account).
+
+use super::{dir_usage, mib, path_handle};
+use crate::auth::{random_code, sha256_hex};
+use crate::db;
+use crate::error::ApiError;
+use crate::jobs;
+use crate::reply::{self, Resp};
+use crate::request::Req;
+use crate::state::AppState;
+use bincio_bas::Handle;
+use bincio_bas::queue::ChangeKind;
+use serde_json::json;
+
+/// Reset codes live 24 h.
+pub const RESET_TTL_S: i64 = 86_400;
+
+async fn existing_user(st: &AppState, handle: &Handle) -> Result<db::users::User, ApiError> {
+    let h = handle.to_string();
+    st.db.call(move |c| db::users::get(c, &h)).await?.ok_or(ApiError::NotFound("user"))
+}
+
+/// `GET /api/admin/users`.
+pub async fn users(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    st.require_admin(req.headers()).await?;
+    let v = st.db.call(|c| db::users::list(c)).await?;
+    Ok(reply::ok(&v))
+}
+
+/// `GET /api/admin/jobs`: queued and running jobs.
+pub async fn jobs(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    st.require_admin(req.headers()).await?;
+    let root = st.root.clone();
+    let v = tokio::task::spawn_blocking(move || jobs::active_jobs_blocking(&root)).await??;
+    Ok(reply::ok(&v))
+}
+
+/// `GET /api/admin/disk`: file-system totals and per-folder usage (ghost folders flagged).
+pub async fn disk(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    st.require_admin(req.headers()).await?;
+    let known: Vec<String> = st.db.call(|c| Ok(db::users::list(c)?.into_iter().map(|u| u.handle).collect())).await?;
+    let root = st.root.clone();
+    let v = tokio::task::spawn_blocking(move || {
+        let fs = rustix::fs::statvfs(root.path()).map_err(|e| ApiError::internal(std::io::Error::from(e)))?;
+        let gb = |blocks: u64| (blocks as f64 * fs.f_frsize as f64 / 1e9 * 10.0).round() / 10.0;
+        let total = gb(fs.f_blocks);
+        let free = gb(fs.f_bavail);
+        let used = ((total - gb(fs.f_bfree)) * 10.0).round() / 10.0;
+        let mut users = Vec::new();
+        let mut names: Vec<String> = std::fs::read_dir(root.path())?
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| !n.starts_with('_') && !n.starts_with('.'))
+            .collect();
+        names.sort();
+        for n in names {
+            let Ok(h) = Handle::new(&n) else { continue };
+            let ud = root.user(&h);
+            let (t, _) = dir_usage(ud.path());
+            let (a, an) = dir_usage(&ud.activities_dir());
+            let (m, _) = dir_usage(&ud.merged_dir());
+            let (o, _) = dir_usage(&ud.originals_dir());
+            let (i, _) = dir_usage(&ud.edits_dir().join("images"));
+            users.push(json!({
+                "handle": n, "in_db": known.contains(&n), "total_mb": mib(t), "activities_mb": mib(a),
+                "activities_count": an, "merged_mb": mib(m), "originals_mb": mib(o), "images_mb": mib(i),
+            }));
+        }
+        let percent = if total > 0.0 { (used / total * 1000.0).round() / 10.0 } else { 0.0 };
+        Ok::<_, ApiError>(json!({"disk": {"total_gb": total, "used_gb": used, "free_gb": free, "percent": percent}, "users": users}))
+    })
+    .await??;
+    Ok(reply::ok(&v))
+}
+
+/// Issue a reset code for `handle` by `by`; returns the code (shown once, stored hashed).
+pub fn issue_reset_code_blocking(c: &mut rusqlite::Connection, handle: &str, by: &str) -> Result<String, ApiError> {
+    if db::users::get(c, handle)?.is_none() {
+        return Err(ApiError::NotFound("user"));
+    }
+    let code = random_code(10)?;
+    db::invites::insert_reset(c, &sha256_hex(code.as_bytes()), handle, by, db::now_s(), RESET_TTL_S)?;
+    Ok(code)
+}
+
+/// `POST /api/admin/users/{handle}/reset-password-code`.
+pub async fn reset_code(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let handle = path_handle(&req.params[0])?;
+    let admin = st.require_admin(req.headers()).await?;
+    let h = handle.to_string();
+    let code = st.db.call(move |c| issue_reset_code_blocking(c, &h, &admin.handle)).await?;
+    Ok(reply::ok(&json!({"ok": true, "code": code, "expires_in_hours": RESET_TTL_S / 3600})))
+}
+
+/// `POST /api/admin/users/{handle}/rebuild`: queue a full re-render of the user.
+pub async fn rebuild(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let handle = path_handle(&req.params[0])?;
+    st.require_admin(req.headers()).await?;
+    existing_user(st, &handle).await?;
+    let (root, h) = (st.root.clone(), handle.clone());
+    let job_id = jobs::new_job_id()?;
+    let jid = job_id.clone();
+    tokio::task::spawn_blocking(move || jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Rebuild, vec![], None))
+        .await??;
+    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
+}
+
+/// `GET /api/admin/users/{handle}/diag`: a snapshot of the user's folder (no absolute paths).
+pub async fn diag(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let handle = path_handle(&req.params[0])?;
+    st.require_admin(req.headers()).await?;
+    let in_db = existing_user(st, &handle).await.is_ok();
+    let root = st.root.clone();
+    let v = tokio::task::spawn_blocking(move || {
+        let ud = root.user(&handle);
+        if !ud.path().is_dir() {
+            return Err(ApiError::NotFound("user folder"));
+        }
+        let count = |dir: &std::path::Path, suffix: &str| {
+            std::fs::read_dir(dir)
+                .map(|rd| rd.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(suffix)).count())
+                .unwrap_or(0)
+        };
+        let (a_bytes, _) = dir_usage(&ud.activities_dir());
+        let (o_bytes, o_n) = dir_usage(&ud.originals_dir());
+        let (m_bytes, _) = dir_usage(&ud.merged_dir());
+        let (u_bytes, u_n) = dir_usage(&ud.uploads_dir());
+        let index_count = std::fs::read(ud.index())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("activities").and_then(|a| a.as_array()).map(Vec::len));
+        Ok(json!({
+            "handle": handle.as_str(),
+            "in_db": in_db,
+            "activities": {"json_files": count(&ud.activities_dir(), ".json") - count(&ud.activities_dir(), ".timeseries.json"),
+                           "geojson_files": count(&ud.activities_dir(), ".geojson"), "size_mb": mib(a_bytes)},
+            "originals": {"exists": ud.originals_dir().is_dir(), "files": o_n, "size_mb": mib(o_bytes)},
+            "merged": {"exists": ud.merged_dir().is_dir(), "size_mb": mib(m_bytes)},
+            "uploads": {"files": u_n, "size_mb": mib(u_bytes)},
+            "index_activity_count": index_count,
+            "sidecars": count(&ud.edits_dir(), ".md"),
+            "athlete_json_exists": ud.athlete().is_file(),
+            "errors_json_exists": ud.errors().is_file(),
+        }))
+    })
+    .await??;
+    Ok(reply::ok(&v))
+}
+
+/// `DELETE /api/admin/users/{handle}/activities`: wipe a user's data (account kept).
+pub async fn wipe(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let handle = path_handle(&req.params[0])?;
+    st.require_admin(req.headers()).await?;
+    let user = existing_user(st, &handle).await?;
+    let deleted = super::accounts::wipe_and_queue(st, &handle, &user.display_name).await?;
+    Ok(reply::ok(&json!({"ok": true, "deleted": deleted})))
+}
+
+/// `DELETE /api/admin/users/{handle}/directory`: remove a ghost folder (no account).
+pub async fn delete_ghost(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let handle = path_handle(&req.params[0])?;
+    st.require_admin(req.headers()).await?;
+    if existing_user(st, &handle).await.is_ok() {
+        return Err(ApiError::Conflict("user is still in the database; delete the account instead".into()));
+    }
+    let _g = st.writers.lock(handle.as_str()).await;
+    let _rg = st.writers.lock("").await;
+    let root = st.root.clone();
+    tokio::task::spawn_blocking(move || {
+        let dir = root.user_dir(&handle);
+        if !dir.is_dir() {
+            return Err(ApiError::NotFound("user folder"));
+        }
+        super::remove_tree(&dir)?;
+        crate::instance::update_root_manifest(&root, None, Some(handle.as_str()), None)
+    })
+    .await??;
+    Ok(reply::ok(&json!({"ok": true})))
+}

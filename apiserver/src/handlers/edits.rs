@@ -1,0 +1,344 @@
+//! Activity edits (sidecars), activity deletion and the athlete profile.
+//!
+//! Edits never touch extracted files: they write `edits/{id}.md` or `edits/athlete.yaml`
+//! (atomically, under the user's writer lock) and queue a request; the watcher merges and
+//! re-renders. A POST changes only the fields it sends (`null` clears one), so a client
+//! that sends a subset does not wipe the rest.
+
+use super::{clean_text, path_activity_id, user_handle};
+use crate::error::ApiError;
+use crate::jobs;
+use crate::reply::{self, Resp};
+use crate::request::Req;
+use crate::sidecar::{SPORTS, STAT_PANELS, Sidecar};
+use crate::state::AppState;
+use bincio_bas::fsx;
+use bincio_bas::queue::ChangeKind;
+use serde_json::{Map, Value, json};
+
+/// Longest title, gear name and description, in characters.
+pub const MAX_TITLE: usize = 200;
+pub const MAX_GEAR: usize = 200;
+pub const MAX_DESCRIPTION: usize = 20_000;
+
+fn read_json(path: &std::path::Path) -> Result<Option<Value>, ApiError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(serde_json::from_slice(&b).map_err(ApiError::internal)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn read_sidecar(path: &std::path::Path) -> Result<Option<Sidecar>, ApiError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(Sidecar::parse(&t))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Photo file names of an activity, sorted, no dot-files.
+pub fn list_images(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// `GET /api/activity/{id}`: the detail (merged when available) with the edit form's
+/// fields filled from the sidecar, at the top level where the editor reads them.
+pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let id = path_activity_id(&req.params[0])?.to_owned();
+    let user = st.require_user(req.headers()).await?;
+    let ud = st.root.user(&user_handle(&user)?);
+    let v = tokio::task::spawn_blocking(move || {
+        if !ud.detail(&id).is_file() {
+            return Err(ApiError::NotFound("activity"));
+        }
+        let merged = ud.merged_dir().join("activities").join(format!("{id}.json"));
+        let mut d = match read_json(&merged)? {
+            Some(v) => v,
+            None => read_json(&ud.detail(&id))?.ok_or(ApiError::NotFound("activity"))?,
+        };
+        let sc = read_sidecar(&ud.sidecar(&id))?.unwrap_or_default();
+        let images = list_images(&ud.images_dir(&id));
+        let obj = d.as_object_mut().ok_or_else(|| ApiError::internal("detail is not an object"))?;
+        let custom = obj.get("custom").cloned().unwrap_or_else(|| json!({}));
+        let extracted_private =
+            matches!(obj.get("privacy").and_then(Value::as_str), Some("private" | "unlisted"));
+        if let Some(t) = sc.title {
+            obj.insert("title".into(), json!(t));
+        }
+        if let Some(s) = sc.sport.filter(|s| s != "other") {
+            obj.insert("sport".into(), json!(s));
+        }
+        if let Some(g) = sc.gear {
+            obj.insert("gear".into(), json!(g));
+        }
+        if let Some(desc) = sc.description {
+            obj.insert("description".into(), json!(desc));
+        }
+        let highlight = sc.highlight || custom.get("highlight").and_then(Value::as_bool).unwrap_or(false);
+        let hide: Vec<String> = if sc.hide_stats.is_empty() {
+            custom
+                .get("hide_stats")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        } else {
+            sc.hide_stats
+        };
+        obj.insert("private".into(), json!(sc.private || extracted_private));
+        obj.insert("highlight".into(), json!(highlight));
+        obj.insert("hide_stats".into(), json!(hide));
+        obj.insert("images".into(), json!(images));
+        Ok(d)
+    })
+    .await??;
+    Ok(reply::ok(&v))
+}
+
+fn opt_string(m: &Map<String, Value>, k: &'static str) -> Result<Option<Option<String>>, ApiError> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(ApiError::bad(k, "must be a string or null")),
+    }
+}
+
+fn opt_bool(m: &Map<String, Value>, k: &'static str) -> Result<Option<bool>, ApiError> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(false)),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::bad(k, "must be true or false")),
+    }
+}
+
+/// Apply a JSON edit to a sidecar, validating every field.
+pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiError> {
+    if let Some(t) = opt_string(m, "title")? {
+        sc.title = t.map(|t| clean_text("title", &t, MAX_TITLE, false)).transpose()?.filter(|t| !t.is_empty());
+    }
+    if let Some(s) = opt_string(m, "sport")? {
+        if let Some(s) = &s
+            && !s.is_empty()
+            && !SPORTS.contains(&s.as_str())
+        {
+            return Err(ApiError::bad("sport", format!("must be one of {}", SPORTS.join(", "))));
+        }
+        sc.sport = s.filter(|s| !s.is_empty() && s != "other");
+    }
+    if let Some(g) = opt_string(m, "gear")? {
+        sc.gear = g.map(|g| clean_text("gear", &g, MAX_GEAR, false)).transpose()?.filter(|g| !g.is_empty());
+    }
+    if let Some(d) = opt_string(m, "description")? {
+        sc.description =
+            d.map(|d| clean_text("description", &d, MAX_DESCRIPTION, true)).transpose()?.filter(|d| !d.is_empty());
+    }
+    if let Some(b) = opt_bool(m, "highlight")? {
+        sc.highlight = b;
+    }
+    if let Some(b) = opt_bool(m, "private")? {
+        sc.private = b;
+    }
+    match m.get("hide_stats") {
+        None => {}
+        Some(Value::Null) => sc.hide_stats.clear(),
+        Some(Value::Array(a)) => {
+            let mut out: Vec<String> = Vec::new();
+            for v in a {
+                let s = v.as_str().filter(|s| STAT_PANELS.contains(s)).ok_or_else(|| {
+                    ApiError::bad("hide_stats", format!("each entry must be one of {}", STAT_PANELS.join(", ")))
+                })?;
+                if !out.iter().any(|o| o == s) {
+                    out.push(s.to_owned());
+                }
+            }
+            sc.hide_stats = out;
+        }
+        Some(_) => return Err(ApiError::bad("hide_stats", "must be a list")),
+    }
+    Ok(())
+}
+
+/// `POST /api/activity/{id}`: update the sidecar, queue an edit. 202 with the job id.
+pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let id = path_activity_id(&req.params[0])?.to_owned();
+    let user = st.require_user(req.headers()).await?;
+    let handle = user_handle(&user)?;
+    let body: Value = req.json(st.cfg.limits.json_body_bytes).await?;
+    let m = body.as_object().ok_or_else(|| ApiError::bad("body", "must be a JSON object"))?.clone();
+    let _g = st.writers.lock(handle.as_str()).await;
+    let (root, h) = (st.root.clone(), handle.clone());
+    let job_id = jobs::new_job_id()?;
+    let jid = job_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let ud = root.user(&h);
+        if !ud.detail(&id).is_file() {
+            return Err(ApiError::NotFound("activity"));
+        }
+        let mut sc = read_sidecar(&ud.sidecar(&id))?.unwrap_or_default();
+        apply_edit(&mut sc, &m)?;
+        fsx::write_atomic(&ud.sidecar(&id), sc.render().as_bytes())?;
+        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Edit, vec![], Some(id))
+    })
+    .await??;
+    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
+}
+
+/// `DELETE /api/activity/{id}`: remove the extracted files, sidecar and photos; the
+/// watcher drops it from the feeds and pages.
+pub async fn delete(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let id = path_activity_id(&req.params[0])?.to_owned();
+    let user = st.require_user(req.headers()).await?;
+    let handle = user_handle(&user)?;
+    let _g = st.writers.lock(handle.as_str()).await;
+    let (root, h) = (st.root.clone(), handle.clone());
+    let job_id = jobs::new_job_id()?;
+    let jid = job_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let ud = root.user(&h);
+        if !ud.detail(&id).is_file() {
+            return Err(ApiError::NotFound("activity"));
+        }
+        for p in [ud.detail(&id), ud.track(&id), ud.timeseries(&id), ud.sidecar(&id)] {
+            super::remove_file(&p)?;
+        }
+        super::remove_tree(&ud.images_dir(&id))?;
+        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Delete, vec![], Some(id))
+    })
+    .await??;
+    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
+}
+
+/// Keys of `edits/athlete.yaml` the user may set.
+pub const ATHLETE_KEYS: &[&str] = &["max_hr", "ftp_w", "hr_zones", "power_zones", "seasons", "gear"];
+
+fn yaml_to_json(v: serde_yaml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn read_athlete_edits(path: &std::path::Path) -> Result<Map<String, Value>, ApiError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(match serde_yaml::from_str::<serde_yaml::Value>(&t).map(yaml_to_json) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /api/athlete`: `athlete.json` (or `{}`) with the user's edits on top.
+pub async fn athlete_get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let user = st.require_user(req.headers()).await?;
+    let ud = st.root.user(&user_handle(&user)?);
+    let v = tokio::task::spawn_blocking(move || {
+        let mut a = match read_json(&ud.athlete()) {
+            Ok(Some(Value::Object(m))) => m,
+            _ => Map::new(),
+        };
+        for (k, v) in read_athlete_edits(&ud.athlete_edits())? {
+            if ATHLETE_KEYS.contains(&k.as_str()) {
+                a.insert(k, v);
+            }
+        }
+        Ok::<_, ApiError>(Value::Object(a))
+    })
+    .await??;
+    Ok(reply::ok(&v))
+}
+
+fn check_int(k: &'static str, v: &Value, lo: i64, hi: i64) -> Result<(), ApiError> {
+    match v.as_i64() {
+        Some(n) if (lo..=hi).contains(&n) => Ok(()),
+        _ => Err(ApiError::bad(k, format!("must be a whole number from {lo} to {hi}"))),
+    }
+}
+
+fn check_zones(k: &'static str, v: &Value, hi: i64) -> Result<(), ApiError> {
+    let err = || ApiError::bad(k, format!("must be a list of at most 10 [low, high] pairs of numbers 0..{hi}"));
+    let a = v.as_array().filter(|a| a.len() <= 10).ok_or_else(err)?;
+    for z in a {
+        let pair = z.as_array().filter(|p| p.len() == 2).ok_or_else(err)?;
+        for n in pair {
+            n.as_i64().filter(|n| (0..=hi).contains(n)).ok_or_else(err)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_seasons(v: &Value) -> Result<(), ApiError> {
+    let err = || ApiError::bad("seasons", "must be a list of at most 50 {name, start, end} strings");
+    let a = v.as_array().filter(|a| a.len() <= 50).ok_or_else(err)?;
+    for s in a {
+        let o = s.as_object().ok_or_else(err)?;
+        for key in ["name", "start", "end"] {
+            o.get(key).and_then(Value::as_str).filter(|s| s.chars().count() <= 100).ok_or_else(err)?;
+        }
+        if o.keys().any(|k| !["name", "start", "end"].contains(&k.as_str())) {
+            return Err(err());
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/athlete`: update the given keys of `edits/athlete.yaml` (`null` removes
+/// one, absent keys are kept, so a saved gear map survives a form that does not send it).
+pub async fn athlete_post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    let user = st.require_user(req.headers()).await?;
+    let handle = user_handle(&user)?;
+    let body: Value = req.json(st.cfg.limits.json_body_bytes).await?;
+    let m = body.as_object().ok_or_else(|| ApiError::bad("body", "must be a JSON object"))?.clone();
+    for (k, v) in &m {
+        if v.is_null() {
+            continue;
+        }
+        match k.as_str() {
+            "max_hr" => check_int("max_hr", v, 60, 250)?,
+            "ftp_w" => check_int("ftp_w", v, 1, 2000)?,
+            "hr_zones" => check_zones("hr_zones", v, 250)?,
+            "power_zones" => check_zones("power_zones", v, 5000)?,
+            "seasons" => check_seasons(v)?,
+            "gear" => {
+                if serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX) > 16 * 1024 {
+                    return Err(ApiError::bad("gear", "at most 16 KiB"));
+                }
+            }
+            _ => {} // other keys are ignored, like the reference
+        }
+    }
+    let _g = st.writers.lock(handle.as_str()).await;
+    let (root, h) = (st.root.clone(), handle.clone());
+    let job_id = jobs::new_job_id()?;
+    let jid = job_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let ud = root.user(&h);
+        let mut edits = read_athlete_edits(&ud.athlete_edits())?;
+        for k in ATHLETE_KEYS {
+            match m.get(*k) {
+                None => {}
+                Some(Value::Null) => {
+                    edits.remove(*k);
+                }
+                Some(v) => {
+                    edits.insert((*k).to_owned(), v.clone());
+                }
+            }
+        }
+        let text = serde_yaml::to_string(&Value::Object(edits)).map_err(ApiError::internal)?;
+        fsx::write_atomic(&ud.athlete_edits(), text.as_bytes())?;
+        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Athlete, vec![], None)
+    })
+    .await??;
+    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
+}

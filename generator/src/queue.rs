@@ -1,0 +1,1 @@
+//! The regeneration queue consumer (being written).

@@ -1,0 +1,177 @@
+//! Load an instance for rendering: merge every user (or only `--handle`), write the root
+//! manifest, and decide the shell (single- or multi-user, private, name).
+//!
+//! Also owns the instance secret (`{root}/.site_secret`) that keys the unguessable tokens of
+//! unlisted activity URLs. The secret lives in the data directory, never in the output.
+
+use crate::merge::{self, MergeError, MergedUser};
+use bincio_bas::fsx;
+use bincio_bas::{HandleShard, InstanceInfo, InstanceRoot, RootManifest, Timestamp};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Why an instance could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{handle}: {source}")]
+    Merge {
+        handle: String,
+        #[source]
+        source: MergeError,
+    },
+    #[error(transparent)]
+    Write(#[from] fsx::FsxError),
+    #[error("{path}: no users found (expected {{handle}}/activities/ or {{handle}}/index.json)")]
+    Empty { path: PathBuf },
+}
+
+/// Everything the renderer needs from the data directory.
+#[derive(Debug)]
+pub struct Instance {
+    pub name: String,
+    pub private: bool,
+    /// One user and not private: `/` is the user's feed and there is no community page.
+    pub single_user: bool,
+    pub users: Vec<MergedUser>,
+    /// The manifest as written to `{root}/index.json` (published as `/data/index.json`).
+    pub manifest: RootManifest,
+    secret: Vec<u8>,
+}
+
+impl Instance {
+    /// The token of an unlisted activity's URL: HMAC-SHA256(secret, handle/id), 20 hex chars
+    /// (80 bits), so a timestamp-shaped ID cannot be guessed into a URL.
+    pub fn unlisted_token(&self, handle: &str, id: &str) -> String {
+        let mac = hmac_sha256(&self.secret, format!("{handle}/{id}").as_bytes());
+        hex::encode(&mac[..10])
+    }
+
+    /// Find a user.
+    pub fn user(&self, handle: &str) -> Option<&MergedUser> {
+        self.users.iter().find(|u| u.handle == handle)
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) over `sha2`, to avoid one more dependency for ten lines.
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(msg);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// Read `{root}/.site_secret`, creating it (32 random bytes, hex) on first use.
+pub fn site_secret(root: &Path) -> Result<Vec<u8>, LoadError> {
+    let path = root.join(".site_secret");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(bytes) = hex::decode(text.trim())
+        && bytes.len() >= 16
+    {
+        return Ok(bytes);
+    }
+    let mut buf = [0u8; 32];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|source| LoadError::Io { path: PathBuf::from("/dev/urandom"), source })?;
+    fsx::write_atomic(&path, hex::encode(buf).as_bytes())?;
+    Ok(buf.to_vec())
+}
+
+/// Merge users and write the root manifest. With `only = Some(h)`, only `h` is merged to
+/// disk; the others are read (same in-memory result, nothing written).
+pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadError> {
+    let inst = InstanceRoot::new(root);
+    let handles = inst
+        .users()
+        .map_err(|source| LoadError::Io { path: root.to_path_buf(), source })?;
+    if handles.is_empty() {
+        return Err(LoadError::Empty { path: root.to_path_buf() });
+    }
+    let users: Vec<Result<MergedUser, LoadError>> = handles
+        .par_iter()
+        .map(|h| {
+            let write = only.is_none_or(|o| o == h.as_str());
+            merge::merge_user(&inst.user_dir(h), write)
+                .map_err(|source| LoadError::Merge { handle: h.to_string(), source })
+        })
+        .collect();
+    let users: Vec<MergedUser> = users.into_iter().collect::<Result<_, _>>()?;
+    for u in &users {
+        for (path, reason) in &u.warnings {
+            tracing::warn!(handle = %u.handle, path = %path.display(), "{reason}");
+        }
+    }
+    let manifest = write_root_manifest(&inst, &users)?;
+    let private = manifest.instance.private.unwrap_or(false);
+    let name = manifest.instance.name.clone().unwrap_or_else(|| "BincioActivity".to_owned());
+    let secret = site_secret(root)?;
+    Ok(Instance { name, private, single_user: users.len() == 1 && !private, users, manifest, secret })
+}
+
+/// `{root}/index.json`: keeps `instance.name` and `private` (and unknown keys); without
+/// `instance.db` the instance is single-user and public; with it and no `private` key it is
+/// private. `generated_at` is the newest user feed's, so an unchanged instance writes nothing.
+fn write_root_manifest(inst: &InstanceRoot, users: &[MergedUser]) -> Result<RootManifest, LoadError> {
+    let path = inst.root_manifest();
+    let existing: Option<RootManifest> =
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let mut instance: InstanceInfo = existing.as_ref().map(|m| m.instance.clone()).unwrap_or_default();
+    if instance.name.is_none() {
+        instance.name = Some("BincioActivity".to_owned());
+    }
+    if !inst.instance_db().exists() {
+        instance.private = Some(false);
+    } else if instance.private.is_none() {
+        instance.private = Some(true);
+    }
+    let mut shards: Vec<HandleShard> = users
+        .iter()
+        .map(|u| HandleShard { handle: u.handle.clone(), url: format!("{}/_merged/index.json", u.handle) })
+        .collect();
+    // Remote (federated) shards listed by an admin are kept as they are.
+    if let Some(m) = &existing {
+        for s in &m.shards {
+            if s.url.starts_with("http://") || s.url.starts_with("https://") {
+                shards.push(s.clone());
+            }
+        }
+    }
+    let generated_at = users.iter().map(|u| u.generated_at).max_by_key(Timestamp::unix_ms).unwrap_or_default();
+    let manifest = RootManifest {
+        bas_version: bincio_bas::BAS_VERSION.to_owned(),
+        instance,
+        generated_at,
+        shards,
+        activities: Vec::new(),
+    };
+    fsx::write_json_if_changed(&path, &manifest)?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+}

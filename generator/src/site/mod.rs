@@ -1,0 +1,74 @@
+//! The static site: data directory → output folder that nginx serves as it is.
+//!
+//! Phases, in order (each logs one line with counts and elapsed time): load (merge users,
+//! root manifest), assets (theme static files and pinned vendor libraries), data (the
+//! published JSON under `/data/`), pages (Tera, in parallel with rayon), clean-up (files a
+//! previous build produced and this one did not). Every file goes through
+//! [`bincio_bas::fsx::write_if_changed`], so an unchanged rebuild writes nothing and nginx
+//! never sees half a file. Nothing time-dependent is rendered, so two builds of the same
+//! data are byte-identical.
+
+pub mod assets;
+pub mod load;
+pub mod pages;
+pub mod render;
+pub mod svg;
+pub mod view;
+
+use std::path::PathBuf;
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct SiteOptions {
+    pub data_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub theme_dir: PathBuf,
+    /// Re-render only this user's pages and the shared pages that list everyone.
+    pub handle: Option<String>,
+    /// Raster tile URL template for the interactive map (`https://…/{z}/{x}/{y}.png`);
+    /// `None` draws the track on a blank background (no third-party request at all).
+    pub tile_url: Option<String>,
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+    #[error("rendering {template} for {page}: {source}")]
+    Render {
+        template: String,
+        page: String,
+        #[source]
+        source: tera::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] bincio_bas::fsx::FsxError),
+    #[error("{path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error(
+        "{path}: the map library is missing; run `npm ci --ignore-scripts --prefix themes/default` (or --prefix <your theme>) first"
+    )]
+    MissingVendor { path: PathBuf },
+    #[error("the output folder {out} is inside the data directory {data}; secrets live there, choose another --out")]
+    OutInsideData { out: PathBuf, data: PathBuf },
+    #[error("unknown user {handle:?}: no such folder in the data directory")]
+    UnknownHandle { handle: String },
+}
+
+/// What a build did.
+#[derive(Clone, Debug, Default)]
+pub struct BuildReport {
+    pub users: usize,
+    pub activities: usize,
+    pub pages: usize,
+    pub files_written: usize,
+    pub files_unchanged: usize,
+    pub files_removed: usize,
+    pub merged_files_changed: usize,
+    pub elapsed_ms: u128,
+}
+
+pub use render::build;

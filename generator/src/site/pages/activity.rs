@@ -1,0 +1,334 @@
+//! One page per activity: header, sanitised markdown description, photos, stats honouring
+//! `hide_stats`, gear, laps, records it set, the server-rendered track outline and charts,
+//! and a "Download GPX" of the published track.
+//!
+//! Unlisted activities get `/activity/{id}-{token}/` with `noindex`, and their detail,
+//! track, timeseries and photos are published inside that folder only. The timeseries is
+//! not embedded: the page carries ≤ 300-point SVG charts and the map script fetches the
+//! timeseries lazily.
+
+use super::super::render::{ActivityUrls, Ctx, activity_files};
+use super::super::svg;
+use super::super::view::{self, format_date, format_time, render_markdown, speed_or_pace, sport_label, sport_meta};
+use super::super::SiteError;
+use crate::merge::{MergedActivity, MergedUser};
+use crate::templates::{format_distance, format_duration};
+use bincio_bas::{Timeseries, TrackFeature};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::Path;
+
+/// Render every activity page of a user (listed and unlisted), in parallel.
+pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteError> {
+    let results: Vec<Result<Vec<String>, SiteError>> =
+        u.activities.par_iter().map(|a| render_activity(ctx, u, a)).collect();
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct Stat {
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct LapRow {
+    n: i64,
+    distance: String,
+    time: String,
+    speed: String,
+    hr: String,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    key: &'static str,
+    label: &'static str,
+    svg_time: String,
+    svg_dist: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Photo {
+    src: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct MapData<'a> {
+    track_url: Option<String>,
+    timeseries_url: Option<String>,
+    color: &'a str,
+    bbox: Option<[f64; 4]>,
+    hr_zones: Option<Vec<[f64; 2]>>,
+    power_zones: Option<Vec<[f64; 2]>>,
+    tile_url: Option<String>,
+}
+
+fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<Vec<String>, SiteError> {
+    let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(Vec::new()) };
+    let mut produced = Vec::new();
+    let page_dir = urls.page.trim_start_matches('/').to_owned();
+    let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
+    let id = &a.summary.id;
+    let d = &a.detail;
+    let s = &a.summary;
+
+    // Unlisted: publish its files inside the tokened folder.
+    if !urls.listed {
+        for (name, present) in activity_files(a) {
+            if present {
+                produced.push(ctx.out.copy(&merged.join(&name), &format!("{page_dir}{name}"))?);
+            }
+        }
+        for img in &a.images {
+            produced.push(ctx.out.copy(&merged.join("images").join(id).join(img), &format!("{page_dir}images/{id}/{img}"))?);
+        }
+    }
+
+    let hidden: Vec<String> = d
+        .custom
+        .get("hide_stats")
+        .and_then(|v| v.as_array())
+        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let hide = |k: &str| hidden.iter().any(|h| h == k);
+    let (icon, color, _) = sport_meta(s.sport);
+
+    let mut stats = vec![
+        Stat { label: "Distance", value: format_distance(s.distance_m) },
+        Stat { label: "Moving time", value: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)) },
+        Stat { label: "Elapsed time", value: format_duration(s.duration_s.map(|v| v as f64)) },
+    ];
+    if !hide("elevation") {
+        stats.push(Stat { label: "Elevation ↑", value: opt(s.elevation_gain_m.map(|v| format!("{} m", v.round()))) });
+    }
+    if !hide("speed") {
+        let pace = s.sport.uses_pace();
+        stats.push(Stat { label: if pace { "Avg pace" } else { "Avg speed" }, value: speed_or_pace(s.sport, s.avg_speed_kmh) });
+        stats.push(Stat { label: if pace { "Best pace" } else { "Max speed" }, value: speed_or_pace(s.sport, s.max_speed_kmh) });
+    }
+    if !hide("heart_rate") {
+        stats.push(Stat { label: "Avg HR", value: opt(s.avg_hr_bpm.map(|v| format!("{v} bpm"))) });
+        stats.push(Stat { label: "Max HR", value: opt(s.max_hr_bpm.map(|v| format!("{v} bpm"))) });
+    }
+    if !hide("cadence") && s.avg_cadence_rpm.is_some() {
+        stats.push(Stat { label: "Cadence", value: opt(s.avg_cadence_rpm.map(|v| format!("{v} rpm"))) });
+    }
+    if !hide("power") && s.avg_power_w.is_some() {
+        stats.push(Stat { label: "Avg power", value: opt(s.avg_power_w.map(|v| format!("{v} W"))) });
+    }
+    if let Some(g) = d.gear.as_ref().filter(|g| !g.is_empty()) {
+        stats.push(Stat { label: "Gear", value: g.clone() });
+    }
+
+    let laps: Vec<LapRow> = d
+        .laps
+        .iter()
+        .map(|l| LapRow {
+            n: l.index + 1,
+            distance: format_distance(l.distance_m),
+            time: format_duration(l.duration_s),
+            speed: if hide("speed") { "—".to_owned() } else { speed_or_pace(s.sport, l.avg_speed_kmh) },
+            hr: if hide("heart_rate") { "—".to_owned() } else { opt(l.avg_hr_bpm.map(|v| format!("{v} bpm"))) },
+        })
+        .collect();
+
+    // Track outline from the published GeoJSON (already privacy-filtered by merge).
+    let track: Option<TrackFeature> = if a.has_track { read_json(&merged.join(format!("{id}.geojson"))) } else { None };
+    let coords: Vec<[f64; 2]> = track
+        .as_ref()
+        .map(|t| t.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect())
+        .unwrap_or_default();
+    let track_svg = svg::track_outline(&coords, color);
+    let charts = if a.has_timeseries {
+        read_json::<Timeseries>(&merged.join(format!("{id}.timeseries.json")))
+            .map(|ts| charts(&ts, &hide))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+
+    let photos: Vec<Photo> = a
+        .images
+        .iter()
+        .map(|img| Photo { src: format!("{}images/{id}/{img}", urls.data), name: img.clone() })
+        .collect();
+    let records = records_set(u, id);
+
+    // GPX download of the published track.
+    let gpx_url = if coords.len() >= 2 {
+        let rel = format!("{page_dir}{id}.gpx");
+        produced.push(ctx.out.put(&rel, &gpx_bytes(&view::display_title(s), track.as_ref())?)?);
+        Some(format!("/{rel}"))
+    } else {
+        None
+    };
+
+    let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
+    let map = MapData {
+        track_url: a.has_track.then(|| format!("{}{id}.geojson", urls.data)),
+        timeseries_url: a.has_timeseries.then(|| format!("{}{id}.timeseries.json", urls.data)),
+        color,
+        bbox: d.bbox,
+        hr_zones: settings.hr_zones.clone(),
+        power_zones: settings.power_zones.clone(),
+        tile_url: ctx.site.tile_url.clone(),
+    };
+    let mut c = tera::Context::new();
+    let title = view::display_title(s);
+    c.insert("title", &format!("{title} — {}", ctx.inst.name));
+    c.insert("heading", &title);
+    c.insert("noindex", &!urls.listed);
+    c.insert("unlisted", &!urls.listed);
+    c.insert("handle", &u.handle);
+    c.insert("display_name", &super::user::display_name(u));
+    c.insert("sport", s.sport.as_str());
+    c.insert("sport_icon", icon);
+    c.insert("sport_name", &sport_meta(s.sport).2);
+    c.insert("sub_sport", &s.sub_sport.map(view::sub_sport_label));
+    c.insert("sport_label", &sport_label(s.sport, s.sub_sport));
+    c.insert("color", color);
+    c.insert("date", &format_date(&s.started_at));
+    c.insert("time", &format_time(&s.started_at));
+    c.insert("description_html", &d.description.as_deref().filter(|t| !t.trim().is_empty()).map(render_markdown));
+    c.insert("stats", &stats);
+    c.insert("laps", &laps);
+    c.insert("charts", &charts);
+    c.insert("track_svg", &track_svg);
+    c.insert("photos", &photos);
+    c.insert("records", &records);
+    c.insert("gpx_url", &gpx_url);
+    c.insert("device", &d.device);
+    c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default().replace("</", "<\\/"));
+    c.insert("detail_url", &format!("{}{id}.json", urls.data));
+    produced.push(ctx.render("pages/activity.html", c, &format!("{page_dir}index.html"))?);
+    let _: &ActivityUrls = urls;
+    Ok(produced)
+}
+
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "—".to_owned())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Option<T> {
+    let bytes = std::fs::read(p).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Charts of the channels that have data, against time and (when speed exists) distance.
+fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
+    let t: Vec<f64> = ts.t.iter().map(|v| *v as f64).collect();
+    // Distance by integrating speed × Δt (nulls and > 150 km/h count as 0), as the reference;
+    // without a speed channel, from the published positions.
+    let dist_km: Option<Vec<f64>> = if ts.speed_kmh.iter().any(Option::is_some) {
+        let mut acc = 0.0;
+        let mut out = Vec::with_capacity(t.len());
+        for i in 0..t.len() {
+            if i > 0 {
+                let v = ts.speed_kmh.get(i).copied().flatten().filter(|v| *v <= 150.0).unwrap_or(0.0);
+                acc += v * (t[i] - t[i - 1]).max(0.0) / 3600.0;
+            }
+            out.push(acc);
+        }
+        Some(out)
+    } else if let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon) {
+        let mut acc = 0.0;
+        let mut prev: Option<[f64; 2]> = None;
+        let out: Vec<f64> = lat
+            .iter()
+            .zip(lon)
+            .map(|(a, o)| {
+                if let (Some(a), Some(o)) = (a, o) {
+                    if let Some(p) = prev {
+                        acc += crate::merge::haversine_m(p, [*a, *o]) / 1000.0;
+                    }
+                    prev = Some([*a, *o]);
+                }
+                acc
+            })
+            .collect();
+        (acc > 0.0 && out.len() == t.len()).then_some(out)
+    } else {
+        None
+    };
+    let as_f = |v: &[Option<i64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| y as f64)).collect() };
+    let channels: [(&'static str, &'static str, &'static str, Vec<Option<f64>>, &str); 5] = [
+        ("elevation", "Elevation (m)", "#00c8ff", ts.elevation_m.clone(), "elevation"),
+        ("speed", "Speed (km/h)", "#ff6b35", ts.speed_kmh.clone(), "speed"),
+        ("hr", "Heart Rate (bpm)", "#f87171", as_f(&ts.hr_bpm), "heart_rate"),
+        ("cadence", "Cadence (rpm)", "#a78bfa", as_f(&ts.cadence_rpm), "cadence"),
+        ("power", "Power (W)", "#facc15", as_f(&ts.power_w), "power"),
+    ];
+    let mut out = Vec::new();
+    for (key, label, color, ys, hide_key) in channels {
+        if hide(hide_key) || !ys.iter().any(Option::is_some) {
+            continue;
+        }
+        let pts = svg::bucket(&t, &ys, svg::CHART_POINTS);
+        let Some(svg_time) = svg::line_chart(&pts, color, label, false) else { continue };
+        let svg_dist = dist_km.as_ref().and_then(|d| svg::line_chart(&svg::bucket(d, &ys, svg::CHART_POINTS), color, label, true));
+        out.push(Chart { key, label, svg_time, svg_dist });
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct RecordSet {
+    label: String,
+}
+
+/// Records this activity holds in the user's athlete records (listed activities only
+/// reach this page's user records; an unlisted page shows none).
+fn records_set(u: &MergedUser, id: &str) -> Vec<RecordSet> {
+    let mut out = Vec::new();
+    let Some(a) = &u.athlete else { return out };
+    for (sport, recs) in &a.records {
+        let Some(map) = recs.as_object() else { continue };
+        for (key, r) in map {
+            if r.get("activity_id").and_then(|v| v.as_str()) == Some(id) {
+                let label = match key.as_str() {
+                    "longest_m" => format!("Longest {sport}"),
+                    "most_elevation_m" => format!("Most elevation ({sport})"),
+                    k => format!("Best {} km ({sport})", k.trim_end_matches(".0")),
+                };
+                out.push(RecordSet { label });
+            }
+        }
+    }
+    for (i, c) in a.best_climbs.iter().enumerate() {
+        if c.activity_id == id {
+            out.push(RecordSet { label: format!("#{} best climb ({} m)", i + 1, c.climb_m.round()) });
+        }
+    }
+    out
+}
+
+/// GPX 1.1 of the published (privacy-filtered) track, written with the `gpx` crate.
+fn gpx_bytes(title: &str, track: Option<&TrackFeature>) -> Result<Vec<u8>, SiteError> {
+    let mut seg = gpx::TrackSegment::new();
+    for c in track.map(|t| t.geometry.coordinates.as_slice()).unwrap_or_default() {
+        if c.len() < 2 {
+            continue;
+        }
+        let mut wp = gpx::Waypoint::new(geo_types::Point::new(c[0], c[1]));
+        wp.elevation = c.get(2).copied();
+        seg.points.push(wp);
+    }
+    let mut trk = gpx::Track::new();
+    trk.name = Some(title.to_owned());
+    trk.segments.push(seg);
+    let doc = gpx::Gpx {
+        version: gpx::GpxVersion::Gpx11,
+        creator: Some("bincio".to_owned()),
+        tracks: vec![trk],
+        ..gpx::Gpx::default()
+    };
+    let mut buf = Vec::new();
+    gpx::write(&doc, &mut buf).map_err(|e| SiteError::File { path: "track.gpx".into(), reason: e.to_string() })?;
+    Ok(buf)
+}

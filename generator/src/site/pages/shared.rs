@@ -1,0 +1,183 @@
+//! Pages that list everyone or belong to nobody: home (combined feed, or the user's feed on a
+//! single-user site), community, about (en/it/es/ca), the account pages whose forms call the
+//! daemon's `/api/`, the API reference, legacy redirects and the 404 page. A `--handle`
+//! build re-renders all of them (they are cheap).
+
+use super::super::render::Ctx;
+use super::super::view::sport_meta;
+use super::super::SiteError;
+use super::feed::{FeedSpec, render_feed};
+use crate::merge::MergedActivity;
+use crate::templates::{format_distance, format_duration};
+use bincio_bas::Sport;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Render the shared pages.
+pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
+    let mut produced = Vec::new();
+    let mut items: Vec<(&str, &MergedActivity)> = ctx
+        .inst
+        .users
+        .iter()
+        .flat_map(|u| u.activities.iter().filter(|a| a.is_listed()).map(move |a| (u.handle.as_str(), a)))
+        .collect();
+    items.sort_by(|a, b| {
+        b.1.summary.started_at.unix_ms().cmp(&a.1.summary.started_at.unix_ms()).then_with(|| (a.0, &a.1.summary.id).cmp(&(b.0, &b.1.summary.id)))
+    });
+    let single = ctx.inst.single_user;
+    produced.extend(render_feed(
+        ctx,
+        &FeedSpec {
+            base_url: "/".to_owned(),
+            title: format!("{} — Feed", ctx.inst.name),
+            heading: if single { ctx.inst.users.first().map(super::user::display_name).unwrap_or_default() } else { "Feed".to_owned() },
+            items,
+            show_handle: !single,
+            sport_links: Vec::new(),
+            profile: None,
+            atom_url: ctx.inst.users.first().filter(|_| single).map(|u| format!("/u/{}/atom.xml", u.handle)),
+        },
+    )?);
+    if !single {
+        produced.push(render_community(ctx)?);
+    }
+    for (lang, rel) in [("en", "about/index.html"), ("it", "about/it/index.html"), ("es", "about/es/index.html"), ("ca", "about/ca/index.html")] {
+        let mut c = tera::Context::new();
+        c.insert("lang", lang);
+        c.insert("title", &format!("About — {}", ctx.inst.name));
+        produced.push(ctx.render("pages/about.html", c, rel)?);
+    }
+    for (page, title) in [
+        ("login", "Sign in"),
+        ("register", "Create account"),
+        ("reset-password", "Reset password"),
+        ("settings", "Settings"),
+        ("invites", "Your invites"),
+        ("admin", "Admin"),
+        ("feedback", "Feedback"),
+        ("api-docs", "API reference"),
+    ] {
+        let mut c = tera::Context::new();
+        c.insert("title", &format!("{title} — {}", ctx.inst.name));
+        c.insert("heading", title);
+        c.insert("noindex", &true);
+        produced.push(ctx.render(&format!("pages/account/{page}.html"), c, &format!("{page}/index.html"))?);
+    }
+    // Legacy /stats/ and /athlete/ go to the first user's pages (the nav rewrites them to
+    // the visitor's own once /api/me answers).
+    if let Some(first) = ctx.inst.users.first() {
+        for section in ["stats", "athlete"] {
+            let mut c = tera::Context::new();
+            c.insert("title", &ctx.inst.name);
+            c.insert("target", &format!("/u/{}/{section}/", first.handle));
+            produced.push(ctx.render("pages/redirect.html", c, &format!("{section}/index.html"))?);
+        }
+    }
+    let mut c = tera::Context::new();
+    c.insert("title", &format!("Not found — {}", ctx.inst.name));
+    c.insert("noindex", &true);
+    produced.push(ctx.render("pages/404.html", c, "404.html")?);
+    Ok(produced)
+}
+
+#[derive(Serialize)]
+struct Row {
+    handle: String,
+    name: String,
+    count: usize,
+    distance: String,
+    distance_m: f64,
+    elevation: String,
+    elevation_m: f64,
+    time: String,
+    time_s: i64,
+    sports: String,
+    streak_days: usize,
+}
+
+#[derive(Serialize)]
+struct Period {
+    key: String,
+    label: String,
+    rows: Vec<Row>,
+    total_count: usize,
+    total_distance: String,
+    total_elevation: String,
+    total_time: String,
+}
+
+/// Community leaderboard: all time and each calendar year, server-rendered (a visitor's
+/// "this week" would depend on the day they look; years do not, so output stays stable).
+fn render_community(ctx: &Ctx<'_>) -> Result<String, SiteError> {
+    let mut years: BTreeSet<i32> = BTreeSet::new();
+    for u in &ctx.inst.users {
+        for a in u.activities.iter().filter(|a| a.is_listed()) {
+            years.insert(a.summary.started_at.0.year());
+        }
+    }
+    let mut periods = vec![period(ctx, "all", "All time", None)];
+    for y in years.iter().rev() {
+        periods.push(period(ctx, &y.to_string(), &y.to_string(), Some(*y)));
+    }
+    let mut c = tera::Context::new();
+    c.insert("title", &format!("Community — {}", ctx.inst.name));
+    c.insert("periods", &periods);
+    ctx.render("pages/community.html", c, "community/index.html")
+}
+
+fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {
+    let mut rows = Vec::new();
+    for u in &ctx.inst.users {
+        let listed: Vec<&MergedActivity> = u.activities.iter().filter(|a| a.is_listed()).collect();
+        let acts: Vec<&&MergedActivity> = listed.iter().filter(|a| year.is_none_or(|y| a.summary.started_at.0.year() == y)).collect();
+        let distance_m: f64 = acts.iter().filter_map(|a| a.summary.distance_m).sum();
+        let elevation_m: f64 = acts.iter().filter_map(|a| a.summary.elevation_gain_m).sum();
+        let time_s: i64 = acts.iter().filter_map(|a| a.summary.duration_s).sum();
+        let sports: BTreeSet<usize> = acts.iter().map(|a| Sport::ALL.iter().position(|s| *s == a.summary.sport).unwrap_or(6)).collect();
+        rows.push(Row {
+            handle: u.handle.clone(),
+            name: super::user::display_name(u),
+            count: acts.len(),
+            distance: format_distance(Some(distance_m)),
+            distance_m,
+            elevation: format!("{} m", elevation_m.round()),
+            elevation_m,
+            time: format_duration(Some(time_s as f64)),
+            time_s,
+            sports: sports.iter().map(|i| sport_meta(Sport::ALL[*i]).0).collect::<Vec<_>>().join(" "),
+            streak_days: longest_streak(&listed),
+        });
+    }
+    rows.sort_by(|a, b| b.distance_m.total_cmp(&a.distance_m).then_with(|| a.handle.cmp(&b.handle)));
+    let total_count = rows.iter().map(|r| r.count).sum();
+    let d: f64 = rows.iter().map(|r| r.distance_m).sum();
+    let e: f64 = rows.iter().map(|r| r.elevation_m).sum();
+    let t: i64 = rows.iter().map(|r| r.time_s).sum();
+    Period {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        rows,
+        total_count,
+        total_distance: format_distance(Some(d)),
+        total_elevation: format!("{} km↑", (e / 1000.0).round()),
+        total_time: format_duration(Some(t as f64)),
+    }
+}
+
+/// Longest run of consecutive local days with a listed activity.
+pub fn longest_streak(acts: &[&MergedActivity]) -> usize {
+    let days: BTreeSet<time::Date> = acts.iter().map(|a| a.summary.started_at.0.date()).collect();
+    let mut best = 0;
+    let mut run = 0;
+    let mut prev: Option<time::Date> = None;
+    for d in days {
+        run = match prev {
+            Some(p) if p.next_day() == Some(d) => run + 1,
+            _ => 1,
+        };
+        best = best.max(run);
+        prev = Some(d);
+    }
+    best
+}

@@ -1,0 +1,469 @@
+//! A user's pages: feed (paginated, per sport), stats (calendar heatmaps per sport filter),
+//! athlete (records, best climbs, power curve, zones) and the Atom feed. Only listed
+//! activities appear on any of them.
+
+use super::super::render::{Ctx, by_sport};
+use super::super::svg::{self, CurveLine, DayCell};
+use super::super::view::{self, Link, format_date, format_date_long, local_date, sport_meta};
+use super::super::SiteError;
+use super::feed::{FeedSpec, ProfileView, count_label, render_feed};
+use crate::merge::{MergedActivity, MergedUser};
+use crate::templates::{format_clock, format_distance, format_duration, format_pace, format_speed};
+use bincio_bas::{Sport, Summary};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Render every page of one user.
+pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteError> {
+    let mut produced = Vec::new();
+    let listed: Vec<(&str, &MergedActivity)> =
+        u.activities.iter().filter(|a| a.is_listed()).map(|a| (u.handle.as_str(), a)).collect();
+    let groups = by_sport(u);
+    let base = format!("/u/{}/", u.handle);
+    let sport_links = |active: Option<Sport>, section: &str| -> Vec<Link> {
+        let mut links = vec![Link {
+            href: format!("{base}{section}"),
+            label: "All".to_owned(),
+            active: active.is_none(),
+        }];
+        for idx in groups.keys() {
+            let s = Sport::ALL[*idx];
+            let (icon, _, label) = sport_meta(s);
+            let href = if section.is_empty() {
+                format!("{base}sport/{}/", s.as_str())
+            } else {
+                format!("{base}{section}{}/", s.as_str())
+            };
+            links.push(Link { href, label: format!("{icon} {label}"), active: active == Some(s) });
+        }
+        links
+    };
+    let name = display_name(u);
+    let profile = |tab| ProfileView { handle: u.handle.clone(), display_name: name.clone(), tab };
+    let atom = format!("{base}atom.xml");
+    produced.extend(render_feed(
+        ctx,
+        &FeedSpec {
+            base_url: base.clone(),
+            title: format!("@{} — {}", u.handle, ctx.inst.name),
+            heading: name.clone(),
+            items: listed.clone(),
+            show_handle: false,
+            sport_links: sport_links(None, ""),
+            profile: Some(profile("feed")),
+            atom_url: Some(atom.clone()),
+        },
+    )?);
+    for (idx, acts) in &groups {
+        let s = Sport::ALL[*idx];
+        produced.extend(render_feed(
+            ctx,
+            &FeedSpec {
+                base_url: format!("{base}sport/{}/", s.as_str()),
+                title: format!("@{} {} — {}", u.handle, sport_meta(s).2, ctx.inst.name),
+                heading: name.clone(),
+                items: acts.iter().map(|a| (u.handle.as_str(), *a)).collect(),
+                show_handle: false,
+                sport_links: sport_links(Some(s), ""),
+                profile: Some(profile("feed")),
+                atom_url: Some(atom.clone()),
+            },
+        )?);
+    }
+    // Stats: all sports, then one page per sport present.
+    let all: Vec<&MergedActivity> = listed.iter().map(|(_, a)| *a).collect();
+    let mut c = stats_context(ctx, u, &all, None);
+    c.insert("sport_links", &sport_links(None, "stats/"));
+    c.insert("profile", &profile("stats"));
+    produced.push(ctx.render("pages/stats.html", c, &format!("u/{}/stats/index.html", u.handle))?);
+    for (idx, acts) in &groups {
+        let s = Sport::ALL[*idx];
+        let mut c = stats_context(ctx, u, acts, Some(s));
+        c.insert("sport_links", &sport_links(Some(s), "stats/"));
+        c.insert("profile", &profile("stats"));
+        produced.push(ctx.render("pages/stats.html", c, &format!("u/{}/stats/{}/index.html", u.handle, s.as_str()))?);
+    }
+    let mut c = athlete_context(ctx, u, &all);
+    c.insert("profile", &profile("athlete"));
+    produced.push(ctx.render("pages/athlete.html", c, &format!("u/{}/athlete/index.html", u.handle))?);
+    produced.push(render_atom(ctx, u, &all)?);
+    Ok(produced)
+}
+
+/// The name shown for a user.
+pub fn display_name(u: &MergedUser) -> String {
+    u.owner
+        .display_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("@{}", u.handle))
+}
+
+#[derive(Serialize)]
+struct YearView {
+    year: i32,
+    distance: String,
+    count_label: String,
+    heatmap_svg: String,
+    months: Vec<MonthView>,
+}
+
+#[derive(Serialize)]
+struct MonthView {
+    name: &'static str,
+    distance: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct LegendSwatch {
+    color: String,
+    opacity: f64,
+}
+
+fn stats_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity], sport: Option<Sport>) -> tera::Context {
+    // Activities without a distance are left out, as in the reference.
+    let acts: Vec<&&MergedActivity> = acts.iter().filter(|a| a.summary.distance_m.is_some_and(|d| d > 0.0)).collect();
+    // Day key (local date) → (total distance, per-sport distance, activities).
+    let mut days: BTreeMap<String, (f64, BTreeMap<usize, f64>, Vec<&Summary>)> = BTreeMap::new();
+    for a in &acts {
+        let s = &a.summary;
+        let d = s.distance_m.unwrap_or(0.0);
+        let e = days.entry(local_date(&s.started_at)).or_default();
+        e.0 += d;
+        *e.1.entry(sport_index(s.sport)).or_default() += d;
+        e.2.push(s);
+    }
+    let mut totals: Vec<f64> = days.values().map(|d| d.0).collect();
+    totals.sort_by(f64::total_cmp);
+    let rank = |v: f64| {
+        let n = totals.partition_point(|x| *x <= v);
+        n as f64 / totals.len().max(1) as f64
+    };
+    // Year → cells, totals, months.
+    let mut years: BTreeMap<i32, (Vec<DayCell>, f64, usize, [(f64, usize); 12])> = BTreeMap::new();
+    for (date, (total, sports, list)) in &days {
+        let Some(first) = list.first() else { continue };
+        let dt = first.started_at.0;
+        let y = years.entry(dt.year()).or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0); 12]));
+        let colors: Vec<(&str, f64)> = sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
+        let mut title = format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
+        for s in list {
+            title.push_str(&format!("\n{} {} · {}", sport_meta(s.sport).0, view::display_title(s), format_distance(s.distance_m)));
+        }
+        let href = ctx.urls(&u.handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
+        let _ = date;
+        y.0.push(DayCell {
+            ordinal0: dt.ordinal() - 1,
+            color: svg::mix_weighted(&colors),
+            opacity: 0.12 + 0.88 * rank(*total),
+            title: view::escape_xml(&title),
+            href,
+        });
+        y.1 += total;
+        y.2 += list.len();
+        let m = usize::from(u8::from(dt.month())) - 1;
+        y.3[m].0 += total;
+        y.3[m].1 += list.len();
+    }
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let year_views: Vec<YearView> = years
+        .into_iter()
+        .rev()
+        .map(|(year, (cells, dist, count, months))| {
+            let jan1 = time::Date::from_ordinal_date(year, 1).ok();
+            let weekday = jan1.map(|d| d.weekday().number_days_from_monday()).unwrap_or(0);
+            let days_in_year = time::util::days_in_year(year);
+            YearView {
+                year,
+                distance: format_distance(Some(dist)),
+                count_label: count_label(count),
+                heatmap_svg: svg::heatmap(year, weekday, days_in_year, &cells),
+                months: months
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (d, n))| MonthView { name: MONTHS[i], distance: if *n > 0 { format_distance(Some(*d)) } else { String::new() }, count: *n })
+                    .collect(),
+            }
+        })
+        .collect();
+    let legend_color = sport.map(|s| sport_meta(s).1).unwrap_or("#00c8ff");
+    let legend: Vec<LegendSwatch> = [0.0, 0.18, 0.38, 0.58, 0.78, 1.0]
+        .iter()
+        .map(|t| LegendSwatch { color: legend_color.to_owned(), opacity: 0.12 + 0.88 * t })
+        .collect();
+    let max_km = totals.last().map(|m| (m / 1000.0).round()).unwrap_or(0.0);
+    let mut c = tera::Context::new();
+    let label = sport.map(|s| sport_meta(s).2).unwrap_or("All sports");
+    c.insert("title", &format!("@{} Stats — {}", u.handle, ctx.inst.name));
+    c.insert("sport_label", label);
+    c.insert("years", &year_views);
+    c.insert("legend", &legend);
+    c.insert("legend_max", &format!("{max_km} km"));
+    c.insert("count_label", &count_label(acts.len()));
+    c
+}
+
+fn sport_index(s: Sport) -> usize {
+    Sport::ALL.iter().position(|x| *x == s).unwrap_or(6)
+}
+
+#[derive(Serialize)]
+struct RecordRow {
+    distance: String,
+    time: String,
+    pace_or_speed: String,
+    date: String,
+    title: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct RecordTable {
+    sport: &'static str,
+    label: String,
+    rows: Vec<RecordRow>,
+}
+
+#[derive(Serialize)]
+struct ValueCard {
+    label: String,
+    value: String,
+    title: String,
+    date: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ClimbRow {
+    rank: usize,
+    climb: String,
+    date: String,
+    title: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ZoneRow {
+    name: String,
+    range: String,
+}
+
+#[derive(Serialize)]
+struct Legend {
+    name: String,
+    color: String,
+}
+
+fn distance_label(km: f64) -> String {
+    if (km - 1.609).abs() < 1e-6 {
+        "1 mile".to_owned()
+    } else if km < 1.0 {
+        format!("{} m", (km * 1000.0).round())
+    } else if km.fract() == 0.0 {
+        format!("{km} km")
+    } else {
+        format!("{km} km")
+    }
+}
+
+/// Records are recomputed from listed activities only (the extracted athlete.json may name
+/// unlisted ones), so nothing here can point at an unlisted activity.
+fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> tera::Context {
+    let url = |id: &str| ctx.urls(&u.handle, id).map(|x| x.page.clone()).unwrap_or_default();
+    let mut tables = Vec::new();
+    for sport in [Sport::Running, Sport::Cycling, Sport::Swimming] {
+        // distance (milli-km) → best (time, activity)
+        let mut best: BTreeMap<i64, (f64, i64, &Summary)> = BTreeMap::new();
+        for a in acts.iter().filter(|a| a.summary.sport == sport) {
+            for (km, t) in a.summary.best_efforts.iter().flatten() {
+                let key = (km * 1000.0).round() as i64;
+                let t_s = t.0;
+                if t_s <= 0 {
+                    continue;
+                }
+                let e = best.entry(key).or_insert((*km, t_s, &a.summary));
+                if t_s < e.1 {
+                    *e = (*km, t_s, &a.summary);
+                }
+            }
+        }
+        if best.is_empty() {
+            continue;
+        }
+        let rows = best
+            .values()
+            .map(|(km, t, s)| {
+                let speed = km / (*t as f64 / 3600.0);
+                RecordRow {
+                    distance: distance_label(*km),
+                    time: format_clock(*t as f64),
+                    pace_or_speed: if sport == Sport::Running { format_pace(Some(speed)) } else { format_speed(Some(speed)) },
+                    date: format_date(&s.started_at),
+                    title: view::display_title(s),
+                    url: url(&s.id),
+                }
+            })
+            .collect();
+        tables.push(RecordTable { sport: sport.as_str(), label: sport_meta(sport).2.to_owned(), rows });
+    }
+    let mut value_cards = Vec::new();
+    for sport in [Sport::Hiking, Sport::Walking] {
+        let of_sport: Vec<&Summary> = acts.iter().filter(|a| a.summary.sport == sport).map(|a| &a.summary).collect();
+        let longest = of_sport.iter().filter(|s| s.distance_m.is_some_and(|d| d > 0.0)).max_by(|a, b| {
+            a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0)).then_with(|| b.id.cmp(&a.id))
+        });
+        if let Some(s) = longest {
+            value_cards.push(ValueCard {
+                label: format!("Longest {}", sport.as_str()),
+                value: format!("{:.1} km", s.distance_m.unwrap_or(0.0) / 1000.0),
+                title: view::display_title(s),
+                date: format_date(&s.started_at),
+                url: url(&s.id),
+            });
+        }
+        let most = of_sport.iter().filter(|s| s.elevation_gain_m.is_some_and(|d| d > 0.0)).max_by(|a, b| {
+            a.elevation_gain_m.unwrap_or(0.0).total_cmp(&b.elevation_gain_m.unwrap_or(0.0)).then_with(|| b.id.cmp(&a.id))
+        });
+        if let Some(s) = most {
+            value_cards.push(ValueCard {
+                label: format!("Most elevation ({})", sport.as_str()),
+                value: format!("{} m", s.elevation_gain_m.unwrap_or(0.0).round()),
+                title: view::display_title(s),
+                date: format_date(&s.started_at),
+                url: url(&s.id),
+            });
+        }
+    }
+    let mut climbs: Vec<&Summary> = acts
+        .iter()
+        .map(|a| &a.summary)
+        .filter(|s| s.sport == Sport::Cycling && s.best_climb_m.is_some_and(|c| c > 0.0))
+        .collect();
+    climbs.sort_by(|a, b| b.best_climb_m.unwrap_or(0.0).total_cmp(&a.best_climb_m.unwrap_or(0.0)).then_with(|| a.id.cmp(&b.id)));
+    let climbs: Vec<ClimbRow> = climbs
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(i, s)| ClimbRow {
+            rank: i + 1,
+            climb: format!("{} m", s.best_climb_m.unwrap_or(0.0).round()),
+            date: format_date(&s.started_at),
+            title: view::display_title(s),
+            url: url(&s.id),
+        })
+        .collect();
+
+    // Power curves: presets from athlete.json, seasons from listed activities' mmp.
+    const PALETTE: [&str; 7] = ["#60a5fa", "#f97316", "#34d399", "#a78bfa", "#f43f5e", "#facc15", "#22d3ee"];
+    let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
+    let mut curves: Vec<(String, Vec<(i64, i64)>)> = Vec::new();
+    let all_time = best_curve(acts.iter().map(|a| &a.summary));
+    if !all_time.is_empty() {
+        curves.push(("All time".to_owned(), all_time));
+    }
+    if let Some(a) = &u.athlete {
+        for (name, c) in [("Last 365 d", &a.power_curve.last_365d), ("Last 90 d", &a.power_curve.last_90d)] {
+            if let Some(c) = c.as_ref().filter(|c| !c.is_empty()) {
+                curves.push((name.to_owned(), c.iter().map(|(d, w)| (d.0, w.0)).collect()));
+            }
+        }
+    }
+    for season in settings.seasons.iter().flatten() {
+        let end = season.end.clone().unwrap_or_else(|| "9999-12-31".to_owned());
+        let c = best_curve(acts.iter().map(|a| &a.summary).filter(|s| {
+            let d = local_date(&s.started_at);
+            d.as_str() >= season.start.as_str() && d.as_str() <= end.as_str()
+        }));
+        if !c.is_empty() {
+            curves.push((season.name.clone(), c));
+        }
+    }
+    let lines: Vec<CurveLine<'_>> = curves
+        .iter()
+        .enumerate()
+        .map(|(i, (n, p))| CurveLine { name: n, color: PALETTE[i % PALETTE.len()], points: p })
+        .collect();
+    let legend: Vec<Legend> = lines.iter().map(|l| Legend { name: l.name.to_owned(), color: l.color.to_owned() }).collect();
+    let power_svg = svg::power_curve(&lines, settings.ftp_w);
+
+    let zones = |z: &Option<Vec<[f64; 2]>>, unit: &str, open: f64| -> Vec<ZoneRow> {
+        z.iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, [lo, hi])| ZoneRow {
+                name: format!("Z{}", i + 1),
+                range: if *hi >= open { format!("{}+ {unit}", lo.round()) } else { format!("{}–{} {unit}", lo.round(), hi.round()) },
+            })
+            .collect()
+    };
+    let mut c = tera::Context::new();
+    c.insert("title", &format!("@{} Athlete — {}", u.handle, ctx.inst.name));
+    c.insert("record_tables", &tables);
+    c.insert("value_cards", &value_cards);
+    c.insert("climbs", &climbs);
+    c.insert("power_svg", &power_svg);
+    c.insert("power_legend", &legend);
+    c.insert("max_hr", &settings.max_hr);
+    c.insert("ftp_w", &settings.ftp_w);
+    c.insert("hr_zones", &zones(&settings.hr_zones, "bpm", 900.0));
+    c.insert("power_zones", &zones(&settings.power_zones, "W", 9000.0));
+    c
+}
+
+/// Best watts per duration over the given activities' `mmp`, sorted by duration.
+pub fn best_curve<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Vec<(i64, i64)> {
+    let mut best: BTreeMap<i64, i64> = BTreeMap::new();
+    for s in summaries {
+        for (d, w) in s.mmp.iter().flatten() {
+            let e = best.entry(d.0).or_insert(w.0);
+            *e = (*e).max(w.0);
+        }
+    }
+    best.into_iter().collect()
+}
+
+#[derive(Serialize)]
+struct AtomEntry {
+    id: String,
+    title: String,
+    url: String,
+    updated: String,
+    summary: String,
+}
+
+fn render_atom(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> Result<String, SiteError> {
+    let mut recent: Vec<&&MergedActivity> = acts.iter().collect();
+    recent.sort_by(|a, b| b.summary.started_at.unix_ms().cmp(&a.summary.started_at.unix_ms()).then_with(|| a.summary.id.cmp(&b.summary.id)));
+    let entries: Vec<AtomEntry> = recent
+        .iter()
+        .take(20)
+        .map(|a| {
+            let s = &a.summary;
+            AtomEntry {
+                id: format!("urn:bincio:{}:{}", u.handle, s.id),
+                title: view::display_title(s),
+                url: ctx.urls(&u.handle, &s.id).map(|x| x.page.clone()).unwrap_or_default(),
+                updated: rfc3339(&s.started_at),
+                summary: format!(
+                    "{} · {} · {} · {}",
+                    view::sport_label(s.sport, s.sub_sport),
+                    format_distance(s.distance_m),
+                    format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)),
+                    format_date(&s.started_at)
+                ),
+            }
+        })
+        .collect();
+    let updated = recent.first().map(|a| rfc3339(&a.summary.started_at)).unwrap_or_else(|| rfc3339(&u.generated_at));
+    let mut c = tera::Context::new();
+    c.insert("handle", &u.handle);
+    c.insert("name", &display_name(u));
+    c.insert("entries", &entries);
+    c.insert("updated", &updated);
+    ctx.render("atom.xml", c, &format!("u/{}/atom.xml", u.handle))
+}
+
+fn rfc3339(t: &bincio_bas::Timestamp) -> String {
+    t.0.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
+}

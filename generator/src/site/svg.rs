@@ -1,0 +1,410 @@
+//! Server-rendered SVG: card thumbnails, the track outline, line charts, the power curve
+//! and the yearly calendar heatmap, so every page shows its content without JavaScript.
+//!
+//! Output is plain strings with numbers rounded to one decimal, so two builds of the same
+//! data are byte-identical and pages stay small (an activity chart is at most
+//! [`CHART_POINTS`] points whatever the recording length).
+
+use std::fmt::Write;
+
+/// Points kept per chart line (the timeseries is bucketed to this many means).
+pub const CHART_POINTS: usize = 300;
+
+fn r1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// A path through `[lat, lon]` points inside a `w×h` box with `pad` pixels, plain linear
+/// lat/lon with longitude scaled by cos(latitude) so shapes are not stretched.
+fn project(coords: &[[f64; 2]], w: f64, h: f64, pad: f64) -> Vec<(f64, f64)> {
+    if coords.is_empty() {
+        return Vec::new();
+    }
+    let mid_lat = coords.iter().map(|c| c[0]).sum::<f64>() / coords.len() as f64;
+    let kx = mid_lat.to_radians().cos().max(0.01);
+    let xs: Vec<f64> = coords.iter().map(|c| c[1] * kx).collect();
+    let ys: Vec<f64> = coords.iter().map(|c| c[0]).collect();
+    let (min_x, max_x) = min_max(&xs);
+    let (min_y, max_y) = min_max(&ys);
+    let span_x = (max_x - min_x).max(0.001);
+    let span_y = (max_y - min_y).max(0.001);
+    let scale = ((w - 2.0 * pad) / span_x).min((h - 2.0 * pad) / span_y);
+    let off_x = (w - span_x * scale) / 2.0;
+    let off_y = (h - span_y * scale) / 2.0;
+    xs.iter()
+        .zip(&ys)
+        .map(|(x, y)| (r1(off_x + (x - min_x) * scale), r1(h - (off_y + (y - min_y) * scale))))
+        .collect()
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)))
+}
+
+fn polyline(points: &[(f64, f64)]) -> String {
+    let mut s = String::with_capacity(points.len() * 12);
+    for (i, (x, y)) in points.iter().enumerate() {
+        let _ = write!(s, "{}{x},{y}", if i == 0 { "M" } else { "L" });
+    }
+    s
+}
+
+/// The 120×70 card thumbnail through `preview_coords` (`[lat, lon]`), or `None` without points.
+pub fn thumbnail(coords: &[[f64; 2]], color: &str) -> Option<String> {
+    if coords.len() < 2 {
+        return None;
+    }
+    let pts = project(coords, 120.0, 70.0, 4.0);
+    Some(format!(
+        r#"<svg class="thumb" viewBox="0 0 120 70" aria-hidden="true"><path d="{}" fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round" opacity=".9"/></svg>"#,
+        polyline(&pts)
+    ))
+}
+
+/// The activity's track outline (600×400) with start and end dots, shown under the
+/// interactive map and instead of it without JavaScript.
+pub fn track_outline(coords: &[[f64; 2]], color: &str) -> Option<String> {
+    if coords.len() < 2 {
+        return None;
+    }
+    let step = (coords.len() / 1500).max(1);
+    let thinned: Vec<[f64; 2]> = coords.iter().step_by(step).copied().collect();
+    let pts = project(&thinned, 600.0, 400.0, 16.0);
+    let (sx, sy) = pts[0];
+    let (ex, ey) = pts[pts.len() - 1];
+    Some(format!(
+        r##"<svg class="track-outline" viewBox="0 0 600 400" role="img" aria-label="Track outline"><path d="{}" fill="none" stroke="{color}" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/><circle cx="{sx}" cy="{sy}" r="6" fill="#4ade80" stroke="#fff" stroke-width="2"/><circle cx="{ex}" cy="{ey}" r="6" fill="#f87171" stroke="#fff" stroke-width="2"/></svg>"##,
+        polyline(&pts)
+    ))
+}
+
+/// Bucket `(x, y)` pairs into at most `n` means (nulls skipped). Returns `(x, y, index)`
+/// where index is the first source sample of the bucket (the map marker uses it).
+pub fn bucket(xs: &[f64], ys: &[Option<f64>], n: usize) -> Vec<(f64, f64, usize)> {
+    let len = xs.len().min(ys.len());
+    if len == 0 {
+        return Vec::new();
+    }
+    let per = len.div_ceil(n).max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < len {
+        let end = (i + per).min(len);
+        let (mut sum, mut cnt) = (0.0, 0usize);
+        for y in ys[i..end].iter().flatten() {
+            if y.is_finite() {
+                sum += y;
+                cnt += 1;
+            }
+        }
+        if cnt > 0 {
+            out.push((xs[i], sum / cnt as f64, i));
+        }
+        i = end;
+    }
+    out
+}
+
+/// A line + area chart (800×220) of one channel against time or distance. The series
+/// points carry `data-i` (sample index) in a JSON attribute so the map marker can follow
+/// the pointer. `x_is_km` picks the tick format.
+pub fn line_chart(
+    points: &[(f64, f64, usize)],
+    color: &str,
+    label: &str,
+    x_is_km: bool,
+) -> Option<String> {
+    if points.len() < 2 {
+        return None;
+    }
+    let (w, h, ml, mr, mt, mb) = (800.0, 220.0, 48.0, 8.0, 8.0, 24.0);
+    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let (x0, x1) = min_max(&xs);
+    let (y_min, y_max) = min_max(&ys);
+    let y0 = y_min.min(0.0);
+    let y1 = if y_max > y0 { y_max } else { y0 + 1.0 };
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    let px = |x: f64| r1(ml + (x - x0) / (x1 - x0) * (w - ml - mr));
+    let py = |y: f64| r1(mt + (1.0 - (y - y0) / (y1 - y0)) * (h - mt - mb));
+    let pts: Vec<(f64, f64)> = points.iter().map(|p| (px(p.0), py(p.1))).collect();
+    let line = polyline(&pts);
+    let base = py(y0);
+    let area = format!("{line}L{},{base}L{},{base}Z", pts[pts.len() - 1].0, pts[0].0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" data-x0="{x0}" data-x1="{x1}" data-ml="{ml}" data-mr="{mr}">"#
+    );
+    for k in 0..=4 {
+        let v = y0 + (y1 - y0) * f64::from(k) / 4.0;
+        let y = py(v);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{ml}" x2="{}" y1="{y}" y2="{y}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            w - mr,
+            ml - 4.0,
+            y + 3.0,
+            v.round()
+        );
+    }
+    for k in 0..=5 {
+        let v = x0 + (x1 - x0) * f64::from(k) / 5.0;
+        let text = if x_is_km { format!("{:.1} km", v) } else { time_tick(v) };
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{text}</text>"#,
+            px(v),
+            h - 6.0
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<path d="{area}" fill="{color}" opacity=".15"/><path d="{line}" fill="none" stroke="{color}" stroke-width="1.5"/><line class="cursor" x1="-10" x2="-10" y1="{mt}" y2="{}"/></svg>"#,
+        h - mb
+    );
+    Some(s)
+}
+
+fn time_tick(t_s: f64) -> String {
+    let m = (t_s / 60.0).round() as i64;
+    if m >= 60 { format!("{}h{:02}", m / 60, m % 60) } else { format!("{m}m") }
+}
+
+/// One line of the power-curve chart.
+pub struct CurveLine<'a> {
+    pub name: &'a str,
+    pub color: &'a str,
+    /// `(duration_s, watts)`, sorted by duration.
+    pub points: &'a [(i64, i64)],
+}
+
+/// Mean-maximal power curve (800×320), logarithmic duration axis, optional FTP line.
+pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String> {
+    let all: Vec<(i64, i64)> = lines.iter().flat_map(|l| l.points.iter().copied()).collect();
+    if all.is_empty() {
+        return None;
+    }
+    let (w, h, ml, mr, mt, mb) = (800.0, 320.0, 48.0, 12.0, 12.0, 28.0);
+    let d_min = all.iter().map(|p| p.0).min().unwrap_or(1).max(1) as f64;
+    let d_max = (all.iter().map(|p| p.0).max().unwrap_or(3600) as f64).max(7200.0);
+    let w_max = all.iter().map(|p| p.1).max().unwrap_or(100).max(ftp_w.unwrap_or(0)) as f64 * 1.05;
+    let (l0, l1) = (d_min.ln(), d_max.ln());
+    let px = |d: f64| r1(ml + (d.max(1.0).ln() - l0) / (l1 - l0).max(1e-9) * (w - ml - mr));
+    let py = |v: f64| r1(mt + (1.0 - v / w_max.max(1.0)) * (h - mt - mb));
+    let mut s = format!(r#"<svg class="chart power-curve" viewBox="0 0 {w} {h}" role="img" aria-label="Power curve">"#);
+    for k in 0..=4 {
+        let v = w_max * f64::from(k) / 4.0;
+        let y = py(v);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{ml}" x2="{}" y1="{y}" y2="{y}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            w - mr,
+            ml - 4.0,
+            y + 3.0,
+            v.round()
+        );
+    }
+    for (d, label) in [(1.0, "1s"), (10.0, "10s"), (60.0, "1min"), (300.0, "5min"), (1200.0, "20min"), (3600.0, "1h")] {
+        if d >= d_min && d <= d_max {
+            let _ = write!(s, r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{label}</text>"#, px(d), h - 8.0);
+        }
+    }
+    if let Some(ftp) = ftp_w {
+        let y = py(ftp as f64);
+        let _ = write!(
+            s,
+            r#"<line class="ftp" x1="{ml}" x2="{}" y1="{y}" y2="{y}" stroke-dasharray="6 4"/><text class="tick" x="{}" y="{}">FTP {ftp} W</text>"#,
+            w - mr,
+            px(3600.0_f64.min(d_max)) - 60.0,
+            y - 4.0
+        );
+    }
+    for l in lines {
+        let pts: Vec<(f64, f64)> = l.points.iter().map(|(d, v)| (px(*d as f64), py(*v as f64))).collect();
+        let _ = write!(
+            s,
+            r#"<path d="{}" fill="none" stroke="{}" stroke-width="2"><title>{}</title></path>"#,
+            polyline(&pts),
+            l.color,
+            l.name
+        );
+        for ((d, v), (x, y)) in l.points.iter().zip(&pts) {
+            let _ = write!(
+                s,
+                r#"<circle cx="{x}" cy="{y}" r="3" fill="{}"><title>{} / {}: {v} W</title></circle>"#,
+                l.color,
+                l.name,
+                duration_label(*d)
+            );
+        }
+    }
+    s.push_str("</svg>");
+    Some(s)
+}
+
+/// "5s", "2min", "1h".
+pub fn duration_label(d_s: i64) -> String {
+    if d_s < 60 {
+        format!("{d_s}s")
+    } else if d_s < 3600 {
+        format!("{}min", d_s / 60)
+    } else {
+        format!("{}h", d_s / 3600)
+    }
+}
+
+/// One day cell of the heatmap.
+pub struct DayCell {
+    /// Day of the year, 0-based.
+    pub ordinal0: u16,
+    /// `#rrggbb` of the day (sports blended by distance).
+    pub color: String,
+    /// Intensity 0..1 (drawn as fill opacity over the page, so it works in both themes).
+    pub opacity: f64,
+    /// Tooltip text.
+    pub title: String,
+    /// Link target (first activity of the day).
+    pub href: String,
+}
+
+/// A year calendar: Monday-first week columns, 10 px cells with 3 px gaps, month labels,
+/// Tue/Thu/Sat row labels. `jan1_weekday0` is the weekday of 1 January (0 = Monday).
+pub fn heatmap(year: i32, jan1_weekday0: u8, days_in_year: u16, cells: &[DayCell]) -> String {
+    let (cell, gap, left, top) = (10.0, 3.0, 28.0, 14.0);
+    let step = cell + gap;
+    let weeks = (u16::from(jan1_weekday0) + days_in_year).div_ceil(7);
+    let w = left + f64::from(weeks) * step;
+    let h = top + 7.0 * step;
+    let mut s = format!(
+        r#"<svg class="heatmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{year} calendar">"#
+    );
+    for (row, name) in [(1, "Tue"), (3, "Thu"), (5, "Sat")] {
+        let _ = write!(s, r#"<text class="tick" x="0" y="{}">{name}</text>"#, top + f64::from(row) * step + 9.0);
+    }
+    const MONTH_DAYS: [u16; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let leap = days_in_year == 366;
+    let mut ord = 0u16;
+    for (m, len) in MONTH_DAYS.iter().enumerate() {
+        let col = (u16::from(jan1_weekday0) + ord) / 7;
+        let _ = write!(s, r#"<text class="tick" x="{}" y="10">{}</text>"#, left + f64::from(col) * step, MONTHS[m]);
+        ord += len + u16::from(leap && m == 1);
+    }
+    // Empty days are one pattern-filled shape (first partial week, full weeks, last
+    // partial week) instead of a rect each: a year of empty cells costs ~400 bytes, not 25 KB.
+    let first = u16::from(jan1_weekday0);
+    let last_pos = first + days_in_year - 1;
+    let (last_col, last_row) = (last_pos / 7, last_pos % 7);
+    let _ = write!(
+        s,
+        r#"<defs><pattern id="hm-{year}" x="{left}" y="{top}" width="{step}" height="{step}" patternUnits="userSpaceOnUse"><rect class="empty" width="{cell}" height="{cell}" rx="2"/></pattern></defs>"#
+    );
+    let col_x = |c: u16| left + f64::from(c) * step;
+    let row_y = |r: u16| top + f64::from(r) * step;
+    let mut empty_rect = |x: f64, y: f64, w: f64, h: f64| {
+        if w > 0.0 && h > 0.0 {
+            let _ = write!(s, r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="url(#hm-{year})"/>"#);
+        }
+    };
+    empty_rect(col_x(0), row_y(first), step, (7.0 - f64::from(first)) * step);
+    if last_col > 1 {
+        empty_rect(col_x(1), row_y(0), f64::from(last_col - 1) * step, 7.0 * step);
+    }
+    if last_col > 0 {
+        empty_rect(col_x(last_col), row_y(0), step, f64::from(last_row + 1) * step);
+    }
+    let mut sorted: Vec<&DayCell> = cells.iter().filter(|c| c.ordinal0 < days_in_year).collect();
+    sorted.sort_by_key(|c| c.ordinal0);
+    for c in sorted {
+        let pos = first + c.ordinal0;
+        let (x, y) = (col_x(pos / 7), row_y(pos % 7));
+        let _ = write!(
+            s,
+            r#"<a href="{}"><rect x="{x}" y="{y}" width="{cell}" height="{cell}" rx="2" fill="{}" fill-opacity="{}"><title>{}</title></rect></a>"#,
+            c.href,
+            c.color,
+            (c.opacity * 100.0).round() / 100.0,
+            c.title
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Linear blend of two `#rrggbb` colours: `t = 0` gives `a`, `t = 1` gives `b`.
+pub fn blend(a: &str, b: &str, t: f64) -> String {
+    let pa = parse_hex(a);
+    let pb = parse_hex(b);
+    let t = t.clamp(0.0, 1.0);
+    let mix = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * t).round() as u8;
+    format!("#{:02x}{:02x}{:02x}", mix(pa.0, pb.0), mix(pa.1, pb.1), mix(pa.2, pb.2))
+}
+
+/// Weighted mean of `#rrggbb` colours.
+pub fn mix_weighted(colors: &[(&str, f64)]) -> String {
+    let total: f64 = colors.iter().map(|c| c.1).sum();
+    if total <= 0.0 || colors.is_empty() {
+        return colors.first().map(|c| c.0.to_owned()).unwrap_or_else(|| "#a78bfa".to_owned());
+    }
+    let (mut r, mut g, mut b) = (0.0, 0.0, 0.0);
+    for (c, wgt) in colors {
+        let p = parse_hex(c);
+        r += f64::from(p.0) * wgt;
+        g += f64::from(p.1) * wgt;
+        b += f64::from(p.2) * wgt;
+    }
+    format!("#{:02x}{:02x}{:02x}", (r / total).round() as u8, (g / total).round() as u8, (b / total).round() as u8)
+}
+
+fn parse_hex(c: &str) -> (u8, u8, u8) {
+    let h = c.trim_start_matches('#');
+    let p = |i: usize| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()).unwrap_or(0);
+    (p(0), p(2), p(4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blend_and_mix() {
+        assert_eq!(blend("#000000", "#ffffff", 0.5), "#808080");
+        assert_eq!(blend("#27272a", "#00c8ff", 1.0), "#00c8ff");
+        assert_eq!(mix_weighted(&[("#ff0000", 1.0), ("#0000ff", 3.0)]), "#4000bf");
+    }
+
+    #[test]
+    fn bucket_means_and_skips_nulls() {
+        let xs: Vec<f64> = (0..10).map(f64::from).collect();
+        let ys: Vec<Option<f64>> = (0..10).map(|i| if i == 1 { None } else { Some(f64::from(i)) }).collect();
+        let b = bucket(&xs, &ys, 5);
+        assert_eq!(b.len(), 5);
+        assert_eq!(b[0], (0.0, 0.0, 0));
+        assert_eq!(b[1], (2.0, 2.5, 2));
+    }
+
+    #[test]
+    fn thumbnail_fits_the_box() {
+        let svg = thumbnail(&[[45.0, 7.0], [45.01, 7.02], [45.02, 7.0]], "#00c8ff").unwrap();
+        assert!(svg.contains("viewBox=\"0 0 120 70\""));
+        let nums: Vec<f64> = svg
+            .split(['M', 'L', ',', '"'])
+            .filter_map(|t| t.parse::<f64>().ok())
+            .collect();
+        assert!(nums.iter().all(|v| (0.0..=120.0).contains(v)), "{nums:?}");
+        assert!(thumbnail(&[[45.0, 7.0]], "#fff").is_none());
+    }
+
+    #[test]
+    fn heatmap_starts_weeks_on_monday() {
+        // 2024-01-01 was a Monday: day 0 sits in column 0, row 0.
+        let cells = [DayCell { ordinal0: 0, color: "#ff0000".into(), opacity: 0.5, title: "x".into(), href: "/a/".into() }];
+        let svg = heatmap(2024, 0, 366, &cells);
+        assert!(svg.contains(r#"<rect x="28" y="14" width="10" height="10" rx="2" fill="#ff0000" fill-opacity="0.5">"#), "{svg}");
+        // 2024 starts on a Monday: the first column is a full week of pattern cells, and
+        // 31 Dec 2024 (day 365, a Tuesday) ends the last column after two rows.
+        assert!(svg.contains(r#"<rect x="28" y="14" width="13" height="91" fill="url(#hm-2024)"/>"#), "{svg}");
+        assert!(svg.contains(r#"<rect x="704" y="14" width="13" height="26" fill="url(#hm-2024)"/>"#), "{svg}");
+    }
+}

@@ -1,0 +1,201 @@
+//! View models: what templates see. Built from merged BAS data; all numbers are already
+//! formatted with their units here, so templates only place strings.
+//!
+//! Dates and times are shown in the activity's own recorded offset (what the athlete saw
+//! on the device), never in the build machine's zone.
+
+use crate::templates::{format_distance, format_duration, format_pace, format_speed};
+use bincio_bas::{Privacy, Sport, SubSport, Summary, Timestamp};
+use serde::Serialize;
+
+/// Icon, colour and label of a sport (the reference's palette).
+pub fn sport_meta(sport: Sport) -> (&'static str, &'static str, &'static str) {
+    match sport {
+        Sport::Cycling => ("🚴", "#00c8ff", "Cycling"),
+        Sport::Running => ("🏃", "#ff6b35", "Running"),
+        Sport::Hiking => ("🥾", "#4ade80", "Hiking"),
+        Sport::Walking => ("🚶", "#a3e635", "Walking"),
+        Sport::Swimming => ("🏊", "#38bdf8", "Swimming"),
+        Sport::Skiing => ("⛷️", "#e0f2fe", "Skiing"),
+        Sport::Other => ("⚡", "#a78bfa", "Other"),
+    }
+}
+
+/// Short sub-sport label ("MTB", "Trail").
+pub fn sub_sport_label(sub: SubSport) -> &'static str {
+    match sub {
+        SubSport::Road => "Road",
+        SubSport::Mountain => "MTB",
+        SubSport::Gravel => "Gravel",
+        SubSport::Indoor => "Indoor",
+        SubSport::Trail => "Trail",
+        SubSport::Track => "Track",
+        SubSport::Nordic => "Nordic",
+        SubSport::Alpine => "Alpine",
+        SubSport::OpenWater => "Open Water",
+        SubSport::Pool => "Pool",
+    }
+}
+
+/// "Gravel Cycling", "Running".
+pub fn sport_label(sport: Sport, sub: Option<SubSport>) -> String {
+    let base = sport_meta(sport).2;
+    match sub {
+        Some(s) => format!("{} {base}", sub_sport_label(s)),
+        None => base.to_owned(),
+    }
+}
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS_LONG: [&str; 12] = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December",
+];
+
+/// "1 Jun 2024" in the activity's own offset.
+pub fn format_date(t: &Timestamp) -> String {
+    let d = t.0;
+    format!("{} {} {}", d.day(), MONTHS[usize::from(u8::from(d.month())) - 1], d.year())
+}
+
+/// "1 June 2024".
+pub fn format_date_long(t: &Timestamp) -> String {
+    let d = t.0;
+    format!("{} {} {}", d.day(), MONTHS_LONG[usize::from(u8::from(d.month())) - 1], d.year())
+}
+
+/// "07:30" (24 h) in the activity's own offset.
+pub fn format_time(t: &Timestamp) -> String {
+    format!("{:02}:{:02}", t.0.hour(), t.0.minute())
+}
+
+/// `YYYY-MM-DD` in the activity's own offset (the heatmap day).
+pub fn local_date(t: &Timestamp) -> String {
+    let d = t.0;
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Speed, or pace for running and walking.
+pub fn speed_or_pace(sport: Sport, speed_kmh: Option<f64>) -> String {
+    if sport.uses_pace() { format_pace(speed_kmh) } else { format_speed(speed_kmh) }
+}
+
+/// The title shown when an activity has none.
+pub fn display_title(s: &Summary) -> String {
+    s.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| sport_label(s.sport, s.sub_sport))
+}
+
+/// One feed card.
+#[derive(Clone, Debug, Serialize)]
+pub struct CardView {
+    pub url: String,
+    pub title: String,
+    pub date: String,
+    pub handle: Option<String>,
+    pub sport: &'static str,
+    pub sport_icon: &'static str,
+    pub sport_label: String,
+    pub color: &'static str,
+    pub thumb_svg: Option<String>,
+    pub distance: String,
+    pub moving_time: String,
+    pub elevation: String,
+    pub speed: Option<String>,
+    pub hr: Option<String>,
+    pub cadence: Option<String>,
+    pub highlight: bool,
+}
+
+/// Build a card; `url` is the activity page, `handle` is shown on the combined feed.
+pub fn card(s: &Summary, url: String, handle: Option<&str>) -> CardView {
+    let (icon, color, _) = sport_meta(s.sport);
+    let hide = |_k: &str| false;
+    CardView {
+        url,
+        title: display_title(s),
+        date: format_date(&s.started_at),
+        handle: handle.map(str::to_owned),
+        sport: s.sport.as_str(),
+        sport_icon: icon,
+        sport_label: sport_label(s.sport, s.sub_sport),
+        color,
+        thumb_svg: s
+            .preview_coords
+            .as_deref()
+            .filter(|_| s.privacy != Privacy::NoGps)
+            .and_then(|c| super::svg::thumbnail(c, color)),
+        distance: format_distance(s.distance_m),
+        moving_time: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)),
+        elevation: s.elevation_gain_m.map(|e| format!("{} m", e.round())).unwrap_or_else(|| "—".to_owned()),
+        speed: s.avg_speed_kmh.filter(|_| !hide("speed")).map(|v| speed_or_pace(s.sport, Some(v))),
+        hr: s.avg_hr_bpm.map(|v| format!("{v} bpm")),
+        cadence: s.avg_cadence_rpm.map(|v| format!("{v} rpm")),
+        highlight: s
+            .custom
+            .as_ref()
+            .and_then(|c| c.get("highlight"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+    }
+}
+
+/// Markdown → sanitised HTML. Relative links and images (local files) are dropped, links
+/// get `rel="noopener noreferrer nofollow"`.
+pub fn render_markdown(text: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    let parser = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES);
+    let mut raw = String::with_capacity(text.len() * 2);
+    html::push_html(&mut raw, parser);
+    ammonia::Builder::default()
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(&raw)
+        .to_string()
+}
+
+/// A navigation link of a page list.
+#[derive(Clone, Debug, Serialize)]
+pub struct Link {
+    pub href: String,
+    pub label: String,
+    pub active: bool,
+}
+
+/// XML/HTML text escaping for the few strings written outside Tera (Atom, GPX are Tera or crate).
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_is_sanitised_and_local_images_dropped() {
+        let html = render_markdown("My **epic** ride <script>alert(1)</script> ![x](photo.jpg) [site](https://a.example/)");
+        assert!(html.contains("<strong>epic</strong>"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("photo.jpg"), "{html}");
+        assert!(html.contains(r#"rel="noopener noreferrer nofollow""#), "{html}");
+    }
+
+    #[test]
+    fn dates_use_the_activity_offset() {
+        let t = Timestamp::parse("2024-06-01T23:30:00+02:00").unwrap();
+        assert_eq!(format_date(&t), "1 Jun 2024");
+        assert_eq!(format_time(&t), "23:30");
+        assert_eq!(local_date(&t), "2024-06-01");
+        assert_eq!(sport_label(Sport::Cycling, Some(SubSport::Mountain)), "MTB Cycling");
+    }
+}

@@ -1,1 +1,0 @@
-//! Synthetic activities with exactly known ground truth (being written).

@@ -1,0 +1,173 @@
+// Bincio site script: theme toggle, login-dependent nav (GET /api/me), forms that call the
+// daemon's /api/, lightbox and table sorting. Pages show their content without it.
+(function () {
+  'use strict';
+  var doc = document;
+  function $all(sel, root) { return Array.prototype.slice.call((root || doc).querySelectorAll(sel)); }
+
+  // Theme toggle (the initial theme is set by an inline script in <head>, so no flash).
+  $all('[data-theme-toggle]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      var next = doc.documentElement.getAttribute('data-theme') === 'dark' ? 'light' : 'dark';
+      doc.documentElement.setAttribute('data-theme', next);
+      try { localStorage.setItem('bincio-theme', next); } catch (e) { /* private mode */ }
+    });
+  });
+
+  // Who is logged in? 401/404 means nobody (or no daemon on a single-user host).
+  var me = null;
+  function applyMe(m) {
+    me = m;
+    window.__bincioMe = m ? m.handle : null;
+    $all('[data-user-only]').forEach(function (el) { el.hidden = !m; });
+    $all('[data-anon-only]').forEach(function (el) { el.hidden = !!m; });
+    $all('[data-admin-only]').forEach(function (el) { el.hidden = !(m && m.is_admin); });
+    if (m) {
+      $all('[data-me-link]').forEach(function (a) { a.hidden = false; a.textContent = '@' + m.handle; a.href = '/u/' + m.handle + '/'; });
+      $all('[data-user-path]').forEach(function (a) { a.href = '/u/' + m.handle + '/' + a.getAttribute('data-user-path'); });
+    }
+    $all('[data-require-login]').forEach(function (el) {
+      if (!m) { el.innerHTML = '<p class="muted">Please <a href="/login/?next=' + encodeURIComponent(location.pathname) + '">sign in</a> first.</p>'; }
+      else { loadBlocks(el); }
+    });
+    doc.dispatchEvent(new CustomEvent('bincio:me', { detail: m }));
+  }
+  fetch('/api/me', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(applyMe, function () { applyMe(null); });
+
+  $all('[data-logout]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin' }).then(function () { location.href = '/login/'; });
+    });
+  });
+
+  // Forms: <form data-api="/api/x" data-method="POST">: JSON body of the named fields.
+  function status(form, text, ok) {
+    var s = form.querySelector('.form-status');
+    if (s) { s.textContent = text; s.className = 'form-status ' + (ok ? 'ok' : 'error'); }
+  }
+  var params = new URLSearchParams(location.search);
+  $all('[data-from-query]').forEach(function (i) { var v = params.get(i.getAttribute('data-from-query')); if (v) { i.value = v; } });
+  $all('form[data-api], form[data-api-template]').forEach(function (form) {
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (form.hasAttribute('data-confirm') && !window.confirm(form.getAttribute('data-confirm'))) { return; }
+      var body = {};
+      $all('input[name], textarea[name], select[name]', form).forEach(function (i) {
+        if (i.type === 'file') { return; }
+        var v = i.type === 'checkbox' ? i.checked : i.value.trim();
+        if (i.hasAttribute('data-lower')) { v = String(v).toLowerCase(); }
+        if (i.hasAttribute('data-upper')) { v = String(v).toUpperCase(); }
+        body[i.name] = v;
+      });
+      var url = form.getAttribute('data-api') || form.getAttribute('data-api-template').replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(body[k] || ''); });
+      var init = { method: form.getAttribute('data-method') || 'POST', credentials: 'same-origin', headers: {} };
+      if (form.hasAttribute('data-multipart')) {
+        init.body = new FormData(form);
+      } else if (Object.keys(body).length) {
+        init.headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(body);
+      }
+      status(form, 'Working…', true);
+      fetch(url, init).then(function (r) {
+        return r.text().then(function (t) { var j = null; try { j = JSON.parse(t); } catch (e) { /* not JSON */ } return { ok: r.ok, json: j }; });
+      }).then(function (res) {
+        if (!res.ok) { status(form, (res.json && (res.json.message || res.json.detail || res.json.error)) || 'Request failed', false); return; }
+        if (form.hasAttribute('data-redirect-next')) { location.href = params.get('next') || form.getAttribute('data-redirect-next'); return; }
+        if (form.hasAttribute('data-redirect')) { location.href = form.getAttribute('data-redirect'); return; }
+        status(form, form.hasAttribute('data-show-json') ? JSON.stringify(res.json) : (form.getAttribute('data-success') || 'Done.'), true);
+        if (form.hasAttribute('data-disable-on-success')) { $all('input, button', form).forEach(function (i) { i.disabled = true; }); }
+        var list = form.getAttribute('data-reload-list');
+        if (list) { var el = doc.querySelector(list); if (el) { loadOne(el); } }
+      }, function () { status(form, 'Could not reach server', false); });
+    });
+  });
+
+  // Read-only blocks: <div data-load="/api/x" data-render="kv|invites|disk">.
+  function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+  var renderers = {
+    kv: function (j) { return '<table>' + Object.keys(j || {}).map(function (k) { return '<tr><th>' + esc(k) + '</th><td>' + esc(typeof j[k] === 'object' ? JSON.stringify(j[k]) : j[k]) + '</td></tr>'; }).join('') + '</table>'; },
+    invites: function (j) {
+      var list = (j && (j.invites || j)) || [];
+      if (!list.length) { return '<li class="muted">No invites yet.</li>'; }
+      return list.map(function (i) {
+        var link = location.origin + '/register/?code=' + encodeURIComponent(i.code);
+        return '<li><span class="mono"' + (i.used_by ? ' style="text-decoration:line-through"' : '') + '>' + esc(i.code) + '</span> ' +
+          (i.used_by ? 'Used by @' + esc(i.used_by) : '<button type="button" class="btn-link" data-copy="' + esc(link) + '">Copy link</button>') + '</li>';
+      }).join('');
+    },
+    disk: function (j) { return renderers.kv(j); }
+  };
+  function loadOne(el) {
+    fetch(el.getAttribute('data-load'), { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+      .then(function (j) { el.innerHTML = (renderers[el.getAttribute('data-render')] || renderers.kv)(j); },
+        function (e) { el.innerHTML = '<p class="muted">Not available (' + esc(e.message) + ').</p>'; });
+  }
+  function loadBlocks(root) { $all('[data-load]', root).forEach(loadOne); }
+  doc.addEventListener('click', function (ev) {
+    var b = ev.target.closest && ev.target.closest('[data-copy]');
+    if (b && navigator.clipboard) { navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function () { b.textContent = 'Copied!'; setTimeout(function () { b.textContent = 'Copy link'; }, 2000); }); }
+  });
+
+  // Navigation preferences (settings page).
+  $all('form[data-prefs] input[type=checkbox]').forEach(function (i) {
+    i.addEventListener('change', function () {
+      var body = {}; body[i.name] = i.checked ? 'true' : 'false';
+      fetch('/api/me/prefs', { method: 'PUT', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    });
+  });
+
+  // Lightbox for photo galleries: arrows, Esc, click outside.
+  var shots = $all('[data-lightbox]');
+  if (shots.length) {
+    var idx = 0, box = null;
+    function show(i) {
+      idx = (i + shots.length) % shots.length;
+      if (!box) {
+        box = doc.createElement('div'); box.className = 'lightbox';
+        box.innerHTML = '<img alt=""><p class="lb-cap"></p><button type="button" class="lb-close" aria-label="Close">×</button>' +
+          (shots.length > 1 ? '<button type="button" class="lb-prev" aria-label="Previous">‹</button><button type="button" class="lb-next" aria-label="Next">›</button>' : '');
+        box.addEventListener('click', function (e) {
+          if (e.target.classList.contains('lb-prev')) { show(idx - 1); } else if (e.target.classList.contains('lb-next')) { show(idx + 1); } else if (e.target.tagName !== 'IMG') { close(); }
+        });
+        doc.body.appendChild(box);
+      }
+      box.querySelector('img').src = shots[idx].getAttribute('href');
+      box.querySelector('.lb-cap').textContent = (shots[idx].querySelector('img') || {}).alt + ' — ' + (idx + 1) + ' / ' + shots.length;
+    }
+    function close() { if (box) { box.remove(); box = null; } }
+    shots.forEach(function (a, i) { a.addEventListener('click', function (e) { e.preventDefault(); show(i); }); });
+    doc.addEventListener('keydown', function (e) {
+      if (!box) { return; }
+      if (e.key === 'Escape') { close(); } else if (e.key === 'ArrowLeft') { show(idx - 1); } else if (e.key === 'ArrowRight') { show(idx + 1); }
+    });
+  }
+
+  // Sortable leaderboards: click a header to sort descending, again to flip.
+  $all('table[data-sortable]').forEach(function (t) {
+    $all('th[data-sort]', t).forEach(function (th) {
+      th.addEventListener('click', function () {
+        var key = th.getAttribute('data-sort');
+        var desc = th.getAttribute('data-dir') !== 'desc';
+        $all('th[data-sort]', t).forEach(function (h) { h.removeAttribute('data-dir'); h.textContent = h.textContent.replace(/ [↑↓]$/, ''); });
+        th.setAttribute('data-dir', desc ? 'desc' : 'asc'); th.textContent += desc ? ' ↓' : ' ↑';
+        var body = t.tBodies[0];
+        $all('tr', body).sort(function (a, b) { var x = +a.getAttribute('data-' + key), y = +b.getAttribute('data-' + key); return desc ? y - x : x - y; })
+          .forEach(function (r, i) { r.cells[0].textContent = i + 1; body.appendChild(r); });
+      });
+    });
+  });
+
+  // API reference: list the daemon's OpenAPI paths.
+  $all('[data-openapi]').forEach(function (el) {
+    fetch(el.getAttribute('data-openapi')).then(function (r) { return r.json(); }).then(function (doc2) {
+      var rows = [];
+      Object.keys(doc2.paths || {}).sort().forEach(function (p) {
+        Object.keys(doc2.paths[p]).forEach(function (m) { var op = doc2.paths[p][m] || {}; rows.push('<tr><td class="mono">' + esc(m.toUpperCase()) + '</td><td class="mono">' + esc(p) + '</td><td>' + esc(op.summary || '') + '</td></tr>'); });
+      });
+      el.innerHTML = '<div class="table-scroll"><table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>' + rows.join('') + '</tbody></table></div>';
+    }, function () { el.innerHTML = '<p class="muted">The API document is not available.</p>'; });
+  });
+}());
