@@ -10,17 +10,26 @@ use tokio::net::TcpStream;
 
 /// Send one request on a keep-alive connection and read one response; returns
 /// (status, headers, body).
-pub async fn roundtrip(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> Result<(u16, String, Vec<u8>)> {
+pub async fn roundtrip(
+    stream: &mut TcpStream,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(u16, String, Vec<u8>)> {
     stream.write_all(request).await?;
     buf.clear();
     let mut chunk = [0u8; 8192];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).context("bad status line")?;
+            let status: u16 =
+                head.split(' ').nth(1).and_then(|s| s.parse().ok()).context("bad status line")?;
             let len: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             while buf.len() < end + 4 + len {
@@ -43,7 +52,9 @@ pub async fn roundtrip(stream: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 struct Child(std::process::Child);

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 
 /// Bincio's HTTP daemon: accounts, sessions, invites, uploads and edits.
 #[derive(Debug, Parser)]
-#[command(name = "bincio-api", version, after_help = "Examples:\n  bincio-api init --data-dir /var/bincio --handle dave --display-name Dave --name \"Our Rides\"\n  bincio-api serve --data-dir /var/bincio --listen 127.0.0.1:4041\n  bincio-api invite create --by dave")]
+#[command(
+    name = "bincio-api",
+    version,
+    after_help = "Examples:\n  bincio-api init --data-dir /var/bincio --handle dave --display-name Dave --name \"Our Rides\"\n  bincio-api serve --data-dir /var/bincio --listen 127.0.0.1:4041\n  bincio-api invite create --by dave"
+)]
 pub struct Cli {
     /// More log output (-v: debug). RUST_LOG overrides this.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -34,7 +34,8 @@ impl Default for Limits {
         const MIB: u64 = 1024 * 1024;
         Self {
             json_body_bytes: 64 * 1024,
-            upload_body_bytes: 2048 * MIB,
+            // A Strava export without its media folder fits easily; 1 GB is refused up front.
+            upload_body_bytes: 512 * MIB,
             activity_file_bytes: 50 * MIB,
             upload_files: 1000,
             decompressed_file_bytes: 200 * MIB,

@@ -15,7 +15,11 @@ fn now_iso() -> String {
 
 /// Create `{handle}/activities/`, `edits/` and an empty feed `index.json` (when missing),
 /// so the user has a valid BAS feed before the first upload.
-pub fn create_user_dirs(root: &InstanceRoot, handle: &Handle, display_name: &str) -> Result<(), ApiError> {
+pub fn create_user_dirs(
+    root: &InstanceRoot,
+    handle: &Handle,
+    display_name: &str,
+) -> Result<(), ApiError> {
     let user = root.user(handle);
     std::fs::create_dir_all(user.activities_dir())?;
     std::fs::create_dir_all(user.edits_dir())?;
@@ -51,7 +55,8 @@ pub fn update_root_manifest(
         m = json!({});
     }
     let before = m.clone();
-    let obj = m.as_object_mut().ok_or_else(|| ApiError::internal("root manifest is not an object"))?;
+    let obj =
+        m.as_object_mut().ok_or_else(|| ApiError::internal("root manifest is not an object"))?;
     obj.entry("bas_version").or_insert_with(|| json!(bincio_bas::BAS_VERSION));
     let instance = obj.entry("instance").or_insert_with(|| json!({}));
     if !instance.is_object() {

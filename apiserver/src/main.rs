@@ -32,7 +32,11 @@ fn main() -> ExitCode {
 fn open_db(data_dir: &Path) -> Result<(InstanceRoot, Db)> {
     let root = InstanceRoot::new(data_dir);
     if !root.instance_db().is_file() {
-        bail!("{} has no instance.db: run `bincio-api init --data-dir {}` first", data_dir.display(), data_dir.display());
+        bail!(
+            "{} has no instance.db: run `bincio-api init --data-dir {}` first",
+            data_dir.display(),
+            data_dir.display()
+        );
     }
     let db = Db::open(&root.instance_db())?;
     Ok((root, db))
@@ -40,18 +44,26 @@ fn open_db(data_dir: &Path) -> Result<(InstanceRoot, Db)> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Init { data_dir, handle, display_name, name, max_users, store_originals } => {
-            init(&data_dir, &handle, display_name.as_deref(), name.as_deref(), max_users, store_originals)
-        }
+        Command::Init { data_dir, handle, display_name, name, max_users, store_originals } => init(
+            &data_dir,
+            &handle,
+            display_name.as_deref(),
+            name.as_deref(),
+            max_users,
+            store_originals,
+        ),
         Command::Serve { data_dir, listen } => {
             if !listen.ip().is_loopback() {
                 tracing::warn!(%listen, "listening on a non-loopback address; the daemon expects nginx in front");
             }
             let (root, db) = open_db(&data_dir)?;
-            let st = AppState::new(root, db, Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let st =
+                AppState::new(root, db, Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
-                let listener = server::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+                let listener = server::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
                 tracing::info!(%listen, data_dir = %data_dir.display(), "bincio-api listening");
                 server::serve(st, listener, server::shutdown_signal()).await?;
                 Ok(())
@@ -61,7 +73,8 @@ fn run(cli: Cli) -> Result<()> {
             let (_root, db) = open_db(&data_dir)?;
             let (code, base) = db
                 .with(|c| {
-                    let user = db::users::get(c, &by)?.ok_or(bincio_api::error::ApiError::NotFound("user"))?;
+                    let user = db::users::get(c, &by)?
+                        .ok_or(bincio_api::error::ApiError::NotFound("user"))?;
                     let code = handlers::invites::create_blocking(c, &user.handle, user.is_admin)?;
                     Ok((code, db::settings::get(c, "public_url")?))
                 })
@@ -71,7 +84,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::User { action } => user_cmd(action),
         Command::Settings { action } => settings_cmd(action),
-        Command::Bench { requests, connections, logins } => bincio_api::bench::run(requests, connections, logins),
+        Command::Bench { requests, connections, logins } => {
+            bincio_api::bench::run(requests, connections, logins)
+        }
     }
 }
 
@@ -105,12 +120,14 @@ fn init(
     store_originals: Option<bool>,
 ) -> Result<()> {
     let handle = Handle::new_account(handle)?;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let root = InstanceRoot::new(data_dir);
     let db = Db::open(&root.instance_db())?;
     let api = |e: bincio_api::error::ApiError| anyhow::anyhow!("{e}");
     let existing = db.with(|c| db::users::get(c, handle.as_str())).map_err(api)?;
-    let display = display_name.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(handle.as_str()).to_owned();
+    let display =
+        display_name.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(handle.as_str()).to_owned();
     if existing.is_none() {
         let pw = read_password("Password: ")?;
         let again = read_password("Password again: ")?;
@@ -119,13 +136,15 @@ fn init(
         }
         auth::password::check_new("password", &pw).map_err(api)?;
         let hash = auth::password::hash_blocking(&pw).map_err(api)?;
-        db.with(|c| db::users::insert(c, handle.as_str(), &display, &hash, true, db::now_s())).map_err(api)?;
+        db.with(|c| db::users::insert(c, handle.as_str(), &display, &hash, true, db::now_s()))
+            .map_err(api)?;
         eprintln!("created admin account {handle}");
     } else {
         eprintln!("account {handle} exists; password unchanged");
     }
     instance::create_user_dirs(&root, &handle, &display).map_err(api)?;
-    instance::update_root_manifest(&root, Some(&handle), None, Some(name.unwrap_or("Bincio"))).map_err(api)?;
+    instance::update_root_manifest(&root, Some(&handle), None, Some(name.unwrap_or("Bincio")))
+        .map_err(api)?;
     std::fs::create_dir_all(root.queue_status_dir())?;
     std::fs::create_dir_all(root.feedback_dir())?;
     db.with(|c| {
@@ -141,7 +160,8 @@ fn init(
     .map_err(api)?;
     if existing.is_none() {
         let job = jobs::new_job_id().map_err(api)?;
-        jobs::enqueue_blocking(&root, &job, handle.as_str(), ChangeKind::Rebuild, vec![], None).map_err(api)?;
+        jobs::enqueue_blocking(&root, &job, handle.as_str(), ChangeKind::Rebuild, vec![], None)
+            .map_err(api)?;
     }
     let (code, base) = db
         .with(|c| {
@@ -162,13 +182,22 @@ fn user_cmd(action: UserAction) -> Result<()> {
         UserAction::List { data_dir } => {
             let (_, db) = open_db(&data_dir)?;
             for u in db.with(|c| db::users::list(c)).map_err(api)? {
-                let when = time::OffsetDateTime::from_unix_timestamp(u.created_at).map(|t| t.date().to_string()).unwrap_or_default();
-                println!("{}\t{}\t{}\t{when}", u.handle, if u.is_admin { "admin" } else { "user" }, u.display_name);
+                let when = time::OffsetDateTime::from_unix_timestamp(u.created_at)
+                    .map(|t| t.date().to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{when}",
+                    u.handle,
+                    if u.is_admin { "admin" } else { "user" },
+                    u.display_name
+                );
             }
         }
         UserAction::ResetCode { data_dir, handle } => {
             let (_, db) = open_db(&data_dir)?;
-            let code = db.with(|c| handlers::admin::issue_reset_code_blocking(c, &handle, "cli")).map_err(api)?;
+            let code = db
+                .with(|c| handlers::admin::issue_reset_code_blocking(c, &handle, "cli"))
+                .map_err(api)?;
             println!("{code}");
             eprintln!("valid 24 hours, once; the user enters it on /reset/ with a new password");
         }
@@ -182,7 +211,8 @@ fn user_cmd(action: UserAction) -> Result<()> {
             handlers::remove_tree(&root.feedback_dir().join(h.as_str()))?;
             instance::update_root_manifest(&root, None, Some(h.as_str()), None).map_err(api)?;
             let job = jobs::new_job_id().map_err(api)?;
-            jobs::enqueue_blocking(&root, &job, h.as_str(), ChangeKind::Rebuild, vec![], None).map_err(api)?;
+            jobs::enqueue_blocking(&root, &job, h.as_str(), ChangeKind::Rebuild, vec![], None)
+                .map_err(api)?;
             eprintln!("deleted {h} (stop and restart nothing: sessions are gone with the account)");
         }
     }
@@ -194,12 +224,16 @@ fn settings_cmd(action: SettingsAction) -> Result<()> {
     match action {
         SettingsAction::Get { data_dir, key } => {
             let (_, db) = open_db(&data_dir)?;
-            println!("{}", db.with(|c| db::settings::get(c, &key)).map_err(api)?.unwrap_or_default());
+            println!(
+                "{}",
+                db.with(|c| db::settings::get(c, &key)).map_err(api)?.unwrap_or_default()
+            );
         }
         SettingsAction::Set { data_dir, key, value } => {
             db::settings::validate(&key, &value).map_err(|e| anyhow::anyhow!(e))?;
             let (_, db) = open_db(&data_dir)?;
-            let value = if key == "public_url" { value.trim_end_matches('/').to_owned() } else { value };
+            let value =
+                if key == "public_url" { value.trim_end_matches('/').to_owned() } else { value };
             db.with(|c| db::settings::set(c, &key, &value)).map_err(api)?;
             if key == "public_url" {
                 eprintln!("restart bincio-api serve for public_url to take effect");

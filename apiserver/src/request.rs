@@ -2,8 +2,8 @@
 
 use crate::error::{ApiError, BoxError};
 use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper::HeaderMap;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN, REFERER};
 use hyper::http::request::Parts;
@@ -44,7 +44,8 @@ impl Req {
         let mut body = self.body;
         let mut buf = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| ApiError::bad("body", format!("could not read the body: {e}")))?;
+            let frame = frame
+                .map_err(|e| ApiError::bad("body", format!("could not read the body: {e}")))?;
             if let Ok(data) = frame.into_data() {
                 if buf.len() as u64 + data.len() as u64 > limit {
                     return Err(ApiError::TooLarge(format!("body over {limit} bytes")));
@@ -59,7 +60,8 @@ impl Req {
     pub async fn json<T: DeserializeOwned>(self, limit: u64) -> Result<T, ApiError> {
         let bytes = self.bytes(limit).await?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes).map_err(|e| ApiError::bad("body", format!("invalid JSON: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad("body", format!("invalid JSON: {e}")))
     }
 
     /// A streaming multipart reader over at most `limit` bytes.
@@ -73,8 +75,8 @@ impl Req {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ApiError::bad("content-type", "multipart/form-data expected"))?;
-        let boundary =
-            multer::parse_boundary(ct).map_err(|_| ApiError::bad("content-type", "multipart/form-data expected"))?;
+        let boundary = multer::parse_boundary(ct)
+            .map_err(|_| ApiError::bad("content-type", "multipart/form-data expected"))?;
         let stream = http_body_util::BodyDataStream::new(self.body);
         let constraints =
             multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
@@ -93,7 +95,9 @@ pub fn multipart_error(e: multer::Error) -> ApiError {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
             ApiError::TooLarge("upload over its size cap".into())
         }
-        multer::Error::StreamReadFailed(inner) if inner.is::<http_body_util::LengthLimitError>() => {
+        multer::Error::StreamReadFailed(inner)
+            if inner.is::<http_body_util::LengthLimitError>() =>
+        {
             ApiError::TooLarge("upload over its size cap".into())
         }
         other => ApiError::bad("body", format!("bad multipart body: {other}")),
@@ -107,7 +111,8 @@ pub fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_loopback_proxy: bo
     if !(trust_loopback_proxy && peer.ip().is_loopback()) {
         return peer.ip();
     }
-    let real = headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse().ok());
+    let real =
+        headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse().ok());
     let forwarded = || {
         headers
             .get_all("x-forwarded-for")
@@ -147,7 +152,8 @@ pub fn origin_allowed(h: &HeaderMap, public_url: Option<&str>) -> bool {
         return true;
     }
     let Some(host) = h.get(HOST).and_then(|v| v.to_str().ok()) else { return false };
-    origin.eq_ignore_ascii_case(&format!("http://{host}")) || origin.eq_ignore_ascii_case(&format!("https://{host}"))
+    origin.eq_ignore_ascii_case(&format!("http://{host}"))
+        || origin.eq_ignore_ascii_case(&format!("https://{host}"))
 }
 
 #[cfg(test)]

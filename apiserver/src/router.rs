@@ -154,7 +154,8 @@ fn resolve(
     public_url: Option<&str>,
 ) -> Result<(&'static str, Vec<String>), ApiError> {
     let rest = path.strip_prefix("/api/").ok_or(ApiError::NotFound("route"))?;
-    let segs: Vec<&str> = std::iter::once("api").chain(rest.trim_end_matches('/').split('/')).collect();
+    let segs: Vec<&str> =
+        std::iter::once("api").chain(rest.trim_end_matches('/').split('/')).collect();
     let mut path_matched = false;
     let mut found = None;
     for r in routes() {
@@ -167,7 +168,11 @@ fn resolve(
         }
     }
     let Some((route, raw_params)) = found else {
-        return Err(if path_matched { ApiError::MethodNotAllowed } else { ApiError::NotFound("route") });
+        return Err(if path_matched {
+            ApiError::MethodNotAllowed
+        } else {
+            ApiError::NotFound("route")
+        });
     };
     let mut params = Vec::with_capacity(raw_params.len());
     for p in raw_params {
@@ -195,10 +200,13 @@ where
     let body = body.map_err(Into::into).boxed_unsync();
     let client_ip = request::client_ip(&parts.headers, peer, st.cfg.trust_loopback_proxy);
     let path = parts.uri.path().to_owned();
-    let (route_name, result) = match resolve(&method, &path, &parts.headers, st.public_url.as_deref()) {
-        Ok((name, params)) => (name, dispatch(name, &st, Req { parts, body, client_ip, params }).await),
-        Err(e) => ("-", Err(e)),
-    };
+    let (route_name, result) =
+        match resolve(&method, &path, &parts.headers, st.public_url.as_deref()) {
+            Ok((name, params)) => {
+                (name, dispatch(name, &st, Req { parts, body, client_ip, params }).await)
+            }
+            Err(e) => ("-", Err(e)),
+        };
     let mut resp = result.unwrap_or_else(ApiError::into_response);
     let h = resp.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -224,16 +232,4 @@ mod tests {
         assert_eq!(match_path("/api/activity/{id}", &["api", "activity", "x"]), Some(vec!["x"]));
         assert_eq!(match_path("/api/activity/{id}", &["api", "activity", "x", "images"]), None);
     }
-}
-#[allow(dead_code, clippy::todo)]
-fn _send_check(st: &AppState) {
-    fn s<T: Send>(_: T) {}
-    fn r() -> Req { todo!() }
-    s(session::me(st, r())); s(session::stats(st, r())); s(session::login(st, r())); s(session::logout(st, r()));
-    s(accounts::register(st, r())); s(accounts::reset_password(st, r())); s(accounts::change_password(st, r()));
-    s(accounts::prefs_put(st, r())); s(accounts::storage(st, r())); s(accounts::delete_account(st, r()));
-    s(invites::create(st, r())); s(edits::get(st, r())); s(edits::post(st, r())); s(edits::delete(st, r()));
-    s(edits::athlete_post(st, r())); s(photos::add(st, r())); s(photos::delete(st, r()));
-    s(uploads::upload(st, r())); s(uploads::job(st, r())); s(feedback::post(st, r()));
-    s(admin::disk(st, r())); s(admin::diag(st, r())); s(admin::wipe(st, r())); s(admin::delete_ghost(st, r()));
 }

@@ -23,7 +23,10 @@ pub async fn serve(
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let r = purge_state.db.call(|c| crate::db::sessions::purge_expired(c, crate::db::now_s())).await;
+            let r = purge_state
+                .db
+                .call(|c| crate::db::sessions::purge_expired(c, crate::db::now_s()))
+                .await;
             if let Ok(n) = r
                 && n > 0
             {

@@ -4,7 +4,8 @@
 use serde_yaml::Value;
 
 /// Sports a sidecar may set (`other` is accepted from the form but never written).
-pub const SPORTS: &[&str] = &["cycling", "running", "hiking", "walking", "swimming", "skiing", "other"];
+pub const SPORTS: &[&str] =
+    &["cycling", "running", "hiking", "walking", "swimming", "skiing", "other"];
 /// Stat panels that can be hidden.
 pub const STAT_PANELS: &[&str] = &["elevation", "speed", "heart_rate", "cadence", "power"];
 
@@ -44,8 +45,12 @@ impl Sidecar {
         if self.private {
             out += "private: true\n";
         }
-        let hide: Vec<&str> =
-            self.hide_stats.iter().map(String::as_str).filter(|s| STAT_PANELS.contains(s)).collect();
+        let hide: Vec<&str> = self
+            .hide_stats
+            .iter()
+            .map(String::as_str)
+            .filter(|s| STAT_PANELS.contains(s))
+            .collect();
         if !hide.is_empty() {
             out += &format!("hide_stats: [{}]\n", hide.join(", "));
         }
@@ -70,7 +75,9 @@ impl Sidecar {
         };
         let truthy = |v: Option<&Value>| match v {
             Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "on" | "true"),
+            Some(Value::String(s)) => {
+                matches!(s.to_ascii_lowercase().as_str(), "yes" | "on" | "true")
+            }
             Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
             _ => false,
         };
@@ -85,7 +92,11 @@ impl Sidecar {
                 Some(Value::Sequence(s)) => s.iter().filter_map(as_text).collect(),
                 _ => Vec::new(),
             },
-            description: if body.is_empty() { get("description").and_then(as_text) } else { Some(body.to_owned()) },
+            description: if body.is_empty() {
+                get("description").and_then(as_text)
+            } else {
+                Some(body.to_owned())
+            },
         }
     }
 }
@@ -152,6 +163,9 @@ mod tests {
         assert_eq!(s.title.as_deref(), Some("Morning"));
         assert!(s.private);
         assert_eq!(s.description.as_deref(), Some("body\n---\nmore"));
-        assert_eq!(Sidecar::parse("no front matter").description.as_deref(), Some("no front matter"));
+        assert_eq!(
+            Sidecar::parse("no front matter").description.as_deref(),
+            Some("no front matter")
+        );
     }
 }

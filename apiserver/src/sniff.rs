@@ -205,7 +205,11 @@ pub struct ZipEntryOut {
 /// fresh folder). Everything else (media, JSON, profile) is skipped. Entry sizes are
 /// counted while decompressing (headers can lie), and the totals are capped; on any cap
 /// the partial output is left for the caller to delete.
-pub fn extract_zip(zip_path: &Path, dest: &Path, caps: ZipCaps) -> Result<(Vec<ZipEntryOut>, usize), SniffError> {
+pub fn extract_zip(
+    zip_path: &Path,
+    dest: &Path,
+    caps: ZipCaps,
+) -> Result<(Vec<ZipEntryOut>, usize), SniffError> {
     let f = std::fs::File::open(zip_path)?;
     let mut archive = zip::ZipArchive::new(f).map_err(|e| SniffError::Corrupt(e.to_string()))?;
     if archive.len() > caps.entries {
@@ -221,14 +225,18 @@ pub fn extract_zip(zip_path: &Path, dest: &Path, caps: ZipCaps) -> Result<(Vec<Z
             continue;
         }
         // Only the base name is used, so no entry path can escape `dest`.
-        let Some(base) = entry.enclosed_name().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        let Some(base) = entry
+            .enclosed_name()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         else {
             skipped += 1;
             continue;
         };
         let lower = base.to_ascii_lowercase();
         let wanted = lower == "activities.csv"
-            || [".fit", ".gpx", ".tcx", ".fit.gz", ".gpx.gz", ".tcx.gz"].iter().any(|s| lower.ends_with(s));
+            || [".fit", ".gpx", ".tcx", ".fit.gz", ".gpx.gz", ".tcx.gz"]
+                .iter()
+                .any(|s| lower.ends_with(s));
         if !wanted {
             skipped += 1;
             continue;
@@ -267,8 +275,14 @@ mod tests {
         assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\nrest"), Some(ImageKind::Png));
         assert_eq!(sniff_image(b"<html><script>"), None);
         assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageKind::Webp));
-        assert_eq!(sniff_activity(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<gpx creator=\"x\">"), Some(ActivityKind::Gpx));
-        assert_eq!(sniff_activity(b"<?xml?><TrainingCenterDatabase xmlns=..."), Some(ActivityKind::Tcx));
+        assert_eq!(
+            sniff_activity(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<gpx creator=\"x\">"),
+            Some(ActivityKind::Gpx)
+        );
+        assert_eq!(
+            sniff_activity(b"<?xml?><TrainingCenterDatabase xmlns=..."),
+            Some(ActivityKind::Tcx)
+        );
         let mut fit = vec![14u8, 0x10, 0, 0, 0, 0, 0, 0];
         fit.extend_from_slice(b".FIT\0\0");
         assert_eq!(sniff_activity(&fit), Some(ActivityKind::Fit));
@@ -281,7 +295,10 @@ mod tests {
     fn gzip_bomb_is_stopped_at_the_cap() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bomb.gpx.gz");
-        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&p).unwrap(), flate2::Compression::best());
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&p).unwrap(),
+            flate2::Compression::best(),
+        );
         enc.write_all(b"<?xml version=\"1.0\"?><gpx>").unwrap();
         let zeros = vec![b' '; 1 << 20];
         for _ in 0..64 {

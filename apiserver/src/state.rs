@@ -39,7 +39,10 @@ impl AppState {
         Ok(Arc::new(Self {
             hasher: Hasher::new(cfg.hash_concurrency),
             login_per_ip: RateLimiter::new(cfg.login_per_ip.count, cfg.login_per_ip.window),
-            register_per_ip: RateLimiter::new(cfg.register_per_ip.count, cfg.register_per_ip.window),
+            register_per_ip: RateLimiter::new(
+                cfg.register_per_ip.count,
+                cfg.register_per_ip.window,
+            ),
             reset_per_ip: RateLimiter::new(cfg.reset_per_ip.count, cfg.reset_per_ip.window),
             failures_per_account: RateLimiter::new(
                 cfg.failures_per_account.count,
@@ -85,7 +88,8 @@ impl AppState {
         let path = self.root.root_manifest();
         let meta = std::fs::metadata(&path).ok();
         let key = meta.as_ref().and_then(|m| Some((m.modified().ok()?, m.len())));
-        let mut cache = self.private_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache =
+            self.private_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let (Some((mtime, len)), Some((cm, cl, v))) = (key, *cache)
             && mtime == cm
             && len == cl
@@ -95,7 +99,9 @@ impl AppState {
         let private = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .map(|v| v.pointer("/instance/private").and_then(serde_json::Value::as_bool).unwrap_or(true))
+            .map(|v| {
+                v.pointer("/instance/private").and_then(serde_json::Value::as_bool).unwrap_or(true)
+            })
             .unwrap_or(true);
         *cache = key.map(|(m, l)| (m, l, private));
         private

@@ -383,6 +383,12 @@ fn merge_activity(
         );
     }
 
+    let hidden: Vec<String> = detail
+        .custom
+        .get("hide_stats")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
     // Tracks and timeseries, privacy-checked.
     let privacy = extracted_or_edit_geo(extracted, detail.privacy);
     let mut changed = 0;
@@ -392,19 +398,20 @@ fn merge_activity(
     let track_dst = out_acts.join(format!("{id}.geojson"));
     let mut has_track = track_src.is_file();
     let has_timeseries = ts_src.is_file();
+    // Public data is copied as is (cheap: skipped by length + mtime when unchanged); any
+    // privacy rule or hidden stat means parsing, filtering and writing the filtered copy.
+    let filter_ts = privacy != Privacy::Public && privacy != Privacy::Unlisted || !hidden.is_empty();
+    let mut ts = if has_timeseries && filter_ts { Some(read_timeseries(&ts_src)?) } else { None };
     match privacy {
         Privacy::NoGps => {
             strip_locations(&mut detail, &mut summary);
             has_track = false;
-            if has_timeseries {
-                let mut ts = read_timeseries(&ts_src)?;
+            if let Some(ts) = ts.as_mut() {
                 ts.lat = None;
                 ts.lon = None;
-                changed += write_json(&ts_dst, &ts, write)?;
             }
         }
         Privacy::BlurStart => {
-            let mut ts = if has_timeseries { Some(read_timeseries(&ts_src)?) } else { None };
             let mut track = if has_track { Some(read_track(&track_src)?) } else { None };
             let ends = published_ends(ts.as_ref(), track.as_ref());
             if let Some(ts) = ts.as_mut() {
@@ -419,24 +426,27 @@ fn merge_activity(
                 }
             }
             refit_locations(&mut detail, &mut summary, track.as_ref(), ts.as_ref(), &ends);
-            if let Some(ts) = &ts {
-                changed += write_json(&ts_dst, ts, write)?;
-            }
             match &track {
                 Some(tr) => changed += write_json(&track_dst, tr, write)?,
                 None => has_track = false,
             }
         }
         Privacy::Public | Privacy::Unlisted => {
-            if write {
-                if has_timeseries {
-                    changed += copy_if_changed(&ts_src, &ts_dst)?;
-                }
-                if has_track {
-                    changed += copy_if_changed(&track_src, &track_dst)?;
-                }
+            if write && has_track {
+                changed += copy_if_changed(&track_src, &track_dst)?;
             }
         }
+    }
+    // Hidden stats are not published at all (not only hidden on the page): their summary
+    // values and timeseries channels are nulled in `_merged`.
+    hide_stats(&mut detail, &mut summary, &hidden);
+    match ts.as_mut() {
+        Some(ts) => {
+            hide_channels(ts, &hidden);
+            changed += write_json(&ts_dst, ts, write)?;
+        }
+        None if has_timeseries && write => changed += copy_if_changed(&ts_src, &ts_dst)?,
+        None => {}
     }
     if !has_track {
         summary.track_url = None;
@@ -480,6 +490,53 @@ fn read_timeseries(path: &Path) -> Result<Timeseries, (PathBuf, String)> {
 fn read_track(path: &Path) -> Result<TrackFeature, (PathBuf, String)> {
     let bytes = std::fs::read(path).map_err(|e| (path.to_path_buf(), e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| (path.to_path_buf(), format!("invalid GeoJSON: {e}")))
+}
+
+fn hide_stats(detail: &mut Detail, summary: &mut Summary, hidden: &[String]) {
+    for h in hidden {
+        match h.as_str() {
+            "elevation" => {
+                detail.elevation_gain_m = None;
+                detail.elevation_loss_m = None;
+                summary.elevation_gain_m = None;
+            }
+            "speed" => {
+                detail.avg_speed_kmh = None;
+                detail.max_speed_kmh = None;
+                summary.avg_speed_kmh = None;
+                summary.max_speed_kmh = None;
+            }
+            "heart_rate" => {
+                detail.avg_hr_bpm = None;
+                detail.max_hr_bpm = None;
+                summary.avg_hr_bpm = None;
+                summary.max_hr_bpm = None;
+            }
+            "cadence" => {
+                detail.avg_cadence_rpm = None;
+                summary.avg_cadence_rpm = None;
+            }
+            "power" => {
+                detail.avg_power_w = None;
+                detail.max_power_w = None;
+                summary.avg_power_w = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+fn hide_channels(ts: &mut Timeseries, hidden: &[String]) {
+    for h in hidden {
+        match h.as_str() {
+            "elevation" => ts.elevation_m.iter_mut().for_each(|v| *v = None),
+            "speed" => ts.speed_kmh.iter_mut().for_each(|v| *v = None),
+            "heart_rate" => ts.hr_bpm.iter_mut().for_each(|v| *v = None),
+            "cadence" => ts.cadence_rpm.iter_mut().for_each(|v| *v = None),
+            "power" => ts.power_w.iter_mut().for_each(|v| *v = None),
+            _ => {}
+        }
+    }
 }
 
 fn strip_locations(detail: &mut Detail, summary: &mut Summary) {
@@ -552,14 +609,10 @@ fn refit_locations(
         strip_locations(detail, summary);
         return;
     }
-    let (mut min_lat, mut min_lon, mut max_lat, mut max_lon) = (90.0f64, 180.0f64, -90.0f64, -180.0f64);
-    for p in &pts {
-        min_lat = min_lat.min(p[0]);
-        max_lat = max_lat.max(p[0]);
-        min_lon = min_lon.min(p[1]);
-        max_lon = max_lon.max(p[1]);
-    }
-    detail.bbox = Some([min_lon, min_lat, max_lon, max_lat]);
+    // No bbox for blurred tracks: its corners combine extremes of different points and can
+    // fall inside a privacy zone (measured: 171 m from the start on a sample ride). The map
+    // fits the published GeoJSON instead.
+    detail.bbox = None;
     detail.start_latlng = pts.first().copied();
     detail.end_latlng = pts.last().copied();
     let keep = |c: &[f64; 2]| !ends.iter().any(|e| haversine_m(*e, *c) < BLUR_RADIUS_M);

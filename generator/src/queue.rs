@@ -1,1 +1,341 @@
-//! The regeneration queue consumer (being written).
+//! The regeneration queue consumer behind `bincio-gen watch`.
+//!
+//! `bincio-api` writes one request `_queue/{job_id}.json` (temp + rename) after the change
+//! it describes is durable. This module scans `_queue/` at start-up and whenever `notify`
+//! reports a change (plus a periodic rescan, in case an event is lost), coalesces pending
+//! requests per handle, and for each handle: extracts new originals (uploads), merges and
+//! re-renders that user plus the shared pages. Progress and outcome go to
+//! `_queue/status/{job_id}.json`; a request file is deleted only after its job finished, so
+//! a crash or `kill -9` at any point simply redoes the job at the next start. Formats:
+//! `docs/queue.md`.
+
+use crate::site::{self, SiteOptions};
+use bincio_bas::fsx;
+use bincio_bas::queue::{ChangeKind, JobFailure, JobState, JobStatus, QueueRequest, is_valid_job_id};
+use bincio_bas::{Handle, InstanceRoot};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why the watcher stopped (a failed job does not stop it: it is recorded in its status).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot watch {path}: {source}")]
+    Notify {
+        path: PathBuf,
+        #[source]
+        source: notify::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] fsx::FsxError),
+    #[error("initial render failed: {0}")]
+    Render(#[from] site::SiteError),
+}
+
+/// A pending request and the file it came from.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub path: PathBuf,
+    pub request: QueueRequest,
+}
+
+/// Read every request in `_queue/` (oldest first). Files that are not valid requests are
+/// moved to `_queue/rejected/` with a failed status when their job id is usable, so one
+/// bad file never blocks the queue. Dot-files (writers' temp files) are ignored.
+pub fn scan(root: &InstanceRoot) -> Result<Vec<Pending>, QueueError> {
+    let dir = root.queue_dir();
+    std::fs::create_dir_all(root.queue_status_dir()).map_err(|source| QueueError::Io { path: dir.clone(), source })?;
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(&dir).map_err(|source| QueueError::Io { path: dir.clone(), source })?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if name.starts_with('.') || !name.ends_with(".json") || !path.is_file() {
+            continue;
+        }
+        let parsed: Result<QueueRequest, String> = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            .and_then(|r: QueueRequest| {
+                if !is_valid_job_id(&r.job_id) {
+                    Err(format!("invalid job_id {:?}", r.job_id))
+                } else if Handle::new(&r.handle).is_err() {
+                    Err(format!("invalid handle {:?}", r.handle))
+                } else if !root.path().join(&r.handle).is_dir() {
+                    Err(format!("unknown user {:?}", r.handle))
+                } else {
+                    Ok(r)
+                }
+            });
+        match parsed {
+            Ok(request) => out.push(Pending { path, request }),
+            Err(reason) => reject(root, &path, &name, &reason)?,
+        }
+    }
+    out.sort_by(|a, b| {
+        a.request
+            .created_at
+            .unix_ms()
+            .cmp(&b.request.created_at.unix_ms())
+            .then_with(|| a.request.job_id.cmp(&b.request.job_id))
+    });
+    Ok(out)
+}
+
+fn reject(root: &InstanceRoot, path: &Path, name: &str, reason: &str) -> Result<(), QueueError> {
+    tracing::warn!(path = %path.display(), "rejected queue request: {reason}");
+    let stem = name.trim_end_matches(".json");
+    if is_valid_job_id(stem) {
+        write_status(root, &JobStatus {
+            job_id: stem.to_owned(),
+            handle: String::new(),
+            state: JobState::Failed,
+            message: format!("rejected: {reason}"),
+            done: 0,
+            total: 0,
+            updated_at: Some(crate::extract::now()),
+            new_activity_ids: Vec::new(),
+            failures: Vec::new(),
+        })?;
+    }
+    let rejected = root.queue_dir().join("rejected");
+    std::fs::create_dir_all(&rejected).map_err(|source| QueueError::Io { path: rejected.clone(), source })?;
+    std::fs::rename(path, rejected.join(name)).map_err(|source| QueueError::Io { path: path.to_path_buf(), source })?;
+    Ok(())
+}
+
+fn write_status(root: &InstanceRoot, status: &JobStatus) -> Result<(), QueueError> {
+    let path = root.queue_status_dir().join(format!("{}.json", status.job_id));
+    fsx::write_json(&path, status)?;
+    Ok(())
+}
+
+/// Group requests per handle (handles in order of their oldest request).
+pub fn coalesce(pending: Vec<Pending>) -> Vec<(String, Vec<Pending>)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
+    for p in pending {
+        if !groups.contains_key(&p.request.handle) {
+            order.push(p.request.handle.clone());
+        }
+        groups.entry(p.request.handle.clone()).or_default().push(p);
+    }
+    order.into_iter().filter_map(|h| groups.remove(&h).map(|g| (h, g))).collect()
+}
+
+/// Settings of the watcher.
+#[derive(Clone, Debug)]
+pub struct WatchSettings {
+    pub site: SiteOptions,
+    /// Rescan interval when no event arrives.
+    pub rescan: Duration,
+    /// Testing aid: sleep this long inside each job (after "running" is recorded), so a test
+    /// can kill the process mid-job. Zero in production.
+    pub job_delay: Duration,
+}
+
+/// Process one handle's coalesced jobs: extract (when an upload is among them), merge and
+/// render. Statuses say running, then done or failed; the request files are deleted last.
+pub fn run_jobs(settings: &WatchSettings, handle: &str, jobs: &[Pending]) -> Result<(), QueueError> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let status = |state: JobState, message: &str, new_ids: &[String], failures: &[JobFailure]| JobStatus {
+        job_id: String::new(),
+        handle: handle.to_owned(),
+        state,
+        message: message.to_owned(),
+        done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
+        total: 1,
+        updated_at: Some(crate::extract::now()),
+        new_activity_ids: new_ids.to_vec(),
+        failures: failures.to_vec(),
+    };
+    let mark = |s: &JobStatus| -> Result<(), QueueError> {
+        for j in jobs {
+            write_status(&root, &JobStatus { job_id: j.request.job_id.clone(), ..s.clone() })?;
+        }
+        Ok(())
+    };
+    mark(&status(JobState::Running, "started", &[], &[]))?;
+    if !settings.job_delay.is_zero() {
+        std::thread::sleep(settings.job_delay);
+    }
+    let user_dir = settings.site.data_dir.join(handle);
+    let mut new_ids = Vec::new();
+    let mut failures = Vec::new();
+    if jobs.iter().any(|j| j.request.change == ChangeKind::Upload) {
+        mark(&status(JobState::Running, "extracting", &[], &[]))?;
+        let originals = user_dir.join("originals");
+        if originals.is_dir() {
+            // Extraction API of `crate::extract` (stat-based cache: unchanged originals are
+            // skipped, so extracting the whole folder costs little more than the new files).
+            let mut opts = crate::extract::ExtractOptions::new(&user_dir, handle);
+            opts.inputs = vec![originals];
+            match crate::extract::extract_user(&opts, &|_, _| {}) {
+                Ok(report) => {
+                    new_ids = report.new_ids.clone();
+                    failures = report
+                        .failed
+                        .iter()
+                        .map(|f| JobFailure { path: f.path.display().to_string(), reason: f.reason.clone() })
+                        .collect();
+                }
+                Err(e) => {
+                    mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[], &[]))?;
+                    return delete_requests(jobs);
+                }
+            }
+        }
+    }
+    mark(&status(JobState::Running, "rendering", &new_ids, &failures))?;
+    let opts = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
+    match site::build(&opts) {
+        Ok(r) => {
+            let msg = format!("done: {} files written", r.files_written);
+            mark(&status(JobState::Done, &msg, &new_ids, &failures))?;
+            tracing::info!(handle, jobs = jobs.len(), written = r.files_written, "job done");
+        }
+        Err(e) => {
+            tracing::error!(handle, "render failed: {e}");
+            mark(&status(JobState::Failed, &format!("render failed: {e}"), &new_ids, &failures))?;
+        }
+    }
+    delete_requests(jobs)
+}
+
+fn delete_requests(jobs: &[Pending]) -> Result<(), QueueError> {
+    for j in jobs {
+        match std::fs::remove_file(&j.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(QueueError::Io { path: j.path.clone(), source }),
+        }
+    }
+    Ok(())
+}
+
+/// Process everything pending now; returns the number of jobs handled.
+pub fn drain(settings: &WatchSettings) -> Result<usize, QueueError> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let mut handled = 0;
+    // Requests arriving while a job runs are picked up by the next loop iteration.
+    loop {
+        let pending = scan(&root)?;
+        if pending.is_empty() {
+            return Ok(handled);
+        }
+        for (handle, jobs) in coalesce(pending) {
+            for j in &jobs {
+                write_status(&root, &JobStatus {
+                    job_id: j.request.job_id.clone(),
+                    handle: handle.clone(),
+                    state: JobState::Queued,
+                    message: "queued".to_owned(),
+                    done: 0,
+                    total: 1,
+                    updated_at: Some(crate::extract::now()),
+                    new_activity_ids: Vec::new(),
+                    failures: Vec::new(),
+                })?;
+            }
+            run_jobs(settings, &handle, &jobs)?;
+            handled += jobs.len();
+        }
+    }
+}
+
+/// Render everything once, drain the queue, then wait for `notify` events (or the rescan
+/// interval) and drain again, forever. With `once`, stop after the first drain.
+pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
+    use notify::Watcher;
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let qdir = root.queue_dir();
+    std::fs::create_dir_all(root.queue_status_dir()).map_err(|source| QueueError::Io { path: qdir.clone(), source })?;
+    // Start watching before the first scan, so nothing written meanwhile is missed.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok() {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|source| QueueError::Notify { path: qdir.clone(), source })?;
+    watcher
+        .watch(&qdir, notify::RecursiveMode::NonRecursive)
+        .map_err(|source| QueueError::Notify { path: qdir.clone(), source })?;
+
+    let report = site::build(&SiteOptions { handle: None, ..settings.site.clone() })?;
+    tracing::info!(written = report.files_written, "initial render done; watching {}", qdir.display());
+    loop {
+        let n = drain(settings)?;
+        if n > 0 {
+            tracing::info!(jobs = n, "queue drained");
+        }
+        if once {
+            return Ok(());
+        }
+        // Wait for an event or the rescan tick, then let a burst of events settle.
+        let _ = rx.recv_timeout(settings.rescan);
+        std::thread::sleep(Duration::from_millis(100));
+        while rx.try_recv().is_ok() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bincio_bas::Timestamp;
+
+    fn req(job: &str, handle: &str, at: &str) -> Pending {
+        Pending {
+            path: PathBuf::from(format!("{job}.json")),
+            request: QueueRequest {
+                job_id: job.to_owned(),
+                handle: handle.to_owned(),
+                change: ChangeKind::Edit,
+                created_at: Timestamp::parse(at).unwrap(),
+                files: Vec::new(),
+                activity_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn coalesces_per_handle_in_arrival_order() {
+        let groups = coalesce(vec![
+            req("a", "dave", "2024-01-01T00:00:00Z"),
+            req("b", "alice", "2024-01-01T00:00:01Z"),
+            req("c", "dave", "2024-01-01T00:00:02Z"),
+        ]);
+        let shape: Vec<(String, Vec<String>)> = groups
+            .into_iter()
+            .map(|(h, js)| (h, js.into_iter().map(|j| j.request.job_id).collect()))
+            .collect();
+        assert_eq!(shape, vec![("dave".into(), vec!["a".into(), "c".into()]), ("alice".into(), vec!["b".into()])]);
+    }
+
+    #[test]
+    fn scan_rejects_bad_requests_and_ignores_temp_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("dave")).unwrap();
+        let root = InstanceRoot::new(tmp.path());
+        let q = root.queue_dir();
+        std::fs::create_dir_all(&q).unwrap();
+        std::fs::write(q.join("good.json"), r#"{"job_id":"good","handle":"dave","change":"edit","created_at":"2024-01-01T00:00:00Z"}"#).unwrap();
+        std::fs::write(q.join("bad.json"), "{not json").unwrap();
+        std::fs::write(q.join("ghost.json"), r#"{"job_id":"ghost","handle":"nobody","change":"edit","created_at":"2024-01-01T00:00:00Z"}"#).unwrap();
+        std::fs::write(q.join(".bincio-tmp.json"), "partial").unwrap();
+        let p = scan(&root).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].request.job_id, "good");
+        assert!(q.join("rejected/bad.json").is_file());
+        let st: JobStatus = serde_json::from_slice(&std::fs::read(root.queue_status_dir().join("ghost.json")).unwrap()).unwrap();
+        assert_eq!(st.state, JobState::Failed);
+        assert!(st.message.contains("unknown user"), "{}", st.message);
+        assert!(q.join(".bincio-tmp.json").is_file(), "temp files are left alone");
+    }
+}

@@ -104,7 +104,9 @@ fn words(raw: &str) -> Vec<String> {
     }
     let mut out: Vec<String> = Vec::new();
     for p in pieces {
-        let split = if VOCAB.contains(&p.as_str()) { None } else { segment(&p) };
+        // Real compounds are short; the cap keeps the backtracking split cheap on hostile
+        // input (`handcycle` splits two ways, so long repeats would be exponential).
+        let split = if VOCAB.contains(&p.as_str()) || p.len() > 40 { None } else { segment(&p) };
         match split {
             Some(parts) => out.extend(parts.into_iter().map(str::to_owned)),
             None => out.push(p),
@@ -242,6 +244,8 @@ mod tests {
         assert_eq!(words("run  run"), ["run"]);
         assert_eq!(words("motorcycling"), ["motorcycling"]);
         assert!(words("").is_empty());
+        let hostile = "handcycle".repeat(50) + "x";
+        assert_eq!(words(&hostile), [hostile.as_str()]);
     }
 
     /// Every example of the reference's test_sport.py (extract-and-merge.md §11.3) and table (§9).

@@ -24,7 +24,8 @@ pub const MAX_LEN_BYTES: usize = 1024;
 
 fn argon2() -> Argon2<'static> {
     // The constants are valid argon2 parameters, so this cannot fail.
-    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("constant argon2 parameters are valid");
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None)
+        .expect("constant argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -42,8 +43,11 @@ pub fn check_new(field: &'static str, password: &str) -> Result<(), ApiError> {
 /// Hash synchronously (CLI).
 pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
     let salt_bytes = super::random_bytes::<16>()?;
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-    let hash = argon2().hash_password(password.as_bytes(), &salt).map_err(|e| ApiError::internal(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+    let hash = argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(hash.to_string())
 }
 

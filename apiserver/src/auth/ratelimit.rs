@@ -32,7 +32,8 @@ impl RateLimiter {
         let now = Instant::now();
         let map = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let v = map.get(key)?;
-        let live: Vec<&Instant> = v.iter().filter(|t| now.duration_since(**t) < self.window).collect();
+        let live: Vec<&Instant> =
+            v.iter().filter(|t| now.duration_since(**t) < self.window).collect();
         if live.len() >= self.limit {
             let oldest = live.iter().min().map(|t| **t).unwrap_or(now);
             Some(self.window.saturating_sub(now.duration_since(oldest)).as_secs().max(1))

@@ -47,7 +47,10 @@ pub fn set_cookie(token: &str, secure: bool) -> String {
 
 /// `Set-Cookie` value that clears the session.
 pub fn clear_cookie(secure: bool) -> String {
-    format!("{COOKIE_NAME}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0{}", if secure { "; Secure" } else { "" })
+    format!(
+        "{COOKIE_NAME}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 #[cfg(test)]
@@ -60,7 +63,10 @@ mod tests {
         let (token, hash) = new_token().unwrap();
         assert_eq!(token.len(), 64);
         let mut h = HeaderMap::new();
-        h.insert(COOKIE, HeaderValue::from_str(&format!("a=b; {COOKIE_NAME}={token}; c=d")).unwrap());
+        h.insert(
+            COOKIE,
+            HeaderValue::from_str(&format!("a=b; {COOKIE_NAME}={token}; c=d")).unwrap(),
+        );
         assert_eq!(token_hash_from(&h), Some(hash));
         h.insert(COOKIE, HeaderValue::from_static("bincio_session=../../etc"));
         assert_eq!(token_hash_from(&h), None);

@@ -71,8 +71,10 @@ pub fn claim(c: &Connection, code: &str, used_by: &str, now_s: i64) -> Result<bo
 
 /// Who invited `handle` (for `/api/stats`).
 pub fn inviter_of(c: &Connection, handle: &str) -> Result<Option<String>, ApiError> {
-    Ok(c.query_row("SELECT created_by FROM invites WHERE used_by = ?1 LIMIT 1", [handle], |r| r.get(0))
-        .optional()?)
+    Ok(c.query_row("SELECT created_by FROM invites WHERE used_by = ?1 LIMIT 1", [handle], |r| {
+        r.get(0)
+    })
+    .optional()?)
 }
 
 /// Issue a reset code: earlier unused codes of the user are dropped.
@@ -97,7 +99,12 @@ pub fn insert_reset(
 
 /// Use a reset code for `handle`: true when it existed, was unused, unexpired and now
 /// is used. Runs inside the caller's transaction.
-pub fn consume_reset(c: &Connection, code_hash: &str, handle: &str, now_s: i64) -> Result<bool, ApiError> {
+pub fn consume_reset(
+    c: &Connection,
+    code_hash: &str,
+    handle: &str,
+    now_s: i64,
+) -> Result<bool, ApiError> {
     Ok(c.execute(
         "UPDATE reset_codes SET used_at = ?3
          WHERE code_hash = ?1 AND handle = ?2 AND used_at IS NULL AND expires_at > ?3",

@@ -89,7 +89,10 @@ impl Db {
     }
 
     /// Run `f` synchronously (CLI commands, tests).
-    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R, ApiError>) -> Result<R, ApiError> {
+    pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
         let mut guard = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard)
     }

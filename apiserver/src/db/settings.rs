@@ -9,7 +9,10 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("max_users", "a whole number; 0 means unlimited"),
     ("max_user_invites", "a whole number of invites each non-admin may ever create"),
     ("store_originals", "true or false: keep uploaded files in {handle}/originals/"),
-    ("public_url", "the site's base URL, e.g. https://rides.example.org (invite links, Origin check)"),
+    (
+        "public_url",
+        "the site's base URL, e.g. https://rides.example.org (invite links, Origin check)",
+    ),
 ];
 
 /// Validate a setting before it is stored.
@@ -25,7 +28,9 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
         },
         "public_url" => {
             let v = value.trim_end_matches('/');
-            if (v.starts_with("http://") || v.starts_with("https://")) && !v.contains(char::is_whitespace) {
+            if (v.starts_with("http://") || v.starts_with("https://"))
+                && !v.contains(char::is_whitespace)
+            {
                 Ok(())
             } else {
                 Err(format!("public_url must start with http:// or https://, got {value:?}"))
@@ -57,7 +62,10 @@ pub fn set(c: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
 
 /// Set only when absent (init's defaults never override an admin's choice).
 pub fn set_default(c: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
-    c.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING", params![key, value])?;
+    c.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+        params![key, value],
+    )?;
     Ok(())
 }
 
@@ -90,7 +98,8 @@ pub fn set_prefs(
             params![handle, k, v],
         )?;
     }
-    let n: i64 = tx.query_row("SELECT count(*) FROM user_prefs WHERE handle = ?1", [handle], |r| r.get(0))?;
+    let n: i64 =
+        tx.query_row("SELECT count(*) FROM user_prefs WHERE handle = ?1", [handle], |r| r.get(0))?;
     if n > max_keys {
         return Err(ApiError::bad("prefs", format!("at most {max_keys} preferences")));
     }

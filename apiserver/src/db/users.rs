@@ -14,7 +14,12 @@ pub struct User {
 }
 
 fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    Ok(User { handle: r.get(0)?, display_name: r.get(1)?, is_admin: r.get(2)?, created_at: r.get(3)? })
+    Ok(User {
+        handle: r.get(0)?,
+        display_name: r.get(1)?,
+        is_admin: r.get(2)?,
+        created_at: r.get(3)?,
+    })
 }
 
 /// One user by handle.
@@ -68,14 +73,22 @@ pub fn insert(
     if n == 0 {
         return Err(ApiError::Conflict("handle already taken".into()));
     }
-    Ok(User { handle: handle.into(), display_name: display_name.into(), is_admin, created_at: now_s })
+    Ok(User {
+        handle: handle.into(),
+        display_name: display_name.into(),
+        is_admin,
+        created_at: now_s,
+    })
 }
 
 /// Replace the password hash and revoke every session of the user (all of them: the
 /// caller issues a fresh one when the change came from a logged-in browser).
 pub fn set_password(c: &mut Connection, handle: &str, password_hash: &str) -> Result<(), ApiError> {
     let tx = c.transaction()?;
-    tx.execute("UPDATE users SET password_hash = ?2 WHERE handle = ?1", params![handle, password_hash])?;
+    tx.execute(
+        "UPDATE users SET password_hash = ?2 WHERE handle = ?1",
+        params![handle, password_hash],
+    )?;
     tx.execute("DELETE FROM sessions WHERE handle = ?1", [handle])?;
     tx.commit()?;
     Ok(())

@@ -49,8 +49,10 @@ pub async fn register(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let invite_ok = st
         .db
         .call(move |c| {
-            Ok(c.query_row("SELECT used_at IS NULL FROM invites WHERE code = ?1", [c2], |r| r.get::<_, bool>(0))
-                .unwrap_or(false))
+            Ok(c.query_row("SELECT used_at IS NULL FROM invites WHERE code = ?1", [c2], |r| {
+                r.get::<_, bool>(0)
+            })
+            .unwrap_or(false))
         })
         .await?;
     if !invite_ok {
@@ -67,7 +69,9 @@ pub async fn register(st: &AppState, req: Req) -> Result<Resp, ApiError> {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let max = db::settings::get_u32(&tx, "max_users", 0)?;
             if max > 0 && db::users::count(&tx)? >= i64::from(max) {
-                return Err(ApiError::Forbidden(format!("this instance has reached its user limit ({max})")));
+                return Err(ApiError::Forbidden(format!(
+                    "this instance has reached its user limit ({max})"
+                )));
             }
             let now = db::now_s();
             let user = db::users::insert(&tx, &h, &d, &hash, false, now)?;
@@ -104,7 +108,9 @@ struct ResetBody {
 
 /// `POST /api/auth/reset-password`: a single-use, 24 h code; revokes every session.
 pub async fn reset_password(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    st.reset_per_ip.hit(&req.client_ip.to_string()).map_err(|retry_after_s| ApiError::RateLimited { retry_after_s })?;
+    st.reset_per_ip
+        .hit(&req.client_ip.to_string())
+        .map_err(|retry_after_s| ApiError::RateLimited { retry_after_s })?;
     let b: ResetBody = req.json(st.cfg.limits.json_body_bytes).await?;
     password::check_new("password", &b.password)?;
     let handle = b.handle.trim().to_lowercase();
@@ -132,7 +138,8 @@ async fn confirm_password(st: &AppState, user: &User, password: String) -> Resul
         return Err(ApiError::RateLimited { retry_after_s });
     }
     let h = user.handle.clone();
-    let stored = st.db.call(move |c| Ok(db::users::get_with_hash(c, &h)?.map(|(_, hash)| hash))).await?;
+    let stored =
+        st.db.call(move |c| Ok(db::users::get_with_hash(c, &h)?.map(|(_, hash)| hash))).await?;
     if !st.hasher.verify(password, stored).await? {
         st.failures_per_account.record(&key);
         return Err(ApiError::Credentials("wrong_password", "wrong password".into()));
@@ -192,13 +199,21 @@ pub async fn prefs_put(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let obj = v.as_object().ok_or_else(|| ApiError::bad("body", "must be a JSON object"))?;
     let mut values = BTreeMap::new();
     for (k, v) in obj {
-        if k.is_empty() || k.len() > 40 || !k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        if k.is_empty()
+            || k.len() > 40
+            || !k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             return Err(ApiError::bad("prefs", format!("invalid key {k:?}")));
         }
         let s = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Bool(_) | serde_json::Value::Number(_) => v.to_string(),
-            _ => return Err(ApiError::bad("prefs", format!("{k}: value must be a string, number or boolean"))),
+            _ => {
+                return Err(ApiError::bad(
+                    "prefs",
+                    format!("{k}: value must be a string, number or boolean"),
+                ));
+            }
         };
         if s.chars().count() > 200 {
             return Err(ApiError::bad("prefs", format!("{k}: at most 200 characters")));
@@ -263,7 +278,11 @@ pub async fn delete_activities(st: &AppState, req: Req) -> Result<Resp, ApiError
 }
 
 /// Wipe a user's data under their lock, re-create the empty feed, queue a rebuild.
-pub async fn wipe_and_queue(st: &AppState, handle: &Handle, display: &str) -> Result<u64, ApiError> {
+pub async fn wipe_and_queue(
+    st: &AppState,
+    handle: &Handle,
+    display: &str,
+) -> Result<u64, ApiError> {
     let _g = st.writers.lock(handle.as_str()).await;
     let (root, h, d) = (st.root.clone(), handle.clone(), display.to_owned());
     let job_id = jobs::new_job_id()?;
@@ -283,7 +302,10 @@ pub async fn delete_account(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     confirm_password(st, &user, b.password).await?;
     let handle = user_handle(&user)?;
     delete_user_everywhere(st, &handle).await?;
-    Ok(reply::with_cookie(reply::ok(&json!({"ok": true})), &session::clear_cookie(st.cookie_secure())))
+    Ok(reply::with_cookie(
+        reply::ok(&json!({"ok": true})),
+        &session::clear_cookie(st.cookie_secure()),
+    ))
 }
 
 /// Remove the DB row (sessions cascade), the user folder and feedback, and the shard.

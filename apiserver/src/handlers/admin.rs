@@ -40,7 +40,8 @@ pub async fn jobs(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 /// `GET /api/admin/disk`: file-system totals and per-folder usage (ghost folders flagged).
 pub async fn disk(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     st.require_admin(req.headers()).await?;
-    let known: Vec<String> = st.db.call(|c| Ok(db::users::list(c)?.into_iter().map(|u| u.handle).collect())).await?;
+    let known: Vec<String> =
+        st.db.call(|c| Ok(db::users::list(c)?.into_iter().map(|u| u.handle).collect())).await?;
     let root = st.root.clone();
     let v = tokio::task::spawn_blocking(move || {
         let fs = rustix::fs::statvfs(root.path()).map_err(|e| ApiError::internal(std::io::Error::from(e)))?;
@@ -77,12 +78,23 @@ pub async fn disk(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 }
 
 /// Issue a reset code for `handle` by `by`; returns the code (shown once, stored hashed).
-pub fn issue_reset_code_blocking(c: &mut rusqlite::Connection, handle: &str, by: &str) -> Result<String, ApiError> {
+pub fn issue_reset_code_blocking(
+    c: &mut rusqlite::Connection,
+    handle: &str,
+    by: &str,
+) -> Result<String, ApiError> {
     if db::users::get(c, handle)?.is_none() {
         return Err(ApiError::NotFound("user"));
     }
     let code = random_code(10)?;
-    db::invites::insert_reset(c, &sha256_hex(code.as_bytes()), handle, by, db::now_s(), RESET_TTL_S)?;
+    db::invites::insert_reset(
+        c,
+        &sha256_hex(code.as_bytes()),
+        handle,
+        by,
+        db::now_s(),
+        RESET_TTL_S,
+    )?;
     Ok(code)
 }
 
@@ -103,8 +115,10 @@ pub async fn rebuild(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let (root, h) = (st.root.clone(), handle.clone());
     let job_id = jobs::new_job_id()?;
     let jid = job_id.clone();
-    tokio::task::spawn_blocking(move || jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Rebuild, vec![], None))
-        .await??;
+    tokio::task::spawn_blocking(move || {
+        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Rebuild, vec![], None)
+    })
+    .await??;
     Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
 }
 
@@ -164,7 +178,9 @@ pub async fn delete_ghost(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let handle = path_handle(&req.params[0])?;
     st.require_admin(req.headers()).await?;
     if existing_user(st, &handle).await.is_ok() {
-        return Err(ApiError::Conflict("user is still in the database; delete the account instead".into()));
+        return Err(ApiError::Conflict(
+            "user is still in the database; delete the account instead".into(),
+        ));
     }
     let _g = st.writers.lock(handle.as_str()).await;
     let _rg = st.writers.lock("").await;

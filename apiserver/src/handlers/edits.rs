@@ -85,7 +85,8 @@ pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         if let Some(desc) = sc.description {
             obj.insert("description".into(), json!(desc));
         }
-        let highlight = sc.highlight || custom.get("highlight").and_then(Value::as_bool).unwrap_or(false);
+        let highlight =
+            sc.highlight || custom.get("highlight").and_then(Value::as_bool).unwrap_or(false);
         let hide: Vec<String> = if sc.hide_stats.is_empty() {
             custom
                 .get("hide_stats")
@@ -126,7 +127,10 @@ fn opt_bool(m: &Map<String, Value>, k: &'static str) -> Result<Option<bool>, Api
 /// Apply a JSON edit to a sidecar, validating every field.
 pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiError> {
     if let Some(t) = opt_string(m, "title")? {
-        sc.title = t.map(|t| clean_text("title", &t, MAX_TITLE, false)).transpose()?.filter(|t| !t.is_empty());
+        sc.title = t
+            .map(|t| clean_text("title", &t, MAX_TITLE, false))
+            .transpose()?
+            .filter(|t| !t.is_empty());
     }
     if let Some(s) = opt_string(m, "sport")? {
         if let Some(s) = &s
@@ -138,11 +142,16 @@ pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiErr
         sc.sport = s.filter(|s| !s.is_empty() && s != "other");
     }
     if let Some(g) = opt_string(m, "gear")? {
-        sc.gear = g.map(|g| clean_text("gear", &g, MAX_GEAR, false)).transpose()?.filter(|g| !g.is_empty());
+        sc.gear = g
+            .map(|g| clean_text("gear", &g, MAX_GEAR, false))
+            .transpose()?
+            .filter(|g| !g.is_empty());
     }
     if let Some(d) = opt_string(m, "description")? {
-        sc.description =
-            d.map(|d| clean_text("description", &d, MAX_DESCRIPTION, true)).transpose()?.filter(|d| !d.is_empty());
+        sc.description = d
+            .map(|d| clean_text("description", &d, MAX_DESCRIPTION, true))
+            .transpose()?
+            .filter(|d| !d.is_empty());
     }
     if let Some(b) = opt_bool(m, "highlight")? {
         sc.highlight = b;
@@ -157,7 +166,10 @@ pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiErr
             let mut out: Vec<String> = Vec::new();
             for v in a {
                 let s = v.as_str().filter(|s| STAT_PANELS.contains(s)).ok_or_else(|| {
-                    ApiError::bad("hide_stats", format!("each entry must be one of {}", STAT_PANELS.join(", ")))
+                    ApiError::bad(
+                        "hide_stats",
+                        format!("each entry must be one of {}", STAT_PANELS.join(", ")),
+                    )
                 })?;
                 if !out.iter().any(|o| o == s) {
                     out.push(s.to_owned());
@@ -221,7 +233,8 @@ pub async fn delete(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 }
 
 /// Keys of `edits/athlete.yaml` the user may set.
-pub const ATHLETE_KEYS: &[&str] = &["max_hr", "ftp_w", "hr_zones", "power_zones", "seasons", "gear"];
+pub const ATHLETE_KEYS: &[&str] =
+    &["max_hr", "ftp_w", "hr_zones", "power_zones", "seasons", "gear"];
 
 fn yaml_to_json(v: serde_yaml::Value) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
@@ -266,7 +279,12 @@ fn check_int(k: &'static str, v: &Value, lo: i64, hi: i64) -> Result<(), ApiErro
 }
 
 fn check_zones(k: &'static str, v: &Value, hi: i64) -> Result<(), ApiError> {
-    let err = || ApiError::bad(k, format!("must be a list of at most 10 [low, high] pairs of numbers 0..{hi}"));
+    let err = || {
+        ApiError::bad(
+            k,
+            format!("must be a list of at most 10 [low, high] pairs of numbers 0..{hi}"),
+        )
+    };
     let a = v.as_array().filter(|a| a.len() <= 10).ok_or_else(err)?;
     for z in a {
         let pair = z.as_array().filter(|p| p.len() == 2).ok_or_else(err)?;
@@ -278,12 +296,16 @@ fn check_zones(k: &'static str, v: &Value, hi: i64) -> Result<(), ApiError> {
 }
 
 fn check_seasons(v: &Value) -> Result<(), ApiError> {
-    let err = || ApiError::bad("seasons", "must be a list of at most 50 {name, start, end} strings");
+    let err =
+        || ApiError::bad("seasons", "must be a list of at most 50 {name, start, end} strings");
     let a = v.as_array().filter(|a| a.len() <= 50).ok_or_else(err)?;
     for s in a {
         let o = s.as_object().ok_or_else(err)?;
         for key in ["name", "start", "end"] {
-            o.get(key).and_then(Value::as_str).filter(|s| s.chars().count() <= 100).ok_or_else(err)?;
+            o.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| s.chars().count() <= 100)
+                .ok_or_else(err)?;
         }
         if o.keys().any(|k| !["name", "start", "end"].contains(&k.as_str())) {
             return Err(err());

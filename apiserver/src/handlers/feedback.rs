@@ -39,9 +39,14 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
                     continue; // an empty file input sends a nameless empty part
                 }
                 if images.len() >= lim.feedback_images {
-                    return Err(ApiError::bad("images", format!("at most {} images", lim.feedback_images)));
+                    return Err(ApiError::bad(
+                        "images",
+                        format!("at most {} images", lim.feedback_images),
+                    ));
                 }
-                let (tmp, len) = stream_field_to_temp(&mut field, &dir, lim.feedback_image_bytes, "image").await?;
+                let (tmp, len) =
+                    stream_field_to_temp(&mut field, &dir, lim.feedback_image_bytes, "image")
+                        .await?;
                 if len > 0 {
                     images.push(tmp);
                 }
@@ -57,7 +62,9 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     for tmp in &images {
         let mut head = [0u8; 16];
         let n = std::fs::File::open(tmp.path())?.read(&mut head)?;
-        kinds.push(sniff_image(&head[..n]).ok_or_else(|| ApiError::Unsupported("images must be JPEG, PNG, WebP or GIF".into()))?);
+        kinds.push(sniff_image(&head[..n]).ok_or_else(|| {
+            ApiError::Unsupported("images must be JPEG, PNG, WebP or GIF".into())
+        })?);
     }
     let id = format!("{}_{}", crate::db::now_s(), hex::encode(crate::auth::random_bytes::<4>()?));
     let h = handle.to_string();

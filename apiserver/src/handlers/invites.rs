@@ -21,7 +21,11 @@ pub async fn list(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 }
 
 /// Create an invite for `handle` (limit checked in the same transaction).
-pub fn create_blocking(c: &mut rusqlite::Connection, handle: &str, is_admin: bool) -> Result<String, ApiError> {
+pub fn create_blocking(
+    c: &mut rusqlite::Connection,
+    handle: &str,
+    is_admin: bool,
+) -> Result<String, ApiError> {
     let code = random_code(8)?;
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if !is_admin {

@@ -26,12 +26,18 @@ pub fn path_activity_id(s: &str) -> Result<&str, ApiError> {
 /// Handle of a logged-in user (always valid: handles are validated at account creation;
 /// re-checked because it becomes a path).
 pub fn user_handle(u: &crate::db::users::User) -> Result<Handle, ApiError> {
-    Handle::new(&u.handle).map_err(|_| ApiError::internal(format!("stored handle {:?} is invalid", u.handle)))
+    Handle::new(&u.handle)
+        .map_err(|_| ApiError::internal(format!("stored handle {:?} is invalid", u.handle)))
 }
 
 /// Text field rules: trimmed, at most `max_chars`, no control characters except newlines
 /// and tabs when `multiline`.
-pub fn clean_text(field: &'static str, s: &str, max_chars: usize, multiline: bool) -> Result<String, ApiError> {
+pub fn clean_text(
+    field: &'static str,
+    s: &str,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<String, ApiError> {
     let t = s.trim();
     if t.chars().count() > max_chars {
         return Err(ApiError::bad(field, format!("at most {max_chars} characters")));

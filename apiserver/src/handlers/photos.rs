@@ -20,7 +20,13 @@ pub async fn list(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let id = path_activity_id(&req.params[0])?.to_owned();
     let user = st.require_user(req.headers()).await?;
     let ud = st.root.user(&user_handle(&user)?);
-    let images = tokio::task::spawn_blocking(move || super::edits::list_images(&ud.images_dir(&id))).await?;
+    let images = tokio::task::spawn_blocking(move || {
+        if !ud.detail(&id).is_file() {
+            return Err(ApiError::NotFound("activity"));
+        }
+        Ok(super::edits::list_images(&ud.images_dir(&id)))
+    })
+    .await??;
     Ok(reply::ok(&json!({"images": images})))
 }
 
@@ -49,8 +55,9 @@ pub async fn add(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let tmp = stored.ok_or_else(|| ApiError::bad("file", "no file field"))?;
     let mut head = [0u8; 16];
     let n = std::fs::File::open(tmp.path())?.read(&mut head)?;
-    let kind = sniff_image(&head[..n])
-        .ok_or_else(|| ApiError::Unsupported("only JPEG, PNG, WebP or GIF images are accepted".into()))?;
+    let kind = sniff_image(&head[..n]).ok_or_else(|| {
+        ApiError::Unsupported("only JPEG, PNG, WebP or GIF images are accepted".into())
+    })?;
     let ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
     let name = format!("{ms}-{}.{}", hex::encode(crate::auth::random_bytes::<4>()?), kind.ext());
     let _g = st.writers.lock(handle.as_str()).await;
@@ -63,7 +70,10 @@ pub async fn add(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Edit, vec![], Some(nm))
     })
     .await??;
-    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "filename": name, "job_id": job_id})))
+    Ok(reply::json(
+        hyper::StatusCode::ACCEPTED,
+        &json!({"ok": true, "filename": name, "job_id": job_id}),
+    ))
 }
 
 /// `DELETE /api/activity/{id}/images/{filename}`.

@@ -11,10 +11,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// Issue a session for `user` and answer with its cookie.
-pub async fn start_session(st: &AppState, user: &User, body: serde_json::Value) -> Result<Resp, ApiError> {
+pub async fn start_session(
+    st: &AppState,
+    user: &User,
+    body: serde_json::Value,
+) -> Result<Resp, ApiError> {
     let (token, hash) = session::new_token()?;
     let handle = user.handle.clone();
-    st.db.call(move |c| db::sessions::insert(c, &hash, &handle, db::now_s(), session::TTL_S)).await?;
+    st.db
+        .call(move |c| db::sessions::insert(c, &hash, &handle, db::now_s(), session::TTL_S))
+        .await?;
     Ok(reply::with_cookie(reply::ok(&body), &session::set_cookie(&token, st.cookie_secure())))
 }
 
@@ -102,7 +108,10 @@ pub async fn logout(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     if let Some(hash) = session::token_hash_from(req.headers()) {
         st.db.call(move |c| db::sessions::delete(c, &hash)).await?;
     }
-    Ok(reply::with_cookie(reply::ok(&json!({"ok": true})), &session::clear_cookie(st.cookie_secure())))
+    Ok(reply::with_cookie(
+        reply::ok(&json!({"ok": true})),
+        &session::clear_cookie(st.cookie_secure()),
+    ))
 }
 
 /// `GET /api/auth/check`: for nginx `auth_request`. 200 with a live session or on a

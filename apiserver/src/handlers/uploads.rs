@@ -62,7 +62,8 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let mut mp = req.multipart(lim.upload_body_bytes)?;
     let job_id = jobs::new_job_id()?;
     let store_default =
-        st.db.call(|c| crate::db::settings::get(c, "store_originals")).await?.as_deref() != Some("false");
+        st.db.call(|c| crate::db::settings::get(c, "store_originals")).await?.as_deref()
+            != Some("false");
     let ud = st.root.user(&handle);
     // Stage into a private folder first; it is renamed into place at commit.
     let staging = ud.uploads_dir().join(format!(".staging-{job_id}"));
@@ -85,7 +86,8 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     };
     let max_dec = lim.decompressed_file_bytes;
     let stg = staging.clone();
-    let checked = tokio::task::spawn_blocking(move || classify_all(files, &stg, max_dec, caps)).await?;
+    let checked =
+        tokio::task::spawn_blocking(move || classify_all(files, &stg, max_dec, caps)).await?;
     let (accepted, more_rejected) = match checked {
         Ok(v) => v,
         Err(e) => {
@@ -98,7 +100,10 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     if accepted.is_empty() {
         let s = staging.clone();
         let _ = tokio::task::spawn_blocking(move || super::remove_tree(&s)).await;
-        let reason = rejected.first().map(|r| format!("{}: {}", r.name, r.reason)).unwrap_or("no files".into());
+        let reason = rejected
+            .first()
+            .map(|r| format!("{}: {}", r.name, r.reason))
+            .unwrap_or("no files".into());
         return Err(ApiError::Unsupported(format!("nothing to import ({reason})")));
     }
     // Commit under the writer lock: one rename of the staged folder, then the request.
@@ -107,11 +112,8 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let names: Vec<String> = accepted.clone();
     let listed = tokio::task::spawn_blocking(move || {
         let ud = root.user(&h);
-        let (base, rel) = if store {
-            (ud.originals_dir(), "originals")
-        } else {
-            (ud.uploads_dir(), "_uploads")
-        };
+        let (base, rel) =
+            if store { (ud.originals_dir(), "originals") } else { (ud.uploads_dir(), "_uploads") };
         std::fs::create_dir_all(&base)?;
         let target = base.join(&jid);
         std::fs::rename(&staging, &target)?;
@@ -150,7 +152,10 @@ async fn receive(
             continue; // `overwrite`, `private` and unknown fields are ignored
         }
         if files.len() >= lim.upload_files {
-            return Err(ApiError::TooLarge(format!("at most {} files per upload", lim.upload_files)));
+            return Err(ApiError::TooLarge(format!(
+                "at most {} files per upload",
+                lim.upload_files
+            )));
         }
         let client = field.file_name().unwrap_or("").to_owned();
         let Some(name) = crate::names::safe_file_name(&client) else {
@@ -181,7 +186,10 @@ fn classify_all(
         if !taken.iter().any(|t| t == name) && !staging.join(name).exists() {
             return name.to_owned();
         }
-        (1..).map(|i| format!("{i}-{name}")).find(|n| !taken.contains(n) && !staging.join(n).exists()).unwrap_or_default()
+        (1..)
+            .map(|i| format!("{i}-{name}"))
+            .find(|n| !taken.contains(n) && !staging.join(n).exists())
+            .unwrap_or_default()
     };
     for (name, tmp) in files {
         let kind = match sniff::classify(&tmp, max_decompressed) {
@@ -216,7 +224,10 @@ fn classify_all(
                     match sniff::classify(&entry.path, max_decompressed) {
                         Ok(UploadKind::Zip) | Err(_) => {
                             let _ = std::fs::remove_file(&entry.path);
-                            rejected.push(Rejected { name: entry.name, reason: "not an activity file".into() });
+                            rejected.push(Rejected {
+                                name: entry.name,
+                                reason: "not an activity file".into(),
+                            });
                         }
                         Ok(_) => {
                             let n = unique(&entry.name, &accepted);
@@ -227,7 +238,10 @@ fn classify_all(
                 }
                 let _ = std::fs::remove_dir_all(&dest);
                 if accepted.len() > caps.files {
-                    return Err(ApiError::TooLarge(format!("at most {} files per upload", caps.files)));
+                    return Err(ApiError::TooLarge(format!(
+                        "at most {} files per upload",
+                        caps.files
+                    )));
                 }
                 continue;
             }
@@ -245,7 +259,11 @@ fn classify_all(
 /// Make the name end with the extension of the detected content (case-insensitive), so
 /// the watcher never trusts a lying extension.
 fn with_ext(name: &str, ext: &str) -> String {
-    if name.to_ascii_lowercase().ends_with(&format!(".{ext}")) { name.to_owned() } else { format!("{name}.{ext}") }
+    if name.to_ascii_lowercase().ends_with(&format!(".{ext}")) {
+        name.to_owned()
+    } else {
+        format!("{name}.{ext}")
+    }
 }
 
 /// `GET /api/jobs/{job}`: progress of one of the caller's jobs (admins see all).
@@ -256,7 +274,8 @@ pub async fn job(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     }
     let user = st.require_user(req.headers()).await?;
     let root = st.root.clone();
-    let view = tokio::task::spawn_blocking(move || jobs::read_job_blocking(&root, &job_id)).await??;
+    let view =
+        tokio::task::spawn_blocking(move || jobs::read_job_blocking(&root, &job_id)).await??;
     match view {
         Some(v) if v.handle == user.handle || user.is_admin => Ok(reply::ok(&v)),
         _ => Err(ApiError::NotFound("job")),

@@ -8,8 +8,7 @@ use super::ident;
 use super::strava_csv::CsvRow;
 use crate::metrics::{self, Metrics};
 use crate::model::Activity;
-use stand_in as privacy;
-use stand_in as track;
+use crate::{privacy, track};
 use bincio_bas::lenient::Int;
 use bincio_bas::{Detail, Lap, Privacy, Timeseries, Timestamp, TrackFeature};
 
@@ -207,28 +206,3 @@ pub fn rename(artefacts: &mut Artefacts, new_id: &str) {
     }
 }
 
-/// Temporary stand-ins until `crate::track` and `crate::privacy` land (publish nothing).
-mod stand_in {
-    use crate::model::{Activity, Sample};
-    use bincio_bas::{Privacy, Timeseries, TrackFeature};
-    pub(crate) struct Geo {
-        pub(crate) bbox: Option<[f64; 4]>,
-        pub(crate) start_latlng: Option<[f64; 2]>,
-        pub(crate) end_latlng: Option<[f64; 2]>,
-    }
-    pub(crate) fn publishable_mask(samples: &[Sample], _p: Privacy) -> Vec<bool> {
-        vec![false; samples.len()]
-    }
-    pub(crate) fn published_geo(_s: &[Sample], _m: &[bool]) -> Geo {
-        Geo { bbox: None, start_latlng: None, end_latlng: None }
-    }
-    pub(crate) fn build_timeseries(_a: &Activity, _m: &[bool], _p: Privacy) -> Option<Timeseries> {
-        None
-    }
-    pub(crate) fn build_track(_a: &Activity, _m: &[bool], _id: &str, _e: f64) -> Option<TrackFeature> {
-        None
-    }
-    pub(crate) fn build_preview(_s: &[Sample], _m: &[bool]) -> Option<Vec<[f64; 2]>> {
-        None
-    }
-}

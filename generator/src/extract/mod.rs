@@ -100,9 +100,11 @@ pub struct Report {
     pub new_ids: Vec<String>,
     /// Files whose content was already in the store.
     pub unchanged: usize,
-    /// Files that were exact copies of another file in this run, plus new activities that
-    /// turned out to be near duplicates of a better recording.
-    pub duplicates: usize,
+    /// Files that were exact copies of another file in this run (not written).
+    pub exact_duplicates: usize,
+    /// New activities that turned out to be near duplicates of a better recording (written,
+    /// with `duplicate_of` set, and left out of every listing).
+    pub near_duplicates: usize,
     pub failed: Vec<Failure>,
     /// Input files considered.
     pub files: usize,
@@ -112,14 +114,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Exact plus near duplicates.
+    pub fn duplicates(&self) -> usize {
+        self.exact_duplicates + self.near_duplicates
+    }
+
     /// `dave: 12 new, 3 unchanged, 1 duplicate, 2 failed in 1.23 s`.
     pub fn summary_line(&self, handle: &str) -> String {
         format!(
             "{handle}: {} new, {} unchanged, {} duplicate{}, {} failed in {:.2} s",
-            self.new_ids.len(),
+            self.new_ids.len() - self.near_duplicates,
             self.unchanged,
-            self.duplicates,
-            if self.duplicates == 1 { "" } else { "s" },
+            self.duplicates(),
+            if self.duplicates() == 1 { "" } else { "s" },
             self.failed.len(),
             self.elapsed.as_secs_f64()
         )
@@ -302,7 +309,7 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
                     reg.remember_file(key, file);
                     if reg.id_for_hash(&hash).is_some() {
                         // An exact copy of a file met earlier in this run (x.gpx and x.gpx.gz).
-                        report.duplicates += 1;
+                        report.exact_duplicates += 1;
                         continue;
                     }
                     let base = artefacts.detail.id.clone();
@@ -351,7 +358,7 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     }
     let new_dups =
         report.new_ids.iter().filter(|id| reg.get(id).is_some_and(|r| r.duplicate_of.is_some()));
-    report.duplicates += new_dups.count();
+    report.near_duplicates = new_dups.count();
 
     let summaries = write_index(&user, opts, &reg, &report.new_ids)?;
     write_athlete(&user, opts, &summaries)?;

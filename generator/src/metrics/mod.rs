@@ -67,7 +67,7 @@ pub fn compute(activity: &Activity) -> Metrics {
         .map(|m| duration_s.map_or(m, |d| m.min(d)));
     let avg_speed_kmh = speed::avg_speed_kmh(distance_m, moving_time_s);
     let max_speed_kmh = speed::max_speed_kmh(&series, totals);
-    let elev = elevation::gain_loss(samples, &series, activity.altitude_source, totals);
+    let elev = elevation::measure(samples, &series, activity.altitude_source, totals);
     let geo = geo::extent(samples, |_| true);
 
     Metrics {
@@ -88,7 +88,7 @@ pub fn compute(activity: &Activity) -> Metrics {
         end_latlng: geo.end_latlng,
         mmp: power_curve::mmp(samples, &series),
         best_efforts: efforts::best_efforts(activity.sport, &series),
-        best_climb_m: elevation::best_climb_m(samples, &series, activity.altitude_source),
+        best_climb_m: elev.best_climb_m,
     }
 }
 

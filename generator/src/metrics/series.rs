@@ -232,11 +232,13 @@ fn integrate_speed(samples: &[Sample], t_s: &[f64], pause_cutoff_s: f64) -> Vec<
 /// an impossible brake backwards. The centred median of [`SPEED_MEDIAN_WINDOW`] samples
 /// then removes the one- and two-sample glitches a displaced GPS point leaves (out and
 /// back) that the acceleration test lets through at slow sampling.
+///
+/// A speed is published only where one was measured: samples without any keep `None`.
 pub fn robust_speed(t_s: &[f64], raw: &[Option<f64>]) -> Vec<Option<f64>> {
     let n = raw.len();
     let mut ok_fwd = vec![false; n];
     let mut ok_bwd = vec![false; n];
-    let mut chain = |order: &mut dyn Iterator<Item = usize>, ok: &mut [bool]| {
+    let chain = |order: &mut dyn Iterator<Item = usize>, ok: &mut [bool]| {
         let mut last: Option<(f64, f64)> = None; // (t, v)
         for i in order {
             let Some(v) = raw[i] else { continue };
@@ -254,13 +256,15 @@ pub fn robust_speed(t_s: &[f64], raw: &[Option<f64>]) -> Vec<Option<f64>> {
     chain(&mut (0..n).rev(), &mut ok_bwd);
     let accepted: Vec<Option<f64>> =
         (0..n).map(|i| raw[i].filter(|_| ok_fwd[i] && ok_bwd[i])).collect();
+    // Centred windows, shifted inwards at the ends so they keep their full width (a
+    // truncated two-value window at the start would average a cold-start GPS fix in).
     let half = SPEED_MEDIAN_WINDOW / 2;
     let mut window: Vec<f64> = Vec::with_capacity(SPEED_MEDIAN_WINDOW);
-    (0..accepted.len())
+    (0..n)
         .map(|i| {
             window.clear();
-            let lo = i.saturating_sub(half);
-            let hi = (i + half + 1).min(accepted.len());
+            let lo = i.saturating_sub(half).min(n.saturating_sub(SPEED_MEDIAN_WINDOW));
+            let hi = (lo + SPEED_MEDIAN_WINDOW).min(n);
             window.extend(accepted[lo..hi].iter().flatten());
             median_small(&mut window)
         })

@@ -17,7 +17,8 @@
 //!   TrackPointExtension v1/v2 (`hr`, `cad`, `atemp`, `wtemp`, `speed`, `power`), a bare
 //!   `<power>` (Strava, Wahoo), Cluetrust `gpxdata:` (`hr`, `cadence`, `temp`, `distance`), and
 //!   the `heartrate`/`PowerInWatts`/`watts` spellings of other apps. The first value wins.
-//! - The title is `<trk><name>`, else `<metadata><name>` (or GPX 1.0's top-level `<name>`); the
+//! - The title is `<trk><name>`, else `<metadata><name>` (or GPX 1.0's top-level `<name>`),
+//!   unless it is only an ISO timestamp (converters write those); the
 //!   description is `<trk><desc>`; the sport is `<trk><type>` through [`crate::sport`], with
 //!   Strava's numeric codes translated first. A missing type is `Other`, never cycling.
 //! - The UTC offset of the first timestamp (file order) is kept as the activity's offset.
@@ -366,7 +367,10 @@ impl State {
             a.sport = normalise_sport(raw);
             a.sub_sport = normalise_sub_sport(raw);
         }
-        a.name = self.trk_name.or(self.meta_name);
+        // A name that is only an ISO timestamp (`2013-07-06T14:59:00Z`, written by converters)
+        // is not a title: the auto-title is more useful.
+        let is_title = |n: &String| xml::parse_timestamp(n.as_bytes()).is_none();
+        a.name = self.trk_name.filter(is_title).or(self.meta_name.filter(is_title));
         a.description = self.trk_desc;
         if let Some(creator) = self.creator.as_deref() {
             a.source = xml::source_from_creator(creator).map(str::to_owned);
@@ -409,11 +413,7 @@ pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
             Event::End(_) => st.end(),
             Event::Text(t) => st.text(&t),
             Event::CData(t) => st.text(&t),
-            Event::GeneralRef(r) => {
-                if st.is_string_leaf() {
-                    st.text.push_ref(&r);
-                }
-            }
+            Event::GeneralRef(r) if st.is_string_leaf() => st.text.push_ref(&r),
             Event::Eof => break,
             _ => {}
         }
@@ -562,6 +562,7 @@ mod tests {
         assert_eq!(a.name.as_deref(), Some("2019-05-01 06:31:11 Tag"));
         let a = parse_sample("devices/gpxpy__track-with-empty-segment.gpx").expect("parses");
         assert_eq!(a.samples.len(), 9);
+        assert_eq!(a.name, None, "<name>2013-07-06T14:59:00Z</name> is a timestamp, not a title");
         let a = parse_sample("brut/823051793.gpx").expect("parses");
         assert_eq!(a.name.as_deref(), Some("Giro con Andrea"));
         assert_eq!(a.altitude_source, AltitudeSource::Gps);
@@ -632,7 +633,14 @@ mod tests {
         let wpts = br#"<gpx><wpt lat="1" lon="2"><name>a</name></wpt></gpx>"#;
         assert_eq!(parse(wpts), Err(ParseError::NoTrackPoints));
         assert_eq!(parse(b"<gpx/>"), Err(ParseError::NoTrackPoints));
-        assert!(matches!(parse(b"<gpx><trk><trkseg><trkpt lat='1' lon='2'><time>2020-"), Err(_)));
+        let cut_in_time = b"<gpx><trk><trkseg><trkpt lat='1' lon='2'><time>2020-";
+        assert_eq!(parse(cut_in_time), Err(ParseError::NoTrackPoints));
+        let cut_in_tag = b"<gpx><trk><trkseg><trkpt lat='1' lon='2'><time>2020-01-01T00:00:00Z</time></trkpt><trkpt lat='1";
+        let a = parse(cut_in_tag).expect("the complete point is kept");
+        assert_eq!(a.samples.len(), 1);
+        assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+        assert!(a.warnings[0].starts_with("XML error at byte"), "{:?}", a.warnings);
+        assert!(matches!(parse(b"<gpx><trk a='1' a='2' <<"), Err(ParseError::Xml { .. })));
     }
 
     #[test]

@@ -517,11 +517,7 @@ pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
             Event::End(_) => st.end(),
             Event::Text(t) => st.text(&t),
             Event::CData(t) => st.text(&t),
-            Event::GeneralRef(r) => {
-                if st.in_string_leaf() {
-                    st.text.push_ref(&r);
-                }
-            }
+            Event::GeneralRef(r) if st.in_string_leaf() => st.text.push_ref(&r),
             Event::Eof => break,
             _ => {}
         }
@@ -695,12 +691,17 @@ mod tests {
         /// Mutated real files (truncated, bytes flipped, bytes inserted) never panic.
         #[test]
         fn tcx_parser_never_panics(
+            which in 0usize..2,
             cut in 0.0f64..1.0,
             flips in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 0..8),
             insert_at in 0.0f64..1.0,
             insert in proptest::collection::vec(any::<u8>(), 0..16),
         ) {
-            let mut bytes = read_sample("devices/tcxtest__pool_swim-activity_1.tcx");
+            let files = [
+                "devices/tcxtest__pool_swim-activity_1.tcx",
+                "devices/tcxtest__sup_activity_2.tcx",
+            ];
+            let mut bytes = read_sample(files[which]);
             for (pos, b) in flips {
                 let i = ((bytes.len() as f64) * pos) as usize;
                 if let Some(x) = bytes.get_mut(i) { *x ^= b; }

@@ -657,7 +657,7 @@ impl Scenario {
             let target = if leg.paused {
                 90.0
             } else if let Some(w) = leg.power_w {
-                100.0 + 0.22 * f64::from(w)
+                (100.0 + 0.22 * f64::from(w)).min(182.0)
             } else {
                 105.0 + 12.0 * leg.speed_ms().min(8.0)
             };
@@ -1038,7 +1038,7 @@ pub fn ride_legs(paused: bool) -> Vec<Leg> {
     if paused {
         // A traffic light at the foot of the climb and a café at the summit.
         legs.insert(1, Leg::pause(90));
-        legs.insert(6, Leg::pause(240));
+        legs.insert(5, Leg::pause(240));
     }
     legs
 }

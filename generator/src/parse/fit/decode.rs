@@ -309,10 +309,17 @@ fn slot_for(global: u16, field: u8) -> Option<Slot> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Base {
     /// Unsigned integer of `size` bytes; invalid is all ones (or zero for the `z` types).
-    Unsigned { size: u8, zero_invalid: bool },
+    Unsigned {
+        size: u8,
+        zero_invalid: bool,
+    },
     /// Two's complement integer; invalid is the maximum positive value.
-    Signed { size: u8 },
-    Float { size: u8 },
+    Signed {
+        size: u8,
+    },
+    Float {
+        size: u8,
+    },
     String,
 }
 
@@ -497,7 +504,10 @@ impl Decoder<'_> {
             let is_header = header.len() == 12 && &header[8..12] == b".FIT" && header[0] >= 12;
             if !is_header {
                 if self.out.files == 0 {
-                    return Err(NotFit { position: pos as u64, message: "not a FIT file header".into() });
+                    return Err(NotFit {
+                        position: pos as u64,
+                        message: "not a FIT file header".into(),
+                    });
                 }
                 if remaining > 0 {
                     self.out.warnings.push(format!(
@@ -598,12 +608,19 @@ impl Decoder<'_> {
         end: usize,
         msg_start: usize,
     ) -> Result<usize, Stop> {
-        let fixed = self.bytes.get(pos..pos + 5).filter(|_| pos + 5 <= end).ok_or(Stop::Truncated(msg_start))?;
+        let fixed = self
+            .bytes
+            .get(pos..pos + 5)
+            .filter(|_| pos + 5 <= end)
+            .ok_or(Stop::Truncated(msg_start))?;
         let big_endian = match fixed[1] {
             0 => false,
             1 => true,
             other => {
-                return Err(Stop::Invalid(msg_start, format!("definition with architecture byte {other}")));
+                return Err(Stop::Invalid(
+                    msg_start,
+                    format!("definition with architecture byte {other}"),
+                ));
             }
         };
         let global = if big_endian {
@@ -639,7 +656,9 @@ impl Decoder<'_> {
             offset += size;
         }
         if has_dev {
-            let n_dev = usize::from(*self.bytes.get(pos).filter(|_| pos < end).ok_or(Stop::Truncated(msg_start))?);
+            let n_dev = usize::from(
+                *self.bytes.get(pos).filter(|_| pos < end).ok_or(Stop::Truncated(msg_start))?,
+            );
             pos += 1;
             let dev_bytes = self
                 .bytes
@@ -664,7 +683,10 @@ impl Decoder<'_> {
         header_ts: Option<u32>,
     ) -> Result<usize, Stop> {
         let Some(def) = self.defs.get(local).and_then(Option::as_ref) else {
-            return Err(Stop::Invalid(msg_start, format!("data message for undefined local message type {local}")));
+            return Err(Stop::Invalid(
+                msg_start,
+                format!("data message for undefined local message type {local}"),
+            ));
         };
         let body_end = pos + def.len;
         if body_end > end {
@@ -701,10 +723,10 @@ impl Decoder<'_> {
                         Slot::Power => r.power_w = num(f),
                         Slot::Temperature => r.temperature_c = num(f),
                         Slot::CompressedSpeedDistance => {
-                            if let Some(&[a, b, c]) = field(f).get(..3) {
-                                if [a, b, c] != [0xFF; 3] {
-                                    csd = Some([a, b, c]);
-                                }
+                            if let Some(&[a, b, c]) = field(f).get(..3)
+                                && [a, b, c] != [0xFF; 3]
+                            {
+                                csd = Some([a, b, c]);
                             }
                         }
                         _ => {}

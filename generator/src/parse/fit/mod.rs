@@ -34,7 +34,9 @@
 //!   does not say which sensor produced the altitude.
 //! - **Damage**: whatever the decoder could read becomes the activity and its warnings are
 //!   kept. With no timed record but a session, the activity comes from the session totals.
-//!   Course files are refused; no record and no session is "no track points".
+//!   Course files are refused; no record and no session is "no track points". A lap with
+//!   neither `start_time` nor `timestamp` + duration cannot be placed and is dropped.
+//!   Cadence is copied as recorded (FIT running cadence is strides/min, not steps/min).
 
 pub mod decode;
 pub mod profile;
@@ -44,7 +46,9 @@ mod tests;
 use super::ParseError;
 use crate::model::{Activity, DeviceTotals, Format, Lap, Sample};
 use bincio_bas::AltitudeSource;
-use decode::{DecodedFit, FIT_EPOCH_UNIX_S, FIT_MIN_ABSOLUTE_TIME, FitDecoder, NativeDecoder, SummaryMsg};
+use decode::{
+    DecodedFit, FIT_EPOCH_UNIX_S, FIT_MIN_ABSOLUTE_TIME, FitDecoder, NativeDecoder, SummaryMsg,
+};
 
 /// Parse decompressed FIT bytes.
 pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
@@ -71,7 +75,11 @@ struct Clock {
 
 impl Clock {
     fn unix_ms(&self, t: u32) -> i64 {
-        let fit_s = if t < FIT_MIN_ABSOLUTE_TIME { i64::from(t) + self.relative_shift_s } else { i64::from(t) };
+        let fit_s = if t < FIT_MIN_ABSOLUTE_TIME {
+            i64::from(t) + self.relative_shift_s
+        } else {
+            i64::from(t)
+        };
         (fit_s + FIT_EPOCH_UNIX_S) * 1000
     }
 }
@@ -162,8 +170,14 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
             untimed += 1;
             continue;
         };
-        let lat = r.lat_semicircles.map(|s| f64::from(s) * DEG_PER_SEMICIRCLE).filter(|x| x.abs() <= 180.0);
-        let lon = r.lon_semicircles.map(|s| f64::from(s) * DEG_PER_SEMICIRCLE).filter(|x| x.abs() <= 180.0);
+        let lat = r
+            .lat_semicircles
+            .map(|s| f64::from(s) * DEG_PER_SEMICIRCLE)
+            .filter(|x| x.abs() <= 180.0);
+        let lon = r
+            .lon_semicircles
+            .map(|s| f64::from(s) * DEG_PER_SEMICIRCLE)
+            .filter(|x| x.abs() <= 180.0);
         let (lat_deg, lon_deg) = match (lat, lon) {
             (Some(la), Some(lo)) => (Some(la), Some(lo)),
             _ => (None, None),
@@ -240,7 +254,9 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
     let has_altitude = a.samples.iter().any(|s| s.ele_m.is_some());
     a.altitude_source = if !has_altitude {
         AltitudeSource::Unknown
-    } else if any_enhanced_altitude || creator.is_some_and(|(m, p, _)| profile::known_barometric(m, p)) {
+    } else if any_enhanced_altitude
+        || creator.is_some_and(|(m, p, _)| profile::known_barometric(m, p))
+    {
         AltitudeSource::Barometric
     } else {
         AltitudeSource::Gps
@@ -283,7 +299,8 @@ fn summary_start_ms(s: &SummaryMsg, clock: &Clock) -> Option<i64> {
     }
     let end = clock.unix_ms(s.timestamp?);
     let elapsed_s = s.elapsed_s.or(s.timer_s)?;
-    Some(end - (elapsed_s * 1000.0).round() as i64)
+    // Saturating: a float-typed field can hold any value and must not overflow.
+    Some(end.saturating_sub((elapsed_s * 1000.0).round() as i64))
 }
 
 /// Sum / max / timer-weighted average over sessions (see the module doc).
@@ -295,7 +312,10 @@ fn totals(sessions: &[SummaryMsg]) -> Option<DeviceTotals> {
         sessions.iter().filter_map(&f).fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
     }
     fn max(sessions: &[SummaryMsg], f: impl Fn(&SummaryMsg) -> Option<f64>) -> Option<f64> {
-        sessions.iter().filter_map(&f).fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))
+        sessions
+            .iter()
+            .filter_map(&f)
+            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))
     }
     fn weighted(sessions: &[SummaryMsg], f: impl Fn(&SummaryMsg) -> Option<f64>) -> Option<f64> {
         let mut num = 0.0;
@@ -351,14 +371,13 @@ fn sport_of(d: &DecodedFit) -> (bincio_bas::Sport, Option<bincio_bas::SubSport>)
         _ => Some((sp, t)),
     });
     if let Some((sp, _)) = best {
-        let longest = d
-            .sessions
-            .iter()
-            .filter(|s| s.sport == Some(sp))
-            .fold(None, |acc: Option<&SummaryMsg>, s| match acc {
+        let longest = d.sessions.iter().filter(|s| s.sport == Some(sp)).fold(
+            None,
+            |acc: Option<&SummaryMsg>, s| match acc {
                 Some(a) if weight(a) >= weight(s) => Some(a),
                 _ => Some(s),
-            });
+            },
+        );
         // The session may omit sub_sport while the sport message has it.
         let sub = longest.and_then(|s| s.sub_sport).filter(|&x| x != 0).or_else(|| {
             d.sports.iter().rev().find(|m| m.sport == Some(sp)).and_then(|m| m.sub_sport)

@@ -53,14 +53,14 @@ pub fn sub_sport(sport: Option<u8>, sub_sport: Option<u8>) -> Option<SubSport> {
         // treadmill, spin, indoor_cycling, indoor_rowing, elliptical, stair_climbing,
         // indoor_skiing, indoor_walking, indoor_running, virtual_activity
         1 | 5 | 6 | 14 | 15 | 16 | 25 | 27 | 45 | 58 => Some(SubSport::Indoor),
-        2 | 7 => Some(SubSport::Road),                 // street (run), road
-        3 => Some(SubSport::Trail),                    // trail
-        4 | 13 => Some(SubSport::Track),               // track, track_cycling
-        8 | 9 | 47 => Some(SubSport::Mountain),        // mountain, downhill, e_bike_mountain
-        11 | 46 => Some(SubSport::Gravel),             // cyclocross, gravel_cycling
-        17 => Some(SubSport::Pool),                    // lap_swimming
-        18 => Some(SubSport::OpenWater),               // open_water
-        42 => Some(SubSport::Nordic),                  // skate_skiing
+        2 | 7 => Some(SubSport::Road),          // street (run), road
+        3 => Some(SubSport::Trail),             // trail
+        4 | 13 => Some(SubSport::Track),        // track, track_cycling
+        8 | 9 | 47 => Some(SubSport::Mountain), // mountain, downhill, e_bike_mountain
+        11 | 46 => Some(SubSport::Gravel),      // cyclocross, gravel_cycling
+        17 => Some(SubSport::Pool),             // lap_swimming
+        18 => Some(SubSport::OpenWater),        // open_water
+        42 => Some(SubSport::Nordic),           // skate_skiing
         // backcountry, resort: FIT files them under alpine skiing/snowboarding.
         37 | 38 => Some(SubSport::Alpine),
         _ => None, // generic and everything without a BAS equivalent
@@ -89,7 +89,11 @@ pub fn manufacturer_name(manufacturer: u16) -> Option<String> {
 
 /// `manufacturer product` for display: the product's own name when the file carries one,
 /// else the Garmin product name, else the product number (`sigmasport 46`).
-pub fn device_name(manufacturer: Option<u16>, product: Option<u16>, product_name: Option<&str>) -> Option<String> {
+pub fn device_name(
+    manufacturer: Option<u16>,
+    product: Option<u16>,
+    product_name: Option<&str>,
+) -> Option<String> {
     let mfr = manufacturer.map(|m| manufacturer_name(m).unwrap_or_else(|| m.to_string()));
     let prod = match (product_name, product) {
         (Some(name), _) => Some(name.to_owned()),

@@ -3,7 +3,8 @@
 //! each header/definition feature, a bounded fuzz test and an (ignored) throughput probe.
 
 use super::decode::{
-    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, NativeDecoder, NotFit, RecordMsg, SummaryMsg, decode,
+    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, NativeDecoder, NotFit, RecordMsg, SummaryMsg,
+    decode,
 };
 use super::*;
 use bincio_bas::{Sport, SubSport};
@@ -88,9 +89,10 @@ fn every_sample_fit_file_parses() {
         }
     }
     // The reference's own FIT files (Garmin Edge 25 rides, 2018).
-    for (dir, file, started) in
-        [("dave", "1522560787.fit.gz", "2018-02-16T18:41:03Z"), ("brut", "1526615320.fit.gz", "2018-02-18T17:12:56Z")]
-    {
+    for (dir, file, started) in [
+        ("dave", "1522560787.fit.gz", "2018-02-16T18:41:03Z"),
+        ("brut", "1526615320.fit.gz", "2018-02-18T17:12:56Z"),
+    ] {
         let a = parse(&read_sample(&samples_dir().join(dir).join(file))).expect(file);
         let want = iso_to_unix_s(&serde_json::Value::from(started)).expect("iso");
         assert_eq!(a.start_ms, want * 1000, "{file}");
@@ -100,11 +102,15 @@ fn every_sample_fit_file_parses() {
         // Same number of points as the reference's timeseries for this file.
         let id = time::OffsetDateTime::from_unix_timestamp(want)
             .expect("time")
-            .format(time::macros::format_description!("[year]-[month]-[day]T[hour][minute][second]Z"))
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour][minute][second]Z"
+            ))
             .expect("format");
-        let ts_path = samples_dir().join(format!("reference-output/{dir}/activities/{id}.timeseries.json"));
+        let ts_path =
+            samples_dir().join(format!("reference-output/{dir}/activities/{id}.timeseries.json"));
         let ts: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&ts_path).expect("timeseries")).expect("json");
+            serde_json::from_str(&std::fs::read_to_string(&ts_path).expect("timeseries"))
+                .expect("json");
         assert_eq!(a.samples.len(), ts["t"].as_array().expect("t").len(), "{file}");
     }
 }
@@ -122,7 +128,11 @@ fn record_and_session_counts_match_expected_json() {
         assert_eq!(d.sessions.len(), want_sessions, "{file}: sessions");
         let want_laps = e["message_counts"]["lap"].as_u64().unwrap_or(0);
         assert_eq!(d.laps.len() as u64, want_laps, "{file}: laps");
-        assert_eq!(u64::from(d.files), e["n_chained_fit_files"].as_u64().unwrap_or(1).max(1), "{file}: files");
+        assert_eq!(
+            u64::from(d.files),
+            e["n_chained_fit_files"].as_u64().unwrap_or(1).max(1),
+            "{file}: files"
+        );
     }
 }
 
@@ -152,15 +162,39 @@ fn device_totals_match_sessions() {
             }
             (den > 0.0).then(|| num / den)
         };
-        assert!(close(t.distance_m, sum("total_distance"), 0.01), "{file}: distance {:?}", t.distance_m);
+        assert!(
+            close(t.distance_m, sum("total_distance"), 0.01),
+            "{file}: distance {:?}",
+            t.distance_m
+        );
         assert!(close(t.timer_s, sum("total_timer_time"), 0.001), "{file}: timer {:?}", t.timer_s);
-        assert!(close(t.elapsed_s, sum("total_elapsed_time"), 0.001), "{file}: elapsed {:?}", t.elapsed_s);
+        assert!(
+            close(t.elapsed_s, sum("total_elapsed_time"), 0.001),
+            "{file}: elapsed {:?}",
+            t.elapsed_s
+        );
         assert!(close(t.ascent_m, sum("total_ascent"), 0.0), "{file}: ascent {:?}", t.ascent_m);
         assert!(close(t.descent_m, sum("total_descent"), 0.0), "{file}: descent {:?}", t.descent_m);
-        assert!(close(t.avg_hr_bpm, weighted("avg_heart_rate"), 1e-9), "{file}: avg hr {:?}", t.avg_hr_bpm);
-        assert!(close(t.max_hr_bpm, max("max_heart_rate"), 0.0), "{file}: max hr {:?}", t.max_hr_bpm);
-        assert!(close(t.avg_power_w, weighted("avg_power"), 1e-9), "{file}: avg power {:?}", t.avg_power_w);
-        assert!(close(t.max_power_w, max("max_power"), 0.0), "{file}: max power {:?}", t.max_power_w);
+        assert!(
+            close(t.avg_hr_bpm, weighted("avg_heart_rate"), 1e-9),
+            "{file}: avg hr {:?}",
+            t.avg_hr_bpm
+        );
+        assert!(
+            close(t.max_hr_bpm, max("max_heart_rate"), 0.0),
+            "{file}: max hr {:?}",
+            t.max_hr_bpm
+        );
+        assert!(
+            close(t.avg_power_w, weighted("avg_power"), 1e-9),
+            "{file}: avg power {:?}",
+            t.avg_power_w
+        );
+        assert!(
+            close(t.max_power_w, max("max_power"), 0.0),
+            "{file}: max power {:?}",
+            t.max_power_w
+        );
         let max_speed = max("enhanced_max_speed").or_else(|| max("max_speed"));
         assert!(close(t.max_speed_ms, max_speed, 0.001), "{file}: max speed {:?}", t.max_speed_ms);
         checked += 1;
@@ -175,15 +209,21 @@ fn start_offset_and_device_match_expected_json() {
         let file = e["file"].as_str().expect("file");
         let a = parse(&device(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
         let rec = &e["computed_from_records"];
-        if rec["n_timestamps_going_backwards"].as_u64() == Some(0) {
-            if let Some(first) = iso_to_unix_s(&rec["first_timestamp"]) {
-                assert_eq!(a.start_ms, first * 1000, "{file}: start");
-            }
+        if rec["n_timestamps_going_backwards"].as_u64() == Some(0)
+            && let Some(first) = iso_to_unix_s(&rec["first_timestamp"])
+        {
+            assert_eq!(a.start_ms, first * 1000, "{file}: start");
         }
         let act = &e["activity"];
-        if let (Some(ts), Some(local)) = (iso_to_unix_s(&act["timestamp"]), iso_to_unix_s(&act["local_timestamp"])) {
+        if let (Some(ts), Some(local)) =
+            (iso_to_unix_s(&act["timestamp"]), iso_to_unix_s(&act["local_timestamp"]))
+        {
             let diff = local - ts;
-            let want = if diff.abs() <= 14 * 3600 && local > 631_065_600 { (diff as f64 / 900.0).round() as i64 * 900 } else { 0 };
+            let want = if diff.abs() <= 14 * 3600 && local > 631_065_600 {
+                (diff as f64 / 900.0).round() as i64 * 900
+            } else {
+                0
+            };
             assert_eq!(i64::from(a.utc_offset_s), want, "{file}: utc offset");
         }
         // Device: the manufacturer's profile name leads the device string.
@@ -282,9 +322,11 @@ fn damaged_files_keep_what_is_readable() {
     assert!(last > 100_000.0, "nick distance {last}");
     // The undefined message comes after session/lap: their totals survive. Position and
     // distance come in two records per second and are merged into one sample.
-    let strava = parse(&device("fitparse__strava-android-app-201.10-b1218918.fit")).expect("strava");
+    let strava =
+        parse(&device("fitparse__strava-android-app-201.10-b1218918.fit")).expect("strava");
     assert!(close(strava.totals.and_then(|t| t.distance_m), Some(11274.04), 0.01));
-    let both = strava.samples.iter().filter(|s| s.latlon().is_some() && s.distance_m.is_some()).count();
+    let both =
+        strava.samples.iter().filter(|s| s.latlon().is_some() && s.distance_m.is_some()).count();
     assert!(both * 10 >= strava.samples.len() * 9, "{both} of {}", strava.samples.len());
     // Chained: two files, two sessions summed, both files' records.
     let chained = decode(&device("fitparse__activity-activity-filecrc.fit")).expect("chained");
@@ -312,11 +354,47 @@ fn compressed_speed_distance_accumulates() {
     let e = expected_entry("fitparse__compressed-speed-distance.fit");
     let a = parse(&device("fitparse__compressed-speed-distance.fit")).expect("csd");
     let last = a.samples.iter().rev().find_map(|s| s.distance_m).expect("distance");
-    let want = e["computed_from_records"]["last_device_distance_m"].as_f64().expect("last distance");
+    let want =
+        e["computed_from_records"]["last_device_distance_m"].as_f64().expect("last distance");
     assert!((last - want).abs() < 0.1, "{last} vs {want}");
     let max_speed = a.samples.iter().filter_map(|s| s.speed_ms).fold(0.0, f64::max);
-    let want_speed = e["computed_from_records"]["max_record_speed_mps"].as_f64().expect("max speed");
+    let want_speed =
+        e["computed_from_records"]["max_record_speed_mps"].as_f64().expect("max speed");
     assert!((max_speed - want_speed).abs() < 0.01, "{max_speed} vs {want_speed}");
+}
+
+#[test]
+fn sport_tables_map_to_nearest_bas_values() {
+    use profile::{sport, sub_sport};
+    assert_eq!(
+        (sport(12, None), sub_sport(Some(12), None)),
+        (Sport::Skiing, Some(SubSport::Nordic))
+    );
+    assert_eq!(
+        (sport(13, Some(0)), sub_sport(Some(13), Some(0))),
+        (Sport::Skiing, Some(SubSport::Alpine))
+    );
+    assert_eq!(sub_sport(Some(12), Some(42)), Some(SubSport::Nordic)); // skate_skiing
+    // Fitness equipment stands in for the sport its sub-sport names.
+    assert_eq!(
+        (sport(4, Some(1)), sub_sport(Some(4), Some(1))),
+        (Sport::Running, Some(SubSport::Indoor))
+    );
+    assert_eq!(
+        (sport(4, Some(14)), sub_sport(Some(4), Some(14))),
+        (Sport::Other, Some(SubSport::Indoor))
+    );
+    assert_eq!(sub_sport(Some(2), Some(46)), Some(SubSport::Gravel));
+    assert_eq!(sub_sport(Some(2), Some(11)), Some(SubSport::Gravel)); // cyclocross
+    assert_eq!(sub_sport(Some(5), Some(18)), Some(SubSport::OpenWater));
+    assert_eq!(sub_sport(Some(2), Some(0)), None);
+    assert_eq!(sport(17, None), Sport::Hiking);
+    assert_eq!(sport(11, None), Sport::Walking);
+    assert_eq!(sport(0, None), Sport::Other);
+    assert_eq!(profile::source(289).as_deref(), Some("karoo"));
+    assert_eq!(profile::source(32).as_deref(), Some("wahoo"));
+    assert_eq!(profile::source(65000), None);
+    assert_eq!(profile::device_name(Some(65000), Some(7), None).as_deref(), Some("65000 7"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,7 +406,9 @@ struct FitparserOracle;
 fn fp_num(v: &fitparser::Value) -> Option<f64> {
     match v {
         fitparser::Value::Timestamp(t) => Some((t.timestamp() - FIT_EPOCH_UNIX_S) as f64),
-        fitparser::Value::Invalid | fitparser::Value::String(_) | fitparser::Value::Array(_) => None,
+        fitparser::Value::Invalid | fitparser::Value::String(_) | fitparser::Value::Array(_) => {
+            None
+        }
         other => other.clone().try_into().ok(),
     }
 }
@@ -355,8 +435,10 @@ impl FitDecoder for FitparserOracle {
                 Some(v) => fp_num(v).map(|x| x as i64),
                 None => None,
             };
-            let sport = |n: &str| en(n, &|s| i64::from(ft::Sport::from(s).as_u8())).map(|v| v as u8);
-            let sub_sport = |n: &str| en(n, &|s| i64::from(ft::SubSport::from(s).as_u8())).map(|v| v as u8);
+            let sport =
+                |n: &str| en(n, &|s| i64::from(ft::Sport::from(s).as_u8())).map(|v| v as u8);
+            let sub_sport =
+                |n: &str| en(n, &|s| i64::from(ft::SubSport::from(s).as_u8())).map(|v| v as u8);
             let ts = get("timestamp").map(|v| v as u32);
             match m.kind() {
                 MesgNum::Record => d.records.push(RecordMsg {
@@ -395,15 +477,23 @@ impl FitDecoder for FitparserOracle {
                     max_power_w: get("max_power"),
                 }),
                 MesgNum::FileId => d.file_ids.push(FileIdMsg {
-                    file_type: en("type", &|s| i64::from(ft::File::from(s).as_u8())).map(|v| v as u8),
-                    manufacturer: en("manufacturer", &|s| i64::from(ft::Manufacturer::from(s).as_u16())).map(|v| v as u16),
-                    product: en("garmin_product", &|s| i64::from(ft::GarminProduct::from(s).as_u16()))
-                        .or_else(|| en("product", &|s| i64::from(ft::GarminProduct::from(s).as_u16())))
-                        .map(|v| v as u16),
+                    file_type: en("type", &|s| i64::from(ft::File::from(s).as_u8()))
+                        .map(|v| v as u8),
+                    manufacturer: en("manufacturer", &|s| {
+                        i64::from(ft::Manufacturer::from(s).as_u16())
+                    })
+                    .map(|v| v as u16),
+                    product: en("garmin_product", &|s| {
+                        i64::from(ft::GarminProduct::from(s).as_u16())
+                    })
+                    .or_else(|| en("product", &|s| i64::from(ft::GarminProduct::from(s).as_u16())))
+                    .map(|v| v as u16),
                     time_created: get("time_created").map(|v| v as u32),
                     product_name: None,
                 }),
-                MesgNum::Activity => d.activities.push(ActivityMsg { timestamp: ts, local_timestamp: None }),
+                MesgNum::Activity => {
+                    d.activities.push(ActivityMsg { timestamp: ts, local_timestamp: None })
+                }
                 _ => {}
             }
         }
@@ -428,18 +518,39 @@ fn agrees_with_fitparser_oracle() {
         assert_eq!(ours.sessions.len(), oracle.sessions.len(), "{name}: sessions");
         for (i, (o, f)) in ours.records.iter().zip(&oracle.records).enumerate() {
             assert_eq!(o.timestamp, f.timestamp, "{name} record {i}: timestamp");
-            assert_eq!((o.lat_semicircles, o.lon_semicircles), (f.lat_semicircles, f.lon_semicircles), "{name} {i}");
+            assert_eq!(
+                (o.lat_semicircles, o.lon_semicircles),
+                (f.lat_semicircles, f.lon_semicircles),
+                "{name} {i}"
+            );
             let alt = |r: &RecordMsg| r.enhanced_altitude_m.or(r.altitude_m);
             let speed = |r: &RecordMsg| r.enhanced_speed_ms.or(r.speed_ms);
-            assert!(close(alt(o), alt(f), 1e-6), "{name} record {i}: altitude {:?} {:?}", alt(o), alt(f));
-            assert!(close(speed(o), speed(f), 1e-6), "{name} record {i}: speed {:?} {:?}", speed(o), speed(f));
-            assert!(fitparser_csd_bug || close(o.distance_m, f.distance_m, 1e-6), "{name} record {i}: distance");
+            assert!(
+                close(alt(o), alt(f), 1e-6),
+                "{name} record {i}: altitude {:?} {:?}",
+                alt(o),
+                alt(f)
+            );
+            assert!(
+                close(speed(o), speed(f), 1e-6),
+                "{name} record {i}: speed {:?} {:?}",
+                speed(o),
+                speed(f)
+            );
+            assert!(
+                fitparser_csd_bug || close(o.distance_m, f.distance_m, 1e-6),
+                "{name} record {i}: distance"
+            );
             assert!(close(o.hr_bpm, f.hr_bpm, 0.0), "{name} record {i}: hr");
             assert!(close(o.power_w, f.power_w, 0.0), "{name} record {i}: power");
             assert!(close(o.cadence_rpm, f.cadence_rpm, 0.0), "{name} record {i}: cadence");
         }
         for (o, f) in ours.sessions.iter().zip(&oracle.sessions) {
-            assert_eq!((o.start_time, o.sport, o.sub_sport), (f.start_time, f.sport, f.sub_sport), "{name}");
+            assert_eq!(
+                (o.start_time, o.sport, o.sub_sport),
+                (f.start_time, f.sport, f.sub_sport),
+                "{name}"
+            );
             for (a, b, what) in [
                 (o.distance_m, f.distance_m, "distance"),
                 (o.timer_s, f.timer_s, "timer"),
@@ -457,10 +568,16 @@ fn agrees_with_fitparser_oracle() {
         // (Relative clocks are anchored on activity.local_timestamp, which the oracle leaves
         // out: fitparser reads it in the machine's zone.)
         let absolute = oracle.records.iter().filter_map(|r| r.timestamp).all(|t| t >= 0x1000_0000);
-        if let (Ok(x), Ok(y), true) = (parse(&bytes), parse_with(&FitparserOracle, &bytes), absolute && !fitparser_csd_bug) {
+        if let (Ok(x), Ok(y), true) =
+            (parse(&bytes), parse_with(&FitparserOracle, &bytes), absolute && !fitparser_csd_bug)
+        {
             assert_eq!(x.samples, y.samples, "{name}");
             assert_eq!(x.totals, y.totals, "{name}");
-            assert_eq!((x.start_ms, x.sport, x.sub_sport), (y.start_ms, y.sport, y.sub_sport), "{name}");
+            assert_eq!(
+                (x.start_ms, x.sport, x.sub_sport),
+                (y.start_ms, y.sport, y.sub_sport),
+                "{name}"
+            );
         }
         compared += 1;
     }
@@ -480,7 +597,14 @@ const REC_TS: u32 = 1_000_000_000;
 
 impl FitBuilder {
     /// Definition: fields are (number, size, base type).
-    fn def(mut self, local: u8, global: u16, big: bool, fields: &[(u8, u8, u8)], dev: &[(u8, u8, u8)]) -> Self {
+    fn def(
+        mut self,
+        local: u8,
+        global: u16,
+        big: bool,
+        fields: &[(u8, u8, u8)],
+        dev: &[(u8, u8, u8)],
+    ) -> Self {
         let header = 0x40 | local | if dev.is_empty() { 0 } else { 0x20 };
         self.data.push(header);
         self.data.push(0);
@@ -584,7 +708,10 @@ fn big_endian_developer_fields_and_invalid_values() {
     let d = decode(&bytes).expect("decode");
     assert_eq!(d.records.len(), 2);
     let r = &d.records[0];
-    assert_eq!((r.timestamp, r.lat_semicircles, r.altitude_m, r.hr_bpm), (Some(REC_TS), None, Some(0.0), None));
+    assert_eq!(
+        (r.timestamp, r.lat_semicircles, r.altitude_m, r.hr_bpm),
+        (Some(REC_TS), None, Some(0.0), None)
+    );
     assert_eq!(d.records[1].hr_bpm, Some(120.0));
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 }
@@ -599,7 +726,10 @@ fn misaligned_field_is_skipped_not_fatal() {
         .finish();
     let d = decode(&bytes).expect("decode");
     assert_eq!(d.records.len(), 1);
-    assert_eq!((d.records[0].timestamp, d.records[0].distance_m, d.records[0].hr_bpm), (Some(REC_TS), None, Some(99.0)));
+    assert_eq!(
+        (d.records[0].timestamp, d.records[0].distance_m, d.records[0].hr_bpm),
+        (Some(REC_TS), None, Some(99.0))
+    );
     assert!(d.warnings.iter().any(|w| w.contains("not a multiple")), "{:?}", d.warnings);
 }
 
@@ -620,7 +750,12 @@ fn undefined_local_message_stops_and_keeps_earlier_records() {
 
 #[test]
 fn truncated_header_data_size_keeps_records() {
-    let mut bytes = FitBuilder::default().file_id(4).record_def().record(REC_TS, 100).record(REC_TS + 1, 101).finish();
+    let mut bytes = FitBuilder::default()
+        .file_id(4)
+        .record_def()
+        .record(REC_TS, 100)
+        .record(REC_TS + 1, 101)
+        .finish();
     bytes.truncate(bytes.len() - 4); // cut the CRC and half of the last record
     let a = parse(&bytes).expect("activity");
     assert_eq!(a.samples.len(), 1);
@@ -682,7 +817,8 @@ mod fuzz {
     fn edit() -> impl Strategy<Value = Edit> {
         prop_oneof![
             (any::<usize>(), any::<u8>()).prop_map(|(i, x)| Edit::Flip(i, x)),
-            (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16)).prop_map(|(i, v)| Edit::Insert(i, v)),
+            (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16))
+                .prop_map(|(i, v)| Edit::Insert(i, v)),
             (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Remove(i, n)),
             any::<usize>().prop_map(Edit::Truncate),
         ]

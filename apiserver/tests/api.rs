@@ -1,0 +1,746 @@
+//! Every endpoint: success and each error path, against a fresh instance per test.
+
+use crate::util::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn me_login_logout() {
+    let t = T::new();
+    let r = t.call("GET", "/api/me", None, None).await;
+    assert_eq!(r.status, 404);
+    let bad = t
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"handle": "admin", "password": "nope-nope"})),
+        )
+        .await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (401, "invalid_credentials"));
+    let unknown = t
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"handle": "ghost", "password": "whatever1"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 401);
+    let ok = t
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"handle": " Admin ", "password": ADMIN_PW})),
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    let set = ok.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with("bincio_session=")
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let cookie = ok.cookie();
+    let me = t.call("GET", "/api/me", Some(&cookie), None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json["handle"], "admin");
+    assert_eq!(me.json["is_admin"], true);
+    assert_eq!(me.json["store_originals_default"], true);
+    // The database holds only the token's hash.
+    let token = cookie.trim_start_matches("bincio_session=");
+    let stored: String =
+        t.st.db
+            .with(|c| Ok(c.query_row("SELECT token_hash FROM sessions", [], |r| r.get(0))?))
+            .unwrap();
+    assert_ne!(stored, token);
+    assert_eq!(stored, bincio_api::auth::sha256_hex(token.as_bytes()));
+    let out = t.call("POST", "/api/auth/logout", Some(&cookie), None).await;
+    assert_eq!(out.status, 200);
+    assert!(out.headers.get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(t.call("GET", "/api/me", Some(&cookie), None).await.status, 404);
+}
+
+#[tokio::test]
+async fn register_rules_and_side_effects() {
+    let mut cfg = bincio_api::config::Config::default();
+    cfg.register_per_ip.count = 100; // many attempts from one test IP; the limit has its own test
+    let t = T::with_config(cfg);
+    let admin = t.admin().await;
+    let code = t.call("POST", "/api/invites", Some(&admin), None).await.json["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reg = |code: &str, handle: &str, pw: &str| json!({"code": code, "handle": handle, "password": pw});
+    let r =
+        t.call("POST", "/api/register", None, Some(reg("WRONG123", "bob", "password-123"))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json["message"].as_str().unwrap().contains("invite"));
+    for bad in ["../x", "-bob", "b".repeat(31).as_str(), "api"] {
+        let r = t.call("POST", "/api/register", None, Some(reg(&code, bad, "password-123"))).await;
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    let r = t.call("POST", "/api/register", None, Some(reg(&code, "bob", "short"))).await;
+    assert_eq!(r.status, 400);
+    let r = t
+        .call("POST", "/api/register", None, Some(reg(&code.to_lowercase(), "Bob", "password-123")))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json["handle"], "bob");
+    let bob = r.cookie();
+    assert_eq!(t.call("GET", "/api/me", Some(&bob), None).await.json["display_name"], "bob");
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.root().join("bob/index.json")).unwrap()).unwrap();
+    assert_eq!(idx["owner"]["handle"], "bob");
+    assert!(t.root().join("bob/edits").is_dir());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.root().join("index.json")).unwrap()).unwrap();
+    assert_eq!(manifest["instance"]["private"], true);
+    let handles: Vec<&str> = manifest["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(handles, ["admin", "bob"]);
+    assert!(t.queue_requests().iter().any(|q| q["handle"] == "bob" && q["change"] == "rebuild"));
+    // The invite is used up; a taken handle is a conflict.
+    let r = t.call("POST", "/api/register", None, Some(reg(&code, "carol", "password-123"))).await;
+    assert_eq!(r.status, 400);
+    let code2 = t.call("POST", "/api/invites", Some(&admin), None).await.json["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = t.call("POST", "/api/register", None, Some(reg(&code2, "bob", "password-123"))).await;
+    assert_eq!(r.status, 409);
+    // The invite survived the failed attempt; the user limit is enforced.
+    t.st.db.with(|c| bincio_api::db::settings::set(c, "max_users", "2")).unwrap();
+    let r = t.call("POST", "/api/register", None, Some(reg(&code2, "carol", "password-123"))).await;
+    assert_eq!(r.status, 403);
+    assert!(r.json["message"].as_str().unwrap().contains("(2)"));
+    // Stats show who invited whom.
+    let s = t.call("GET", "/api/stats", Some(&bob), None).await;
+    assert_eq!(s.json["user_count"], 2);
+    assert_eq!(s.json["members"][1]["invited_by"], "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_invite_cannot_register_two_accounts() {
+    let t = std::sync::Arc::new(T::new());
+    let admin = t.admin().await;
+    let code = t.call("POST", "/api/invites", Some(&admin), None).await.json["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (t, code) = (t.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            let body =
+                json!({"code": code, "handle": format!("racer{i}"), "password": "password-123"});
+            let b = hyper::Request::builder()
+                .method("POST")
+                .uri("/api/register")
+                .body(http_body_util::Full::new(bytes::Bytes::from(body.to_string())))
+                .unwrap();
+            t.raw(b, &format!("10.1.0.{i}")).await.status.as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 5, "{statuses:?}");
+    let n = t.st.db.with(|c| bincio_api::db::users::count(c)).unwrap();
+    assert_eq!(n, 2);
+}
+
+#[tokio::test]
+async fn invites_are_limited_for_users_not_admins() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    for _ in 0..3 {
+        assert_eq!(t.call("POST", "/api/invites", Some(&bob), None).await.status, 200);
+    }
+    let r = t.call("POST", "/api/invites", Some(&bob), None).await;
+    assert_eq!(r.status, 403);
+    assert!(r.json["message"].as_str().unwrap().contains("(3)"));
+    let list = t.call("GET", "/api/invites", Some(&bob), None).await;
+    assert_eq!(list.json.as_array().unwrap().len(), 3);
+    assert_eq!(list.json[0]["used"], false);
+    t.st.db.with(|c| bincio_api::db::settings::set(c, "max_user_invites", "5")).unwrap();
+    assert_eq!(t.call("POST", "/api/invites", Some(&bob), None).await.status, 200);
+    let admin = t.admin().await;
+    for _ in 0..6 {
+        assert_eq!(t.call("POST", "/api/invites", Some(&admin), None).await.status, 200);
+    }
+    assert_eq!(t.call("GET", "/api/invites", None, None).await.status, 401);
+}
+
+#[tokio::test]
+async fn reset_codes_are_single_use_expire_and_revoke_sessions() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let admin = t.admin().await;
+    assert_eq!(
+        t.call("POST", "/api/admin/users/nobody/reset-password-code", Some(&admin), None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        t.call("POST", "/api/admin/users/bob/reset-password-code", Some(&bob), None).await.status,
+        403
+    );
+    let r = t.call("POST", "/api/admin/users/bob/reset-password-code", Some(&admin), None).await;
+    assert_eq!(r.json["expires_in_hours"], 24);
+    let code = r.json["code"].as_str().unwrap().to_owned();
+    let body = |code: &str, pw: &str| json!({"handle": "bob", "code": code, "password": pw});
+    assert_eq!(
+        t.call("POST", "/api/auth/reset-password", None, Some(body(&code, "short"))).await.status,
+        400
+    );
+    assert_eq!(
+        t.call(
+            "POST",
+            "/api/auth/reset-password",
+            None,
+            Some(body("WRONGCODE1", "new-password-1"))
+        )
+        .await
+        .status,
+        400
+    );
+    let ok = t
+        .call(
+            "POST",
+            "/api/auth/reset-password",
+            None,
+            Some(body(&code.to_lowercase(), "new-password-1")),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.json);
+    assert_eq!(t.call("GET", "/api/me", Some(&bob), None).await.status, 404, "old session revoked");
+    assert_eq!(
+        t.call("POST", "/api/auth/reset-password", None, Some(body(&code, "new-password-2")))
+            .await
+            .status,
+        400,
+        "single use"
+    );
+    t.login("bob", "new-password-1").await;
+    // An expired code is refused.
+    let code = t
+        .call("POST", "/api/admin/users/bob/reset-password-code", Some(&admin), None)
+        .await
+        .json["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.st.db.with(|c| Ok(c.execute("UPDATE reset_codes SET expires_at = 0", [])?)).unwrap();
+    assert_eq!(
+        t.call("POST", "/api/auth/reset-password", None, Some(body(&code, "new-password-3")))
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn password_change_revokes_other_sessions() {
+    let t = T::new();
+    t.user("bob").await;
+    let a = t.login("bob", "password-123").await;
+    let b = t.login("bob", "password-123").await;
+    let change = |cur: &str, new: &str| json!({"current_password": cur, "new_password": new});
+    let r = t
+        .call("PUT", "/api/me/password", Some(&a), Some(change("wrong-one", "new-password-1")))
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (401, "wrong_password"));
+    assert_eq!(
+        t.call("PUT", "/api/me/password", Some(&a), Some(change("password-123", "short")))
+            .await
+            .status,
+        400
+    );
+    let r = t
+        .call("PUT", "/api/me/password", Some(&a), Some(change("password-123", "new-password-1")))
+        .await;
+    assert_eq!(r.status, 200);
+    let fresh = r.cookie();
+    assert_eq!(t.call("GET", "/api/me", Some(&a), None).await.status, 404);
+    assert_eq!(t.call("GET", "/api/me", Some(&b), None).await.status, 404);
+    assert_eq!(t.call("GET", "/api/me", Some(&fresh), None).await.status, 200);
+}
+
+#[tokio::test]
+async fn auth_check_follows_instance_privacy() {
+    let t = T::new();
+    assert_eq!(t.call("GET", "/api/auth/check", None, None).await.status, 401);
+    assert_eq!(t.call("GET", "/api/stats", None, None).await.status, 401);
+    let admin = t.admin().await;
+    assert_eq!(t.call("GET", "/api/auth/check", Some(&admin), None).await.status, 200);
+    let p = t.root().join("index.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    m["instance"]["private"] = json!(false);
+    m["padding"] = json!("changes the size so the cache notices");
+    std::fs::write(&p, m.to_string()).unwrap();
+    assert_eq!(t.call("GET", "/api/auth/check", None, None).await.status, 200);
+    assert_eq!(t.call("GET", "/api/stats", None, None).await.status, 200);
+}
+
+const ID: &str = "2024-06-01T070000Z-morning-ride";
+
+#[tokio::test]
+async fn activity_edit_writes_the_sidecar_and_queues() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    t.activity("bob", ID);
+    let path = format!("/api/activity/{ID}");
+    assert_eq!(t.call("GET", &path, None, None).await.status, 401);
+    assert_eq!(
+        t.call("GET", "/api/activity/2024-01-01T000000Z-none", Some(&bob), None).await.status,
+        404
+    );
+    assert_eq!(t.call("GET", "/api/activity/a.json", Some(&bob), None).await.status, 400);
+    let g = t.call("GET", &path, Some(&bob), None).await;
+    assert_eq!(
+        (g.json["title"].as_str(), g.json["private"].as_bool()),
+        (Some("Morning Ride"), Some(false))
+    );
+    let edit = json!({"title": "Épic \"climb\"", "sport": "cycling", "gear": "Trek", "description": "Hello\nworld",
+                      "highlight": true, "private": true, "hide_stats": ["power", "cadence"]});
+    let r = t.call("POST", &path, Some(&bob), Some(edit)).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let job = r.json["job_id"].as_str().unwrap().to_owned();
+    let text = std::fs::read_to_string(t.root().join(format!("bob/edits/{ID}.md"))).unwrap();
+    assert_eq!(
+        text,
+        "---\ntitle: \"Épic \\\"climb\\\"\"\nsport: cycling\ngear: \"Trek\"\nhighlight: true\nprivate: true\nhide_stats: [power, cadence]\n---\n\nHello\nworld\n"
+    );
+    let q = t.queue_request(&job);
+    assert_eq!(
+        (q["handle"].as_str(), q["change"].as_str(), q["activity_id"].as_str()),
+        (Some("bob"), Some("edit"), Some(ID))
+    );
+    // GET returns the form fields from the sidecar.
+    let g = t.call("GET", &path, Some(&bob), None).await;
+    assert_eq!(g.json["title"], "Épic \"climb\"");
+    assert_eq!(
+        (g.json["private"].as_bool(), g.json["highlight"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(g.json["hide_stats"], json!(["power", "cadence"]));
+    // A partial edit keeps the other fields; null clears one.
+    let r = t.call("POST", &path, Some(&bob), Some(json!({"private": false, "gear": null}))).await;
+    assert_eq!(r.status, 202);
+    let text = std::fs::read_to_string(t.root().join(format!("bob/edits/{ID}.md"))).unwrap();
+    assert!(
+        text.contains("title: ") && !text.contains("private") && !text.contains("gear"),
+        "{text}"
+    );
+    // Validation.
+    for bad in [
+        json!({"sport": "flying"}),
+        json!({"title": 5}),
+        json!({"hide_stats": ["secrets"]}),
+        json!({"title": "x".repeat(201)}),
+        json!([1]),
+    ] {
+        assert_eq!(t.call("POST", &path, Some(&bob), Some(bad.clone())).await.status, 400, "{bad}");
+    }
+    assert_eq!(
+        t.call(
+            "POST",
+            "/api/activity/2024-01-01T000000Z-none",
+            Some(&bob),
+            Some(json!({"title": "x"}))
+        )
+        .await
+        .status,
+        404
+    );
+    // Delete.
+    let d = t.call("DELETE", &path, Some(&bob), None).await;
+    assert_eq!(d.status, 202);
+    assert_eq!(t.queue_request(d.json["job_id"].as_str().unwrap())["change"], "delete");
+    assert!(!t.root().join(format!("bob/activities/{ID}.json")).exists());
+    assert!(!t.root().join(format!("bob/edits/{ID}.md")).exists());
+    assert_eq!(t.call("DELETE", &path, Some(&bob), None).await.status, 404);
+    // Another user's activity is not reachable: IDs resolve in the caller's folder only.
+    t.activity("bob", ID);
+    let alice = t.user("alice").await;
+    assert_eq!(t.call("GET", &path, Some(&alice), None).await.status, 404);
+}
+
+#[tokio::test]
+async fn athlete_profile_merges_keys() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    assert_eq!(t.call("GET", "/api/athlete", Some(&bob), None).await.json, json!({}));
+    let r = t
+        .call(
+            "POST",
+            "/api/athlete",
+            Some(&bob),
+            Some(json!({"max_hr": 190, "gear": {"bikes": ["Trek"]}})),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(t.queue_request(r.json["job_id"].as_str().unwrap())["change"], "athlete");
+    let r = t
+        .call(
+            "POST",
+            "/api/athlete",
+            Some(&bob),
+            Some(json!({"ftp_w": 250, "hr_zones": [[0, 120], [120, 150]], "max_hr": null})),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let g = t.call("GET", "/api/athlete", Some(&bob), None).await;
+    assert_eq!(
+        g.json,
+        json!({"ftp_w": 250, "hr_zones": [[0, 120], [120, 150]], "gear": {"bikes": ["Trek"]}})
+    );
+    for bad in [
+        json!({"max_hr": "x"}),
+        json!({"max_hr": 999}),
+        json!({"hr_zones": [[1, 2, 3]]}),
+        json!({"seasons": [{"name": 1}]}),
+    ] {
+        assert_eq!(
+            t.call("POST", "/api/athlete", Some(&bob), Some(bad.clone())).await.status,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn photos_are_sniffed_and_renamed() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    t.activity("bob", ID);
+    let path = format!("/api/activity/{ID}/images");
+    let r = t.multipart(&path, &bob, &[("file", "evil.html", PNG)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let name = r.json["filename"].as_str().unwrap().to_owned();
+    assert!(name.ends_with(".png") && !name.contains("evil"), "{name}");
+    assert_eq!(std::fs::read(t.root().join(format!("bob/edits/images/{ID}/{name}"))).unwrap(), PNG);
+    let r = t
+        .multipart(&path, &bob, &[("file", "x.png", b"<html><script>alert(1)</script></html>")])
+        .await;
+    assert_eq!(r.status, 415, "HTML posing as PNG");
+    let r = t.multipart(&path, &bob, &[("other", "x.png", PNG)]).await;
+    assert_eq!(r.status, 400);
+    let r = t
+        .multipart("/api/activity/2024-01-01T000000Z-none/images", &bob, &[("file", "x.png", PNG)])
+        .await;
+    assert_eq!(r.status, 404);
+    let big = [PNG, &vec![0u8; 10 * 1024 * 1024 + 1]].concat();
+    assert_eq!(t.multipart(&path, &bob, &[("file", "big.png", &big)]).await.status, 413);
+    let l = t.call("GET", &path, Some(&bob), None).await;
+    assert_eq!(l.json["images"], json!([name]));
+    assert_eq!(t.call("DELETE", &format!("{path}/nope.png"), Some(&bob), None).await.status, 404);
+    assert_eq!(t.call("DELETE", &format!("{path}/.hidden"), Some(&bob), None).await.status, 400);
+    assert_eq!(t.call("DELETE", &format!("{path}/{name}"), Some(&bob), None).await.status, 202);
+    assert_eq!(t.call("GET", &path, Some(&bob), None).await.json["images"], json!([]));
+}
+
+#[tokio::test]
+async fn uploads_are_classified_stored_and_queued() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let fit = fit_bytes();
+    let gz = gzip(GPX);
+    let csv = b"Activity ID,Activity Date,Activity Name,Filename\n1,x,Ride,activities/1.gpx\n";
+    let r = t
+        .multipart(
+            "/api/upload",
+            &bob,
+            &[
+                ("files", "ride.gpx", GPX),
+                ("files", "ride.FIT", &fit),
+                ("files", "b.gpx.gz", &gz),
+                ("files", "activities.csv", csv),
+                ("files", "notes.txt", b"hello"),
+                ("store_original", "", b"true"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let job = r.json["job_id"].as_str().unwrap().to_owned();
+    let files: Vec<String> = r.json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            format!("originals/{job}/ride.gpx"),
+            format!("originals/{job}/ride.FIT"),
+            format!("originals/{job}/b.gpx.gz"),
+            format!("originals/{job}/activities.csv")
+        ]
+    );
+    assert_eq!(r.json["rejected"][0]["name"], "notes.txt");
+    for f in &files {
+        assert!(t.root().join("bob").join(f).is_file(), "{f}");
+    }
+    let q = t.queue_request(&job);
+    assert_eq!((q["change"].as_str(), q["files"].as_array().unwrap().len()), (Some("upload"), 4));
+    // Progress: queued until the watcher writes a status.
+    let s = t.call("GET", &format!("/api/jobs/{job}"), Some(&bob), None).await;
+    assert_eq!((s.json["state"].as_str(), s.json["total"].as_u64()), (Some("queued"), Some(4)));
+    let status = json!({"job_id": job, "handle": "bob", "state": "done", "message": "done", "done": 4, "total": 4, "new_activity_ids": ["a"], "failures": []});
+    std::fs::write(t.root().join(format!("_queue/status/{job}.json")), status.to_string()).unwrap();
+    let s = t.call("GET", &format!("/api/jobs/{job}"), Some(&bob), None).await;
+    assert_eq!(
+        (s.json["state"].as_str(), s.json["new_activity_ids"][0].as_str()),
+        (Some("done"), Some("a"))
+    );
+    let alice = t.user("alice").await;
+    assert_eq!(t.call("GET", &format!("/api/jobs/{job}"), Some(&alice), None).await.status, 404);
+    assert_eq!(t.call("GET", "/api/jobs/nope", Some(&bob), None).await.status, 404);
+    // Not kept: staged under _uploads/.
+    let r = t
+        .multipart(
+            "/api/upload",
+            &bob,
+            &[("files", "x.gpx", GPX), ("store_original", "", b"false")],
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    assert!(r.json["files"][0].as_str().unwrap().starts_with("_uploads/"));
+    // Only junk: refused.
+    let r = t.multipart("/api/upload", &bob, &[("files", "x.html", b"<html></html>")]).await;
+    assert_eq!(r.status, 415);
+    // A lying extension gets the real one.
+    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx", &fit)]).await;
+    assert!(r.json["files"][0].as_str().unwrap().ends_with("ride.gpx.fit"));
+    assert_eq!(
+        t.multipart("/api/upload", "bincio_session=00", &[("files", "x.gpx", GPX)]).await.status,
+        401
+    );
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        w.start_file(
+            *name,
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn strava_zip_is_unpacked() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let fit = fit_bytes();
+    let gz = gzip(GPX);
+    let z = zip_of(&[
+        ("activities.csv", b"Activity ID,Activity Name\n1,x\n"),
+        ("activities/1.fit", &fit),
+        ("activities/2.gpx.gz", &gz),
+        ("media/a.jpg", PNG),
+        ("../../evil.gpx", GPX),
+    ]);
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let job = r.json["job_id"].as_str().unwrap();
+    let names: Vec<&str> = r.json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(names, ["activities.csv", "1.fit", "2.gpx.gz"]);
+    assert!(!t.root().join("evil.gpx").exists() && !t.root().join("bob/evil.gpx").exists());
+    assert!(t.root().join(format!("bob/originals/{job}/1.fit")).is_file());
+}
+
+#[tokio::test]
+async fn feedback_is_stored_outside_the_site() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    assert_eq!(t.multipart("/api/feedback", &bob, &[("text", "", b"  ")]).await.status, 400);
+    let r = t
+        .multipart("/api/feedback", &bob, &[("text", "", b"Nice!"), ("images", "s.png", PNG)])
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let id = r.json["id"].as_str().unwrap();
+    let entry: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(t.root().join(format!("_feedback/bob/{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(entry["text"], "Nice!");
+    assert_eq!(entry["images"][0], format!("{id}_0.png"));
+    let four: Vec<(&str, &str, &[u8])> = (0..4).map(|_| ("images", "a.png", PNG)).collect();
+    assert_eq!(t.multipart("/api/feedback", &bob, &four).await.status, 400);
+    assert_eq!(
+        t.multipart("/api/feedback", &bob, &[("images", "a.png", b"GIF-no")]).await.status,
+        415
+    );
+}
+
+#[tokio::test]
+async fn account_settings() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    assert_eq!(
+        t.call(
+            "PUT",
+            "/api/me/display-name",
+            Some(&bob),
+            Some(json!({"display_name": "x".repeat(61)}))
+        )
+        .await
+        .status,
+        400
+    );
+    let r = t
+        .call("PUT", "/api/me/display-name", Some(&bob), Some(json!({"display_name": " Bob B "})))
+        .await;
+    assert_eq!(r.json["display_name"], "Bob B");
+    assert_eq!(t.call("GET", "/api/me", Some(&bob), None).await.json["display_name"], "Bob B");
+    assert_eq!(
+        t.call(
+            "PUT",
+            "/api/me/prefs",
+            Some(&bob),
+            Some(json!({"nav_hide_feed": true, "theme": "dark"}))
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        t.call("GET", "/api/me/prefs", Some(&bob), None).await.json,
+        json!({"nav_hide_feed": "true", "theme": "dark"})
+    );
+    assert_eq!(
+        t.call("PUT", "/api/me/prefs", Some(&bob), Some(json!({"Bad Key": "x"}))).await.status,
+        400
+    );
+    assert_eq!(t.call("PUT", "/api/me/prefs", Some(&bob), Some(json!(["x"]))).await.status, 400);
+    t.multipart("/api/upload", &bob, &[("files", "x.gpx", GPX), ("store_original", "", b"true")])
+        .await;
+    let s = t.call("GET", "/api/me/storage", Some(&bob), None).await;
+    assert_eq!(s.json["originals_count"], 1);
+    let d = t.call("DELETE", "/api/me/originals", Some(&bob), None).await;
+    assert_eq!(d.status, 200);
+    assert!(!t.root().join("bob/originals").exists());
+    t.activity("bob", ID);
+    assert_eq!(
+        t.call("DELETE", "/api/me/activities", Some(&bob), Some(json!({"password": "wrong-pass"})))
+            .await
+            .status,
+        401
+    );
+    let w = t
+        .call("DELETE", "/api/me/activities", Some(&bob), Some(json!({"password": "password-123"})))
+        .await;
+    assert_eq!((w.status.as_u16(), w.json["deleted"].as_u64()), (200, Some(2)));
+    assert!(!t.root().join(format!("bob/activities/{ID}.json")).exists());
+    assert!(t.root().join("bob/index.json").is_file(), "feed stub re-created");
+    assert_eq!(
+        t.call("DELETE", "/api/me", Some(&bob), Some(json!({"password": "wrong-pass"})))
+            .await
+            .status,
+        401
+    );
+    let r =
+        t.call("DELETE", "/api/me", Some(&bob), Some(json!({"password": "password-123"}))).await;
+    assert_eq!(r.status, 200);
+    assert!(!t.root().join("bob").exists());
+    assert_eq!(t.call("GET", "/api/me", Some(&bob), None).await.status, 404);
+    let m = std::fs::read_to_string(t.root().join("index.json")).unwrap();
+    assert!(!m.contains("\"bob\""), "{m}");
+}
+
+#[tokio::test]
+async fn admin_endpoints() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let admin = t.admin().await;
+    for (m, p) in [
+        ("GET", "/api/admin/users"),
+        ("GET", "/api/admin/jobs"),
+        ("GET", "/api/admin/disk"),
+        ("GET", "/api/admin/users/bob/diag"),
+    ] {
+        assert_eq!(t.call(m, p, Some(&bob), None).await.status, 403, "{p}");
+        assert_eq!(t.call(m, p, None, None).await.status, 401, "{p}");
+    }
+    let u = t.call("GET", "/api/admin/users", Some(&admin), None).await;
+    assert_eq!(u.json.as_array().unwrap().len(), 2);
+    let jobs = t.call("GET", "/api/admin/jobs", Some(&admin), None).await;
+    assert!(
+        jobs.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["handle"] == "bob" && j["state"] == "queued")
+    );
+    std::fs::create_dir_all(t.root().join("ghost/activities")).unwrap();
+    let d = t.call("GET", "/api/admin/disk", Some(&admin), None).await;
+    assert!(d.json["disk"]["total_gb"].as_f64().unwrap() > 0.0);
+    let ghost = d.json["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["handle"] == "ghost")
+        .unwrap()
+        .clone();
+    assert_eq!(ghost["in_db"], false);
+    let r = t.call("POST", "/api/admin/users/bob/rebuild", Some(&admin), None).await;
+    assert_eq!(t.queue_request(r.json["job_id"].as_str().unwrap())["change"], "rebuild");
+    assert_eq!(
+        t.call("POST", "/api/admin/users/nobody/rebuild", Some(&admin), None).await.status,
+        404
+    );
+    t.activity("bob", ID);
+    let diag = t.call("GET", "/api/admin/users/bob/diag", Some(&admin), None).await;
+    assert_eq!(diag.json["activities"]["json_files"], 1);
+    assert!(!diag.json.to_string().contains(t.root().to_str().unwrap()), "no absolute paths");
+    let w = t.call("DELETE", "/api/admin/users/bob/activities", Some(&admin), None).await;
+    assert_eq!(w.status, 200);
+    assert!(!t.root().join(format!("bob/activities/{ID}.json")).exists());
+    assert_eq!(
+        t.call("DELETE", "/api/admin/users/bob/directory", Some(&admin), None).await.status,
+        409
+    );
+    assert_eq!(
+        t.call("DELETE", "/api/admin/users/ghost/directory", Some(&admin), None).await.status,
+        200
+    );
+    assert!(!t.root().join("ghost").exists());
+    assert_eq!(
+        t.call("DELETE", "/api/admin/users/ghost/directory", Some(&admin), None).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route() {
+    let t = T::new();
+    let r = t.call("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(r.json["openapi"], "3.1.0");
+    for route in bincio_api::router::routes() {
+        let op = &r.json["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
+        assert_eq!(op["operationId"], route.name, "{}", route.path);
+    }
+    assert_eq!(t.call("GET", "/api/nope", None, None).await.status, 404);
+    assert_eq!(t.call("PATCH", "/api/me", None, None).await.status, 405);
+}

@@ -1,0 +1,302 @@
+//! Security properties: traversal, CSRF, rate limits, caps, bombs, concurrency, a real socket.
+
+use crate::util::*;
+use bincio_api::config::Config;
+use serde_json::json;
+use std::sync::Arc;
+
+const ID: &str = "2024-06-01T070000Z-morning-ride";
+
+#[tokio::test]
+async fn encoded_traversal_is_refused_on_every_path_parameter() {
+    let t = T::new();
+    let admin = t.admin().await;
+    t.activity("admin", ID);
+    let evil = [
+        "%2E%2E",
+        "%2e%2e",
+        "..",
+        "%2E",
+        "..%2F..%2Fetc",
+        "%2E%2E%2Fadmin",
+        "a%00b",
+        "%C0%AE%C0%AE",
+        "ADMIN",
+    ];
+    for e in evil {
+        let paths = [
+            ("GET", format!("/api/activity/{e}")),
+            ("POST", format!("/api/activity/{e}")),
+            ("DELETE", format!("/api/activity/{e}")),
+            ("GET", format!("/api/activity/{e}/images")),
+            ("DELETE", format!("/api/activity/{ID}/images/{e}")),
+            ("GET", format!("/api/jobs/{e}")),
+            ("POST", format!("/api/admin/users/{e}/reset-password-code")),
+            ("POST", format!("/api/admin/users/{e}/rebuild")),
+            ("GET", format!("/api/admin/users/{e}/diag")),
+            ("DELETE", format!("/api/admin/users/{e}/activities")),
+            ("DELETE", format!("/api/admin/users/{e}/directory")),
+        ];
+        for (m, p) in paths {
+            let r = t.call(m, &p, Some(&admin), Some(json!({}))).await;
+            assert!(matches!(r.status.as_u16(), 400 | 404), "{m} {p}: {}", r.status);
+            if r.status == 404 {
+                // Only an invalid-looking-but-harmless value may 404, never a real lookup outside.
+                assert!(e == "ADMIN" || p.contains("/jobs/") || r.code() == "not_found", "{m} {p}");
+            }
+        }
+    }
+    // The data directory and its parent are intact.
+    assert!(t.root().join("instance.db").is_file());
+    assert!(t.root().join("admin").is_dir());
+    assert!(t.root().join(format!("admin/activities/{ID}.json")).is_file());
+}
+
+#[tokio::test]
+async fn cross_origin_unsafe_requests_are_refused() {
+    let t = T::new();
+    let admin = t.admin().await;
+    let req = |origin: &str| {
+        hyper::Request::builder()
+            .method("POST")
+            .uri("/api/invites")
+            .header("cookie", &admin)
+            .header("origin", origin)
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap()
+    };
+    let r = t.raw(req("https://evil.example"), "10.0.0.1").await;
+    assert_eq!((r.status.as_u16(), r.code()), (403, "cross_origin"));
+    let r = t.raw(req("http://bincio.test"), "10.0.0.1").await;
+    assert_eq!(r.status, 200, "same origin passes");
+    // Login is protected too (login CSRF).
+    let r = t
+        .raw(
+            hyper::Request::builder()
+                .method("POST")
+                .uri("/api/auth/login")
+                .header("origin", "https://evil.example")
+                .body(http_body_util::Full::new(bytes::Bytes::from(
+                    json!({"handle": "admin", "password": ADMIN_PW}).to_string(),
+                )))
+                .unwrap(),
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+
+fn login_req(pw: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+    hyper::Request::builder()
+        .method("POST")
+        .uri("/api/auth/login")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            json!({"handle": "admin", "password": pw}).to_string(),
+        )))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn login_flood_is_limited_per_ip_and_per_account() {
+    let mut cfg = Config::default();
+    cfg.failures_per_account.count = 1000; // isolate the per-IP limit first
+    let t = T::with_config(cfg);
+    for _ in 0..10 {
+        assert_eq!(t.raw(login_req("wrong-password"), "203.0.113.9").await.status, 401);
+    }
+    let r = t.raw(login_req(ADMIN_PW), "203.0.113.9").await;
+    assert_eq!(r.status, 429, "the flooding IP is limited even with the right password");
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(
+        t.raw(login_req(ADMIN_PW), "198.51.100.7").await.status,
+        200,
+        "another IP still logs in"
+    );
+
+    // Per account: failures from many IPs lock the account's password checks for a while.
+    let t = T::new();
+    for i in 0..10 {
+        assert_eq!(t.raw(login_req("wrong-password"), &format!("192.0.2.{i}")).await.status, 401);
+    }
+    assert_eq!(t.raw(login_req(ADMIN_PW), "192.0.2.200").await.status, 429);
+}
+
+#[tokio::test]
+async fn huge_declared_bodies_are_refused_before_reading() {
+    let t = T::new();
+    let admin = t.admin().await;
+    for (m, p) in [
+        ("POST", "/api/auth/login"),
+        ("POST", "/api/upload"),
+        ("POST", format!("/api/activity/{ID}").as_str()),
+        ("POST", "/api/feedback"),
+        ("PUT", "/api/me/prefs"),
+    ] {
+        // The body is tiny: only the declared length matters, and nothing is read.
+        let req = hyper::Request::builder()
+            .method(m)
+            .uri(p)
+            .header("cookie", &admin)
+            .header("content-type", "multipart/form-data; boundary=x")
+            .header("content-length", "1000000000000")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+            .unwrap();
+        let r = t.raw(req, "10.0.0.1").await;
+        assert_eq!(r.status, 413, "{m} {p}");
+    }
+}
+
+#[tokio::test]
+async fn compression_bombs_are_stopped_at_the_cap() {
+    let mut cfg = Config::default();
+    cfg.limits.decompressed_file_bytes = 4 << 20;
+    let t = T::with_config(cfg);
+    let bob = t.user("bob").await;
+    // gzip: 64 MiB of spaces after a GPX header, ~64 KiB compressed.
+    let mut bomb = b"<?xml version=\"1.0\"?><gpx>".to_vec();
+    bomb.extend(std::iter::repeat_n(b' ', 64 << 20));
+    let gz = gzip(&bomb);
+    assert!(gz.len() < 200_000);
+    let r = t.multipart("/api/upload", &bob, &[("files", "bomb.gpx.gz", &gz)]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    // zip: one 64 MiB entry.
+    let z = {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("activities/1.gpx", zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(&bomb).unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    assert!(z.len() < 200_000);
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    // Nothing was kept: no queued upload, no stray files.
+    assert!(!t.queue_requests().iter().any(|q| q["change"] == "upload"));
+    let (bytes, _) = bincio_api::handlers::dir_usage(&t.root().join("bob"));
+    assert!(bytes < 1 << 20, "{bytes} bytes left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uploads_and_edits_lose_nothing() {
+    let t = Arc::new(T::new());
+    let bob = t.user("bob").await;
+    for i in 0..20 {
+        t.activity("bob", &format!("2024-06-01T0700{i:02}Z"));
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A reader polls every JSON file while writes happen: each must parse every time.
+    let reader = {
+        let (root, stop) = (t.root().to_path_buf(), stop.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for dir in [root.join("_queue"), root.join("bob/edits"), root.join("bob")] {
+                    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                        let p = e.path();
+                        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                        if name.starts_with('.') {
+                            continue; // in-progress temp files are never the final name
+                        }
+                        let Ok(bytes) = std::fs::read(&p) else { continue };
+                        if name.ends_with(".json") {
+                            serde_json::from_slice::<serde_json::Value>(&bytes)
+                                .unwrap_or_else(|e| panic!("{name}: {e}"));
+                            reads += 1;
+                        } else if name.ends_with(".md") {
+                            let text = String::from_utf8(bytes).unwrap();
+                            assert!(
+                                text.starts_with("---\n") && text.matches("---\n").count() >= 2,
+                                "{name}: {text:?}"
+                            );
+                            reads += 1;
+                        }
+                    }
+                }
+            }
+            reads
+        })
+    };
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (t, bob) = (t.clone(), bob.clone());
+        tasks.push(tokio::spawn(async move {
+            let name = format!("ride{i}.gpx");
+            let up = t.multipart("/api/upload", &bob, &[("files", &name, GPX)]).await;
+            assert_eq!(up.status, 202);
+            let id = format!("2024-06-01T0700{i:02}Z");
+            let ed = t.call("POST", &format!("/api/activity/{id}"), Some(&bob), Some(json!({"title": format!("Title {i}")}))).await;
+            assert_eq!(ed.status, 202);
+            let ath = t.call("POST", "/api/athlete", Some(&bob), Some(json!({format!("{}", if i % 2 == 0 { "max_hr" } else { "ftp_w" }): 150 + i}))).await;
+            assert_eq!(ath.status, 202);
+            (up.json["files"][0].as_str().unwrap().to_owned(), id)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads = reader.join().unwrap();
+    assert!(reads > 0);
+    for (i, (file, id)) in results.iter().enumerate() {
+        assert!(t.root().join("bob").join(file).is_file(), "{file}");
+        let text = std::fs::read_to_string(t.root().join(format!("bob/edits/{id}.md"))).unwrap();
+        assert!(text.contains(&format!("title: \"Title {i}\"")), "{text}");
+    }
+    let q = t.queue_requests();
+    assert_eq!(q.iter().filter(|r| r["change"] == "upload").count(), 20);
+    assert_eq!(q.iter().filter(|r| r["change"] == "edit").count(), 20);
+    assert_eq!(q.iter().filter(|r| r["change"] == "athlete").count(), 20);
+    let ath = t.call("GET", "/api/athlete", Some(&bob), None).await;
+    assert!(ath.json["max_hr"].is_number() && ath.json["ftp_w"].is_number(), "{:?}", ath.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_socket_serves_refuses_huge_bodies_and_drains() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = T::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let st = t.st.clone();
+    let server = tokio::spawn(bincio_api::server::serve(st, listener, async move {
+        let _ = rx.await;
+    }));
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = Vec::new();
+    let (status, _, body) = bincio_api::bench::roundtrip(
+        &mut s,
+        format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+        &mut buf,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("unauthorized"));
+    // 1 GB declared, nothing sent: the answer comes at once.
+    let mut s2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s2.write_all(format!("POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000000\r\n\r\n").as_bytes()).await.unwrap();
+    let mut resp = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s2.read(&mut resp))
+        .await
+        .expect("answered before the body")
+        .unwrap();
+    let head = String::from_utf8_lossy(&resp[..n]);
+    assert!(head.starts_with("HTTP/1.1 401") || head.starts_with("HTTP/1.1 413"), "{head}");
+    // Logged in, the same request is 413.
+    let cookie = t.admin().await;
+    let mut s3 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s3.write_all(format!("POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000000\r\n\r\n").as_bytes()).await.unwrap();
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s3.read(&mut resp))
+        .await
+        .expect("answered before the body")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&resp[..n]).starts_with("HTTP/1.1 413"));
+    tx.send(()).unwrap();
+    drop((s, s2, s3));
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("drained")
+        .unwrap()
+        .unwrap();
+}

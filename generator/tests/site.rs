@@ -1,0 +1,462 @@
+//! Site generator end to end, on a scratch copy of `../shared/samples/reference-output` (a
+//! data directory written by the reference, two users): every page exists, every internal
+//! link and asset resolves, no script or stylesheet comes from the network, rebuilds are
+//! byte-identical and write nothing, `--handle` only touches that user, and the privacy scan
+//! finds no unlisted ID, blurred zone or `no_gps` coordinate anywhere in the output.
+
+use bincio_gen::site::{self, BuildReport, SiteOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/reference-output")
+}
+
+fn theme() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default")
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    for e in walkdir::WalkDir::new(src) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(src).unwrap();
+        let target = dst.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A scratch data dir (copy of the reference output) and an output dir beside it.
+struct Scratch {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    out: PathBuf,
+}
+
+fn scratch() -> Scratch {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    copy_dir(&samples(), &data);
+    let out = tmp.path().join("site");
+    Scratch { _tmp: tmp, data, out }
+}
+
+fn build(data: &Path, out: &Path, handle: Option<&str>) -> BuildReport {
+    site::build(&SiteOptions {
+        data_dir: data.to_path_buf(),
+        out_dir: out.to_path_buf(),
+        theme_dir: theme(),
+        handle: handle.map(str::to_owned),
+        tile_url: None,
+    })
+    .unwrap_or_else(|e| panic!("build failed: {e}"))
+}
+
+fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// Every `href="…"`/`src="…"` value of an HTML page, with the tag name it sits in.
+fn attributes(html: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        for attr in ["href", "src"] {
+            let pat = format!(" {attr}=\"");
+            if let Some(i) = tag.find(&pat) {
+                let v = &tag[i + pat.len()..];
+                if let Some(j) = v.find('"') {
+                    out.push((name.to_ascii_lowercase(), attr.to_owned(), v[..j].replace("&amp;", "&")));
+                }
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Resolve an internal URL path to a file in the output (`/x/` → `x/index.html`).
+fn resolves(out: &Path, url: &str) -> bool {
+    let path = url.split(['#', '?']).next().unwrap_or("");
+    if path.is_empty() {
+        return true;
+    }
+    let rel = path.trim_start_matches('/');
+    let p = out.join(rel);
+    if path.ends_with('/') { p.join("index.html").is_file() } else { p.is_file() }
+}
+
+#[test]
+fn renders_every_page_with_no_broken_link_or_remote_asset() {
+    let s = scratch();
+    let report = build(&s.data, &s.out, None);
+    assert_eq!(report.users, 2);
+    assert_eq!(report.activities, 20);
+    for page in [
+        "index.html",
+        "404.html",
+        "community/index.html",
+        "u/dave/index.html",
+        "u/dave/sport/cycling/index.html",
+        "u/dave/stats/index.html",
+        "u/dave/stats/running/index.html",
+        "u/dave/athlete/index.html",
+        "u/dave/atom.xml",
+        "u/brut/index.html",
+        "about/index.html",
+        "about/it/index.html",
+        "about/es/index.html",
+        "about/ca/index.html",
+        "login/index.html",
+        "register/index.html",
+        "reset-password/index.html",
+        "settings/index.html",
+        "invites/index.html",
+        "admin/index.html",
+        "feedback/index.html",
+        "api-docs/index.html",
+        "activity/2017-06-06T171616Z/index.html",
+        "data/index.json",
+        "data/feed.json",
+        "data/dave/_merged/index.json",
+        "data/dave/_merged/index-2017.json",
+        "data/dave/_merged/athlete.json",
+        "data/dave/_merged/activities/2017-06-06T171616Z.timeseries.json",
+        "static/vendor/leaflet-1.9.4/leaflet.js",
+    ] {
+        assert!(s.out.join(page).is_file(), "missing {page}");
+    }
+    let all = files(&s.out);
+    let mut checked = 0;
+    for (rel, bytes) in all.iter().filter(|(r, _)| r.ends_with(".html")) {
+        let html = String::from_utf8(bytes.clone()).unwrap();
+        for (tag, attr, url) in attributes(&html) {
+            let remote = url.starts_with("http://") || url.starts_with("https://") || url.starts_with("//");
+            if (tag == "script" && attr == "src") || (tag == "link" && html.contains("stylesheet")) {
+                assert!(!remote, "{rel}: remote {tag} {url}");
+            }
+            if remote || url.starts_with("mailto:") || url.starts_with('#') || url.starts_with("/api/") {
+                continue;
+            }
+            assert!(url.starts_with('/'), "{rel}: relative URL {url:?}");
+            assert!(resolves(&s.out, &url), "{rel}: broken link {url}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 500, "only {checked} links checked");
+
+    // Every activity has a page, and the feed JSON lists all 20 with handle-prefixed URLs.
+    let feed: serde_json::Value = serde_json::from_slice(&all["data/feed.json"]).unwrap();
+    assert_eq!(feed["total_activities"], 20);
+    let first = &feed["activities"][0];
+    assert_eq!(first["id"], "2019-03-30T125235Z");
+    assert_eq!(first["handle"], "brut");
+    assert_eq!(first["detail_url"], "brut/_merged/activities/2019-03-30T125235Z.json");
+    assert!(first["mmp"].is_null() && first["source"].is_null() && first["best_efforts"].is_null());
+
+    // Root manifest: two shards pointing at the merged feeds, not private (no instance.db).
+    let root: serde_json::Value = serde_json::from_slice(&std::fs::read(s.data.join("index.json")).unwrap()).unwrap();
+    assert_eq!(root["instance"]["private"], false);
+    assert_eq!(root["shards"][1]["url"], "dave/_merged/index.json");
+
+    // Year shards: dave has 2016 (5), 2017 (3), 2018 (1), 2019 (1), newest first.
+    let m: serde_json::Value = serde_json::from_slice(&all["data/dave/_merged/index.json"]).unwrap();
+    let years: Vec<(i64, i64)> = m["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["year"].as_i64().unwrap(), s["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(years, vec![(2019, 1), (2018, 1), (2017, 3), (2016, 5)]);
+
+    // The running page shows pace (2474.2 m in 911 s moving = 9.78 km/h → 6:08 /km).
+    let page = String::from_utf8(all["activity/2017-06-06T171616Z/index.html"].clone()).unwrap();
+    assert!(page.contains("<dd>6:08 /km</dd><dt>Avg pace</dt>"), "pace missing");
+    assert!(page.contains("<dd>2.47 km</dd>"));
+    assert!(page.contains("class=\"track-outline\""), "server-rendered track");
+    assert!(page.contains("data-chart=\"elevation\""), "elevation chart");
+    assert!(page.len() < 60_000, "activity page is {} bytes", page.len());
+    let feed_page = &all["index.html"];
+    assert!(feed_page.len() < 150_000, "feed page is {} bytes", feed_page.len());
+
+    // Stats heatmap: dave ran on 6 June 2017 (day 157 of 2017).
+    let stats = String::from_utf8(all["u/dave/stats/index.html"].clone()).unwrap();
+    assert!(stats.contains("aria-label=\"2017 calendar\""));
+    assert!(stats.contains("<a href=\"/activity/2017-06-06T171616Z/\">"));
+}
+
+#[test]
+fn rebuilds_are_byte_identical_and_write_nothing() {
+    let s = scratch();
+    build(&s.data, &s.out, None);
+    let first = files(&s.out);
+    let again = build(&s.data, &s.out, None);
+    assert_eq!(again.files_written, 0, "no-change rebuild wrote files");
+    assert_eq!(again.merged_files_changed, 0);
+    assert_eq!(again.files_removed, 0);
+    let other = s.out.with_file_name("site2");
+    build(&s.data, &other, None);
+    let second = files(&other);
+    assert_eq!(first.keys().collect::<Vec<_>>(), second.keys().collect::<Vec<_>>());
+    for (k, v) in &first {
+        assert!(second[k] == *v, "{k} differs between two builds");
+    }
+}
+
+#[test]
+fn handle_build_rerenders_one_user_and_applies_sidecars() {
+    let s = scratch();
+    build(&s.data, &s.out, None);
+    let before = files(&s.out);
+    let edits = s.data.join("dave/edits");
+    std::fs::create_dir_all(edits.join("images/2016-12-06T133920Z")).unwrap();
+    std::fs::write(
+        edits.join("2016-12-06T133920Z.md"),
+        "---\ntitle: \"Col de <b>Banyuls</b>\"\nhighlight: true\ngear: Trek Domane\nhide_stats: [heart_rate]\n---\n\nWhat a **day**! <script>alert(1)</script>\n",
+    )
+    .unwrap();
+    std::fs::write(edits.join("images/2016-12-06T133920Z/summit.jpg"), b"\xff\xd8\xff\xe0fakejpeg").unwrap();
+    let r = build(&s.data, &s.out, Some("dave"));
+    assert!(r.files_written > 0);
+    let after = files(&s.out);
+    // brut's pages were not touched.
+    for (k, v) in after.iter().filter(|(k, _)| k.starts_with("u/brut/") || k.starts_with("data/brut/")) {
+        assert!(before.get(k) == Some(v), "{k} changed in a --handle dave build");
+    }
+    let page = String::from_utf8(after["activity/2016-12-06T133920Z/index.html"].clone()).unwrap();
+    assert!(page.contains("<h1>Col de &lt;b&gt;Banyuls&lt;/b&gt;</h1>"), "title escaped");
+    assert!(page.contains("What a <strong>day</strong>!"));
+    assert!(!page.contains("<script>alert"), "description sanitised");
+    assert!(page.contains("<dd>Trek Domane</dd><dt>Gear</dt>"));
+    assert!(!page.contains("Avg HR"), "hide_stats heart_rate");
+    assert!(page.contains("/data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg"));
+    assert!(after.contains_key("data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg"));
+    // Highlighted first in dave's feed and shard, although it is the oldest.
+    let feed = String::from_utf8(after["u/dave/index.html"].clone()).unwrap();
+    let pos_hl = feed.find("Col de").unwrap();
+    let pos_new = feed.find("Afternoon Walking").unwrap();
+    assert!(pos_hl < pos_new, "highlight first");
+    let shard: serde_json::Value = serde_json::from_slice(&after["data/dave/_merged/index-2016.json"]).unwrap();
+    assert_eq!(shard["activities"][0]["id"], "2016-12-06T133920Z");
+    assert_eq!(shard["activities"][0]["custom"]["highlight"], true);
+    // Deleting the sidecar reverts every edit on the next merge.
+    std::fs::remove_file(edits.join("2016-12-06T133920Z.md")).unwrap();
+    build(&s.data, &s.out, Some("dave"));
+    let page = std::fs::read_to_string(s.out.join("activity/2016-12-06T133920Z/index.html")).unwrap();
+    assert!(!page.contains("Banyuls"));
+}
+
+/// Decimal numbers with at least 4 fractional digits, in order of appearance.
+fn precise_numbers(text: &str) -> Vec<f64> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() || (b[i] == b'-' && i + 1 < b.len() && b[i + 1].is_ascii_digit()) {
+            let start = i;
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            let tok = &text[start..i];
+            if let Some(dot) = tok.find('.')
+                && tok.len() - dot - 1 >= 4
+                && let Ok(v) = tok.parse::<f64>()
+            {
+                out.push(v);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
+    bincio_gen::merge::haversine_m(a, b)
+}
+
+/// Every `[lat, lon]` candidate in a published file. JSON is read structurally (number
+/// arrays of 2-3 as a position in either order, of 4 as a bbox's corners, and zipped
+/// `lat`/`lon` arrays); other files as consecutive number pairs in either order.
+fn coordinates(bytes: &[u8]) -> Vec<[f64; 2]> {
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        walk_json(&v, &mut out);
+    } else {
+        let nums = precise_numbers(&String::from_utf8_lossy(bytes));
+        for w in nums.windows(2) {
+            out.push([w[0], w[1]]);
+            out.push([w[1], w[0]]);
+        }
+    }
+    out.retain(|c| c[0].abs() <= 90.0 && c[1].abs() <= 180.0);
+    out
+}
+
+fn walk_json(v: &serde_json::Value, out: &mut Vec<[f64; 2]>) {
+    match v {
+        serde_json::Value::Array(items) => {
+            let nums: Vec<f64> = items.iter().filter_map(serde_json::Value::as_f64).collect();
+            if nums.len() == items.len() && (2..=3).contains(&nums.len()) {
+                out.push([nums[0], nums[1]]);
+                out.push([nums[1], nums[0]]);
+            } else if nums.len() == items.len() && nums.len() == 4 {
+                for (a, b) in [(1, 0), (1, 2), (3, 0), (3, 2)] {
+                    out.push([nums[a], nums[b]]);
+                }
+            }
+            for i in items {
+                walk_json(i, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            if let (Some(lat), Some(lon)) = (map.get("lat").and_then(|l| l.as_array()), map.get("lon").and_then(|l| l.as_array())) {
+                for (a, o) in lat.iter().zip(lon) {
+                    if let (Some(a), Some(o)) = (a.as_f64(), o.as_f64()) {
+                        out.push([a, o]);
+                    }
+                }
+            }
+            for (_, x) in map {
+                walk_json(x, out);
+            }
+        }
+        serde_json::Value::String(s) if s.trim_start().starts_with(['{', '[']) => {
+            if let Ok(inner) = serde_json::from_str(s) {
+                walk_json(&inner, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn track_points(data: &Path, handle: &str, id: &str) -> Vec<[f64; 2]> {
+    let v: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join(handle).join("activities").join(format!("{id}.timeseries.json"))).unwrap(),
+    )
+    .unwrap();
+    v["lat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(v["lon"].as_array().unwrap())
+        .filter_map(|(a, o)| Some([a.as_f64()?, o.as_f64()?]))
+        .collect()
+}
+
+fn set_privacy(data: &Path, handle: &str, id: &str, privacy: &str) {
+    for p in [data.join(handle).join("activities").join(format!("{id}.json")), data.join(handle).join("index.json")] {
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        if let Some(acts) = v.get_mut("activities").and_then(|a| a.as_array_mut()) {
+            for a in acts.iter_mut().filter(|a| a["id"] == id) {
+                a["privacy"] = serde_json::Value::from(privacy);
+            }
+        } else {
+            v["privacy"] = serde_json::Value::from(privacy);
+        }
+        std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    }
+}
+
+// Must show 3: the whole output is scanned.
+#[test]
+fn privacy_scan_finds_no_unlisted_id_blurred_zone_or_no_gps_coordinate() {
+    let s = scratch();
+    // Source files as an extractor that did not filter would leave them: the generator must
+    // still publish nothing it should not.
+    let (blur_h, blur_id) = ("brut", "2015-05-31T080804Z");
+    let (nogps_h, nogps_id) = ("brut", "2016-10-09T080036Z");
+    let (unl_h, unl_id) = ("dave", "2016-12-07T124208Z");
+    let blur_track = track_points(&s.data, blur_h, blur_id);
+    let zones = [blur_track[0], blur_track[blur_track.len() - 1]];
+    let nogps_track = track_points(&s.data, nogps_h, nogps_id);
+    set_privacy(&s.data, blur_h, blur_id, "blur_start");
+    set_privacy(&s.data, nogps_h, nogps_id, "no_gps");
+    std::fs::create_dir_all(s.data.join(unl_h).join("edits")).unwrap();
+    std::fs::write(s.data.join(unl_h).join(format!("edits/{unl_id}.md")), "---\nprivate: true\n---\n").unwrap();
+
+    // The scanner does see the zones in an unfiltered file (so a leak would fail the test).
+    let src = std::fs::read(s.data.join(blur_h).join(format!("activities/{blur_id}.timeseries.json"))).unwrap();
+    assert!(coordinates(&src).iter().any(|c| haversine_m(zones[0], *c) < 1.0));
+
+    build(&s.data, &s.out, None);
+    let all = files(&s.out);
+    let unlisted_dirs: Vec<&String> = all
+        .keys()
+        .filter(|k| k.starts_with(&format!("activity/{unl_id}-")) && k.ends_with("/index.html"))
+        .collect();
+    assert_eq!(unlisted_dirs.len(), 1, "one tokened page for the unlisted activity");
+    let token_dir = unlisted_dirs[0].trim_end_matches("index.html").to_owned();
+    assert!(!all.contains_key(&format!("activity/{unl_id}/index.html")), "no untokened page");
+    let page = String::from_utf8(all[unlisted_dirs[0]].clone()).unwrap();
+    assert!(page.contains("<meta name=\"robots\" content=\"noindex, nofollow\">"));
+    let token = token_dir.trim_start_matches(&format!("activity/{unl_id}-")).trim_end_matches('/');
+    assert_eq!(token.len(), 20, "80-bit token");
+
+    let mut scanned = 0;
+    let mut blur_checked = 0;
+    for (rel, bytes) in &all {
+        if rel.starts_with("static/") {
+            continue;
+        }
+        scanned += 1;
+        let text = String::from_utf8_lossy(bytes);
+        if !rel.starts_with(&token_dir) {
+            assert!(!text.contains(unl_id), "{rel} names the unlisted activity {unl_id}");
+        }
+        for c in coordinates(bytes) {
+            for z in &zones {
+                assert!(haversine_m(*z, c) >= 200.0, "{rel}: {c:?} is {:.0} m from a blur_start end", haversine_m(*z, c));
+            }
+            blur_checked += 1;
+            assert!(
+                !nogps_track.iter().step_by(10).any(|p| haversine_m(*p, c) < 100.0),
+                "{rel}: {c:?} lies on the no_gps track"
+            );
+        }
+    }
+    assert!(scanned > 100 && blur_checked > 10_000, "scanned {scanned} files, {blur_checked} coordinates");
+    // The blurred activity still publishes the middle of its track.
+    let ts: serde_json::Value =
+        serde_json::from_slice(&all[&format!("data/{blur_h}/_merged/activities/{blur_id}.timeseries.json")]).unwrap();
+    let kept = ts["lat"].as_array().unwrap().iter().filter(|v| !v.is_null()).count();
+    assert!(kept > 500 && kept < blur_track.len(), "kept {kept} of {}", blur_track.len());
+    // no_gps: no track file, no location in its detail.
+    assert!(!all.contains_key(&format!("data/{nogps_h}/_merged/activities/{nogps_id}.geojson")));
+    let d: serde_json::Value = serde_json::from_slice(&all[&format!("data/{nogps_h}/_merged/activities/{nogps_id}.json")]).unwrap();
+    assert!(d["bbox"].is_null() && d["start_latlng"].is_null() && d["end_latlng"].is_null());
+    // Unlisted is out of every listing and count.
+    let feed: serde_json::Value = serde_json::from_slice(&all["data/feed.json"]).unwrap();
+    assert_eq!(feed["total_activities"], 19);
+    let _ = BTreeSet::<()>::new();
+}
+
+#[test]
+fn refuses_an_output_inside_the_data_directory() {
+    let s = scratch();
+    let err = site::build(&SiteOptions {
+        data_dir: s.data.clone(),
+        out_dir: s.data.join("public"),
+        theme_dir: theme(),
+        handle: None,
+        tile_url: None,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("inside the data directory"), "{err}");
+}

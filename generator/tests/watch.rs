@@ -1,0 +1,164 @@
+//! `bincio-gen watch` end to end (Must show 4), driving the real binary: a request written by
+//! hand (as the daemon will) updates the user's pages and its status says done; a watcher
+//! killed with SIGKILL in the middle of a job redoes it at restart and nothing is lost.
+
+use bincio_bas::queue::{JobState, JobStatus};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/reference-output")
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    for e in walkdir::WalkDir::new(src) {
+        let e = e.unwrap();
+        let target = dst.join(e.path().strip_prefix(src).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Kills the watcher when the test ends, whatever happens.
+struct Watcher(Child);
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(data: &Path, out: &Path, job_delay_ms: u64) -> Watcher {
+    let child = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+        .args(["watch", "--rescan-s", "1", "--data-dir"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .env("BINCIO_WATCH_JOB_DELAY_MS", job_delay_ms.to_string())
+        .env("RUST_LOG", "bincio_gen=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bincio-gen watch");
+    Watcher(child)
+}
+
+/// Write a request the way the daemon does: temp file, then rename.
+fn enqueue(data: &Path, job: &str, handle: &str, change: &str) {
+    let q = data.join("_queue");
+    std::fs::create_dir_all(&q).unwrap();
+    let body = format!(r#"{{"job_id":"{job}","handle":"{handle}","change":"{change}","created_at":"2026-01-01T10:00:00Z"}}"#);
+    std::fs::write(q.join(format!(".{job}.tmp")), body).unwrap();
+    std::fs::rename(q.join(format!(".{job}.tmp")), q.join(format!("{job}.json"))).unwrap();
+}
+
+fn status(data: &Path, job: &str) -> Option<JobStatus> {
+    let bytes = std::fs::read(data.join("_queue/status").join(format!("{job}.json"))).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sidecar(data: &Path, id: &str, title: &str) {
+    let edits = data.join("dave/edits");
+    std::fs::create_dir_all(&edits).unwrap();
+    std::fs::write(edits.join(format!("{id}.md")), format!("---\ntitle: \"{title}\"\n---\n")).unwrap();
+}
+
+const ID: &str = "2017-06-06T171616Z";
+
+#[test]
+fn a_hand_written_request_updates_the_pages_and_reports_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    copy_dir(&samples(), &data);
+    let _w = spawn(&data, &out, 0);
+    let page = out.join(format!("activity/{ID}/index.html"));
+    wait_for("initial render", Duration::from_secs(60), || page.is_file());
+
+    sidecar(&data, ID, "Tibidabo intervals");
+    enqueue(&data, "job-edit-1", "dave", "edit");
+    wait_for("job done", Duration::from_secs(60), || status(&data, "job-edit-1").is_some_and(|s| s.state == JobState::Done));
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<h1>Tibidabo intervals</h1>"));
+    assert!(std::fs::read_to_string(out.join("u/dave/index.html")).unwrap().contains("Tibidabo intervals"));
+    wait_for("request removed", Duration::from_secs(5), || !data.join("_queue/job-edit-1.json").exists());
+
+    // An upload: a new original file is extracted, merged and rendered.
+    let originals = data.join("dave/originals");
+    std::fs::create_dir_all(&originals).unwrap();
+    std::fs::write(originals.join("lunch-walk.gpx"), gpx_walk()).unwrap();
+    enqueue(&data, "job-upload-1", "dave", "upload");
+    wait_for("upload done", Duration::from_secs(60), || {
+        status(&data, "job-upload-1").is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-upload-1").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_eq!(st.new_activity_ids.len(), 1, "{st:?}");
+    let new_page = out.join(format!("activity/{}/index.html", st.new_activity_ids[0]));
+    assert!(new_page.is_file(), "page of the uploaded activity");
+}
+
+// Must show 4: kill -9 during a job, restart, the job completes.
+#[test]
+fn a_job_killed_mid_way_is_redone_at_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    copy_dir(&samples(), &data);
+    let page = out.join(format!("activity/{ID}/index.html"));
+    {
+        // Each job sleeps 30 s after recording "running": plenty of time to kill it there.
+        let mut w = spawn(&data, &out, 30_000);
+        wait_for("initial render", Duration::from_secs(60), || page.is_file());
+        sidecar(&data, ID, "Killed but not lost");
+        enqueue(&data, "job-kill-1", "dave", "edit");
+        wait_for("job running", Duration::from_secs(30), || {
+            status(&data, "job-kill-1").is_some_and(|s| s.state == JobState::Running)
+        });
+        w.0.kill().unwrap(); // SIGKILL
+        w.0.wait().unwrap();
+    }
+    assert!(data.join("_queue/job-kill-1.json").is_file(), "request kept after the crash");
+    assert!(!std::fs::read_to_string(&page).unwrap().contains("Killed but not lost"));
+
+    let _w = spawn(&data, &out, 0);
+    wait_for("job done after restart", Duration::from_secs(60), || {
+        status(&data, "job-kill-1").is_some_and(|s| s.state == JobState::Done)
+    });
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<h1>Killed but not lost</h1>"));
+    wait_for("request removed", Duration::from_secs(5), || !data.join("_queue/job-kill-1.json").exists());
+    // No temp file left behind in the output by the killed run.
+    let stray: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+/// A 12-minute walk in a park, one point every 5 s.
+fn gpx_walk() -> String {
+    let mut s = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><name>Lunch walk</name><type>walking</type><trkseg>"#,
+    );
+    for i in 0..150 {
+        let lat = 45.07 + f64::from(i) * 0.00005;
+        let lon = 7.68 + f64::from(i) * 0.00003;
+        let (m, sec) = ((i * 5) / 60, (i * 5) % 60);
+        s.push_str(&format!(
+            r#"<trkpt lat="{lat:.6}" lon="{lon:.6}"><ele>{:.1}</ele><time>2026-01-02T12:{m:02}:{sec:02}Z</time></trkpt>"#,
+            240.0 + f64::from(i) * 0.1
+        ));
+    }
+    s.push_str("</trkseg></trk></gpx>");
+    s
+}
