@@ -128,6 +128,7 @@ pub fn run(requests: u64, connections: u64, logins: u64) -> Result<()> {
                 cookie = c.split(';').next().unwrap_or("").to_owned();
             }
         }
+        let rss_after_logins = rss_kib(pid).unwrap_or(0);
         lat_ms.sort_by(f64::total_cmp);
         let p = |q: f64| lat_ms[((lat_ms.len() - 1) as f64 * q).round() as usize];
         let me = format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n");
@@ -159,7 +160,12 @@ pub fn run(requests: u64, connections: u64, logins: u64) -> Result<()> {
         println!("| GET /api/me, {connections} keep-alive connections | {:.0} req/s ({total} requests in {secs:.2} s) |", total as f64 / secs);
         println!("| login latency p50 / p95 / max ({} logins) | {:.1} / {:.1} / {:.1} ms |", lat_ms.len(), p(0.5), p(0.95), p(1.0));
         println!("| login throughput (sequential) | {:.1} /s |", 1000.0 / p(0.5));
-        println!("| server RSS at start / after | {:.1} / {:.1} MB |", rss_start as f64 / 1024.0, rss_end as f64 / 1024.0);
+        println!(
+            "| server RSS at start / after logins / after {total} GET /api/me | {:.1} / {:.1} / {:.1} MB |",
+            rss_start as f64 / 1024.0,
+            rss_after_logins as f64 / 1024.0,
+            rss_end as f64 / 1024.0
+        );
         Ok(())
     })
 }

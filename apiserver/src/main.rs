@@ -59,7 +59,12 @@ fn run(cli: Cli) -> Result<()> {
             let (root, db) = open_db(&data_dir)?;
             let st =
                 AppState::new(root, db, Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            // A small blocking pool: SQLite is behind one mutex anyway, and every extra
+            // thread costs a malloc arena (resident memory) for nothing.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .max_blocking_threads(8)
+                .build()?;
             rt.block_on(async move {
                 let listener = server::bind(listen)
                     .await

@@ -113,14 +113,15 @@ pub fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_loopback_proxy: bo
     }
     let real =
         headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse().ok());
+    // Only the last hop is nginx's own; earlier entries are whatever the client sent.
     let forwarded = || {
-        headers
+        let all: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|s| s.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last()
+            .collect();
+        all.last().and_then(|s| s.trim().parse::<IpAddr>().ok())
     };
     real.or_else(forwarded).unwrap_or(peer.ip())
 }

@@ -1,6 +1,10 @@
 //! One test binary for the daemon (see STYLE.md §6.6).
+// Helpers outside #[test] functions unwrap too: a test panics on any unexpected failure.
+#![allow(clippy::unwrap_used)]
 
 mod util;
 
 mod api;
+mod cli;
+mod nginx;
 mod security;

@@ -17,7 +17,7 @@
 //!
 //! Metrics (distance, speeds, elevation) stay computed from the full track.
 
-use crate::metrics::distance::haversine_m;
+use crate::metrics::distance::{haversine_cos_m, haversine_m};
 use crate::metrics::series::position;
 use crate::model::Sample;
 use bincio_bas::Privacy;
@@ -46,21 +46,28 @@ pub fn blur_start_mask(samples: &[Sample], radius_m: f64) -> Vec<bool> {
     };
     let mut cum = Vec::with_capacity(gps.len());
     let mut total = 0.0;
-    for (k, (_, p)) in gps.iter().enumerate() {
-        if k > 0 {
-            let q = gps[k - 1].1;
-            total += haversine_m(q.0, q.1, p.0, p.1);
+    let mut prev: Option<(f64, f64, f64)> = None;
+    for (_, (lat, lon)) in &gps {
+        let cos_lat = lat.to_radians().cos();
+        if let Some((plat, plon, pcos)) = prev {
+            total += haversine_cos_m(plat, plon, pcos, *lat, *lon, cos_lat);
         }
+        prev = Some((*lat, *lon, cos_lat));
         cum.push(total);
     }
     if total < 2.0 * radius_m {
         return mask;
     }
+    // A degree of latitude is at least 110.5 km anywhere: a point farther than the radius
+    // in latitude alone is far without any trigonometry.
+    const MIN_M_PER_DEG_LAT: f64 = 110_500.0;
+    let far_from = |a: (f64, f64), p: (f64, f64)| {
+        (a.0 - p.0).abs() * MIN_M_PER_DEG_LAT >= radius_m
+            || haversine_m(a.0, a.1, p.0, p.1) >= radius_m
+    };
     for ((i, p), c) in gps.iter().zip(&cum) {
         let along_ok = *c >= radius_m && total - c >= radius_m;
-        let straight_ok = haversine_m(start.0, start.1, p.0, p.1) >= radius_m
-            && haversine_m(end.0, end.1, p.0, p.1) >= radius_m;
-        mask[*i] = along_ok && straight_ok;
+        mask[*i] = along_ok && far_from(start, *p) && far_from(end, *p);
     }
     mask
 }

@@ -92,7 +92,12 @@ pub fn preview_coords(latlon: &[[f64; 2]], max_points: usize) -> Option<Vec<[f64
     } else {
         reduced
     };
-    Some(picked.into_iter().map(|p| [round_dp(p[0], PREVIEW_DP), round_dp(p[1], PREVIEW_DP)]).collect())
+    Some(
+        picked
+            .into_iter()
+            .map(|p| [round_dp(p[0], PREVIEW_DP), round_dp(p[1], PREVIEW_DP)])
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -47,10 +47,22 @@ pub fn published_geo(samples: &[Sample], mask: &[bool]) -> PublishedGeo {
 /// the start; nothing interpolated), `None` without samples. `lat`/`lon` are `null` as a
 /// whole when the location is not published at all (`no_gps`, or `blur_start` on a
 /// track too short to keep anything), and per sample outside the mask.
-pub fn build_timeseries(activity: &Activity, mask: &[bool], privacy: Privacy) -> Option<Timeseries> {
+pub fn build_timeseries(
+    activity: &Activity,
+    mask: &[bool],
+    privacy: Privacy,
+) -> Option<Timeseries> {
+    let speeds = speeds_kmh(&activity.samples, &Series::new(&activity.samples));
+    timeseries_with(activity, mask, privacy, &speeds)
+}
+
+fn timeseries_with(
+    activity: &Activity,
+    mask: &[bool],
+    privacy: Privacy,
+    speeds: &[Option<f64>],
+) -> Option<Timeseries> {
     let samples = &activity.samples;
-    let series = Series::new(samples);
-    let speeds = speeds_kmh(samples, &series);
     let mut picked: Vec<(usize, i64)> = Vec::with_capacity(samples.len());
     let mut last_t: Option<i64> = None;
     for (i, s) in samples.iter().enumerate() {
@@ -70,7 +82,11 @@ pub fn build_timeseries(activity: &Activity, mask: &[bool], privacy: Privacy) ->
         Privacy::Public | Privacy::Unlisted => false,
     };
     let coord = |i: usize, f: fn((f64, f64)) -> f64| {
-        if published(mask, i) { position(&samples[i]).map(|p| round_dp(f(p), COORD_DP)) } else { None }
+        if published(mask, i) {
+            position(&samples[i]).map(|p| round_dp(f(p), COORD_DP))
+        } else {
+            None
+        }
     };
     let (lat, lon) = if hide_location {
         (None, None)
@@ -112,17 +128,28 @@ pub fn build_track(
     epsilon_deg: f64,
 ) -> Option<TrackFeature> {
     let samples = &activity.samples;
+    if published_indices(samples, mask).len() < 2 {
+        return None;
+    }
+    let speeds = speeds_kmh(samples, &Series::new(samples));
+    track_with(activity, mask, id, epsilon_deg, &speeds)
+}
+
+fn track_with(
+    activity: &Activity,
+    mask: &[bool],
+    id: &str,
+    epsilon_deg: f64,
+    speeds: &[Option<f64>],
+) -> Option<TrackFeature> {
+    let samples = &activity.samples;
     let idx = published_indices(samples, mask);
     if idx.len() < 2 {
         return None;
     }
-    let lonlat: Vec<[f64; 2]> = idx
-        .iter()
-        .filter_map(|&i| position(&samples[i]).map(|(lat, lon)| [lon, lat]))
-        .collect();
+    let lonlat: Vec<[f64; 2]> =
+        idx.iter().filter_map(|&i| position(&samples[i]).map(|(lat, lon)| [lon, lat])).collect();
     let kept = simplify::rdp_indices(&lonlat, epsilon_deg);
-    let series = Series::new(samples);
-    let speeds = speeds_kmh(samples, &series);
     let mut coordinates = Vec::with_capacity(kept.len());
     let mut track_speeds = Vec::with_capacity(kept.len());
     for k in kept {
@@ -157,6 +184,35 @@ pub fn build_preview(samples: &[Sample], mask: &[bool]) -> Option<Vec<[f64; 2]>>
         .filter_map(|i| position(&samples[i]).map(|(lat, lon)| [lat, lon]))
         .collect();
     simplify::preview_coords(&pts, simplify::PREVIEW_MAX_POINTS)
+}
+
+/// Every published artefact of one activity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Published {
+    pub geo: PublishedGeo,
+    pub timeseries: Option<Timeseries>,
+    pub track: Option<TrackFeature>,
+    pub preview: Option<Vec<[f64; 2]>>,
+}
+
+/// All of [`published_geo`], [`build_timeseries`], [`build_track`] and
+/// [`build_preview`] at once, deriving the speed channel a single time (the separate
+/// builders each derive it; this saves two passes over the samples).
+pub fn build_published(
+    activity: &Activity,
+    mask: &[bool],
+    privacy: Privacy,
+    id: &str,
+    epsilon_deg: f64,
+) -> Published {
+    let samples = &activity.samples;
+    let speeds = speeds_kmh(samples, &Series::new(samples));
+    Published {
+        geo: published_geo(samples, mask),
+        timeseries: timeseries_with(activity, mask, privacy, &speeds),
+        track: track_with(activity, mask, id, epsilon_deg, &speeds),
+        preview: build_preview(samples, mask),
+    }
 }
 
 #[cfg(test)]

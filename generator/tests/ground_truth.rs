@@ -6,7 +6,8 @@
 //! - elevation gain within 2 % (the GPS-noise variants included),
 //! - best efforts and MMP exact within one sample interval (plus rounding to whole
 //!   seconds / watts), on 1 Hz and on smart-recording variants,
-//! - elapsed time within 1 s, the declared sport and sub-sport.
+//! - elapsed time within 1 s, moving time within 3 % of the timer on auto-paused
+//!   recordings, the declared sport and sub-sport, the sample count.
 //!
 //! All fixtures are checked and every mismatch is listed before the test fails, so one
 //! run shows the whole picture. A second test regenerates the fixtures into a temporary
@@ -25,7 +26,9 @@ fn fixtures_dir() -> PathBuf {
 fn expected_files() -> Vec<PathBuf> {
     let dir = fixtures_dir().join("expected");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo run -p bincio-gen -- synth`)", dir.display()))
+        .unwrap_or_else(|e| {
+            panic!("{}: {e} (run `cargo run -p bincio-gen -- synth`)", dir.display())
+        })
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
@@ -69,7 +72,10 @@ fn check(expected: &Value) -> Vec<String> {
     }
     let sub = expected["sub_sport"].as_str();
     if activity.sub_sport.map(|s| s.as_str()) != sub {
-        fail(format!("sub_sport: expected {sub:?}, parsed {:?}", activity.sub_sport.map(|s| s.as_str())));
+        fail(format!(
+            "sub_sport: expected {sub:?}, parsed {:?}",
+            activity.sub_sport.map(|s| s.as_str())
+        ));
     }
 
     // Distance within 0.1 %.
@@ -86,6 +92,15 @@ fn check(expected: &Value) -> Vec<String> {
         other => fail(format!("duration_s: expected {dur} ±1, got {other:?}")),
     }
 
+    // Moving time within 3 % of the timer where the recording auto-paused (DECISIONS 9).
+    if expected["pauses"].as_u64().unwrap_or(0) > 0 {
+        let timer = num(expected, "timer_s").unwrap_or(0.0);
+        match m.moving_time_s {
+            Some(t) if (t as f64 - timer).abs() <= timer * 0.03 => {}
+            other => fail(format!("moving_time_s: expected {timer} ±3 %, got {other:?}")),
+        }
+    }
+
     // Elevation gain within 2 %.
     if let Some(gain) = num(expected, "elevation_gain_m") {
         match m.elevation_gain_m {
@@ -98,24 +113,29 @@ fn check(expected: &Value) -> Vec<String> {
     let mmp = m.mmp.clone().unwrap_or_default();
     for e in expected["mmp"].as_array().into_iter().flatten() {
         let d = e["duration_s"].as_i64().unwrap_or(0);
-        let (lo, hi) = (num(e, "watts_min").unwrap_or(0.0) - 0.5, num(e, "watts_max").unwrap_or(0.0) + 0.5);
+        let (lo, hi) =
+            (num(e, "watts_min").unwrap_or(0.0) - 0.5, num(e, "watts_max").unwrap_or(0.0) + 0.5);
         let truth = num(e, "watts").unwrap_or(0.0);
         match mmp.iter().find(|(md, _)| *md == d) {
             Some(&(_, w)) if (w as f64) >= lo - 1e-6 && (w as f64) <= hi + 1e-6 => {}
-            other => fail(format!("mmp {d} s: expected {truth:.2} W (in [{lo:.2}, {hi:.2}]), got {other:?}")),
+            other => fail(format!(
+                "mmp {d} s: expected {truth:.2} W (in [{lo:.2}, {hi:.2}]), got {other:?}"
+            )),
         }
     }
 
     // Best efforts: within one sample interval (plus rounding to whole seconds).
     let interval = num(expected, "interval_max_s").unwrap_or(1.0);
-    let efforts = m.best_efforts.clone().unwrap_or_default();
+    let efforts = m.best_efforts.unwrap_or_default();
     for e in expected["best_efforts"].as_array().into_iter().flatten() {
         let km = num(e, "distance_km").unwrap_or(0.0);
         let secs = num(e, "seconds").unwrap_or(0.0);
         let tol = interval + 0.5;
         match efforts.iter().find(|(k, _)| (k - km).abs() < 1e-9) {
             Some(&(_, s)) if (s as f64 - secs).abs() <= tol + 1e-6 => {}
-            other => fail(format!("best effort {km} km: expected {secs:.2} s ±{tol}, got {other:?}")),
+            other => {
+                fail(format!("best effort {km} km: expected {secs:.2} s ±{tol}, got {other:?}"))
+            }
         }
     }
     errs
@@ -128,9 +148,14 @@ fn synthetic_fixtures_match_their_ground_truth() {
     let mut errors = Vec::new();
     let mut kinds = std::collections::BTreeSet::new();
     for path in &files {
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        kinds.insert((v["format"].as_str().unwrap_or("").to_owned(), v["sampling"].as_str().unwrap_or("").to_owned()));
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        kinds.insert((
+            v["format"].as_str().unwrap_or("").to_owned(),
+            v["sampling"].as_str().unwrap_or("").to_owned(),
+        ));
         errors.extend(check(&v));
     }
     // Both sampling variants in all three formats are really covered.
@@ -139,7 +164,13 @@ fn synthetic_fixtures_match_their_ground_truth() {
             assert!(kinds.contains(&(f.to_owned(), s.to_owned())), "no {f} {s} fixture");
         }
     }
-    assert!(errors.is_empty(), "{} mismatches over {} fixtures:\n{}", errors.len(), files.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} mismatches over {} fixtures:\n{}",
+        errors.len(),
+        files.len(),
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -147,7 +178,10 @@ fn broken_fixtures_are_rejected_with_their_reason() {
     let dir = fixtures_dir().join("broken");
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(parse::parse_bytes(&read("empty.tcx")).err(), Some(ParseError::Empty));
-    assert!(matches!(parse::parse_bytes(&read("not-an-activity.gpx")), Err(ParseError::UnknownFormat(_))));
+    assert!(matches!(
+        parse::parse_bytes(&read("not-an-activity.gpx")),
+        Err(ParseError::UnknownFormat(_))
+    ));
     let route = parse::parse_bytes(&read("route-only.gpx"));
     assert!(
         matches!(route, Err(ParseError::NotAnActivity(_) | ParseError::NoTrackPoints)),
@@ -174,6 +208,7 @@ fn committed_fixtures_are_what_the_generator_writes() {
         stale.is_empty(),
         "fixtures differ from the generator (run `cargo run -p bincio-gen -- synth --out fixtures/activities`): {stale:?}"
     );
-    let total: u64 = written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let total: u64 =
+        written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     assert!(total < 2_000_000, "fixtures total {total} bytes");
 }

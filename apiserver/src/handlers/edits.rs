@@ -331,10 +331,8 @@ pub async fn athlete_post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
             "hr_zones" => check_zones("hr_zones", v, 250)?,
             "power_zones" => check_zones("power_zones", v, 5000)?,
             "seasons" => check_seasons(v)?,
-            "gear" => {
-                if serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX) > 16 * 1024 {
-                    return Err(ApiError::bad("gear", "at most 16 KiB"));
-                }
+            "gear" if serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX) > 16 * 1024 => {
+                return Err(ApiError::bad("gear", "at most 16 KiB"));
             }
             _ => {} // other keys are ignored, like the reference
         }

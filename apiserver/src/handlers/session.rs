@@ -26,13 +26,25 @@ pub async fn start_session(
 
 /// `GET /api/me`: 404 when logged out, as the pages expect.
 pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    let Some(u) = st.current_user(req.headers()).await? else {
+    // The page calls this on every load: one database round trip for both lookups.
+    let hash = session::token_hash_from(req.headers());
+    let found = match hash {
+        None => None,
+        Some(hash) => {
+            st.db
+                .call(move |c| {
+                    let Some(u) = db::sessions::lookup(c, &hash, db::now_s())? else { return Ok(None) };
+                    Ok(Some((u, db::settings::get(c, "store_originals")?)))
+                })
+                .await?
+        }
+    };
+    let Some((u, store)) = found else {
         return Ok(reply::json(
             StatusCode::NOT_FOUND,
             &json!({"error": "unauthorized", "message": "not authenticated"}),
         ));
     };
-    let store = st.db.call(|c| db::settings::get(c, "store_originals")).await?;
     Ok(reply::ok(&json!({
         "handle": u.handle,
         "display_name": u.display_name,

@@ -1,12 +1,201 @@
-//! `bincio-gen serve` (being written).
+//! `bincio-gen serve`: preview a site on 127.0.0.1 and rebuild it when the data changes.
+//!
+//! The server is deliberately tiny (std threads, GET/HEAD only, files under the output folder
+//! only): it is a preview, not a production server; nginx serves the real site. `/api/*`
+//! answers 404 so pages behave as for an anonymous visitor on a site without a daemon.
 
 use super::Outcome;
+use super::render::default_theme;
+use crate::site::{self, SiteOptions};
+use anyhow::Context;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Arguments of `bincio-gen serve`.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+#[command(after_help = "Example:
+  bincio-gen serve --data-dir ~/bincio_data            # http://127.0.0.1:8000/")]
+pub struct ServeArgs {
+    /// The data directory (instance root).
+    #[arg(long, value_name = "DIR", env = "BINCIO_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The output folder (default: a `site` folder beside the data directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The theme folder.
+    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR", default_value = default_theme())]
+    pub theme: PathBuf,
+    /// Address to listen on (loopback only by default).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: String,
+}
 
 /// Run `bincio-gen serve`.
-pub fn run(_args: &ServeArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`bincio-gen serve` is not implemented yet")
+pub fn run(args: &ServeArgs) -> anyhow::Result<Outcome> {
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.data_dir));
+    let opts = SiteOptions {
+        data_dir: args.data_dir.clone(),
+        out_dir: out.clone(),
+        theme_dir: args.theme.clone(),
+        handle: None,
+        tile_url: None,
+    };
+    site::build(&opts).context("initial render")?;
+    spawn_rebuilder(opts)?;
+    serve_dir(&out, &args.listen)
+}
+
+/// `{data_dir}/../site` (never inside the data directory).
+pub fn default_out(data_dir: &Path) -> PathBuf {
+    data_dir.parent().map(|p| p.join("site")).unwrap_or_else(|| PathBuf::from("site"))
+}
+
+/// Rebuild on any change in the data directory (outside `_merged/` and `_queue/`).
+fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
+    use notify::Watcher;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev {
+            let ours = ev.paths.iter().all(|p| {
+                p.components().any(|c| matches!(c.as_os_str().to_str(), Some("_merged" | "_queue")))
+                    || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    || p.ends_with("index.json")
+            });
+            if !ours {
+                let _ = tx.send(());
+            }
+        }
+    })?;
+    watcher.watch(&opts.data_dir, notify::RecursiveMode::Recursive)?;
+    std::thread::spawn(move || {
+        let _keep = watcher;
+        while rx.recv().is_ok() {
+            std::thread::sleep(Duration::from_millis(300));
+            while rx.try_recv().is_ok() {}
+            match site::build(&opts) {
+                Ok(r) => tracing::info!(written = r.files_written, "rebuilt"),
+                Err(e) => tracing::error!("rebuild failed: {e}"),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Serve `root` over HTTP until the process is stopped.
+pub fn serve_dir(root: &Path, listen: &str) -> anyhow::Result<Outcome> {
+    let listener = TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    eprintln!("serving {} on http://{}/ (Ctrl-C to stop)", root.display(), listener.local_addr()?);
+    serve_listener(root, listener)
+}
+
+/// Serve `root` on an already bound listener (tests bind `127.0.0.1:0`).
+pub fn serve_listener(root: &Path, listener: TcpListener) -> anyhow::Result<Outcome> {
+    let root = root.canonicalize()?;
+    for stream in listener.incoming().flatten() {
+        let root = root.clone();
+        std::thread::spawn(move || {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            if let Err(e) = handle(&root, stream) {
+                tracing::debug!("request failed: {e}");
+            }
+        });
+    }
+    Ok(Outcome::Ok)
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "geojson" => "application/geo+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "xml" => "application/atom+xml",
+        "gpx" => "application/gpx+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+fn handle(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    // Drain the headers.
+    let mut h = String::new();
+    while reader.read_line(&mut h)? > 2 {
+        h.clear();
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("");
+    let target = parts.next().unwrap_or("/");
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let (status, file) = resolve(root, path);
+    // No daemon behind the preview: `/api/*` answers 204 (the pages then behave as for an
+    // anonymous visitor, without an error in the browser console).
+    let (status, body, ctype) = match (method, file) {
+        _ if path.starts_with("/api/") => (204, Vec::new(), "application/json"),
+        ("GET" | "HEAD", Some(f)) => (status, std::fs::read(&f)?, content_type(&f)),
+        ("GET" | "HEAD", None) => {
+            let nf = root.join("404.html");
+            (404, std::fs::read(&nf).unwrap_or_default(), "text/html; charset=utf-8")
+        }
+        _ => (405, Vec::new(), "text/plain"),
+    };
+    let reason = match status {
+        200 => "OK",
+        204 => "No Content",
+        404 => "Not Found",
+        _ => "Method Not Allowed",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    if method != "HEAD" {
+        stream.write_all(&body)?;
+    }
+    Ok(())
+}
+
+fn resolve(root: &Path, url_path: &str) -> (u16, Option<PathBuf>) {
+    if url_path.starts_with("/api/") {
+        return (404, None);
+    }
+    let decoded = percent_decode(url_path);
+    if decoded.split('/').any(|c| c == "..") {
+        return (404, None);
+    }
+    let mut p = root.join(decoded.trim_start_matches('/'));
+    if p.is_dir() {
+        p = p.join("index.html");
+    }
+    match p.canonicalize() {
+        Ok(c) if c.starts_with(root) && c.is_file() => (200, Some(c)),
+        _ => (404, None),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -259,12 +259,12 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
 fn write_artefacts(user: &UserDir, a: &Artefacts) -> Result<(), FsxError> {
     let id = &a.detail.id;
     if let Some(ts) = &a.timeseries {
-        fsx::write_json(&user.timeseries(id), ts)?;
+        fsx::write_derived_json(&user.timeseries(id), ts)?;
     }
     if let Some(t) = &a.track {
-        fsx::write_json(&user.track(id), t)?;
+        fsx::write_derived_json(&user.track(id), t)?;
     }
-    fsx::write_json(&user.detail(id), &a.detail)
+    fsx::write_derived_json(&user.detail(id), &a.detail)
 }
 
 /// Files per parallel chunk: enough to keep every core busy, small enough that the
@@ -354,7 +354,7 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
         let Ok(bytes) = std::fs::read(&path) else { continue };
         let Ok(mut detail) = serde_json::from_slice::<Detail>(&bytes) else { continue };
         detail.duplicate_of = reg.get(&id).and_then(|r| r.duplicate_of.clone());
-        fsx::write_json(&path, &detail)?;
+        fsx::write_derived_json(&path, &detail)?;
     }
     let new_dups =
         report.new_ids.iter().filter(|id| reg.get(id).is_some_and(|r| r.duplicate_of.is_some()));
@@ -419,7 +419,7 @@ fn write_index(
     let unchanged = existing.as_ref().is_some_and(|e| *e == feed);
     if !unchanged {
         feed.generated_at = now();
-        fsx::write_json(&path, &feed)?;
+        fsx::write_derived_json(&path, &feed)?;
     }
     Ok(feed.activities)
 }
@@ -442,7 +442,7 @@ fn write_athlete(user: &UserDir, opts: &ExtractOptions, summaries: &[Summary]) -
     let mut athlete = crate::athlete::build_athlete(summaries, settings, now(), generated_at);
     if existing.as_ref() != Some(&athlete) {
         athlete.generated_at = now();
-        fsx::write_json(&path, &athlete)?;
+        fsx::write_derived_json(&path, &athlete)?;
     }
     Ok(())
 }

@@ -27,9 +27,8 @@ pub fn avg_hr_bpm(samples: &[Sample], totals: Option<&DeviceTotals>) -> Option<i
 
 /// Highest heart rate (bpm).
 pub fn max_hr_bpm(samples: &[Sample], totals: Option<&DeviceTotals>) -> Option<i64> {
-    device(totals.and_then(|t| t.max_hr_bpm)).or_else(|| {
-        samples.iter().filter_map(|s| s.hr_bpm).filter(|v| *v > 0).max().map(i64::from)
-    })
+    device(totals.and_then(|t| t.max_hr_bpm))
+        .or_else(|| samples.iter().filter_map(|s| s.hr_bpm).filter(|v| *v > 0).max().map(i64::from))
 }
 
 /// Mean cadence (rpm) over non-zero samples.

@@ -143,7 +143,11 @@ pub fn zigzag_gain_loss(e: &[f64], band_m: f64) -> (f64, f64) {
                 let (lo, hi) = (lo.min(v), hi.max(v));
                 if hi - lo >= band_m {
                     // The band is crossed by a new extreme, which is `v`.
-                    if v >= hi { State::Up { pivot: lo, ext: v } } else { State::Down { pivot: hi, ext: v } }
+                    if v >= hi {
+                        State::Up { pivot: lo, ext: v }
+                    } else {
+                        State::Down { pivot: hi, ext: v }
+                    }
                 } else {
                     State::Unknown { lo, hi }
                 }

@@ -51,11 +51,8 @@ pub fn computed_moving_s(sport: Sport, series: &Series) -> f64 {
         if dt <= 0.0 || dt > series.pause_cutoff_s {
             continue;
         }
-        let counts = if has_speed {
-            series.speed_ms[i].is_some_and(|v| v >= threshold_ms)
-        } else {
-            true
-        };
+        let counts =
+            if has_speed { series.speed_ms[i].is_some_and(|v| v >= threshold_ms) } else { true };
         if counts {
             moving += dt;
         }

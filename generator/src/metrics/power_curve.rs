@@ -83,7 +83,7 @@ const MAX_GRID_S: f64 = 7.0 * 86_400.0;
 /// both do), every candidate window edge of an integer duration is a whole second, so
 /// the cumulative energy at each whole second (interpolated, not zero-filled) answers
 /// every duration exactly with one vectorisable pass: the fast path.
-fn whole_second_grid(t: &[f64], e: &[f64]) -> Option<Vec<f64>> {
+pub fn whole_second_grid(t: &[f64], e: &[f64]) -> Option<Vec<f64>> {
     let (&t0, &t_end) = (t.first()?, t.last()?);
     if t_end - t0 > MAX_GRID_S || t.iter().any(|x| (x - t0).fract() != 0.0) {
         return None;
@@ -100,7 +100,7 @@ fn whole_second_grid(t: &[f64], e: &[f64]) -> Option<Vec<f64>> {
 }
 
 /// Best mean power over `d` seconds on a whole-second energy grid.
-fn best_mean_on_grid_w(g: &[f64], d: usize) -> Option<f64> {
+pub fn best_mean_on_grid_w(g: &[f64], d: usize) -> Option<f64> {
     if d == 0 || d >= g.len() {
         return None;
     }

@@ -6,7 +6,7 @@
 //! sample times: seconds since the first sample, a cumulative distance interpolated
 //! linearly in time, and a spike-filtered speed.
 
-use super::distance::haversine_m;
+use super::distance::haversine_cos_m;
 use crate::model::Sample;
 
 /// The hardest acceleration (m/s²) a sample-to-sample speed change may imply before the
@@ -82,15 +82,16 @@ impl Series {
         // them are skipped, not treated as breaks).
         let mut gps_total_m = 0.0;
         let mut gps_count = 0usize;
-        let mut prev: Option<(f64, f64)> = None;
+        let mut prev: Option<(f64, f64, f64)> = None; // (lat, lon, cos lat)
         let gps_known: Vec<Option<f64>> = samples
             .iter()
             .map(|s| {
-                let p = position(s)?;
-                if let Some(q) = prev {
-                    gps_total_m += haversine_m(q.0, q.1, p.0, p.1);
+                let (lat, lon) = position(s)?;
+                let cos_lat = lat.to_radians().cos();
+                if let Some((plat, plon, pcos)) = prev {
+                    gps_total_m += haversine_cos_m(plat, plon, pcos, lat, lon, cos_lat);
                 }
-                prev = Some(p);
+                prev = Some((lat, lon, cos_lat));
                 gps_count += 1;
                 Some(gps_total_m)
             })

@@ -20,9 +20,12 @@ pub fn avg_speed_kmh(distance_m: Option<f64>, moving_time_s: Option<i64>) -> Opt
 
 /// Robust maximum speed (km/h), 2 dp; `None` when nothing moved.
 pub fn max_speed_kmh(series: &Series, totals: Option<&DeviceTotals>) -> Option<f64> {
-    let from_samples = series.speed_ms.iter().flatten().copied().fold(None, |m: Option<f64>, v| {
-        Some(m.map_or(v, |m| m.max(v)))
-    });
+    let from_samples = series
+        .speed_ms
+        .iter()
+        .flatten()
+        .copied()
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     let v = from_samples.or_else(|| totals.and_then(|t| t.max_speed_ms))?;
     (v.is_finite() && v > 0.0).then(|| round_dp(v * 3.6, 2))
 }

@@ -401,7 +401,7 @@ mod tests {
         // 2024-01-01 was a Monday: day 0 sits in column 0, row 0.
         let cells = [DayCell { ordinal0: 0, color: "#ff0000".into(), opacity: 0.5, title: "x".into(), href: "/a/".into() }];
         let svg = heatmap(2024, 0, 366, &cells);
-        assert!(svg.contains(r#"<rect x="28" y="14" width="10" height="10" rx="2" fill="#ff0000" fill-opacity="0.5">"#), "{svg}");
+        assert!(svg.contains(r##"<rect x="28" y="14" width="10" height="10" rx="2" fill="#ff0000" fill-opacity="0.5">"##), "{svg}");
         // 2024 starts on a Monday: the first column is a full week of pattern cells, and
         // 31 Dec 2024 (day 365, a Tuesday) ends the last column after two rows.
         assert!(svg.contains(r#"<rect x="28" y="14" width="13" height="91" fill="url(#hm-2024)"/>"#), "{svg}");

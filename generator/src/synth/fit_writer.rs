@@ -121,7 +121,11 @@ pub fn write_fit_parts(track: &Track) -> (Vec<u8>, usize) {
 
     let mut e = Enc { buf: Vec::with_capacity(256 + pts.len() * 32) };
     e.buf.extend_from_slice(&[0u8; 14]);
-    e.define(LOCAL_FILE_ID, 0, &[(0, 1, ENUM), (1, 2, UINT16), (2, 2, UINT16), (3, 4, UINT32Z), (4, 4, UINT32)]);
+    e.define(
+        LOCAL_FILE_ID,
+        0,
+        &[(0, 1, ENUM), (1, 2, UINT16), (2, 2, UINT16), (3, 4, UINT32Z), (4, 4, UINT32)],
+    );
     e.define(LOCAL_EVENT, 21, &[(253, 4, UINT32), (0, 1, ENUM), (1, 1, ENUM)]);
     let record_def_offset = e.buf.len();
     let mut rec_fields = vec![(253, 4, UINT32)];
@@ -155,9 +159,23 @@ pub fn write_fit_parts(track: &Track) -> (Vec<u8>, usize) {
     ];
     let mut lap_fields = vec![(253, 4, UINT32), (254, 2, UINT16), (0, 1, ENUM), (1, 1, ENUM)];
     lap_fields.extend(totals);
-    lap_fields.extend([(21, 2, UINT16), (22, 2, UINT16), (15, 1, UINT8), (16, 1, UINT8), (19, 2, UINT16), (20, 2, UINT16)]);
+    lap_fields.extend([
+        (21, 2, UINT16),
+        (22, 2, UINT16),
+        (15, 1, UINT8),
+        (16, 1, UINT8),
+        (19, 2, UINT16),
+        (20, 2, UINT16),
+    ]);
     e.define(LOCAL_LAP, 19, &lap_fields);
-    let mut session_fields = vec![(253, 4, UINT32), (254, 2, UINT16), (0, 1, ENUM), (1, 1, ENUM), (5, 1, ENUM), (6, 1, ENUM)];
+    let mut session_fields = vec![
+        (253, 4, UINT32),
+        (254, 2, UINT16),
+        (0, 1, ENUM),
+        (1, 1, ENUM),
+        (5, 1, ENUM),
+        (6, 1, ENUM),
+    ];
     session_fields.extend(totals);
     session_fields.extend([
         (14, 2, UINT16), // avg_speed, mm/s
@@ -175,7 +193,15 @@ pub fn write_fit_parts(track: &Track) -> (Vec<u8>, usize) {
     e.define(
         LOCAL_ACTIVITY,
         34,
-        &[(253, 4, UINT32), (0, 4, UINT32), (1, 2, UINT16), (2, 1, ENUM), (3, 1, ENUM), (4, 1, ENUM), (5, 4, UINT32)],
+        &[
+            (253, 4, UINT32),
+            (0, 4, UINT32),
+            (1, 2, UINT16),
+            (2, 1, ENUM),
+            (3, 1, ENUM),
+            (4, 1, ENUM),
+            (5, 4, UINT32),
+        ],
     );
 
     let t0 = s.start_unix_s;
@@ -307,14 +333,16 @@ pub fn write_fit_parts(track: &Track) -> (Vec<u8>, usize) {
     e.u32(truth.duration_s * 1000);
     e.u32(truth.timer_s * 1000);
     e.u32(scaled_u32(truth.distance_m, 100.0));
-    let avg_speed = if truth.timer_s > 0 { truth.distance_m / f64::from(truth.timer_s) } else { 0.0 };
+    let avg_speed =
+        if truth.timer_s > 0 { truth.distance_m / f64::from(truth.timer_s) } else { 0.0 };
     e.u16(scaled_u16(avg_speed, 1000.0));
     e.u16(scaled_u16(pts.iter().map(|p| p.speed_ms).fold(0.0, f64::max), 1000.0));
     e.u8(hr_all.map_or(u8::MAX, |h| h.0));
     e.u8(hr_all.map_or(u8::MAX, |h| h.1));
     e.u16(pw_all.map_or(u16::MAX, |p| p.0));
     e.u16(pw_all.map_or(u16::MAX, |p| p.1));
-    let ascent = |v: Option<f64>| v.filter(|_| device_ascent).map_or(u16::MAX, |g| scaled_u16(g, 1.0));
+    let ascent =
+        |v: Option<f64>| v.filter(|_| device_ascent).map_or(u16::MAX, |g| scaled_u16(g, 1.0));
     e.u16(ascent(truth.elevation_gain_m));
     e.u16(ascent(truth.elevation_loss_m));
     e.u16(0);

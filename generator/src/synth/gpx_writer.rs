@@ -15,7 +15,9 @@ pub fn write_gpx(track: &Track) -> Vec<u8> {
         Device::Garmin => "Garmin Edge 530",
         Device::Development => "bincio-synth",
     };
-    b.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"");
+    b.extend_from_slice(
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"",
+    );
     b.extend_from_slice(creator.as_bytes());
     b.extend_from_slice(
         b"\" xmlns=\"http://www.topografix.com/GPX/1/1\" \

@@ -520,7 +520,11 @@ impl Noise {
         let mut rng = Rng::new(seed);
         let mut comp = |amp_m: f64| {
             let period_s = rng.uniform(240.0, 900.0);
-            (amp_m * (0.7 + 0.6 * rng.unit()), std::f64::consts::TAU / period_s, rng.uniform(0.0, 6.3))
+            (
+                amp_m * (0.7 + 0.6 * rng.unit()),
+                std::f64::consts::TAU / period_s,
+                rng.uniform(0.0, 6.3),
+            )
         };
         let north = [comp(1.8), comp(1.0), comp(0.6)];
         let east = [comp(1.8), comp(1.0), comp(0.6)];
@@ -535,7 +539,11 @@ impl Noise {
     /// `(north_m, east_m, up_m)` at `t_s`.
     fn at(&mut self, t_s: f64) -> (f64, f64, f64) {
         let white = 1.5 * self.rng.gauss();
-        (Self::eval(&self.north, t_s), Self::eval(&self.east, t_s), Self::eval(&self.up, t_s) + white)
+        (
+            Self::eval(&self.north, t_s),
+            Self::eval(&self.east, t_s),
+            Self::eval(&self.up, t_s) + white,
+        )
     }
 }
 
@@ -575,7 +583,11 @@ impl Scenario {
             for k in 1..=leg.duration_s {
                 power_w.push(f64::from(leg.power_w.unwrap_or(0)));
                 paused.push(leg.paused);
-                cum_m.push(if k == leg.duration_s { base + leg.distance_m } else { base + v * f64::from(k) });
+                cum_m.push(if k == leg.duration_s {
+                    base + leg.distance_m
+                } else {
+                    base + v * f64::from(k)
+                });
             }
             base += leg.distance_m;
         }
@@ -622,7 +634,13 @@ impl Scenario {
 
     /// [`Scenario::render`] with or without the MMP and best-effort truth (costly on
     /// a 6 h activity, and the benchmark corpus does not need it).
-    pub fn render_with(&self, format: SynthFormat, file: &str, gzipped: bool, full_truth: bool) -> Track {
+    pub fn render_with(
+        &self,
+        format: SynthFormat,
+        file: &str,
+        gzipped: bool,
+        full_truth: bool,
+    ) -> Track {
         let truth = self.truth();
         let times = self.sample_times();
         let has_power = self.has_power();
@@ -674,7 +692,8 @@ impl Scenario {
             // second just before `t` (constant over the interval: samples are cut at leg
             // boundaries). The first sample, and the first after a pause, take the values
             // of the second starting at `t`.
-            let after_pause = i > 0 && truth.paused.get(times[i - 1] as usize).copied().unwrap_or(false);
+            let after_pause =
+                i > 0 && truth.paused.get(times[i - 1] as usize).copied().unwrap_or(false);
             let value_sec = if i == 0 || after_pause { t } else { t - 1 };
             let value_sec = value_sec.min(truth.total_s.saturating_sub(1));
             let leg = &self.legs[leg_at(value_sec)];
@@ -682,7 +701,11 @@ impl Scenario {
             let pos_leg = leg_at(t);
             let pl = &self.legs[pos_leg];
             let ps = &starts[pos_leg];
-            let frac = if pl.duration_s == 0 { 0.0 } else { f64::from(t - ps.t0) / f64::from(pl.duration_s) };
+            let frac = if pl.duration_s == 0 {
+                0.0
+            } else {
+                f64::from(t - ps.t0) / f64::from(pl.duration_s)
+            };
             let along_m = pl.distance_m * frac;
             let (mut lat, mut lon) = destination(ps.lat, ps.lon, pl.bearing_deg, along_m);
             let mut ele = ps.ele + pl.climb_m * frac;
@@ -736,7 +759,11 @@ impl Scenario {
             let (mut ascent_m, mut descent_m, mut lt) = (0.0, 0.0, 0u32);
             for leg in &self.legs {
                 if lt >= start && lt < end {
-                    if leg.climb_m > 0.0 { ascent_m += leg.climb_m } else { descent_m -= leg.climb_m }
+                    if leg.climb_m > 0.0 {
+                        ascent_m += leg.climb_m
+                    } else {
+                        descent_m -= leg.climb_m
+                    }
                 }
                 lt += leg.duration_s;
             }
@@ -752,7 +779,16 @@ impl Scenario {
             });
         }
 
-        let ground = self.ground_truth(&truth, &points, &pauses, laps.len(), format, file, gzipped, full_truth);
+        let ground = self.ground_truth(
+            &truth,
+            &points,
+            &pauses,
+            laps.len(),
+            format,
+            file,
+            gzipped,
+            full_truth,
+        );
         Track { scenario: self.clone(), points, pauses, laps, truth: ground }
     }
 
@@ -793,10 +829,14 @@ impl Scenario {
         if full && self.has_power() {
             let env = |p: &[f64], slack: u32, bound: Bound| mmp_envelope(p, slack, bound);
             let (a, b) = (env(&truth.power_w, 0, Bound::High), env(&moving_power, 0, Bound::High));
-            let (a_lo, b_lo) =
-                (env(&truth.power_w, interval_max_s, Bound::Low), env(&moving_power, interval_max_s, Bound::Low));
-            let (a_hi, b_hi) =
-                (env(&truth.power_w, interval_max_s, Bound::High), env(&moving_power, interval_max_s, Bound::High));
+            let (a_lo, b_lo) = (
+                env(&truth.power_w, interval_max_s, Bound::Low),
+                env(&moving_power, interval_max_s, Bound::Low),
+            );
+            let (a_hi, b_hi) = (
+                env(&truth.power_w, interval_max_s, Bound::High),
+                env(&moving_power, interval_max_s, Bound::High),
+            );
             for (k, &d) in MMP_DURATIONS_S.iter().enumerate() {
                 let (Some(&wa), Some(&wb)) = (a.get(k), b.get(k)) else { break };
                 if (wa - wb).abs() > 1e-9 {
@@ -824,7 +864,9 @@ impl Scenario {
         let mut best_efforts = Vec::new();
         let targets = if full { self.kind.effort_targets_km() } else { &[] };
         for &km in targets {
-            let (Some(a), Some(b)) = (fastest_s(&truth.cum_m, km * 1000.0), fastest_s(&moving_cum, km * 1000.0)) else {
+            let (Some(a), Some(b)) =
+                (fastest_s(&truth.cum_m, km * 1000.0), fastest_s(&moving_cum, km * 1000.0))
+            else {
                 break;
             };
             if (a - b).abs() < 1e-6 {
@@ -1160,7 +1202,9 @@ pub struct FixtureSpec {
 pub fn fixture_set() -> Vec<FixtureSpec> {
     use SynthFormat::{Fit, Gpx, Tcx};
     let mut out = Vec::new();
-    let mut add = |s: Scenario, format: SynthFormat, copies: Copies| out.push(FixtureSpec { scenario: s, format, copies });
+    let mut add = |s: Scenario, format: SynthFormat, copies: Copies| {
+        out.push(FixtureSpec { scenario: s, format, copies })
+    };
 
     // The ground-truth ride: 1 Hz and smart recording in every format.
     // The 1 Hz TCX (half a megabyte of XML) is committed gzipped only.
@@ -1208,17 +1252,28 @@ pub fn fixture_set() -> Vec<FixtureSpec> {
     ];
     for (day, (kind, formats)) in plan.iter().enumerate() {
         for (j, &format) in formats.iter().enumerate() {
-            let mut s = base_scenario(&format!("synth-{}", kind.slug()), *kind, sport_legs(*kind), 3 + day as i64);
+            let mut s = base_scenario(
+                &format!("synth-{}", kind.slug()),
+                *kind,
+                sport_legs(*kind),
+                3 + day as i64,
+            );
             s.start_lat_deg = 44.0 + day as f64 * 0.37;
             s.start_lon_deg = 6.0 + day as f64 * 0.41;
-            s.start_ele_m = if *kind == SportKind::AlpineSki { 1450.0 } else { 300.0 + 50.0 * day as f64 };
+            s.start_ele_m =
+                if *kind == SportKind::AlpineSki { 1450.0 } else { 300.0 + 50.0 * day as f64 };
             let seed = 100 + (day * 3 + j) as u64;
             let slow = matches!(
                 kind,
-                SportKind::Hike | SportKind::Walk | SportKind::Other | SportKind::PoolSwim | SportKind::OpenWaterSwim
+                SportKind::Hike
+                    | SportKind::Walk
+                    | SportKind::Other
+                    | SportKind::PoolSwim
+                    | SportKind::OpenWaterSwim
             );
             // FIT of an indoor ride, a pool swim and a run at 1 Hz (small without XML).
-            let one_hz = format == Fit && matches!(kind, SportKind::IndoorRide | SportKind::PoolSwim | SportKind::Run);
+            let one_hz = format == Fit
+                && matches!(kind, SportKind::IndoorRide | SportKind::PoolSwim | SportKind::Run);
             s.sampling = if one_hz {
                 Sampling::OneHz
             } else if slow {
@@ -1233,7 +1288,15 @@ pub fn fixture_set() -> Vec<FixtureSpec> {
             if matches!(kind, SportKind::Run | SportKind::Walk) {
                 s.device = Device::Development;
             }
-            add(s, format, if *kind == SportKind::Run && format == Tcx { Copies::PlainAndGz } else { Copies::Plain });
+            add(
+                s,
+                format,
+                if *kind == SportKind::Run && format == Tcx {
+                    Copies::PlainAndGz
+                } else {
+                    Copies::Plain
+                },
+            );
         }
     }
     out
@@ -1257,9 +1320,11 @@ pub fn write_fixture_set(out: &Path) -> Result<Vec<PathBuf>, SynthError> {
     let write = |rel: &str, bytes: &[u8], written: &mut Vec<PathBuf>| -> Result<(), SynthError> {
         let path = out.join(rel);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| SynthError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| SynthError::Io { path: dir.to_path_buf(), source })?;
         }
-        std::fs::write(&path, bytes).map_err(|source| SynthError::Io { path: path.clone(), source })?;
+        std::fs::write(&path, bytes)
+            .map_err(|source| SynthError::Io { path: path.clone(), source })?;
         written.push(path);
         Ok(())
     };
@@ -1408,11 +1473,7 @@ pub fn corpus_file(index: usize, seed: u64) -> (String, Vec<u8>) {
     let name = format!("{}.{}", scenario.name, format.ext());
     let track = scenario.render_with(format, &name, gz, false);
     let bytes = write_format(&track, format);
-    if gz {
-        (format!("{name}.gz"), gzip(&bytes, 1))
-    } else {
-        (name, bytes)
-    }
+    if gz { (format!("{name}.gz"), gzip(&bytes, 1)) } else { (name, bytes) }
 }
 
 /// The benchmark corpus: `n` files of mixed formats (GPX/TCX/FIT in turn, ~12 % gzipped),

@@ -42,7 +42,9 @@ xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<Activities>\n<Activit
             push_u64(&mut b, hrs.iter().copied().max().unwrap_or(0));
             b.extend_from_slice(b"</Value></MaximumHeartRateBpm>\n");
         }
-        b.extend_from_slice(b"<Intensity>Active</Intensity>\n<TriggerMethod>Manual</TriggerMethod>\n<Track>\n");
+        b.extend_from_slice(
+            b"<Intensity>Active</Intensity>\n<TriggerMethod>Manual</TriggerMethod>\n<Track>\n",
+        );
         for p in pts {
             b.extend_from_slice(b"<Trackpoint><Time>");
             push_iso(&mut b, s.start_unix_s + i64::from(p.t_s), 0);

@@ -13,7 +13,12 @@ fn gps_length_m(points: &[Point]) -> f64 {
     points
         .windows(2)
         .filter_map(|w| {
-            Some(haversine_m(r(w[0].lat_deg?), r(w[0].lon_deg?), r(w[1].lat_deg?), r(w[1].lon_deg?)))
+            Some(haversine_m(
+                r(w[0].lat_deg?),
+                r(w[0].lon_deg?),
+                r(w[1].lat_deg?),
+                r(w[1].lon_deg?),
+            ))
         })
         .sum()
 }
@@ -65,7 +70,9 @@ fn gps_noise_moves_points_but_not_the_length() {
     let max_off = off.iter().copied().fold(0.0, f64::max);
     assert!(max_off > 1.5 && max_off < 8.0, "max offset {max_off} m");
     let len = gps_length_m(&noisy.points);
-    assert!((len / 10_500.0 - 1.0).abs() < 3e-4, "noisy length {len}");
+    // Slowly varying error barely lengthens the track; the displaced start and end
+    // points (a few metres each) dominate. Half the 0.1 % the metrics are allowed.
+    assert!((len / 10_500.0 - 1.0).abs() < 5e-4, "noisy length {len}");
     let ele_diff = noisy
         .points
         .iter()
@@ -117,7 +124,9 @@ fn best_helpers_on_hand_values() {
     assert_eq!(fastest_s(&cum, 26.0), None);
 }
 
-fn fit_fields(rec: &fitparser::FitDataRecord) -> std::collections::HashMap<String, fitparser::Value> {
+fn fit_fields(
+    rec: &fitparser::FitDataRecord,
+) -> std::collections::HashMap<String, fitparser::Value> {
     rec.fields().iter().map(|f| (f.name().to_owned(), f.value().clone())).collect()
 }
 
@@ -130,6 +139,8 @@ fn as_f64(v: Option<&fitparser::Value>) -> Option<f64> {
         V::UInt16(x) => f64::from(*x),
         V::UInt32(x) => f64::from(*x),
         V::SInt32(x) => f64::from(*x),
+        // fitparser turns date_time and local_date_time into dates: back to FIT seconds.
+        V::Timestamp(t) => (t.timestamp() - fit_writer::FIT_EPOCH_OFFSET_S) as f64,
         _ => return None,
     })
 }
@@ -149,10 +160,15 @@ fn fit_decodes_with_fitparser_and_matches_the_truth() {
         assert_eq!(records.len(), track.points.len(), "{name}");
         let laps = recs.iter().filter(|r| r.kind() == MesgNum::Lap).count();
         assert_eq!(laps, track.laps.len(), "{name}");
-        let session = recs.iter().find(|r| r.kind() == MesgNum::Session).map(fit_fields).expect("session");
+        let session =
+            recs.iter().find(|r| r.kind() == MesgNum::Session).map(fit_fields).expect("session");
         let t = &track.truth;
         assert_eq!(as_f64(session.get("total_distance")), Some(t.distance_m), "{name}");
-        assert_eq!(as_f64(session.get("total_elapsed_time")), Some(f64::from(t.duration_s)), "{name}");
+        assert_eq!(
+            as_f64(session.get("total_elapsed_time")),
+            Some(f64::from(t.duration_s)),
+            "{name}"
+        );
         assert_eq!(as_f64(session.get("total_timer_time")), Some(f64::from(t.timer_s)), "{name}");
         assert_eq!(as_f64(session.get("total_ascent")), t.elevation_gain_m, "{name}");
         assert_eq!(as_f64(session.get("max_power")), t.max_power_w.map(f64::from), "{name}");
@@ -167,9 +183,11 @@ fn fit_decodes_with_fitparser_and_matches_the_truth() {
         // Timer events: one start plus one per resume, one stop_all per pause plus the end.
         let events = recs.iter().filter(|r| r.kind() == MesgNum::Event).count();
         assert_eq!(events, 2 + 2 * track.pauses.len(), "{name}");
-        let activity = recs.iter().find(|r| r.kind() == MesgNum::Activity).map(fit_fields).expect("activity");
+        let activity =
+            recs.iter().find(|r| r.kind() == MesgNum::Activity).map(fit_fields).expect("activity");
         let local = as_f64(activity.get("local_timestamp")).expect("local_timestamp");
-        let end_fit = (s.start_unix_s + i64::from(t.duration_s) - fit_writer::FIT_EPOCH_OFFSET_S) as f64;
+        let end_fit =
+            (s.start_unix_s + i64::from(t.duration_s) - fit_writer::FIT_EPOCH_OFFSET_S) as f64;
         assert_eq!(local - end_fit, f64::from(s.utc_offset_s), "{name}");
     }
 }

@@ -50,6 +50,40 @@ fn geojson_positions_are_lon_lat_ele() {
 }
 
 #[test]
+fn geojson_keeps_elevation_and_speed_of_the_first_point() {
+    let mut a = at(0, 48.0, 11.0);
+    a.ele_m = Some(100.0);
+    a.speed_ms = Some(20.0 / 3.6);
+    let mut b = at(5, 48.001, 11.001);
+    b.ele_m = Some(101.0);
+    b.speed_ms = Some(22.0 / 3.6);
+    let t = track_of(vec![a, b]).unwrap();
+    assert_eq!(t.geometry.coordinates[0][2], 100.0);
+    assert_eq!(t.properties.speeds, vec![Some(20.0), Some(22.0)]);
+}
+
+#[test]
+fn build_published_equals_the_separate_builders() {
+    let pts: Vec<Sample> = (0..600)
+        .map(|i| Sample {
+            ele_m: Some(100.0 + (i as f64 / 50.0).sin() * 20.0),
+            hr_bpm: Some(120 + (i % 40) as u16),
+            ..at(i, 45.0 + 0.00005 * i as f64, 7.0 + 0.0003 * (i as f64 / 30.0).sin())
+        })
+        .collect();
+    let a = act(pts);
+    for privacy in [Privacy::Public, Privacy::BlurStart, Privacy::NoGps, Privacy::Unlisted] {
+        let mask = publishable_mask(&a.samples, privacy);
+        let all = build_published(&a, &mask, privacy, "x", TRACK_EPSILON_DEG);
+        assert_eq!(all.geo, published_geo(&a.samples, &mask));
+        assert_eq!(all.timeseries, build_timeseries(&a, &mask, privacy));
+        assert_eq!(all.track, build_track(&a, &mask, "x", TRACK_EPSILON_DEG));
+        assert_eq!(all.preview, build_preview(&a.samples, &mask));
+        assert_eq!(all.track.is_some(), privacy != Privacy::NoGps, "{privacy:?}");
+    }
+}
+
+#[test]
 fn geojson_without_elevation_has_two_element_positions() {
     let t = track_of(vec![at(0, 48.0, 11.0), at(1, 48.001, 11.002)]).unwrap();
     assert!(t.geometry.coordinates.iter().all(|c| c.len() == 2));

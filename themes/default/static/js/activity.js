@@ -15,8 +15,8 @@
   }
 
   if (window.L && data.track_url) {
+    var outline = el.innerHTML;
     fetch(data.track_url).then(function (r) { return r.json(); }).then(function (gj) {
-      var outline = el.innerHTML;
       el.innerHTML = '';
       map = L.map(el, { zoomControl: true, attributionControl: true });
       // Tiles are optional: the track is a vector layer and shows without them.
@@ -25,17 +25,22 @@
           .on('tileerror', function () { el.classList.add('no-tiles'); })
           .addTo(map);
       }
-      var line = L.geoJSON(gj, { style: { color: data.color || '#60a5fa', weight: 3, opacity: 0.95 } }).addTo(map);
+      // A vector layer needs a view before it is added: fit first, then add.
+      var line = L.geoJSON(gj, { style: { color: data.color || '#60a5fa', weight: 3, opacity: 0.95 } });
+      map.fitBounds(line.getBounds(), { padding: [20, 20], animate: false });
+      line.addTo(map);
       var coords = (gj.geometry && gj.geometry.coordinates) || [];
       if (coords.length) {
         var s = coords[0], e = coords[coords.length - 1];
         L.circleMarker([s[1], s[0]], { radius: 6, color: '#fff', weight: 2, fillColor: '#4ade80', fillOpacity: 1 }).addTo(map);
         L.circleMarker([e[1], e[0]], { radius: 6, color: '#fff', weight: 2, fillColor: '#f87171', fillOpacity: 1 }).addTo(map);
       }
-      map.fitBounds(line.getBounds(), { padding: [20, 20], animate: false });
       el.setAttribute('data-map-ready', '1');
-      if (!outline) { return; }
-    }).catch(function () { /* keep the SVG outline */ });
+    }).catch(function (err) {
+      // Keep showing the server-rendered outline.
+      if (!map) { el.innerHTML = outline; }
+      if (window.console) { console.warn('map: ' + err); }
+    });
   }
 
   // Chart hover → marker. The x axis of each chart maps linearly onto [x0, x1] (seconds or
@@ -92,4 +97,20 @@
       if (marker && map) { map.removeLayer(marker); marker = null; el.removeAttribute('data-marker'); }
     });
   });
+
+  // Browser-test hook: #bincio-test=hover:0.5 moves the pointer to that fraction of the
+  // first visible chart once the map is ready.
+  var m = location.hash.match(/hover:([0-9.]+)/);
+  if (m) {
+    var frac = +m[1];
+    var tries = 0;
+    (function fire() {
+      var svg = charts.filter(function (c) { return c.getBoundingClientRect().width > 0; })[0];
+      if (!svg || (data.track_url && !map && tries++ < 50)) { setTimeout(fire, 100); return; }
+      var vb = svg.viewBox.baseVal, r = svg.getBoundingClientRect();
+      var ml = +svg.getAttribute('data-ml'), mr = +svg.getAttribute('data-mr');
+      var x = r.left + (ml + frac * (vb.width - ml - mr)) / vb.width * r.width;
+      svg.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: r.top + r.height / 2, bubbles: true }));
+    }());
+  }
 }());

@@ -170,4 +170,16 @@
       el.innerHTML = '<div class="table-scroll"><table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>' + rows.join('') + '</tbody></table></div>';
     }, function () { el.innerHTML = '<p class="muted">The API document is not available.</p>'; });
   });
+
+  // Browser-test hooks, driven by the URL fragment only (headless Chromium cannot hover or
+  // click from the command line): #bincio-test=theme,overflow
+  var hooks = (location.hash.match(/bincio-test=([\w,.:-]+)/) || [])[1];
+  if (hooks) {
+    window.addEventListener('load', function () {
+      hooks.split(',').forEach(function (h) {
+        if (h === 'theme') { var b = doc.querySelector('[data-theme-toggle]'); if (b) { b.click(); } }
+        if (h === 'overflow') { doc.body.setAttribute('data-overflow', String(doc.documentElement.scrollWidth > window.innerWidth) + ':' + doc.documentElement.scrollWidth + '/' + window.innerWidth); }
+      });
+    });
+  }
 }());
