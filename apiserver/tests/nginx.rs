@@ -32,7 +32,8 @@ async fn wait_port(port: u16) {
 async fn get(port: u16, req: &str) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let mut buf = Vec::new();
-    let (status, head, body) = bincio_api::bench::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
+    let (status, head, body) =
+        bincio_api::bench::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
     (status, head, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -81,12 +82,13 @@ async fn nginx_private_wall_proxy_and_secrets() {
             .spawn()
             .unwrap(),
     );
-    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx/bincio.conf"))
-        .unwrap()
-        .replace("{{LISTEN}}", &format!("127.0.0.1:{web_port}"))
-        .replace("{{SERVER_NAME}}", "localhost")
-        .replace("{{SITE_ROOT}}", site.to_str().unwrap())
-        .replace("{{API_ADDR}}", &format!("127.0.0.1:{api_port}"));
+    let conf =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx/bincio.conf"))
+            .unwrap()
+            .replace("{{LISTEN}}", &format!("127.0.0.1:{web_port}"))
+            .replace("{{SERVER_NAME}}", "localhost")
+            .replace("{{SITE_ROOT}}", site.to_str().unwrap())
+            .replace("{{API_ADDR}}", &format!("127.0.0.1:{api_port}"));
     assert!(!conf.contains("{{"), "every placeholder is documented and filled");
     let t = tmp.path().display();
     // As root, nginx's workers would run as `nobody` and could not read the tempdir.
@@ -116,17 +118,26 @@ async fn nginx_private_wall_proxy_and_secrets() {
     wait_port(api_port).await;
     wait_port(web_port).await;
     let host = format!("127.0.0.1:{web_port}");
-    let req = |path: &str, extra: &str| format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n");
+    let req =
+        |path: &str, extra: &str| format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n");
 
     // Anonymous: pages redirect to the login page, data files are 401, login page is open.
     let (s, head, _) = get(web_port, &req("/", "Accept: text/html\r\n")).await;
     assert_eq!(s, 302, "{head}");
-    assert!(head.to_ascii_lowercase().contains("location: http://") && head.contains("/login/?next=/"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("location: http://") && head.contains("/login/?next=/"),
+        "{head}"
+    );
     assert_eq!(get(web_port, &req("/dave/index.json", "")).await.0, 401);
     let (s, head, body) = get(web_port, &req("/login/", "")).await;
     assert_eq!((s, body.as_str()), (200, "<form>login</form>"));
     let lower = head.to_ascii_lowercase();
-    for h in ["x-content-type-options: nosniff", "x-frame-options: deny", "content-security-policy:", "referrer-policy:"] {
+    for h in [
+        "x-content-type-options: nosniff",
+        "x-frame-options: deny",
+        "content-security-policy:",
+        "referrer-policy:",
+    ] {
         assert!(lower.contains(h), "{h} missing in {head}");
     }
     assert_eq!(get(web_port, &req("/static/app.css", "")).await.0, 200);
@@ -155,13 +166,20 @@ async fn nginx_private_wall_proxy_and_secrets() {
     assert_eq!(get(web_port, &evil).await.0, 403);
 
     // Secrets: never served, even to a logged-in user, even if copied under the root.
-    for p in ["/instance.db", "/_queue/x.json", "/dave/originals/a.gpx", "/.bincio_cache.json", "/instance.db-wal"] {
+    for p in [
+        "/instance.db",
+        "/_queue/x.json",
+        "/dave/originals/a.gpx",
+        "/.bincio_cache.json",
+        "/instance.db-wal",
+    ] {
         assert_eq!(get(web_port, &req(p, &c)).await.0, 404, "{p}");
     }
 
     // Public instance: the same nginx config lets everyone in.
     let manifest = data.join("index.json");
-    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     m["instance"]["private"] = serde_json::json!(false);
     std::fs::write(&manifest, m.to_string()).unwrap();
     assert_eq!(get(web_port, &req("/dave/index.json", "")).await.0, 200);

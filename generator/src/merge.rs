@@ -18,8 +18,8 @@
 use bincio_bas::fsx::{self, FsxError};
 use bincio_bas::layout::UserDir;
 use bincio_bas::{
-    Athlete, Detail, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature,
-    UserFeed, YearShard,
+    Athlete, Detail, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature, UserFeed,
+    YearShard,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -241,10 +241,7 @@ pub struct MergedUser {
 /// (the in-memory result is the same): `render --handle` uses it for the other users.
 pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError> {
     let user = UserDir::new(user_dir);
-    let handle = user_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let handle = user_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let index_path = user.index();
     let feed: Option<UserFeed> = match std::fs::read(&index_path) {
         Ok(bytes) => Some(
@@ -283,7 +280,7 @@ pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError
     let merged_dir = user.merged_dir();
     let out_acts = merged_dir.join("activities");
     let ids: Vec<String> = ids.into_iter().collect();
-    let results: Vec<Result<Option<(MergedActivity, usize)>, (PathBuf, String)>> = ids
+    let results: Vec<ActivityResult> = ids
         .par_iter()
         .map(|id| merge_activity(&user, id, index_summaries.get(id), &out_acts, write))
         .collect();
@@ -333,10 +330,7 @@ pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError
 }
 
 fn is_highlight(s: &Summary) -> bool {
-    s.custom
-        .as_ref()
-        .and_then(|c| c.get("highlight"))
-        .is_some_and(|v| v.as_bool().unwrap_or(false))
+    s.custom.as_ref().and_then(|c| c.get("highlight")).is_some_and(|v| v.as_bool().unwrap_or(false))
 }
 
 type ActivityResult = Result<Option<(MergedActivity, usize)>, (PathBuf, String)>;
@@ -400,7 +394,8 @@ fn merge_activity(
     let has_timeseries = ts_src.is_file();
     // Public data is copied as is (cheap: skipped by length + mtime when unchanged); any
     // privacy rule or hidden stat means parsing, filtering and writing the filtered copy.
-    let filter_ts = privacy != Privacy::Public && privacy != Privacy::Unlisted || !hidden.is_empty();
+    let filter_ts =
+        privacy != Privacy::Public && privacy != Privacy::Unlisted || !hidden.is_empty();
     let mut ts = if has_timeseries && filter_ts { Some(read_timeseries(&ts_src)?) } else { None };
     match privacy {
         Privacy::NoGps => {
@@ -419,7 +414,8 @@ fn merge_activity(
             }
             if let Some(tr) = track.as_mut() {
                 tr.geometry.coordinates.retain(|c| {
-                    c.len() >= 2 && !ends.iter().any(|e| haversine_m(*e, [c[1], c[0]]) < BLUR_RADIUS_M)
+                    c.len() >= 2
+                        && !ends.iter().any(|e| haversine_m(*e, [c[1], c[0]]) < BLUR_RADIUS_M)
                 });
                 if tr.geometry.coordinates.len() < 2 {
                     track = None;
@@ -459,8 +455,7 @@ fn merge_activity(
         if !images.is_empty() {
             let dst_dir = out_acts.join("images").join(id);
             for name in &images {
-                changed +=
-                    copy_if_changed(&user.images_dir(id).join(name), &dst_dir.join(name))?;
+                changed += copy_if_changed(&user.images_dir(id).join(name), &dst_dir.join(name))?;
             }
         }
     }
@@ -473,7 +468,11 @@ fn extracted_or_edit_geo(extracted: Privacy, _now: Privacy) -> Privacy {
     extracted
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, value: &T, write: bool) -> Result<usize, (PathBuf, String)> {
+fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    write: bool,
+) -> Result<usize, (PathBuf, String)> {
     if !write {
         return Ok(0);
     }
@@ -484,12 +483,14 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T, write: bool) -> Resul
 
 fn read_timeseries(path: &Path) -> Result<Timeseries, (PathBuf, String)> {
     let bytes = std::fs::read(path).map_err(|e| (path.to_path_buf(), e.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| (path.to_path_buf(), format!("invalid timeseries: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| (path.to_path_buf(), format!("invalid timeseries: {e}")))
 }
 
 fn read_track(path: &Path) -> Result<TrackFeature, (PathBuf, String)> {
     let bytes = std::fs::read(path).map_err(|e| (path.to_path_buf(), e.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| (path.to_path_buf(), format!("invalid GeoJSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| (path.to_path_buf(), format!("invalid GeoJSON: {e}")))
 }
 
 fn hide_stats(detail: &mut Detail, summary: &mut Summary, hidden: &[String]) {
@@ -555,16 +556,13 @@ fn published_ends(ts: Option<&Timeseries>, track: Option<&TrackFeature>) -> Vec<
     if let Some(ts) = ts
         && let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon)
     {
-        pts = lat
-            .iter()
-            .zip(lon.iter())
-            .filter_map(|(a, o)| Some([(*a)?, (*o)?]))
-            .collect();
+        pts = lat.iter().zip(lon.iter()).filter_map(|(a, o)| Some([(*a)?, (*o)?])).collect();
     }
     if pts.is_empty()
         && let Some(tr) = track
     {
-        pts = tr.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect();
+        pts =
+            tr.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect();
     }
     match (pts.first(), pts.last()) {
         (Some(a), Some(b)) => vec![*a, *b],
@@ -662,20 +660,33 @@ fn list_images(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Copy `src` to `dst` atomically unless `dst` already has the same length and
-/// modification time (the copy carries the source's mtime, so an unchanged source costs
-/// two `stat`s, not a read of a multi-MB timeseries). Returns 1 when it wrote.
+/// Publish `src` at `dst` atomically unless `dst` is already the same file. A hard link is
+/// made to a temp name beside `dst` and renamed over it (no data copied: a 10 000-activity
+/// instance would otherwise copy gigabytes of timeseries twice); across file systems the
+/// file is copied instead, carrying the source's mtime. "Same" is the same inode, or the same
+/// length and mtime for a copy, so an unchanged source costs two `stat`s. Every writer
+/// replaces files by rename, never in place, so a linked file never changes under a reader.
+/// Returns 1 when it wrote.
 pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<usize, (PathBuf, String)> {
     let sm = std::fs::metadata(src).map_err(|e| (src.to_path_buf(), e.to_string()))?;
     if let Ok(dm) = std::fs::metadata(dst)
-        && dm.len() == sm.len()
-        && let (Ok(a), Ok(b)) = (dm.modified(), sm.modified())
-        && a == b
+        && (same_inode(&sm, &dm)
+            || dm.len() == sm.len()
+                && matches!((dm.modified(), sm.modified()), (Ok(a), Ok(b)) if a == b))
     {
         return Ok(0);
     }
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| (dir.to_path_buf(), e.to_string()))?;
+    let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".bincio-link-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(src, &tmp).is_ok() {
+        std::fs::rename(&tmp, dst).map_err(|e| (dst.to_path_buf(), e.to_string()))?;
+        return Ok(1);
+    }
     let bytes = std::fs::read(src).map_err(|e| (src.to_path_buf(), e.to_string()))?;
-    fsx::write_atomic(dst, &bytes).map_err(|e| (dst.to_path_buf(), e.to_string()))?;
+    fsx::write_derived(dst, &bytes).map_err(|e| (dst.to_path_buf(), e.to_string()))?;
     if let Ok(mtime) = sm.modified()
         && let Ok(f) = std::fs::File::options().write(true).open(dst)
     {
@@ -683,6 +694,17 @@ pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<usize, (PathBuf, String
         let _ = f.set_modified(mtime);
     }
     Ok(1)
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// Remove files in `_merged/activities/` that belong to no merged activity any more
@@ -756,7 +778,11 @@ fn write_year_shards(
     let mut shards = Vec::new();
     for (year, cards) in by_year.iter().rev() {
         let url = format!("index-{year}.json");
-        shards.push(YearShard { year: i64::from(*year), url: url.clone(), count: cards.len() as i64 });
+        shards.push(YearShard {
+            year: i64::from(*year),
+            url: url.clone(),
+            count: cards.len() as i64,
+        });
         let feed = UserFeed {
             bas_version: bincio_bas::BAS_VERSION.to_owned(),
             owner: owner.clone(),
@@ -789,7 +815,8 @@ fn write_year_shards(
 }
 
 /// The athlete keys a user may set through `edits/athlete.yaml`.
-const ATHLETE_EDIT_KEYS: [&str; 6] = ["max_hr", "ftp_w", "hr_zones", "power_zones", "seasons", "gear"];
+const ATHLETE_EDIT_KEYS: [&str; 6] =
+    ["max_hr", "ftp_w", "hr_zones", "power_zones", "seasons", "gear"];
 
 fn merge_athlete(
     user: &UserDir,
@@ -838,7 +865,7 @@ fn merge_athlete(
     let athlete: Option<Athlete> = match serde_json::from_value(value.clone()) {
         Ok(a) => Some(a),
         Err(e) => {
-            warnings.push((src.clone(), format!("athlete.json not understood: {e}")));
+            warnings.push((src, format!("athlete.json not understood: {e}")));
             None
         }
     };
@@ -855,8 +882,11 @@ fn py_float_key(km: f64) -> String {
 /// walking) and the ten best cycling climbs, over listed activities only (reference §8.4:
 /// strict `<`, newest first, so the newest wins a tie).
 pub fn listed_records(activities: &[MergedActivity]) -> (Map<String, Value>, Vec<Value>) {
-    let mut listed: Vec<&Summary> = activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
-    listed.sort_by(|a, b| b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id)));
+    let mut listed: Vec<&Summary> =
+        activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
+    listed.sort_by(|a, b| {
+        b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id))
+    });
     let entry = |s: &Summary, key: &str, v: Value| {
         let mut m = Map::new();
         m.insert(key.to_owned(), v);
@@ -880,9 +910,15 @@ pub fn listed_records(activities: &[MergedActivity]) -> (Map<String, Value>, Vec
                 }
             }
             if matches!(sport, Sport::Hiking | Sport::Walking) {
-                for (key, v) in [("longest_m", s.distance_m), ("most_elevation_m", s.elevation_gain_m)] {
+                for (key, v) in
+                    [("longest_m", s.distance_m), ("most_elevation_m", s.elevation_gain_m)]
+                {
                     let v = v.unwrap_or(0.0);
-                    let better = bucket.get(key).and_then(|e| e.get("value")).and_then(Value::as_f64).is_none_or(|old| v > old);
+                    let better = bucket
+                        .get(key)
+                        .and_then(|e| e.get("value"))
+                        .and_then(Value::as_f64)
+                        .is_none_or(|old| v > old);
                     if v > 0.0 && better {
                         bucket.insert(key.to_owned(), entry(s, "value", Value::from(v)));
                     }
@@ -901,7 +937,11 @@ pub fn listed_records(activities: &[MergedActivity]) -> (Map<String, Value>, Vec
         .filter(|s| s.sport == Sport::Cycling && s.best_climb_m.is_some_and(|c| c > 0.0))
         .collect();
     climbs.sort_by(|a, b| b.best_climb_m.unwrap_or(0.0).total_cmp(&a.best_climb_m.unwrap_or(0.0)));
-    let climbs = climbs.into_iter().take(10).map(|s| entry(s, "climb_m", Value::from(s.best_climb_m.unwrap_or(0.0)))).collect();
+    let climbs = climbs
+        .into_iter()
+        .take(10)
+        .map(|s| entry(s, "climb_m", Value::from(s.best_climb_m.unwrap_or(0.0))))
+        .collect();
     (records, climbs)
 }
 
@@ -941,7 +981,8 @@ mod tests {
     #[test]
     fn body_wins_over_description_and_private_round_trips() {
         let mut d = Detail { id: "a".into(), privacy: Privacy::BlurStart, ..Detail::default() };
-        let sc = parse_sidecar("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
+        let sc =
+            parse_sidecar("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
         apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
         assert_eq!(d.description.as_deref(), Some("body text"));
         assert_eq!(d.privacy, Privacy::Unlisted);

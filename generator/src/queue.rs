@@ -11,7 +11,9 @@
 
 use crate::site::{self, SiteOptions};
 use bincio_bas::fsx;
-use bincio_bas::queue::{ChangeKind, JobFailure, JobState, JobStatus, QueueRequest, is_valid_job_id};
+use bincio_bas::queue::{
+    ChangeKind, JobFailure, JobState, JobStatus, QueueRequest, is_valid_job_id,
+};
 use bincio_bas::{Handle, InstanceRoot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,9 +52,11 @@ pub struct Pending {
 /// bad file never blocks the queue. Dot-files (writers' temp files) are ignored.
 pub fn scan(root: &InstanceRoot) -> Result<Vec<Pending>, QueueError> {
     let dir = root.queue_dir();
-    std::fs::create_dir_all(root.queue_status_dir()).map_err(|source| QueueError::Io { path: dir.clone(), source })?;
+    std::fs::create_dir_all(root.queue_status_dir())
+        .map_err(|source| QueueError::Io { path: dir.clone(), source })?;
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(&dir).map_err(|source| QueueError::Io { path: dir.clone(), source })?;
+    let entries =
+        std::fs::read_dir(&dir).map_err(|source| QueueError::Io { path: dir.clone(), source })?;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
@@ -92,21 +96,26 @@ fn reject(root: &InstanceRoot, path: &Path, name: &str, reason: &str) -> Result<
     tracing::warn!(path = %path.display(), "rejected queue request: {reason}");
     let stem = name.trim_end_matches(".json");
     if is_valid_job_id(stem) {
-        write_status(root, &JobStatus {
-            job_id: stem.to_owned(),
-            handle: String::new(),
-            state: JobState::Failed,
-            message: format!("rejected: {reason}"),
-            done: 0,
-            total: 0,
-            updated_at: Some(crate::extract::now()),
-            new_activity_ids: Vec::new(),
-            failures: Vec::new(),
-        })?;
+        write_status(
+            root,
+            &JobStatus {
+                job_id: stem.to_owned(),
+                handle: String::new(),
+                state: JobState::Failed,
+                message: format!("rejected: {reason}"),
+                done: 0,
+                total: 0,
+                updated_at: Some(crate::extract::now()),
+                new_activity_ids: Vec::new(),
+                failures: Vec::new(),
+            },
+        )?;
     }
     let rejected = root.queue_dir().join("rejected");
-    std::fs::create_dir_all(&rejected).map_err(|source| QueueError::Io { path: rejected.clone(), source })?;
-    std::fs::rename(path, rejected.join(name)).map_err(|source| QueueError::Io { path: path.to_path_buf(), source })?;
+    std::fs::create_dir_all(&rejected)
+        .map_err(|source| QueueError::Io { path: rejected.clone(), source })?;
+    std::fs::rename(path, rejected.join(name))
+        .map_err(|source| QueueError::Io { path: path.to_path_buf(), source })?;
     Ok(())
 }
 
@@ -142,19 +151,24 @@ pub struct WatchSettings {
 
 /// Process one handle's coalesced jobs: extract (when an upload is among them), merge and
 /// render. Statuses say running, then done or failed; the request files are deleted last.
-pub fn run_jobs(settings: &WatchSettings, handle: &str, jobs: &[Pending]) -> Result<(), QueueError> {
+pub fn run_jobs(
+    settings: &WatchSettings,
+    handle: &str,
+    jobs: &[Pending],
+) -> Result<(), QueueError> {
     let root = InstanceRoot::new(&settings.site.data_dir);
-    let status = |state: JobState, message: &str, new_ids: &[String], failures: &[JobFailure]| JobStatus {
-        job_id: String::new(),
-        handle: handle.to_owned(),
-        state,
-        message: message.to_owned(),
-        done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
-        total: 1,
-        updated_at: Some(crate::extract::now()),
-        new_activity_ids: new_ids.to_vec(),
-        failures: failures.to_vec(),
-    };
+    let status =
+        |state: JobState, message: &str, new_ids: &[String], failures: &[JobFailure]| JobStatus {
+            job_id: String::new(),
+            handle: handle.to_owned(),
+            state,
+            message: message.to_owned(),
+            done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
+            total: 1,
+            updated_at: Some(crate::extract::now()),
+            new_activity_ids: new_ids.to_vec(),
+            failures: failures.to_vec(),
+        };
     let mark = |s: &JobStatus| -> Result<(), QueueError> {
         for j in jobs {
             write_status(&root, &JobStatus { job_id: j.request.job_id.clone(), ..s.clone() })?;
@@ -182,7 +196,10 @@ pub fn run_jobs(settings: &WatchSettings, handle: &str, jobs: &[Pending]) -> Res
                     failures = report
                         .failed
                         .iter()
-                        .map(|f| JobFailure { path: f.path.display().to_string(), reason: f.reason.clone() })
+                        .map(|f| JobFailure {
+                            path: f.path.display().to_string(),
+                            reason: f.reason.clone(),
+                        })
                         .collect();
                 }
                 Err(e) => {
@@ -231,17 +248,20 @@ pub fn drain(settings: &WatchSettings) -> Result<usize, QueueError> {
         }
         for (handle, jobs) in coalesce(pending) {
             for j in &jobs {
-                write_status(&root, &JobStatus {
-                    job_id: j.request.job_id.clone(),
-                    handle: handle.clone(),
-                    state: JobState::Queued,
-                    message: "queued".to_owned(),
-                    done: 0,
-                    total: 1,
-                    updated_at: Some(crate::extract::now()),
-                    new_activity_ids: Vec::new(),
-                    failures: Vec::new(),
-                })?;
+                write_status(
+                    &root,
+                    &JobStatus {
+                        job_id: j.request.job_id.clone(),
+                        handle: handle.clone(),
+                        state: JobState::Queued,
+                        message: "queued".to_owned(),
+                        done: 0,
+                        total: 1,
+                        updated_at: Some(crate::extract::now()),
+                        new_activity_ids: Vec::new(),
+                        failures: Vec::new(),
+                    },
+                )?;
             }
             run_jobs(settings, &handle, &jobs)?;
             handled += jobs.len();
@@ -255,7 +275,8 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
     use notify::Watcher;
     let root = InstanceRoot::new(&settings.site.data_dir);
     let qdir = root.queue_dir();
-    std::fs::create_dir_all(root.queue_status_dir()).map_err(|source| QueueError::Io { path: qdir.clone(), source })?;
+    std::fs::create_dir_all(root.queue_status_dir())
+        .map_err(|source| QueueError::Io { path: qdir.clone(), source })?;
     // Start watching before the first scan, so nothing written meanwhile is missed.
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
@@ -269,7 +290,11 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         .map_err(|source| QueueError::Notify { path: qdir.clone(), source })?;
 
     let report = site::build(&SiteOptions { handle: None, ..settings.site.clone() })?;
-    tracing::info!(written = report.files_written, "initial render done; watching {}", qdir.display());
+    tracing::info!(
+        written = report.files_written,
+        "initial render done; watching {}",
+        qdir.display()
+    );
     loop {
         let n = drain(settings)?;
         if n > 0 {
@@ -315,7 +340,10 @@ mod tests {
             .into_iter()
             .map(|(h, js)| (h, js.into_iter().map(|j| j.request.job_id).collect()))
             .collect();
-        assert_eq!(shape, vec![("dave".into(), vec!["a".into(), "c".into()]), ("alice".into(), vec!["b".into()])]);
+        assert_eq!(
+            shape,
+            vec![("dave".into(), vec!["a".into(), "c".into()]), ("alice".into(), vec!["b".into()])]
+        );
     }
 
     #[test]
@@ -333,7 +361,10 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].request.job_id, "good");
         assert!(q.join("rejected/bad.json").is_file());
-        let st: JobStatus = serde_json::from_slice(&std::fs::read(root.queue_status_dir().join("ghost.json")).unwrap()).unwrap();
+        let st: JobStatus = serde_json::from_slice(
+            &std::fs::read(root.queue_status_dir().join("ghost.json")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(st.state, JobState::Failed);
         assert!(st.message.contains("unknown user"), "{}", st.message);
         assert!(q.join(".bincio-tmp.json").is_file(), "temp files are left alone");

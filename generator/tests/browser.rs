@@ -8,13 +8,19 @@
 //! Headless Chromium cannot hover or click from its command line, so the page scripts have
 //! tiny URL-fragment hooks (`#bincio-test=hover:0.5,theme,overflow`) that synthesise the event.
 
+// Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
+#![allow(clippy::unwrap_used)]
+
 use bincio_gen::templates::{format_clock, format_distance};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.is_file())
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 struct Page {
@@ -64,20 +70,28 @@ fn attr<'a>(dom: &'a str, tag_marker: &str, name: &str) -> Option<&'a str> {
 }
 
 fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
 }
 
 #[test]
 fn demo_pages_work_in_headless_chromium() {
     let Some(bin) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "chromium is required in CI (apt-get install chromium)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI (apt-get install chromium)"
+        );
         eprintln!("skipped: chromium not installed");
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let tmp = tempfile::tempdir().unwrap();
-    let site = bincio_gen::cmd::demo::build_demo(tmp.path(), &root.join("fixtures/activities"), &root.join("themes/default"))
-        .expect("demo builds");
+    let site = bincio_gen::cmd::demo::build_demo(
+        tmp.path(),
+        &root.join("fixtures/activities"),
+        &root.join("themes/default"),
+    )
+    .expect("demo builds");
     let data = tmp.path().join("data");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -114,7 +128,10 @@ fn demo_pages_work_in_headless_chromium() {
     let page = load(&bin, &url, 1280, None);
     assert!(page.console.is_empty(), "console: {:?}", page.console);
     let distance = format_distance(detail["distance_m"].as_f64());
-    assert!(page.dom.contains(&format!("<dd>{distance}</dd><dt>Distance</dt>")), "distance {distance}");
+    assert!(
+        page.dom.contains(&format!("<dd>{distance}</dd><dt>Distance</dt>")),
+        "distance {distance}"
+    );
     assert!(page.dom.contains("leaflet-container"), "interactive map started");
     assert!(page.dom.contains("data-map-ready=\"1\""));
     let x0: f64 = attr(&page.dom, "<svg class=\"chart\"", "data-x0").unwrap().parse().unwrap();
@@ -129,25 +146,38 @@ fn demo_pages_work_in_headless_chromium() {
     let (want_lat, want_lon) = (ts["lat"][i].as_f64().unwrap(), ts["lon"][i].as_f64().unwrap());
     // The pointer lands on a pixel, so allow a couple of samples either side.
     let near = (i.saturating_sub(3)..(i + 4).min(t.len())).any(|k| {
-        (ts["lat"][k].as_f64().unwrap_or(0.0) - lat).abs() < 2e-5 && (ts["lon"][k].as_f64().unwrap_or(0.0) - lon).abs() < 2e-5
+        (ts["lat"][k].as_f64().unwrap_or(0.0) - lat).abs() < 2e-5
+            && (ts["lon"][k].as_f64().unwrap_or(0.0) - lon).abs() < 2e-5
     });
     assert!(near, "marker {lat},{lon} vs sample {i} at {want_lat},{want_lon}");
     load(&bin, &format!("{base}/activity/{id}/"), 1280, Some(&shots.join("activity.png")));
 
     // Stats: the year card total is the sum of the listed distances of that year.
     let year_n = idx["shards"][0]["year"].as_i64().unwrap();
-    let sum: f64 = shard["activities"].as_array().unwrap().iter().filter_map(|a| a["distance_m"].as_f64()).sum();
+    let sum: f64 = shard["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["distance_m"].as_f64())
+        .sum();
     let stats = load(&bin, &format!("{base}/u/ada/stats/"), 1280, None);
     assert!(stats.console.is_empty(), "console: {:?}", stats.console);
-    assert!(stats.dom.contains(&format!("<strong>{year_n}</strong><span>{}</span>", format_distance(Some(sum)))));
+    assert!(stats.dom.contains(&format!(
+        "<strong>{year_n}</strong><span>{}</span>",
+        format_distance(Some(sum))
+    )));
     load(&bin, &format!("{base}/u/ada/stats/"), 1280, Some(&shots.join("stats.png")));
 
     // Athlete: the 5 km running record from the merged athlete.json.
     let athlete = read_json(&ada.join("athlete.json"));
-    let rec = athlete["records"]["running"]["5.0"]["time_s"].as_f64().expect("a 5 km running record");
+    let rec =
+        athlete["records"]["running"]["5.0"]["time_s"].as_f64().expect("a 5 km running record");
     let ath = load(&bin, &format!("{base}/u/ada/athlete/"), 1280, None);
     assert!(ath.console.is_empty(), "console: {:?}", ath.console);
-    assert!(ath.dom.contains(&format!("<td>5 km</td><td>{}</td>", format_clock(rec))), "5 km record");
+    assert!(
+        ath.dom.contains(&format!("<td>5 km</td><td>{}</td>", format_clock(rec))),
+        "5 km record"
+    );
     assert!(ath.dom.contains("class=\"chart power-curve\""));
 
     // Sport filter: the running page lists only running cards, as many as ada has.
@@ -158,10 +188,18 @@ fn demo_pages_work_in_headless_chromium() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|s| read_json(&ada.join(s["url"].as_str().unwrap()))["activities"].as_array().unwrap().clone())
+        .flat_map(|s| {
+            read_json(&ada.join(s["url"].as_str().unwrap()))["activities"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .filter(|a| a["sport"] == "running")
         .count();
-    assert!(expected > 0 && n_cards == expected && n_running == expected, "{n_cards} cards, {n_running} running, {expected} expected");
+    assert!(
+        expected > 0 && n_cards == expected && n_running == expected,
+        "{n_cards} cards, {n_running} running, {expected} expected"
+    );
 
     // Theme toggle flips the initial theme (set before paint from prefers-color-scheme).
     let before = load(&bin, &format!("{base}/about/"), 1280, None);
@@ -172,7 +210,11 @@ fn demo_pages_work_in_headless_chromium() {
     assert!(["light", "dark"].contains(&t1.as_str()));
 
     // Mobile width: no horizontal overflow on the feed, an activity and the stats page.
-    for (name, path) in [("feed", "/".to_owned()), ("activity", format!("/activity/{id}/")), ("stats", "/u/ada/stats/".to_owned())] {
+    for (name, path) in [
+        ("feed", "/".to_owned()),
+        ("activity", format!("/activity/{id}/")),
+        ("stats", "/u/ada/stats/".to_owned()),
+    ] {
         let p = load(&bin, &format!("{base}{path}#bincio-test=overflow"), 375, None);
         let o = attr(&p.dom, "<body", "data-overflow").unwrap_or("missing").to_owned();
         assert!(o.starts_with("false"), "{name} overflows at 375 px: {o}");

@@ -212,3 +212,21 @@ fn committed_fixtures_are_what_the_generator_writes() {
         written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     assert!(total < 2_000_000, "fixtures total {total} bytes");
 }
+
+#[test]
+fn benchmark_corpus_files_parse_and_keep_their_distance() {
+    use bincio_gen::synth;
+    for i in 0..18 {
+        let (name, bytes) = synth::corpus_file(i, 5);
+        let (scenario, format, gz) = synth::corpus_scenario(i, 5);
+        let truth = scenario.render_with(format, &name, gz, false).truth;
+        let activity = parse::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(activity.samples.len(), truth.samples, "{name}");
+        let d = metrics::compute(&activity).distance_m.unwrap_or(0.0);
+        assert!(
+            (d - truth.distance_m).abs() <= truth.distance_m * 0.001,
+            "{name}: {d} vs {}",
+            truth.distance_m
+        );
+    }
+}

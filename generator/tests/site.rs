@@ -4,6 +4,9 @@
 //! byte-identical and write nothing, `--handle` only touches that user, and the privacy scan
 //! finds no unlisted ID, blurred zone or `no_gps` coordinate anywhere in the output.
 
+// Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
+#![allow(clippy::unwrap_used)]
+
 use bincio_gen::site::{self, BuildReport, SiteOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -81,7 +84,11 @@ fn attributes(html: &str) -> Vec<(String, String, String)> {
             if let Some(i) = tag.find(&pat) {
                 let v = &tag[i + pat.len()..];
                 if let Some(j) = v.find('"') {
-                    out.push((name.to_ascii_lowercase(), attr.to_owned(), v[..j].replace("&amp;", "&")));
+                    out.push((
+                        name.to_ascii_lowercase(),
+                        attr.to_owned(),
+                        v[..j].replace("&amp;", "&"),
+                    ));
                 }
             }
         }
@@ -99,6 +106,61 @@ fn resolves(out: &Path, url: &str) -> bool {
     let rel = path.trim_start_matches('/');
     let p = out.join(rel);
     if path.ends_with('/') { p.join("index.html").is_file() } else { p.is_file() }
+}
+
+/// Walk every HTML page: internal links and assets resolve to files, nothing relative, no
+/// script or stylesheet from the network. Returns the number of internal URLs checked.
+fn check_links(out: &Path, all: &BTreeMap<String, Vec<u8>>) -> usize {
+    let mut checked = 0;
+    for (rel, bytes) in all.iter().filter(|(r, _)| r.ends_with(".html")) {
+        let html = String::from_utf8(bytes.clone()).unwrap();
+        for (tag, attr, url) in attributes(&html) {
+            let remote =
+                url.starts_with("http://") || url.starts_with("https://") || url.starts_with("//");
+            if (tag == "script" && attr == "src") || tag == "link" {
+                assert!(!remote, "{rel}: remote {tag} {url}");
+            }
+            if remote
+                || url.starts_with("mailto:")
+                || url.starts_with('#')
+                || url.starts_with("/api/")
+            {
+                continue;
+            }
+            assert!(url.starts_with('/'), "{rel}: relative URL {url:?}");
+            assert!(resolves(out, &url), "{rel}: broken link {url}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[test]
+fn the_fixture_demo_renders_with_no_broken_link() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tmp = tempfile::tempdir().unwrap();
+    let site =
+        bincio_gen::cmd::demo::build_demo(tmp.path(), &root.join("fixtures/activities"), &theme())
+            .unwrap();
+    let all = files(&site);
+    for page in [
+        "index.html",
+        "community/index.html",
+        "u/ada/index.html",
+        "u/ben/stats/index.html",
+        "u/ada/athlete/index.html",
+    ] {
+        assert!(all.contains_key(page), "missing {page}");
+    }
+    let activity_pages =
+        all.keys().filter(|k| k.starts_with("activity/") && k.ends_with("/index.html")).count();
+    let feed: serde_json::Value = serde_json::from_slice(&all["data/feed.json"]).unwrap();
+    assert_eq!(
+        activity_pages as u64,
+        feed["total_activities"].as_u64().unwrap(),
+        "one page per listed activity"
+    );
+    assert!(check_links(&site, &all) > 300);
 }
 
 #[test]
@@ -142,22 +204,7 @@ fn renders_every_page_with_no_broken_link_or_remote_asset() {
         assert!(s.out.join(page).is_file(), "missing {page}");
     }
     let all = files(&s.out);
-    let mut checked = 0;
-    for (rel, bytes) in all.iter().filter(|(r, _)| r.ends_with(".html")) {
-        let html = String::from_utf8(bytes.clone()).unwrap();
-        for (tag, attr, url) in attributes(&html) {
-            let remote = url.starts_with("http://") || url.starts_with("https://") || url.starts_with("//");
-            if (tag == "script" && attr == "src") || (tag == "link" && html.contains("stylesheet")) {
-                assert!(!remote, "{rel}: remote {tag} {url}");
-            }
-            if remote || url.starts_with("mailto:") || url.starts_with('#') || url.starts_with("/api/") {
-                continue;
-            }
-            assert!(url.starts_with('/'), "{rel}: relative URL {url:?}");
-            assert!(resolves(&s.out, &url), "{rel}: broken link {url}");
-            checked += 1;
-        }
-    }
+    let checked = check_links(&s.out, &all);
     assert!(checked > 500, "only {checked} links checked");
 
     // Every activity has a page, and the feed JSON lists all 20 with handle-prefixed URLs.
@@ -170,12 +217,14 @@ fn renders_every_page_with_no_broken_link_or_remote_asset() {
     assert!(first["mmp"].is_null() && first["source"].is_null() && first["best_efforts"].is_null());
 
     // Root manifest: two shards pointing at the merged feeds, not private (no instance.db).
-    let root: serde_json::Value = serde_json::from_slice(&std::fs::read(s.data.join("index.json")).unwrap()).unwrap();
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.data.join("index.json")).unwrap()).unwrap();
     assert_eq!(root["instance"]["private"], false);
     assert_eq!(root["shards"][1]["url"], "dave/_merged/index.json");
 
     // Year shards: dave has 2016 (5), 2017 (3), 2018 (1), 2019 (1), newest first.
-    let m: serde_json::Value = serde_json::from_slice(&all["data/dave/_merged/index.json"]).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&all["data/dave/_merged/index.json"]).unwrap();
     let years: Vec<(i64, i64)> = m["shards"]
         .as_array()
         .unwrap()
@@ -230,12 +279,15 @@ fn handle_build_rerenders_one_user_and_applies_sidecars() {
         "---\ntitle: \"Col de <b>Banyuls</b>\"\nhighlight: true\ngear: Trek Domane\nhide_stats: [heart_rate]\n---\n\nWhat a **day**! <script>alert(1)</script>\n",
     )
     .unwrap();
-    std::fs::write(edits.join("images/2016-12-06T133920Z/summit.jpg"), b"\xff\xd8\xff\xe0fakejpeg").unwrap();
+    std::fs::write(edits.join("images/2016-12-06T133920Z/summit.jpg"), b"\xff\xd8\xff\xe0fakejpeg")
+        .unwrap();
     let r = build(&s.data, &s.out, Some("dave"));
     assert!(r.files_written > 0);
     let after = files(&s.out);
     // brut's pages were not touched.
-    for (k, v) in after.iter().filter(|(k, _)| k.starts_with("u/brut/") || k.starts_with("data/brut/")) {
+    for (k, v) in
+        after.iter().filter(|(k, _)| k.starts_with("u/brut/") || k.starts_with("data/brut/"))
+    {
         assert!(before.get(k) == Some(v), "{k} changed in a --handle dave build");
     }
     let page = String::from_utf8(after["activity/2016-12-06T133920Z/index.html"].clone()).unwrap();
@@ -245,19 +297,23 @@ fn handle_build_rerenders_one_user_and_applies_sidecars() {
     assert!(page.contains("<dd>Trek Domane</dd><dt>Gear</dt>"));
     assert!(!page.contains("Avg HR"), "hide_stats heart_rate");
     assert!(page.contains("/data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg"));
-    assert!(after.contains_key("data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg"));
+    assert!(
+        after.contains_key("data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg")
+    );
     // Highlighted first in dave's feed and shard, although it is the oldest.
     let feed = String::from_utf8(after["u/dave/index.html"].clone()).unwrap();
     let pos_hl = feed.find("Col de").unwrap();
     let pos_new = feed.find("Afternoon Walking").unwrap();
     assert!(pos_hl < pos_new, "highlight first");
-    let shard: serde_json::Value = serde_json::from_slice(&after["data/dave/_merged/index-2016.json"]).unwrap();
+    let shard: serde_json::Value =
+        serde_json::from_slice(&after["data/dave/_merged/index-2016.json"]).unwrap();
     assert_eq!(shard["activities"][0]["id"], "2016-12-06T133920Z");
     assert_eq!(shard["activities"][0]["custom"]["highlight"], true);
     // Deleting the sidecar reverts every edit on the next merge.
     std::fs::remove_file(edits.join("2016-12-06T133920Z.md")).unwrap();
     build(&s.data, &s.out, Some("dave"));
-    let page = std::fs::read_to_string(s.out.join("activity/2016-12-06T133920Z/index.html")).unwrap();
+    let page =
+        std::fs::read_to_string(s.out.join("activity/2016-12-06T133920Z/index.html")).unwrap();
     assert!(!page.contains("Banyuls"));
 }
 
@@ -275,7 +331,7 @@ fn precise_numbers(text: &str) -> Vec<f64> {
             }
             let tok = &text[start..i];
             if let Some(dot) = tok.find('.')
-                && tok.len() - dot - 1 >= 4
+                && tok.len() > dot + 4
                 && let Ok(v) = tok.parse::<f64>()
             {
                 out.push(v);
@@ -326,7 +382,10 @@ fn walk_json(v: &serde_json::Value, out: &mut Vec<[f64; 2]>) {
             }
         }
         serde_json::Value::Object(map) => {
-            if let (Some(lat), Some(lon)) = (map.get("lat").and_then(|l| l.as_array()), map.get("lon").and_then(|l| l.as_array())) {
+            if let (Some(lat), Some(lon)) = (
+                map.get("lat").and_then(|l| l.as_array()),
+                map.get("lon").and_then(|l| l.as_array()),
+            ) {
                 for (a, o) in lat.iter().zip(lon) {
                     if let (Some(a), Some(o)) = (a.as_f64(), o.as_f64()) {
                         out.push([a, o]);
@@ -348,7 +407,8 @@ fn walk_json(v: &serde_json::Value, out: &mut Vec<[f64; 2]>) {
 
 fn track_points(data: &Path, handle: &str, id: &str) -> Vec<[f64; 2]> {
     let v: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(data.join(handle).join("activities").join(format!("{id}.timeseries.json"))).unwrap(),
+        &std::fs::read(data.join(handle).join("activities").join(format!("{id}.timeseries.json")))
+            .unwrap(),
     )
     .unwrap();
     v["lat"]
@@ -361,7 +421,10 @@ fn track_points(data: &Path, handle: &str, id: &str) -> Vec<[f64; 2]> {
 }
 
 fn set_privacy(data: &Path, handle: &str, id: &str, privacy: &str) {
-    for p in [data.join(handle).join("activities").join(format!("{id}.json")), data.join(handle).join("index.json")] {
+    for p in [
+        data.join(handle).join("activities").join(format!("{id}.json")),
+        data.join(handle).join("index.json"),
+    ] {
         let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         if let Some(acts) = v.get_mut("activities").and_then(|a| a.as_array_mut()) {
             for a in acts.iter_mut().filter(|a| a["id"] == id) {
@@ -389,10 +452,16 @@ fn privacy_scan_finds_no_unlisted_id_blurred_zone_or_no_gps_coordinate() {
     set_privacy(&s.data, blur_h, blur_id, "blur_start");
     set_privacy(&s.data, nogps_h, nogps_id, "no_gps");
     std::fs::create_dir_all(s.data.join(unl_h).join("edits")).unwrap();
-    std::fs::write(s.data.join(unl_h).join(format!("edits/{unl_id}.md")), "---\nprivate: true\n---\n").unwrap();
+    std::fs::write(
+        s.data.join(unl_h).join(format!("edits/{unl_id}.md")),
+        "---\nprivate: true\n---\n",
+    )
+    .unwrap();
 
     // The scanner does see the zones in an unfiltered file (so a leak would fail the test).
-    let src = std::fs::read(s.data.join(blur_h).join(format!("activities/{blur_id}.timeseries.json"))).unwrap();
+    let src =
+        std::fs::read(s.data.join(blur_h).join(format!("activities/{blur_id}.timeseries.json")))
+            .unwrap();
     assert!(coordinates(&src).iter().any(|c| haversine_m(zones[0], *c) < 1.0));
 
     build(&s.data, &s.out, None);
@@ -422,7 +491,11 @@ fn privacy_scan_finds_no_unlisted_id_blurred_zone_or_no_gps_coordinate() {
         }
         for c in coordinates(bytes) {
             for z in &zones {
-                assert!(haversine_m(*z, c) >= 200.0, "{rel}: {c:?} is {:.0} m from a blur_start end", haversine_m(*z, c));
+                assert!(
+                    haversine_m(*z, c) >= 200.0,
+                    "{rel}: {c:?} is {:.0} m from a blur_start end",
+                    haversine_m(*z, c)
+                );
             }
             blur_checked += 1;
             assert!(
@@ -431,15 +504,22 @@ fn privacy_scan_finds_no_unlisted_id_blurred_zone_or_no_gps_coordinate() {
             );
         }
     }
-    assert!(scanned > 100 && blur_checked > 10_000, "scanned {scanned} files, {blur_checked} coordinates");
+    assert!(
+        scanned > 100 && blur_checked > 10_000,
+        "scanned {scanned} files, {blur_checked} coordinates"
+    );
     // The blurred activity still publishes the middle of its track.
-    let ts: serde_json::Value =
-        serde_json::from_slice(&all[&format!("data/{blur_h}/_merged/activities/{blur_id}.timeseries.json")]).unwrap();
+    let ts: serde_json::Value = serde_json::from_slice(
+        &all[&format!("data/{blur_h}/_merged/activities/{blur_id}.timeseries.json")],
+    )
+    .unwrap();
     let kept = ts["lat"].as_array().unwrap().iter().filter(|v| !v.is_null()).count();
     assert!(kept > 500 && kept < blur_track.len(), "kept {kept} of {}", blur_track.len());
     // no_gps: no track file, no location in its detail.
     assert!(!all.contains_key(&format!("data/{nogps_h}/_merged/activities/{nogps_id}.geojson")));
-    let d: serde_json::Value = serde_json::from_slice(&all[&format!("data/{nogps_h}/_merged/activities/{nogps_id}.json")]).unwrap();
+    let d: serde_json::Value =
+        serde_json::from_slice(&all[&format!("data/{nogps_h}/_merged/activities/{nogps_id}.json")])
+            .unwrap();
     assert!(d["bbox"].is_null() && d["start_latlng"].is_null() && d["end_latlng"].is_null());
     // Unlisted is out of every listing and count.
     let feed: serde_json::Value = serde_json::from_slice(&all["data/feed.json"]).unwrap();

@@ -2,6 +2,9 @@
 //! hand (as the daemon will) updates the user's pages and its status says done; a watcher
 //! killed with SIGKILL in the middle of a job redoes it at restart and nothing is lost.
 
+// Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
+#![allow(clippy::unwrap_used)]
+
 use bincio_bas::queue::{JobState, JobStatus};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -51,7 +54,9 @@ fn spawn(data: &Path, out: &Path, job_delay_ms: u64) -> Watcher {
 fn enqueue(data: &Path, job: &str, handle: &str, change: &str) {
     let q = data.join("_queue");
     std::fs::create_dir_all(&q).unwrap();
-    let body = format!(r#"{{"job_id":"{job}","handle":"{handle}","change":"{change}","created_at":"2026-01-01T10:00:00Z"}}"#);
+    let body = format!(
+        r#"{{"job_id":"{job}","handle":"{handle}","change":"{change}","created_at":"2026-01-01T10:00:00Z"}}"#
+    );
     std::fs::write(q.join(format!(".{job}.tmp")), body).unwrap();
     std::fs::rename(q.join(format!(".{job}.tmp")), q.join(format!("{job}.json"))).unwrap();
 }
@@ -72,7 +77,8 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 fn sidecar(data: &Path, id: &str, title: &str) {
     let edits = data.join("dave/edits");
     std::fs::create_dir_all(&edits).unwrap();
-    std::fs::write(edits.join(format!("{id}.md")), format!("---\ntitle: \"{title}\"\n---\n")).unwrap();
+    std::fs::write(edits.join(format!("{id}.md")), format!("---\ntitle: \"{title}\"\n---\n"))
+        .unwrap();
 }
 
 const ID: &str = "2017-06-06T171616Z";
@@ -88,10 +94,18 @@ fn a_hand_written_request_updates_the_pages_and_reports_done() {
 
     sidecar(&data, ID, "Tibidabo intervals");
     enqueue(&data, "job-edit-1", "dave", "edit");
-    wait_for("job done", Duration::from_secs(60), || status(&data, "job-edit-1").is_some_and(|s| s.state == JobState::Done));
+    wait_for("job done", Duration::from_secs(60), || {
+        status(&data, "job-edit-1").is_some_and(|s| s.state == JobState::Done)
+    });
     assert!(std::fs::read_to_string(&page).unwrap().contains("<h1>Tibidabo intervals</h1>"));
-    assert!(std::fs::read_to_string(out.join("u/dave/index.html")).unwrap().contains("Tibidabo intervals"));
-    wait_for("request removed", Duration::from_secs(5), || !data.join("_queue/job-edit-1.json").exists());
+    assert!(
+        std::fs::read_to_string(out.join("u/dave/index.html"))
+            .unwrap()
+            .contains("Tibidabo intervals")
+    );
+    wait_for("request removed", Duration::from_secs(5), || {
+        !data.join("_queue/job-edit-1.json").exists()
+    });
 
     // An upload: a new original file is extracted, merged and rendered.
     let originals = data.join("dave/originals");
@@ -99,7 +113,8 @@ fn a_hand_written_request_updates_the_pages_and_reports_done() {
     std::fs::write(originals.join("lunch-walk.gpx"), gpx_walk()).unwrap();
     enqueue(&data, "job-upload-1", "dave", "upload");
     wait_for("upload done", Duration::from_secs(60), || {
-        status(&data, "job-upload-1").is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+        status(&data, "job-upload-1")
+            .is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
     });
     let st = status(&data, "job-upload-1").unwrap();
     assert_eq!(st.state, JobState::Done, "{}", st.message);
@@ -135,7 +150,9 @@ fn a_job_killed_mid_way_is_redone_at_restart() {
         status(&data, "job-kill-1").is_some_and(|s| s.state == JobState::Done)
     });
     assert!(std::fs::read_to_string(&page).unwrap().contains("<h1>Killed but not lost</h1>"));
-    wait_for("request removed", Duration::from_secs(5), || !data.join("_queue/job-kill-1.json").exists());
+    wait_for("request removed", Duration::from_secs(5), || {
+        !data.join("_queue/job-kill-1.json").exists()
+    });
     // No temp file left behind in the output by the killed run.
     let stray: Vec<_> = walkdir::WalkDir::new(&out)
         .into_iter()

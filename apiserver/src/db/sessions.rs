@@ -28,20 +28,17 @@ pub fn lookup(c: &Connection, token_hash: &str, now_s: i64) -> Result<Option<Use
             "SELECT u.handle, u.display_name, u.is_admin, u.created_at, s.expires_at
              FROM sessions s JOIN users u ON u.handle = s.handle WHERE s.token_hash = ?1",
         )?
-        .query_row(
-            [token_hash],
-            |r| {
-                Ok((
-                    User {
-                        handle: r.get(0)?,
-                        display_name: r.get(1)?,
-                        is_admin: r.get(2)?,
-                        created_at: r.get(3)?,
-                    },
-                    r.get::<_, i64>(4)?,
-                ))
-            },
-        )
+        .query_row([token_hash], |r| {
+            Ok((
+                User {
+                    handle: r.get(0)?,
+                    display_name: r.get(1)?,
+                    is_admin: r.get(2)?,
+                    created_at: r.get(3)?,
+                },
+                r.get::<_, i64>(4)?,
+            ))
+        })
         .optional()?;
     match row {
         Some((user, expires_at)) if expires_at > now_s => Ok(Some(user)),

@@ -42,7 +42,9 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
 
 /// One setting.
 pub fn get(c: &Connection, key: &str) -> Result<Option<String>, ApiError> {
-    Ok(c.prepare_cached("SELECT value FROM settings WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    Ok(c.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
 }
 
 /// A numeric setting; absent or unparsable gives `default` (never a 500).

@@ -33,7 +33,9 @@ pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         Some(hash) => {
             st.db
                 .call(move |c| {
-                    let Some(u) = db::sessions::lookup(c, &hash, db::now_s())? else { return Ok(None) };
+                    let Some(u) = db::sessions::lookup(c, &hash, db::now_s())? else {
+                        return Ok(None);
+                    };
                     Ok(Some((u, db::settings::get(c, "store_originals")?)))
                 })
                 .await?

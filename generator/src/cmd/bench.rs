@@ -10,8 +10,8 @@ use super::render::default_theme;
 use crate::site::{self, SiteOptions};
 use anyhow::Context;
 use bincio_bas::{
-    Athlete, Detail, LineString, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature,
-    TrackProperties, UserFeed, lenient::Int,
+    Athlete, Detail, LineString, Owner, Privacy, Sport, Summary, Timeseries, Timestamp,
+    TrackFeature, TrackProperties, UserFeed, lenient::Int,
 };
 use rayon::prelude::*;
 use std::io::Write;
@@ -89,7 +89,8 @@ fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
     let handle = "user00";
     add_activity(&data.join(handle), handle, args.activities, args.samples)?;
     let t = Instant::now();
-    let inc = site::build(&SiteOptions { handle: Some(handle.to_owned()), ..opts.clone() }).context("--handle rebuild")?;
+    let inc = site::build(&SiteOptions { handle: Some(handle.to_owned()), ..opts })
+        .context("--handle rebuild")?;
     let inc_ms = t.elapsed().as_millis();
     let (max_act, max_act_path) = largest(&out.join("activity"), "index.html");
     let (max_feed, _) = largest(&out.join("u"), "index.html");
@@ -97,17 +98,34 @@ fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
     let peak_mb = peak_rss_kb() as f64 / 1024.0;
 
     let mut o = std::io::stdout().lock();
-    writeln!(o, "instance: {} users x {} activities, {} samples each (generated in {gen_ms} ms)", args.users, args.activities, args.samples)?;
+    writeln!(
+        o,
+        "instance: {} users x {} activities, {} samples each (generated in {gen_ms} ms)",
+        args.users, args.activities, args.samples
+    )?;
     writeln!(o, "| step | time | files written | target |")?;
     writeln!(o, "|---|---:|---:|---|")?;
-    writeln!(o, "| full build ({} pages) | {full_ms} ms | {} | < 10 s |", full.pages, full.files_written)?;
+    writeln!(
+        o,
+        "| full build ({} pages) | {full_ms} ms | {} | < 10 s |",
+        full.pages, full.files_written
+    )?;
     writeln!(o, "| no-change rebuild | {again_ms} ms | {} | 0 files |", again.files_written)?;
     writeln!(o, "| --handle after 1 new activity | {inc_ms} ms | {} | < 1 s |", inc.files_written)?;
     writeln!(o, "| peak memory (VmHWM) | {peak_mb:.0} MB | | < 1 GB |")?;
-    writeln!(o, "| largest activity page | {:.1} KB | {} | < 60 KB |", max_act as f64 / 1024.0, max_act_path)?;
+    writeln!(
+        o,
+        "| largest activity page | {:.1} KB | {} | < 60 KB |",
+        max_act as f64 / 1024.0,
+        max_act_path
+    )?;
     writeln!(o, "| largest user feed page | {:.1} KB | | < 150 KB |", max_feed as f64 / 1024.0)?;
     writeln!(o, "| home feed page | {:.1} KB | | < 150 KB |", home as f64 / 1024.0)?;
-    let ok = full_ms < 10_000 && again.files_written == 0 && inc_ms < 1_000 && max_act < 60 * 1024 && max_feed < 150 * 1024;
+    let ok = full_ms < 10_000
+        && again.files_written == 0
+        && inc_ms < 1_000
+        && max_act < 60 * 1024
+        && max_feed < 150 * 1024;
     Ok(if ok { Outcome::Ok } else { Outcome::SomeFailed })
 }
 
@@ -125,12 +143,21 @@ fn largest(dir: &Path, name: &str) -> (u64, String) {
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 /// Write `users × activities` synthetic activities in BAS form.
-pub fn generate_instance(data: &Path, users: usize, activities: usize, samples: usize) -> anyhow::Result<()> {
+pub fn generate_instance(
+    data: &Path,
+    users: usize,
+    activities: usize,
+    samples: usize,
+) -> anyhow::Result<()> {
     (0..users).into_par_iter().try_for_each(|u| -> anyhow::Result<()> {
         let handle = format!("user{u:02}");
         let dir = data.join(&handle);
@@ -149,7 +176,13 @@ pub fn generate_instance(data: &Path, users: usize, activities: usize, samples: 
             settings: bincio_bas::AthleteSettings {
                 max_hr: Some(190),
                 ftp_w: Some(250),
-                hr_zones: Some(vec![[0.0, 120.0], [120.0, 140.0], [140.0, 160.0], [160.0, 175.0], [175.0, 999.0]]),
+                hr_zones: Some(vec![
+                    [0.0, 120.0],
+                    [120.0, 140.0],
+                    [140.0, 160.0],
+                    [160.0, 175.0],
+                    [175.0, 999.0],
+                ]),
                 ..Default::default()
             },
         };
@@ -159,10 +192,14 @@ pub fn generate_instance(data: &Path, users: usize, activities: usize, samples: 
 }
 
 fn write_index(dir: &Path, handle: &str, mut summaries: Vec<Summary>) -> anyhow::Result<()> {
-    summaries.sort_by(|a, b| b.started_at.unix_ms().cmp(&a.started_at.unix_ms()));
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at.unix_ms()));
     let feed = UserFeed {
         bas_version: "1.0".into(),
-        owner: Owner { handle: handle.into(), display_name: Some(format!("User {handle}")), ..Owner::default() },
+        owner: Owner {
+            handle: handle.into(),
+            display_name: Some(format!("User {handle}")),
+            ..Owner::default()
+        },
         generated_at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap_or_default(),
         shards: Vec::new(),
         activities: summaries,
@@ -179,7 +216,8 @@ fn add_activity(dir: &Path, handle: &str, i: usize, samples: usize) -> anyhow::R
 }
 
 fn write_activity(dir: &Path, u: usize, i: usize, samples: usize) -> anyhow::Result<Summary> {
-    let sport = [Sport::Cycling, Sport::Running, Sport::Cycling, Sport::Walking, Sport::Hiking][i % 5];
+    let sport =
+        [Sport::Cycling, Sport::Running, Sport::Cycling, Sport::Walking, Sport::Hiking][i % 5];
     // One activity every ~17 hours, going back from 2026, in a +01:00 zone.
     let start_ms = 1_767_225_600_000i64 - (i as i64) * 61_200_000 - (u as i64) * 3_600_000;
     let started_at = Timestamp::from_unix_ms(start_ms, 3600).unwrap_or_default();
@@ -195,8 +233,12 @@ fn write_activity(dir: &Path, u: usize, i: usize, samples: usize) -> anyhow::Res
     for k in 0..n {
         let a = k as f64 / n as f64 * std::f64::consts::TAU;
         ts.t.push((k * 3) as i64);
-        ts.lat.get_or_insert_with(Vec::new).push(Some(((c_lat + 0.05 * a.sin()) * 1e6).round() / 1e6));
-        ts.lon.get_or_insert_with(Vec::new).push(Some(((c_lon + 0.07 * (1.0 - a.cos())) * 1e6).round() / 1e6));
+        ts.lat
+            .get_or_insert_with(Vec::new)
+            .push(Some(((c_lat + 0.05 * a.sin()) * 1e6).round() / 1e6));
+        ts.lon
+            .get_or_insert_with(Vec::new)
+            .push(Some(((c_lon + 0.07 * (1.0 - a.cos())) * 1e6).round() / 1e6));
         ts.elevation_m.push(Some((200.0 + 80.0 * (a * 2.0).sin() * 10.0).round() / 10.0));
         ts.speed_kmh.push(Some(((speed + 4.0 * (a * 5.0).sin()) * 10.0).round() / 10.0));
         ts.hr_bpm.push(Some(130 + (20.0 * (a * 3.0).sin()) as i64));
@@ -212,16 +254,24 @@ fn write_activity(dir: &Path, u: usize, i: usize, samples: usize) -> anyhow::Res
             vec![lon, lat, ts.elevation_m[k].unwrap_or(0.0)]
         })
         .collect();
-    let preview: Vec<[f64; 2]> = coords.iter().step_by((coords.len() / 20).max(1)).take(20).map(|c| [c[1], c[0]]).collect();
+    let preview: Vec<[f64; 2]> =
+        coords.iter().step_by((coords.len() / 20).max(1)).take(20).map(|c| [c[1], c[0]]).collect();
     let duration_s = (n * 3) as i64;
     let distance_m = speed * duration_s as f64 / 3.6;
     let track = TrackFeature {
         kind: "Feature".into(),
-        geometry: LineString { kind: "LineString".into(), coordinates: coords.clone() },
-        properties: TrackProperties { id: id.clone(), simplification: Some("rdp".into()), ..Default::default() },
+        geometry: LineString { kind: "LineString".into(), coordinates: coords },
+        properties: TrackProperties {
+            id: id.clone(),
+            simplification: Some("rdp".into()),
+            ..Default::default()
+        },
     };
     let mmp = (sport == Sport::Cycling).then(|| {
-        [1, 5, 60, 300, 1200, 3600].iter().map(|d| (Int(*d), Int(400 - (*d as f64).ln() as i64 * 25))).collect()
+        [1, 5, 60, 300, 1200, 3600]
+            .iter()
+            .map(|d| (Int(*d), Int(400 - (*d as f64).ln() as i64 * 25)))
+            .collect()
     });
     let detail = Detail {
         bas_version: "1.0".into(),

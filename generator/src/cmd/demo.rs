@@ -38,7 +38,8 @@ pub fn build_demo(dir: &Path, fixtures: &Path, theme: &Path) -> anyhow::Result<P
         let mut opts = ExtractOptions::new(data.join(handle), handle);
         opts.display_name = Some(name.to_owned());
         opts.inputs = subdirs.iter().map(|s| fixtures.join(s)).filter(|p| p.is_dir()).collect();
-        let report = extract::extract_user(&opts, &|_, _| {}).with_context(|| format!("extracting demo user {handle}"))?;
+        let report = extract::extract_user(&opts, &|_, _| {})
+            .with_context(|| format!("extracting demo user {handle}"))?;
         eprintln!("{}", report.summary_line(handle));
     }
     let report = site::build(&SiteOptions {
@@ -48,7 +49,12 @@ pub fn build_demo(dir: &Path, fixtures: &Path, theme: &Path) -> anyhow::Result<P
         handle: None,
         tile_url: None,
     })?;
-    eprintln!("rendered {} pages ({} files written) into {}", report.pages, report.files_written, out.display());
+    eprintln!(
+        "rendered {} pages ({} files written) into {}",
+        report.pages,
+        report.files_written,
+        out.display()
+    );
     Ok(out)
 }
 

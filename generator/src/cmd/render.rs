@@ -51,8 +51,9 @@ impl RenderArgs {
 
 /// Run `bincio-gen render`.
 pub fn run(args: &RenderArgs) -> anyhow::Result<Outcome> {
-    let report = site::build(&args.options())
-        .with_context(|| format!("rendering {} into {}", args.data_dir.display(), args.out.display()))?;
+    let report = site::build(&args.options()).with_context(|| {
+        format!("rendering {} into {}", args.data_dir.display(), args.out.display())
+    })?;
     eprintln!(
         "rendered {} users, {} activities, {} pages: {} files written, {} unchanged, {} removed in {} ms",
         report.users,

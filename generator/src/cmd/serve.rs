@@ -85,7 +85,8 @@ fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
 
 /// Serve `root` over HTTP until the process is stopped.
 pub fn serve_dir(root: &Path, listen: &str) -> anyhow::Result<Outcome> {
-    let listener = TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     eprintln!("serving {} on http://{}/ (Ctrl-C to stop)", root.display(), listener.local_addr()?);
     serve_listener(root, listener)
 }
@@ -187,12 +188,15 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;

@@ -40,7 +40,8 @@ pub struct WatchArgs {
 /// Run `bincio-gen watch`.
 pub fn run(args: &WatchArgs) -> anyhow::Result<Outcome> {
     // Testing aid (see queue::WatchSettings::job_delay); never set in production.
-    let job_delay_ms: u64 = std::env::var("BINCIO_WATCH_JOB_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let job_delay_ms: u64 =
+        std::env::var("BINCIO_WATCH_JOB_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let settings = WatchSettings {
         site: SiteOptions {
             data_dir: args.data_dir.clone(),
@@ -52,6 +53,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<Outcome> {
         rescan: Duration::from_secs(args.rescan_s.max(1)),
         job_delay: Duration::from_millis(job_delay_ms),
     };
-    queue::watch(&settings, args.once).with_context(|| format!("watching {}", args.data_dir.join("_queue").display()))?;
+    queue::watch(&settings, args.once)
+        .with_context(|| format!("watching {}", args.data_dir.join("_queue").display()))?;
     Ok(Outcome::Ok)
 }

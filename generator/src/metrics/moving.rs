@@ -6,17 +6,21 @@
 //! Moving time is the device's timer time when present (what the athlete saw with
 //! auto-pause). Otherwise each interval between consecutive samples counts, with its
 //! exact length, when
-//! - it is not a pause: `dt ≤ max(30 s, 5 × median sampling interval)`, so 1 Hz files and
-//!   smart recording (1–10 s) are judged alike and auto-pause gaps never count; and
 //! - the speed at its end (device speed, else distance gained over time, spike-filtered
 //!   and median-smoothed, see [`super::series`]) is at or above the sport's threshold:
 //!   walking pace is not "stopped" for a hiker, but GPS drift at a traffic light is for a
-//!   cyclist.
+//!   cyclist;
+//! - except across a recording gap (`dt > max(30 s, 5 × median sampling interval)`, so
+//!   1 Hz files and smart recording are judged alike): there the smoothed speed describes
+//!   the riding on either side, so the gap counts only when the distance covered across
+//!   it, over its length, is at or above the threshold and plausible for the sport. An
+//!   auto-pause gap covers about nothing and never counts; a tunnel does.
 //!
 //! The sum is rounded once at the end (the reference truncated every interval, W5).
 //! An activity with no speed or distance at all (an indoor file with only heart rate)
-//! counts every non-pause interval.
+//! counts every interval that is not a recording gap.
 
+use super::efforts::plausible_max_speed_ms;
 use super::series::Series;
 use crate::model::DeviceTotals;
 use bincio_bas::Sport;
@@ -45,14 +49,26 @@ pub fn computed_moving_s(sport: Sport, series: &Series) -> f64 {
     let threshold_ms = moving_threshold_kmh(sport) / 3.6;
     let has_speed = series.speed_ms.iter().any(Option::is_some);
     let t = &series.t_s;
+    let max_ms = plausible_max_speed_ms(sport);
     let mut moving = 0.0;
     for i in 1..t.len() {
         let dt = t[i] - t[i - 1];
-        if dt <= 0.0 || dt > series.pause_cutoff_s {
+        if dt <= 0.0 {
             continue;
         }
-        let counts =
-            if has_speed { series.speed_ms[i].is_some_and(|v| v >= threshold_ms) } else { true };
+        let counts = if dt > series.pause_cutoff_s {
+            // A recording gap: moving only if the distance covered across it says so
+            // (GPS lost in a tunnel, sparse smart recording) at a speed the sport allows
+            // (not a train ride with the timer stopped). Auto-pause gaps cover ~0 m.
+            series.cum_m.as_ref().is_some_and(|c| {
+                let v = (c[i] - c[i - 1]) / dt;
+                v >= threshold_ms && v <= max_ms
+            })
+        } else if has_speed {
+            series.speed_ms[i].is_some_and(|v| v >= threshold_ms)
+        } else {
+            true
+        };
         if counts {
             moving += dt;
         }

@@ -33,12 +33,16 @@ pub struct Vendor {
 
 /// Copy the theme's `static/` and vendor files into `out/static/`. Returns the vendor
 /// libraries, the relative output paths produced and the number of files written.
-pub fn copy_assets(theme_dir: &Path, out_dir: &Path) -> Result<(Vec<Vendor>, Vec<String>, usize), SiteError> {
+pub fn copy_assets(
+    theme_dir: &Path,
+    out_dir: &Path,
+) -> Result<(Vec<Vendor>, Vec<String>, usize), SiteError> {
     let mut produced = Vec::new();
     let mut written = 0;
     let static_dir = theme_dir.join("static");
     for entry in walkdir::WalkDir::new(&static_dir).sort_by_file_name() {
-        let entry = entry.map_err(|e| SiteError::File { path: static_dir.clone(), reason: e.to_string() })?;
+        let entry = entry
+            .map_err(|e| SiteError::File { path: static_dir.clone(), reason: e.to_string() })?;
         if !entry.file_type().is_file() {
             continue;
         }
@@ -59,7 +63,8 @@ pub fn copy_assets(theme_dir: &Path, out_dir: &Path) -> Result<(Vec<Vendor>, Vec
     for (name, entry) in &theme.vendor {
         let pkg_dir = theme_dir.join("node_modules").join(name);
         let pkg_json = pkg_dir.join("package.json");
-        let version = read_version(&pkg_json).ok_or(SiteError::MissingVendor { path: pkg_json.clone() })?;
+        let version =
+            read_version(&pkg_json).ok_or(SiteError::MissingVendor { path: pkg_json.clone() })?;
         let prefix = format!("static/vendor/{name}-{version}");
         for f in &entry.files {
             let src: PathBuf = pkg_dir.join(f);
@@ -76,7 +81,11 @@ pub fn copy_assets(theme_dir: &Path, out_dir: &Path) -> Result<(Vec<Vendor>, Vec
                 .map_err(|(path, reason)| SiteError::File { path, reason })?;
             produced.push(rel);
         }
-        vendors.push(Vendor { name: name.clone(), version: version.clone(), url: format!("/{prefix}/") });
+        vendors.push(Vendor {
+            name: name.clone(),
+            version: version.clone(),
+            url: format!("/{prefix}/"),
+        });
     }
     Ok((vendors, produced, written))
 }

@@ -98,9 +98,8 @@ pub fn site_secret(root: &Path) -> Result<Vec<u8>, LoadError> {
 /// disk; the others are read (same in-memory result, nothing written).
 pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadError> {
     let inst = InstanceRoot::new(root);
-    let handles = inst
-        .users()
-        .map_err(|source| LoadError::Io { path: root.to_path_buf(), source })?;
+    let handles =
+        inst.users().map_err(|source| LoadError::Io { path: root.to_path_buf(), source })?;
     if handles.is_empty() {
         return Err(LoadError::Empty { path: root.to_path_buf() });
     }
@@ -122,17 +121,28 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
     let private = manifest.instance.private.unwrap_or(false);
     let name = manifest.instance.name.clone().unwrap_or_else(|| "BincioActivity".to_owned());
     let secret = site_secret(root)?;
-    Ok(Instance { name, private, single_user: users.len() == 1 && !private, users, manifest, secret })
+    Ok(Instance {
+        name,
+        private,
+        single_user: users.len() == 1 && !private,
+        users,
+        manifest,
+        secret,
+    })
 }
 
 /// `{root}/index.json`: keeps `instance.name` and `private` (and unknown keys); without
 /// `instance.db` the instance is single-user and public; with it and no `private` key it is
 /// private. `generated_at` is the newest user feed's, so an unchanged instance writes nothing.
-fn write_root_manifest(inst: &InstanceRoot, users: &[MergedUser]) -> Result<RootManifest, LoadError> {
+fn write_root_manifest(
+    inst: &InstanceRoot,
+    users: &[MergedUser],
+) -> Result<RootManifest, LoadError> {
     let path = inst.root_manifest();
     let existing: Option<RootManifest> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    let mut instance: InstanceInfo = existing.as_ref().map(|m| m.instance.clone()).unwrap_or_default();
+    let mut instance: InstanceInfo =
+        existing.as_ref().map(|m| m.instance.clone()).unwrap_or_default();
     if instance.name.is_none() {
         instance.name = Some("BincioActivity".to_owned());
     }
@@ -143,7 +153,10 @@ fn write_root_manifest(inst: &InstanceRoot, users: &[MergedUser]) -> Result<Root
     }
     let mut shards: Vec<HandleShard> = users
         .iter()
-        .map(|u| HandleShard { handle: u.handle.clone(), url: format!("{}/_merged/index.json", u.handle) })
+        .map(|u| HandleShard {
+            handle: u.handle.clone(),
+            url: format!("{}/_merged/index.json", u.handle),
+        })
         .collect();
     // Remote (federated) shards listed by an admin are kept as they are.
     if let Some(m) = &existing {
@@ -153,7 +166,8 @@ fn write_root_manifest(inst: &InstanceRoot, users: &[MergedUser]) -> Result<Root
             }
         }
     }
-    let generated_at = users.iter().map(|u| u.generated_at).max_by_key(Timestamp::unix_ms).unwrap_or_default();
+    let generated_at =
+        users.iter().map(|u| u.generated_at).max_by_key(Timestamp::unix_ms).unwrap_or_default();
     let manifest = RootManifest {
         bas_version: bincio_bas::BAS_VERSION.to_owned(),
         instance,
@@ -172,6 +186,9 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

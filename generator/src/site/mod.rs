@@ -52,7 +52,9 @@ pub enum SiteError {
         "{path}: the map library is missing; run `npm ci --ignore-scripts --prefix themes/default` (or --prefix <your theme>) first"
     )]
     MissingVendor { path: PathBuf },
-    #[error("the output folder {out} is inside the data directory {data}; secrets live there, choose another --out")]
+    #[error(
+        "the output folder {out} is inside the data directory {data}; secrets live there, choose another --out"
+    )]
     OutInsideData { out: PathBuf, data: PathBuf },
     #[error("unknown user {handle:?}: no such folder in the data directory")]
     UnknownHandle { handle: String },

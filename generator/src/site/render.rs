@@ -34,7 +34,9 @@ pub struct Out {
 impl Out {
     /// Write `bytes` to `out/{rel}` unless identical. Returns `rel` for the produced list.
     pub fn put(&self, rel: &str, bytes: &[u8]) -> Result<String, SiteError> {
-        if fsx::write_if_changed(&self.root.join(rel), bytes)? {
+        let path = self.root.join(rel);
+        if fsx::write_if_changed(&path, bytes)? {
+            world_readable(&path);
             self.written.fetch_add(1, Ordering::Relaxed);
         } else {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -44,14 +46,28 @@ impl Out {
 
     /// Copy a file (skipping it when length and mtime match).
     pub fn copy(&self, src: &Path, rel: &str) -> Result<String, SiteError> {
-        let n = copy_if_changed(src, &self.root.join(rel)).map_err(|(path, reason)| SiteError::File { path, reason })?;
+        let path = self.root.join(rel);
+        let n = copy_if_changed(src, &path)
+            .map_err(|(path, reason)| SiteError::File { path, reason })?;
         if n > 0 {
+            world_readable(&path);
             self.written.fetch_add(1, Ordering::Relaxed);
         } else {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
         }
         Ok(rel.to_owned())
     }
+}
+
+/// Output files are read by the web server's user: make them 0644 (temp files start 0600).
+fn world_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Where an activity lives in the output.
@@ -71,6 +87,8 @@ pub struct Ctx<'a> {
     pub out: &'a Out,
     pub site: SiteView,
     pub data_dir: &'a Path,
+    /// Hash of every theme file: a theme edit re-renders every page.
+    pub theme_fp: String,
     urls: HashMap<(String, String), ActivityUrls>,
 }
 
@@ -95,7 +113,12 @@ impl Ctx<'_> {
     }
 
     /// Render `template` with `context` (plus `site`) into `out/{rel}`.
-    pub fn render(&self, template: &str, mut context: tera::Context, rel: &str) -> Result<String, SiteError> {
+    pub fn render(
+        &self,
+        template: &str,
+        mut context: tera::Context,
+        rel: &str,
+    ) -> Result<String, SiteError> {
         context.insert("site", &self.site);
         let html = self.tera.render(template, &context).map_err(|source| SiteError::Render {
             template: template.to_owned(),
@@ -124,10 +147,16 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
 
     let inst = load::load_instance(&data, opts.handle.as_deref())?;
     let merged_files_changed: usize = inst.users.iter().map(|u| u.files_changed).sum();
-    tracing::info!(users = inst.users.len(), merged_files_changed, elapsed_ms = t0.elapsed().as_millis() as u64, "loaded");
+    tracing::info!(
+        users = inst.users.len(),
+        merged_files_changed,
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "loaded"
+    );
 
     let tera = crate::templates::load_theme(&opts.theme_dir)?;
-    let out = Out { root: out_abs.clone(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) };
+    let out =
+        Out { root: out_abs.clone(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) };
     let (vendors, asset_files, asset_written) = assets::copy_assets(&opts.theme_dir, &out_abs)?;
     out.written.fetch_add(asset_written, Ordering::Relaxed);
     out.unchanged.fetch_add(asset_files.len().saturating_sub(asset_written), Ordering::Relaxed);
@@ -135,7 +164,8 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     let mut site = site_view(&inst, &vendors);
     site.tile_url = opts.tile_url.clone();
     let urls = activity_urls(&inst);
-    let ctx = Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, urls };
+    let theme_fp = theme_fingerprint(&opts.theme_dir);
+    let ctx = Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, theme_fp, urls };
 
     // Users in scope render in parallel; inside a user, pages render in parallel too.
     let scope_users: Vec<&MergedUser> = inst
@@ -189,6 +219,21 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     Ok(report)
 }
 
+/// SHA-256 over the theme's templates and static files (paths and contents).
+fn theme_fingerprint(theme: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for sub in ["templates", "static", "theme.toml"] {
+        for e in walkdir::WalkDir::new(theme.join(sub)).sort_by_file_name().into_iter().flatten() {
+            if e.file_type().is_file() {
+                h.update(e.path().to_string_lossy().as_bytes());
+                h.update(std::fs::read(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
 fn site_view(inst: &Instance, vendors: &[Vendor]) -> SiteView {
     let leaflet_url = vendors
         .iter()
@@ -200,7 +245,10 @@ fn site_view(inst: &Instance, vendors: &[Vendor]) -> SiteView {
         single_user: inst.single_user,
         private: inst.private,
         handles: inst.users.iter().map(|u| u.handle.clone()).collect(),
-        home_handle: inst.single_user.then(|| inst.users.first().map(|u| u.handle.clone())).flatten(),
+        home_handle: inst
+            .single_user
+            .then(|| inst.users.first().map(|u| u.handle.clone()))
+            .flatten(),
         leaflet_url,
         tile_url: None,
     }
@@ -216,7 +264,11 @@ fn activity_urls(inst: &Instance) -> HashMap<(String, String), ActivityUrls> {
             let id = &a.summary.id;
             let listed = a.is_listed();
             let (page, data) = if listed {
-                let slug = if taken.insert(id.clone()) { id.clone() } else { format!("{id}-{}", u.handle) };
+                let slug = if taken.insert(id.clone()) {
+                    id.clone()
+                } else {
+                    format!("{id}-{}", u.handle)
+                };
                 (format!("/activity/{slug}/"), format!("/data/{}/_merged/activities/", u.handle))
             } else {
                 let page = format!("/activity/{id}-{}/", inst.unlisted_token(&u.handle, id));
@@ -261,12 +313,18 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
             let mut p = Vec::new();
             for (name, present) in activity_files(a) {
                 if present {
-                    p.push(ctx.out.copy(&merged.join("activities").join(&name), &format!("{base}/activities/{name}"))?);
+                    p.push(ctx.out.copy(
+                        &merged.join("activities").join(&name),
+                        &format!("{base}/activities/{name}"),
+                    )?);
                 }
             }
             for img in &a.images {
                 let src = merged.join("activities/images").join(&a.summary.id).join(img);
-                p.push(ctx.out.copy(&src, &format!("{base}/activities/images/{}/{img}", a.summary.id))?);
+                p.push(
+                    ctx.out
+                        .copy(&src, &format!("{base}/activities/images/{}/{img}", a.summary.id))?,
+                );
             }
             Ok(p)
         })
@@ -315,14 +373,17 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             all.push(s);
         }
     }
-    all.sort_by(|a, b| b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id)));
+    all.sort_by(|a, b| {
+        b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id))
+    });
     let total = all.len();
     let pages = total.div_ceil(FEED_JSON_PAGE_SIZE).max(1);
     for (i, chunk) in all.chunks(FEED_JSON_PAGE_SIZE).enumerate().chain(
         // An instance with no activity still gets an empty feed.json.
         std::iter::once((0, &[][..])).filter(|_| total == 0),
     ) {
-        let rel = if i == 0 { "data/feed.json".to_owned() } else { format!("data/feed-{}.json", i + 1) };
+        let rel =
+            if i == 0 { "data/feed.json".to_owned() } else { format!("data/feed-{}.json", i + 1) };
         let page = FeedPage {
             bas_version: bincio_bas::BAS_VERSION,
             page: i + 1,
@@ -340,7 +401,10 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
 fn clean_scope(record: &Path, out: &Path, mut produced: Vec<String>) -> Result<usize, SiteError> {
     produced.sort();
     produced.dedup();
-    let old: Vec<String> = std::fs::read(record).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let old: Vec<String> = std::fs::read(record)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
     let keep: BTreeSet<&str> = produced.iter().map(String::as_str).collect();
     let mut removed = 0;
     for rel in old.iter().filter(|r| !keep.contains(r.as_str())) {

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 /// Points kept per chart line (the timeseries is bucketed to this many means).
-pub const CHART_POINTS: usize = 300;
+pub const CHART_POINTS: usize = 240;
 
 fn r1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
@@ -125,8 +125,10 @@ pub fn line_chart(
     let y0 = y_min.min(0.0);
     let y1 = if y_max > y0 { y_max } else { y0 + 1.0 };
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    let px = |x: f64| r1(ml + (x - x0) / (x1 - x0) * (w - ml - mr));
-    let py = |y: f64| r1(mt + (1.0 - (y - y0) / (y1 - y0)) * (h - mt - mb));
+    // Whole pixels: an 800 px wide chart needs no more, and it keeps ten charts per
+    // activity page (five channels, two x axes) within the page budget.
+    let px = |x: f64| (ml + (x - x0) / (x1 - x0) * (w - ml - mr)).round();
+    let py = |y: f64| (mt + (1.0 - (y - y0) / (y1 - y0)) * (h - mt - mb)).round();
     let pts: Vec<(f64, f64)> = points.iter().map(|p| (px(p.0), py(p.1))).collect();
     let line = polyline(&pts);
     let base = py(y0);
@@ -150,7 +152,7 @@ pub fn line_chart(
     }
     for k in 0..=5 {
         let v = x0 + (x1 - x0) * f64::from(k) / 5.0;
-        let text = if x_is_km { format!("{:.1} km", v) } else { time_tick(v) };
+        let text = if x_is_km { format!("{v:.1} km") } else { time_tick(v) };
         let _ = write!(
             s,
             r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{text}</text>"#,
@@ -192,7 +194,9 @@ pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String
     let (l0, l1) = (d_min.ln(), d_max.ln());
     let px = |d: f64| r1(ml + (d.max(1.0).ln() - l0) / (l1 - l0).max(1e-9) * (w - ml - mr));
     let py = |v: f64| r1(mt + (1.0 - v / w_max.max(1.0)) * (h - mt - mb));
-    let mut s = format!(r#"<svg class="chart power-curve" viewBox="0 0 {w} {h}" role="img" aria-label="Power curve">"#);
+    let mut s = format!(
+        r#"<svg class="chart power-curve" viewBox="0 0 {w} {h}" role="img" aria-label="Power curve">"#
+    );
     for k in 0..=4 {
         let v = w_max * f64::from(k) / 4.0;
         let y = py(v);
@@ -205,9 +209,21 @@ pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String
             v.round()
         );
     }
-    for (d, label) in [(1.0, "1s"), (10.0, "10s"), (60.0, "1min"), (300.0, "5min"), (1200.0, "20min"), (3600.0, "1h")] {
+    for (d, label) in [
+        (1.0, "1s"),
+        (10.0, "10s"),
+        (60.0, "1min"),
+        (300.0, "5min"),
+        (1200.0, "20min"),
+        (3600.0, "1h"),
+    ] {
         if d >= d_min && d <= d_max {
-            let _ = write!(s, r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{label}</text>"#, px(d), h - 8.0);
+            let _ = write!(
+                s,
+                r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{label}</text>"#,
+                px(d),
+                h - 8.0
+            );
         }
     }
     if let Some(ftp) = ftp_w {
@@ -221,7 +237,8 @@ pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String
         );
     }
     for l in lines {
-        let pts: Vec<(f64, f64)> = l.points.iter().map(|(d, v)| (px(*d as f64), py(*v as f64))).collect();
+        let pts: Vec<(f64, f64)> =
+            l.points.iter().map(|(d, v)| (px(*d as f64), py(*v as f64))).collect();
         let _ = write!(
             s,
             r#"<path d="{}" fill="none" stroke="{}" stroke-width="2"><title>{}</title></path>"#,
@@ -280,15 +297,25 @@ pub fn heatmap(year: i32, jan1_weekday0: u8, days_in_year: u16, cells: &[DayCell
         r#"<svg class="heatmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{year} calendar">"#
     );
     for (row, name) in [(1, "Tue"), (3, "Thu"), (5, "Sat")] {
-        let _ = write!(s, r#"<text class="tick" x="0" y="{}">{name}</text>"#, top + f64::from(row) * step + 9.0);
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="0" y="{}">{name}</text>"#,
+            top + f64::from(row) * step + 9.0
+        );
     }
     const MONTH_DAYS: [u16; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let leap = days_in_year == 366;
     let mut ord = 0u16;
     for (m, len) in MONTH_DAYS.iter().enumerate() {
         let col = (u16::from(jan1_weekday0) + ord) / 7;
-        let _ = write!(s, r#"<text class="tick" x="{}" y="10">{}</text>"#, left + f64::from(col) * step, MONTHS[m]);
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{}" y="10">{}</text>"#,
+            left + f64::from(col) * step,
+            MONTHS[m]
+        );
         ord += len + u16::from(leap && m == 1);
     }
     // Empty days are one pattern-filled shape (first partial week, full weeks, last
@@ -304,7 +331,10 @@ pub fn heatmap(year: i32, jan1_weekday0: u8, days_in_year: u16, cells: &[DayCell
     let row_y = |r: u16| top + f64::from(r) * step;
     let mut empty_rect = |x: f64, y: f64, w: f64, h: f64| {
         if w > 0.0 && h > 0.0 {
-            let _ = write!(s, r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="url(#hm-{year})"/>"#);
+            let _ = write!(
+                s,
+                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="url(#hm-{year})"/>"#
+            );
         }
     };
     empty_rect(col_x(0), row_y(first), step, (7.0 - f64::from(first)) * step);
@@ -354,7 +384,12 @@ pub fn mix_weighted(colors: &[(&str, f64)]) -> String {
         g += f64::from(p.1) * wgt;
         b += f64::from(p.2) * wgt;
     }
-    format!("#{:02x}{:02x}{:02x}", (r / total).round() as u8, (g / total).round() as u8, (b / total).round() as u8)
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        (r / total).round() as u8,
+        (g / total).round() as u8,
+        (b / total).round() as u8
+    )
 }
 
 fn parse_hex(c: &str) -> (u8, u8, u8) {
@@ -377,7 +412,8 @@ mod tests {
     #[test]
     fn bucket_means_and_skips_nulls() {
         let xs: Vec<f64> = (0..10).map(f64::from).collect();
-        let ys: Vec<Option<f64>> = (0..10).map(|i| if i == 1 { None } else { Some(f64::from(i)) }).collect();
+        let ys: Vec<Option<f64>> =
+            (0..10).map(|i| if i == 1 { None } else { Some(f64::from(i)) }).collect();
         let b = bucket(&xs, &ys, 5);
         assert_eq!(b.len(), 5);
         assert_eq!(b[0], (0.0, 0.0, 0));
@@ -388,10 +424,8 @@ mod tests {
     fn thumbnail_fits_the_box() {
         let svg = thumbnail(&[[45.0, 7.0], [45.01, 7.02], [45.02, 7.0]], "#00c8ff").unwrap();
         assert!(svg.contains("viewBox=\"0 0 120 70\""));
-        let nums: Vec<f64> = svg
-            .split(['M', 'L', ',', '"'])
-            .filter_map(|t| t.parse::<f64>().ok())
-            .collect();
+        let nums: Vec<f64> =
+            svg.split(['M', 'L', ',', '"']).filter_map(|t| t.parse::<f64>().ok()).collect();
         assert!(nums.iter().all(|v| (0.0..=120.0).contains(v)), "{nums:?}");
         assert!(thumbnail(&[[45.0, 7.0]], "#fff").is_none());
     }
@@ -399,12 +433,24 @@ mod tests {
     #[test]
     fn heatmap_starts_weeks_on_monday() {
         // 2024-01-01 was a Monday: day 0 sits in column 0, row 0.
-        let cells = [DayCell { ordinal0: 0, color: "#ff0000".into(), opacity: 0.5, title: "x".into(), href: "/a/".into() }];
+        let cells = [DayCell {
+            ordinal0: 0,
+            color: "#ff0000".into(),
+            opacity: 0.5,
+            title: "x".into(),
+            href: "/a/".into(),
+        }];
         let svg = heatmap(2024, 0, 366, &cells);
         assert!(svg.contains(r##"<rect x="28" y="14" width="10" height="10" rx="2" fill="#ff0000" fill-opacity="0.5">"##), "{svg}");
         // 2024 starts on a Monday: the first column is a full week of pattern cells, and
         // 31 Dec 2024 (day 365, a Tuesday) ends the last column after two rows.
-        assert!(svg.contains(r#"<rect x="28" y="14" width="13" height="91" fill="url(#hm-2024)"/>"#), "{svg}");
-        assert!(svg.contains(r#"<rect x="704" y="14" width="13" height="26" fill="url(#hm-2024)"/>"#), "{svg}");
+        assert!(
+            svg.contains(r#"<rect x="28" y="14" width="13" height="91" fill="url(#hm-2024)"/>"#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"<rect x="704" y="14" width="13" height="26" fill="url(#hm-2024)"/>"#),
+            "{svg}"
+        );
     }
 }

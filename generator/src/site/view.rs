@@ -46,10 +46,21 @@ pub fn sport_label(sport: Sport, sub: Option<SubSport>) -> String {
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const MONTHS_LONG: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// "1 Jun 2024" in the activity's own offset.
@@ -82,7 +93,10 @@ pub fn speed_or_pace(sport: Sport, speed_kmh: Option<f64>) -> String {
 
 /// The title shown when an activity has none.
 pub fn display_title(s: &Summary) -> String {
-    s.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| sport_label(s.sport, s.sub_sport))
+    s.title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| sport_label(s.sport, s.sub_sport))
 }
 
 /// One feed card.
@@ -126,7 +140,10 @@ pub fn card(s: &Summary, url: String, handle: Option<&str>) -> CardView {
             .and_then(|c| super::svg::thumbnail(c, color)),
         distance: format_distance(s.distance_m),
         moving_time: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)),
-        elevation: s.elevation_gain_m.map(|e| format!("{} m", e.round())).unwrap_or_else(|| "—".to_owned()),
+        elevation: s
+            .elevation_gain_m
+            .map(|e| format!("{} m", e.round()))
+            .unwrap_or_else(|| "—".to_owned()),
         speed: s.avg_speed_kmh.filter(|_| !hide("speed")).map(|v| speed_or_pace(s.sport, Some(v))),
         hr: s.avg_hr_bpm.map(|v| format!("{v} bpm")),
         cadence: s.avg_cadence_rpm.map(|v| format!("{v} rpm")),
@@ -183,7 +200,9 @@ mod tests {
 
     #[test]
     fn markdown_is_sanitised_and_local_images_dropped() {
-        let html = render_markdown("My **epic** ride <script>alert(1)</script> ![x](photo.jpg) [site](https://a.example/)");
+        let html = render_markdown(
+            "My **epic** ride <script>alert(1)</script> ![x](photo.jpg) [site](https://a.example/)",
+        );
         assert!(html.contains("<strong>epic</strong>"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("photo.jpg"), "{html}");

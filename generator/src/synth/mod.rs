@@ -1399,7 +1399,11 @@ pub fn corpus_scenario(index: usize, seed: u64) -> (Scenario, SynthFormat, bool)
         _ => SynthFormat::Fit,
     };
     let gz = rng.unit() < 0.12;
-    let kind = SportKind::ALL[rng.range(0, SportKind::ALL.len() as u32 - 1) as usize];
+    let mut kind = SportKind::ALL[rng.range(0, SportKind::ALL.len() as u32 - 1) as usize];
+    if format == SynthFormat::Gpx && !kind.has_gps() {
+        // A GPX point needs a position: no indoor ride or pool swim in GPX.
+        kind = SportKind::RoadRide;
+    }
     // Durations skewed towards shorter activities (as real collections are).
     let total_target_s = (1800.0 + 19_800.0 * rng.unit().powi(2)) as u32;
     let (v_lo, v_hi) = match kind.bas().0 {

@@ -29,9 +29,11 @@
 //! - **Device and source** (items 4, 7): from `file_id` manufacturer + product (the
 //!   creator's `device_info` only when `file_id` has no manufacturer); source `karoo` for
 //!   Hammerhead, `wahoo`, `garmin`, `zwift`, else the manufacturer's profile name.
-//! - **Altitude source**: barometric when any record has `enhanced_altitude` or the device
-//!   is a known barometric unit ([`profile::known_barometric`]). This is a heuristic: FIT
-//!   does not say which sensor produced the altitude.
+//! - **Altitude source**: barometric only when the device is a known barometric unit
+//!   ([`profile::known_barometric`]), else GPS. FIT does not say which sensor produced the
+//!   altitude, and `enhanced_altitude` is no evidence: watches without a barometer write it
+//!   too, and treating their GPS altitude as barometric (no smoothing) over-counted a noisy
+//!   synthetic climb by 16 %.
 //! - **Damage**: whatever the decoder could read becomes the activity and its warnings are
 //!   kept. With no timed record but a session, the activity comes from the session totals.
 //!   Course files are refused; no record and no session is "no track points". A lap with
@@ -163,7 +165,6 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
 
     // Samples.
     let mut untimed = 0usize;
-    let mut any_enhanced_altitude = false;
     a.samples.reserve(d.records.len());
     for r in &d.records {
         let Some(t) = r.timestamp else {
@@ -182,7 +183,6 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
             (Some(la), Some(lo)) => (Some(la), Some(lo)),
             _ => (None, None),
         };
-        any_enhanced_altitude |= r.enhanced_altitude_m.is_some();
         let sample = Sample {
             ts_ms: clock.unix_ms(t),
             lat_deg,
@@ -254,9 +254,7 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
     let has_altitude = a.samples.iter().any(|s| s.ele_m.is_some());
     a.altitude_source = if !has_altitude {
         AltitudeSource::Unknown
-    } else if any_enhanced_altitude
-        || creator.is_some_and(|(m, p, _)| profile::known_barometric(m, p))
-    {
+    } else if creator.is_some_and(|(m, p, _)| profile::known_barometric(m, p)) {
         AltitudeSource::Barometric
     } else {
         AltitudeSource::Gps

@@ -4,29 +4,165 @@
 //!
 //! Unlisted activities get `/activity/{id}-{token}/` with `noindex`, and their detail,
 //! track, timeseries and photos are published inside that folder only. The timeseries is
-//! not embedded: the page carries ≤ 300-point SVG charts and the map script fetches the
+//! not embedded: the page carries ≤ 240-point SVG charts and the map script fetches the
 //! timeseries lazily.
 
+use super::super::SiteError;
 use super::super::render::{ActivityUrls, Ctx, activity_files};
 use super::super::svg;
-use super::super::view::{self, format_date, format_time, render_markdown, speed_or_pace, sport_label, sport_meta};
-use super::super::SiteError;
+use super::super::view::{
+    self, format_date, format_time, render_markdown, speed_or_pace, sport_label, sport_meta,
+};
 use crate::merge::{MergedActivity, MergedUser};
 use crate::templates::{format_distance, format_duration};
 use bincio_bas::{Timeseries, TrackFeature};
 use rayon::prelude::*;
 use serde::Serialize;
+use bincio_bas::fsx;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Render every activity page of a user (listed and unlisted), in parallel.
+///
+/// A page is rendered again only when its fingerprint changed: everything it is made of (the
+/// merged summary and detail, its URLs, the published track and timeseries files, photos,
+/// the owner's athlete file, the theme and the site shell). Fingerprints live in
+/// `{root}/{handle}/.site_cache.json` (data directory, never published), so a no-change
+/// rebuild parses no timeseries and renders no activity page.
 pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteError> {
-    let results: Vec<Result<Vec<String>, SiteError>> =
-        u.activities.par_iter().map(|a| render_activity(ctx, u, a)).collect();
+    let cache_path = ctx.data_dir.join(&u.handle).join(".site_cache.json");
+    let cache: BTreeMap<String, CacheEntry> = std::fs::read(&cache_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let athlete_fp = sha_hex(&[serde_json::to_vec(&u.athlete).unwrap_or_default().as_slice()]);
+    let results: Vec<Result<(String, CacheEntry), SiteError>> = u
+        .activities
+        .par_iter()
+        .map(|a| {
+            let fp = fingerprint(ctx, u, a, &athlete_fp);
+            let id = a.summary.id.clone();
+            if let Some(e) = cache.get(&id)
+                && e.fp == fp
+                && e.files.iter().all(|f| ctx.out.root.join(f).is_file())
+            {
+                // Unchanged: still publish (stat-only) the unlisted data files.
+                copy_unlisted_files(ctx, u, a)?;
+                ctx.out.unchanged.fetch_add(e.files.len(), std::sync::atomic::Ordering::Relaxed);
+                return Ok((id, e.clone()));
+            }
+            let files = render_activity(ctx, u, a)?;
+            Ok((id, CacheEntry { fp, files }))
+        })
+        .collect();
     let mut out = Vec::new();
+    let mut next: BTreeMap<String, CacheEntry> = BTreeMap::new();
     for r in results {
-        out.extend(r?);
+        let (id, entry) = r?;
+        out.extend(entry.files.iter().cloned());
+        next.insert(id, entry);
     }
+    // The unlisted data files are listed as produced too (cleaned up when they go away).
+    for a in u.activities.iter() {
+        if let Some(urls) = ctx.urls(&u.handle, &a.summary.id)
+            && !urls.listed
+        {
+            out.extend(unlisted_files(a, urls));
+        }
+    }
+    fsx::write_json_if_changed(&cache_path, &next)?;
     Ok(out)
+}
+
+/// One rendered activity page: its fingerprint and the output files it produced.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+struct CacheEntry {
+    fp: String,
+    files: Vec<String>,
+}
+
+fn sha_hex(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+fn file_stamp(p: &Path) -> String {
+    match std::fs::metadata(p) {
+        Ok(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            format!("{}:{mtime}", m.len())
+        }
+        Err(_) => "-".to_owned(),
+    }
+}
+
+fn fingerprint(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity, athlete_fp: &str) -> String {
+    let id = &a.summary.id;
+    let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
+    let urls = ctx.urls(&u.handle, id).map(|x| format!("{}|{}|{}", x.page, x.data, x.listed)).unwrap_or_default();
+    let mut stamps = vec![
+        file_stamp(&merged.join(format!("{id}.geojson"))),
+        file_stamp(&merged.join(format!("{id}.timeseries.json"))),
+    ];
+    for img in &a.images {
+        stamps.push(format!("{img}={}", file_stamp(&merged.join("images").join(id).join(img))));
+    }
+    sha_hex(&[
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        ctx.theme_fp.as_bytes(),
+        serde_json::to_vec(&ctx.site).unwrap_or_default().as_slice(),
+        serde_json::to_vec(&a.summary).unwrap_or_default().as_slice(),
+        serde_json::to_vec(&a.detail).unwrap_or_default().as_slice(),
+        urls.as_bytes(),
+        stamps.join("|").as_bytes(),
+        athlete_fp.as_bytes(),
+        u.owner.display_name.as_deref().unwrap_or("").as_bytes(),
+        ctx.inst.name.as_bytes(),
+    ])
+}
+
+fn unlisted_files(a: &MergedActivity, urls: &ActivityUrls) -> Vec<String> {
+    let page_dir = urls.page.trim_start_matches('/');
+    let id = &a.summary.id;
+    let mut v: Vec<String> = activity_files(a)
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(name, _)| format!("{page_dir}{name}"))
+        .collect();
+    v.extend(a.images.iter().map(|img| format!("{page_dir}images/{id}/{img}")));
+    v
+}
+
+/// Publish an unlisted activity's data files inside its tokened folder.
+fn copy_unlisted_files(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<(), SiteError> {
+    let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(()) };
+    if urls.listed {
+        return Ok(());
+    }
+    let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
+    let id = &a.summary.id;
+    for (name, present) in activity_files(a) {
+        if present {
+            ctx.out.copy(&merged.join(&name), &format!("{}{name}", urls.page.trim_start_matches('/')))?;
+        }
+    }
+    for img in &a.images {
+        ctx.out.copy(
+            &merged.join("images").join(id).join(img),
+            &format!("{}images/{id}/{img}", urls.page.trim_start_matches('/')),
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -69,7 +205,11 @@ struct MapData<'a> {
     tile_url: Option<String>,
 }
 
-fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<Vec<String>, SiteError> {
+fn render_activity(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    a: &MergedActivity,
+) -> Result<Vec<String>, SiteError> {
     let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(Vec::new()) };
     let mut produced = Vec::new();
     let page_dir = urls.page.trim_start_matches('/').to_owned();
@@ -78,17 +218,8 @@ fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<
     let d = &a.detail;
     let s = &a.summary;
 
-    // Unlisted: publish its files inside the tokened folder.
-    if !urls.listed {
-        for (name, present) in activity_files(a) {
-            if present {
-                produced.push(ctx.out.copy(&merged.join(&name), &format!("{page_dir}{name}"))?);
-            }
-        }
-        for img in &a.images {
-            produced.push(ctx.out.copy(&merged.join("images").join(id).join(img), &format!("{page_dir}images/{id}/{img}"))?);
-        }
-    }
+    // Unlisted: publish its files inside the tokened folder (listed as produced by the caller).
+    copy_unlisted_files(ctx, u, a)?;
 
     let hidden: Vec<String> = d
         .custom
@@ -101,26 +232,42 @@ fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<
 
     let mut stats = vec![
         Stat { label: "Distance", value: format_distance(s.distance_m) },
-        Stat { label: "Moving time", value: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)) },
+        Stat {
+            label: "Moving time",
+            value: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)),
+        },
         Stat { label: "Elapsed time", value: format_duration(s.duration_s.map(|v| v as f64)) },
     ];
     if !hide("elevation") {
-        stats.push(Stat { label: "Elevation ↑", value: opt(s.elevation_gain_m.map(|v| format!("{} m", v.round()))) });
+        stats.push(Stat {
+            label: "Elevation ↑",
+            value: opt(s.elevation_gain_m.map(|v| format!("{} m", v.round()))),
+        });
     }
     if !hide("speed") {
         let pace = s.sport.uses_pace();
-        stats.push(Stat { label: if pace { "Avg pace" } else { "Avg speed" }, value: speed_or_pace(s.sport, s.avg_speed_kmh) });
-        stats.push(Stat { label: if pace { "Best pace" } else { "Max speed" }, value: speed_or_pace(s.sport, s.max_speed_kmh) });
+        stats.push(Stat {
+            label: if pace { "Avg pace" } else { "Avg speed" },
+            value: speed_or_pace(s.sport, s.avg_speed_kmh),
+        });
+        stats.push(Stat {
+            label: if pace { "Best pace" } else { "Max speed" },
+            value: speed_or_pace(s.sport, s.max_speed_kmh),
+        });
     }
     if !hide("heart_rate") {
         stats.push(Stat { label: "Avg HR", value: opt(s.avg_hr_bpm.map(|v| format!("{v} bpm"))) });
         stats.push(Stat { label: "Max HR", value: opt(s.max_hr_bpm.map(|v| format!("{v} bpm"))) });
     }
     if !hide("cadence") && s.avg_cadence_rpm.is_some() {
-        stats.push(Stat { label: "Cadence", value: opt(s.avg_cadence_rpm.map(|v| format!("{v} rpm"))) });
+        stats.push(Stat {
+            label: "Cadence",
+            value: opt(s.avg_cadence_rpm.map(|v| format!("{v} rpm"))),
+        });
     }
     if !hide("power") && s.avg_power_w.is_some() {
-        stats.push(Stat { label: "Avg power", value: opt(s.avg_power_w.map(|v| format!("{v} W"))) });
+        stats
+            .push(Stat { label: "Avg power", value: opt(s.avg_power_w.map(|v| format!("{v} W"))) });
     }
     if let Some(g) = d.gear.as_ref().filter(|g| !g.is_empty()) {
         stats.push(Stat { label: "Gear", value: g.clone() });
@@ -133,16 +280,27 @@ fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<
             n: l.index + 1,
             distance: format_distance(l.distance_m),
             time: format_duration(l.duration_s),
-            speed: if hide("speed") { "—".to_owned() } else { speed_or_pace(s.sport, l.avg_speed_kmh) },
-            hr: if hide("heart_rate") { "—".to_owned() } else { opt(l.avg_hr_bpm.map(|v| format!("{v} bpm"))) },
+            speed: if hide("speed") {
+                "—".to_owned()
+            } else {
+                speed_or_pace(s.sport, l.avg_speed_kmh)
+            },
+            hr: if hide("heart_rate") {
+                "—".to_owned()
+            } else {
+                opt(l.avg_hr_bpm.map(|v| format!("{v} bpm")))
+            },
         })
         .collect();
 
     // Track outline from the published GeoJSON (already privacy-filtered by merge).
-    let track: Option<TrackFeature> = if a.has_track { read_json(&merged.join(format!("{id}.geojson"))) } else { None };
+    let track: Option<TrackFeature> =
+        if a.has_track { read_json(&merged.join(format!("{id}.geojson"))) } else { None };
     let coords: Vec<[f64; 2]> = track
         .as_ref()
-        .map(|t| t.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect())
+        .map(|t| {
+            t.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect()
+        })
         .unwrap_or_default();
     let track_svg = svg::track_outline(&coords, color);
     let charts = if a.has_timeseries {
@@ -176,7 +334,7 @@ fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<
         color,
         bbox: d.bbox,
         hr_zones: settings.hr_zones.clone(),
-        power_zones: settings.power_zones.clone(),
+        power_zones: settings.power_zones,
         tile_url: ctx.site.tile_url.clone(),
     };
     let mut c = tera::Context::new();
@@ -195,7 +353,10 @@ fn render_activity(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Result<
     c.insert("color", color);
     c.insert("date", &format_date(&s.started_at));
     c.insert("time", &format_time(&s.started_at));
-    c.insert("description_html", &d.description.as_deref().filter(|t| !t.trim().is_empty()).map(render_markdown));
+    c.insert(
+        "description_html",
+        &d.description.as_deref().filter(|t| !t.trim().is_empty()).map(render_markdown),
+    );
     c.insert("stats", &stats);
     c.insert("laps", &laps);
     c.insert("charts", &charts);
@@ -220,6 +381,9 @@ fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Option<T> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// key, label, colour, values, `hide_stats` name.
+type Channel = (&'static str, &'static str, &'static str, Vec<Option<f64>>, &'static str);
+
 /// Charts of the channels that have data, against time and (when speed exists) distance.
 fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
     let t: Vec<f64> = ts.t.iter().map(|v| *v as f64).collect();
@@ -230,7 +394,8 @@ fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
         let mut out = Vec::with_capacity(t.len());
         for i in 0..t.len() {
             if i > 0 {
-                let v = ts.speed_kmh.get(i).copied().flatten().filter(|v| *v <= 150.0).unwrap_or(0.0);
+                let v =
+                    ts.speed_kmh.get(i).copied().flatten().filter(|v| *v <= 150.0).unwrap_or(0.0);
                 acc += v * (t[i] - t[i - 1]).max(0.0) / 3600.0;
             }
             out.push(acc);
@@ -256,8 +421,9 @@ fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
     } else {
         None
     };
-    let as_f = |v: &[Option<i64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| y as f64)).collect() };
-    let channels: [(&'static str, &'static str, &'static str, Vec<Option<f64>>, &str); 5] = [
+    let as_f =
+        |v: &[Option<i64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| y as f64)).collect() };
+    let channels: [Channel; 5] = [
         ("elevation", "Elevation (m)", "#00c8ff", ts.elevation_m.clone(), "elevation"),
         ("speed", "Speed (km/h)", "#ff6b35", ts.speed_kmh.clone(), "speed"),
         ("hr", "Heart Rate (bpm)", "#f87171", as_f(&ts.hr_bpm), "heart_rate"),
@@ -271,7 +437,9 @@ fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
         }
         let pts = svg::bucket(&t, &ys, svg::CHART_POINTS);
         let Some(svg_time) = svg::line_chart(&pts, color, label, false) else { continue };
-        let svg_dist = dist_km.as_ref().and_then(|d| svg::line_chart(&svg::bucket(d, &ys, svg::CHART_POINTS), color, label, true));
+        let svg_dist = dist_km.as_ref().and_then(|d| {
+            svg::line_chart(&svg::bucket(d, &ys, svg::CHART_POINTS), color, label, true)
+        });
         out.push(Chart { key, label, svg_time, svg_dist });
     }
     out
@@ -302,7 +470,9 @@ fn records_set(u: &MergedUser, id: &str) -> Vec<RecordSet> {
     }
     for (i, c) in a.best_climbs.iter().enumerate() {
         if c.activity_id == id {
-            out.push(RecordSet { label: format!("#{} best climb ({} m)", i + 1, c.climb_m.round()) });
+            out.push(RecordSet {
+                label: format!("#{} best climb ({} m)", i + 1, c.climb_m.round()),
+            });
         }
     }
     out
@@ -329,6 +499,7 @@ fn gpx_bytes(title: &str, track: Option<&TrackFeature>) -> Result<Vec<u8>, SiteE
         ..gpx::Gpx::default()
     };
     let mut buf = Vec::new();
-    gpx::write(&doc, &mut buf).map_err(|e| SiteError::File { path: "track.gpx".into(), reason: e.to_string() })?;
+    gpx::write(&doc, &mut buf)
+        .map_err(|e| SiteError::File { path: "track.gpx".into(), reason: e.to_string() })?;
     Ok(buf)
 }

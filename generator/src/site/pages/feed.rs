@@ -2,9 +2,9 @@
 //! Pagination and sport filtering are real pages (`page/N/`, `sport/{sport}/`), so both work
 //! without JavaScript and the filter sees every year, not only the loaded ones.
 
+use super::super::SiteError;
 use super::super::render::{Ctx, FEED_PAGE_SIZE};
 use super::super::view::{self, CardView, Link};
-use super::super::SiteError;
 use crate::merge::MergedActivity;
 use serde::Serialize;
 
@@ -45,11 +45,14 @@ struct Pagination {
 pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, SiteError> {
     let total = spec.items.len();
     let pages = total.div_ceil(FEED_PAGE_SIZE).max(1);
-    let page_url = |n: usize| if n == 1 { spec.base_url.clone() } else { format!("{}page/{n}/", spec.base_url) };
+    let page_url = |n: usize| {
+        if n == 1 { spec.base_url.clone() } else { format!("{}page/{n}/", spec.base_url) }
+    };
     let mut produced = Vec::new();
     for n in 1..=pages {
         let start = (n - 1) * FEED_PAGE_SIZE;
-        let cards: Vec<CardView> = spec.items[start.min(total)..(start + FEED_PAGE_SIZE).min(total)]
+        let cards: Vec<CardView> = spec.items
+            [start.min(total)..(start + FEED_PAGE_SIZE).min(total)]
             .iter()
             .filter_map(|(h, a)| {
                 let urls = ctx.urls(h, &a.summary.id)?;
@@ -57,7 +60,10 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
             })
             .collect();
         let mut c = tera::Context::new();
-        c.insert("title", &if n == 1 { spec.title.clone() } else { format!("{} — page {n}", spec.title) });
+        c.insert(
+            "title",
+            &if n == 1 { spec.title.clone() } else { format!("{} — page {n}", spec.title) },
+        );
         c.insert("heading", &spec.heading);
         c.insert("cards", &cards);
         c.insert("count_label", &count_label(total));

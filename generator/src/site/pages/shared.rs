@@ -3,9 +3,9 @@
 //! daemon's `/api/`, the API reference, legacy redirects and the 404 page. A `--handle`
 //! build re-renders all of them (they are cheap).
 
+use super::super::SiteError;
 use super::super::render::Ctx;
 use super::super::view::sport_meta;
-use super::super::SiteError;
 use super::feed::{FeedSpec, render_feed};
 use crate::merge::MergedActivity;
 use crate::templates::{format_distance, format_duration};
@@ -20,10 +20,16 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         .inst
         .users
         .iter()
-        .flat_map(|u| u.activities.iter().filter(|a| a.is_listed()).map(move |a| (u.handle.as_str(), a)))
+        .flat_map(|u| {
+            u.activities.iter().filter(|a| a.is_listed()).map(move |a| (u.handle.as_str(), a))
+        })
         .collect();
     items.sort_by(|a, b| {
-        b.1.summary.started_at.unix_ms().cmp(&a.1.summary.started_at.unix_ms()).then_with(|| (a.0, &a.1.summary.id).cmp(&(b.0, &b.1.summary.id)))
+        b.1.summary
+            .started_at
+            .unix_ms()
+            .cmp(&a.1.summary.started_at.unix_ms())
+            .then_with(|| (a.0, &a.1.summary.id).cmp(&(b.0, &b.1.summary.id)))
     });
     let single = ctx.inst.single_user;
     produced.extend(render_feed(
@@ -31,18 +37,32 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         &FeedSpec {
             base_url: "/".to_owned(),
             title: format!("{} — Feed", ctx.inst.name),
-            heading: if single { ctx.inst.users.first().map(super::user::display_name).unwrap_or_default() } else { "Feed".to_owned() },
+            heading: if single {
+                ctx.inst.users.first().map(super::user::display_name).unwrap_or_default()
+            } else {
+                "Feed".to_owned()
+            },
             items,
             show_handle: !single,
             sport_links: Vec::new(),
             profile: None,
-            atom_url: ctx.inst.users.first().filter(|_| single).map(|u| format!("/u/{}/atom.xml", u.handle)),
+            atom_url: ctx
+                .inst
+                .users
+                .first()
+                .filter(|_| single)
+                .map(|u| format!("/u/{}/atom.xml", u.handle)),
         },
     )?);
     if !single {
         produced.push(render_community(ctx)?);
     }
-    for (lang, rel) in [("en", "about/index.html"), ("it", "about/it/index.html"), ("es", "about/es/index.html"), ("ca", "about/ca/index.html")] {
+    for (lang, rel) in [
+        ("en", "about/index.html"),
+        ("it", "about/it/index.html"),
+        ("es", "about/es/index.html"),
+        ("ca", "about/ca/index.html"),
+    ] {
         let mut c = tera::Context::new();
         c.insert("lang", lang);
         c.insert("title", &format!("About — {}", ctx.inst.name));
@@ -62,7 +82,11 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         c.insert("title", &format!("{title} — {}", ctx.inst.name));
         c.insert("heading", title);
         c.insert("noindex", &true);
-        produced.push(ctx.render(&format!("pages/account/{page}.html"), c, &format!("{page}/index.html"))?);
+        produced.push(ctx.render(
+            &format!("pages/account/{page}.html"),
+            c,
+            &format!("{page}/index.html"),
+        )?);
     }
     // Legacy /stats/ and /athlete/ go to the first user's pages (the nav rewrites them to
     // the visitor's own once /api/me answers).
@@ -71,7 +95,11 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             let mut c = tera::Context::new();
             c.insert("title", &ctx.inst.name);
             c.insert("target", &format!("/u/{}/{section}/", first.handle));
-            produced.push(ctx.render("pages/redirect.html", c, &format!("{section}/index.html"))?);
+            produced.push(ctx.render(
+                "pages/redirect.html",
+                c,
+                &format!("{section}/index.html"),
+            )?);
         }
     }
     let mut c = tera::Context::new();
@@ -130,11 +158,17 @@ fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {
     let mut rows = Vec::new();
     for u in &ctx.inst.users {
         let listed: Vec<&MergedActivity> = u.activities.iter().filter(|a| a.is_listed()).collect();
-        let acts: Vec<&&MergedActivity> = listed.iter().filter(|a| year.is_none_or(|y| a.summary.started_at.0.year() == y)).collect();
+        let acts: Vec<&&MergedActivity> = listed
+            .iter()
+            .filter(|a| year.is_none_or(|y| a.summary.started_at.0.year() == y))
+            .collect();
         let distance_m: f64 = acts.iter().filter_map(|a| a.summary.distance_m).sum();
         let elevation_m: f64 = acts.iter().filter_map(|a| a.summary.elevation_gain_m).sum();
         let time_s: i64 = acts.iter().filter_map(|a| a.summary.duration_s).sum();
-        let sports: BTreeSet<usize> = acts.iter().map(|a| Sport::ALL.iter().position(|s| *s == a.summary.sport).unwrap_or(6)).collect();
+        let sports: BTreeSet<usize> = acts
+            .iter()
+            .map(|a| Sport::ALL.iter().position(|s| *s == a.summary.sport).unwrap_or(6))
+            .collect();
         rows.push(Row {
             handle: u.handle.clone(),
             name: super::user::display_name(u),
@@ -145,11 +179,17 @@ fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {
             elevation_m,
             time: format_duration(Some(time_s as f64)),
             time_s,
-            sports: sports.iter().map(|i| sport_meta(Sport::ALL[*i]).0).collect::<Vec<_>>().join(" "),
+            sports: sports
+                .iter()
+                .map(|i| sport_meta(Sport::ALL[*i]).0)
+                .collect::<Vec<_>>()
+                .join(" "),
             streak_days: longest_streak(&listed),
         });
     }
-    rows.sort_by(|a, b| b.distance_m.total_cmp(&a.distance_m).then_with(|| a.handle.cmp(&b.handle)));
+    rows.sort_by(|a, b| {
+        b.distance_m.total_cmp(&a.distance_m).then_with(|| a.handle.cmp(&b.handle))
+    });
     let total_count = rows.iter().map(|r| r.count).sum();
     let d: f64 = rows.iter().map(|r| r.distance_m).sum();
     let e: f64 = rows.iter().map(|r| r.elevation_m).sum();

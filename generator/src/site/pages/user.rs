@@ -2,10 +2,10 @@
 //! athlete (records, best climbs, power curve, zones) and the Atom feed. Only listed
 //! activities appear on any of them.
 
+use super::super::SiteError;
 use super::super::render::{Ctx, by_sport};
 use super::super::svg::{self, CurveLine, DayCell};
 use super::super::view::{self, Link, format_date, format_date_long, local_date, sport_meta};
-use super::super::SiteError;
 use super::feed::{FeedSpec, ProfileView, count_label, render_feed};
 use crate::merge::{MergedActivity, MergedUser};
 use crate::templates::{format_clock, format_distance, format_duration, format_pace, format_speed};
@@ -75,17 +75,29 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
     let mut c = stats_context(ctx, u, &all, None);
     c.insert("sport_links", &sport_links(None, "stats/"));
     c.insert("profile", &profile("stats"));
-    produced.push(ctx.render("pages/stats.html", c, &format!("u/{}/stats/index.html", u.handle))?);
+    produced.push(ctx.render(
+        "pages/stats.html",
+        c,
+        &format!("u/{}/stats/index.html", u.handle),
+    )?);
     for (idx, acts) in &groups {
         let s = Sport::ALL[*idx];
         let mut c = stats_context(ctx, u, acts, Some(s));
         c.insert("sport_links", &sport_links(Some(s), "stats/"));
         c.insert("profile", &profile("stats"));
-        produced.push(ctx.render("pages/stats.html", c, &format!("u/{}/stats/{}/index.html", u.handle, s.as_str()))?);
+        produced.push(ctx.render(
+            "pages/stats.html",
+            c,
+            &format!("u/{}/stats/{}/index.html", u.handle, s.as_str()),
+        )?);
     }
     let mut c = athlete_context(ctx, u, &all);
     c.insert("profile", &profile("athlete"));
-    produced.push(ctx.render("pages/athlete.html", c, &format!("u/{}/athlete/index.html", u.handle))?);
+    produced.push(ctx.render(
+        "pages/athlete.html",
+        c,
+        &format!("u/{}/athlete/index.html", u.handle),
+    )?);
     produced.push(render_atom(ctx, u, &all)?);
     Ok(produced)
 }
@@ -121,11 +133,22 @@ struct LegendSwatch {
     opacity: f64,
 }
 
-fn stats_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity], sport: Option<Sport>) -> tera::Context {
+/// One day: total distance, distance per sport index, the activities.
+type DayAgg<'a> = (f64, BTreeMap<usize, f64>, Vec<&'a Summary>);
+/// One year: heatmap cells, distance, count, per-month (distance, count).
+type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize); 12]);
+
+fn stats_context(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    acts: &[&MergedActivity],
+    sport: Option<Sport>,
+) -> tera::Context {
     // Activities without a distance are left out, as in the reference.
-    let acts: Vec<&&MergedActivity> = acts.iter().filter(|a| a.summary.distance_m.is_some_and(|d| d > 0.0)).collect();
+    let acts: Vec<&&MergedActivity> =
+        acts.iter().filter(|a| a.summary.distance_m.is_some_and(|d| d > 0.0)).collect();
     // Day key (local date) → (total distance, per-sport distance, activities).
-    let mut days: BTreeMap<String, (f64, BTreeMap<usize, f64>, Vec<&Summary>)> = BTreeMap::new();
+    let mut days: BTreeMap<String, DayAgg<'_>> = BTreeMap::new();
     for a in &acts {
         let s = &a.summary;
         let d = s.distance_m.unwrap_or(0.0);
@@ -141,15 +164,22 @@ fn stats_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity], sport:
         n as f64 / totals.len().max(1) as f64
     };
     // Year → cells, totals, months.
-    let mut years: BTreeMap<i32, (Vec<DayCell>, f64, usize, [(f64, usize); 12])> = BTreeMap::new();
+    let mut years: BTreeMap<i32, YearAgg> = BTreeMap::new();
     for (date, (total, sports, list)) in &days {
         let Some(first) = list.first() else { continue };
         let dt = first.started_at.0;
         let y = years.entry(dt.year()).or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0); 12]));
-        let colors: Vec<(&str, f64)> = sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
-        let mut title = format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
+        let colors: Vec<(&str, f64)> =
+            sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
+        let mut title =
+            format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
         for s in list {
-            title.push_str(&format!("\n{} {} · {}", sport_meta(s.sport).0, view::display_title(s), format_distance(s.distance_m)));
+            title.push_str(&format!(
+                "\n{} {} · {}",
+                sport_meta(s.sport).0,
+                view::display_title(s),
+                format_distance(s.distance_m)
+            ));
         }
         let href = ctx.urls(&u.handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
         let _ = date;
@@ -166,7 +196,8 @@ fn stats_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity], sport:
         y.3[m].0 += total;
         y.3[m].1 += list.len();
     }
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let year_views: Vec<YearView> = years
         .into_iter()
         .rev()
@@ -182,7 +213,11 @@ fn stats_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity], sport:
                 months: months
                     .iter()
                     .enumerate()
-                    .map(|(i, (d, n))| MonthView { name: MONTHS[i], distance: if *n > 0 { format_distance(Some(*d)) } else { String::new() }, count: *n })
+                    .map(|(i, (d, n))| MonthView {
+                        name: MONTHS[i],
+                        distance: if *n > 0 { format_distance(Some(*d)) } else { String::new() },
+                        count: *n,
+                    })
                     .collect(),
             }
         })
@@ -260,8 +295,6 @@ fn distance_label(km: f64) -> String {
         "1 mile".to_owned()
     } else if km < 1.0 {
         format!("{} m", (km * 1000.0).round())
-    } else if km.fract() == 0.0 {
-        format!("{km} km")
     } else {
         format!("{km} km")
     }
@@ -298,21 +331,34 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
                 RecordRow {
                     distance: distance_label(*km),
                     time: format_clock(*t as f64),
-                    pace_or_speed: if sport == Sport::Running { format_pace(Some(speed)) } else { format_speed(Some(speed)) },
+                    pace_or_speed: if sport == Sport::Running {
+                        format_pace(Some(speed))
+                    } else {
+                        format_speed(Some(speed))
+                    },
                     date: format_date(&s.started_at),
                     title: view::display_title(s),
                     url: url(&s.id),
                 }
             })
             .collect();
-        tables.push(RecordTable { sport: sport.as_str(), label: sport_meta(sport).2.to_owned(), rows });
+        tables.push(RecordTable {
+            sport: sport.as_str(),
+            label: sport_meta(sport).2.to_owned(),
+            rows,
+        });
     }
     let mut value_cards = Vec::new();
     for sport in [Sport::Hiking, Sport::Walking] {
-        let of_sport: Vec<&Summary> = acts.iter().filter(|a| a.summary.sport == sport).map(|a| &a.summary).collect();
-        let longest = of_sport.iter().filter(|s| s.distance_m.is_some_and(|d| d > 0.0)).max_by(|a, b| {
-            a.distance_m.unwrap_or(0.0).total_cmp(&b.distance_m.unwrap_or(0.0)).then_with(|| b.id.cmp(&a.id))
-        });
+        let of_sport: Vec<&Summary> =
+            acts.iter().filter(|a| a.summary.sport == sport).map(|a| &a.summary).collect();
+        let longest =
+            of_sport.iter().filter(|s| s.distance_m.is_some_and(|d| d > 0.0)).max_by(|a, b| {
+                a.distance_m
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.distance_m.unwrap_or(0.0))
+                    .then_with(|| b.id.cmp(&a.id))
+            });
         if let Some(s) = longest {
             value_cards.push(ValueCard {
                 label: format!("Longest {}", sport.as_str()),
@@ -322,9 +368,14 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
                 url: url(&s.id),
             });
         }
-        let most = of_sport.iter().filter(|s| s.elevation_gain_m.is_some_and(|d| d > 0.0)).max_by(|a, b| {
-            a.elevation_gain_m.unwrap_or(0.0).total_cmp(&b.elevation_gain_m.unwrap_or(0.0)).then_with(|| b.id.cmp(&a.id))
-        });
+        let most = of_sport.iter().filter(|s| s.elevation_gain_m.is_some_and(|d| d > 0.0)).max_by(
+            |a, b| {
+                a.elevation_gain_m
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.elevation_gain_m.unwrap_or(0.0))
+                    .then_with(|| b.id.cmp(&a.id))
+            },
+        );
         if let Some(s) = most {
             value_cards.push(ValueCard {
                 label: format!("Most elevation ({})", sport.as_str()),
@@ -340,7 +391,12 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
         .map(|a| &a.summary)
         .filter(|s| s.sport == Sport::Cycling && s.best_climb_m.is_some_and(|c| c > 0.0))
         .collect();
-    climbs.sort_by(|a, b| b.best_climb_m.unwrap_or(0.0).total_cmp(&a.best_climb_m.unwrap_or(0.0)).then_with(|| a.id.cmp(&b.id)));
+    climbs.sort_by(|a, b| {
+        b.best_climb_m
+            .unwrap_or(0.0)
+            .total_cmp(&a.best_climb_m.unwrap_or(0.0))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     let climbs: Vec<ClimbRow> = climbs
         .iter()
         .take(10)
@@ -355,7 +411,8 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
         .collect();
 
     // Power curves: presets from athlete.json, seasons from listed activities' mmp.
-    const PALETTE: [&str; 7] = ["#60a5fa", "#f97316", "#34d399", "#a78bfa", "#f43f5e", "#facc15", "#22d3ee"];
+    const PALETTE: [&str; 7] =
+        ["#60a5fa", "#f97316", "#34d399", "#a78bfa", "#f43f5e", "#facc15", "#22d3ee"];
     let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
     let mut curves: Vec<(String, Vec<(i64, i64)>)> = Vec::new();
     let all_time = best_curve(acts.iter().map(|a| &a.summary));
@@ -363,7 +420,9 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
         curves.push(("All time".to_owned(), all_time));
     }
     if let Some(a) = &u.athlete {
-        for (name, c) in [("Last 365 d", &a.power_curve.last_365d), ("Last 90 d", &a.power_curve.last_90d)] {
+        for (name, c) in
+            [("Last 365 d", &a.power_curve.last_365d), ("Last 90 d", &a.power_curve.last_90d)]
+        {
             if let Some(c) = c.as_ref().filter(|c| !c.is_empty()) {
                 curves.push((name.to_owned(), c.iter().map(|(d, w)| (d.0, w.0)).collect()));
             }
@@ -384,7 +443,10 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
         .enumerate()
         .map(|(i, (n, p))| CurveLine { name: n, color: PALETTE[i % PALETTE.len()], points: p })
         .collect();
-    let legend: Vec<Legend> = lines.iter().map(|l| Legend { name: l.name.to_owned(), color: l.color.to_owned() }).collect();
+    let legend: Vec<Legend> = lines
+        .iter()
+        .map(|l| Legend { name: l.name.to_owned(), color: l.color.to_owned() })
+        .collect();
     let power_svg = svg::power_curve(&lines, settings.ftp_w);
 
     let zones = |z: &Option<Vec<[f64; 2]>>, unit: &str, open: f64| -> Vec<ZoneRow> {
@@ -393,7 +455,11 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
             .enumerate()
             .map(|(i, [lo, hi])| ZoneRow {
                 name: format!("Z{}", i + 1),
-                range: if *hi >= open { format!("{}+ {unit}", lo.round()) } else { format!("{}–{} {unit}", lo.round(), hi.round()) },
+                range: if *hi >= open {
+                    format!("{}+ {unit}", lo.round())
+                } else {
+                    format!("{}–{} {unit}", lo.round(), hi.round())
+                },
             })
             .collect()
     };
@@ -432,9 +498,19 @@ struct AtomEntry {
     summary: String,
 }
 
-fn render_atom(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> Result<String, SiteError> {
+fn render_atom(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    acts: &[&MergedActivity],
+) -> Result<String, SiteError> {
     let mut recent: Vec<&&MergedActivity> = acts.iter().collect();
-    recent.sort_by(|a, b| b.summary.started_at.unix_ms().cmp(&a.summary.started_at.unix_ms()).then_with(|| a.summary.id.cmp(&b.summary.id)));
+    recent.sort_by(|a, b| {
+        b.summary
+            .started_at
+            .unix_ms()
+            .cmp(&a.summary.started_at.unix_ms())
+            .then_with(|| a.summary.id.cmp(&b.summary.id))
+    });
     let entries: Vec<AtomEntry> = recent
         .iter()
         .take(20)
@@ -455,7 +531,10 @@ fn render_atom(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> Resul
             }
         })
         .collect();
-    let updated = recent.first().map(|a| rfc3339(&a.summary.started_at)).unwrap_or_else(|| rfc3339(&u.generated_at));
+    let updated = recent
+        .first()
+        .map(|a| rfc3339(&a.summary.started_at))
+        .unwrap_or_else(|| rfc3339(&u.generated_at));
     let mut c = tera::Context::new();
     c.insert("handle", &u.handle);
     c.insert("name", &display_name(u));
