@@ -73,6 +73,10 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// How long SIGTERM waits for open connections to finish.
     pub drain_timeout: Duration,
+    /// Put uploads the user does not want kept in `{handle}/_uploads/{job}/` instead of
+    /// `originals/{job}/`. Off until `bincio-gen watch` extracts the request's `files` and
+    /// deletes that folder (today it extracts `originals/` only), so uploads always work.
+    pub stage_unkept_uploads: bool,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             trust_loopback_proxy: true,
             hash_concurrency: 2,
             drain_timeout: Duration::from_secs(20),
+            stage_unkept_uploads: false,
         }
     }
 }

@@ -366,6 +366,18 @@ fn merge_activity(
         apply_sidecar_detail(&mut detail, sc, extracted);
         apply_sidecar_summary(&mut summary, sc, extracted);
     }
+    // Data written by the reference can carry negative durations (its unsorted-points bug,
+    // W1): publish "not recorded" rather than nonsense.
+    for v in [
+        &mut detail.duration_s,
+        &mut detail.moving_time_s,
+        &mut summary.duration_s,
+        &mut summary.moving_time_s,
+    ] {
+        if v.is_some_and(|x| x < 0) {
+            *v = None;
+        }
+    }
     // The summary's privacy follows the detail's when they disagree (the detail is read
     // fresh; an index may be older than a re-extraction).
     summary.privacy = detail.privacy;

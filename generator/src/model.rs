@@ -72,6 +72,9 @@ pub struct DeviceTotals {
     pub avg_speed_ms: Option<f64>,
 }
 
+/// Samples further apart than this (7 days) cannot belong to one activity.
+pub const MAX_GAP_MS: i64 = 7 * 86_400_000;
+
 /// What kind of file the activity came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -142,11 +145,64 @@ impl Activity {
 
     /// Sort samples by time (stable), drop later duplicates of a timestamp, and set
     /// `start_ms` to the earliest sample. Parsers call this last.
+    ///
+    /// Samples separated from the bulk of the recording by more than [`MAX_GAP_MS`] (a
+    /// record dated decades away by a glitching clock) are dropped with a warning: the
+    /// longest run of samples without such a gap is the activity.
     pub fn normalise_time_order(&mut self) {
         self.samples.sort_by_key(|s| s.ts_ms);
         self.samples.dedup_by_key(|s| s.ts_ms);
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut run_start = 0usize;
+        for i in 1..=self.samples.len() {
+            if i == self.samples.len() || self.samples[i].ts_ms - self.samples[i - 1].ts_ms > MAX_GAP_MS {
+                runs.push((run_start, i));
+                run_start = i;
+            }
+        }
+        // The longest run; the earliest one on a tie.
+        let best = runs.iter().copied().fold((0, 0), |b, r| if r.1 - r.0 > b.1 - b.0 { r } else { b });
+        if runs.len() > 1 {
+            let dropped = self.samples.len() - (best.1 - best.0);
+            self.samples.truncate(best.1);
+            self.samples.drain(..best.0);
+            self.warnings.push(format!(
+                "{dropped} sample(s) dated more than 7 days away from the rest were dropped"
+            ));
+        }
         if let Some(first) = self.samples.first() {
             self.start_ms = first.ts_ms;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ts_ms: i64) -> Sample {
+        Sample { ts_ms, ..Sample::default() }
+    }
+
+    #[test]
+    fn time_order_is_stable_and_far_outliers_are_dropped() {
+        let mut a = Activity::empty(Format::Fit);
+        let far = 64 * 365 * 86_400_000_i64;
+        a.samples = vec![at(3000), at(1000), at(far), at(2000), at(1000)];
+        a.samples[4].hr_bpm = Some(99);
+        a.normalise_time_order();
+        let ts: Vec<i64> = a.samples.iter().map(|s| s.ts_ms).collect();
+        assert_eq!(ts, [1000, 2000, 3000]);
+        // Of two samples with the same time, the first in file order is kept.
+        assert_eq!(a.samples[0].hr_bpm, None);
+        assert_eq!(a.start_ms, 1000);
+        assert_eq!(a.warnings.len(), 1);
+
+        // An early outlier must not become the start either.
+        let mut b = Activity::empty(Format::Gpx);
+        b.samples = vec![at(0), at(far), at(far + 1000), at(far + 2000)];
+        b.normalise_time_order();
+        assert_eq!(b.start_ms, far);
+        assert_eq!(b.samples.len(), 3);
     }
 }

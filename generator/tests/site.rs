@@ -540,3 +540,64 @@ fn refuses_an_output_inside_the_data_directory() {
     .unwrap_err();
     assert!(err.to_string().contains("inside the data directory"), "{err}");
 }
+
+fn schema_validator(def: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schema/bas-v1.schema.json");
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let wrapped = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": schema["$defs"],
+        "$ref": format!("#/$defs/{def}"),
+    });
+    jsonschema::validator_for(&wrapped).expect("schema compiles")
+}
+
+#[test]
+fn published_bas_files_validate_against_the_schema() {
+    let s = scratch();
+    let edits = s.data.join("dave/edits");
+    std::fs::create_dir_all(&edits).unwrap();
+    std::fs::write(
+        edits.join("2017-06-06T171616Z.md"),
+        "---\ntitle: Edited\nhighlight: true\nhide_stats: [speed]\n---\nBody",
+    )
+    .unwrap();
+    build(&s.data, &s.out, None);
+    let kinds = [
+        ("detail", schema_validator("detail")),
+        ("timeseries", schema_validator("timeseries")),
+        ("track", schema_validator("track")),
+        ("user_feed", schema_validator("user_feed")),
+        ("root_manifest", schema_validator("root_manifest")),
+        ("athlete", schema_validator("athlete")),
+    ];
+    let mut n = 0;
+    for (rel, bytes) in
+        files(&s.out).iter().filter(|(r, _)| r.starts_with("data/") && !r.starts_with("data/feed"))
+    {
+        let name = rel.rsplit('/').next().unwrap();
+        let kind = if name.ends_with(".timeseries.json") {
+            "timeseries"
+        } else if name.ends_with(".geojson") {
+            "track"
+        } else if rel == "data/index.json" {
+            "root_manifest"
+        } else if name.starts_with("index") {
+            "user_feed"
+        } else if name == "athlete.json" {
+            "athlete"
+        } else {
+            "detail"
+        };
+        let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        let validator = &kinds.iter().find(|k| k.0 == kind).unwrap().1;
+        let errors: Vec<String> = validator
+            .iter_errors(&v)
+            .take(3)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{rel} ({kind}): {errors:?}");
+        n += 1;
+    }
+    assert!(n > 60, "validated {n} files");
+}

@@ -3,8 +3,8 @@
 //! Each file part is streamed to a temp file in the job's folder with a hard cap (never
 //! buffered in memory), then classified by content; gzips are decompressed to nowhere to
 //! enforce the expansion cap, ZIPs are unpacked entry by entry under count and size caps.
-//! Accepted files land in `originals/{job_id}/` when originals are kept, else in
-//! `_uploads/{job_id}/`; then one `Upload` request lists them and the answer (202, job id)
+//! Accepted files land in `originals/{job_id}/` (or, with `Config::stage_unkept_uploads`
+//! and originals not kept, in `_uploads/{job_id}/`); then one `Upload` request lists them and the answer (202, job id)
 //! goes back at once. The watcher does the extraction; progress is `GET /api/jobs/{job}`.
 
 use super::user_handle;
@@ -110,6 +110,7 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let _g = st.writers.lock(handle.as_str()).await;
     let (root, h, jid) = (st.root.clone(), handle.clone(), job_id.clone());
     let names: Vec<String> = accepted.clone();
+    let store = store || !st.cfg.stage_unkept_uploads;
     let listed = tokio::task::spawn_blocking(move || {
         let ud = root.user(&h);
         let (base, rel) =

@@ -115,10 +115,8 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
 
     let m: Metrics = metrics::compute(&activity);
     let mask = privacy::publishable_mask(&activity.samples, ctx.privacy);
-    let geo = track::published_geo(&activity.samples, &mask);
-    let timeseries = track::build_timeseries(&activity, &mask, ctx.privacy);
-    let track_feature = track::build_track(&activity, &mask, &id, ctx.rdp_epsilon_deg);
-    let preview = track::build_preview(&activity.samples, &mask);
+    let track::Published { geo, timeseries, track: track_feature, preview } =
+        track::build_published(&activity, &mask, ctx.privacy, &id, ctx.rdp_epsilon_deg);
 
     let laps = activity
         .laps

@@ -15,10 +15,10 @@ use super::super::view::{
 };
 use crate::merge::{MergedActivity, MergedUser};
 use crate::templates::{format_distance, format_duration};
+use bincio_bas::fsx;
 use bincio_bas::{Timeseries, TrackFeature};
 use rayon::prelude::*;
 use serde::Serialize;
-use bincio_bas::fsx;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -109,7 +109,10 @@ fn file_stamp(p: &Path) -> String {
 fn fingerprint(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity, athlete_fp: &str) -> String {
     let id = &a.summary.id;
     let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
-    let urls = ctx.urls(&u.handle, id).map(|x| format!("{}|{}|{}", x.page, x.data, x.listed)).unwrap_or_default();
+    let urls = ctx
+        .urls(&u.handle, id)
+        .map(|x| format!("{}|{}|{}", x.page, x.data, x.listed))
+        .unwrap_or_default();
     let mut stamps = vec![
         file_stamp(&merged.join(format!("{id}.geojson"))),
         file_stamp(&merged.join(format!("{id}.timeseries.json"))),
@@ -153,7 +156,10 @@ fn copy_unlisted_files(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Res
     let id = &a.summary.id;
     for (name, present) in activity_files(a) {
         if present {
-            ctx.out.copy(&merged.join(&name), &format!("{}{name}", urls.page.trim_start_matches('/')))?;
+            ctx.out.copy(
+                &merged.join(&name),
+                &format!("{}{name}", urls.page.trim_start_matches('/')),
+            )?;
         }
     }
     for img in &a.images {
