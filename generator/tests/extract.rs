@@ -319,3 +319,57 @@ fn cli_reports_failures_with_exit_status_1_and_a_summary_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid handle"));
 }
+
+#[test]
+fn privacy_is_applied_to_every_published_file() {
+    use bincio_bas::Timeseries;
+    let src = shared().join("brut/1034867910.gpx");
+    let raw = std::fs::read(&src).unwrap();
+    let full = bincio_gen::parse::parse_bytes(&raw).unwrap();
+    let gps: Vec<(f64, f64)> = full.samples.iter().filter_map(|s| s.latlon()).collect();
+    let (start, end) = (gps[0], gps[gps.len() - 1]);
+    let hav = |a: (f64, f64), b: (f64, f64)| {
+        let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
+        let (dp, dl) = (p2 - p1, (b.1 - a.1).to_radians());
+        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
+    };
+
+    for privacy in [Privacy::NoGps, Privacy::BlurStart] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut opts = ExtractOptions::new(tmp.path().join("u"), "u");
+        opts.inputs = vec![src.clone()];
+        opts.default_privacy = privacy;
+        let report = extract::extract_user(&opts, &|_, _| {}).unwrap();
+        let id = &report.new_ids[0];
+        let dir = tmp.path().join("u/activities");
+        let d: Detail = read_json(&dir.join(format!("{id}.json")));
+        let ts: Timeseries = read_json(&dir.join(format!("{id}.timeseries.json")));
+        let feed: UserFeed = read_json(&tmp.path().join("u/index.json"));
+        match privacy {
+            Privacy::NoGps => {
+                assert!(!dir.join(format!("{id}.geojson")).exists());
+                assert_eq!((d.bbox, d.start_latlng, d.end_latlng), (None, None, None));
+                assert_eq!((d.track_url.as_deref(), d.preview_coords.as_ref()), (None, None));
+                assert!(ts.lat.is_none() && ts.lon.is_none());
+                assert!(feed.activities[0].preview_coords.is_none());
+            }
+            _ => {
+                // Every published position stays 200 m away from the real start and end.
+                let mut published: Vec<(f64, f64)> = Vec::new();
+                let (lats, lons) = (ts.lat.unwrap(), ts.lon.unwrap());
+                published.extend(lats.iter().zip(&lons).filter_map(|(a, b)| Some(((*a)?, (*b)?))));
+                let track: bincio_bas::TrackFeature = read_json(&dir.join(format!("{id}.geojson")));
+                published.extend(track.geometry.coordinates.iter().map(|c| (c[1], c[0])));
+                published.extend(d.preview_coords.iter().flatten().map(|c| (c[0], c[1])));
+                published.extend(d.start_latlng.iter().chain(&d.end_latlng).map(|c| (c[0], c[1])));
+                assert!(published.len() > 100);
+                for p in published {
+                    assert!(hav(p, start) >= 200.0 && hav(p, end) >= 200.0, "{p:?} is too close");
+                }
+            }
+        }
+        // Figures still come from the whole recording.
+        assert!(d.distance_m.unwrap() > 5000.0);
+    }
+}
