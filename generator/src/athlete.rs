@@ -67,7 +67,8 @@ pub fn build_athlete(
     // Stable, deterministic order: oldest first, so the first activity to set a record
     // keeps it on a tie.
     let mut ordered = listed.clone();
-    ordered.sort_by(|a, b| a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id)));
+    ordered
+        .sort_by(|a, b| a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id)));
 
     let mut records = Map::new();
     for sport in Sport::ALL {

@@ -61,7 +61,9 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
         "fitparse__activity-large-fenxi2-multisport.fit" => (Running, None),
         "fitparse__activity-settings-corruptheader.fit" => (Running, None),
         "fitparse__activity-unexpected-eof.fit" => (Running, None),
-        "fitparse__antfs-dump.63.fit" | "fitparse__compressed-speed-distance.fit" => (Running, None),
+        "fitparse__antfs-dump.63.fit" | "fitparse__compressed-speed-distance.fit" => {
+            (Running, None)
+        }
         "fitparse__coros-pace-2-cycling-misaligned-fields.fit" => (Cycling, None),
         "fitparse__developer-types-sample.fit" => (Running, None),
         "fitparse__event_timestamp.fit" => (Swimming, Some(Pool)),
@@ -143,18 +145,17 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
     for entry in &manifest {
         let Some(file) = entry.get("file").cloned() else { continue };
         let path = devices_dir.join(&file);
-        let raw = std::fs::read(&path).map_err(|source| CheckError::Read { path: path.clone(), source })?;
+        let raw = std::fs::read(&path)
+            .map_err(|source| CheckError::Read { path: path.clone(), source })?;
         let result = std::panic::catch_unwind(|| {
             extract::extract_file(&raw, &file, Privacy::Public, Sensors::default(), 0.0001, None)
         });
-        let row = |field: &'static str, ours: String, device: String, tolerance: &'static str, ok: bool| Row {
-            file: file.clone(),
-            field,
-            ours,
-            device,
-            tolerance,
-            ok,
-        };
+        let row =
+            |field: &'static str,
+             ours: String,
+             device: String,
+             tolerance: &'static str,
+             ok: bool| Row { file: file.clone(), field, ours, device, tolerance, ok };
         let detail: Detail = match result {
             Err(_) => {
                 rows.push(row("result", "panic".into(), "activity".into(), "no panic", false));
@@ -164,7 +165,13 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
                 let reason = e.to_string();
                 let ok = expected_rejection(&file).is_some_and(|w| reason.contains(w));
                 let want = expected_rejection(&file).map_or("an activity", |_| "rejected");
-                rows.push(row("result", format!("rejected: {reason}"), want.into(), "one-line reason", ok));
+                rows.push(row(
+                    "result",
+                    format!("rejected: {reason}"),
+                    want.into(),
+                    "one-line reason",
+                    ok,
+                ));
                 continue;
             }
             Ok(Ok((_, a))) => a.detail,
@@ -175,9 +182,8 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
         }
         let g = |k: &str| num(entry.get(k));
         // Distance: device/lap totals, else the independent haversine.
-        let dev_dist = independent_distance_override(&file)
-            .or(g("distance_m"))
-            .or(g("computed_haversine_m"));
+        let dev_dist =
+            independent_distance_override(&file).or(g("distance_m")).or(g("computed_haversine_m"));
         if let Some(dev) = dev_dist.filter(|d| *d > 0.0) {
             let ours = detail.distance_m;
             let ok = ours.is_some_and(|o| (o - dev).abs() <= dev * 0.01);
@@ -211,7 +217,8 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
             }
         }
         if let Some((sport, sub)) = expected_sport(&file) {
-            let ours = format!("{}/{}", detail.sport, detail.sub_sport.map_or("-", SubSport::as_str));
+            let ours =
+                format!("{}/{}", detail.sport, detail.sub_sport.map_or("-", SubSport::as_str));
             let want = format!("{sport}/{}", sub.map_or("-", SubSport::as_str));
             rows.push(row("sport", ours.clone(), want.clone(), "equal", ours == want));
         }

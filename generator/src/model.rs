@@ -155,13 +155,16 @@ impl Activity {
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut run_start = 0usize;
         for i in 1..=self.samples.len() {
-            if i == self.samples.len() || self.samples[i].ts_ms - self.samples[i - 1].ts_ms > MAX_GAP_MS {
+            if i == self.samples.len()
+                || self.samples[i].ts_ms - self.samples[i - 1].ts_ms > MAX_GAP_MS
+            {
                 runs.push((run_start, i));
                 run_start = i;
             }
         }
         // The longest run; the earliest one on a tie.
-        let best = runs.iter().copied().fold((0, 0), |b, r| if r.1 - r.0 > b.1 - b.0 { r } else { b });
+        let best =
+            runs.iter().copied().fold((0, 0), |b, r| if r.1 - r.0 > b.1 - b.0 { r } else { b });
         if runs.len() > 1 {
             let dropped = self.samples.len() - (best.1 - best.0);
             self.samples.truncate(best.1);

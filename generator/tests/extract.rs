@@ -3,6 +3,9 @@
 //! asserts our value), schema validity of every written file, idempotent re-runs, dedup,
 //! failure reporting and the CLI's exit codes.
 
+// Helpers outside #[test] functions are test code too.
+#![allow(clippy::unwrap_used)]
+
 use bincio_bas::{Detail, FailureEntry, Privacy, UserFeed};
 use bincio_gen::extract::{self, ExtractOptions};
 use std::collections::BTreeMap;
@@ -24,7 +27,8 @@ fn extract_into(inputs: &[PathBuf], user_dir: &Path, handle: &str) -> extract::R
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> T {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_slice(&std::fs::read(p).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn details(user_dir: &Path) -> BTreeMap<String, Detail> {
@@ -106,7 +110,8 @@ mod schema {
             let kind = pick(p);
             let v = &kinds.iter().find(|(k, _)| *k == kind).unwrap().1;
             let value: serde_json::Value = read_json(p);
-            let errors: Vec<String> = v.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            let errors: Vec<String> =
+                v.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
             assert!(errors.is_empty(), "{} ({kind}) violates the schema: {errors:?}", p.display());
             n += 1;
         }
@@ -149,7 +154,10 @@ fn reference_samples_extract_with_the_documented_differences() {
             // them), so ours is higher; FIT files give the device's own average (within 1).
             match (new.avg_cadence_rpm, old.avg_cadence_rpm) {
                 (Some(x), Some(y)) => {
-                    assert!((x - y).abs() <= 1 || (x > y && x - y <= 5), "{file}: cadence {x} vs {y}")
+                    assert!(
+                        (x - y).abs() <= 1 || (x > y && x - y <= 5),
+                        "{file}: cadence {x} vs {y}"
+                    )
                 }
                 (None, None) => {}
                 other => panic!("{file}: cadence {other:?}"),
@@ -194,12 +202,13 @@ fn a_gz_copy_is_an_exact_duplicate_and_a_bad_file_does_not_stop_the_batch() {
     std::fs::create_dir_all(&input).unwrap();
     let src = shared().join("dave/947905021.gpx.gz");
     std::fs::copy(&src, input.join("a.gpx.gz")).unwrap();
-    let plain = bincio_gen::parse::maybe_decompress(&std::fs::read(&src).unwrap()).unwrap().into_owned();
+    let plain =
+        bincio_gen::parse::maybe_decompress(&std::fs::read(&src).unwrap()).unwrap().into_owned();
     std::fs::write(input.join("b.GPX"), &plain).unwrap();
     std::fs::write(input.join("c.fit"), b"this is not a fit file").unwrap();
     std::fs::write(input.join("notes.txt"), b"ignored").unwrap();
     let user_dir = tmp.path().join("out/ann");
-    let report = extract_into(&[input.clone()], &user_dir, "ann");
+    let report = extract_into(std::slice::from_ref(&input), &user_dir, "ann");
     assert_eq!(report.new_ids.len(), 1);
     assert_eq!(report.exact_duplicates, 1);
     assert_eq!(report.failed.len(), 1);
@@ -229,7 +238,9 @@ fn a_deleted_detail_is_re_extracted_never_a_duplicate_of_itself() {
     assert_eq!(d.duplicate_of, None);
     let feed: UserFeed = read_json(&user_dir.join("index.json"));
     assert_eq!(feed.activities.len(), 10);
-    assert!(feed.activities.windows(2).all(|w| w[0].started_at.unix_ms() >= w[1].started_at.unix_ms()));
+    assert!(
+        feed.activities.windows(2).all(|w| w[0].started_at.unix_ms() >= w[1].started_at.unix_ms())
+    );
 }
 
 #[test]
@@ -248,7 +259,8 @@ fn strava_csv_titles_go_into_the_id_and_the_source() {
     opts.default_privacy = Privacy::BlurStart;
     let report = extract::extract_user(&opts, &|_, _| {}).unwrap();
     assert_eq!(report.new_ids, vec!["2016-12-17T115838Z-col-de-la-croix".to_owned()]);
-    let d: Detail = read_json(&tmp.path().join("dave/activities/2016-12-17T115838Z-col-de-la-croix.json"));
+    let d: Detail =
+        read_json(&tmp.path().join("dave/activities/2016-12-17T115838Z-col-de-la-croix.json"));
     assert_eq!(d.title.as_deref(), Some("Col de la Croix!"));
     assert_eq!(d.description.as_deref(), Some("Windy"));
     assert_eq!(d.strava_id.as_deref(), Some("891963388"));
@@ -338,7 +350,7 @@ fn privacy_is_applied_to_every_published_file() {
     for privacy in [Privacy::NoGps, Privacy::BlurStart] {
         let tmp = tempfile::tempdir().unwrap();
         let mut opts = ExtractOptions::new(tmp.path().join("u"), "u");
-        opts.inputs = vec![src.clone()];
+        opts.inputs = std::slice::from_ref(&src).to_vec();
         opts.default_privacy = privacy;
         let report = extract::extract_user(&opts, &|_, _| {}).unwrap();
         let id = &report.new_ids[0];

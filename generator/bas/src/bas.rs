@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The sport vocabulary. Anything unknown reads as [`Sport::Other`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Sport {
     Cycling,
@@ -565,9 +567,17 @@ pub struct SportRecords {
 /// The athlete's own settings (from config or `edits/athlete.yaml`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct AthleteSettings {
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_i64"
+    )]
     pub max_hr: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_i64"
+    )]
     pub ftp_w: Option<i64>,
     /// `[[lo, hi], ...]` in bpm.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,9 @@ use std::str::FromStr;
 /// Why a handle was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandleError {
-    #[error("invalid handle {0:?}: use 1-30 lowercase letters, digits, '_' or '-', starting with a letter or digit")]
+    #[error(
+        "invalid handle {0:?}: use 1-30 lowercase letters, digits, '_' or '-', starting with a letter or digit"
+    )]
     Invalid(String),
     #[error("handle {0:?} is reserved")]
     Reserved(String),
@@ -18,9 +20,28 @@ pub enum HandleError {
 
 /// Names that would collide with site paths or data-directory folders.
 pub const RESERVED: &[&str] = &[
-    "api", "u", "static", "community", "about", "login", "register", "reset", "settings",
-    "invites", "admin", "feedback", "index", "feed", "_queue", "_feedback", "assets", "vendor",
-    "activities", "originals", "edits", "404",
+    "api",
+    "u",
+    "static",
+    "community",
+    "about",
+    "login",
+    "register",
+    "reset",
+    "settings",
+    "invites",
+    "admin",
+    "feedback",
+    "index",
+    "feed",
+    "_queue",
+    "_feedback",
+    "assets",
+    "vendor",
+    "activities",
+    "originals",
+    "edits",
+    "404",
 ];
 
 /// A validated user handle.
@@ -34,7 +55,9 @@ impl Handle {
         let ok = !bytes.is_empty()
             && bytes.len() <= 30
             && bytes[0].is_ascii_lowercase() | bytes[0].is_ascii_digit()
-            && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
         if !ok {
             return Err(HandleError::Invalid(s.to_owned()));
         }

@@ -79,8 +79,9 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<Outcome> {
     opts.display_name = args.display_name.clone().or(cfg.display_name.clone());
     opts.inputs = inputs;
     opts.default_privacy = match &args.privacy {
-        Some(p) => Privacy::from_bas(p)
-            .with_context(|| format!("--privacy {p:?}: use public, blur_start, no_gps or unlisted"))?,
+        Some(p) => Privacy::from_bas(p).with_context(|| {
+            format!("--privacy {p:?}: use public, blur_start, no_gps or unlisted")
+        })?,
         None => cfg.default_privacy,
     };
     opts.sensors = cfg.sensors;
@@ -114,11 +115,7 @@ fn print_one(file: &std::path::Path, args: &ExtractArgs) -> anyhow::Result<Outco
         None => Privacy::Public,
     };
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let csv = args
-        .metadata_csv
-        .as_deref()
-        .map(extract::strava_csv::StravaCsv::load)
-        .transpose()?;
+    let csv = args.metadata_csv.as_deref().map(extract::strava_csv::StravaCsv::load).transpose()?;
     match extract::extract_file(
         &raw,
         &name,

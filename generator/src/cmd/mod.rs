@@ -17,7 +17,8 @@ pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 /// A progress bar on stderr, hidden when stderr is not a terminal or with `--quiet`.
 pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    let hidden = QUIET.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stderr().is_terminal();
+    let hidden =
+        QUIET.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stderr().is_terminal();
     if hidden {
         return indicatif::ProgressBar::hidden();
     }

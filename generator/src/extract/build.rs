@@ -203,4 +203,3 @@ pub fn rename(artefacts: &mut Artefacts, new_id: &str) {
         t.properties.id = new_id.to_owned();
     }
 }
-

@@ -234,7 +234,10 @@ athlete: { max_hr: 190, ftp_w: 250, hr_zones: [[0, 120], [120, 190]] }
         let a = c.athlete.unwrap();
         assert_eq!(a.max_hr, Some(190));
         assert_eq!(a.hr_zones.unwrap().len(), 2);
-        assert_eq!(user_dir_for(Path::new("/srv/bincio_data"), "dave"), PathBuf::from("/srv/bincio_data/dave"));
+        assert_eq!(
+            user_dir_for(Path::new("/srv/bincio_data"), "dave"),
+            PathBuf::from("/srv/bincio_data/dave")
+        );
         assert_eq!(user_dir_for(Path::new("/srv/dave"), "dave"), PathBuf::from("/srv/dave"));
     }
 

@@ -13,7 +13,8 @@ pub const MAX_SLUG_CHARS: usize = 60;
 /// ASCII-fold (NFKD, drop non-ASCII), lower-case, turn runs of other characters into `-`,
 /// trim, cut to 60 characters, and never end in `-`.
 pub fn slugify(text: &str) -> String {
-    let folded: String = text.nfkd().filter(char::is_ascii).collect::<String>().to_ascii_lowercase();
+    let folded: String =
+        text.nfkd().filter(char::is_ascii).collect::<String>().to_ascii_lowercase();
     let mut out = String::with_capacity(folded.len());
     let mut pending_dash = false;
     for c in folded.chars() {

@@ -18,7 +18,9 @@ pub mod strava_csv;
 use crate::parse::{self, ParseError};
 use bincio_bas::fsx::{self, FsxError};
 use bincio_bas::layout::UserDir;
-use bincio_bas::{AthleteSettings, Detail, FailureEntry, Owner, Privacy, Summary, Timestamp, UserFeed};
+use bincio_bas::{
+    AthleteSettings, Detail, FailureEntry, Owner, Privacy, Summary, Timestamp, UserFeed,
+};
 use build::{Artefacts, BuildContext};
 use config::Sensors;
 use rayon::prelude::*;
@@ -177,8 +179,16 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
 
 enum Outcome {
     /// Content already stored (possibly under another file name).
-    Unchanged { key: String, file: FileRecord },
-    Parsed { key: String, file: FileRecord, artefacts: Box<Artefacts>, bytes: u64 },
+    Unchanged {
+        key: String,
+        file: FileRecord,
+    },
+    Parsed {
+        key: String,
+        file: FileRecord,
+        artefacts: Box<Artefacts>,
+        bytes: u64,
+    },
     Failed(Failure),
 }
 
@@ -239,9 +249,17 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
     if reg.id_for_hash(&hash).is_some() {
         return Outcome::Unchanged { key, file: FileRecord { size, mtime_ns: mtime, hash } };
     }
-    let source_file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let source_file =
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        extract_file(&raw, &source_file, opts.default_privacy, opts.sensors, opts.rdp_epsilon_deg, csv)
+        extract_file(
+            &raw,
+            &source_file,
+            opts.default_privacy,
+            opts.sensors,
+            opts.rdp_epsilon_deg,
+            csv,
+        )
     }));
     match result {
         Ok(Ok((hash, artefacts))) => Outcome::Parsed {
@@ -386,8 +404,10 @@ fn write_index(
         }
     }
     // New activities, and anything stored but missing from the index, come from the details.
-    let mut wanted: Vec<&ActivityRecord> = reg.records().filter(|r| r.duplicate_of.is_none()).collect();
-    wanted.sort_by(|a, b| b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then(b.id.cmp(&a.id)));
+    let mut wanted: Vec<&ActivityRecord> =
+        reg.records().filter(|r| r.duplicate_of.is_none()).collect();
+    wanted
+        .sort_by(|a, b| b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then(b.id.cmp(&a.id)));
     let mut activities = Vec::with_capacity(wanted.len());
     for rec in wanted {
         let fresh = new_ids.contains(&rec.id) || !by_id.contains_key(&rec.id);
@@ -429,7 +449,11 @@ pub fn now() -> Timestamp {
     Timestamp(time::OffsetDateTime::now_utc())
 }
 
-fn write_athlete(user: &UserDir, opts: &ExtractOptions, summaries: &[Summary]) -> Result<(), ExtractError> {
+fn write_athlete(
+    user: &UserDir,
+    opts: &ExtractOptions,
+    summaries: &[Summary],
+) -> Result<(), ExtractError> {
     let path = user.athlete();
     let existing: Option<bincio_bas::Athlete> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());

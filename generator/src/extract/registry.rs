@@ -166,7 +166,9 @@ impl Registry {
     /// and never self-referencing. Returns the IDs whose `duplicate_of` changed.
     pub fn resolve_near_duplicates(&mut self) -> Vec<String> {
         let mut recs: Vec<&ActivityRecord> = self.by_id.values().collect();
-        recs.sort_by(|a, b| a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id)));
+        recs.sort_by(|a, b| {
+            a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id))
+        });
         let n = recs.len();
         let mut parent: Vec<usize> = (0..n).collect();
         fn find(p: &mut [usize], mut i: usize) -> usize {

@@ -61,11 +61,16 @@ impl StravaCsv {
         let col = |name: &str| names.iter().rposition(|h| *h == name);
         let file_col = col("Filename")
             .ok_or(CsvError::MissingColumn { path: path.to_path_buf(), column: "Filename" })?;
-        let (id_col, name_col, desc_col, type_col) =
-            (col("Activity ID"), col("Activity Name"), col("Activity Description"), col("Activity Type"));
+        let (id_col, name_col, desc_col, type_col) = (
+            col("Activity ID"),
+            col("Activity Name"),
+            col("Activity Description"),
+            col("Activity Type"),
+        );
         let mut by_file = HashMap::new();
         for record in reader.records() {
-            let record = record.map_err(|source| CsvError::Read { path: path.to_path_buf(), source })?;
+            let record =
+                record.map_err(|source| CsvError::Read { path: path.to_path_buf(), source })?;
             let Some(file) = record.get(file_col).map(str::trim).filter(|f| !f.is_empty()) else {
                 continue;
             };

@@ -124,7 +124,10 @@ mod tests {
 
     #[test]
     fn detects_by_content() {
-        assert_eq!(detect_format(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<gpx>").unwrap(), Format::Gpx);
+        assert_eq!(
+            detect_format(b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<gpx>").unwrap(),
+            Format::Gpx
+        );
         assert_eq!(
             detect_format(b"  <?xml?><!-- c --><TrainingCenterDatabase xmlns=\"x\">").unwrap(),
             Format::Tcx
