@@ -451,9 +451,10 @@ async fn photos_are_sniffed_and_renamed() {
 
 #[tokio::test]
 async fn uploads_are_classified_stored_and_queued() {
-    let mut cfg = bincio_api::config::Config::default();
-    cfg.stage_unkept_uploads = true;
-    let t = T::with_config(cfg);
+    let t = T::with_config(bincio_api::config::Config {
+        stage_unkept_uploads: true,
+        ..Default::default()
+    });
     let bob = t.user("bob").await;
     let fit = fit_bytes();
     let gz = gzip(GPX);

@@ -10,6 +10,17 @@ use std::time::Duration;
 struct Guard(Child);
 impl Drop for Guard {
     fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: nginx's master then stops its workers before exiting (a
+        // killed master leaves orphaned workers holding the test's output pipes).
+        if let Some(pid) = rustix::process::Pid::from_raw(self.0.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

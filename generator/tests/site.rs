@@ -601,3 +601,140 @@ fn published_bas_files_validate_against_the_schema() {
     }
     assert!(n > 60, "validated {n} files");
 }
+
+#[test]
+fn athlete_yaml_zones_reach_the_activity_page() {
+    let s = scratch();
+    let edits = s.data.join("brut/edits");
+    std::fs::create_dir_all(&edits).unwrap();
+    std::fs::write(
+        edits.join("athlete.yaml"),
+        "max_hr: 190\nftp_w: 250\nhr_zones: [[0, 120], [120, 140], [140, 160], [160, 175], [175, 999]]\n",
+    )
+    .unwrap();
+    build(&s.data, &s.out, None);
+    let page =
+        std::fs::read_to_string(s.out.join("activity/2017-06-13T170654Z/index.html")).unwrap();
+    assert!(page.contains("<h2>Heart rate zones</h2>"), "zone chart");
+    assert!(page.contains("Z5 175+ bpm"), "open top zone label");
+    // The shares of the five zones add up to 100 % (± rounding).
+    let start = page.find("<svg class=\"chart zones\"").unwrap();
+    let zones_svg = &page[start..start + page[start..].find("</svg>").unwrap()];
+    let pct: f64 = zones_svg
+        .split(" · ")
+        .skip(1)
+        .filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok())
+        .sum();
+    assert!((pct - 100.0).abs() <= 3.0, "zone shares sum to {pct}");
+    let athlete = std::fs::read_to_string(s.out.join("u/brut/athlete/index.html")).unwrap();
+    assert!(athlete.contains("Max HR 190 bpm · FTP 250 W"));
+    assert!(athlete.contains("<b>Z5</b> 175+ bpm"));
+    let published: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(s.out.join("data/brut/_merged/athlete.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(published["ftp_w"], 250);
+}
+
+#[test]
+fn a_missing_map_library_fails_with_the_npm_command_to_run() {
+    let s = scratch();
+    let theme_copy = s.out.with_file_name("theme");
+    for sub in ["templates", "static"] {
+        copy_dir(&theme().join(sub), &theme_copy.join(sub));
+    }
+    std::fs::copy(theme().join("theme.toml"), theme_copy.join("theme.toml")).unwrap();
+    let err = site::build(&SiteOptions {
+        data_dir: s.data.clone(),
+        out_dir: s.out,
+        theme_dir: theme_copy,
+        handle: None,
+        tile_url: None,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("npm ci --ignore-scripts --prefix themes/default"), "{err}");
+    assert!(err.contains("node_modules/leaflet/package.json"), "{err}");
+}
+
+#[test]
+fn a_page_moving_between_users_is_not_cleaned_up() {
+    let s = scratch();
+    let id = "2017-06-06T171616Z";
+    // brut gets a copy of dave's activity: same ID, brut sorts first and claims /activity/{id}/.
+    for ext in ["json", "geojson", "timeseries.json"] {
+        std::fs::copy(
+            s.data.join(format!("dave/activities/{id}.{ext}")),
+            s.data.join(format!("brut/activities/{id}.{ext}")),
+        )
+        .unwrap();
+    }
+    build(&s.data, &s.out, None);
+    let page = |p: &str| std::fs::read_to_string(s.out.join(p)).unwrap_or_default();
+    assert!(page(&format!("activity/{id}/index.html")).contains("← @brut"));
+    assert!(page(&format!("activity/{id}-dave/index.html")).contains("← @dave"));
+    // brut's copy goes away: dave's activity moves to /activity/{id}/ and survives the clean-up
+    // of brut's old files.
+    for ext in ["json", "geojson", "timeseries.json"] {
+        std::fs::remove_file(s.data.join(format!("brut/activities/{id}.{ext}"))).unwrap();
+    }
+    build(&s.data, &s.out, None);
+    assert!(page(&format!("activity/{id}/index.html")).contains("← @dave"));
+    assert!(!s.out.join(format!("activity/{id}-dave")).exists(), "old URL cleaned up");
+}
+
+#[test]
+fn an_instance_without_users_still_renders_the_shared_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("instance.db"), b"").unwrap();
+    let out = tmp.path().join("site");
+    let r = build(&data, &out, None);
+    assert_eq!(r.users, 0);
+    for p in [
+        "index.html",
+        "login/index.html",
+        "register/index.html",
+        "community/index.html",
+        "404.html",
+    ] {
+        assert!(out.join(p).is_file(), "missing {p}");
+    }
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        root["instance"]["private"], true,
+        "instance.db without a private key means private"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("index.html")).unwrap().contains("No activities found.")
+    );
+    let all = files(&out);
+    check_links(&out, &all);
+}
+
+#[test]
+fn making_an_activity_private_removes_its_public_page_and_files() {
+    let s = scratch();
+    let id = "2017-05-09T154646Z";
+    build(&s.data, &s.out, None);
+    assert!(s.out.join(format!("activity/{id}/index.html")).is_file());
+    std::fs::create_dir_all(s.data.join("dave/edits")).unwrap();
+    std::fs::write(s.data.join(format!("dave/edits/{id}.md")), "---\nprivate: true\n---\n")
+        .unwrap();
+    let r = build(&s.data, &s.out, Some("dave"));
+    assert!(r.files_removed >= 5, "removed {}", r.files_removed);
+    let all = files(&s.out);
+    let leaks: Vec<&String> = all
+        .iter()
+        .filter(|(k, v)| {
+            !k.starts_with(&format!("activity/{id}-")) && String::from_utf8_lossy(v).contains(id)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    assert!(leaks.is_empty(), "still named outside its tokened page: {leaks:?}");
+    assert!(
+        all.keys().any(|k| k.starts_with(&format!("activity/{id}-")) && k.ends_with("index.html"))
+    );
+}

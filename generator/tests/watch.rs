@@ -121,6 +121,21 @@ fn a_hand_written_request_updates_the_pages_and_reports_done() {
     assert_eq!(st.new_activity_ids.len(), 1, "{st:?}");
     let new_page = out.join(format!("activity/{}/index.html", st.new_activity_ids[0]));
     assert!(new_page.is_file(), "page of the uploaded activity");
+
+    // A delete (the daemon removed the activity's files): its page and data files go away.
+    let gone = "2017-05-09T154646Z";
+    for ext in ["json", "geojson", "timeseries.json"] {
+        std::fs::remove_file(data.join(format!("dave/activities/{gone}.{ext}"))).unwrap();
+    }
+    assert!(out.join(format!("activity/{gone}/index.html")).is_file());
+    enqueue(&data, "job-delete-1", "dave", "delete");
+    wait_for("delete done", Duration::from_secs(60), || {
+        status(&data, "job-delete-1").is_some_and(|s| s.state == JobState::Done)
+    });
+    assert!(!out.join(format!("activity/{gone}")).exists(), "page removed");
+    assert!(!out.join(format!("data/dave/_merged/activities/{gone}.timeseries.json")).exists());
+    let feed = std::fs::read_to_string(out.join("data/feed.json")).unwrap();
+    assert!(!feed.contains(gone), "out of the combined feed");
 }
 
 // Must show 4: kill -9 during a job, restart, the job completes.

@@ -28,7 +28,7 @@ pub enum LoadError {
     },
     #[error(transparent)]
     Write(#[from] fsx::FsxError),
-    #[error("{path}: no users found (expected {{handle}}/activities/ or {{handle}}/index.json)")]
+    #[error("{path}: the data directory does not exist")]
     Empty { path: PathBuf },
 }
 
@@ -100,7 +100,9 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
     let inst = InstanceRoot::new(root);
     let handles =
         inst.users().map_err(|source| LoadError::Io { path: root.to_path_buf(), source })?;
-    if handles.is_empty() {
+    // No user yet (a fresh multi-user instance): the shared pages still render, so login
+    // and register work before the first upload.
+    if handles.is_empty() && !root.is_dir() {
         return Err(LoadError::Empty { path: root.to_path_buf() });
     }
     let users: Vec<Result<MergedUser, LoadError>> = handles

@@ -2,7 +2,8 @@
 //! files a previous build produced.
 //!
 //! Which files a build produced is remembered per scope (one per user, one for the shared
-//! pages) in the data directory (`{root}/{handle}/.site_pages.json`, `{root}/.site_pages.json`),
+//! pages) in the data directory (`{root}/{handle}/.site_pages-{out}.json`, `{root}/.site_pages-{out}.json`,
+//! `{out}` a short hash of the output folder),
 //! never in the output, because that list names unlisted pages. A `--handle` build only
 //! renders and cleans its user's scope plus the shared scope.
 
@@ -89,6 +90,8 @@ pub struct Ctx<'a> {
     pub data_dir: &'a Path,
     /// Hash of every theme file: a theme edit re-renders every page.
     pub theme_fp: String,
+    /// Short hash of the output folder: build records and caches are kept per output.
+    pub out_key: String,
     urls: HashMap<(String, String), ActivityUrls>,
 }
 
@@ -165,7 +168,9 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     site.tile_url = opts.tile_url.clone();
     let urls = activity_urls(&inst);
     let theme_fp = theme_fingerprint(&opts.theme_dir);
-    let ctx = Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, theme_fp, urls };
+    let out_key = short_hash(&out_abs.to_string_lossy());
+    let ctx =
+        Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, theme_fp, out_key, urls };
 
     // Users in scope render in parallel; inside a user, pages render in parallel too.
     let scope_users: Vec<&MergedUser> = inst
@@ -188,14 +193,24 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     shared.extend(pages::shared::render_shared(&ctx)?);
     let pages_ms = t_pages.elapsed().as_millis();
 
+    // A path can move between scopes (two users' activities with the same ID swap which one
+    // gets `/activity/{id}/`), so nothing produced by any scope of this build is removed.
+    let per_user: Vec<(String, Vec<String>)> = per_user.into_iter().collect::<Result<_, _>>()?;
+    let mut all_produced: BTreeSet<String> = shared.iter().cloned().collect();
+    for (_, produced) in &per_user {
+        all_produced.extend(produced.iter().cloned());
+    }
+    // Records are per output folder: building one data directory into two folders must not
+    // make one build clean the other's files.
+    let record_name = format!(".site_pages-{}.json", ctx.out_key);
     let mut removed = 0;
     let mut page_count = shared.iter().filter(|p| p.ends_with(".html")).count();
-    for r in per_user {
-        let (handle, produced) = r?;
+    for (handle, produced) in per_user {
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
-        removed += clean_scope(&data.join(&handle).join(".site_pages.json"), &out_abs, produced)?;
+        removed +=
+            clean_scope(&data.join(&handle).join(&record_name), &out_abs, produced, &all_produced)?;
     }
-    removed += clean_scope(&data.join(".site_pages.json"), &out_abs, shared)?;
+    removed += clean_scope(&data.join(&record_name), &out_abs, shared, &all_produced)?;
 
     let report = BuildReport {
         users: inst.users.len(),
@@ -217,6 +232,11 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
         "rendered"
     );
     Ok(report)
+}
+
+fn short_hash(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(s.as_bytes())[..6])
 }
 
 /// SHA-256 over the theme's templates and static files (paths and contents).
@@ -398,7 +418,12 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
 
 /// Remove files listed in `record` from a previous build that `produced` no longer has,
 /// then store `produced` as the new record.
-fn clean_scope(record: &Path, out: &Path, mut produced: Vec<String>) -> Result<usize, SiteError> {
+fn clean_scope(
+    record: &Path,
+    out: &Path,
+    mut produced: Vec<String>,
+    produced_elsewhere: &BTreeSet<String>,
+) -> Result<usize, SiteError> {
     produced.sort();
     produced.dedup();
     let old: Vec<String> = std::fs::read(record)
@@ -407,7 +432,8 @@ fn clean_scope(record: &Path, out: &Path, mut produced: Vec<String>) -> Result<u
         .unwrap_or_default();
     let keep: BTreeSet<&str> = produced.iter().map(String::as_str).collect();
     let mut removed = 0;
-    for rel in old.iter().filter(|r| !keep.contains(r.as_str())) {
+    for rel in old.iter().filter(|r| !keep.contains(r.as_str()) && !produced_elsewhere.contains(*r))
+    {
         if rel.split('/').any(|c| c == ".." || c.is_empty()) {
             continue;
         }

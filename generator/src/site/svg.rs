@@ -173,6 +173,42 @@ fn time_tick(t_s: f64) -> String {
     if m >= 60 { format!("{}h{:02}", m / 60, m % 60) } else { format!("{m}m") }
 }
 
+/// One bar of a time-in-zone chart.
+pub struct ZoneBar {
+    pub label: String,
+    pub value: String,
+    /// Share of the total, 0..1.
+    pub fraction: f64,
+    pub color: String,
+}
+
+/// Horizontal bars, one row per zone (800 px wide, 22 px per row).
+pub fn zone_bars(rows: &[ZoneBar]) -> String {
+    let (w, row, left, right) = (800.0, 22.0, 150.0, 150.0);
+    let h = row * rows.len() as f64;
+    let mut s = format!(
+        r#"<svg class="chart zones" viewBox="0 0 {w} {h}" role="img" aria-label="Time in zones">"#
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = i as f64 * row;
+        let bw = ((w - left - right) * r.fraction.clamp(0.0, 1.0)).round();
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="0" y="{}">{}</text><rect x="{left}" y="{}" width="{bw}" height="{}" rx="3" fill="{}" opacity=".8"/><text class="tick" x="{}" y="{}">{}</text>"#,
+            y + 15.0,
+            r.label,
+            y + 4.0,
+            row - 8.0,
+            r.color,
+            left + bw + 6.0,
+            y + 15.0,
+            r.value
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// One line of the power-curve chart.
 pub struct CurveLine<'a> {
     pub name: &'a str,

@@ -27,10 +27,10 @@ use std::path::Path;
 /// A page is rendered again only when its fingerprint changed: everything it is made of (the
 /// merged summary and detail, its URLs, the published track and timeseries files, photos,
 /// the owner's athlete file, the theme and the site shell). Fingerprints live in
-/// `{root}/{handle}/.site_cache.json` (data directory, never published), so a no-change
+/// `{root}/{handle}/.site_cache-{out}.json` (data directory, never published; one per output folder), so a no-change
 /// rebuild parses no timeseries and renders no activity page.
 pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteError> {
-    let cache_path = ctx.data_dir.join(&u.handle).join(".site_cache.json");
+    let cache_path = ctx.data_dir.join(&u.handle).join(format!(".site_cache-{}.json", ctx.out_key));
     let cache: BTreeMap<String, CacheEntry> = std::fs::read(&cache_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -195,6 +195,51 @@ struct Chart {
 }
 
 #[derive(Serialize)]
+struct ZoneChart {
+    label: &'static str,
+    svg: String,
+}
+
+/// Seconds spent in each zone (a sample counts for the time to the next one, capped at 30 s
+/// so a pause does not count), drawn as labelled horizontal bars.
+fn zone_time_svg(
+    t: &[i64],
+    values: &[Option<f64>],
+    zones: &[[f64; 2]],
+    unit: &str,
+    colors: &[&str],
+) -> Option<String> {
+    let mut secs = vec![0.0f64; zones.len()];
+    for i in 0..t.len().saturating_sub(1) {
+        let Some(v) = values.get(i).copied().flatten() else { continue };
+        let dt = ((t[i + 1] - t[i]) as f64).clamp(0.0, 30.0);
+        if let Some(z) = zones.iter().position(|[lo, hi]| v >= *lo && v < *hi) {
+            secs[z] += dt;
+        }
+    }
+    let total: f64 = secs.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let rows: Vec<svg::ZoneBar> = zones
+        .iter()
+        .zip(&secs)
+        .enumerate()
+        .map(|(i, ([lo, hi], s))| svg::ZoneBar {
+            label: if *hi >= 900.0 && unit == "bpm" || *hi >= 9000.0 {
+                format!("Z{} {}+ {unit}", i + 1, lo.round())
+            } else {
+                format!("Z{} {}–{} {unit}", i + 1, lo.round(), hi.round())
+            },
+            value: format!("{} · {:.0}%", format_duration(Some(*s)), s / total * 100.0),
+            fraction: s / total,
+            color: colors[i % colors.len()].to_owned(),
+        })
+        .collect();
+    Some(svg::zone_bars(&rows))
+}
+
+#[derive(Serialize)]
 struct Photo {
     src: String,
     name: String,
@@ -309,13 +354,50 @@ fn render_activity(
         })
         .unwrap_or_default();
     let track_svg = svg::track_outline(&coords, color);
-    let charts = if a.has_timeseries {
-        read_json::<Timeseries>(&merged.join(format!("{id}.timeseries.json")))
-            .map(|ts| charts(&ts, &hide))
-            .unwrap_or_default()
+    let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
+    let ts: Option<Timeseries> = if a.has_timeseries {
+        read_json(&merged.join(format!("{id}.timeseries.json")))
     } else {
-        Vec::new()
+        None
     };
+    let charts = ts.as_ref().map(|ts| charts(ts, &hide)).unwrap_or_default();
+    // Time in the owner's HR and power zones (the reference never wired zones in).
+    let mut zone_charts: Vec<ZoneChart> = Vec::new();
+    if let Some(ts) = &ts {
+        const HR_COLORS: [&str; 5] = ["#60a5fa", "#4ade80", "#facc15", "#fb923c", "#f87171"];
+        const POWER_COLORS: [&str; 7] =
+            ["#60a5fa", "#34d399", "#facc15", "#fb923c", "#f87171", "#c084fc", "#f43f5e"];
+        let as_f = |v: &[Option<i64>]| -> Vec<Option<f64>> {
+            v.iter().map(|x| x.map(|y| y as f64)).collect()
+        };
+        for (label, unit, zones, values, colors, key) in [
+            (
+                "Heart rate zones",
+                "bpm",
+                &settings.hr_zones,
+                as_f(&ts.hr_bpm),
+                &HR_COLORS[..],
+                "heart_rate",
+            ),
+            (
+                "Power zones",
+                "W",
+                &settings.power_zones,
+                as_f(&ts.power_w),
+                &POWER_COLORS[..],
+                "power",
+            ),
+        ] {
+            if hide(key) {
+                continue;
+            }
+            if let Some(z) = zones.as_ref().filter(|z| !z.is_empty())
+                && let Some(svg) = zone_time_svg(&ts.t, &values, z, unit, colors)
+            {
+                zone_charts.push(ZoneChart { label, svg });
+            }
+        }
+    }
 
     let photos: Vec<Photo> = a
         .images
@@ -333,7 +415,6 @@ fn render_activity(
         None
     };
 
-    let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
     let map = MapData {
         track_url: a.has_track.then(|| format!("{}{id}.geojson", urls.data)),
         timeseries_url: a.has_timeseries.then(|| format!("{}{id}.timeseries.json", urls.data)),
@@ -350,6 +431,7 @@ fn render_activity(
     c.insert("noindex", &!urls.listed);
     c.insert("unlisted", &!urls.listed);
     c.insert("handle", &u.handle);
+    c.insert("activity_id", id);
     c.insert("display_name", &super::user::display_name(u));
     c.insert("sport", s.sport.as_str());
     c.insert("sport_icon", icon);
@@ -366,6 +448,7 @@ fn render_activity(
     c.insert("stats", &stats);
     c.insert("laps", &laps);
     c.insert("charts", &charts);
+    c.insert("zone_charts", &zone_charts);
     c.insert("track_svg", &track_svg);
     c.insert("photos", &photos);
     c.insert("records", &records);

@@ -89,18 +89,16 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         )?);
     }
     // Legacy /stats/ and /athlete/ go to the first user's pages (the nav rewrites them to
-    // the visitor's own once /api/me answers).
-    if let Some(first) = ctx.inst.users.first() {
-        for section in ["stats", "athlete"] {
-            let mut c = tera::Context::new();
-            c.insert("title", &ctx.inst.name);
-            c.insert("target", &format!("/u/{}/{section}/", first.handle));
-            produced.push(ctx.render(
-                "pages/redirect.html",
-                c,
-                &format!("{section}/index.html"),
-            )?);
-        }
+    // the visitor's own once /api/me answers); with no user yet, to the home page.
+    for section in ["stats", "athlete"] {
+        let target = match ctx.inst.users.first() {
+            Some(first) => format!("/u/{}/{section}/", first.handle),
+            None => "/".to_owned(),
+        };
+        let mut c = tera::Context::new();
+        c.insert("title", &ctx.inst.name);
+        c.insert("target", &target);
+        produced.push(ctx.render("pages/redirect.html", c, &format!("{section}/index.html"))?);
     }
     let mut c = tera::Context::new();
     c.insert("title", &format!("Not found — {}", ctx.inst.name));

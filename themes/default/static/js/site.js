@@ -16,7 +16,7 @@
 
   // Who is logged in? 401/404 means nobody (or no daemon on a single-user host).
   var me = null;
-  function applyMe(m) {
+  function applyMe(m, unreachable) {
     me = m;
     window.__bincioMe = m ? m.handle : null;
     $all('[data-user-only]').forEach(function (el) { el.hidden = !m; });
@@ -26,15 +26,22 @@
       $all('[data-me-link]').forEach(function (a) { a.hidden = false; a.textContent = '@' + m.handle; a.href = '/u/' + m.handle + '/'; });
       $all('[data-user-path]').forEach(function (a) { a.href = '/u/' + m.handle + '/' + a.getAttribute('data-user-path'); });
     }
+    $all('[data-owner]').forEach(function (el) { el.hidden = !(m && m.handle === el.getAttribute('data-owner')); });
     $all('[data-require-login]').forEach(function (el) {
       if (!m) { el.innerHTML = '<p class="muted">Please <a href="/login/?next=' + encodeURIComponent(location.pathname) + '">sign in</a> first.</p>'; }
       else { loadBlocks(el); }
     });
+    // Private instance: nginx already refuses pages to visitors without a session; this only
+    // sends a visitor whose session expired to the login page instead of a half-working page.
+    var open = /^\/(login|register|reset-password|about)\//.test(location.pathname);
+    if (!m && !unreachable && doc.body.getAttribute('data-private') === 'true' && !open) {
+      location.replace('/login/?next=' + encodeURIComponent(location.pathname));
+    }
     doc.dispatchEvent(new CustomEvent('bincio:me', { detail: m }));
   }
   fetch('/api/me', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
     .then(function (r) { return r.ok ? r.json() : null; })
-    .then(applyMe, function () { applyMe(null); });
+    .then(function (m) { applyMe(m, false); }, function () { applyMe(null, true); });
 
   $all('[data-logout]').forEach(function (b) {
     b.addEventListener('click', function () {
@@ -56,6 +63,7 @@
       var body = {};
       $all('input[name], textarea[name], select[name]', form).forEach(function (i) {
         if (i.type === 'file') { return; }
+        if (i.hasAttribute('data-array')) { body[i.name] = body[i.name] || []; if (i.checked) { body[i.name].push(i.value); } return; }
         var v = i.type === 'checkbox' ? i.checked : i.value.trim();
         if (i.hasAttribute('data-lower')) { v = String(v).toLowerCase(); }
         if (i.hasAttribute('data-upper')) { v = String(v).toUpperCase(); }
@@ -83,6 +91,30 @@
       }, function () { status(form, 'Could not reach server', false); });
     });
   });
+
+  // Dialogs (upload, edit): open, close, and pre-fill edit forms from the API.
+  doc.addEventListener('click', function (ev) {
+    var open = ev.target.closest && ev.target.closest('[data-open-dialog]');
+    if (open) {
+      var dlg = doc.getElementById(open.getAttribute('data-open-dialog'));
+      if (dlg && dlg.showModal) {
+        $all('form[data-prefill]', dlg).forEach(prefill);
+        dlg.showModal();
+      }
+    }
+    var close = ev.target.closest && ev.target.closest('[data-close-dialog]');
+    if (close) { var d = close.closest('dialog'); if (d) { d.close(); } }
+  });
+  function prefill(form) {
+    fetch(form.getAttribute('data-prefill'), { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      if (!j) { return; }
+      $all('input[name], textarea[name], select[name]', form).forEach(function (i) {
+        var v = j[i.name];
+        if (v === undefined || v === null) { return; }
+        if (i.hasAttribute('data-array')) { i.checked = v.indexOf(i.value) >= 0; } else if (i.type === 'checkbox') { i.checked = !!v; } else { i.value = v; }
+      });
+    }, function () { /* the form stays empty */ });
+  }
 
   // Read-only blocks: <div data-load="/api/x" data-render="kv|invites|disk">.
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
