@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Guard(Child);
+pub(crate) struct Guard(pub(crate) Child);
 impl Drop for Guard {
     fn drop(&mut self) {
         // SIGTERM, not SIGKILL: nginx's master then stops its workers before exiting (a
@@ -26,11 +26,11 @@ impl Drop for Guard {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn wait_port(port: u16) {
+pub(crate) async fn wait_port(port: u16) {
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return;
@@ -40,7 +40,7 @@ async fn wait_port(port: u16) {
     panic!("port {port} never opened");
 }
 
-async fn get(port: u16, req: &str) -> (u16, String, String) {
+pub(crate) async fn get(port: u16, req: &str) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let mut buf = Vec::new();
     let (status, head, body) =
@@ -93,39 +93,7 @@ async fn nginx_private_wall_proxy_and_secrets() {
             .spawn()
             .unwrap(),
     );
-    let conf =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx/bincio.conf"))
-            .unwrap()
-            .replace("{{LISTEN}}", &format!("127.0.0.1:{web_port}"))
-            .replace("{{SERVER_NAME}}", "localhost")
-            .replace("{{SITE_ROOT}}", site.to_str().unwrap())
-            .replace("{{API_ADDR}}", &format!("127.0.0.1:{api_port}"));
-    assert!(!conf.contains("{{"), "every placeholder is documented and filled");
-    let t = tmp.path().display();
-    // As root, nginx's workers would run as `nobody` and could not read the tempdir.
-    let user = if rustix::process::getuid().is_root() { "user root root;" } else { "" };
-    std::fs::write(tmp.path().join("bincio.conf"), conf).unwrap();
-    std::fs::write(
-        tmp.path().join("nginx.conf"),
-        format!(
-            "{user}\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{ worker_connections 64; }}\n\
-             http {{\n access_log off;\n client_body_temp_path {t}/cb;\n proxy_temp_path {t}/px;\n fastcgi_temp_path {t}/fc;\n\
-             uwsgi_temp_path {t}/uw;\n scgi_temp_path {t}/sc;\n types {{ text/html html; application/json json; text/css css; }}\n\
-             include {t}/bincio.conf;\n}}\n"
-        ),
-    )
-    .unwrap();
-    let _nginx = Guard(
-        Command::new(nginx)
-            .arg("-p")
-            .arg(tmp.path())
-            .arg("-c")
-            .arg(tmp.path().join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
+    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     wait_port(api_port).await;
     wait_port(web_port).await;
     let host = format!("127.0.0.1:{web_port}");
@@ -196,7 +164,7 @@ async fn nginx_private_wall_proxy_and_secrets() {
     assert_eq!(get(web_port, &req("/dave/index.json", "")).await.0, 200);
 }
 
-fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+pub(crate) fn which(name: &str) -> Result<std::path::PathBuf, ()> {
     for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/sbin"] {
         let p = std::path::Path::new(dir).join(name);
         if p.is_file() {
@@ -204,4 +172,47 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         }
     }
     Err(())
+}
+
+/// Start nginx from `docs/nginx/bincio.conf` with the placeholders filled in.
+pub(crate) fn start_nginx(
+    nginx: &std::path::Path,
+    tmp: &std::path::Path,
+    site: &std::path::Path,
+    api_port: u16,
+    web_port: u16,
+) -> Guard {
+    let conf =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx/bincio.conf"))
+            .unwrap()
+            .replace("{{LISTEN}}", &format!("127.0.0.1:{web_port}"))
+            .replace("{{SERVER_NAME}}", "localhost")
+            .replace("{{SITE_ROOT}}", site.to_str().unwrap())
+            .replace("{{API_ADDR}}", &format!("127.0.0.1:{api_port}"));
+    assert!(!conf.contains("{{"), "every placeholder is documented and filled");
+    let t = tmp.display();
+    // As root, nginx's workers would run as `nobody` and could not read the tempdir.
+    let user = if rustix::process::getuid().is_root() { "user root root;" } else { "" };
+    std::fs::write(tmp.join("bincio.conf"), conf).unwrap();
+    std::fs::write(
+        tmp.join("nginx.conf"),
+        format!(
+            "{user}\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{ worker_connections 64; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {t}/cb;\n proxy_temp_path {t}/px;\n fastcgi_temp_path {t}/fc;\n\
+             uwsgi_temp_path {t}/uw;\n scgi_temp_path {t}/sc;\n types {{ text/html html; application/json json; text/css css; }}\n\
+             include {t}/bincio.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    Guard(
+        Command::new(nginx)
+            .arg("-p")
+            .arg(tmp)
+            .arg("-c")
+            .arg(tmp.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    )
 }

@@ -6,5 +6,6 @@ mod util;
 
 mod api;
 mod cli;
+mod e2e;
 mod nginx;
 mod security;

@@ -1,23 +1,25 @@
 //! `bincio-gen`: turns activity files into the BAS store and the store into a static site.
 //!
 //! Layers, from the pure core outwards: [`model`] (one in-memory activity), [`parse`]
-//! (bytes → model), [`metrics`], [`simplify`] and [`privacy`] (pure functions over the
-//! model), then [`extract`] (files → BAS store, the only extraction module touching disk).
+//! (bytes → model), [`metrics`], [`simplify`], [`privacy`] and [`track`] (pure functions
+//! over the model), then [`extract`] (files → BAS store, the only extraction module touching
+//! disk); [`merge`] applies users' edits, [`site`] renders pages with [`templates`], and
+//! [`queue`] drives incremental regeneration. [`cli`] and [`cmd`] are the command line.
 
 pub mod athlete;
 pub mod check;
+pub mod cli;
+pub mod cmd;
 pub mod extract;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod privacy;
+pub mod queue;
 pub mod simplify;
+pub mod site;
 pub mod sport;
 pub mod synth;
-pub mod track;
-pub mod cli;
-pub mod cmd;
-pub mod merge;
-pub mod queue;
-pub mod site;
 pub mod templates;
+pub mod track;

@@ -201,6 +201,12 @@ fn demo_pages_work_in_headless_chromium() {
         "{n_cards} cards, {n_running} running, {expected} expected"
     );
 
+    // Community: server tables plus the script-built "This week" / "This month" ones.
+    let com = load(&bin, &format!("{base}/community/"), 1280, None);
+    assert!(com.console.is_empty(), "console: {:?}", com.console);
+    assert!(com.dom.contains("data-period=\"week\"") && com.dom.contains(">This month</label>"));
+    assert!(com.dom.contains("data-period=\"all\""));
+
     // Theme toggle flips the initial theme (set before paint from prefers-color-scheme).
     let before = load(&bin, &format!("{base}/about/"), 1280, None);
     let after = load(&bin, &format!("{base}/about/#bincio-test=theme"), 1280, None);

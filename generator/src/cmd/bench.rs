@@ -1,22 +1,8 @@
-//! `bincio-gen bench build`: time the site generator on a generated instance and print a table.
-//!
-//! The instance is written straight in BAS form (no extraction), so the figures are the
-//! renderer's alone: a full cold build, a no-change rebuild (must write zero files), and a
-//! `--handle` rebuild after one new activity, plus peak memory and the largest activity and
-//! feed pages. Benchmarks are a command, never timed unit tests.
+//! `bincio-gen bench`: benchmarks that print a table (never timed unit tests).
 
 use super::Outcome;
-use super::render::default_theme;
-use crate::site::{self, SiteOptions};
-use anyhow::Context;
-use bincio_bas::{
-    Athlete, Detail, LineString, Owner, Privacy, Sport, Summary, Timeseries, Timestamp,
-    TrackFeature, TrackProperties, UserFeed, lenient::Int,
-};
-use rayon::prelude::*;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use super::bench_build::BuildBench;
+use std::path::PathBuf;
 
 /// Arguments of `bincio-gen bench`.
 #[derive(Debug, clap::Args)]
@@ -28,278 +14,41 @@ pub struct BenchArgs {
 /// Which benchmark.
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchKind {
+    /// Extraction throughput: files/s and MB/s per format, peak RSS, cold and no-change re-run.
+    #[command(after_help = "Example:
+  cargo build --release && target/release/bincio-gen bench extract --files 2000")]
+    Extract {
+        /// Number of activity files in the generated corpus.
+        #[arg(long, default_value_t = 2000)]
+        files: usize,
+        /// Seed of the corpus generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Keep the corpus and data directory here instead of a temporary folder.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+    /// (internal) One measured extraction; prints a JSON line for `bench extract`.
+    #[command(hide = true)]
+    ExtractRun {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        user_dir: PathBuf,
+    },
     /// Render a generated instance: full, no-change and `--handle` rebuilds.
     Build(BuildBench),
-}
-
-/// Arguments of `bincio-gen bench build`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Example:
-  cargo build --release && target/release/bincio-gen bench build --users 20 --activities 500")]
-pub struct BuildBench {
-    #[arg(long, default_value_t = 20)]
-    pub users: usize,
-    #[arg(long, default_value_t = 500)]
-    pub activities: usize,
-    /// Samples per activity timeseries (one every 3 s: 1200 is a one-hour ride).
-    #[arg(long, default_value_t = 1200)]
-    pub samples: usize,
-    /// Work folder (default: a temporary folder, removed afterwards).
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = default_theme())]
-    pub theme: PathBuf,
 }
 
 /// Run `bincio-gen bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
     match &args.kind {
-        BenchKind::Build(b) => bench_build(b),
-    }
-}
-
-fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
+        BenchKind::Extract { files, seed, keep } => {
+            super::bench_extract::bench_extract(*files, *seed, keep.as_deref())
         }
-    };
-    let data = dir.join("data");
-    let out = dir.join("site");
-    let t = Instant::now();
-    generate_instance(&data, args.users, args.activities, args.samples)?;
-    let gen_ms = t.elapsed().as_millis();
-    let opts = SiteOptions {
-        data_dir: data.clone(),
-        out_dir: out.clone(),
-        theme_dir: args.theme.clone(),
-        handle: None,
-        tile_url: None,
-    };
-    let t = Instant::now();
-    let full = site::build(&opts).context("full build")?;
-    let full_ms = t.elapsed().as_millis();
-    let t = Instant::now();
-    let again = site::build(&opts).context("no-change rebuild")?;
-    let again_ms = t.elapsed().as_millis();
-    // One new activity for user 0, then a --handle rebuild.
-    let handle = "user00";
-    add_activity(&data.join(handle), handle, args.activities, args.samples)?;
-    let t = Instant::now();
-    let inc = site::build(&SiteOptions { handle: Some(handle.to_owned()), ..opts })
-        .context("--handle rebuild")?;
-    let inc_ms = t.elapsed().as_millis();
-    let (max_act, max_act_path) = largest(&out.join("activity"), "index.html");
-    let (max_feed, _) = largest(&out.join("u"), "index.html");
-    let home = std::fs::metadata(out.join("index.html")).map(|m| m.len()).unwrap_or(0);
-    let peak_mb = peak_rss_kb() as f64 / 1024.0;
-
-    let mut o = std::io::stdout().lock();
-    writeln!(
-        o,
-        "instance: {} users x {} activities, {} samples each (generated in {gen_ms} ms)",
-        args.users, args.activities, args.samples
-    )?;
-    writeln!(o, "| step | time | files written | target |")?;
-    writeln!(o, "|---|---:|---:|---|")?;
-    writeln!(
-        o,
-        "| full build ({} pages) | {full_ms} ms | {} | < 10 s |",
-        full.pages, full.files_written
-    )?;
-    writeln!(o, "| no-change rebuild | {again_ms} ms | {} | 0 files |", again.files_written)?;
-    writeln!(o, "| --handle after 1 new activity | {inc_ms} ms | {} | < 1 s |", inc.files_written)?;
-    writeln!(o, "| peak memory (VmHWM) | {peak_mb:.0} MB | | < 1 GB |")?;
-    writeln!(
-        o,
-        "| largest activity page | {:.1} KB | {} | < 60 KB |",
-        max_act as f64 / 1024.0,
-        max_act_path
-    )?;
-    writeln!(o, "| largest user feed page | {:.1} KB | | < 150 KB |", max_feed as f64 / 1024.0)?;
-    writeln!(o, "| home feed page | {:.1} KB | | < 150 KB |", home as f64 / 1024.0)?;
-    let ok = full_ms < 10_000
-        && again.files_written == 0
-        && inc_ms < 1_000
-        && max_act < 60 * 1024
-        && max_feed < 150 * 1024;
-    Ok(if ok { Outcome::Ok } else { Outcome::SomeFailed })
-}
-
-fn largest(dir: &Path, name: &str) -> (u64, String) {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name() == name)
-        .filter_map(|e| Some((e.metadata().ok()?.len(), e.path().display().to_string())))
-        .max()
-        .unwrap_or_default()
-}
-
-/// Peak resident memory of this process in kB (Linux `/proc/self/status` VmHWM; 0 elsewhere).
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Write `users × activities` synthetic activities in BAS form.
-pub fn generate_instance(
-    data: &Path,
-    users: usize,
-    activities: usize,
-    samples: usize,
-) -> anyhow::Result<()> {
-    (0..users).into_par_iter().try_for_each(|u| -> anyhow::Result<()> {
-        let handle = format!("user{u:02}");
-        let dir = data.join(&handle);
-        std::fs::create_dir_all(dir.join("activities"))?;
-        let summaries: Vec<Summary> = (0..activities)
-            .into_par_iter()
-            .map(|i| write_activity(&dir, u, i, samples))
-            .collect::<anyhow::Result<_>>()?;
-        write_index(&dir, &handle, summaries)?;
-        let athlete = Athlete {
-            bas_version: "1.0".into(),
-            generated_at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap_or_default(),
-            power_curve: Default::default(),
-            records: Default::default(),
-            best_climbs: Vec::new(),
-            settings: bincio_bas::AthleteSettings {
-                max_hr: Some(190),
-                ftp_w: Some(250),
-                hr_zones: Some(vec![
-                    [0.0, 120.0],
-                    [120.0, 140.0],
-                    [140.0, 160.0],
-                    [160.0, 175.0],
-                    [175.0, 999.0],
-                ]),
-                ..Default::default()
-            },
-        };
-        std::fs::write(dir.join("athlete.json"), serde_json::to_vec(&athlete)?)?;
-        Ok(())
-    })
-}
-
-fn write_index(dir: &Path, handle: &str, mut summaries: Vec<Summary>) -> anyhow::Result<()> {
-    summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at.unix_ms()));
-    let feed = UserFeed {
-        bas_version: "1.0".into(),
-        owner: Owner {
-            handle: handle.into(),
-            display_name: Some(format!("User {handle}")),
-            ..Owner::default()
-        },
-        generated_at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap_or_default(),
-        shards: Vec::new(),
-        activities: summaries,
-    };
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&feed)?)?;
-    Ok(())
-}
-
-fn add_activity(dir: &Path, handle: &str, i: usize, samples: usize) -> anyhow::Result<()> {
-    let s = write_activity(dir, 0, i, samples)?;
-    let mut feed: UserFeed = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)?;
-    feed.activities.push(s);
-    write_index(dir, handle, feed.activities)
-}
-
-fn write_activity(dir: &Path, u: usize, i: usize, samples: usize) -> anyhow::Result<Summary> {
-    let sport =
-        [Sport::Cycling, Sport::Running, Sport::Cycling, Sport::Walking, Sport::Hiking][i % 5];
-    // One activity every ~17 hours, going back from 2026, in a +01:00 zone.
-    let start_ms = 1_767_225_600_000i64 - (i as i64) * 61_200_000 - (u as i64) * 3_600_000;
-    let started_at = Timestamp::from_unix_ms(start_ms, 3600).unwrap_or_default();
-    let id = started_at.id_part();
-    let (c_lat, c_lon) = (41.0 + u as f64 * 0.1, 2.0 + (i % 7) as f64 * 0.05);
-    let speed = match sport {
-        Sport::Cycling => 28.0,
-        Sport::Running => 11.0,
-        _ => 5.0,
-    };
-    let n = samples.max(10);
-    let mut ts = Timeseries::default();
-    for k in 0..n {
-        let a = k as f64 / n as f64 * std::f64::consts::TAU;
-        ts.t.push((k * 3) as i64);
-        ts.lat
-            .get_or_insert_with(Vec::new)
-            .push(Some(((c_lat + 0.05 * a.sin()) * 1e6).round() / 1e6));
-        ts.lon
-            .get_or_insert_with(Vec::new)
-            .push(Some(((c_lon + 0.07 * (1.0 - a.cos())) * 1e6).round() / 1e6));
-        ts.elevation_m.push(Some((200.0 + 80.0 * (a * 2.0).sin() * 10.0).round() / 10.0));
-        ts.speed_kmh.push(Some(((speed + 4.0 * (a * 5.0).sin()) * 10.0).round() / 10.0));
-        ts.hr_bpm.push(Some(130 + (20.0 * (a * 3.0).sin()) as i64));
-        ts.cadence_rpm.push(Some(85));
-        ts.power_w.push((sport == Sport::Cycling).then(|| 200 + (60.0 * (a * 7.0).sin()) as i64));
-        ts.temperature_c.push(None);
+        BenchKind::ExtractRun { input, user_dir } => {
+            super::bench_extract::extract_run(input, user_dir)
+        }
+        BenchKind::Build(b) => super::bench_build::bench_build(b),
     }
-    let coords: Vec<Vec<f64>> = (0..n)
-        .step_by(10)
-        .map(|k| {
-            let lat = ts.lat.as_ref().and_then(|v| v[k]).unwrap_or(c_lat);
-            let lon = ts.lon.as_ref().and_then(|v| v[k]).unwrap_or(c_lon);
-            vec![lon, lat, ts.elevation_m[k].unwrap_or(0.0)]
-        })
-        .collect();
-    let preview: Vec<[f64; 2]> =
-        coords.iter().step_by((coords.len() / 20).max(1)).take(20).map(|c| [c[1], c[0]]).collect();
-    let duration_s = (n * 3) as i64;
-    let distance_m = speed * duration_s as f64 / 3.6;
-    let track = TrackFeature {
-        kind: "Feature".into(),
-        geometry: LineString { kind: "LineString".into(), coordinates: coords },
-        properties: TrackProperties {
-            id: id.clone(),
-            simplification: Some("rdp".into()),
-            ..Default::default()
-        },
-    };
-    let mmp = (sport == Sport::Cycling).then(|| {
-        [1, 5, 60, 300, 1200, 3600]
-            .iter()
-            .map(|d| (Int(*d), Int(400 - (*d as f64).ln() as i64 * 25)))
-            .collect()
-    });
-    let detail = Detail {
-        bas_version: "1.0".into(),
-        id: id.clone(),
-        title: Some(format!("{} #{i}", sport.as_str())),
-        sport,
-        started_at,
-        distance_m: Some(distance_m.round()),
-        duration_s: Some(duration_s),
-        moving_time_s: Some(duration_s),
-        elevation_gain_m: Some(320.0),
-        avg_speed_kmh: Some(speed),
-        max_speed_kmh: Some(speed + 4.0),
-        avg_hr_bpm: Some(130),
-        max_hr_bpm: Some(150),
-        bbox: None,
-        mmp,
-        best_efforts: Some(vec![(5.0, Int((5000.0 / (speed / 3.6)) as i64))]),
-        best_climb_m: (sport == Sport::Cycling).then_some(80.0 + (i % 13) as f64),
-        timeseries_url: Some(format!("activities/{id}.timeseries.json")),
-        privacy: Privacy::Public,
-        track_url: Some(format!("activities/{id}.geojson")),
-        preview_coords: Some(preview),
-        ..Detail::default()
-    };
-    let acts = dir.join("activities");
-    std::fs::write(acts.join(format!("{id}.timeseries.json")), serde_json::to_vec(&ts)?)?;
-    std::fs::write(acts.join(format!("{id}.geojson")), serde_json::to_vec(&track)?)?;
-    std::fs::write(acts.join(format!("{id}.json")), serde_json::to_vec(&detail)?)?;
-    Ok(detail.summary())
 }

@@ -2,6 +2,8 @@
 //! Only this layer (and `main`) uses anyhow and decides exit codes.
 
 pub mod bench;
+pub mod bench_build;
+pub mod bench_extract;
 pub mod check;
 pub mod demo;
 pub mod dev;

@@ -149,7 +149,49 @@ fn render_community(ctx: &Ctx<'_>) -> Result<String, SiteError> {
     let mut c = tera::Context::new();
     c.insert("title", &format!("Community — {}", ctx.inst.name));
     c.insert("periods", &periods);
+    c.insert("recent_json", &recent_days_json(ctx).replace("</", "<\\/"));
     ctx.render("pages/community.html", c, "community/index.html")
+}
+
+/// "This week" and "This month" depend on the visitor's day, so the page carries each
+/// user's daily totals of the 62 days before the newest listed activity (a fixed window, so
+/// the output stays deterministic) and a small script builds those two tables.
+fn recent_days_json(ctx: &Ctx<'_>) -> String {
+    let newest = ctx
+        .inst
+        .users
+        .iter()
+        .flat_map(|u| u.activities.iter().filter(|a| a.is_listed()))
+        .map(|a| a.summary.started_at.0.date())
+        .max();
+    let Some(newest) = newest else { return "[]".to_owned() };
+    let from = newest - time::Duration::days(62);
+    let users: Vec<serde_json::Value> = ctx
+        .inst
+        .users
+        .iter()
+        .map(|u| {
+            // date → [count, distance_m, elevation_m, duration_s]
+            let mut days: std::collections::BTreeMap<String, [f64; 4]> = Default::default();
+            for a in u.activities.iter().filter(|a| a.is_listed()) {
+                let s = &a.summary;
+                if s.started_at.0.date() < from {
+                    continue;
+                }
+                let e = days.entry(super::super::view::local_date(&s.started_at)).or_default();
+                e[0] += 1.0;
+                e[1] += s.distance_m.unwrap_or(0.0).round();
+                e[2] += s.elevation_gain_m.unwrap_or(0.0).round();
+                e[3] += s.duration_s.unwrap_or(0) as f64;
+            }
+            serde_json::json!({
+                "handle": u.handle,
+                "name": super::user::display_name(u),
+                "days": days.into_iter().map(|(d, v)| serde_json::json!([d, v[0], v[1], v[2], v[3]])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_string(&users).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {

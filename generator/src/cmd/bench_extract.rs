@@ -1,0 +1,171 @@
+//! `bincio-gen bench extract`: extraction throughput on a generated corpus, as a table.
+//!
+//! It generates a synthetic corpus (mixed GPX/TCX/FIT, some gzipped, 30 min to 6 h,
+//! 1–10 s sampling) in a temporary folder, then runs each measured extraction in a child
+//! process (`bench extract-run`, hidden) so that its peak RSS (`VmHWM`) is its own.
+
+use super::Outcome;
+use anyhow::{Context, bail};
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// Peak resident set size of this process in KiB, from /proc (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RunResult {
+    files: usize,
+    new: usize,
+    unchanged: usize,
+    failed: usize,
+    bytes_parsed: u64,
+    seconds: f64,
+    peak_rss_kib: u64,
+}
+
+/// The measured child run: one extraction, a JSON line on stdout.
+pub fn extract_run(input: &Path, user_dir: &Path) -> anyhow::Result<Outcome> {
+    let mut opts = crate::extract::ExtractOptions::new(user_dir, "bench");
+    opts.inputs = vec![input.to_path_buf()];
+    let t = Instant::now();
+    let report = crate::extract::extract_user(&opts, &|_, _| {})?;
+    let seconds = t.elapsed().as_secs_f64();
+    let r = RunResult {
+        files: report.files,
+        new: report.new_ids.len(),
+        unchanged: report.unchanged,
+        failed: report.failed.len(),
+        bytes_parsed: report.bytes_parsed,
+        seconds,
+        peak_rss_kib: peak_rss_kib().unwrap_or(0),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string(&r)?)?;
+    Ok(Outcome::Ok)
+}
+
+fn child_run(input: &Path, user_dir: &Path) -> anyhow::Result<RunResult> {
+    let exe = std::env::current_exe().context("locating bincio-gen")?;
+    let out = std::process::Command::new(exe)
+        .args(["--quiet", "bench", "extract-run", "--input"])
+        .arg(input)
+        .arg("--user-dir")
+        .arg(user_dir)
+        .output()
+        .context("running the measured extraction")?;
+    if !out.status.success() {
+        bail!("measured extraction failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim()).context("reading the measured extraction's result")
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Run `bincio-gen bench extract`.
+pub fn bench_extract(files: usize, seed: u64, keep: Option<&Path>) -> anyhow::Result<Outcome> {
+    let tmp;
+    let base = match keep {
+        Some(k) => k.to_path_buf(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let corpus = base.join("corpus");
+    let t = Instant::now();
+    // Files are generated in parallel: `corpus_file` is a pure function of (index, seed).
+    let written: Vec<(&'static str, u64)> = (0..files)
+        .into_par_iter()
+        .map(|i| -> anyhow::Result<(&'static str, u64)> {
+            let (name, bytes) = crate::synth::corpus_file(i, seed);
+            let lower = name.to_ascii_lowercase();
+            let format = if lower.contains(".gpx") {
+                "gpx"
+            } else if lower.contains(".tcx") {
+                "tcx"
+            } else {
+                "fit"
+            };
+            let dir = corpus.join(format);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(&name), &bytes)?;
+            Ok((format, bytes.len() as u64))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut counts = std::collections::BTreeMap::<&'static str, (usize, u64)>::new();
+    for (format, len) in written {
+        let e = counts.entry(format).or_default();
+        e.0 += 1;
+        e.1 += len;
+    }
+    eprintln!(
+        "generated {files} files in {:.1} s under {}",
+        t.elapsed().as_secs_f64(),
+        corpus.display()
+    );
+
+    let mut rows: Vec<(String, RunResult, u64)> = Vec::new();
+    for format in ["gpx", "tcx", "fit"] {
+        let input = corpus.join(format);
+        if !input.is_dir() {
+            continue;
+        }
+        let r = child_run(&input, &base.join(format!("data-{format}/bench")))?;
+        rows.push((format!("cold {format}"), r, dir_bytes(&input)));
+    }
+    let all = base.join("data-all/bench");
+    let r = child_run(&corpus, &all)?;
+    let total_bytes = dir_bytes(&corpus);
+    rows.push(("cold mixed".into(), r, total_bytes));
+    let r = child_run(&corpus, &all)?;
+    rows.push(("no-change re-run".into(), r, total_bytes));
+
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "bincio-gen bench extract: {files} files, {} threads",
+        rayon::current_num_threads()
+    )?;
+    writeln!(
+        out,
+        "{:<18} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10}",
+        "run", "files", "new", "MB", "seconds", "files/s", "MB/s", "peak RSS"
+    )?;
+    for (name, r, bytes) in &rows {
+        let mb = *bytes as f64 / 1e6;
+        writeln!(
+            out,
+            "{:<18} {:>6} {:>6} {:>9.1} {:>9.3} {:>9.0} {:>9.1} {:>7} MB",
+            name,
+            r.files,
+            r.new,
+            mb,
+            r.seconds,
+            r.files as f64 / r.seconds,
+            mb / r.seconds,
+            r.peak_rss_kib / 1024
+        )?;
+        if r.failed > 0 {
+            writeln!(out, "  warning: {} files failed to extract", r.failed)?;
+        }
+    }
+    for (format, (n, bytes)) in counts {
+        writeln!(out, "corpus {format}: {n} files, {:.1} MB", bytes as f64 / 1e6)?;
+    }
+    Ok(Outcome::Ok)
+}
