@@ -5,6 +5,7 @@
 mod util;
 
 mod api;
+mod browser_e2e;
 mod cli;
 mod e2e;
 mod nginx;

@@ -28,7 +28,7 @@ use super::ParseError;
 use super::xml::{self, TextBuf, is, local};
 use crate::model::{Activity, Format, Sample};
 use crate::sport::{normalise_sport, normalise_sub_sport};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart};
 
 /// Which element's text is being read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -384,40 +384,33 @@ impl State {
     }
 }
 
+impl xml::XmlSink for State {
+    fn start(&mut self, e: &BytesStart<'_>) {
+        State::start(self, e);
+    }
+    fn end(&mut self) {
+        State::end(self);
+    }
+    fn text(&mut self, t: &[u8]) {
+        State::text(self, t);
+    }
+    fn push_ref(&mut self, r: &BytesRef<'_>) {
+        self.text.push_ref(r);
+    }
+    fn in_string_leaf(&self) -> bool {
+        State::is_string_leaf(self)
+    }
+    fn has_points(&self) -> bool {
+        !self.samples.is_empty()
+    }
+}
+
 /// Parse decompressed GPX bytes.
 pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
-    let mut reader = xml::reader(bytes);
     let mut st = State::default();
     // Typical GPX spends ~120 bytes per point; reserve without trusting huge inputs.
     st.samples.reserve((bytes.len() / 120).min(1 << 20));
-    let mut truncated: Option<String> = None;
-    loop {
-        let ev = match reader.read_event() {
-            Ok(ev) => ev,
-            Err(err) => {
-                // A damaged tail (a device that died mid-write) keeps what was read before it.
-                let e = xml::xml_error(&reader, &err);
-                if st.samples.is_empty() {
-                    return Err(e);
-                }
-                truncated = Some(format!("{e}; kept the points before it"));
-                break;
-            }
-        };
-        match ev {
-            Event::Start(e) => st.start(&e),
-            Event::Empty(e) => {
-                st.start(&e);
-                st.end();
-            }
-            Event::End(_) => st.end(),
-            Event::Text(t) => st.text(&t),
-            Event::CData(t) => st.text(&t),
-            Event::GeneralRef(r) if st.is_string_leaf() => st.text.push_ref(&r),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
+    let truncated = xml::drive(bytes, &mut st)?;
     let mut a = st.into_activity()?;
     if let Some(w) = truncated {
         a.warnings.push(w);

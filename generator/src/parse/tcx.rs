@@ -21,7 +21,7 @@ use super::ParseError;
 use super::xml::{self, TextBuf, is, local};
 use crate::model::{Activity, DeviceTotals, Format, Lap, Sample};
 use crate::sport::{normalise_sport, normalise_sub_sport};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Leaf {
@@ -489,39 +489,33 @@ fn lap_totals(laps: &[LapBuild]) -> Option<DeviceTotals> {
     })
 }
 
+impl xml::XmlSink for State {
+    fn start(&mut self, e: &BytesStart<'_>) {
+        State::start(self, e);
+    }
+    fn end(&mut self) {
+        State::end(self);
+    }
+    fn text(&mut self, t: &[u8]) {
+        State::text(self, t);
+    }
+    fn push_ref(&mut self, r: &BytesRef<'_>) {
+        self.text.push_ref(r);
+    }
+    fn in_string_leaf(&self) -> bool {
+        State::in_string_leaf(self)
+    }
+    fn has_points(&self) -> bool {
+        !self.samples.is_empty()
+    }
+}
+
 /// Parse decompressed TCX bytes.
 pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
-    let mut reader = xml::reader(bytes);
     let mut st = State::default();
     // A TCX trackpoint takes ~300 bytes; reserve without trusting huge inputs.
     st.samples.reserve((bytes.len() / 300).min(1 << 20));
-    let mut truncated: Option<String> = None;
-    loop {
-        let ev = match reader.read_event() {
-            Ok(ev) => ev,
-            Err(err) => {
-                let e = xml::xml_error(&reader, &err);
-                if st.samples.is_empty() {
-                    return Err(e);
-                }
-                truncated = Some(format!("{e}; kept the points before it"));
-                break;
-            }
-        };
-        match ev {
-            Event::Start(e) => st.start(&e),
-            Event::Empty(e) => {
-                st.start(&e);
-                st.end();
-            }
-            Event::End(_) => st.end(),
-            Event::Text(t) => st.text(&t),
-            Event::CData(t) => st.text(&t),
-            Event::GeneralRef(r) if st.in_string_leaf() => st.text.push_ref(&r),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
+    let truncated = xml::drive(bytes, &mut st)?;
     // A file cut inside a lap (damaged, or a quick-xml error) keeps that lap's totals.
     if st.lap_depth.is_some() {
         st.laps.push(std::mem::take(&mut st.lap));

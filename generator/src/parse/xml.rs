@@ -10,7 +10,7 @@
 use super::ParseError;
 use bincio_bas::AltitudeSource;
 use quick_xml::Reader;
-use quick_xml::events::BytesRef;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 
 /// 1990-01-01T00:00:00Z in Unix ms. Earlier timestamps come from a device whose clock was
 /// never set (gpxpy's Mojstrovka sample is stamped 1901, the INT32_MIN epoch) and are not
@@ -43,6 +43,53 @@ pub(crate) fn reader(bytes: &[u8]) -> Reader<&[u8]> {
 /// The parse error for a quick-xml failure, naming the byte position.
 pub(crate) fn xml_error(reader: &Reader<&[u8]>, err: &quick_xml::Error) -> ParseError {
     ParseError::Xml { position: reader.error_position(), message: err.to_string() }
+}
+
+/// A streaming consumer of XML events: the GPX and TCX parsers' state machines.
+pub(crate) trait XmlSink {
+    /// An element opens (also called for empty elements, followed by [`XmlSink::end`]).
+    fn start(&mut self, e: &BytesStart<'_>);
+    /// The innermost open element closes.
+    fn end(&mut self);
+    /// Text or CDATA inside the current element.
+    fn text(&mut self, t: &[u8]);
+    /// An entity reference (`&amp;`) inside the current element.
+    fn push_ref(&mut self, r: &BytesRef<'_>);
+    /// True inside an element whose text is a string, where entities are expanded.
+    fn in_string_leaf(&self) -> bool;
+    /// True once a point was read: a document that breaks later keeps what came before.
+    fn has_points(&self) -> bool;
+}
+
+/// Feed a whole document to `sink`. A document that breaks after some points were read
+/// (a device that died mid-write) is not an error: the returned warning says where it broke.
+pub(crate) fn drive<S: XmlSink>(bytes: &[u8], sink: &mut S) -> Result<Option<String>, ParseError> {
+    let mut reader = reader(bytes);
+    loop {
+        let ev = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(err) => {
+                let e = xml_error(&reader, &err);
+                if !sink.has_points() {
+                    return Err(e);
+                }
+                return Ok(Some(format!("{e}; kept the points before it")));
+            }
+        };
+        match ev {
+            Event::Start(e) => sink.start(&e),
+            Event::Empty(e) => {
+                sink.start(&e);
+                sink.end();
+            }
+            Event::End(_) => sink.end(),
+            Event::Text(t) => sink.text(&t),
+            Event::CData(t) => sink.text(&t),
+            Event::GeneralRef(r) if sink.in_string_leaf() => sink.push_ref(&r),
+            Event::Eof => return Ok(None),
+            _ => {}
+        }
+    }
 }
 
 /// The local part of a possibly prefixed name (`gpxtpx:hr` → `hr`).

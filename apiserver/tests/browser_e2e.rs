@@ -1,0 +1,427 @@
+//! Must show 4 in a real browser: headless Chromium driven over WebDriver (Debian's
+//! `chromedriver`, via fantoccini) against real nginx from `docs/nginx/bincio.conf`,
+//! `bincio-api serve` and `bincio-gen watch`, all on 127.0.0.1. Everything happens through
+//! the generated pages and their script: register with the invite, log in, upload a GPX and
+//! a FIT from the upload dialog, see both on the feed, retitle one in the edit dialog, mark
+//! the other unlisted, then check the private wall for a fresh anonymous browser.
+//!
+//! Skipped with a message when chromium, chromedriver, nginx or the bincio-gen binary are
+//! missing, unless `CI=true`: there a missing tool fails the test. Screenshots go to
+//! `target/e2e-shots/`.
+
+use crate::nginx::{Guard, free_port, wait_port, which};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long any single wait (a page update after the watcher, an element appearing) may take.
+const WAIT: Duration = Duration::from_secs(60);
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
+}
+
+/// The tools this test needs, or why it cannot run.
+fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or("chromium is not installed (apt-get install chromium)")?;
+    let driver = which("chromedriver")
+        .map_err(|_| "chromedriver is not installed (apt-get install chromium-driver)")?;
+    let nginx =
+        which("nginx").map_err(|_| "nginx is not installed (apt-get install nginx-light)")?;
+    let gen_bin = Path::new(env!("CARGO_BIN_EXE_bincio-api")).with_file_name("bincio-gen");
+    if !gen_bin.is_file() {
+        return Err("build bincio-gen first (cargo build --workspace --bins)".to_owned());
+    }
+    if !samples().is_dir() {
+        return Err("../shared/samples is missing".to_owned());
+    }
+    Ok((chromium, driver, nginx, gen_bin))
+}
+
+/// nginx from the documented server block, as `nginx::start_nginx` does, but with Debian's
+/// full MIME table: with `X-Content-Type-Options: nosniff` a browser refuses to run
+/// `site.js` served as `application/octet-stream`.
+fn start_nginx(nginx: &Path, tmp: &Path, site: &Path, api_port: u16, web_port: u16) -> Guard {
+    let conf =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx/bincio.conf"))
+            .unwrap()
+            .replace("{{LISTEN}}", &format!("127.0.0.1:{web_port}"))
+            .replace("{{SERVER_NAME}}", "localhost")
+            .replace("{{SITE_ROOT}}", site.to_str().unwrap())
+            .replace("{{API_ADDR}}", &format!("127.0.0.1:{api_port}"));
+    assert!(!conf.contains("{{"), "every placeholder is documented and filled");
+    let t = tmp.display();
+    let user = if rustix::process::getuid().is_root() { "user root root;" } else { "" };
+    let mime = if Path::new("/etc/nginx/mime.types").is_file() {
+        "include /etc/nginx/mime.types;".to_owned()
+    } else {
+        "types { text/html html; application/json json; text/css css; text/javascript js; \
+         image/svg+xml svg; image/png png; }"
+            .to_owned()
+    };
+    std::fs::write(tmp.join("bincio.conf"), conf).unwrap();
+    std::fs::write(
+        tmp.join("nginx.conf"),
+        format!(
+            "{user}\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{ worker_connections 64; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {t}/cb;\n proxy_temp_path {t}/px;\n fastcgi_temp_path {t}/fc;\n\
+             uwsgi_temp_path {t}/uw;\n scgi_temp_path {t}/sc;\n {mime}\n include {t}/bincio.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    Guard(
+        Command::new(nginx)
+            .arg("-p")
+            .arg(tmp)
+            .arg("-c")
+            .arg(tmp.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A new browser session with its own fresh profile (so no cookie is shared between them).
+async fn browser(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1000",
+        // Loopback only: any other host name (map tiles, a CDN) fails to resolve.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ];
+    let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": chromium, "args": args },
+    });
+    let Value::Object(caps) = caps else { unreachable!() };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap()
+}
+
+/// Polls `check` every 250 ms until it gives `Some`, panicking with `what` after [`WAIT`].
+async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(t0.elapsed() < WAIT, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Clicks the first element matching `css` once the page's script has shown it.
+async fn click_visible(c: &Client, css: &str) {
+    let el = until(&format!("{css} visible"), || async {
+        let el = c.find(Locator::Css(css)).await.ok()?;
+        el.is_displayed().await.ok()?.then_some(el)
+    })
+    .await;
+    el.click().await.unwrap();
+}
+
+/// Fills a text input (after clearing what the page or a prefill put there).
+async fn fill(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Runs `fetch(path)` in the page and gives the HTTP status (same origin, the page's cookies).
+async fn fetch_status(c: &Client, path: &str) -> u64 {
+    let v = c
+        .execute(
+            "return fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.status);",
+            vec![json!(path)],
+        )
+        .await
+        .unwrap();
+    v.as_u64().unwrap()
+}
+
+/// The text of a form's status line (`.form-status`) inside `scope`.
+async fn form_status(c: &Client, scope: &str) -> String {
+    c.execute(
+        "var s = document.querySelector(arguments[0] + ' .form-status'); return s ? s.textContent : '';",
+        vec![json!(scope)],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+async fn shot(c: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-shots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), c.screenshot().await.unwrap()).unwrap();
+}
+
+/// Opens an activity page, waits for the owner's edit button and the dialog's prefill (so
+/// the prefill cannot overwrite what we type), and gives back the title it was filled with.
+async fn open_edit_dialog(c: &Client, base: &str, id: &str) -> String {
+    c.goto(&format!("{base}/activity/{id}/")).await.unwrap();
+    click_visible(c, "[data-open-dialog='edit-dialog']").await;
+    until("the edit form prefilled from the API", || async {
+        let v = c
+            .execute(
+                "return document.querySelector('#edit-dialog input[name=title]').value;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+    })
+    .await
+}
+
+/// Saves the edit dialog and waits for the daemon's answer on the form.
+async fn save_edit_dialog(c: &Client) {
+    c.find(Locator::Css("#edit-dialog form[data-method='POST'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = until("the edit form's answer", || async {
+        let s = form_status(c, "#edit-dialog form[data-method='POST']").await;
+        (!s.is_empty() && s != "Working…").then_some(s)
+    })
+    .await;
+    assert!(status.starts_with("Saved"), "edit refused: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
+    let (chromium, driver, nginx, gen_bin) = match tools() {
+        Ok(t) => t,
+        Err(why) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "required in CI: {why}");
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let t_start = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
+    std::fs::create_dir_all(&site).unwrap();
+    // init → the first invite link.
+    let mut init = Command::new(env!("CARGO_BIN_EXE_bincio-api"))
+        .args(["init", "--handle", "dave", "--name", "Rides", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    init.stdin.take().unwrap().write_all(b"password-123\npassword-123\n").unwrap();
+    let out = init.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let link = String::from_utf8(out.stdout).unwrap();
+    let code = link.trim().rsplit('=').next().unwrap().to_owned();
+    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let _api = Guard(
+        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    let _watch = Guard(
+        Command::new(&gen_bin)
+            .args(["watch", "--quiet", "--rescan-s", "1", "--data-dir"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&site)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
+    let _driver = Guard(
+        Command::new(&driver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(api_port).await;
+    wait_port(web_port).await;
+    wait_port(driver_port).await;
+    // The watcher renders the whole site once at start-up; wait for the login page.
+    until("the first render (login page)", || async {
+        site.join("login/index.html").is_file().then_some(())
+    })
+    .await;
+    let base = format!("http://127.0.0.1:{web_port}");
+    let c = browser(driver_port, &chromium, &tmp.path().join("profile-alice")).await;
+
+    // Register with the invite: the code comes from the link's query string.
+    c.goto(&format!("{base}/register/?code={code}")).await.unwrap();
+    let prefilled = c.find(Locator::Css("input[name=code]")).await.unwrap().prop("value").await;
+    assert_eq!(prefilled.unwrap().unwrap_or_default(), code);
+    fill(&c, "input[name=handle]", "alice").await;
+    fill(&c, "input[name=display_name]", "Alice").await;
+    fill(&c, "input[name=password]", "password-456").await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    until("registration to leave /register/", || async {
+        let url = c.current_url().await.ok()?;
+        (!url.path().starts_with("/register/")).then_some(())
+    })
+    .await;
+
+    // Log in through the login page.
+    c.goto(&format!("{base}/login/?next=/")).await.unwrap();
+    fill(&c, "input[name=handle]", "alice").await;
+    fill(&c, "input[name=password]", "password-456").await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    until("login to land on the feed", || async {
+        let url = c.current_url().await.ok()?;
+        (url.path() == "/").then_some(())
+    })
+    .await;
+    assert_eq!(fetch_status(&c, "/api/me").await, 200, "the browser holds a session");
+
+    // Upload a GPX and a FIT from the upload dialog.
+    let gpx = samples().join("brut/1034867910.gpx").canonicalize().unwrap();
+    let fit = samples().join("dave/1522560787.fit.gz").canonicalize().unwrap();
+    click_visible(&c, "[data-open-dialog='upload-dialog']").await;
+    let input = c.find(Locator::Css("#upload-dialog input[type=file]")).await.unwrap();
+    input.send_keys(&format!("{}\n{}", gpx.display(), fit.display())).await.unwrap();
+    let t_upload = Instant::now();
+    c.find(Locator::Css("#upload-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = until("the upload form's answer", || async {
+        let s = form_status(&c, "#upload-dialog").await;
+        (!s.is_empty() && s != "Working…").then_some(s)
+    })
+    .await;
+    assert!(status.starts_with("Uploaded"), "upload refused: {status}");
+
+    // Both appear on the feed page (the ids come from the feed JSON the page is built from).
+    let ids: Vec<String> = until("two activities on the feed", || async {
+        let v = c
+            .execute(
+                "return fetch('/data/feed.json', {cache: 'no-store'}).then(r => r.ok ? r.json() : null);",
+                vec![],
+            )
+            .await
+            .ok()?;
+        let ids: Vec<String> = v["activities"]
+            .as_array()?
+            .iter()
+            .filter_map(|a| a["id"].as_str().map(str::to_owned))
+            .collect();
+        if ids.len() != 2 {
+            return None;
+        }
+        c.goto(&format!("{base}/")).await.ok()?;
+        let page = c.source().await.ok()?;
+        ids.iter().all(|id| page.contains(&format!("/activity/{id}/"))).then_some(ids)
+    })
+    .await;
+    eprintln!("upload click → both on the feed page: {} ms", t_upload.elapsed().as_millis());
+    shot(&c, "feed-after-upload.png").await;
+
+    // Edit a title in the edit dialog: the page changes.
+    let old_title = open_edit_dialog(&c, &base, &ids[0]).await;
+    fill(&c, "#edit-dialog input[name=title]", "Col du Navigateur").await;
+    save_edit_dialog(&c).await;
+    until("the new title on the activity page", || async {
+        c.goto(&format!("{base}/activity/{}/", ids[0])).await.ok()?;
+        let h1 = c.find(Locator::Css("h1")).await.ok()?.text().await.ok()?;
+        (h1 == "Col du Navigateur").then_some(())
+    })
+    .await;
+    assert_ne!(old_title, "Col du Navigateur");
+    shot(&c, "activity-after-edit.png").await;
+    until("the new title on the feed", || async {
+        c.goto(&format!("{base}/")).await.ok()?;
+        let page = c.source().await.ok()?;
+        (page.contains("Col du Navigateur") && !page.contains(&old_title)).then_some(())
+    })
+    .await;
+
+    // Mark the other unlisted: gone from the feed, the user page and the feed JSON.
+    open_edit_dialog(&c, &base, &ids[1]).await;
+    let unlisted = c.find(Locator::Css("#edit-dialog input[name=private]")).await.unwrap();
+    assert_eq!(unlisted.prop("checked").await.unwrap().as_deref(), Some("false"));
+    unlisted.click().await.unwrap();
+    save_edit_dialog(&c).await;
+    let gone = format!("/activity/{}/", ids[1]);
+    let kept = format!("/activity/{}/", ids[0]);
+    for listing in ["/", "/u/alice/"] {
+        until(&format!("{} left out of {listing}", ids[1]), || async {
+            c.goto(&format!("{base}{listing}")).await.ok()?;
+            let page = c.source().await.ok()?;
+            (!page.contains(&gone) && page.contains(&kept)).then_some(())
+        })
+        .await;
+    }
+    let feed = c
+        .execute(
+            "return fetch('/data/feed.json', {cache: 'no-store'}).then(r => r.text());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let feed = feed.as_str().unwrap();
+    assert!(feed.contains(&ids[0]) && !feed.contains(&ids[1]), "feed JSON: {feed}");
+
+    // Private instance: a fresh anonymous browser is sent to the login page for any page
+    // and gets 401 for JSON; the logged-in browser gets both.
+    let anon = browser(driver_port, &chromium, &tmp.path().join("profile-anon")).await;
+    for page in ["/", "/u/alice/", &kept] {
+        anon.goto(&format!("{base}{page}")).await.unwrap();
+        let url = anon.current_url().await.unwrap();
+        assert_eq!(url.path(), "/login/", "{page} redirected to the login page");
+        assert_eq!(url.query(), Some(format!("next={page}").as_str()));
+    }
+    shot(&anon, "anonymous-login-wall.png").await;
+    for json_path in ["/data/feed.json", "/data/alice/_merged/index.json"] {
+        assert_eq!(fetch_status(&anon, json_path).await, 401, "anonymous {json_path}");
+    }
+    assert_eq!(fetch_status(&anon, &format!("/activity/{}/", ids[0])).await, 401);
+    for path in
+        ["/", "/u/alice/", kept.as_str(), "/data/feed.json", "/data/alice/_merged/index.json"]
+    {
+        assert_eq!(fetch_status(&c, path).await, 200, "logged in {path}");
+    }
+    c.goto(&format!("{base}/u/alice/")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/u/alice/");
+
+    anon.close().await.unwrap();
+    c.close().await.unwrap();
+    eprintln!("browser end-to-end run: {} ms", t_start.elapsed().as_millis());
+}
