@@ -9,7 +9,7 @@
 //! missing, unless `CI=true`: there a missing tool fails the test. Screenshots go to
 //! `target/e2e-shots/`.
 
-use crate::nginx::{Guard, free_port, wait_port, which};
+use crate::nginx::{Guard, free_port, start_nginx, wait_port, which};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -45,52 +45,37 @@ fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
     Ok((chromium, driver, nginx, gen_bin))
 }
 
-/// nginx from the documented server block, as `nginx::start_nginx` does, but with Debian's
-/// full MIME table: with `X-Content-Type-Options: nosniff` a browser refuses to run
-/// `site.js` served as `application/octet-stream`.
-fn start_nginx(nginx: &Path, tmp: &Path, site: &Path, api_port: u16, web_port: u16) -> Guard {
-    let conf =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx/bincio.conf"))
-            .unwrap()
-            .replace("{{LISTEN}}", &format!("127.0.0.1:{web_port}"))
-            .replace("{{SERVER_NAME}}", "localhost")
-            .replace("{{SITE_ROOT}}", site.to_str().unwrap())
-            .replace("{{API_ADDR}}", &format!("127.0.0.1:{api_port}"));
-    assert!(!conf.contains("{{"), "every placeholder is documented and filled");
-    let t = tmp.display();
-    let user = if rustix::process::getuid().is_root() { "user root root;" } else { "" };
-    let mime = if Path::new("/etc/nginx/mime.types").is_file() {
-        "include /etc/nginx/mime.types;".to_owned()
-    } else {
-        "types { text/html html; application/json json; text/css css; text/javascript js; \
-         image/svg+xml svg; image/png png; }"
-            .to_owned()
-    };
-    std::fs::write(tmp.join("bincio.conf"), conf).unwrap();
-    std::fs::write(
-        tmp.join("nginx.conf"),
-        format!(
-            "{user}\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{ worker_connections 64; }}\n\
-             http {{\n access_log off;\n client_body_temp_path {t}/cb;\n proxy_temp_path {t}/px;\n fastcgi_temp_path {t}/fc;\n\
-             uwsgi_temp_path {t}/uw;\n scgi_temp_path {t}/sc;\n {mime}\n include {t}/bincio.conf;\n}}\n"
-        ),
-    )
-    .unwrap();
-    Guard(
-        Command::new(nginx)
-            .arg("-p")
-            .arg(tmp)
-            .arg("-c")
-            .arg(tmp.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    )
+/// chromedriver, ending its browser sessions when dropped: a SIGTERM to chromedriver alone
+/// leaves the Chromium processes it started running, so a failing test would leak them.
+struct Driver {
+    port: u16,
+    sessions: std::sync::Mutex<Vec<String>>,
+    _child: Guard,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let sessions =
+            std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
+        for id in sessions {
+            // Blocking on purpose (no runtime in Drop); DELETE /session/{id} quits the browser.
+            let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let req = format!(
+                "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            );
+            if s.write_all(req.as_bytes()).is_ok() {
+                // chromedriver answers once the browser has quit; it may keep the connection
+                // open after that, so wait for the answer, not for the end of the stream.
+                let _ = std::io::Read::read(&mut s, &mut [0_u8; 4096]);
+            }
+        }
+    }
 }
 
 /// A new browser session with its own fresh profile (so no cookie is shared between them).
-async fn browser(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
+async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    let driver_port = driver.port;
     let args = [
         "--headless",
         "--no-sandbox",
@@ -108,14 +93,44 @@ async fn browser(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
     args.push(format!("--user-data-dir={}", profile.display()));
     let caps = json!({
         "browserName": "chrome",
+        // Keep the page console so the test can fail on script errors (see `console_errors`).
+        "goog:loggingPrefs": { "browser": "ALL" },
         "goog:chromeOptions": { "binary": chromium, "args": args },
     });
     let Value::Object(caps) = caps else { unreachable!() };
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
+        .unwrap();
+    if let Some(id) = c.session_id().await.unwrap() {
+        driver.sessions.lock().unwrap().push(id);
+    }
+    c
+}
+
+/// The browser console's errors since the last call, through chromedriver's log endpoint
+/// (not part of W3C WebDriver, so fantoccini has no call for it).
+async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
+    let id = c.session_id().await.unwrap().unwrap();
+    let body = r#"{"type":"browser"}"#;
+    let req = format!(
+        "POST /session/{id}/se/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", driver.port)).await.unwrap();
+    let mut buf = Vec::new();
+    let (status, _, body) =
+        bincio_api::bench::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    v["value"]
+        .as_array()
         .unwrap()
+        .iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// Polls `check` every 250 ms until it gives `Some`, panicking with `what` after [`WAIT`].
@@ -163,10 +178,12 @@ async fn fetch_status(c: &Client, path: &str) -> u64 {
     v.as_u64().unwrap()
 }
 
-/// The text of a form's status line (`.form-status`) inside `scope`.
+/// The text of a form's status line (`.form-status`) inside `scope`, prefixed with
+/// `error: ` when the page marked it as a failure.
 async fn form_status(c: &Client, scope: &str) -> String {
     c.execute(
-        "var s = document.querySelector(arguments[0] + ' .form-status'); return s ? s.textContent : '';",
+        "var s = document.querySelector(arguments[0] + ' .form-status'); \
+         return s ? (s.classList.contains('error') ? 'error: ' : '') + s.textContent : '';",
         vec![json!(scope)],
     )
     .await
@@ -174,6 +191,20 @@ async fn form_status(c: &Client, scope: &str) -> String {
     .as_str()
     .unwrap_or_default()
     .to_owned()
+}
+
+/// Every file under `dir` (the generated site is small).
+fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walkdir_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -264,14 +295,18 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
             .unwrap(),
     );
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let _driver = Guard(
-        Command::new(&driver)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let driver = Driver {
+        port: driver_port,
+        sessions: std::sync::Mutex::new(Vec::new()),
+        _child: Guard(
+            Command::new(&driver)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ),
+    };
     wait_port(api_port).await;
     wait_port(web_port).await;
     wait_port(driver_port).await;
@@ -281,7 +316,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     })
     .await;
     let base = format!("http://127.0.0.1:{web_port}");
-    let c = browser(driver_port, &chromium, &tmp.path().join("profile-alice")).await;
+    let c = browser(&driver, &chromium, &tmp.path().join("profile-alice")).await;
 
     // Register with the invite: the code comes from the link's query string.
     c.goto(&format!("{base}/register/?code={code}")).await.unwrap();
@@ -293,7 +328,12 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
     until("registration to leave /register/", || async {
         let url = c.current_url().await.ok()?;
-        (!url.path().starts_with("/register/")).then_some(())
+        if url.path().starts_with("/register/") {
+            let s = form_status(&c, "form").await;
+            assert!(!s.starts_with("error: "), "registration refused: {s}");
+            return None;
+        }
+        Some(())
     })
     .await;
 
@@ -304,6 +344,11 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
     until("login to land on the feed", || async {
         let url = c.current_url().await.ok()?;
+        if url.path() == "/login/" {
+            let s = form_status(&c, "form").await;
+            assert!(!s.starts_with("error: "), "login refused: {s}");
+            return None;
+        }
         (url.path() == "/").then_some(())
     })
     .await;
@@ -398,10 +443,32 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
         .unwrap();
     let feed = feed.as_str().unwrap();
     assert!(feed.contains(&ids[0]) && !feed.contains(&ids[1]), "feed JSON: {feed}");
+    // And from every other listing the watcher wrote: only the activity's own page and data
+    // (reachable by its link, which is what unlisted means) may still name it.
+    let mut naming = Vec::new();
+    for entry in walkdir_files(&site) {
+        let rel = entry.strip_prefix(&site).unwrap().to_string_lossy().into_owned();
+        if rel.contains(ids[1].as_str()) {
+            continue;
+        }
+        if std::fs::read(&entry).unwrap().windows(ids[1].len()).any(|w| w == ids[1].as_bytes()) {
+            naming.push(rel);
+        }
+    }
+    assert!(naming.is_empty(), "listings still naming the unlisted activity: {naming:?}");
+
+    // No script error, CSP refusal or bad form attribute on any page this browser opened.
+    // `/api/me` answering 401/404 before login is how the pages learn nobody is logged in.
+    let errors: Vec<String> = console_errors(&driver, &c)
+        .await
+        .into_iter()
+        .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
 
     // Private instance: a fresh anonymous browser is sent to the login page for any page
     // and gets 401 for JSON; the logged-in browser gets both.
-    let anon = browser(driver_port, &chromium, &tmp.path().join("profile-anon")).await;
+    let anon = browser(&driver, &chromium, &tmp.path().join("profile-anon")).await;
     for page in ["/", "/u/alice/", &kept] {
         anon.goto(&format!("{base}{page}")).await.unwrap();
         let url = anon.current_url().await.unwrap();
@@ -421,7 +488,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     c.goto(&format!("{base}/u/alice/")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/u/alice/");
 
-    anon.close().await.unwrap();
-    c.close().await.unwrap();
+    // The sessions end (and their browsers quit) when `driver` is dropped, on success or panic.
+    drop((anon, c));
     eprintln!("browser end-to-end run: {} ms", t_start.elapsed().as_millis());
 }

@@ -1,6 +1,6 @@
 //! Through real nginx, started from the documented `docs/nginx/bincio.conf`: the private
 //! wall (`auth_request`), the API proxy, security headers, and that no secret is reachable.
-//! The end-to-end run with `bincio-gen watch` and Chromium is not here yet (see the report).
+//! The end-to-end runs with `bincio-gen watch` are in `e2e.rs` (HTTP) and `browser_e2e.rs` (Chromium).
 //! Skipped, with a message, when nginx is not installed.
 
 use std::io::Write;
@@ -193,14 +193,21 @@ pub(crate) fn start_nginx(
     let t = tmp.display();
     // As root, nginx's workers would run as `nobody` and could not read the tempdir.
     let user = if rustix::process::getuid().is_root() { "user root root;" } else { "" };
+    // Debian's full MIME table: with `X-Content-Type-Options: nosniff` a browser refuses to
+    // run `site.js` served as `application/octet-stream`.
+    let mime = if std::path::Path::new("/etc/nginx/mime.types").is_file() {
+        "include /etc/nginx/mime.types;"
+    } else {
+        "types { text/html html; application/json json; text/css css; text/javascript js; \
+         image/svg+xml svg; image/png png; }"
+    };
     std::fs::write(tmp.join("bincio.conf"), conf).unwrap();
     std::fs::write(
         tmp.join("nginx.conf"),
         format!(
             "{user}\nworker_processes 1;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{ worker_connections 64; }}\n\
              http {{\n access_log off;\n client_body_temp_path {t}/cb;\n proxy_temp_path {t}/px;\n fastcgi_temp_path {t}/fc;\n\
-             uwsgi_temp_path {t}/uw;\n scgi_temp_path {t}/sc;\n types {{ text/html html; application/json json; text/css css; }}\n\
-             include {t}/bincio.conf;\n}}\n"
+             uwsgi_temp_path {t}/uw;\n scgi_temp_path {t}/sc;\n {mime}\n include {t}/bincio.conf;\n}}\n"
         ),
     )
     .unwrap();
