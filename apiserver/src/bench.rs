@@ -169,3 +169,261 @@ pub fn run(requests: u64, connections: u64, logins: u64) -> Result<()> {
         Ok(())
     })
 }
+
+/// Options of `bincio-api bench upload-latency`.
+#[derive(Clone, Debug)]
+pub struct UploadLatency {
+    pub gen_bin: std::path::PathBuf,
+    pub users: usize,
+    pub activities: usize,
+    pub uploads: usize,
+    pub seed: u64,
+    pub theme: Option<std::path::PathBuf>,
+    pub keep: Option<std::path::PathBuf>,
+}
+
+/// Run `cmd`, failing with its name when it does not succeed.
+fn run_checked(cmd: &mut std::process::Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot start {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+/// True when some `index.html` under `dir` (the user's feed pages) mentions `needle`.
+fn feed_page_mentions(dir: &std::path::Path, needle: &str) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "index.html")
+                && std::fs::read_to_string(&p).is_ok_and(|s| s.contains(needle))
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `bincio-api bench upload-latency`: generate and render a users × activities instance
+/// (`bincio-gen bench build --dir`), make `user00` its admin (`init`), start `serve` and
+/// `bincio-gen watch`, then upload synthetic files one at a time and time each from the
+/// upload's 202 answer until the job's status says done and the activity page and a
+/// feed page of `/u/user00/` listing it exist in the output folder.
+pub fn upload_latency(o: &UploadLatency) -> Result<()> {
+    use std::path::Path;
+    let exe = std::env::current_exe()?;
+    let tmp;
+    let dir: &Path = match &o.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path()
+        }
+    };
+    let (data, site, corpus) = (dir.join("data"), dir.join("site"), dir.join("uploads"));
+    let theme_args: Vec<std::ffi::OsString> = match &o.theme {
+        Some(t) => vec!["--theme".into(), t.into()],
+        None => Vec::new(),
+    };
+    eprintln!("generating and rendering {} users × {} activities…", o.users, o.activities);
+    let t = Instant::now();
+    // `bench build --dir` writes {dir}/data in BAS form and renders it into {dir}/site.
+    run_checked(
+        std::process::Command::new(&o.gen_bin)
+            .args(["bench", "build", "--users", &o.users.to_string()])
+            .args(["--activities", &o.activities.to_string(), "--dir"])
+            .arg(dir)
+            .args(&theme_args)
+            .stdout(std::process::Stdio::null()),
+        "bincio-gen bench build",
+    )?;
+    let setup_s = t.elapsed().as_secs_f64();
+    let handle = "user00";
+    let password = "bench-password-123";
+    let mut init = std::process::Command::new(&exe)
+        .args(["init", "--handle", handle, "--name", "Bench", "--data-dir"])
+        .arg(&data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = init.stdin.take() {
+        writeln!(stdin, "{password}\n{password}")?;
+    }
+    if !init.wait()?.success() {
+        bail!("init failed");
+    }
+    run_checked(
+        std::process::Command::new(&o.gen_bin)
+            .args(["synth", "--corpus", &o.uploads.to_string(), "--seed", &o.seed.to_string()])
+            .arg("--out")
+            .arg(&corpus)
+            .stderr(std::process::Stdio::null()),
+        "bincio-gen synth",
+    )?;
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&corpus)?.flatten().map(|e| e.path()).collect();
+    files.sort();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let _server = Child(
+        std::process::Command::new(&exe)
+            .args(["serve", "--listen", &addr, "--data-dir"])
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .spawn()?,
+    );
+    let _watcher = Child(
+        std::process::Command::new(&o.gen_bin)
+            .args(["watch", "--data-dir"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&site)
+            .args(&theme_args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .spawn()?,
+    );
+    // The watcher is ready once init's rebuild request is gone (initial render + drain).
+    let queue = data.join("_queue");
+    let pending = || {
+        std::fs::read_dir(&queue).map_or(0, |rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    !n.starts_with('.') && n.ends_with(".json")
+                })
+                .count()
+        })
+    };
+    let t = Instant::now();
+    while pending() > 0 {
+        if t.elapsed() > Duration::from_secs(600) {
+            bail!("the watcher did not drain the queue within 10 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let warm_s = t.elapsed().as_secs_f64();
+    let status_dir = queue.join("status");
+    let feed_dir = site.join("u").join(handle);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (lat_ms, failed) = rt.block_on(async {
+        let mut s = TcpStream::connect(&addr).await;
+        for _ in 0..100 {
+            if s.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            s = TcpStream::connect(&addr).await;
+        }
+        let mut s = s?;
+        let mut buf = Vec::new();
+        let body = format!("{{\"handle\":\"{handle}\",\"password\":\"{password}\"}}");
+        let login = format!(
+            "POST /api/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, head, _) = roundtrip(&mut s, login.as_bytes(), &mut buf).await?;
+        if status != 200 {
+            bail!("login answered {status}");
+        }
+        let cookie = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                    .map(|(_, v)| v.trim().split(';').next().unwrap_or("").to_owned())
+            })
+            .context("login set no cookie")?;
+        let boundary = "XbincioBenchBoundary0123456789";
+        let mut lat_ms = Vec::new();
+        let mut failed = Vec::new();
+        for f in &files {
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut mp = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .into_bytes();
+            mp.extend_from_slice(&std::fs::read(f)?);
+            mp.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            let mut req = format!(
+                "POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+                mp.len()
+            )
+            .into_bytes();
+            req.extend_from_slice(&mp);
+            let (status, _, body) = roundtrip(&mut s, &req, &mut buf).await?;
+            let answered = Instant::now();
+            if status != 202 {
+                failed.push(format!("{name}: upload answered {status}"));
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_slice(&body)?;
+            let job = v["job_id"].as_str().context("upload answer has no job_id")?.to_owned();
+            let status_path = status_dir.join(format!("{job}.json"));
+            // Poll the status, then the published files, until both say the upload is live.
+            let outcome = loop {
+                if answered.elapsed() > Duration::from_secs(120) {
+                    break Err(format!("{name}: not published after 120 s"));
+                }
+                let st: Option<bincio_bas::queue::JobStatus> = std::fs::read(&status_path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                match st {
+                    Some(st) if st.state == bincio_bas::queue::JobState::Failed => {
+                        break Err(format!("{name}: job failed: {}", st.message));
+                    }
+                    Some(st) if st.state == bincio_bas::queue::JobState::Done => {
+                        let Some(id) = st.new_activity_ids.first() else {
+                            break Err(format!("{name}: no new activity ({:?})", st.failures));
+                        };
+                        let page = site.join("activity").join(id).join("index.html");
+                        if page.is_file() && feed_page_mentions(&feed_dir, id) {
+                            break Ok(answered.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                    _ => {}
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            };
+            match outcome {
+                Ok(ms) => lat_ms.push(ms),
+                Err(e) => failed.push(e),
+            }
+        }
+        Ok::<_, anyhow::Error>((lat_ms, failed))
+    })?;
+    let mut lat = lat_ms;
+    lat.sort_by(f64::total_cmp);
+    let p = |q: f64| {
+        if lat.is_empty() { f64::NAN } else { lat[((lat.len() - 1) as f64 * q).round() as usize] }
+    };
+    println!(
+        "bincio-api bench upload-latency ({} users × {} activities, uploads by {handle}, {} CPUs)",
+        o.users,
+        o.activities,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    println!("| measure | value |\n|---|---|");
+    println!("| instance generated + first render | {setup_s:.1} s |");
+    println!("| watcher start-up (full render check + init's rebuild) | {warm_s:.1} s |");
+    println!(
+        "| upload answer → activity page + feed page published, p50 / p95 / max ({} uploads) | {:.0} / {:.0} / {:.0} ms |",
+        lat.len(),
+        p(0.5),
+        p(0.95),
+        p(1.0)
+    );
+    println!("| uploads not published | {} |", failed.len());
+    for f in &failed {
+        println!("| - | {f} |");
+    }
+    Ok(())
+}

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod locks;
 pub mod names;
 pub mod openapi;
+pub mod originals;
 pub mod reply;
 pub mod request;
 pub mod router;

@@ -57,7 +57,7 @@ routes! {
     POST "/api/invites" => "invites_create", User, "Create an invite";
     GET "/api/activity/{id}" => "activity_get", User, "An activity with its edit form fields";
     POST "/api/activity/{id}" => "activity_post", User, "Edit {title, sport, gear, description, highlight, private, hide_stats}";
-    DELETE "/api/activity/{id}" => "activity_delete", User, "Delete an activity";
+    DELETE "/api/activity/{id}" => "activity_delete", User, "Delete an activity and the stored original(s) it came from";
     GET "/api/activity/{id}/images" => "images_list", User, "Photo file names of an activity";
     POST "/api/activity/{id}/images" => "images_add", User, "Add a photo (multipart field file)";
     DELETE "/api/activity/{id}/images/{filename}" => "images_delete", User, "Remove a photo";

@@ -362,9 +362,23 @@ async fn activity_edit_writes_the_sidecar_and_queues() {
         .status,
         404
     );
-    // Delete.
+    // Delete; the stored original it was extracted from goes too (else re-extracting
+    // originals/ would bring it back).
+    let original = b"<gpx>the ride</gpx>";
+    let hash = format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(original)));
+    let detail_path = t.root().join(format!("bob/activities/{ID}.json"));
+    let mut detail: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&detail_path).unwrap()).unwrap();
+    detail["source_file"] = json!("ride.gpx");
+    detail["source_hash"] = json!(hash);
+    std::fs::write(&detail_path, detail.to_string()).unwrap();
+    std::fs::create_dir_all(t.root().join("bob/originals/j1")).unwrap();
+    std::fs::write(t.root().join("bob/originals/j1/ride.gpx"), original).unwrap();
+    std::fs::write(t.root().join("bob/originals/j1/other.gpx"), b"<gpx>other</gpx>").unwrap();
     let d = t.call("DELETE", &path, Some(&bob), None).await;
     assert_eq!(d.status, 202);
+    assert!(!t.root().join("bob/originals/j1/ride.gpx").exists(), "original removed");
+    assert!(t.root().join("bob/originals/j1/other.gpx").is_file(), "other originals stay");
     assert_eq!(t.queue_request(d.json["job_id"].as_str().unwrap())["change"], "delete");
     assert!(!t.root().join(format!("bob/activities/{ID}.json")).exists());
     assert!(!t.root().join(format!("bob/edits/{ID}.md")).exists());

@@ -182,25 +182,24 @@ pub fn run_jobs(
     let user_dir = settings.site.data_dir.join(handle);
     let mut new_ids = Vec::new();
     let mut failures = Vec::new();
+    let mut extracted = false;
     if jobs.iter().any(|j| j.request.change == ChangeKind::Upload) {
         mark(&status(JobState::Running, "extracting", &[], &[]))?;
-        let originals = user_dir.join("originals");
-        if originals.is_dir() {
-            // Extraction API of `crate::extract` (stat-based cache: unchanged originals are
-            // skipped, so extracting the whole folder costs little more than the new files).
+        let (inputs, refused) = upload_inputs(&user_dir, jobs);
+        failures.extend(refused);
+        if !inputs.is_empty() {
+            // The registry (stat + hash cache) makes files it already knows cheap, so a
+            // request that lists a file twice or a fallback to all of originals/ costs little.
             let mut opts = crate::extract::ExtractOptions::new(&user_dir, handle);
-            opts.inputs = vec![originals];
+            opts.inputs = inputs;
             match crate::extract::extract_user(&opts, &|_, _| {}) {
                 Ok(report) => {
+                    extracted = true;
                     new_ids = report.new_ids.clone();
-                    failures = report
-                        .failed
-                        .iter()
-                        .map(|f| JobFailure {
-                            path: f.path.display().to_string(),
-                            reason: f.reason.clone(),
-                        })
-                        .collect();
+                    failures.extend(report.failed.iter().map(|f| JobFailure {
+                        path: f.path.display().to_string(),
+                        reason: f.reason.clone(),
+                    }));
                 }
                 Err(e) => {
                     mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[], &[]))?;
@@ -222,7 +221,85 @@ pub fn run_jobs(
             mark(&status(JobState::Failed, &format!("render failed: {e}"), &new_ids, &failures))?;
         }
     }
-    delete_requests(jobs)
+    delete_requests(jobs)?;
+    if extracted {
+        remove_unkept_uploads(&user_dir, jobs);
+    }
+    Ok(())
+}
+
+/// What to extract for a handle's coalesced jobs: the files the upload requests list
+/// (relative to the user folder), or all of `originals/` when an upload request lists none
+/// (older writers, an admin's hand-written request). A listed path that is absolute, has
+/// `..` or another non-plain component, is missing, or resolves (through a symlink) outside
+/// the user folder is refused and reported as a failure of the job, never read.
+pub fn upload_inputs(user_dir: &Path, jobs: &[Pending]) -> (Vec<PathBuf>, Vec<JobFailure>) {
+    let mut inputs = Vec::new();
+    let mut refused = Vec::new();
+    let mut whole_originals = false;
+    for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Upload) {
+        if j.request.files.is_empty() {
+            whole_originals = true;
+        }
+        for rel in &j.request.files {
+            match listed_file(user_dir, rel) {
+                Ok(p) => inputs.push(p),
+                Err(reason) => refused.push(JobFailure { path: rel.clone(), reason }),
+            }
+        }
+    }
+    let originals = user_dir.join("originals");
+    if whole_originals && originals.is_dir() {
+        inputs.push(originals);
+    }
+    inputs.sort();
+    inputs.dedup();
+    (inputs, refused)
+}
+
+/// Resolve one listed file inside `user_dir`, or say why not.
+fn listed_file(user_dir: &Path, rel: &str) -> Result<PathBuf, String> {
+    let rel_path = Path::new(rel);
+    let plain = !rel.is_empty()
+        && rel_path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        return Err("refused: not a plain path inside the user folder".to_owned());
+    }
+    let path = user_dir.join(rel_path);
+    let (Ok(real), Ok(base)) = (path.canonicalize(), user_dir.canonicalize()) else {
+        return Err("missing".to_owned());
+    };
+    if !real.starts_with(&base) {
+        return Err("refused: resolves outside the user folder".to_owned());
+    }
+    if !real.is_file() {
+        return Err("not a file".to_owned());
+    }
+    Ok(path)
+}
+
+/// Uploads the user chose not to keep are staged in `_uploads/{job}/`: once extracted (and
+/// the request deleted, so a crash before this point redoes the job with the files still
+/// there) they are removed with their then-empty folders. Errors only leave leftovers.
+fn remove_unkept_uploads(user_dir: &Path, jobs: &[Pending]) {
+    for rel in jobs.iter().flat_map(|j| &j.request.files) {
+        if !rel.starts_with("_uploads/") {
+            continue;
+        }
+        let Ok(path) = listed_file(user_dir, rel) else { continue };
+        if let Err(e) = std::fs::remove_file(&path) {
+            tracing::warn!(path = %path.display(), "cannot remove extracted upload: {e}");
+        }
+        let uploads = user_dir.join("_uploads");
+        let mut dir = path.parent().map(Path::to_path_buf);
+        while let Some(d) = dir {
+            // remove_dir fails on a non-empty folder, which is what stops the walk.
+            if !d.starts_with(&uploads) || d == uploads || std::fs::remove_dir(&d).is_err() {
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+    }
 }
 
 fn delete_requests(jobs: &[Pending]) -> Result<(), QueueError> {
@@ -303,9 +380,11 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         if once {
             return Ok(());
         }
-        // Wait for an event or the rescan tick, then let a burst of events settle.
+        // Wait for an event or the rescan tick, then let a burst of events settle. Requests
+        // arrive by rename (complete when seen), so the pause only gathers a burst into one
+        // scan; it is kept short because it adds to every upload's latency.
         let _ = rx.recv_timeout(settings.rescan);
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
         while rx.try_recv().is_ok() {}
     }
 }
@@ -344,6 +423,58 @@ mod tests {
             shape,
             vec![("dave".into(), vec!["a".into(), "c".into()]), ("alice".into(), vec!["b".into()])]
         );
+    }
+
+    fn upload(job: &str, files: &[&str]) -> Pending {
+        let mut p = req(job, "dave", "2024-01-01T00:00:00Z");
+        p.request.change = ChangeKind::Upload;
+        p.request.files = files.iter().map(|f| (*f).to_owned()).collect();
+        p
+    }
+
+    #[test]
+    fn upload_inputs_are_the_listed_files_inside_the_user_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("dave");
+        std::fs::create_dir_all(user.join("originals/j1")).unwrap();
+        std::fs::write(user.join("originals/j1/a.gpx"), "x").unwrap();
+        std::fs::write(tmp.path().join("outside.gpx"), "x").unwrap();
+        let (inputs, refused) = upload_inputs(
+            &user,
+            &[upload(
+                "j1",
+                &["originals/j1/a.gpx", "../outside.gpx", "/etc/passwd", "originals/j1/gone.gpx"],
+            )],
+        );
+        assert_eq!(inputs, vec![user.join("originals/j1/a.gpx")]);
+        let reasons: Vec<(&str, &str)> =
+            refused.iter().map(|f| (f.path.as_str(), f.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                ("../outside.gpx", "refused: not a plain path inside the user folder"),
+                ("/etc/passwd", "refused: not a plain path inside the user folder"),
+                ("originals/j1/gone.gpx", "missing"),
+            ]
+        );
+        // An upload request without files (an older writer) falls back to all of originals/.
+        let (inputs, refused) = upload_inputs(&user, &[upload("j2", &[])]);
+        assert_eq!(inputs, vec![user.join("originals")]);
+        assert!(refused.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn upload_inputs_refuse_a_symlink_out_of_the_user_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("dave");
+        std::fs::create_dir_all(user.join("originals")).unwrap();
+        std::fs::write(tmp.path().join("outside.gpx"), "x").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside.gpx"), user.join("originals/l.gpx"))
+            .unwrap();
+        let (inputs, refused) = upload_inputs(&user, &[upload("j", &["originals/l.gpx"])]);
+        assert!(inputs.is_empty());
+        assert_eq!(refused[0].reason, "refused: resolves outside the user folder");
     }
 
     #[test]

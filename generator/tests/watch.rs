@@ -177,6 +177,73 @@ fn a_job_killed_mid_way_is_redone_at_restart() {
     assert!(stray.is_empty(), "{stray:?}");
 }
 
+/// Write an upload request listing `files` (relative to the user folder), as the daemon does.
+fn enqueue_upload(data: &Path, job: &str, handle: &str, files: &[&str]) {
+    let q = data.join("_queue");
+    std::fs::create_dir_all(&q).unwrap();
+    let body = serde_json::json!({
+        "job_id": job, "handle": handle, "change": "upload",
+        "created_at": "2026-01-01T10:00:00Z", "files": files,
+    });
+    std::fs::write(q.join(format!(".{job}.tmp")), body.to_string()).unwrap();
+    std::fs::rename(q.join(format!(".{job}.tmp")), q.join(format!("{job}.json"))).unwrap();
+}
+
+// An upload request's `files` are what gets extracted: not the other files lying in
+// originals/, never a path outside the user folder; unkept uploads are removed afterwards.
+#[test]
+fn an_upload_extracts_exactly_the_listed_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    copy_dir(&samples(), &data);
+    let _w = spawn(&data, &out, 0);
+    wait_for("initial render", Duration::from_secs(60), || {
+        out.join(format!("activity/{ID}/index.html")).is_file()
+    });
+    let dave = data.join("dave");
+    std::fs::create_dir_all(dave.join("originals/job-a")).unwrap();
+    std::fs::create_dir_all(dave.join("_uploads/job-a")).unwrap();
+    std::fs::write(dave.join("originals/job-a/listed.gpx"), gpx_walk()).unwrap();
+    std::fs::write(
+        dave.join("originals/stray.gpx"),
+        gpx_walk().replace("2026-01-02", "2026-01-03"),
+    )
+    .unwrap();
+    std::fs::write(
+        dave.join("_uploads/job-a/unkept.gpx"),
+        gpx_walk().replace("2026-01-02", "2026-01-04"),
+    )
+    .unwrap();
+    // A secret next to the data folder that a malicious request points at.
+    std::fs::write(data.join("secret.gpx"), gpx_walk().replace("2026-01-02", "2026-01-05"))
+        .unwrap();
+    enqueue_upload(
+        &data,
+        "job-a",
+        "dave",
+        &["originals/job-a/listed.gpx", "_uploads/job-a/unkept.gpx", "../secret.gpx"],
+    );
+    wait_for("upload done", Duration::from_secs(60), || {
+        status(&data, "job-a").is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-a").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    let mut ids = st.new_activity_ids.clone();
+    ids.sort();
+    assert_eq!(ids, ["2026-01-02T120000Z", "2026-01-04T120000Z"], "{st:?}");
+    assert_eq!(st.failures.len(), 1, "{st:?}");
+    assert_eq!(st.failures[0].path, "../secret.gpx");
+    assert!(st.failures[0].reason.starts_with("refused"), "{st:?}");
+    for id in &ids {
+        assert!(out.join(format!("activity/{id}/index.html")).is_file(), "page of {id}");
+    }
+    for unlisted in ["2026-01-03T120000Z", "2026-01-05T120000Z"] {
+        assert!(!dave.join(format!("activities/{unlisted}.json")).exists(), "{unlisted}");
+    }
+    assert!(dave.join("originals/job-a/listed.gpx").is_file(), "kept originals stay");
+    assert!(!dave.join("_uploads/job-a").exists(), "unkept upload removed once extracted");
+}
+
 /// A 12-minute walk in a park, one point every 5 s.
 fn gpx_walk() -> String {
     let mut s = String::from(

@@ -207,8 +207,9 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
 }
 
-/// `DELETE /api/activity/{id}`: remove the extracted files, sidecar and photos; the
-/// watcher drops it from the feeds and pages.
+/// `DELETE /api/activity/{id}`: remove the extracted files, sidecar, photos and the stored
+/// original(s) it came from (else re-extracting `originals/` would bring it back, see
+/// [`crate::originals`]); the watcher drops it from the feeds and pages.
 pub async fn delete(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let id = path_activity_id(&req.params[0])?.to_owned();
     let user = st.require_user(req.headers()).await?;
@@ -221,6 +222,10 @@ pub async fn delete(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         let ud = root.user(&h);
         if !ud.detail(&id).is_file() {
             return Err(ApiError::NotFound("activity"));
+        }
+        // Originals first: if this fails, the activity is still whole and the user can retry.
+        if let Ok(Some(detail)) = read_json(&ud.detail(&id)) {
+            crate::originals::remove(&ud, &crate::originals::find(&ud, &detail))?;
         }
         for p in [ud.detail(&id), ud.track(&id), ud.timeseries(&id), ud.sidecar(&id)] {
             super::remove_file(&p)?;
