@@ -191,6 +191,12 @@ pub fn run_jobs(
             // The registry (stat + hash cache) makes files it already knows cheap, so a
             // request that lists a file twice or a fallback to all of originals/ costs little.
             let mut opts = crate::extract::ExtractOptions::new(&user_dir, handle);
+            // An uploaded Strava activities.csv enriches the activity files uploaded with it
+            // (titles, descriptions, Strava IDs); extraction itself skips the CSV.
+            opts.metadata_csv = inputs
+                .iter()
+                .find(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+                .cloned();
             opts.inputs = inputs;
             match crate::extract::extract_user(&opts, &|_, _| {}) {
                 Ok(report) => {
