@@ -85,25 +85,72 @@ fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
 
 /// Serve `root` over HTTP until the process is stopped.
 pub fn serve_dir(root: &Path, listen: &str) -> anyhow::Result<Outcome> {
+    serve_dir_with_api(root, listen, None)
+}
+
+/// Serve `root`, forwarding `/api/*` to a `bincio-api` daemon at `api` when given.
+pub fn serve_dir_with_api(
+    root: &Path,
+    listen: &str,
+    api: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Outcome> {
     let listener =
         TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     eprintln!("serving {} on http://{}/ (Ctrl-C to stop)", root.display(), listener.local_addr()?);
-    serve_listener(root, listener)
+    serve_on(root, listener, api)
 }
 
 /// Serve `root` on an already bound listener (tests bind `127.0.0.1:0`).
 pub fn serve_listener(root: &Path, listener: TcpListener) -> anyhow::Result<Outcome> {
+    serve_on(root, listener, None)
+}
+
+fn serve_on(
+    root: &Path,
+    listener: TcpListener,
+    api: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Outcome> {
     let root = root.canonicalize()?;
     for stream in listener.incoming().flatten() {
         let root = root.clone();
         std::thread::spawn(move || {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            if let Err(e) = handle(&root, stream) {
+            if let Err(e) = handle(&root, stream, api) {
                 tracing::debug!("request failed: {e}");
             }
         });
     }
     Ok(Outcome::Ok)
+}
+
+/// Forward one request to the daemon as nginx would (same Host, so the daemon's Origin
+/// check sees the preview's own origin), and copy its answer back.
+fn proxy(
+    api: std::net::SocketAddr,
+    request_line: &str,
+    headers: &[String],
+    body: &mut impl std::io::Read,
+    client: &mut TcpStream,
+) -> std::io::Result<()> {
+    let mut upstream = TcpStream::connect_timeout(&api, Duration::from_secs(5))?;
+    let mut head = String::from(request_line);
+    let mut length: u64 = 0;
+    for h in headers {
+        let lower = h.to_ascii_lowercase();
+        if lower.starts_with("connection:") || lower.starts_with("x-real-ip:") {
+            continue;
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(h);
+    }
+    head.push_str("X-Real-IP: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    upstream.write_all(head.as_bytes())?;
+    let mut limited = std::io::Read::take(body, length);
+    std::io::copy(&mut limited, &mut upstream)?;
+    std::io::copy(&mut upstream, client)?;
+    Ok(())
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -123,19 +170,31 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn handle(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
+fn handle(
+    root: &Path,
+    mut stream: TcpStream,
+    api: Option<std::net::SocketAddr>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
-    // Drain the headers.
-    let mut h = String::new();
-    while reader.read_line(&mut h)? > 2 {
-        h.clear();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? <= 2 {
+            break;
+        }
+        headers.push(h);
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("/");
     let path = target.split(['?', '#']).next().unwrap_or("/");
+    if let Some(api) = api
+        && path.starts_with("/api/")
+    {
+        return proxy(api, &line, &headers, &mut reader, &mut stream);
+    }
     let (status, file) = resolve(root, path);
     // No daemon behind the preview: `/api/*` answers 204 (the pages then behave as for an
     // anonymous visitor, without an error in the browser console).
@@ -202,4 +261,48 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn api_requests_are_forwarded_with_host_and_body() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("index.html"), "home").unwrap();
+        let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = upstream.local_addr().unwrap();
+        let seen = std::thread::spawn(move || {
+            let (mut s, _) = upstream.accept().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&got).contains("hello") {
+                let n = s.read(&mut buf).unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .unwrap();
+            String::from_utf8_lossy(&got).into_owned()
+        });
+        let front = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = front.local_addr().unwrap();
+        let root = site.path().to_path_buf();
+        std::thread::spawn(move || serve_on(&root, front, Some(api)));
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(
+            format!("POST /api/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello")
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("ok"), "{answer}");
+        let request = seen.join().unwrap();
+        assert!(request.starts_with("POST /api/auth/login HTTP/1.1\r\n"));
+        assert!(request.contains(&format!("Host: {addr}\r\n")), "{request}");
+        assert!(request.contains("X-Real-IP: 127.0.0.1\r\nConnection: close\r\n\r\nhello"));
+        assert!(!request.contains("keep-alive"));
+    }
 }
