@@ -203,22 +203,36 @@ pub fn extract_file(
 ) -> Result<(String, Artefacts), ParseError> {
     let bytes = parse::maybe_decompress(raw)?;
     let hash = content_hash(&bytes);
-    let mut activity = match parse::detect_format(&bytes)? {
-        crate::model::Format::Gpx => parse::gpx::parse(&bytes)?,
-        crate::model::Format::Tcx => parse::tcx::parse(&bytes)?,
-        crate::model::Format::Fit => parse::fit::parse(&bytes)?,
+    let artefacts =
+        extract_decompressed(&bytes, &hash, source_file, privacy, sensors, rdp_epsilon_deg, csv)?;
+    Ok((hash, artefacts))
+}
+
+/// [`extract_file`] for content already decompressed and hashed (the batch has done both to
+/// recognise known files, and does not do them twice).
+fn extract_decompressed(
+    bytes: &[u8],
+    hash: &str,
+    source_file: &str,
+    privacy: Privacy,
+    sensors: Sensors,
+    rdp_epsilon_deg: f64,
+    csv: Option<&StravaCsv>,
+) -> Result<Artefacts, ParseError> {
+    let mut activity = match parse::detect_format(bytes)? {
+        crate::model::Format::Gpx => parse::gpx::parse(bytes)?,
+        crate::model::Format::Tcx => parse::tcx::parse(bytes)?,
+        crate::model::Format::Fit => parse::fit::parse(bytes)?,
     };
-    drop(bytes);
     build::apply_sensors(&mut activity, sensors);
     let ctx = BuildContext {
         source_file,
-        source_hash: &hash,
+        source_hash: hash,
         privacy,
         rdp_epsilon_deg,
         csv: csv.and_then(|c| c.row_for(source_file)),
     };
-    let artefacts = build::build(activity, &ctx).map_err(ParseError::Invalid)?;
-    Ok((hash, artefacts))
+    build::build(activity, &ctx).map_err(ParseError::Invalid)
 }
 
 fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&StravaCsv>) -> Outcome {
@@ -245,15 +259,15 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
         Err(e) => return fail(e.to_string()),
     };
     let hash = content_hash(&decompressed);
-    drop(decompressed);
     if reg.id_for_hash(&hash).is_some() {
         return Outcome::Unchanged { key, file: FileRecord { size, mtime_ns: mtime, hash } };
     }
     let source_file =
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        extract_file(
-            &raw,
+        extract_decompressed(
+            &decompressed,
+            &hash,
             &source_file,
             opts.default_privacy,
             opts.sensors,
@@ -262,7 +276,7 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
         )
     }));
     match result {
-        Ok(Ok((hash, artefacts))) => Outcome::Parsed {
+        Ok(Ok(artefacts)) => Outcome::Parsed {
             key,
             file: FileRecord { size, mtime_ns: mtime, hash },
             artefacts: Box::new(artefacts),
