@@ -5,7 +5,7 @@
 //! re-renders. A POST changes only the fields it sends (`null` clears one), so a client
 //! that sends a subset does not wipe the rest.
 
-use super::{clean_text, path_activity_id, user_handle};
+use super::{clean_text, own_activity, require_detail, user_handle};
 use crate::error::ApiError;
 use crate::jobs;
 use crate::reply::{self, Resp};
@@ -55,13 +55,10 @@ pub fn list_images(dir: &std::path::Path) -> Vec<String> {
 /// `GET /api/activity/{id}`: the detail (merged when available) with the edit form's
 /// fields filled from the sidecar, at the top level where the editor reads them.
 pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    let id = path_activity_id(&req.params[0])?.to_owned();
-    let user = st.require_user(req.headers()).await?;
-    let ud = st.root.user(&user_handle(&user)?);
+    let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
+    let ud = st.root.user(&handle);
     let v = tokio::task::spawn_blocking(move || {
-        if !ud.detail(&id).is_file() {
-            return Err(ApiError::NotFound("activity"));
-        }
+        require_detail(&ud, &id)?;
         let merged = ud.merged_dir().join("activities").join(format!("{id}.json"));
         let mut d = match read_json(&merged)? {
             Some(v) => v,
@@ -100,7 +97,7 @@ pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         obj.insert("highlight".into(), json!(highlight));
         obj.insert("hide_stats".into(), json!(hide));
         obj.insert("images".into(), json!(images));
-        Ok(d)
+        Ok::<_, ApiError>(d)
     })
     .await??;
     Ok(reply::ok(&v))
@@ -184,9 +181,7 @@ pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiErr
 
 /// `POST /api/activity/{id}`: update the sidecar, queue an edit. 202 with the job id.
 pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    let id = path_activity_id(&req.params[0])?.to_owned();
-    let user = st.require_user(req.headers()).await?;
-    let handle = user_handle(&user)?;
+    let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
     let body: Value = req.json(st.cfg.limits.json_body_bytes).await?;
     let m = body.as_object().ok_or_else(|| ApiError::bad("body", "must be a JSON object"))?.clone();
     let _g = st.writers.lock(handle.as_str()).await;
@@ -195,9 +190,7 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let jid = job_id.clone();
     tokio::task::spawn_blocking(move || {
         let ud = root.user(&h);
-        if !ud.detail(&id).is_file() {
-            return Err(ApiError::NotFound("activity"));
-        }
+        require_detail(&ud, &id)?;
         let mut sc = read_sidecar(&ud.sidecar(&id))?.unwrap_or_default();
         apply_edit(&mut sc, &m)?;
         fsx::write_atomic(&ud.sidecar(&id), sc.render().as_bytes())?;
@@ -211,18 +204,14 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 /// original(s) it came from (else re-extracting `originals/` would bring it back, see
 /// [`crate::originals`]); the watcher drops it from the feeds and pages.
 pub async fn delete(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    let id = path_activity_id(&req.params[0])?.to_owned();
-    let user = st.require_user(req.headers()).await?;
-    let handle = user_handle(&user)?;
+    let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
     let _g = st.writers.lock(handle.as_str()).await;
     let (root, h) = (st.root.clone(), handle.clone());
     let job_id = jobs::new_job_id()?;
     let jid = job_id.clone();
     tokio::task::spawn_blocking(move || {
         let ud = root.user(&h);
-        if !ud.detail(&id).is_file() {
-            return Err(ApiError::NotFound("activity"));
-        }
+        require_detail(&ud, &id)?;
         // Originals first: if this fails, the activity is still whole and the user can retry.
         if let Ok(Some(detail)) = read_json(&ud.detail(&id)) {
             crate::originals::remove(&ud, &crate::originals::find(&ud, &detail))?;

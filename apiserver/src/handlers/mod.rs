@@ -23,6 +23,23 @@ pub fn path_activity_id(s: &str) -> Result<&str, ApiError> {
     if is_valid_activity_id(s) { Ok(s) } else { Err(ApiError::InvalidPath("activity id")) }
 }
 
+/// The `{id}` path parameter (validated first) and the logged-in caller's handle: every
+/// activity endpoint acts on the caller's own activity.
+pub async fn own_activity(
+    st: &crate::state::AppState,
+    id_param: &str,
+    headers: &hyper::HeaderMap,
+) -> Result<(String, Handle), ApiError> {
+    let id = path_activity_id(id_param)?.to_owned();
+    let user = st.require_user(headers).await?;
+    Ok((id, user_handle(&user)?))
+}
+
+/// 404 unless the user's store has this activity.
+pub fn require_detail(ud: &bincio_bas::layout::UserDir, id: &str) -> Result<(), ApiError> {
+    if ud.detail(id).is_file() { Ok(()) } else { Err(ApiError::NotFound("activity")) }
+}
+
 /// Handle of a logged-in user (always valid: handles are validated at account creation;
 /// re-checked because it becomes a path).
 pub fn user_handle(u: &crate::db::users::User) -> Result<Handle, ApiError> {

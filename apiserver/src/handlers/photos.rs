@@ -3,7 +3,7 @@
 //! stored on the site's origin.
 
 use super::uploads::stream_field_to_temp;
-use super::{path_activity_id, user_handle};
+use super::{own_activity, path_activity_id, require_detail, user_handle};
 use crate::error::ApiError;
 use crate::jobs;
 use crate::names::is_valid_photo_name;
@@ -17,14 +17,11 @@ use std::io::Read;
 
 /// `GET /api/activity/{id}/images`.
 pub async fn list(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    let id = path_activity_id(&req.params[0])?.to_owned();
-    let user = st.require_user(req.headers()).await?;
-    let ud = st.root.user(&user_handle(&user)?);
+    let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
+    let ud = st.root.user(&handle);
     let images = tokio::task::spawn_blocking(move || {
-        if !ud.detail(&id).is_file() {
-            return Err(ApiError::NotFound("activity"));
-        }
-        Ok(super::edits::list_images(&ud.images_dir(&id)))
+        require_detail(&ud, &id)?;
+        Ok::<_, ApiError>(super::edits::list_images(&ud.images_dir(&id)))
     })
     .await??;
     Ok(reply::ok(&json!({"images": images})))
@@ -32,13 +29,9 @@ pub async fn list(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 
 /// `POST /api/activity/{id}/images`: multipart field `file`.
 pub async fn add(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    let id = path_activity_id(&req.params[0])?.to_owned();
-    let user = st.require_user(req.headers()).await?;
-    let handle = user_handle(&user)?;
+    let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
     let ud = st.root.user(&handle);
-    if !ud.detail(&id).is_file() {
-        return Err(ApiError::NotFound("activity"));
-    }
+    require_detail(&ud, &id)?;
     let cap = st.cfg.limits.photo_bytes;
     let mut mp = req.multipart(cap + 64 * 1024)?;
     let images = ud.images_dir(&id);
