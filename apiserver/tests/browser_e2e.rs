@@ -9,7 +9,7 @@
 //! missing, unless `CI=true`: there a missing tool fails the test. Screenshots go to
 //! `target/e2e-shots/`.
 
-use crate::nginx::{Guard, free_port, start_nginx, wait_port, which};
+use crate::nginx::{Guard, free_port, init_instance, start_nginx, wait_port, which};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -262,19 +262,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
     std::fs::create_dir_all(&site).unwrap();
     // init → the first invite link.
-    let mut init = Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-        .args(["init", "--handle", "dave", "--name", "Rides", "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    init.stdin.take().unwrap().write_all(b"password-123\npassword-123\n").unwrap();
-    let out = init.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let link = String::from_utf8(out.stdout).unwrap();
-    let code = link.trim().rsplit('=').next().unwrap().to_owned();
+    let code = init_instance(&data);
     let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
     let _api = Guard(
         Command::new(env!("CARGO_BIN_EXE_bincio-api"))

@@ -4,10 +4,9 @@
 //! and the feed appear, edit a title, mark one unlisted, and check the private wall.
 //! Skipped with a message when nginx or the bincio-gen binary is missing.
 
-use crate::nginx::{Guard, free_port, get, start_nginx, wait_port, which};
+use crate::nginx::{Guard, free_port, get, init_instance, start_nginx, wait_port, which};
 use crate::util::multipart_body;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn samples() -> std::path::PathBuf {
@@ -41,18 +40,7 @@ async fn upload_edit_and_privacy_through_nginx_and_the_watcher() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
     std::fs::create_dir_all(&site).unwrap();
-    let mut init = Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-        .args(["init", "--handle", "dave", "--name", "Rides", "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    init.stdin.take().unwrap().write_all(b"password-123\npassword-123\n").unwrap();
-    let out = init.wait_with_output().unwrap();
-    let link = String::from_utf8(out.stdout).unwrap();
-    let code = link.trim().rsplit('=').next().unwrap().to_owned();
+    let code = init_instance(&data);
     let (api_port, web_port) = (free_port(), free_port());
     let _api = Guard(
         Command::new(env!("CARGO_BIN_EXE_bincio-api"))

@@ -58,16 +58,7 @@ async fn nginx_private_wall_proxy_and_secrets() {
     let data = tmp.path().join("data");
     let site = tmp.path().join("site");
     // The instance.
-    let mut init = Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-        .args(["init", "--handle", "dave", "--name", "Rides", "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    init.stdin.take().unwrap().write_all(b"password-123\npassword-123\n").unwrap();
-    assert!(init.wait().unwrap().success());
+    init_instance(&data);
     // A tiny site, plus decoys that must never be served.
     for (p, body) in [
         ("index.html", "<h1>feed</h1>"),
@@ -172,6 +163,24 @@ pub(crate) fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         }
     }
     Err(())
+}
+
+/// `bincio-api init` for handle `dave` (password `password-123`) in `data`; returns the
+/// code of the first invite it prints.
+pub(crate) fn init_instance(data: &std::path::Path) -> String {
+    let mut init = Command::new(env!("CARGO_BIN_EXE_bincio-api"))
+        .args(["init", "--handle", "dave", "--name", "Rides", "--data-dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    init.stdin.take().unwrap().write_all(b"password-123\npassword-123\n").unwrap();
+    let out = init.wait_with_output().unwrap();
+    assert!(out.status.success(), "bincio-api init failed");
+    let link = String::from_utf8(out.stdout).unwrap();
+    link.trim().rsplit('=').next().unwrap().to_owned()
 }
 
 /// Start nginx from `docs/nginx/bincio.conf` with the placeholders filled in.
