@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine or a developer's: installs what the tests
-# need (nginx and chromium from Debian, the theme's pinned browser libraries from npm), then
+# need (nginx and chromium from Debian), then
 # runs the same gates CI runs. Usage: ./scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,11 +21,6 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
-fi
-
-if [ -f themes/default/package-lock.json ]; then
-  step "theme browser libraries (npm ci, pinned by package-lock.json)"
-  npm ci --ignore-scripts --no-audit --no-fund --prefix themes/default >/dev/null
 fi
 
 step "cargo fmt --check"

@@ -68,54 +68,6 @@ pub enum Command {
         #[command(subcommand)]
         action: SettingsAction,
     },
-    /// Measure the daemon on loopback: GET /api/me throughput, login latency, memory
-    /// (or, with `upload-latency`, the time from an upload's answer to its published page).
-    #[command(args_conflicts_with_subcommands = true)]
-    Bench {
-        #[command(subcommand)]
-        mode: Option<BenchMode>,
-        /// GET /api/me requests to send.
-        #[arg(long, default_value_t = 100_000)]
-        requests: u64,
-        /// Concurrent keep-alive connections.
-        #[arg(long, default_value_t = 32)]
-        connections: u64,
-        /// Logins to time.
-        #[arg(long, default_value_t = 20)]
-        logins: u64,
-    },
-}
-
-/// `bench` modes besides the default load test.
-#[derive(Debug, Subcommand)]
-pub enum BenchMode {
-    /// Time from the upload's HTTP answer to the activity page and the user's feed page
-    /// existing in the output folder, with `bincio-api serve` and `bincio-gen watch` running
-    /// on a generated instance (users × activities). Prints p50/p95/max.
-    #[command(after_help = "Example:
-  cargo build --release -p bincio-api -p bincio-gen
-  target/release/bincio-api bench upload-latency --gen-bin target/release/bincio-gen")]
-    UploadLatency {
-        /// The `bincio-gen` executable (renders the instance, runs `watch`, writes the files).
-        #[arg(long, value_name = "FILE")]
-        gen_bin: PathBuf,
-        #[arg(long, default_value_t = 20)]
-        users: usize,
-        #[arg(long, default_value_t = 500)]
-        activities: usize,
-        /// Uploads to time, one file each, one after the other.
-        #[arg(long, default_value_t = 50)]
-        uploads: usize,
-        /// Seed of the uploaded corpus (`bincio-gen synth --corpus`).
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-        /// Theme folder passed to `bincio-gen` (default: its built-in default).
-        #[arg(long, value_name = "DIR")]
-        theme: Option<PathBuf>,
-        /// Keep the instance, site and corpus here instead of a temporary folder.
-        #[arg(long, value_name = "DIR")]
-        keep: Option<PathBuf>,
-    },
 }
 
 /// `invite` subcommands.

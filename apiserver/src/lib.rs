@@ -5,7 +5,6 @@
 //! files. [`router::handle`] is the whole service as a function, callable without a socket.
 
 pub mod auth;
-pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -1,8 +1,8 @@
 //! The `bincio-api` command line: parses arguments, sets up logging, runs a subcommand.
-//! anyhow lives only here (and in `bench`); exit codes: 0 ok, 2 fatal.
+//! anyhow lives only here; exit codes: 0 ok, 2 fatal.
 
 use anyhow::{Context, Result, bail};
-use bincio_api::cli::{BenchMode, Cli, Command, InviteAction, SettingsAction, UserAction};
+use bincio_api::cli::{Cli, Command, InviteAction, SettingsAction, UserAction};
 use bincio_api::config::Config;
 use bincio_api::db::{self, Db};
 use bincio_api::state::AppState;
@@ -89,30 +89,6 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::User { action } => user_cmd(action),
         Command::Settings { action } => settings_cmd(action),
-        Command::Bench { mode: None, requests, connections, logins } => {
-            bincio_api::bench::run(requests, connections, logins)
-        }
-        Command::Bench {
-            mode:
-                Some(BenchMode::UploadLatency {
-                    gen_bin,
-                    users,
-                    activities,
-                    uploads,
-                    seed,
-                    theme,
-                    keep,
-                }),
-            ..
-        } => bincio_api::bench::upload_latency(&bincio_api::bench::UploadLatency {
-            gen_bin,
-            users,
-            activities,
-            uploads,
-            seed,
-            theme,
-            keep,
-        }),
     }
 }
 

@@ -120,8 +120,7 @@ async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
     );
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", driver.port)).await.unwrap();
     let mut buf = Vec::new();
-    let (status, _, body) =
-        bincio_api::bench::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
+    let (status, _, body) = crate::util::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let v: Value = serde_json::from_slice(&body).unwrap();
     v["value"]

@@ -76,7 +76,7 @@ async fn upload_edit_and_privacy_through_nginx_and_the_watcher() {
     let send = |req: Vec<u8>| async move {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", web_port)).await.unwrap();
         let mut buf = Vec::new();
-        let (st, head, body) = bincio_api::bench::roundtrip(&mut s, &req, &mut buf).await.unwrap();
+        let (st, head, body) = crate::util::roundtrip(&mut s, &req, &mut buf).await.unwrap();
         (
             st,
             head,

@@ -44,7 +44,7 @@ pub(crate) async fn get(port: u16, req: &str) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let mut buf = Vec::new();
     let (status, head, body) =
-        bincio_api::bench::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
+        crate::util::roundtrip(&mut s, req.as_bytes(), &mut buf).await.unwrap();
     (status, head, String::from_utf8_lossy(&body).into_owned())
 }
 

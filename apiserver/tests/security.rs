@@ -264,7 +264,7 @@ async fn real_socket_serves_refuses_huge_bodies_and_drains() {
     }));
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut buf = Vec::new();
-    let (status, _, body) = bincio_api::bench::roundtrip(
+    let (status, _, body) = crate::util::roundtrip(
         &mut s,
         format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
         &mut buf,

@@ -25,12 +25,6 @@ pub struct Cli {
 pub enum Command {
     /// Extract GPX, FIT and TCX files (optionally .gz) into a user's BAS store.
     Extract(cmd::extract::ExtractArgs),
-    /// Compare our figures with the devices' own totals for every sample file and print a table.
-    Check(cmd::check::CheckArgs),
-    /// Run a benchmark on a generated corpus and print a table (extract | build).
-    Bench(cmd::bench::BenchArgs),
-    /// Write the synthetic ground-truth activity files (the project's fixtures).
-    Synth(cmd::synth::SynthArgs),
     /// Render every HTML page and JSON feed of the site from a data directory.
     #[command(alias = "build")]
     Render(cmd::render::RenderArgs),
@@ -42,6 +36,8 @@ pub enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Local multi-user testing: daemon (if instance.db exists), watcher and a local server.
     Dev(cmd::dev::DevArgs),
+    /// The built-in theme: `eject DIR` copies it out for customising (then use --theme DIR).
+    Theme(cmd::theme::ThemeArgs),
 }
 
 #[cfg(test)]

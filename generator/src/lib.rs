@@ -7,7 +7,6 @@
 //! [`queue`] drives incremental regeneration. [`cli`] and [`cmd`] are the command line.
 
 pub mod athlete;
-pub mod check;
 pub mod cli;
 pub mod cmd;
 pub mod extract;
@@ -20,6 +19,6 @@ pub mod queue;
 pub mod simplify;
 pub mod site;
 pub mod sport;
-pub mod synth;
 pub mod templates;
+pub mod theme;
 pub mod track;

@@ -12,14 +12,12 @@ fn main() -> ExitCode {
     cmd::QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let result = match &cli.command {
         Command::Extract(a) => cmd::extract::run(a),
-        Command::Check(a) => cmd::check::run(a),
-        Command::Bench(a) => cmd::bench::run(a),
-        Command::Synth(a) => cmd::synth::run(a),
         Command::Render(a) => cmd::render::run(a),
         Command::Watch(a) => cmd::watch::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Dev(a) => cmd::dev::run(a),
+        Command::Theme(a) => cmd::theme::run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -1,57 +1,44 @@
 //! Tera from a theme folder, plus the number and unit filters every template shares.
 //!
-//! Templates are read from `{theme}/templates/**` at run time (nothing is embedded), so
-//! `watch` and `serve` pick up an edited theme on the next render. Formatting of numbers
+//! Templates come from a [`Theme`] (the built-in default or a `--theme` folder read at each
+//! render, so `watch` and `serve` pick up an edited theme folder on the next render). Formatting of numbers
 //! lives in Rust ([`format_distance`], [`format_duration`], [`format_pace`]) and is exposed
 //! to templates as filters, so it is tested once and used the same way on every page.
 
+use crate::theme::Theme;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use tera::{Tera, Value};
 
-/// A theme that cannot be loaded.
+/// A theme whose templates do not compile.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("{path}: cannot read theme templates: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: template error: {source}")]
+    #[error("{origin}: template {name} is not UTF-8")]
+    NotUtf8 { origin: String, name: String },
+    #[error("{origin}: template error: {source}")]
     Tera {
-        path: PathBuf,
+        origin: String,
         #[source]
         source: tera::Error,
     },
 }
 
-/// Load every `*.html`/`*.xml` under `{theme_dir}/templates/`, named by their relative
-/// path with `/` separators (`pages/activity.html`), and register the filters.
-pub fn load_theme(theme_dir: &Path) -> Result<Tera, TemplateError> {
-    let root = theme_dir.join("templates");
+/// Compile every `templates/**/*.html|*.xml` of `theme`, named by their path below
+/// `templates/` (`pages/activity.html`), and register the filters.
+pub fn load_theme(theme: &Theme) -> Result<Tera, TemplateError> {
     let mut files: Vec<(String, String)> = Vec::new();
-    for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
-        let entry = entry.map_err(|e| TemplateError::Io {
-            path: root.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(rel) = path.strip_prefix(&root) else { continue };
-        let name = rel.to_string_lossy().replace('\\', "/");
+    for (name, bytes) in theme.files_under("templates") {
         if !(name.ends_with(".html") || name.ends_with(".xml")) {
             continue;
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| TemplateError::Io { path: path.to_path_buf(), source })?;
-        files.push((name, text));
+        let text = std::str::from_utf8(bytes).map_err(|_| TemplateError::NotUtf8 {
+            origin: theme.origin().to_owned(),
+            name: name.to_owned(),
+        })?;
+        files.push((name.to_owned(), text.to_owned()));
     }
     let mut tera = Tera::default();
     tera.add_raw_templates(files)
-        .map_err(|source| TemplateError::Tera { path: root.clone(), source })?;
+        .map_err(|source| TemplateError::Tera { origin: theme.origin().to_owned(), source })?;
     register_filters(&mut tera);
     tera.set_escape_fn(escape_html);
     Ok(tera)

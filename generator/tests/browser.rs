@@ -86,12 +86,7 @@ fn demo_pages_work_in_headless_chromium() {
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let tmp = tempfile::tempdir().unwrap();
-    let site = bincio_gen::cmd::demo::build_demo(
-        tmp.path(),
-        &root.join("fixtures/activities"),
-        &root.join("themes/default"),
-    )
-    .expect("demo builds");
+    let site = bincio_gen::cmd::demo::build_demo(tmp.path(), None, None).expect("demo builds");
     let data = tmp.path().join("data");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -11,7 +11,8 @@
 //!
 //! All fixtures are checked and every mismatch is listed before the test fails, so one
 //! run shows the whole picture. A second test regenerates the fixtures into a temporary
-//! folder and requires them to be byte-identical to the committed ones.
+//! folder and requires them to be byte-identical to the committed ones (in `dev/tests/synth.rs`,
+//! beside the generator of those fixtures).
 
 use bincio_gen::metrics::{self, Metrics};
 use bincio_gen::parse::{self, ParseError};
@@ -27,7 +28,7 @@ fn expected_files() -> Vec<PathBuf> {
     let dir = fixtures_dir().join("expected");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
-            panic!("{}: {e} (run `cargo run -p bincio-gen -- synth`)", dir.display())
+            panic!("{}: {e} (run `cargo run -p bincio-dev -- synth`)", dir.display())
         })
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -189,44 +190,4 @@ fn broken_fixtures_are_rejected_with_their_reason() {
     );
     let truncated = parse::parse_bytes(&read("truncated.fit"));
     assert!(truncated.is_err(), "truncated.fit parsed: {:?}", truncated.map(|a| a.samples.len()));
-}
-
-#[test]
-fn committed_fixtures_are_what_the_generator_writes() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let written = bincio_gen::synth::write_fixture_set(tmp.path()).expect("write fixtures");
-    let mut stale = Vec::new();
-    for path in &written {
-        let rel = path.strip_prefix(tmp.path()).expect("inside tmp");
-        let committed = std::fs::read(fixtures_dir().join(rel)).unwrap_or_default();
-        let fresh = std::fs::read(path).expect("just written");
-        if committed != fresh {
-            stale.push(rel.display().to_string());
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "fixtures differ from the generator (run `cargo run -p bincio-gen -- synth --out fixtures/activities`): {stale:?}"
-    );
-    let total: u64 =
-        written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    assert!(total < 2_000_000, "fixtures total {total} bytes");
-}
-
-#[test]
-fn benchmark_corpus_files_parse_and_keep_their_distance() {
-    use bincio_gen::synth;
-    for i in 0..18 {
-        let (name, bytes) = synth::corpus_file(i, 5);
-        let (scenario, format, gz) = synth::corpus_scenario(i, 5);
-        let truth = scenario.render_with(format, &name, gz, false).truth;
-        let activity = parse::parse_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(activity.samples.len(), truth.samples, "{name}");
-        let d = metrics::compute(&activity).distance_m.unwrap_or(0.0);
-        assert!(
-            (d - truth.distance_m).abs() <= truth.distance_m * 0.001,
-            "{name}: {d} vs {}",
-            truth.distance_m
-        );
-    }
 }

@@ -15,7 +15,13 @@ fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/reference-output")
 }
 
-fn theme() -> PathBuf {
+/// The theme the tests render with: the built-in default (the binary's embedded copy of
+/// `themes/default`).
+fn theme() -> Option<PathBuf> {
+    None
+}
+
+fn theme_folder() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default")
 }
 
@@ -139,9 +145,12 @@ fn check_links(out: &Path, all: &BTreeMap<String, Vec<u8>>) -> usize {
 fn the_fixture_demo_renders_with_no_broken_link() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let tmp = tempfile::tempdir().unwrap();
-    let site =
-        bincio_gen::cmd::demo::build_demo(tmp.path(), &root.join("fixtures/activities"), &theme())
-            .unwrap();
+    let site = bincio_gen::cmd::demo::build_demo(
+        tmp.path(),
+        Some(&root.join("fixtures/activities")),
+        None,
+    )
+    .unwrap();
     let all = files(&site);
     for page in [
         "index.html",
@@ -637,24 +646,24 @@ fn athlete_yaml_zones_reach_the_activity_page() {
 }
 
 #[test]
-fn a_missing_map_library_fails_with_the_npm_command_to_run() {
+fn a_theme_folder_missing_its_map_library_fails_naming_the_file() {
     let s = scratch();
     let theme_copy = s.out.with_file_name("theme");
     for sub in ["templates", "static"] {
-        copy_dir(&theme().join(sub), &theme_copy.join(sub));
+        copy_dir(&theme_folder().join(sub), &theme_copy.join(sub));
     }
-    std::fs::copy(theme().join("theme.toml"), theme_copy.join("theme.toml")).unwrap();
+    std::fs::copy(theme_folder().join("theme.toml"), theme_copy.join("theme.toml")).unwrap();
     let err = site::build(&SiteOptions {
         data_dir: s.data.clone(),
         out_dir: s.out,
-        theme_dir: theme_copy,
+        theme_dir: Some(theme_copy),
         handle: None,
         tile_url: None,
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("npm ci --ignore-scripts --prefix themes/default"), "{err}");
-    assert!(err.contains("node_modules/leaflet/package.json"), "{err}");
+    assert!(err.contains("vendor/leaflet/package.json"), "{err}");
+    assert!(err.contains("missing from the theme's vendor/ folder"), "{err}");
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! killed when `dev` returns. (Killing `dev` alone by PID leaves the daemon running.)
 
 use super::Outcome;
-use super::render::default_theme;
 use crate::queue::{self, WatchSettings};
 use crate::site::SiteOptions;
 use std::path::PathBuf;
@@ -22,9 +21,10 @@ pub struct DevArgs {
     /// The output folder (default: a `site` folder beside the data directory).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// The theme folder.
-    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR", default_value = default_theme())]
-    pub theme: PathBuf,
+    /// A theme folder (templates/, static/, vendor/, theme.toml) instead of the built-in
+    /// default; `bincio-gen theme eject DIR` writes the default out to start from.
+    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR")]
+    pub theme: Option<PathBuf>,
     /// Address of the preview server.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub listen: String,

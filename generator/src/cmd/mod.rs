@@ -1,16 +1,12 @@
 //! One module per subcommand: argument structs and the glue that calls the library.
 //! Only this layer (and `main`) uses anyhow and decides exit codes.
 
-pub mod bench;
-pub mod bench_build;
-pub mod bench_extract;
-pub mod check;
 pub mod demo;
 pub mod dev;
 pub mod extract;
 pub mod render;
 pub mod serve;
-pub mod synth;
+pub mod theme;
 pub mod watch;
 
 /// Set by `--quiet`: commands show no progress bars.

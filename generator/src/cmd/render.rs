@@ -20,20 +20,16 @@ pub struct RenderArgs {
     /// The output folder nginx serves (never inside the data directory).
     #[arg(long, value_name = "DIR", env = "BINCIO_OUT_DIR")]
     pub out: PathBuf,
-    /// The theme folder (templates/, static/, theme.toml, node_modules/).
-    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR", default_value = default_theme())]
-    pub theme: PathBuf,
+    /// A theme folder (templates/, static/, vendor/, theme.toml) instead of the built-in
+    /// default; `bincio-gen theme eject DIR` writes the default out to start from.
+    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR")]
+    pub theme: Option<PathBuf>,
     /// Re-render only this user's pages and the pages that list everyone.
     #[arg(long)]
     pub handle: Option<String>,
     /// Raster tile URL template for the interactive map, e.g. https://tile.example/{z}/{x}/{y}.png
     #[arg(long, value_name = "URL", env = "BINCIO_TILE_URL")]
     pub tile_url: Option<String>,
-}
-
-/// The theme shipped with the repository (works from the repo root or the generator folder).
-pub fn default_theme() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../themes/default")
 }
 
 impl RenderArgs {

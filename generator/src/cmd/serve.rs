@@ -5,7 +5,6 @@
 //! answers 404 so pages behave as for an anonymous visitor on a site without a daemon.
 
 use super::Outcome;
-use super::render::default_theme;
 use crate::site::{self, SiteOptions};
 use anyhow::Context;
 use std::io::{BufRead, BufReader, Write};
@@ -24,9 +23,10 @@ pub struct ServeArgs {
     /// The output folder (default: a `site` folder beside the data directory).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// The theme folder.
-    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR", default_value = default_theme())]
-    pub theme: PathBuf,
+    /// A theme folder (templates/, static/, vendor/, theme.toml) instead of the built-in
+    /// default; `bincio-gen theme eject DIR` writes the default out to start from.
+    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR")]
+    pub theme: Option<PathBuf>,
     /// Address to listen on (loopback only by default).
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub listen: String,

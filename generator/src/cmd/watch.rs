@@ -1,7 +1,6 @@
 //! `bincio-gen watch`: serve the regeneration queue written by `bincio-api`.
 
 use super::Outcome;
-use super::render::default_theme;
 use crate::queue::{self, WatchSettings};
 use crate::site::SiteOptions;
 use anyhow::Context;
@@ -23,9 +22,10 @@ pub struct WatchArgs {
     /// The output folder nginx serves.
     #[arg(long, value_name = "DIR", env = "BINCIO_OUT_DIR")]
     pub out: PathBuf,
-    /// The theme folder.
-    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR", default_value = default_theme())]
-    pub theme: PathBuf,
+    /// A theme folder (templates/, static/, vendor/, theme.toml) instead of the built-in
+    /// default; `bincio-gen theme eject DIR` writes the default out to start from.
+    #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR")]
+    pub theme: Option<PathBuf>,
     /// Raster tile URL template for the interactive map.
     #[arg(long, value_name = "URL", env = "BINCIO_TILE_URL")]
     pub tile_url: Option<String>,

@@ -1,12 +1,14 @@
 //! Theme assets: the theme's own `static/` tree and the pinned browser libraries.
 //!
-//! Vendor files come from `{theme}/node_modules/<name>/` (filled by `npm ci` from the
-//! committed lockfile) and land in `out/static/vendor/<name>-<version>/`, the version read
-//! from the installed `package.json`, so a library upgrade changes every URL and no browser
-//! keeps a stale copy. Nothing is ever fetched from a CDN at run time.
+//! Vendor files are committed under the theme in `vendor/<name>/` (written by
+//! `scripts/update-vendor.sh` from the tarball pinned in `package-lock.json`, checked against
+//! `vendor/<name>/SHA256SUMS` by a test) and land in `out/static/vendor/<name>-<version>/`,
+//! the version read from the vendored `package.json`, so a library upgrade changes every URL
+//! and no browser keeps a stale copy. Nothing is ever fetched from a CDN at run time.
 
 use super::SiteError;
-use crate::merge::copy_if_changed;
+use crate::theme::Theme;
+use bincio_bas::fsx;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,55 +33,50 @@ pub struct Vendor {
     pub url: String,
 }
 
-/// Copy the theme's `static/` and vendor files into `out/static/`. Returns the vendor
-/// libraries, the relative output paths produced and the number of files written.
+/// Write the theme's `static/` files and its vendored libraries into `out/static/`. Returns
+/// the vendor libraries, the relative output paths produced and the number of files written.
 pub fn copy_assets(
-    theme_dir: &Path,
+    theme: &Theme,
     out_dir: &Path,
 ) -> Result<(Vec<Vendor>, Vec<String>, usize), SiteError> {
     let mut produced = Vec::new();
     let mut written = 0;
-    let static_dir = theme_dir.join("static");
-    for entry in walkdir::WalkDir::new(&static_dir).sort_by_file_name() {
-        let entry = entry
-            .map_err(|e| SiteError::File { path: static_dir.clone(), reason: e.to_string() })?;
-        if !entry.file_type().is_file() {
-            continue;
+    let mut put = |rel: String, bytes: &[u8]| -> Result<(), SiteError> {
+        if fsx::write_if_changed(&out_dir.join(&rel), bytes)? {
+            written += 1;
         }
-        let Ok(rel) = entry.path().strip_prefix(&static_dir) else { continue };
-        let rel = format!("static/{}", rel.to_string_lossy().replace('\\', "/"));
-        written += copy_if_changed(entry.path(), &out_dir.join(&rel))
-            .map_err(|(path, reason)| SiteError::File { path, reason })?;
         produced.push(rel);
+        Ok(())
+    };
+    for (rel, bytes) in theme.files_under("static") {
+        put(format!("static/{rel}"), bytes)?;
     }
 
-    let toml_path = theme_dir.join("theme.toml");
-    let theme: ThemeToml = match std::fs::read_to_string(&toml_path) {
-        Ok(text) => toml::from_str(&text)
-            .map_err(|e| SiteError::File { path: toml_path.clone(), reason: e.to_string() })?,
-        Err(_) => ThemeToml::default(),
+    let theme_toml: ThemeToml = match theme.get("theme.toml") {
+        Some(bytes) => std::str::from_utf8(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str(text).map_err(|e| e.to_string()))
+            .map_err(|reason| SiteError::File {
+                path: PathBuf::from(format!("{}/theme.toml", theme.origin())),
+                reason,
+            })?,
+        None => ThemeToml::default(),
     };
     let mut vendors = Vec::new();
-    for (name, entry) in &theme.vendor {
-        let pkg_dir = theme_dir.join("node_modules").join(name);
-        let pkg_json = pkg_dir.join("package.json");
-        let version =
-            read_version(&pkg_json).ok_or(SiteError::MissingVendor { path: pkg_json.clone() })?;
+    for (name, entry) in &theme_toml.vendor {
+        let pkg = format!("vendor/{name}");
+        let missing = |f: &str| SiteError::MissingVendor {
+            path: PathBuf::from(format!("{}/{pkg}/{f}", theme.origin())),
+        };
+        let version = theme
+            .get(&format!("{pkg}/package.json"))
+            .and_then(read_version)
+            .ok_or_else(|| missing("package.json"))?;
         let prefix = format!("static/vendor/{name}-{version}");
         for f in &entry.files {
-            let src: PathBuf = pkg_dir.join(f);
-            if !src.is_file() {
-                return Err(SiteError::MissingVendor { path: src });
-            }
-            let file_name = Path::new(f)
-                .strip_prefix("dist")
-                .unwrap_or(Path::new(f))
-                .to_string_lossy()
-                .replace('\\', "/");
-            let rel = format!("{prefix}/{file_name}");
-            written += copy_if_changed(&src, &out_dir.join(&rel))
-                .map_err(|(path, reason)| SiteError::File { path, reason })?;
-            produced.push(rel);
+            let bytes = theme.get(&format!("{pkg}/{f}")).ok_or_else(|| missing(f))?;
+            let file_name = f.strip_prefix("dist/").unwrap_or(f);
+            put(format!("{prefix}/{file_name}"), bytes)?;
         }
         vendors.push(Vendor {
             name: name.clone(),
@@ -90,9 +87,8 @@ pub fn copy_assets(
     Ok((vendors, produced, written))
 }
 
-fn read_version(package_json: &Path) -> Option<String> {
-    let bytes = std::fs::read(package_json).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+fn read_version(package_json: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(package_json).ok()?;
     let version = v.get("version")?.as_str()?;
     // A version is used in a URL: keep it to safe characters.
     version

@@ -1,7 +1,7 @@
 //! The static site: data directory → output folder that nginx serves as it is.
 //!
 //! Phases, in order (each logs one line with counts and elapsed time): load (merge users,
-//! root manifest), assets (theme static files and pinned vendor libraries), data (the
+//! root manifest), assets (theme static files and vendored browser libraries), data (the
 //! published JSON under `/data/`), pages (Tera, in parallel with rayon), clean-up (files a
 //! previous build produced and this one did not). Every file goes through
 //! [`bincio_bas::fsx::write_if_changed`], so an unchanged rebuild writes nothing and nginx
@@ -22,7 +22,8 @@ use std::path::PathBuf;
 pub struct SiteOptions {
     pub data_dir: PathBuf,
     pub out_dir: PathBuf,
-    pub theme_dir: PathBuf,
+    /// A theme folder; `None` renders with the built-in default theme.
+    pub theme_dir: Option<PathBuf>,
     /// Re-render only this user's pages and the shared pages that list everyone.
     pub handle: Option<String>,
     /// Raster tile URL template for the interactive map (`https://…/{z}/{x}/{y}.png`);
@@ -49,9 +50,11 @@ pub enum SiteError {
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
     #[error(
-        "{path}: the map library is missing; run `npm ci --ignore-scripts --prefix themes/default` (or --prefix <your theme>) first"
+        "{path}: a browser library named in theme.toml is missing from the theme's vendor/ folder"
     )]
     MissingVendor { path: PathBuf },
+    #[error(transparent)]
+    Theme(#[from] crate::theme::ThemeError),
     #[error(
         "the output folder {out} is inside the data directory {data}; secrets live there, choose another --out"
     )]

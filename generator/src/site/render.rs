@@ -157,17 +157,18 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
         "loaded"
     );
 
-    let tera = crate::templates::load_theme(&opts.theme_dir)?;
+    let theme = crate::theme::Theme::load(opts.theme_dir.as_deref())?;
+    let tera = crate::templates::load_theme(&theme)?;
     let out =
         Out { root: out_abs.clone(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) };
-    let (vendors, asset_files, asset_written) = assets::copy_assets(&opts.theme_dir, &out_abs)?;
+    let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs)?;
     out.written.fetch_add(asset_written, Ordering::Relaxed);
     out.unchanged.fetch_add(asset_files.len().saturating_sub(asset_written), Ordering::Relaxed);
 
     let mut site = site_view(&inst, &vendors);
     site.tile_url = opts.tile_url.clone();
     let urls = activity_urls(&inst);
-    let theme_fp = theme_fingerprint(&opts.theme_dir);
+    let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
     let ctx =
         Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, theme_fp, out_key, urls };
@@ -237,21 +238,6 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
 fn short_hash(s: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(&Sha256::digest(s.as_bytes())[..6])
-}
-
-/// SHA-256 over the theme's templates and static files (paths and contents).
-fn theme_fingerprint(theme: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for sub in ["templates", "static", "theme.toml"] {
-        for e in walkdir::WalkDir::new(theme.join(sub)).sort_by_file_name().into_iter().flatten() {
-            if e.file_type().is_file() {
-                h.update(e.path().to_string_lossy().as_bytes());
-                h.update(std::fs::read(e.path()).unwrap_or_default());
-            }
-        }
-    }
-    hex::encode(&h.finalize()[..16])
 }
 
 fn site_view(inst: &Instance, vendors: &[Vendor]) -> SiteView {

@@ -1,27 +1,26 @@
-//! `bincio-gen bench build`: time the site generator on a generated instance and print a table.
+//! `bincio-dev bench build`: time the site generator on a generated instance and print a table.
 //!
 //! The instance is written straight in BAS form (no extraction), so the figures are the
 //! renderer's alone: a full cold build, a no-change rebuild (must write zero files), and a
 //! `--handle` rebuild after one new activity, plus peak memory and the largest activity and
 //! feed pages. Benchmarks are a command, never timed unit tests.
 
-use super::Outcome;
-use super::render::default_theme;
-use crate::site::{self, SiteOptions};
 use anyhow::Context;
 use bincio_bas::{
     Athlete, Detail, LineString, Owner, Privacy, Sport, Summary, Timeseries, Timestamp,
     TrackFeature, TrackProperties, UserFeed, lenient::Int,
 };
+use bincio_gen::cmd::Outcome;
+use bincio_gen::site::{self, SiteOptions};
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Arguments of `bincio-gen bench build`.
+/// Arguments of `bincio-dev bench build`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:
-  cargo build --release && target/release/bincio-gen bench build --users 20 --activities 500")]
+  cargo build --release && target/release/bincio-dev bench build --users 20 --activities 500")]
 pub struct BuildBench {
     #[arg(long, default_value_t = 20)]
     pub users: usize,
@@ -33,11 +32,12 @@ pub struct BuildBench {
     /// Work folder (default: a temporary folder, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    #[arg(long, value_name = "DIR", default_value = default_theme())]
-    pub theme: PathBuf,
+    /// A theme folder instead of the built-in default theme.
+    #[arg(long, value_name = "DIR")]
+    pub theme: Option<PathBuf>,
 }
 
-/// Run `bincio-gen bench build`.
+/// Run `bincio-dev bench build`.
 pub fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
     let tmp;
     let dir = match &args.dir {

@@ -1,5 +1,6 @@
-//! `bincio-api bench`: starts `bincio-api serve` (this executable) on a scratch instance on
-//! 127.0.0.1, then measures `GET /api/me` throughput over keep-alive connections, login
+//! `bincio-dev bench api` and `bench upload-latency`: the daemon measured from outside.
+//!
+//! `api` starts `bincio-api serve` on a scratch instance on 127.0.0.1, then measures `GET /api/me` throughput over keep-alive connections, login
 //! latency with the production argon2 parameters, and the server's resident memory.
 
 use anyhow::{Context, Result, bail};
@@ -66,8 +67,8 @@ impl Drop for Child {
 }
 
 /// Run the benchmark and print a table.
-pub fn run(requests: u64, connections: u64, logins: u64) -> Result<()> {
-    let exe = std::env::current_exe()?;
+pub fn run(api_bin: &std::path::Path, requests: u64, connections: u64, logins: u64) -> Result<()> {
+    let exe = api_bin.to_path_buf();
     let dir = tempfile::tempdir()?;
     let password = "bench-password-123";
     let mut init = std::process::Command::new(&exe)
@@ -155,7 +156,7 @@ pub fn run(requests: u64, connections: u64, logins: u64) -> Result<()> {
         let secs = t.elapsed().as_secs_f64();
         let total = per_conn * connections.max(1);
         let rss_end = rss_kib(pid).unwrap_or(0);
-        println!("bincio-api bench (server pid {pid}, {} CPUs)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        println!("bincio-dev bench api (server pid {pid}, {} CPUs)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         println!("| measure | value |\n|---|---|");
         println!("| GET /api/me, {connections} keep-alive connections | {:.0} req/s ({total} requests in {secs:.2} s) |", total as f64 / secs);
         println!("| login latency p50 / p95 / max ({} logins) | {:.1} / {:.1} / {:.1} ms |", lat_ms.len(), p(0.5), p(0.95), p(1.0));
@@ -170,16 +171,48 @@ pub fn run(requests: u64, connections: u64, logins: u64) -> Result<()> {
     })
 }
 
-/// Options of `bincio-api bench upload-latency`.
-#[derive(Clone, Debug)]
-pub struct UploadLatency {
-    pub gen_bin: std::path::PathBuf,
+/// Options of `bincio-dev bench upload-latency`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct UploadLatencyArgs {
+    /// The `bincio-gen` executable that runs `watch` (default: beside this one).
+    #[arg(long, value_name = "FILE")]
+    pub gen_bin: Option<std::path::PathBuf>,
+    /// The `bincio-api` executable that runs `serve` (default: beside this one).
+    #[arg(long, value_name = "FILE")]
+    pub api_bin: Option<std::path::PathBuf>,
+    #[arg(long, default_value_t = 20)]
     pub users: usize,
+    #[arg(long, default_value_t = 500)]
     pub activities: usize,
+    /// Uploads to time, one file each, one after the other.
+    #[arg(long, default_value_t = 50)]
     pub uploads: usize,
+    /// Seed of the uploaded corpus (`bincio-dev synth --corpus`).
+    #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Theme folder passed to `bincio-gen` (default: its built-in default).
+    #[arg(long, value_name = "DIR")]
     pub theme: Option<std::path::PathBuf>,
+    /// Keep the instance, site and corpus here instead of a temporary folder.
+    #[arg(long, value_name = "DIR")]
     pub keep: Option<std::path::PathBuf>,
+}
+
+/// The executable `name`: `explicit` when given, else the file of that name beside this
+/// executable (cargo puts every workspace binary in the same folder).
+pub fn sibling_binary(
+    explicit: Option<&std::path::Path>,
+    name: &str,
+) -> Result<std::path::PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let me = std::env::current_exe().context("cannot find this executable")?;
+    let p = me.with_file_name(name);
+    if !p.is_file() {
+        bail!("{} not found: build it (cargo build -p {name}) or pass its path", p.display());
+    }
+    Ok(p)
 }
 
 /// Run `cmd`, failing with its name when it does not succeed.
@@ -210,14 +243,16 @@ fn feed_page_mentions(dir: &std::path::Path, needle: &str) -> bool {
     false
 }
 
-/// `bincio-api bench upload-latency`: generate and render a users × activities instance
-/// (`bincio-gen bench build --dir`), make `user00` its admin (`init`), start `serve` and
+/// `bincio-dev bench upload-latency`: generate and render a users × activities instance
+/// (`bincio-dev bench build --dir`), make `user00` its admin (`init`), start `serve` and
 /// `bincio-gen watch`, then upload synthetic files one at a time and time each from the
 /// upload's 202 answer until the job's status says done and the activity page and a
 /// feed page of `/u/user00/` listing it exist in the output folder.
-pub fn upload_latency(o: &UploadLatency) -> Result<()> {
+pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
     use std::path::Path;
-    let exe = std::env::current_exe()?;
+    let exe = sibling_binary(o.api_bin.as_deref(), "bincio-api")?;
+    let gen_bin = sibling_binary(o.gen_bin.as_deref(), "bincio-gen")?;
+    let dev_bin = std::env::current_exe()?;
     let tmp;
     let dir: &Path = match &o.keep {
         Some(d) => {
@@ -238,13 +273,13 @@ pub fn upload_latency(o: &UploadLatency) -> Result<()> {
     let t = Instant::now();
     // `bench build --dir` writes {dir}/data in BAS form and renders it into {dir}/site.
     run_checked(
-        std::process::Command::new(&o.gen_bin)
+        std::process::Command::new(&dev_bin)
             .args(["bench", "build", "--users", &o.users.to_string()])
             .args(["--activities", &o.activities.to_string(), "--dir"])
             .arg(dir)
             .args(&theme_args)
             .stdout(std::process::Stdio::null()),
-        "bincio-gen bench build",
+        "bincio-dev bench build",
     )?;
     let setup_s = t.elapsed().as_secs_f64();
     let handle = "user00";
@@ -262,12 +297,12 @@ pub fn upload_latency(o: &UploadLatency) -> Result<()> {
         bail!("init failed");
     }
     run_checked(
-        std::process::Command::new(&o.gen_bin)
+        std::process::Command::new(&dev_bin)
             .args(["synth", "--corpus", &o.uploads.to_string(), "--seed", &o.seed.to_string()])
             .arg("--out")
             .arg(&corpus)
             .stderr(std::process::Stdio::null()),
-        "bincio-gen synth",
+        "bincio-dev synth",
     )?;
     let mut files: Vec<std::path::PathBuf> =
         std::fs::read_dir(&corpus)?.flatten().map(|e| e.path()).collect();
@@ -282,7 +317,7 @@ pub fn upload_latency(o: &UploadLatency) -> Result<()> {
             .spawn()?,
     );
     let _watcher = Child(
-        std::process::Command::new(&o.gen_bin)
+        std::process::Command::new(&gen_bin)
             .args(["watch", "--data-dir"])
             .arg(&data)
             .arg("--out")
@@ -406,7 +441,7 @@ pub fn upload_latency(o: &UploadLatency) -> Result<()> {
         if lat.is_empty() { f64::NAN } else { lat[((lat.len() - 1) as f64 * q).round() as usize] }
     };
     println!(
-        "bincio-api bench upload-latency ({} users × {} activities, uploads by {handle}, {} CPUs)",
+        "bincio-dev bench upload-latency ({} users × {} activities, uploads by {handle}, {} CPUs)",
         o.users,
         o.activities,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

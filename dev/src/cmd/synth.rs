@@ -1,14 +1,14 @@
-//! `bincio-gen synth`: write the synthetic ground-truth fixtures, or a benchmark corpus.
+//! `bincio-dev synth`: write the synthetic ground-truth fixtures, or a benchmark corpus.
 //!
-//! `bincio-gen synth --out fixtures/activities` regenerates the committed fixtures
+//! `bincio-dev synth --out fixtures/activities` regenerates the committed fixtures
 //! (deterministic: a re-run changes no byte). `--corpus N` writes N benchmark files
 //! instead (mixed GPX/TCX/FIT, some gzipped, 30 min to 6 h, 1–10 s sampling).
 
-use super::Outcome;
 use anyhow::Context;
+use bincio_gen::cmd::Outcome;
 use std::path::PathBuf;
 
-/// Arguments of `bincio-gen synth`.
+/// Arguments of `bincio-dev synth`.
 #[derive(Debug, clap::Args)]
 pub struct SynthArgs {
     /// Output folder (created if missing), e.g. `fixtures/activities`.
@@ -22,13 +22,13 @@ pub struct SynthArgs {
     pub seed: u64,
 }
 
-/// Run `bincio-gen synth`.
+/// Run `bincio-dev synth`.
 pub fn run(args: &SynthArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     if let Some(n) = args.corpus {
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("creating {}", args.out.display()))?;
-        let bar = super::progress_bar(n as u64, "synth");
+        let bar = bincio_gen::cmd::progress_bar(n as u64, "synth");
         let mut bytes_total = 0u64;
         for (name, bytes) in crate::synth::corpus(n, args.seed) {
             let path = args.out.join(&name);

@@ -1,24 +1,24 @@
-//! `bincio-gen check`: our figures against the devices' own totals, as a table.
+//! `bincio-dev check`: our figures against the devices' own totals, as a table.
 
-use super::Outcome;
 use anyhow::Context;
+use bincio_gen::cmd::Outcome;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Arguments of `bincio-gen check`.
+/// Arguments of `bincio-dev check`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:
-  bincio-gen check --devices ../shared/samples/devices
+  bincio-dev check --devices ../shared/samples/devices
 
 Each row compares one figure (distance 1 %, elapsed 1 s, moving 3 % where the device paused,
 HR 1 bpm, power 1 W, sport) with the device's session or lap totals. Exit status 1 on any mismatch.")]
 pub struct CheckArgs {
     /// A folder with MANIFEST.tsv and the device files it lists.
-    #[arg(long, value_name = "DIR", default_value = "../shared/samples/devices")]
+    #[arg(long, value_name = "DIR")]
     pub devices: PathBuf,
 }
 
-/// Run `bincio-gen check`.
+/// Run `bincio-dev check`.
 pub fn run(args: &CheckArgs) -> anyhow::Result<Outcome> {
     let rows = crate::check::check_devices(&args.devices)
         .with_context(|| format!("checking {}", args.devices.display()))?;

@@ -5,10 +5,10 @@
 //! This module extracts each file and compares field by field at the tolerances the project
 //! promises: distance 1 %, elapsed 1 s, timer/moving 3 % where the device recorded pauses,
 //! heart rate 1 bpm and power 1 W where the file has a session, and the BAS sport and
-//! sub-sport the device's labels map to. `bincio-gen check` prints the table; a test asserts it.
+//! sub-sport the device's labels map to. `bincio-dev check` prints the table; a test asserts it.
 
-use crate::extract::{self, config::Sensors};
 use bincio_bas::{Detail, Privacy, Sport, SubSport};
+use bincio_gen::extract::{self, config::Sensors};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

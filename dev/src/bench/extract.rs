@@ -1,11 +1,11 @@
-//! `bincio-gen bench extract`: extraction throughput on a generated corpus, as a table.
+//! `bincio-dev bench extract`: extraction throughput on a generated corpus, as a table.
 //!
 //! It generates a synthetic corpus (mixed GPX/TCX/FIT, some gzipped, 30 min to 6 h,
 //! 1–10 s sampling) in a temporary folder, then runs each measured extraction in a child
 //! process (`bench extract-run`, hidden) so that its peak RSS (`VmHWM`) is its own.
 
-use super::Outcome;
 use anyhow::{Context, bail};
+use bincio_gen::cmd::Outcome;
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
@@ -31,10 +31,10 @@ struct RunResult {
 
 /// The measured child run: one extraction, a JSON line on stdout.
 pub fn extract_run(input: &Path, user_dir: &Path) -> anyhow::Result<Outcome> {
-    let mut opts = crate::extract::ExtractOptions::new(user_dir, "bench");
+    let mut opts = bincio_gen::extract::ExtractOptions::new(user_dir, "bench");
     opts.inputs = vec![input.to_path_buf()];
     let t = Instant::now();
-    let report = crate::extract::extract_user(&opts, &|_, _| {})?;
+    let report = bincio_gen::extract::extract_user(&opts, &|_, _| {})?;
     let seconds = t.elapsed().as_secs_f64();
     let r = RunResult {
         files: report.files,
@@ -76,7 +76,7 @@ fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Run `bincio-gen bench extract`.
+/// Run `bincio-dev bench extract`.
 pub fn bench_extract(files: usize, seed: u64, keep: Option<&Path>) -> anyhow::Result<Outcome> {
     let tmp;
     let base = match keep {
@@ -138,7 +138,7 @@ pub fn bench_extract(files: usize, seed: u64, keep: Option<&Path>) -> anyhow::Re
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "bincio-gen bench extract: {files} files, {} threads",
+        "bincio-dev bench extract: {files} files, {} threads",
         rayon::current_num_threads()
     )?;
     writeln!(

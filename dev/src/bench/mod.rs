@@ -1,0 +1,90 @@
+//! `bincio-dev bench`: benchmarks that print a table (never timed unit tests).
+//!
+//! `extract` and `build` time the generator's library in this process (`extract` re-runs this
+//! executable per measurement so each gets its own peak-memory figure); `api` and
+//! `upload-latency` start the real `bincio-api` and `bincio-gen` binaries on loopback.
+
+pub mod api;
+pub mod build;
+pub mod extract;
+
+use bincio_gen::cmd::Outcome;
+use build::BuildBench;
+use std::path::PathBuf;
+
+/// Arguments of `bincio-dev bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub kind: BenchKind,
+}
+
+/// Which benchmark.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchKind {
+    /// Extraction throughput: files/s and MB/s per format, peak RSS, cold and no-change re-run.
+    #[command(after_help = "Example:
+  cargo build --release && target/release/bincio-dev bench extract --files 2000")]
+    Extract {
+        /// Number of activity files in the generated corpus.
+        #[arg(long, default_value_t = 2000)]
+        files: usize,
+        /// Seed of the corpus generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Keep the corpus and data directory here instead of a temporary folder.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+    /// (internal) One measured extraction; prints a JSON line for `bench extract`.
+    #[command(hide = true)]
+    ExtractRun {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        user_dir: PathBuf,
+    },
+    /// Render a generated instance: full, no-change and `--handle` rebuilds.
+    Build(BuildBench),
+    /// The daemon on loopback: GET /api/me throughput, login latency, resident memory.
+    #[command(after_help = "Example:
+  cargo build --release -p bincio-api -p bincio-dev
+  target/release/bincio-dev bench api --api-bin target/release/bincio-api")]
+    Api {
+        /// The `bincio-api` executable (default: beside this one).
+        #[arg(long, value_name = "FILE")]
+        api_bin: Option<PathBuf>,
+        /// GET /api/me requests to send.
+        #[arg(long, default_value_t = 100_000)]
+        requests: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: u64,
+        /// Logins to time.
+        #[arg(long, default_value_t = 20)]
+        logins: u64,
+    },
+    /// Time from an upload's HTTP answer to the activity page and the user's feed page
+    /// existing in the output folder, with `bincio-api serve` and `bincio-gen watch` running on
+    /// a generated instance (users × activities). Prints p50/p95/max.
+    #[command(after_help = "Example:
+  cargo build --release -p bincio-api -p bincio-gen -p bincio-dev
+  target/release/bincio-dev bench upload-latency")]
+    UploadLatency(api::UploadLatencyArgs),
+}
+
+/// Run `bincio-dev bench`.
+pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
+    match &args.kind {
+        BenchKind::Extract { files, seed, keep } => {
+            extract::bench_extract(*files, *seed, keep.as_deref())
+        }
+        BenchKind::ExtractRun { input, user_dir } => extract::extract_run(input, user_dir),
+        BenchKind::Build(b) => build::bench_build(b),
+        BenchKind::Api { api_bin, requests, connections, logins } => {
+            let api_bin = api::sibling_binary(api_bin.as_deref(), "bincio-api")?;
+            api::run(&api_bin, *requests, *connections, *logins).map(|()| Outcome::Ok)
+        }
+        BenchKind::UploadLatency(a) => api::upload_latency(a).map(|()| Outcome::Ok),
+    }
+}

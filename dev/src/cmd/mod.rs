@@ -1,0 +1,4 @@
+//! One module per developer command that is not a benchmark.
+
+pub mod check;
+pub mod synth;
