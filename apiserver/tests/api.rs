@@ -750,14 +750,75 @@ async fn admin_endpoints() {
 }
 
 #[tokio::test]
-async fn openapi_lists_every_route() {
+async fn openapi_document_describes_the_api() {
     let t = T::new();
     let r = t.call("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(r.status, 200);
     assert_eq!(r.json["openapi"], "3.1.0");
-    for route in bincio_api::router::routes() {
-        let op = &r.json["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
-        assert_eq!(op["operationId"], route.name, "{}", route.path);
+    let paths = r.json["paths"].as_object().expect("paths");
+    // Routes the pages depend on, written out by hand: the document must describe each with
+    // the access the pages expect (none, a session, an admin session).
+    let expected = [
+        ("post", "/api/auth/login", None),
+        ("get", "/api/me", None),
+        ("get", "/api/auth/check", None),
+        ("post", "/api/upload", Some("user")),
+        ("post", "/api/activity/{id}", Some("user")),
+        ("delete", "/api/activity/{id}/images/{filename}", Some("user")),
+        ("delete", "/api/me/originals", Some("user")),
+        ("delete", "/api/me", Some("user")),
+        ("get", "/api/admin/users", Some("admin")),
+        ("delete", "/api/admin/users/{handle}/activities", Some("admin")),
+    ];
+    for (method, path, access) in expected {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} missing from the document");
+        assert_eq!(op["x-access"].as_str(), access, "{method} {path}");
+        assert_eq!(op["security"].is_array(), access.is_some(), "{method} {path}");
+    }
+    // Every operation is well formed: a unique operationId and each path parameter declared.
+    let mut ids = std::collections::HashSet::new();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            let id = op["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .expect("parameters")
+                .iter()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            for seg in path.split('/').filter_map(|s| s.strip_prefix('{')) {
+                let name = seg.trim_end_matches('}');
+                assert!(declared.contains(&name), "{method} {path}: {name} not declared");
+            }
+        }
     }
     assert_eq!(t.call("GET", "/api/nope", None, None).await.status, 404);
     assert_eq!(t.call("PATCH", "/api/me", None, None).await.status, 405);
+}
+
+#[tokio::test]
+async fn the_route_table_enforces_access_on_every_route() {
+    use bincio_api::router::{Access, routes};
+    let t = T::new();
+    let member = t.user("member").await;
+    for r in routes() {
+        let path = r.path.replace("{id}", "2024-01-01T000000Z").replace("{handle}", "member");
+        let path = path.replace("{filename}", "a.jpg").replace("{job}", "job1");
+        let method = r.method.as_str();
+        match r.access {
+            Access::Anyone => {}
+            Access::User | Access::Admin => {
+                let anon = t.call(method, &path, None, None).await;
+                assert_eq!(anon.status, 401, "{method} {path} without a session: {:?}", anon.json);
+            }
+        }
+        if r.access == Access::Admin {
+            let resp = t.call(method, &path, Some(&member), None).await;
+            assert_eq!(resp.status, 403, "{method} {path} as a member: {:?}", resp.json);
+        }
+    }
+    // The member is untouched by all of that.
+    assert_eq!(t.call("GET", "/api/me", Some(&member), None).await.status, 200);
 }
