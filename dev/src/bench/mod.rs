@@ -7,6 +7,7 @@
 pub mod api;
 pub mod build;
 pub mod extract;
+pub mod parse;
 
 use bincio_gen::cmd::Outcome;
 use build::BuildBench;
@@ -43,6 +44,17 @@ pub enum BenchKind {
         input: PathBuf,
         #[arg(long)]
         user_dir: PathBuf,
+    },
+    /// Single-core parse throughput per format and metrics cost per sample, on real files.
+    #[command(after_help = "Example:
+  target/release/bincio-dev bench parse --dir ../shared/samples")]
+    Parse {
+        /// A folder of activity files (searched recursively; damaged files are skipped).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// How many times each file is parsed.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Render a generated instance: full, no-change and `--handle` rebuilds.
     Build(BuildBench),
@@ -81,6 +93,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
         }
         BenchKind::ExtractRun { input, user_dir } => extract::extract_run(input, user_dir),
         BenchKind::Build(b) => build::bench_build(b),
+        BenchKind::Parse { dir, rounds } => parse::bench_parse(dir, *rounds),
         BenchKind::Api { api_bin, requests, connections, logins } => {
             let api_bin = api::sibling_binary(api_bin.as_deref(), "bincio-api")?;
             api::run(&api_bin, *requests, *connections, *logins).map(|()| Outcome::Ok)

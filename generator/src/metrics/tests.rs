@@ -656,31 +656,6 @@ fn barometric_devices_agree_without_their_totals() {
     }
 }
 
-#[test]
-fn compute_cost_per_point() {
-    // A 20k-point ride with every channel: prints the cost (run with --release
-    // --nocapture for a meaningful figure); asserts only that it is linear-ish.
-    let times: Vec<f64> = (0..20_000).map(f64::from).collect();
-    let mut pts = meridian_ride(&times, |t| 8.0 + (t / 60.0).sin());
-    let mut rng = Rng(3);
-    for (i, p) in pts.iter_mut().enumerate() {
-        p.ele_m = Some(300.0 + 50.0 * (i as f64 / 500.0).sin() + rng.gauss());
-        p.power_w = Some(200 + (i % 100) as u16);
-        p.hr_bpm = Some(140);
-        p.cadence_rpm = Some(90);
-    }
-    let mut a = act(Sport::Cycling, pts);
-    a.altitude_source = AltitudeSource::Gps;
-    let start = std::time::Instant::now();
-    let runs = 5;
-    for _ in 0..runs {
-        std::hint::black_box(compute(std::hint::black_box(&a)));
-    }
-    let per_point_ns = start.elapsed().as_nanos() as f64 / f64::from(runs) / 20_000.0;
-    eprintln!("compute(): {per_point_ns:.0} ns per point on 20k points");
-    assert!(per_point_ns < 100_000.0);
-}
-
 /// The O(n) sliding-sum smoother equals a direct least-squares fit per window.
 fn naive_local_linear(pts: &[(f64, f64)], half: f64) -> Vec<f64> {
     pts.iter()

@@ -1,10 +1,9 @@
 //! FIT parser tests: every sample file, device totals from `expected.json`, damaged files,
 //! `fitparser` as an oracle through the same [`FitDecoder`] interface, synthetic files for
-//! each header/definition feature, a bounded fuzz test and an (ignored) throughput probe.
+//! each header/definition feature and a bounded fuzz test (throughput: `bincio-dev bench parse`).
 
 use super::decode::{
-    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, NativeDecoder, NotFit, RecordMsg, SummaryMsg,
-    decode,
+    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, NotFit, RecordMsg, SummaryMsg, decode,
 };
 use super::*;
 use bincio_bas::{Sport, SubSport};
@@ -852,39 +851,4 @@ mod fuzz {
             }
         }
     }
-}
-
-/// `cargo test --release -p bincio-gen --lib parse::fit::tests::throughput -- --ignored --nocapture`
-#[test]
-#[ignore = "measurement, run in release"]
-fn throughput() {
-    let mut files: Vec<PathBuf> = fit_samples();
-    files.sort_by_key(|p| std::cmp::Reverse(std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)));
-    let files: Vec<Vec<u8>> = files.iter().take(6).map(|p| read_sample(p)).collect();
-    let total_bytes: usize = files.iter().map(Vec::len).sum();
-    let rounds = 20;
-    let time = |f: &dyn Fn(&[u8])| {
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            for b in &files {
-                f(b);
-            }
-        }
-        (total_bytes * rounds) as f64 / 1e6 / start.elapsed().as_secs_f64()
-    };
-    let decode_mbs = time(&|b| {
-        std::hint::black_box(NativeDecoder.decode(b).ok());
-    });
-    let parse_mbs = time(&|b| {
-        std::hint::black_box(parse(b).ok());
-    });
-    let oracle_mbs = time(&|b| {
-        std::hint::black_box(FitparserOracle.decode(b).ok());
-    });
-    println!(
-        "FIT throughput over {} files, {:.1} MB: native decode {decode_mbs:.0} MB/s, decode+model {parse_mbs:.0} MB/s, fitparser {oracle_mbs:.1} MB/s (1 core)",
-        files.len(),
-        total_bytes as f64 / 1e6
-    );
-    assert!(parse_mbs > 15.0);
 }
