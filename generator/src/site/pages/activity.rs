@@ -454,7 +454,8 @@ fn render_activity(
     c.insert("records", &records);
     c.insert("gpx_url", &gpx_url);
     c.insert("device", &d.device);
-    c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default().replace("</", "<\\/"));
+    // Placed in a quoted attribute (`data-map='…'`), which Tera escapes like any value.
+    c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default());
     c.insert("detail_url", &format!("{}{id}.json", urls.data));
     produced.push(ctx.render("pages/activity.html", c, &format!("{page_dir}index.html"))?);
     let _: &ActivityUrls = urls;
