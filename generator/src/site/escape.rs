@@ -8,14 +8,18 @@
 //! - [`html`] is Tera's escape function (set in `crate::templates`, with autoescaping on for
 //!   every `.html` and `.xml` template), so every `{{ value }}` goes through it; the SVG built
 //!   by hand in `crate::site::svg` calls it on every string it interpolates, so its callers
-//!   pass raw text. Only sanitised markdown (ammonia) and that SVG are inserted with `| safe`.
+//!   pass raw text. Only that SVG, markdown sanitised by ammonia (`view::render_markdown`)
+//!   and [`json_for_html`] output are inserted with `| safe`.
 //! - [`json_for_html`] serialises data embedded in a page (`<script type="application/json">`),
 //!   where HTML escaping does not apply and a `</script>` or `<!--` inside a string would end
 //!   or confuse the element.
+//! - [`xml_chars`] only replaces the control characters XML forbids, for the `gpx` crate,
+//!   which escapes markup itself (the GPX download of an activity).
 //!
 //! Values are kept raw everywhere else (view models, BAS JSON), so nothing is escaped twice.
 
 use serde::Serialize;
+use std::fmt::Write;
 
 /// Escape text for HTML, SVG and XML: element content and quoted attribute values alike.
 ///
@@ -41,10 +45,17 @@ pub fn html(input: &str) -> String {
     out
 }
 
-/// Characters XML 1.0 forbids (C0 controls except tab, LF, CR) plus DEL and the C1 range,
-/// which HTML treats as parse errors. Also used for text handed to the GPX writer.
+/// Characters XML 1.0 forbids (C0 controls except tab, LF, CR, and U+FFFE/U+FFFF) plus DEL
+/// and the C1 range, which HTML treats as parse errors.
 pub fn is_forbidden_control(c: char) -> bool {
     (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// `input` with [`is_forbidden_control`] characters replaced by U+FFFD, for text handed to a
+/// writer that escapes markup itself but would write such characters as they are (the `gpx`
+/// crate, for the published GPX download).
+pub fn xml_chars(input: &str) -> String {
+    input.chars().map(|c| if is_forbidden_control(c) { '\u{FFFD}' } else { c }).collect()
 }
 
 /// `value` as JSON that is safe to place raw inside an HTML element (`<script
@@ -61,6 +72,10 @@ pub fn json_for_html<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_j
             '&' => out.push_str("\\u0026"),
             '\u{2028}' => out.push_str("\\u2028"),
             '\u{2029}' => out.push_str("\\u2029"),
+            // serde_json writes C0 controls as escapes already; DEL and C1 too, as in `html`.
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -78,6 +93,7 @@ mod tests {
             "&lt;/title&gt;&lt;meta content=&quot;0;url=/x&quot; a=&#39;b&#39;&gt; &amp; co"
         );
         assert_eq!(html("a\u{0}b\u{1b}c\u{7f}d\u{85}e"), "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e");
+        assert_eq!(xml_chars("a\u{0}b\u{85}<&"), "a\u{FFFD}b\u{FFFD}<&");
         assert_eq!(
             html("tab\tline\nret\r /url/ \u{202e}rtl"),
             "tab\tline\nret\r /url/ \u{202e}rtl"
@@ -86,11 +102,11 @@ mod tests {
 
     #[test]
     fn json_for_html_cannot_end_its_script_element_and_still_parses() {
-        let names = vec!["</script><!--<script>", "a & b", "line\u{2028}sep"];
+        let names = vec!["</script><!--<script>", "a & b", "line\u{2028}sep", "del\u{7f}"];
         let json = json_for_html(&names).unwrap();
         assert_eq!(
             json,
-            r#"["\u003c/script\u003e\u003c!--\u003cscript\u003e","a \u0026 b","line\u2028sep"]"#
+            r#"["\u003c/script\u003e\u003c!--\u003cscript\u003e","a \u0026 b","line\u2028sep","del\u007f"]"#
         );
         let back: Vec<String> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, names);
