@@ -4,6 +4,8 @@
 //! render, so `watch` and `serve` pick up an edited theme folder on the next render). Formatting of numbers
 //! lives in Rust ([`format_distance`], [`format_duration`], [`format_pace`]) and is exposed
 //! to templates as filters, so it is tested once and used the same way on every page.
+//! Every value a template prints is escaped by [`crate::site::escape::html`], the site's one
+//! escape function (`docs/site.md`, "Escaping").
 
 use crate::theme::Theme;
 use std::collections::HashMap;
@@ -40,26 +42,10 @@ pub fn load_theme(theme: &Theme) -> Result<Tera, TemplateError> {
     tera.add_raw_templates(files)
         .map_err(|source| TemplateError::Tera { origin: theme.origin().to_owned(), source })?;
     register_filters(&mut tera);
-    tera.set_escape_fn(escape_html);
+    // Every template is escaped, whatever its name, by the site's one escape function.
+    tera.autoescape_on(vec![".html", ".xml"]);
+    tera.set_escape_fn(crate::site::escape::html);
     Ok(tera)
-}
-
-/// HTML escaping for templates: `& < > " '` only. Tera's default also escapes `/`, which
-/// makes every URL unreadable in the output (`&#x2F;`) for no safety gain inside quoted
-/// attributes and text.
-pub fn escape_html(input: &str) -> String {
-    let mut out = String::with_capacity(input.len() + 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Register `format_distance`, `format_duration`, `format_pace`, `format_speed`.

@@ -9,6 +9,7 @@
 //! data are byte-identical.
 
 pub mod assets;
+pub mod escape;
 pub mod load;
 pub mod pages;
 pub mod render;

@@ -4,7 +4,12 @@
 //! Output is plain strings with numbers rounded to one decimal, so two builds of the same
 //! data are byte-identical and pages stay small (an activity chart is at most
 //! [`CHART_POINTS`] points whatever the recording length).
+//!
+//! Templates insert this SVG with `| safe`, so Tera does not escape it: every string written
+//! here (labels, season names, tooltips, colours, links) goes through [`esc`] at the point
+//! where it enters the markup, and callers pass raw text (`docs/site.md`, "Escaping").
 
+use super::escape::html as esc;
 use std::fmt::Write;
 
 /// Points kept per chart line (the timeseries is bucketed to this many means).
@@ -56,8 +61,9 @@ pub fn thumbnail(coords: &[[f64; 2]], color: &str) -> Option<String> {
     }
     let pts = project(coords, 120.0, 70.0, 4.0);
     Some(format!(
-        r#"<svg class="thumb" viewBox="0 0 120 70" aria-hidden="true"><path d="{}" fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round" opacity=".9"/></svg>"#,
-        polyline(&pts)
+        r#"<svg class="thumb" viewBox="0 0 120 70" aria-hidden="true"><path d="{}" fill="none" stroke="{}" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round" opacity=".9"/></svg>"#,
+        polyline(&pts),
+        esc(color)
     ))
 }
 
@@ -73,8 +79,9 @@ pub fn track_outline(coords: &[[f64; 2]], color: &str) -> Option<String> {
     let (sx, sy) = pts[0];
     let (ex, ey) = pts[pts.len() - 1];
     Some(format!(
-        r##"<svg class="track-outline" viewBox="0 0 600 400" role="img" aria-label="Track outline"><path d="{}" fill="none" stroke="{color}" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/><circle cx="{sx}" cy="{sy}" r="6" fill="#4ade80" stroke="#fff" stroke-width="2"/><circle cx="{ex}" cy="{ey}" r="6" fill="#f87171" stroke="#fff" stroke-width="2"/></svg>"##,
-        polyline(&pts)
+        r##"<svg class="track-outline" viewBox="0 0 600 400" role="img" aria-label="Track outline"><path d="{}" fill="none" stroke="{}" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/><circle cx="{sx}" cy="{sy}" r="6" fill="#4ade80" stroke="#fff" stroke-width="2"/><circle cx="{ex}" cy="{ey}" r="6" fill="#f87171" stroke="#fff" stroke-width="2"/></svg>"##,
+        polyline(&pts),
+        esc(color)
     ))
 }
 
@@ -133,6 +140,7 @@ pub fn line_chart(
     let line = polyline(&pts);
     let base = py(y0);
     let area = format!("{line}L{},{base}L{},{base}Z", pts[pts.len() - 1].0, pts[0].0);
+    let (label, color) = (esc(label), esc(color));
     let mut s = String::new();
     let _ = write!(
         s,
@@ -196,13 +204,13 @@ pub fn zone_bars(rows: &[ZoneBar]) -> String {
             s,
             r#"<text class="tick" x="0" y="{}">{}</text><rect x="{left}" y="{}" width="{bw}" height="{}" rx="3" fill="{}" opacity=".8"/><text class="tick" x="{}" y="{}">{}</text>"#,
             y + 15.0,
-            r.label,
+            esc(&r.label),
             y + 4.0,
             row - 8.0,
-            r.color,
+            esc(&r.color),
             left + bw + 6.0,
             y + 15.0,
-            r.value
+            esc(&r.value)
         );
     }
     s.push_str("</svg>");
@@ -275,19 +283,17 @@ pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String
     for l in lines {
         let pts: Vec<(f64, f64)> =
             l.points.iter().map(|(d, v)| (px(*d as f64), py(*v as f64))).collect();
+        // Season names are whatever the athlete typed in edits/athlete.yaml.
+        let (name, color) = (esc(l.name), esc(l.color));
         let _ = write!(
             s,
-            r#"<path d="{}" fill="none" stroke="{}" stroke-width="2"><title>{}</title></path>"#,
+            r#"<path d="{}" fill="none" stroke="{color}" stroke-width="2"><title>{name}</title></path>"#,
             polyline(&pts),
-            l.color,
-            l.name
         );
         for ((d, v), (x, y)) in l.points.iter().zip(&pts) {
             let _ = write!(
                 s,
-                r#"<circle cx="{x}" cy="{y}" r="3" fill="{}"><title>{} / {}: {v} W</title></circle>"#,
-                l.color,
-                l.name,
+                r#"<circle cx="{x}" cy="{y}" r="3" fill="{color}"><title>{name} / {}: {v} W</title></circle>"#,
                 duration_label(*d)
             );
         }
@@ -315,7 +321,7 @@ pub struct DayCell {
     pub color: String,
     /// Intensity 0..1 (drawn as fill opacity over the page, so it works in both themes).
     pub opacity: f64,
-    /// Tooltip text.
+    /// Tooltip text, raw (escaped when written).
     pub title: String,
     /// Link target (first activity of the day).
     pub href: String,
@@ -388,10 +394,10 @@ pub fn heatmap(year: i32, jan1_weekday0: u8, days_in_year: u16, cells: &[DayCell
         let _ = write!(
             s,
             r#"<a href="{}"><rect x="{x}" y="{y}" width="{cell}" height="{cell}" rx="2" fill="{}" fill-opacity="{}"><title>{}</title></rect></a>"#,
-            c.href,
-            c.color,
+            esc(&c.href),
+            esc(&c.color),
             (c.opacity * 100.0).round() / 100.0,
-            c.title
+            esc(&c.title)
         );
     }
     s.push_str("</svg>");
@@ -464,6 +470,45 @@ mod tests {
             svg.split(['M', 'L', ',', '"']).filter_map(|t| t.parse::<f64>().ok()).collect();
         assert!(nums.iter().all(|v| (0.0..=120.0).contains(v)), "{nums:?}");
         assert!(thumbnail(&[[45.0, 7.0]], "#fff").is_none());
+    }
+
+    #[test]
+    fn strings_are_escaped_where_they_enter_the_svg() {
+        let name = r#"S1</title><meta http-equiv=refresh content="0;url=/x">"#;
+        let pts = [(1, 300), (60, 250)];
+        let svg = power_curve(&[CurveLine { name, color: "#fff", points: &pts }], None).unwrap();
+        assert!(!svg.contains("S1</title>"), "{svg}");
+        assert_eq!(
+            svg.matches("<title>S1&lt;/title&gt;&lt;meta http-equiv=refresh content=&quot;0;url=/x&quot;&gt;").count(),
+            3,
+            "line and both points: {svg}"
+        );
+        let cell = DayCell {
+            ordinal0: 3,
+            color: "#fff".into(),
+            opacity: 1.0,
+            title: "1 June — <b>x</b>\n🚴 \"><img src=x>".into(),
+            href: "/a/?x=\"y\"".into(),
+        };
+        let svg = heatmap(2024, 0, 366, &[cell]);
+        assert!(
+            svg.contains(r#"<a href="/a/?x=&quot;y&quot;"><rect"#)
+                && svg.contains(
+                    "<title>1 June — &lt;b&gt;x&lt;/b&gt;\n🚴 &quot;&gt;&lt;img src=x&gt;</title>"
+                ),
+            "{svg}"
+        );
+        let bars = zone_bars(&[ZoneBar {
+            label: "<Z1>".into(),
+            value: "1 & 2".into(),
+            fraction: 0.5,
+            color: "red\"".into(),
+        }]);
+        assert!(
+            bars.contains(">&lt;Z1&gt;</text>") && bars.contains(">1 &amp; 2</text>"),
+            "{bars}"
+        );
+        assert!(bars.contains(r#"fill="red&quot;""#), "{bars}");
     }
 
     #[test]

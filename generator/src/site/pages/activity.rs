@@ -8,6 +8,7 @@
 //! timeseries lazily.
 
 use super::super::SiteError;
+use super::super::escape::xml_chars;
 use super::super::render::{ActivityUrls, Ctx, activity_files};
 use super::super::svg;
 use super::super::view::{
@@ -454,7 +455,8 @@ fn render_activity(
     c.insert("records", &records);
     c.insert("gpx_url", &gpx_url);
     c.insert("device", &d.device);
-    c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default().replace("</", "<\\/"));
+    // Placed in a quoted attribute (`data-map='…'`), which Tera escapes like any value.
+    c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default());
     c.insert("detail_url", &format!("{}{id}.json", urls.data));
     produced.push(ctx.render("pages/activity.html", c, &format!("{page_dir}index.html"))?);
     let _: &ActivityUrls = urls;
@@ -579,7 +581,9 @@ fn gpx_bytes(title: &str, track: Option<&TrackFeature>) -> Result<Vec<u8>, SiteE
         seg.points.push(wp);
     }
     let mut trk = gpx::Track::new();
-    trk.name = Some(title.to_owned());
+    // The gpx crate escapes markup but writes control characters as they are, which no XML
+    // reader accepts: a NUL in a title would make the download unreadable.
+    trk.name = Some(xml_chars(title));
     trk.segments.push(seg);
     let doc = gpx::Gpx {
         version: gpx::GpxVersion::Gpx11,

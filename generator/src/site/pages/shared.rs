@@ -4,6 +4,7 @@
 //! build re-renders all of them (they are cheap).
 
 use super::super::SiteError;
+use super::super::escape::json_for_html;
 use super::super::render::Ctx;
 use super::super::view::sport_meta;
 use super::feed::{FeedSpec, render_feed};
@@ -149,7 +150,9 @@ fn render_community(ctx: &Ctx<'_>) -> Result<String, SiteError> {
     let mut c = tera::Context::new();
     c.insert("title", &format!("Community — {}", ctx.inst.name));
     c.insert("periods", &periods);
-    c.insert("recent_json", &recent_days_json(ctx).replace("</", "<\\/"));
+    // Inserted raw into a <script type="application/json"> (`| safe`): display names in it
+    // are escaped for that element by `json_for_html`, not by Tera.
+    c.insert("recent_json", &recent_days_json(ctx));
     ctx.render("pages/community.html", c, "community/index.html")
 }
 
@@ -191,7 +194,7 @@ fn recent_days_json(ctx: &Ctx<'_>) -> String {
             })
         })
         .collect();
-    serde_json::to_string(&users).unwrap_or_else(|_| "[]".to_owned())
+    json_for_html(&users).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {

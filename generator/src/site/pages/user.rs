@@ -187,7 +187,7 @@ fn stats_context(
             ordinal0: dt.ordinal() - 1,
             color: svg::mix_weighted(&colors),
             opacity: 0.12 + 0.88 * rank(*total),
-            title: view::escape_xml(&title),
+            title,
             href,
         });
         y.1 += total;
