@@ -22,7 +22,7 @@ fn build(data: &Path, out: &Path) {
     site::build(&SiteOptions {
         data_dir: data.to_path_buf(),
         out_dir: out.to_path_buf(),
-        theme_dir: repo().join("themes/default"),
+        theme_dir: None,
         handle: None,
         tile_url: None,
     })
