@@ -1,8 +1,9 @@
 //! Through real nginx, started from the documented `docs/nginx/bincio.conf`: the private
 //! wall (`auth_request`), the API proxy, security headers, and that no secret is reachable.
 //! The end-to-end runs with `bincio-gen watch` are in `e2e.rs` (HTTP) and `browser_e2e.rs` (Chromium).
-//! Skipped, with a message, when nginx is not installed.
+//! Skipped, with a message, when nginx is not installed, unless `CI=true`: there it fails.
 
+use crate::util::skip_or_fail;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -51,8 +52,7 @@ pub(crate) async fn get(port: u16, req: &str) -> (u16, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_private_wall_proxy_and_secrets() {
     let Ok(nginx) = which("nginx") else {
-        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx-light)");
-        return;
+        return skip_or_fail("nginx is not installed (apt-get install nginx-light)");
     };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
