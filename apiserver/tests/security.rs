@@ -122,6 +122,25 @@ async fn login_flood_is_limited_per_ip_and_per_account() {
 }
 
 #[tokio::test]
+async fn successful_logins_never_use_up_the_ip_limit() {
+    let mut cfg = Config::default();
+    cfg.login_per_ip.count = 3;
+    let t = T::with_config(cfg);
+    // Twice the limit of good logins from one address (a family behind one router, a user
+    // on several devices): every one succeeds.
+    for i in 1..=6 {
+        let r = t.raw(login_req(ADMIN_PW), "203.0.113.20").await;
+        assert_eq!(r.status, 200, "successful login #{i} refused: {:?}", r.json);
+    }
+    // Failures still count, and at the limit the address is refused, even the right password.
+    for _ in 0..3 {
+        assert_eq!(t.raw(login_req("wrong-password"), "203.0.113.20").await.status, 401);
+    }
+    assert_eq!(t.raw(login_req("wrong-password"), "203.0.113.20").await.status, 429);
+    assert_eq!(t.raw(login_req(ADMIN_PW), "203.0.113.20").await.status, 429);
+}
+
+#[tokio::test]
 async fn huge_declared_bodies_are_refused_before_reading() {
     let t = T::new();
     let admin = t.admin().await;
