@@ -94,6 +94,9 @@ struct LoginBody {
 /// `POST /api/auth/login`.
 pub async fn login(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let ip = req.client_ip.to_string();
+    // The per-IP limit counts failed attempts only. The slot is taken before the password
+    // check, so parallel guesses cannot all pass the check, and given back on success: a
+    // family behind one address, or one person on many devices, is never locked out.
     st.login_per_ip.hit(&ip).map_err(|retry_after_s| ApiError::RateLimited { retry_after_s })?;
     let body: LoginBody = req.json(st.cfg.limits.json_body_bytes).await?;
     let handle = body.handle.trim().to_lowercase();
@@ -113,6 +116,7 @@ pub async fn login(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         return Err(ApiError::Credentials("invalid_credentials", "invalid credentials".into()));
     };
     st.failures_per_account.clear(&account_key);
+    st.login_per_ip.forgive(&ip);
     let body = json!({"ok": true, "handle": user.handle, "display_name": user.display_name});
     start_session(st, &user, body).await
 }
