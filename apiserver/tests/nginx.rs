@@ -135,6 +135,31 @@ async fn nginx_private_wall_proxy_and_secrets() {
     let evil = login.replace(&format!("Origin: http://{host}"), "Origin: https://evil.example");
     assert_eq!(get(web_port, &evil).await.0, 403);
 
+    // Every route of the daemon's table reaches the daemon through the shipped config: no
+    // regex location of nginx (originals, dot-files, databases) may shadow an API path. The
+    // requests are anonymous, so nothing is changed; the daemon answers each with JSON (401,
+    // 400, 404 for /api/me...), nginx's own refusals are HTML.
+    for route in bincio_api::router::routes() {
+        let path = route
+            .path
+            .replace("{id}", "2024-06-01T070000Z-morning-ride")
+            .replace("{filename}", "1717225200000-0a1b2c3d.jpg")
+            .replace("{handle}", "dave")
+            .replace("{job}", "01HZX3K9Q2");
+        assert!(!path.contains('{'), "placeholder left in {path}");
+        let m = &route.method;
+        let raw = format!(
+            "{m} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nAccept: application/json\r\nContent-Length: 0\r\n\r\n"
+        );
+        let (s, head, body) = get(web_port, &raw).await;
+        let json = head.to_ascii_lowercase().contains("content-type: application/json");
+        let parsed = serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| v.is_object());
+        assert!(
+            json && parsed,
+            "{m} {path} was answered by nginx, not the daemon ({s}): {head}\n{body}"
+        );
+    }
+
     // Secrets: never served, even to a logged-in user, even if copied under the root.
     for p in [
         "/instance.db",
