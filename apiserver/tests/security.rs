@@ -195,6 +195,70 @@ async fn compression_bombs_are_stopped_at_the_cap() {
     assert!(bytes < 1 << 20, "{bytes} bytes left behind");
 }
 
+/// A GPX header and then `spaces` spaces: deflate shrinks it about a thousandfold.
+fn spaces_gpx(spaces: usize) -> Vec<u8> {
+    let mut v = b"<?xml version=\"1.0\"?><gpx creator=\"bomb\">".to_vec();
+    v.extend(std::iter::repeat_n(b' ', spaces));
+    v
+}
+
+#[tokio::test]
+async fn small_archives_that_expand_a_thousandfold_are_refused_and_leave_nothing() {
+    // Default caps: every entry is well under the 200 MiB per-file cap and the archive under
+    // the total cap, so only the expansion ratio can tell this from a real export.
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let entry = spaces_gpx(8 << 20);
+    let z = {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..10 {
+            w.start_file(format!("activities/{i}.gpx"), opts).unwrap();
+            w.write_all(&entry).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    assert!(z.len() < 1 << 20, "the test archive is small: {} bytes", z.len());
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    assert!(matches!(r.status.as_u16(), 413 | 422), "zip bomb: {} {:?}", r.status, r.json);
+    // The same with a single gzip.
+    let gz = gzip(&entry);
+    let r = t.multipart("/api/upload", &bob, &[("files", "bomb.gpx.gz", &gz)]).await;
+    assert!(matches!(r.status.as_u16(), 413 | 422), "gzip bomb: {} {:?}", r.status, r.json);
+    // Nothing kept: no queued upload, nothing in originals/ or _uploads/ (staging included).
+    assert!(!t.queue_requests().iter().any(|q| q["change"] == "upload"));
+    for dir in ["bob/originals", "bob/_uploads"] {
+        let (bytes, files) = bincio_api::handlers::dir_usage(&t.root().join(dir));
+        assert_eq!((bytes, files), (0, 0), "{dir} keeps {files} files, {bytes} bytes");
+    }
+    // A real recording compresses far less (this GPX: 18x with gzip -9) and is accepted,
+    // alone and inside a ZIP.
+    let real = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/samples/brut/1034867910.gpx"),
+    )
+    .unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, &real).unwrap();
+    let real_gz = enc.finish().unwrap();
+    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx.gz", &real_gz)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let z = {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9));
+        w.start_file("activities/ride.gpx", opts).unwrap();
+        w.write_all(&real).unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_uploads_and_edits_lose_nothing() {
     let t = Arc::new(T::new());
