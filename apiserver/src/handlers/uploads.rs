@@ -83,6 +83,7 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         files: lim.upload_files,
         entry_bytes: lim.decompressed_file_bytes,
         total_bytes: lim.zip_total_bytes,
+        ratio: lim.max_expansion_ratio,
     };
     let max_dec = lim.decompressed_file_bytes;
     let stg = staging.clone();
@@ -193,9 +194,10 @@ fn classify_all(
             .unwrap_or_default()
     };
     for (name, tmp) in files {
-        let kind = match sniff::classify(&tmp, max_decompressed) {
+        let kind = match sniff::classify(&tmp, max_decompressed, caps.ratio) {
             Ok(k) => k,
-            Err(e @ SniffError::Bomb(_)) => {
+            // A bomb refuses the whole request: nothing of it is kept.
+            Err(e @ (SniffError::Bomb(_) | SniffError::Ratio { .. })) => {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(ApiError::TooLarge(format!("{name}: {e}")));
             }
@@ -212,7 +214,11 @@ fn classify_all(
                 let _ = std::fs::remove_file(&tmp);
                 let (entries, _skipped) = match out {
                     Ok(v) => v,
-                    Err(e @ (SniffError::Bomb(_) | SniffError::TooMany(_))) => {
+                    Err(
+                        e @ (SniffError::Bomb(_)
+                        | SniffError::Ratio { .. }
+                        | SniffError::TooMany(_)),
+                    ) => {
                         return Err(ApiError::TooLarge(format!("{name}: {e}")));
                     }
                     Err(e) => {
@@ -222,7 +228,10 @@ fn classify_all(
                     }
                 };
                 for entry in entries {
-                    match sniff::classify(&entry.path, max_decompressed) {
+                    match sniff::classify(&entry.path, max_decompressed, caps.ratio) {
+                        Err(e @ (SniffError::Bomb(_) | SniffError::Ratio { .. })) => {
+                            return Err(ApiError::TooLarge(format!("{name}: {}: {e}", entry.name)));
+                        }
                         Ok(UploadKind::Zip) | Err(_) => {
                             let _ = std::fs::remove_file(&entry.path);
                             rejected.push(Rejected {
