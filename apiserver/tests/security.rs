@@ -259,6 +259,38 @@ async fn small_archives_that_expand_a_thousandfold_are_refused_and_leave_nothing
     assert_eq!(r.status, 202, "{:?}", r.json);
 }
 
+#[tokio::test]
+async fn uploads_and_photos_past_the_storage_limit_are_refused() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    t.activity("bob", ID);
+    t.st.db.with(|c| bincio_api::db::settings::set(c, "storage_limit_mb", "1")).unwrap();
+    // Bob already stores 900 KiB of his 1 MiB.
+    let old = t.root().join("bob/originals/old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("big.fit"), vec![0u8; 900 << 10]).unwrap();
+    let usage = || bincio_api::handlers::dir_usage(&t.root().join("bob"));
+    let before = usage();
+    // 200 KiB more would pass the limit: refused, with the limit named, nothing kept.
+    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx", &spaces_gpx(200 << 10))]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    let msg = r.json["message"].as_str().unwrap();
+    assert!(msg.contains("storage limit") && msg.contains("1 MiB"), "{msg}");
+    assert_eq!(usage(), before, "nothing of the refused upload is kept");
+    assert!(!t.queue_requests().iter().any(|q| q["change"] == "upload"));
+    // Photos count too.
+    let mut png = PNG.to_vec();
+    png.resize(200 << 10, 0);
+    let r = t.multipart(&format!("/api/activity/{ID}/images"), &bob, &[("file", "a.png", &png)]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    assert_eq!(usage(), before, "nothing of the refused photo is kept");
+    // What still fits is accepted, and the limit is shown to the user.
+    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx", GPX)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let me = t.call("GET", "/api/me", Some(&bob), None).await;
+    assert_eq!(me.json["storage_limit_mb"], 1, "{:?}", me.json);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_uploads_and_edits_lose_nothing() {
     let t = Arc::new(T::new());
