@@ -181,6 +181,11 @@ fn init(
             Some(v) => db::settings::set(c, "store_originals", if v { "true" } else { "false" })?,
             None => db::settings::set_default(c, "store_originals", "true")?,
         }
+        db::settings::set_default(
+            c,
+            "storage_limit_mb",
+            &db::settings::DEFAULT_STORAGE_LIMIT_MB.to_string(),
+        )?;
         db::settings::set_default(c, "max_user_invites", "3")
     })
     .map_err(api)?;

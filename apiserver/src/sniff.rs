@@ -128,6 +128,8 @@ pub enum SniffError {
         "expands more than {ratio} times ({compressed} bytes compressed): padding, not an activity file"
     )]
     Ratio { ratio: u64, compressed: u64 },
+    #[error("the archive's activity files together expand past {0} bytes")]
+    ZipTotal(u64),
     #[error("corrupt archive: {0}")]
     Corrupt(String),
     #[error("too many files (max {0})")]
@@ -298,7 +300,7 @@ pub fn extract_zip(
             SniffError::Bomb(_) if left < entry_cap && total_cap < caps.total_bytes => {
                 SniffError::Ratio { ratio: caps.ratio, compressed: archive_bytes }
             }
-            SniffError::Bomb(_) if left < entry_cap => SniffError::Bomb(caps.total_bytes),
+            SniffError::Bomb(_) if left < entry_cap => SniffError::ZipTotal(caps.total_bytes),
             SniffError::Bomb(_) if entry_cap < caps.entry_bytes => {
                 SniffError::Ratio { ratio: caps.ratio, compressed }
             }

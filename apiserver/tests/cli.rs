@@ -67,6 +67,11 @@ fn init_is_idempotent_and_admin_commands_work() {
     assert!(!run(dir.path(), &["settings", "set", "bogus", "1"]).0);
     assert!(run(dir.path(), &["settings", "set", "store_originals", "false"]).0);
     assert_eq!(run(dir.path(), &["settings", "get", "store_originals"]).1.trim(), "false");
+    // The per-user storage limit: 5 GiB from init, settable, whole MiB only.
+    assert_eq!(run(dir.path(), &["settings", "get", "storage_limit_mb"]).1.trim(), "5120");
+    assert!(run(dir.path(), &["settings", "set", "storage_limit_mb", "10240"]).0);
+    assert_eq!(run(dir.path(), &["settings", "get", "storage_limit_mb"]).1.trim(), "10240");
+    assert!(!run(dir.path(), &["settings", "set", "storage_limit_mb", "5GB"]).0);
     assert!(run(dir.path(), &["settings", "set", "public_url", "https://rides.example.org/"]).0);
     // Invites now carry the base URL.
     let (ok, out) = run(dir.path(), &["invite", "create", "--by", "dave"]);

@@ -36,12 +36,18 @@ pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
                     let Some(u) = db::sessions::lookup(c, &hash, db::now_s())? else {
                         return Ok(None);
                     };
-                    Ok(Some((u, db::settings::get(c, "store_originals")?)))
+                    let store = db::settings::get(c, "store_originals")?;
+                    let limit = db::settings::get_u32(
+                        c,
+                        "storage_limit_mb",
+                        db::settings::DEFAULT_STORAGE_LIMIT_MB,
+                    )?;
+                    Ok(Some((u, store, limit)))
                 })
                 .await?
         }
     };
-    let Some((u, store)) = found else {
+    let Some((u, store, storage_limit_mb)) = found else {
         return Ok(reply::json(
             StatusCode::NOT_FOUND,
             &json!({"error": "unauthorized", "message": "not authenticated"}),
@@ -52,6 +58,8 @@ pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         "display_name": u.display_name,
         "is_admin": u.is_admin,
         "store_originals_default": store.as_deref() != Some("false"),
+        // The per-user storage limit in MiB (0: unlimited); usage is in /api/me/storage.
+        "storage_limit_mb": storage_limit_mb,
         "dem_configured": false,
     })))
 }
