@@ -331,6 +331,27 @@ fn with_ext(name: &str, ext: &str) -> String {
     }
 }
 
+/// Remove the private staging folders (`{handle}/_uploads/.staging-{job}`) of uploads a
+/// killed daemon was receiving: they were never committed (no request names them), and
+/// only one `serve` runs per data directory, so at start-up none belongs to a live
+/// request. Returns how many were removed.
+pub fn remove_stale_staging(root: &bincio_bas::InstanceRoot) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for handle in root.users()? {
+        let uploads = root.user(&handle).uploads_dir();
+        let Ok(entries) = std::fs::read_dir(&uploads) else { continue };
+        for e in entries.flatten() {
+            let staged = e.file_name().to_string_lossy().starts_with(".staging-");
+            // Never follows a symlink: only the daemon's own folders are removed.
+            if staged && e.file_type().is_ok_and(|t| t.is_dir()) {
+                super::remove_tree(&e.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// `GET /api/jobs/{job}`: progress of one of the caller's jobs (admins see all).
 pub async fn job(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let job_id = req.params[0].clone();
