@@ -58,8 +58,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             let (root, db) = open_db(&data_dir)?;
             // Before listening: uploads half-received by a killed daemon are never committed.
-            let stale = handlers::uploads::remove_stale_staging(&root)
-                .with_context(|| format!("cannot clean up staged uploads in {}", data_dir.display()))?;
+            let stale = handlers::uploads::remove_stale_staging(&root).with_context(|| {
+                format!("cannot clean up staged uploads in {}", data_dir.display())
+            })?;
             if stale > 0 {
                 tracing::info!(removed = stale, "removed half-received uploads of an earlier run");
             }

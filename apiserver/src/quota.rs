@@ -61,7 +61,11 @@ impl Quota {
 
 /// `5120` → `5 GiB`, `1` → `1 MiB`.
 fn human_mib(mb: u32) -> String {
-    if mb >= 1024 && mb % 1024 == 0 { format!("{} GiB", mb / 1024) } else { format!("{mb} MiB") }
+    if mb >= 1024 && mb.is_multiple_of(1024) {
+        format!("{} GiB", mb / 1024)
+    } else {
+        format!("{mb} MiB")
+    }
 }
 
 /// Bytes used by a user folder (blocking: walks the folder).

@@ -175,12 +175,12 @@ pub fn check_gzip(path: &Path, max_out: u64, ratio: u64) -> Result<ActivityKind,
     let f = std::fs::File::open(path)?;
     let compressed = f.metadata()?.len();
     let cap = expansion_cap(compressed, ratio, max_out);
-    copy_capped(flate2::read::MultiGzDecoder::new(f), std::io::sink(), cap).map_err(|e| {
-        match e {
+    copy_capped(flate2::read::MultiGzDecoder::new(f), std::io::sink(), cap).map_err(
+        |e| match e {
             SniffError::Bomb(_) if cap < max_out => SniffError::Ratio { ratio, compressed },
             other => other,
-        }
-    })?;
+        },
+    )?;
     Ok(kind)
 }
 
@@ -357,14 +357,21 @@ mod tests {
         assert_eq!(check_gzip(&p, 100 << 20, u64::MAX), Ok(ActivityKind::Gpx));
         // The same 64 MiB from under 200 kB is far past 100 times: refused for its ratio.
         let compressed = std::fs::metadata(&p).unwrap().len();
-        assert_eq!(check_gzip(&p, 100 << 20, 100), Err(SniffError::Ratio { ratio: 100, compressed }));
+        assert_eq!(
+            check_gzip(&p, 100 << 20, 100),
+            Err(SniffError::Ratio { ratio: 100, compressed })
+        );
     }
 
     #[test]
     fn expansion_cap_spares_small_outputs() {
         assert_eq!(expansion_cap(1000, 100, 200 << 20), RATIO_FREE_BYTES);
         assert_eq!(expansion_cap(1 << 20, 100, 200 << 20), 100 << 20);
-        assert_eq!(expansion_cap(10 << 20, 100, 200 << 20), 200 << 20, "the byte cap still applies");
+        assert_eq!(
+            expansion_cap(10 << 20, 100, 200 << 20),
+            200 << 20,
+            "the byte cap still applies"
+        );
         assert_eq!(expansion_cap(u64::MAX, 100, 5), 5, "no overflow");
     }
 }

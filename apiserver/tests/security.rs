@@ -272,7 +272,8 @@ async fn uploads_and_photos_past_the_storage_limit_are_refused() {
     let usage = || bincio_api::handlers::dir_usage(&t.root().join("bob"));
     let before = usage();
     // 200 KiB more would pass the limit: refused, with the limit named, nothing kept.
-    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx", &spaces_gpx(200 << 10))]).await;
+    let r =
+        t.multipart("/api/upload", &bob, &[("files", "ride.gpx", &spaces_gpx(200 << 10))]).await;
     assert_eq!(r.status, 413, "{:?}", r.json);
     let msg = r.json["message"].as_str().unwrap();
     assert!(msg.contains("storage limit") && msg.contains("1 MiB"), "{msg}");
@@ -281,7 +282,8 @@ async fn uploads_and_photos_past_the_storage_limit_are_refused() {
     // Photos count too.
     let mut png = PNG.to_vec();
     png.resize(200 << 10, 0);
-    let r = t.multipart(&format!("/api/activity/{ID}/images"), &bob, &[("file", "a.png", &png)]).await;
+    let r =
+        t.multipart(&format!("/api/activity/{ID}/images"), &bob, &[("file", "a.png", &png)]).await;
     assert_eq!(r.status, 413, "{:?}", r.json);
     assert_eq!(usage(), before, "nothing of the refused photo is kept");
     // What still fits is accepted, and the limit is shown to the user.
