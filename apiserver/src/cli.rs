@@ -63,7 +63,8 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// Instance settings: max_users, max_user_invites, store_originals, public_url.
+    /// Instance settings: max_users, max_user_invites, store_originals, storage_limit_mb,
+    /// public_url.
     Settings {
         #[command(subcommand)]
         action: SettingsAction,

@@ -22,6 +22,12 @@ pub struct Limits {
     pub zip_total_bytes: u64,
     /// Entries examined in one ZIP.
     pub zip_entries: usize,
+    /// Largest expansion a compressed upload may have: a `.gz`, each ZIP entry and the ZIP
+    /// as a whole may decompress to at most this many times their compressed size (outputs
+    /// under [`crate::sniff::RATIO_FREE_BYTES`] are always allowed). Real recordings
+    /// compress up to about 20 times; a file that expands 100 times is padding, not an
+    /// activity, and the byte caps alone would let a 2 MB archive fill 2 GB of disk.
+    pub max_expansion_ratio: u64,
     /// One activity photo.
     pub photo_bytes: u64,
     /// One feedback image, and how many per submission.
@@ -41,6 +47,7 @@ impl Default for Limits {
             decompressed_file_bytes: 200 * MIB,
             zip_total_bytes: 8 * 1024 * MIB,
             zip_entries: 100_000,
+            max_expansion_ratio: 100,
             photo_bytes: 10 * MIB,
             feedback_image_bytes: 2 * MIB,
             feedback_images: 3,

@@ -16,6 +16,7 @@ pub mod locks;
 pub mod names;
 pub mod openapi;
 pub mod originals;
+pub mod quota;
 pub mod reply;
 pub mod request;
 pub mod router;

@@ -57,6 +57,13 @@ fn run(cli: Cli) -> Result<()> {
                 tracing::warn!(%listen, "listening on a non-loopback address; the daemon expects nginx in front");
             }
             let (root, db) = open_db(&data_dir)?;
+            // Before listening: uploads half-received by a killed daemon are never committed.
+            let stale = handlers::uploads::remove_stale_staging(&root).with_context(|| {
+                format!("cannot clean up staged uploads in {}", data_dir.display())
+            })?;
+            if stale > 0 {
+                tracing::info!(removed = stale, "removed half-received uploads of an earlier run");
+            }
             let st =
                 AppState::new(root, db, Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
             // A small blocking pool: SQLite is behind one mutex anyway, and every extra
@@ -157,6 +164,11 @@ fn init(
             Some(v) => db::settings::set(c, "store_originals", if v { "true" } else { "false" })?,
             None => db::settings::set_default(c, "store_originals", "true")?,
         }
+        db::settings::set_default(
+            c,
+            "storage_limit_mb",
+            &db::settings::DEFAULT_STORAGE_LIMIT_MB.to_string(),
+        )?;
         db::settings::set_default(c, "max_user_invites", "3")
     })
     .map_err(api)?;

@@ -4,6 +4,11 @@
 //! The daemon does not parse activities (the watcher does), but it refuses anything that is
 //! not plausibly a GPX, FIT, TCX, gzip of one of those, a Strava CSV or a Strava export ZIP,
 //! and it never lets a small archive expand past the configured caps.
+//!
+//! Byte caps alone are not enough: ten 190 MiB entries of spaces pass a 200 MiB per-file
+//! cap yet make a 2 MB ZIP fill 2 GB of disk. So every decompression is also held to an
+//! expansion ratio (output / compressed input): per `.gz`, per ZIP entry and per archive.
+//! Activity files compress up to about 20 times, so the default of 100 never refuses one.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -100,6 +105,16 @@ pub fn is_strava_csv(head: &[u8]) -> bool {
     first.contains("Activity ID") && !first.contains('<') && !head.contains(&0)
 }
 
+/// Decompressed outputs up to this size are never refused for their ratio: a small file of
+/// repeated XML may compress better than a real recording, and it cannot fill a disk.
+pub const RATIO_FREE_BYTES: u64 = 1 << 20;
+
+/// How many bytes `compressed` input bytes may expand to: `max_out`, or less when the
+/// ratio cap says so.
+pub fn expansion_cap(compressed: u64, ratio: u64, max_out: u64) -> u64 {
+    compressed.saturating_mul(ratio).max(RATIO_FREE_BYTES).min(max_out)
+}
+
 /// Why a file was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SniffError {
@@ -109,6 +124,12 @@ pub enum SniffError {
     GzipContent,
     #[error("expands past {0} bytes (compression bomb)")]
     Bomb(u64),
+    #[error(
+        "expands more than {ratio} times ({compressed} bytes compressed): padding, not an activity file"
+    )]
+    Ratio { ratio: u64, compressed: u64 },
+    #[error("the archive's activity files together expand past {0} bytes")]
+    ZipTotal(u64),
     #[error("corrupt archive: {0}")]
     Corrupt(String),
     #[error("too many files (max {0})")]
@@ -142,8 +163,8 @@ fn copy_capped(mut r: impl Read, mut sink: impl Write, max: u64) -> Result<u64, 
 }
 
 /// Check a gzip file: its content must be an activity file and expand to at most `max_out`
-/// bytes. Decompresses to nowhere; nothing is kept.
-pub fn check_gzip(path: &Path, max_out: u64) -> Result<ActivityKind, SniffError> {
+/// bytes and at most `ratio` times its size. Decompresses to nowhere; nothing is kept.
+pub fn check_gzip(path: &Path, max_out: u64, ratio: u64) -> Result<ActivityKind, SniffError> {
     let mut head = Vec::with_capacity(4096);
     let f = std::fs::File::open(path)?;
     flate2::read::MultiGzDecoder::new(f)
@@ -152,7 +173,14 @@ pub fn check_gzip(path: &Path, max_out: u64) -> Result<ActivityKind, SniffError>
         .map_err(|e| SniffError::Corrupt(e.to_string()))?;
     let kind = sniff_activity(&head).ok_or(SniffError::GzipContent)?;
     let f = std::fs::File::open(path)?;
-    copy_capped(flate2::read::MultiGzDecoder::new(f), std::io::sink(), max_out)?;
+    let compressed = f.metadata()?.len();
+    let cap = expansion_cap(compressed, ratio, max_out);
+    copy_capped(flate2::read::MultiGzDecoder::new(f), std::io::sink(), cap).map_err(
+        |e| match e {
+            SniffError::Bomb(_) if cap < max_out => SniffError::Ratio { ratio, compressed },
+            other => other,
+        },
+    )?;
     Ok(kind)
 }
 
@@ -165,12 +193,13 @@ pub enum UploadKind {
     Zip,
 }
 
-/// Classify the file at `path`.
-pub fn classify(path: &Path, max_decompressed: u64) -> Result<UploadKind, SniffError> {
+/// Classify the file at `path`; a gzip may expand to `max_decompressed` bytes and `ratio`
+/// times its size.
+pub fn classify(path: &Path, max_decompressed: u64, ratio: u64) -> Result<UploadKind, SniffError> {
     let mut head = Vec::with_capacity(4096);
     std::fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
     if is_gzip(&head) {
-        return check_gzip(path, max_decompressed).map(UploadKind::Gzip);
+        return check_gzip(path, max_decompressed, ratio).map(UploadKind::Gzip);
     }
     if is_zip(&head) {
         return Ok(UploadKind::Zip);
@@ -191,6 +220,8 @@ pub struct ZipCaps {
     pub files: usize,
     pub entry_bytes: u64,
     pub total_bytes: u64,
+    /// Expansion ratio cap, per entry and for the whole archive.
+    pub ratio: u64,
 }
 
 /// One file taken out of a ZIP.
@@ -203,14 +234,19 @@ pub struct ZipEntryOut {
 
 /// Extract the activity files and `activities.csv` of a Strava export into `dest` (a
 /// fresh folder). Everything else (media, JSON, profile) is skipped. Entry sizes are
-/// counted while decompressing (headers can lie), and the totals are capped; on any cap
-/// the partial output is left for the caller to delete.
+/// counted while decompressing (headers can lie), and the totals are capped, in bytes and
+/// in expansion ratio (each entry against its compressed size, all entries together
+/// against the archive's size); on any cap the partial output is left for the caller to
+/// delete.
 pub fn extract_zip(
     zip_path: &Path,
     dest: &Path,
     caps: ZipCaps,
 ) -> Result<(Vec<ZipEntryOut>, usize), SniffError> {
     let f = std::fs::File::open(zip_path)?;
+    let archive_bytes = f.metadata()?.len();
+    // All entries together: the byte cap, or less for a small archive.
+    let total_cap = expansion_cap(archive_bytes, caps.ratio, caps.total_bytes);
     let mut archive = zip::ZipArchive::new(f).map_err(|e| SniffError::Corrupt(e.to_string()))?;
     if archive.len() > caps.entries {
         return Err(SniffError::TooMany(caps.entries));
@@ -254,9 +290,20 @@ pub fn extract_zip(
             continue;
         }
         let mut file = std::fs::File::create(&path)?;
-        let budget = caps.entry_bytes.min(caps.total_bytes.saturating_sub(total));
+        // The entry's header size bounds what the decompressor may read, so a lying header
+        // only ends the entry early; the ratio is against that size.
+        let compressed = entry.compressed_size();
+        let entry_cap = expansion_cap(compressed, caps.ratio, caps.entry_bytes);
+        let left = total_cap.saturating_sub(total);
+        let budget = entry_cap.min(left);
         let n = copy_capped(&mut entry, &mut file, budget).map_err(|e| match e {
-            SniffError::Bomb(_) if budget < caps.entry_bytes => SniffError::Bomb(caps.total_bytes),
+            SniffError::Bomb(_) if left < entry_cap && total_cap < caps.total_bytes => {
+                SniffError::Ratio { ratio: caps.ratio, compressed: archive_bytes }
+            }
+            SniffError::Bomb(_) if left < entry_cap => SniffError::ZipTotal(caps.total_bytes),
+            SniffError::Bomb(_) if entry_cap < caps.entry_bytes => {
+                SniffError::Ratio { ratio: caps.ratio, compressed }
+            }
             other => other,
         })?;
         total += n;
@@ -306,7 +353,25 @@ mod tests {
         }
         enc.finish().unwrap();
         assert!(std::fs::metadata(&p).unwrap().len() < 200_000);
-        assert_eq!(check_gzip(&p, 8 << 20), Err(SniffError::Bomb(8 << 20)));
-        assert_eq!(check_gzip(&p, 100 << 20), Ok(ActivityKind::Gpx));
+        assert_eq!(check_gzip(&p, 8 << 20, u64::MAX), Err(SniffError::Bomb(8 << 20)));
+        assert_eq!(check_gzip(&p, 100 << 20, u64::MAX), Ok(ActivityKind::Gpx));
+        // The same 64 MiB from under 200 kB is far past 100 times: refused for its ratio.
+        let compressed = std::fs::metadata(&p).unwrap().len();
+        assert_eq!(
+            check_gzip(&p, 100 << 20, 100),
+            Err(SniffError::Ratio { ratio: 100, compressed })
+        );
+    }
+
+    #[test]
+    fn expansion_cap_spares_small_outputs() {
+        assert_eq!(expansion_cap(1000, 100, 200 << 20), RATIO_FREE_BYTES);
+        assert_eq!(expansion_cap(1 << 20, 100, 200 << 20), 100 << 20);
+        assert_eq!(
+            expansion_cap(10 << 20, 100, 200 << 20),
+            200 << 20,
+            "the byte cap still applies"
+        );
+        assert_eq!(expansion_cap(u64::MAX, 100, 5), 5, "no overflow");
     }
 }

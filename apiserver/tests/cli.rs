@@ -67,6 +67,11 @@ fn init_is_idempotent_and_admin_commands_work() {
     assert!(!run(dir.path(), &["settings", "set", "bogus", "1"]).0);
     assert!(run(dir.path(), &["settings", "set", "store_originals", "false"]).0);
     assert_eq!(run(dir.path(), &["settings", "get", "store_originals"]).1.trim(), "false");
+    // The per-user storage limit: 5 GiB from init, settable, whole MiB only.
+    assert_eq!(run(dir.path(), &["settings", "get", "storage_limit_mb"]).1.trim(), "5120");
+    assert!(run(dir.path(), &["settings", "set", "storage_limit_mb", "10240"]).0);
+    assert_eq!(run(dir.path(), &["settings", "get", "storage_limit_mb"]).1.trim(), "10240");
+    assert!(!run(dir.path(), &["settings", "set", "storage_limit_mb", "5GB"]).0);
     assert!(run(dir.path(), &["settings", "set", "public_url", "https://rides.example.org/"]).0);
     // Invites now carry the base URL.
     let (ok, out) = run(dir.path(), &["invite", "create", "--by", "dave"]);
@@ -84,4 +89,34 @@ fn init_is_idempotent_and_admin_commands_work() {
     let empty = tempfile::tempdir().unwrap();
     let (ok, msg) = run(empty.path(), &["serve"]);
     assert!(!ok && msg.contains("bincio-api init"), "{msg}");
+}
+
+/// A daemon killed in the middle of an upload leaves its private staging folder behind
+/// (`{handle}/_uploads/.staging-{job}`); the next `serve` removes it before it listens, and
+/// leaves committed uploads that wait for the watcher alone.
+#[tokio::test]
+async fn serve_removes_staging_folders_left_by_a_killed_daemon() {
+    use crate::nginx::{Guard, free_port, wait_port};
+    let dir = tempfile::tempdir().unwrap();
+    assert!(init(dir.path(), "password-123\npassword-123\n").status.success());
+    let uploads = dir.path().join("dave/_uploads");
+    let staging = uploads.join(".staging-01HZX3K9Q2");
+    std::fs::create_dir_all(staging.join(".zip-0")).unwrap();
+    std::fs::write(staging.join("ride.gpx"), "<gpx/>").unwrap();
+    std::fs::write(staging.join(".zip-0/1.gpx"), vec![b' '; 1 << 20]).unwrap();
+    let waiting = uploads.join("01HZX3K9Q3/ride.gpx");
+    std::fs::create_dir_all(waiting.parent().unwrap()).unwrap();
+    std::fs::write(&waiting, "<gpx/>").unwrap();
+    let port = free_port();
+    let _api = Guard(
+        bin()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    wait_port(port).await;
+    assert!(!staging.exists(), "staging folder left behind");
+    assert!(waiting.is_file(), "a committed upload waiting for the watcher stays");
 }

@@ -2,10 +2,11 @@
 //! `bincio-api serve` and `bincio-gen watch` (when built: `cargo build --workspace --bins`).
 //! Register with an invite, log in, upload a GPX and a FIT through nginx, see both pages
 //! and the feed appear, edit a title, mark one unlisted, and check the private wall.
-//! Skipped with a message when nginx or the bincio-gen binary is missing.
+//! Skipped with a message when nginx or the bincio-gen binary is missing, unless `CI=true`:
+//! there it fails.
 
 use crate::nginx::{Guard, free_port, get, init_instance, start_nginx, wait_port, which};
-use crate::util::multipart_body;
+use crate::util::{multipart_body, skip_or_fail};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -26,16 +27,14 @@ fn cookie_of(head: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_edit_and_privacy_through_nginx_and_the_watcher() {
     let Ok(nginx) = which("nginx") else {
-        eprintln!("SKIPPED: nginx is not installed");
-        return;
+        return skip_or_fail("nginx is not installed (apt-get install nginx-light)");
     };
     let gen_bin =
         std::path::Path::new(env!("CARGO_BIN_EXE_bincio-api")).with_file_name("bincio-gen");
     if !gen_bin.is_file() || !samples().is_dir() {
-        eprintln!(
-            "SKIPPED: build bincio-gen first (cargo build --workspace --bins) and keep ../shared/samples"
+        return skip_or_fail(
+            "build bincio-gen first (cargo build --workspace --bins) and keep ../shared/samples",
         );
-        return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));

@@ -122,6 +122,25 @@ async fn login_flood_is_limited_per_ip_and_per_account() {
 }
 
 #[tokio::test]
+async fn successful_logins_never_use_up_the_ip_limit() {
+    let mut cfg = Config::default();
+    cfg.login_per_ip.count = 3;
+    let t = T::with_config(cfg);
+    // Twice the limit of good logins from one address (a family behind one router, a user
+    // on several devices): every one succeeds.
+    for i in 1..=6 {
+        let r = t.raw(login_req(ADMIN_PW), "203.0.113.20").await;
+        assert_eq!(r.status, 200, "successful login #{i} refused: {:?}", r.json);
+    }
+    // Failures still count, and at the limit the address is refused, even the right password.
+    for _ in 0..3 {
+        assert_eq!(t.raw(login_req("wrong-password"), "203.0.113.20").await.status, 401);
+    }
+    assert_eq!(t.raw(login_req("wrong-password"), "203.0.113.20").await.status, 429);
+    assert_eq!(t.raw(login_req(ADMIN_PW), "203.0.113.20").await.status, 429);
+}
+
+#[tokio::test]
 async fn huge_declared_bodies_are_refused_before_reading() {
     let t = T::new();
     let admin = t.admin().await;
@@ -174,6 +193,104 @@ async fn compression_bombs_are_stopped_at_the_cap() {
     assert!(!t.queue_requests().iter().any(|q| q["change"] == "upload"));
     let (bytes, _) = bincio_api::handlers::dir_usage(&t.root().join("bob"));
     assert!(bytes < 1 << 20, "{bytes} bytes left behind");
+}
+
+/// A GPX header and then `spaces` spaces: deflate shrinks it about a thousandfold.
+fn spaces_gpx(spaces: usize) -> Vec<u8> {
+    let mut v = b"<?xml version=\"1.0\"?><gpx creator=\"bomb\">".to_vec();
+    v.extend(std::iter::repeat_n(b' ', spaces));
+    v
+}
+
+#[tokio::test]
+async fn small_archives_that_expand_a_thousandfold_are_refused_and_leave_nothing() {
+    // Default caps: every entry is well under the 200 MiB per-file cap and the archive under
+    // the total cap, so only the expansion ratio can tell this from a real export.
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let entry = spaces_gpx(8 << 20);
+    let z = {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..10 {
+            w.start_file(format!("activities/{i}.gpx"), opts).unwrap();
+            w.write_all(&entry).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    assert!(z.len() < 1 << 20, "the test archive is small: {} bytes", z.len());
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    assert!(matches!(r.status.as_u16(), 413 | 422), "zip bomb: {} {:?}", r.status, r.json);
+    // The same with a single gzip.
+    let gz = gzip(&entry);
+    let r = t.multipart("/api/upload", &bob, &[("files", "bomb.gpx.gz", &gz)]).await;
+    assert!(matches!(r.status.as_u16(), 413 | 422), "gzip bomb: {} {:?}", r.status, r.json);
+    // Nothing kept: no queued upload, nothing in originals/ or _uploads/ (staging included).
+    assert!(!t.queue_requests().iter().any(|q| q["change"] == "upload"));
+    for dir in ["bob/originals", "bob/_uploads"] {
+        let (bytes, files) = bincio_api::handlers::dir_usage(&t.root().join(dir));
+        assert_eq!((bytes, files), (0, 0), "{dir} keeps {files} files, {bytes} bytes");
+    }
+    // A real recording compresses far less (this GPX: 18x with gzip -9) and is accepted,
+    // alone and inside a ZIP.
+    let real = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/samples/brut/1034867910.gpx"),
+    )
+    .unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, &real).unwrap();
+    let real_gz = enc.finish().unwrap();
+    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx.gz", &real_gz)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let z = {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9));
+        w.start_file("activities/ride.gpx", opts).unwrap();
+        w.write_all(&real).unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+}
+
+#[tokio::test]
+async fn uploads_and_photos_past_the_storage_limit_are_refused() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    t.activity("bob", ID);
+    t.st.db.with(|c| bincio_api::db::settings::set(c, "storage_limit_mb", "1")).unwrap();
+    // Bob already stores 900 KiB of his 1 MiB.
+    let old = t.root().join("bob/originals/old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("big.fit"), vec![0u8; 900 << 10]).unwrap();
+    let usage = || bincio_api::handlers::dir_usage(&t.root().join("bob"));
+    let before = usage();
+    // 200 KiB more would pass the limit: refused, with the limit named, nothing kept.
+    let r =
+        t.multipart("/api/upload", &bob, &[("files", "ride.gpx", &spaces_gpx(200 << 10))]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    let msg = r.json["message"].as_str().unwrap();
+    assert!(msg.contains("storage limit") && msg.contains("1 MiB"), "{msg}");
+    assert_eq!(usage(), before, "nothing of the refused upload is kept");
+    assert!(!t.queue_requests().iter().any(|q| q["change"] == "upload"));
+    // Photos count too.
+    let mut png = PNG.to_vec();
+    png.resize(200 << 10, 0);
+    let r =
+        t.multipart(&format!("/api/activity/{ID}/images"), &bob, &[("file", "a.png", &png)]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    assert_eq!(usage(), before, "nothing of the refused photo is kept");
+    // What still fits is accepted, and the limit is shown to the user.
+    let r = t.multipart("/api/upload", &bob, &[("files", "ride.gpx", GPX)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let me = t.call("GET", "/api/me", Some(&bob), None).await;
+    assert_eq!(me.json["storage_limit_mb"], 1, "{:?}", me.json);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -14,6 +14,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const ADMIN_PW: &str = "admin-password";
 
+/// True under CI (`CI=true`, read only here): a test that needs nginx, chromium or a built
+/// binary then fails when it is missing instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Report a test that cannot run: a message on stderr, or a failure under CI. The caller
+/// returns right after.
+pub fn skip_or_fail(why: &str) {
+    assert!(!in_ci(), "required in CI: {why}");
+    eprintln!("SKIPPED: {why}");
+}
+
 pub struct T {
     pub dir: tempfile::TempDir,
     pub st: Arc<AppState>,

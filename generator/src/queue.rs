@@ -9,6 +9,7 @@
 //! a crash or `kill -9` at any point simply redoes the job at the next start. Formats:
 //! `docs/queue.md`.
 
+use crate::extract::Failure;
 use crate::site::{self, SiteOptions};
 use bincio_bas::fsx;
 use bincio_bas::queue::{
@@ -206,6 +207,7 @@ pub fn run_jobs(
                         path: f.path.display().to_string(),
                         reason: f.reason.clone(),
                     }));
+                    remove_refused_uploads(&user_dir, jobs, &report.failed);
                 }
                 Err(e) => {
                     mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[], &[]))?;
@@ -293,18 +295,42 @@ fn remove_unkept_uploads(user_dir: &Path, jobs: &[Pending]) {
             continue;
         }
         let Ok(path) = listed_file(user_dir, rel) else { continue };
-        if let Err(e) = std::fs::remove_file(&path) {
-            tracing::warn!(path = %path.display(), "cannot remove extracted upload: {e}");
+        remove_upload(user_dir, &path);
+    }
+}
+
+/// A listed upload whose content can never be imported (not an activity, corrupt, a route:
+/// `Failure::not_an_activity`) is deleted right after the extraction, before the status
+/// says done, so a refused file never keeps using the user's disk; the status still names
+/// it. Files that failed for a passing reason (unreadable) stay for the next attempt, and
+/// only files the requests list are touched, never the rest of `originals/`.
+fn remove_refused_uploads(user_dir: &Path, jobs: &[Pending], failed: &[Failure]) {
+    let refused: Vec<&Path> =
+        failed.iter().filter(|f| f.not_an_activity).map(|f| f.path.as_path()).collect();
+    let uploads = jobs.iter().filter(|j| j.request.change == ChangeKind::Upload);
+    for rel in uploads.flat_map(|j| &j.request.files) {
+        let Ok(path) = listed_file(user_dir, rel) else { continue };
+        if refused.contains(&path.as_path()) {
+            remove_upload(user_dir, &path);
         }
-        let uploads = user_dir.join("_uploads");
-        let mut dir = path.parent().map(Path::to_path_buf);
-        while let Some(d) = dir {
-            // remove_dir fails on a non-empty folder, which is what stops the walk.
-            if !d.starts_with(&uploads) || d == uploads || std::fs::remove_dir(&d).is_err() {
-                break;
-            }
-            dir = d.parent().map(Path::to_path_buf);
+    }
+}
+
+/// Remove one uploaded file and the folders under `originals/` or `_uploads/` it leaves
+/// empty. Errors only leave leftovers (logged).
+fn remove_upload(user_dir: &Path, path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(path = %path.display(), "cannot remove upload: {e}");
+    }
+    let tops = [user_dir.join("originals"), user_dir.join("_uploads")];
+    let mut dir = path.parent().map(Path::to_path_buf);
+    while let Some(d) = dir {
+        // remove_dir fails on a non-empty folder, which is what stops the walk.
+        let inside = tops.iter().any(|t| d.starts_with(t) && d != *t);
+        if !inside || std::fs::remove_dir(&d).is_err() {
+            break;
         }
+        dir = d.parent().map(Path::to_path_buf);
     }
 }
 

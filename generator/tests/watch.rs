@@ -244,6 +244,41 @@ fn an_upload_extracts_exactly_the_listed_files() {
     assert!(!dave.join("_uploads/job-a").exists(), "unkept upload removed once extracted");
 }
 
+// A listed upload that is not an activity (it passed the daemon's sniffing: a GPX header,
+// then 1 MiB of spaces) is reported in the status and removed from originals/: a file that
+// can never be imported must not keep using the user's disk. The good file next to it stays.
+#[test]
+fn a_listed_upload_that_is_not_an_activity_is_reported_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    copy_dir(&samples(), &data);
+    let _w = spawn(&data, &out, 0);
+    wait_for("initial render", Duration::from_secs(60), || {
+        out.join(format!("activity/{ID}/index.html")).is_file()
+    });
+    let job = data.join("dave/originals/job-b");
+    std::fs::create_dir_all(&job).unwrap();
+    std::fs::write(job.join("good.gpx"), gpx_walk()).unwrap();
+    let junk = format!("<?xml version=\"1.0\"?><gpx creator=\"x\">{}", " ".repeat(1 << 20));
+    std::fs::write(job.join("junk.gpx"), junk).unwrap();
+    enqueue_upload(
+        &data,
+        "job-b",
+        "dave",
+        &["originals/job-b/good.gpx", "originals/job-b/junk.gpx"],
+    );
+    wait_for("upload done", Duration::from_secs(60), || {
+        status(&data, "job-b").is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-b").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_eq!(st.new_activity_ids, ["2026-01-02T120000Z"], "{st:?}");
+    assert_eq!(st.failures.len(), 1, "{st:?}");
+    assert!(st.failures[0].path.ends_with("junk.gpx"), "{st:?}");
+    assert!(!job.join("junk.gpx").exists(), "the refused upload is still on disk");
+    assert!(job.join("good.gpx").is_file(), "the imported original stays");
+}
+
 /// A 12-minute walk in a park, one point every 5 s.
 fn gpx_walk() -> String {
     let mut s = String::from(

@@ -53,6 +53,22 @@ impl RateLimiter {
         }
     }
 
+    /// Take back the most recent event of `key`: a login reserves its slot with [`hit`]
+    /// before the password is checked (so a burst of parallel attempts cannot all slip under
+    /// the limit) and gives it back when the password was right, so only failures count.
+    ///
+    /// [`hit`]: Self::hit
+    pub fn forgive(&self, key: &str) {
+        let mut map = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(v) = map.get_mut(key) {
+            // Timestamps are pushed in order, so the last one is this request's.
+            v.pop();
+            if v.is_empty() {
+                map.remove(key);
+            }
+        }
+    }
+
     /// Forget a key (a successful login clears the account's failure count).
     pub fn clear(&self, key: &str) {
         self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
@@ -89,5 +105,17 @@ mod tests {
         assert!(rl.hit_at("a", t0).is_err());
         assert!(rl.hit_at("b", t0).is_ok(), "another key is independent");
         assert!(rl.hit_at("a", t0 + Duration::from_secs(61)).is_ok(), "window slid");
+    }
+
+    #[test]
+    fn forgiven_events_do_not_count() {
+        let rl = RateLimiter::new(2, Duration::from_secs(60));
+        for _ in 0..5 {
+            assert!(rl.hit("a").is_ok());
+            rl.forgive("a");
+        }
+        assert!(rl.hit("a").is_ok() && rl.hit("a").is_ok());
+        assert!(rl.hit("a").is_err(), "unforgiven events still count");
+        rl.forgive("nobody"); // no entry: nothing happens
     }
 }

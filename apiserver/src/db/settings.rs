@@ -4,11 +4,18 @@ use crate::error::ApiError;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
+/// `storage_limit_mb` when the setting is absent: 5 GiB per user.
+pub const DEFAULT_STORAGE_LIMIT_MB: u32 = 5 * 1024;
+
 /// Settings an admin may change, with what each value must look like.
 pub const KNOWN: &[(&str, &str)] = &[
     ("max_users", "a whole number; 0 means unlimited"),
     ("max_user_invites", "a whole number of invites each non-admin may ever create"),
     ("store_originals", "true or false: keep uploaded files in {handle}/originals/"),
+    (
+        "storage_limit_mb",
+        "MiB each user's folder may hold (uploads, photos, extracted activities); 0 means unlimited; default 5120",
+    ),
     (
         "public_url",
         "the site's base URL, e.g. https://rides.example.org (invite links, Origin check)",
@@ -18,7 +25,7 @@ pub const KNOWN: &[(&str, &str)] = &[
 /// Validate a setting before it is stored.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
     match key {
-        "max_users" | "max_user_invites" => value
+        "max_users" | "max_user_invites" | "storage_limit_mb" => value
             .parse::<u32>()
             .map(|_| ())
             .map_err(|_| format!("{key} must be a whole number, got {value:?}")),

@@ -228,6 +228,7 @@ pub async fn prefs_put(st: &AppState, req: Req) -> Result<Resp, ApiError> {
 pub async fn storage(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let user = st.require_user(req.headers()).await?;
     let ud = st.root.user(&user_handle(&user)?);
+    let limit_mb = crate::quota::Quota::load(st).await?.limit_mb;
     let v = tokio::task::spawn_blocking(move || {
         let (total, _) = dir_usage(ud.path());
         let (act, act_n) = dir_usage(&ud.activities_dir());
@@ -235,6 +236,7 @@ pub async fn storage(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         let (img, img_n) = dir_usage(&ud.edits_dir().join("images"));
         json!({
             "total_mb": mib(total),
+            "limit_mb": limit_mb,
             "activities_mb": mib(act),
             "activities_count": act_n,
             "originals_mb": mib(orig),

@@ -1,12 +1,13 @@
 //! Activity photos: sniffed by magic bytes, stored under a name the server chooses
 //! (`{unix_ms}-{hex}.{ext}` from the detected type), so no `.html` or `.svg` can ever be
-//! stored on the site's origin.
+//! stored on the site's origin. Photos count toward the user's storage limit (`crate::quota`).
 
 use super::uploads::stream_field_to_temp;
 use super::{own_activity, path_activity_id, require_detail, user_handle};
 use crate::error::ApiError;
 use crate::jobs;
 use crate::names::is_valid_photo_name;
+use crate::quota::{Quota, used_blocking};
 use crate::reply::{self, Resp};
 use crate::request::{Req, multipart_error};
 use crate::sniff::sniff_image;
@@ -34,6 +35,9 @@ pub async fn add(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     require_detail(&ud, &id)?;
     let cap = st.cfg.limits.photo_bytes;
     let mut mp = req.multipart(cap + 64 * 1024)?;
+    let quota = Quota::load(st).await?;
+    let user_dir = ud.path().to_path_buf();
+    let room = quota.room(tokio::task::spawn_blocking(move || used_blocking(&user_dir)).await?);
     let images = ud.images_dir(&id);
     std::fs::create_dir_all(&images)?;
     let mut stored = None;
@@ -42,7 +46,11 @@ pub async fn add(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         if !is_file || stored.is_some() {
             continue;
         }
-        let (tmp, _len) = stream_field_to_temp(&mut field, &images, cap, "image").await?;
+        let limit = cap.min(room);
+        let (tmp, _len) = match stream_field_to_temp(&mut field, &images, limit, "image").await {
+            Err(ApiError::TooLarge(_)) if limit < cap => return Err(quota.exceeded()),
+            other => other?,
+        };
         stored = Some(tmp);
     }
     let tmp = stored.ok_or_else(|| ApiError::bad("file", "no file field"))?;
@@ -58,6 +66,8 @@ pub async fn add(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let job_id = jobs::new_job_id()?;
     let jid = job_id.clone();
     tokio::task::spawn_blocking(move || {
+        // The temp file is already in the user folder, so it is counted (dropped on refusal).
+        quota.check(used_blocking(root.user(&h).path()))?;
         tmp.as_file().sync_data()?;
         tmp.persist_noclobber(&target).map_err(|e| ApiError::internal(e.error))?;
         jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Edit, vec![], Some(nm))

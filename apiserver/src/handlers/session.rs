@@ -36,12 +36,18 @@ pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
                     let Some(u) = db::sessions::lookup(c, &hash, db::now_s())? else {
                         return Ok(None);
                     };
-                    Ok(Some((u, db::settings::get(c, "store_originals")?)))
+                    let store = db::settings::get(c, "store_originals")?;
+                    let limit = db::settings::get_u32(
+                        c,
+                        "storage_limit_mb",
+                        db::settings::DEFAULT_STORAGE_LIMIT_MB,
+                    )?;
+                    Ok(Some((u, store, limit)))
                 })
                 .await?
         }
     };
-    let Some((u, store)) = found else {
+    let Some((u, store, storage_limit_mb)) = found else {
         return Ok(reply::json(
             StatusCode::NOT_FOUND,
             &json!({"error": "unauthorized", "message": "not authenticated"}),
@@ -52,6 +58,8 @@ pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         "display_name": u.display_name,
         "is_admin": u.is_admin,
         "store_originals_default": store.as_deref() != Some("false"),
+        // The per-user storage limit in MiB (0: unlimited); usage is in /api/me/storage.
+        "storage_limit_mb": storage_limit_mb,
         "dem_configured": false,
     })))
 }
@@ -94,6 +102,9 @@ struct LoginBody {
 /// `POST /api/auth/login`.
 pub async fn login(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let ip = req.client_ip.to_string();
+    // The per-IP limit counts failed attempts only. The slot is taken before the password
+    // check, so parallel guesses cannot all pass the check, and given back on success: a
+    // family behind one address, or one person on many devices, is never locked out.
     st.login_per_ip.hit(&ip).map_err(|retry_after_s| ApiError::RateLimited { retry_after_s })?;
     let body: LoginBody = req.json(st.cfg.limits.json_body_bytes).await?;
     let handle = body.handle.trim().to_lowercase();
@@ -113,6 +124,7 @@ pub async fn login(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         return Err(ApiError::Credentials("invalid_credentials", "invalid credentials".into()));
     };
     st.failures_per_account.clear(&account_key);
+    st.login_per_ip.forgive(&ip);
     let body = json!({"ok": true, "handle": user.handle, "display_name": user.display_name});
     start_session(st, &user, body).await
 }

@@ -6,10 +6,15 @@
 //! Accepted files land in `originals/{job_id}/` (or, with `Config::stage_unkept_uploads`
 //! and originals not kept, in `_uploads/{job_id}/`); then one `Upload` request lists them and the answer (202, job id)
 //! goes back at once. The watcher does the extraction; progress is `GET /api/jobs/{job}`.
+//!
+//! The user's storage limit (`crate::quota`) bounds everything: the streamed bytes, what a
+//! ZIP may unpack to, and, under the writer lock, the user folder with the staged files in
+//! it before they are committed. A refused upload leaves nothing behind.
 
 use super::user_handle;
 use crate::error::ApiError;
 use crate::jobs;
+use crate::quota::{Quota, used_blocking};
 use crate::reply::{self, Resp};
 use crate::request::{Req, multipart_error};
 use crate::sniff::{self, SniffError, UploadKind, ZipCaps};
@@ -65,10 +70,16 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         st.db.call(|c| crate::db::settings::get(c, "store_originals")).await?.as_deref()
             != Some("false");
     let ud = st.root.user(&handle);
+    let quota = Quota::load(st).await?;
+    let user_dir = ud.path().to_path_buf();
+    let room = quota.room(tokio::task::spawn_blocking(move || used_blocking(&user_dir)).await?);
+    if room == 0 {
+        return Err(quota.exceeded());
+    }
     // Stage into a private folder first; it is renamed into place at commit.
     let staging = ud.uploads_dir().join(format!(".staging-{job_id}"));
     std::fs::create_dir_all(&staging)?;
-    let result = receive(&mut mp, &staging, &lim, store_default).await;
+    let result = receive(&mut mp, &staging, &lim, store_default, quota, room).await;
     let (files, mut rejected, store) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -82,12 +93,23 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         entries: lim.zip_entries,
         files: lim.upload_files,
         entry_bytes: lim.decompressed_file_bytes,
-        total_bytes: lim.zip_total_bytes,
+        // What a ZIP unpacks to must also fit in the user's room (checked exactly at commit).
+        total_bytes: lim.zip_total_bytes.min(room),
+        ratio: lim.max_expansion_ratio,
     };
+    let room_binds = room < lim.zip_total_bytes;
     let max_dec = lim.decompressed_file_bytes;
     let stg = staging.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || classify_all(files, &stg, max_dec, caps)).await?;
+    let checked = tokio::task::spawn_blocking(move || classify_all(files, &stg, max_dec, caps))
+        .await?
+        .map_err(|e| match e {
+            Refusal::ZipTotal if room_binds => quota.exceeded(),
+            Refusal::ZipTotal => ApiError::TooLarge(format!(
+                "a ZIP expands past {} bytes (compression bomb)",
+                caps.total_bytes
+            )),
+            Refusal::Api(e) => e,
+        });
     let (accepted, more_rejected) = match checked {
         Ok(v) => v,
         Err(e) => {
@@ -113,6 +135,12 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let store = store || !st.cfg.stage_unkept_uploads;
     let listed = tokio::task::spawn_blocking(move || {
         let ud = root.user(&h);
+        // The staged files are inside the user folder: this counts them, and any other
+        // upload committed meanwhile (the lock makes this check and the rename one step).
+        if let Err(e) = quota.check(used_blocking(ud.path())) {
+            let _ = super::remove_tree(&staging);
+            return Err(e);
+        }
         let (base, rel) =
             if store { (ud.originals_dir(), "originals") } else { (ud.uploads_dir(), "_uploads") };
         std::fs::create_dir_all(&base)?;
@@ -136,6 +164,8 @@ async fn receive(
     staging: &Path,
     lim: &crate::config::Limits,
     store_default: bool,
+    quota: Quota,
+    mut room: u64,
 ) -> Result<Received, ApiError> {
     let mut files = Vec::new();
     let mut rejected = Vec::new();
@@ -166,11 +196,37 @@ async fn receive(
         // ZIPs may be as large as the whole request; single activity files have their own cap.
         let is_zip_name = name.to_ascii_lowercase().ends_with(".zip");
         let cap = if is_zip_name { lim.upload_body_bytes } else { lim.activity_file_bytes };
-        let (tmp, _) = stream_field_to_temp(&mut field, staging, cap, &name).await?;
+        // Past the user's room the upload is refused while streaming, not after.
+        let limit = cap.min(room);
+        let (tmp, len) = match stream_field_to_temp(&mut field, staging, limit, &name).await {
+            Err(ApiError::TooLarge(_)) if limit < cap => return Err(quota.exceeded()),
+            other => other?,
+        };
+        room -= len;
         let path = tmp.into_temp_path().keep().map_err(|e| ApiError::internal(e.error))?;
         files.push((name, path));
     }
     Ok((files, rejected, store))
+}
+
+/// Why [`classify_all`] refused the whole request.
+enum Refusal {
+    /// A ZIP's entries together passed `ZipCaps::total_bytes` (which the caller may have
+    /// lowered to the user's remaining room, and so knows which answer fits).
+    ZipTotal,
+    Api(ApiError),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<std::io::Error> for Refusal {
+    fn from(e: std::io::Error) -> Self {
+        Self::Api(e.into())
+    }
 }
 
 /// Give each received file its final name in the staging folder (or unpack it), and
@@ -180,7 +236,7 @@ fn classify_all(
     staging: &Path,
     max_decompressed: u64,
     caps: ZipCaps,
-) -> Result<(Vec<String>, Vec<Rejected>), ApiError> {
+) -> Result<(Vec<String>, Vec<Rejected>), Refusal> {
     let mut accepted: Vec<String> = Vec::new();
     let mut rejected = Vec::new();
     let unique = |name: &str, taken: &[String]| -> String {
@@ -193,11 +249,12 @@ fn classify_all(
             .unwrap_or_default()
     };
     for (name, tmp) in files {
-        let kind = match sniff::classify(&tmp, max_decompressed) {
+        let kind = match sniff::classify(&tmp, max_decompressed, caps.ratio) {
             Ok(k) => k,
-            Err(e @ SniffError::Bomb(_)) => {
+            // A bomb refuses the whole request: nothing of it is kept.
+            Err(e @ (SniffError::Bomb(_) | SniffError::Ratio { .. })) => {
                 let _ = std::fs::remove_file(&tmp);
-                return Err(ApiError::TooLarge(format!("{name}: {e}")));
+                return Err(ApiError::TooLarge(format!("{name}: {e}")).into());
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -212,8 +269,13 @@ fn classify_all(
                 let _ = std::fs::remove_file(&tmp);
                 let (entries, _skipped) = match out {
                     Ok(v) => v,
-                    Err(e @ (SniffError::Bomb(_) | SniffError::TooMany(_))) => {
-                        return Err(ApiError::TooLarge(format!("{name}: {e}")));
+                    Err(SniffError::ZipTotal(_)) => return Err(Refusal::ZipTotal),
+                    Err(
+                        e @ (SniffError::Bomb(_)
+                        | SniffError::Ratio { .. }
+                        | SniffError::TooMany(_)),
+                    ) => {
+                        return Err(ApiError::TooLarge(format!("{name}: {e}")).into());
                     }
                     Err(e) => {
                         rejected.push(Rejected { name, reason: e.to_string() });
@@ -222,7 +284,11 @@ fn classify_all(
                     }
                 };
                 for entry in entries {
-                    match sniff::classify(&entry.path, max_decompressed) {
+                    match sniff::classify(&entry.path, max_decompressed, caps.ratio) {
+                        Err(e @ (SniffError::Bomb(_) | SniffError::Ratio { .. })) => {
+                            let msg = format!("{name}: {}: {e}", entry.name);
+                            return Err(ApiError::TooLarge(msg).into());
+                        }
                         Ok(UploadKind::Zip) | Err(_) => {
                             let _ = std::fs::remove_file(&entry.path);
                             rejected.push(Rejected {
@@ -239,10 +305,8 @@ fn classify_all(
                 }
                 let _ = std::fs::remove_dir_all(&dest);
                 if accepted.len() > caps.files {
-                    return Err(ApiError::TooLarge(format!(
-                        "at most {} files per upload",
-                        caps.files
-                    )));
+                    let msg = format!("at most {} files per upload", caps.files);
+                    return Err(ApiError::TooLarge(msg).into());
                 }
                 continue;
             }
@@ -265,6 +329,27 @@ fn with_ext(name: &str, ext: &str) -> String {
     } else {
         format!("{name}.{ext}")
     }
+}
+
+/// Remove the private staging folders (`{handle}/_uploads/.staging-{job}`) of uploads a
+/// killed daemon was receiving: they were never committed (no request names them), and
+/// only one `serve` runs per data directory, so at start-up none belongs to a live
+/// request. Returns how many were removed.
+pub fn remove_stale_staging(root: &bincio_bas::InstanceRoot) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for handle in root.users()? {
+        let uploads = root.user(&handle).uploads_dir();
+        let Ok(entries) = std::fs::read_dir(&uploads) else { continue };
+        for e in entries.flatten() {
+            let staged = e.file_name().to_string_lossy().starts_with(".staging-");
+            // Never follows a symlink: only the daemon's own folders are removed.
+            if staged && e.file_type().is_ok_and(|t| t.is_dir()) {
+                super::remove_tree(&e.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// `GET /api/jobs/{job}`: progress of one of the caller's jobs (admins see all).

@@ -93,6 +93,10 @@ impl ExtractOptions {
 pub struct Failure {
     pub path: PathBuf,
     pub reason: String,
+    /// The content itself can never be imported (not an activity, corrupt, a route): the
+    /// watcher deletes such uploads. False when reading failed (may pass next time) or a
+    /// parser panicked (the file is kept so it can be reported).
+    pub not_an_activity: bool,
 }
 
 /// The outcome of a run.
@@ -237,7 +241,11 @@ fn extract_decompressed(
 
 fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&StravaCsv>) -> Outcome {
     let key = path.to_string_lossy().into_owned();
-    let fail = |reason: String| Outcome::Failed(Failure { path: path.to_path_buf(), reason });
+    let failure = |reason: String, not_an_activity: bool| {
+        Outcome::Failed(Failure { path: path.to_path_buf(), reason, not_an_activity })
+    };
+    let fail = |reason: String| failure(reason, false);
+    let refuse = |e: ParseError| failure(e.to_string(), true);
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => return fail(format!("cannot read: {e}")),
@@ -256,7 +264,7 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
     // Hash first: known content is never re-parsed.
     let decompressed = match parse::maybe_decompress(&raw) {
         Ok(b) => b,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return refuse(e),
     };
     let hash = content_hash(&decompressed);
     if reg.id_for_hash(&hash).is_some() {
@@ -282,7 +290,7 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
             artefacts: Box::new(artefacts),
             bytes: size,
         },
-        Ok(Err(e)) => fail(e.to_string()),
+        Ok(Err(e)) => refuse(e),
         // A parser bug must not take the batch down: report it like any bad file.
         Err(_) => fail("internal error while parsing (please report this file)".into()),
     }

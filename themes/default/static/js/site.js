@@ -55,6 +55,17 @@
     if (s) { s.textContent = text; s.className = 'form-status ' + (ok ? 'ok' : 'error'); }
   }
   var params = new URLSearchParams(location.search);
+  // Where to go after logging in. `next` comes from the address bar, so a link can carry
+  // `//evil.example/`, `/\evil.example`, `javascript:` or a tab that the URL parser drops:
+  // only a path on this site is followed (one leading `/`, not `//` or `/\`, and still this
+  // origin once resolved), anything else goes to the form's default.
+  function sameOriginPath(next, fallback) {
+    if (!next || next.charAt(0) !== '/' || next.charAt(1) === '/' || next.charAt(1) === '\\') { return fallback; }
+    try {
+      var u = new URL(next, location.origin);
+      return u.origin === location.origin ? u.pathname + u.search + u.hash : fallback;
+    } catch (e) { return fallback; }
+  }
   $all('[data-from-query]').forEach(function (i) { var v = params.get(i.getAttribute('data-from-query')); if (v) { i.value = v; } });
   $all('form[data-api], form[data-api-template]').forEach(function (form) {
     form.addEventListener('submit', function (ev) {
@@ -82,7 +93,7 @@
         return r.text().then(function (t) { var j = null; try { j = JSON.parse(t); } catch (e) { /* not JSON */ } return { ok: r.ok, json: j }; });
       }).then(function (res) {
         if (!res.ok) { status(form, (res.json && (res.json.message || res.json.detail || res.json.error)) || 'Request failed', false); return; }
-        if (form.hasAttribute('data-redirect-next')) { location.href = params.get('next') || form.getAttribute('data-redirect-next'); return; }
+        if (form.hasAttribute('data-redirect-next')) { location.href = sameOriginPath(params.get('next'), form.getAttribute('data-redirect-next')); return; }
         if (form.hasAttribute('data-redirect')) { location.href = form.getAttribute('data-redirect'); return; }
         status(form, form.hasAttribute('data-show-json') ? JSON.stringify(res.json) : (form.getAttribute('data-success') || 'Done.'), true);
         if (form.hasAttribute('data-disable-on-success')) { $all('input, button', form).forEach(function (i) { i.disabled = true; }); }
