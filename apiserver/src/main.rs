@@ -19,11 +19,16 @@ fn main() -> ExitCode {
     let default = if cli.verbose > 0 { "bincio_api=debug" } else { "bincio_api=info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // No colour codes when stderr is a log file or the journal, only on a terminal.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", bincio_bas::report::error_chain(e.as_ref()));
             ExitCode::from(2)
         }
     }

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", bincio_bas::report::error_chain(e.as_ref()));
             ExitCode::from(2)
         }
     }

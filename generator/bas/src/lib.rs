@@ -12,6 +12,7 @@ pub mod handle;
 pub mod layout;
 pub mod lenient;
 pub mod queue;
+pub mod report;
 pub mod timestamp;
 
 pub use bas::*;
