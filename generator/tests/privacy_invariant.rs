@@ -163,10 +163,10 @@ fn published_points(rel: &str, text: &str) -> Vec<(f64, f64)> {
             out.push((b, a));
         }
     }
-    if rel.ends_with(".json") || rel.ends_with(".geojson") {
-        if let Ok(v) = serde_json::from_str::<Value>(text) {
-            json_points(&v, &mut out);
-        }
+    if (rel.ends_with(".json") || rel.ends_with(".geojson"))
+        && let Ok(v) = serde_json::from_str::<Value>(text)
+    {
+        json_points(&v, &mut out);
     }
     out
 }
@@ -190,10 +190,10 @@ fn number_spans(text: &str) -> Vec<(usize, usize, f64)> {
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
-            if i - frac_start >= 4 {
-                if let Ok(v) = text[start..i].parse::<f64>() {
-                    out.push((start, i, v));
-                }
+            if i - frac_start >= 4
+                && let Ok(v) = text[start..i].parse::<f64>()
+            {
+                out.push((start, i, v));
             }
         } else if i == int_start {
             i += 1;
