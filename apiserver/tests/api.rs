@@ -761,3 +761,20 @@ async fn openapi_lists_every_route() {
     assert_eq!(t.call("GET", "/api/nope", None, None).await.status, 404);
     assert_eq!(t.call("PATCH", "/api/me", None, None).await.status, 405);
 }
+
+// Removing a ghost folder (files of a handle with no account) queues the job that unpublishes
+// its pages, as deleting an account does.
+#[tokio::test]
+async fn removing_a_ghost_folder_queues_its_unpublishing() {
+    let t = T::new();
+    let admin = t.admin().await;
+    std::fs::create_dir_all(t.root().join("ghost/activities")).unwrap();
+    let r = t.call("DELETE", "/api/admin/users/ghost/directory", Some(&admin), None).await;
+    assert_eq!(r.status, 200);
+    // No request at all yet means no `_queue/` folder either.
+    let queued = if t.root().join("_queue").is_dir() { t.queue_requests() } else { Vec::new() };
+    assert!(
+        queued.iter().any(|q| q["handle"] == "ghost" && q["change"] == "rebuild"),
+        "no rebuild queued for ghost: {queued:?}"
+    );
+}

@@ -738,3 +738,39 @@ fn making_an_activity_private_removes_its_public_page_and_files() {
         all.keys().any(|k| k.starts_with(&format!("activity/{id}-")) && k.ends_with("index.html"))
     );
 }
+
+/// Output files whose path names `handle` or that link to their pages or data.
+fn traces_of(out: &Path, handle: &str) -> Vec<String> {
+    files(out)
+        .into_iter()
+        .filter(|(rel, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            rel.split('/').any(|c| c == handle)
+                || (!rel.starts_with("static/")
+                    && (text.contains(&format!("/u/{handle}/"))
+                        || text.contains(&format!("{handle}/_merged"))))
+        })
+        .map(|(rel, _)| rel)
+        .collect()
+}
+
+// A user whose folder is gone (account deleted) is unpublished by the next build, full or
+// `--handle` for someone else: every page, feed and data file, and every link to them.
+#[test]
+fn a_build_removes_the_pages_of_users_that_no_longer_exist() {
+    for scope in [None, Some("dave")] {
+        let s = scratch();
+        std::fs::write(s.data.join("instance.db"), b"").unwrap();
+        build(&s.data, &s.out, None);
+        assert!(!traces_of(&s.out, "brut").is_empty());
+        let brut_page = "activity/2019-03-30T125235Z/index.html";
+        assert!(s.out.join(brut_page).is_file());
+        std::fs::remove_dir_all(s.data.join("brut")).unwrap();
+        let r = build(&s.data, &s.out, scope);
+        assert_eq!(traces_of(&s.out, "brut"), Vec::<String>::new(), "{scope:?}");
+        assert!(!s.out.join(brut_page).exists(), "{scope:?}");
+        assert!(r.files_removed > 29, "{scope:?}: removed {}", r.files_removed);
+        let all = files(&s.out);
+        check_links(&s.out, &all);
+    }
+}
