@@ -774,3 +774,53 @@ fn a_build_removes_the_pages_of_users_that_no_longer_exist() {
         check_links(&s.out, &all);
     }
 }
+
+/// Move (or copy) one activity's detail, track and timeseries from one user to another.
+fn give_activity(data: &Path, id: &str, from: &str, to: &str, keep: bool) {
+    for ext in ["json", "geojson", "timeseries.json"] {
+        let (src, dst) = (
+            data.join(format!("{from}/activities/{id}.{ext}")),
+            data.join(format!("{to}/activities/{id}.{ext}")),
+        );
+        std::fs::copy(&src, &dst).unwrap();
+        if !keep {
+            std::fs::remove_file(&src).unwrap();
+        }
+    }
+}
+
+// Two users' activities with the same ID (same start second): whichever was published first
+// keeps `/activity/{id}/` through every later build, full or `--handle`, in whichever order
+// the builds come; the later one lives at `/activity/{id}-{handle}/`, and every link resolves.
+#[test]
+fn the_first_published_activity_keeps_the_bare_url_in_every_build_order() {
+    let id = "2017-06-06T171616Z";
+    for (first, second) in [("dave", "brut"), ("brut", "dave")] {
+        let s = scratch();
+        if first == "brut" {
+            give_activity(&s.data, id, "dave", "brut", false);
+        }
+        build(&s.data, &s.out, None);
+        let page = |p: &str| std::fs::read_to_string(s.out.join(p)).unwrap_or_default();
+        assert!(page(&format!("activity/{id}/index.html")).contains(&format!("← @{first}")));
+        // The second user gets an activity with the same ID, published by their own job.
+        give_activity(&s.data, id, first, second, true);
+        let builds: [Option<&str>; 4] = [Some(second), None, Some(first), Some(second)];
+        for (n, scope) in builds.into_iter().enumerate() {
+            build(&s.data, &s.out, scope);
+            let what = format!("{first} first, build {n} ({scope:?})");
+            assert!(
+                page(&format!("activity/{id}/index.html")).contains(&format!("← @{first}")),
+                "{what}: /activity/{id}/ is not {first}'s"
+            );
+            assert!(
+                page(&format!("activity/{id}-{second}/index.html"))
+                    .contains(&format!("← @{second}")),
+                "{what}: /activity/{id}-{second}/ is not {second}'s"
+            );
+            assert!(!s.out.join(format!("activity/{id}-{first}")).exists(), "{what}");
+            let all = files(&s.out);
+            check_links(&s.out, &all);
+        }
+    }
+}
