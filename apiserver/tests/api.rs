@@ -778,3 +778,23 @@ async fn removing_a_ghost_folder_queues_its_unpublishing() {
         "no rebuild queued for ghost: {queued:?}"
     );
 }
+
+// A display-name change must reach the generated pages: the daemon publishes the name where
+// the generator reads it (`edits/profile.json`) and queues a rebuild of the user.
+#[tokio::test]
+async fn a_display_name_change_is_published_and_queued() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let r = t
+        .call("PUT", "/api/me/display-name", Some(&bob), Some(json!({"display_name": "Bob B"})))
+        .await;
+    assert_eq!(r.status, 200);
+    let job = r.json["job_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!job.is_empty(), "no job queued: {:?}", r.json);
+    let q = t.queue_request(&job);
+    assert_eq!((q["handle"].as_str(), q["change"].as_str()), (Some("bob"), Some("rebuild")));
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.root().join("bob/edits/profile.json")).unwrap())
+            .unwrap();
+    assert_eq!(profile["display_name"], "Bob B");
+}

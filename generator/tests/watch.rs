@@ -377,3 +377,35 @@ fn a_user_deleted_while_the_watcher_is_down_is_unpublished_at_its_start() {
     assert_unpublished(&out, "brut");
     assert!(out.join(format!("activity/{ID}/index.html")).is_file(), "dave stays");
 }
+
+// A display-name change reaches the generated pages in the job the daemon queues for it: the
+// daemon writes the name to `edits/profile.json` and queues a rebuild of the user.
+#[test]
+fn a_display_name_change_reaches_the_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    multi_user_instance(&data);
+    let _w = spawn(&data, &out, 0);
+    warm_up(&data, "job-warm");
+    let profile = std::fs::read_to_string(out.join("u/dave/index.html")).unwrap();
+    assert!(!profile.contains("Dave Rider"));
+
+    std::fs::create_dir_all(data.join("dave/edits")).unwrap();
+    std::fs::write(data.join("dave/edits/profile.json"), r#"{"display_name":"Dave Rider"}"#)
+        .unwrap();
+    enqueue(&data, "job-name", "dave", "rebuild");
+    wait_for("job done", Duration::from_secs(60), || {
+        status(&data, "job-name").is_some_and(|s| s.state == JobState::Done)
+    });
+    let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
+    assert!(
+        read("u/dave/index.html")
+            .contains("<h1>Dave Rider <span class=\"muted\">@dave</span></h1>"),
+        "profile header"
+    );
+    assert!(read(&format!("activity/{ID}/index.html")).contains(">Dave Rider</a>"), "activity");
+    assert!(read("community/index.html").contains("Dave Rider"), "community page");
+    let feed: serde_json::Value =
+        serde_json::from_str(&read("data/dave/_merged/index.json")).unwrap();
+    assert_eq!(feed["owner"]["display_name"], "Dave Rider", "published BAS feed");
+}
