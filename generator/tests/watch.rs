@@ -409,3 +409,38 @@ fn a_display_name_change_reaches_the_pages() {
         serde_json::from_str(&read("data/dave/_merged/index.json")).unwrap();
     assert_eq!(feed["owner"]["display_name"], "Dave Rider", "published BAS feed");
 }
+
+// A job redone after a kill -9 that came after its extraction (the file is already in the
+// store, the request is still queued) reports the activity its file became, not `[]`.
+#[test]
+fn an_upload_redone_after_its_extraction_reports_its_activity_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    copy_dir(&samples(), &data);
+    let dir = data.join("dave/originals/job-redo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("walk.gpx"), gpx_walk()).unwrap();
+    // What the killed watcher had done: extract the file into dave's store (same code).
+    let st = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+        .args(["extract", "--handle", "dave", "--input"])
+        .arg(dir.join("walk.gpx"))
+        .arg("--output")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(data.join("dave/activities/2026-01-02T120000Z.json").is_file());
+    enqueue_upload(&data, "job-redo", "dave", &["originals/job-redo/walk.gpx"]);
+
+    let _w = spawn(&data, &out, 0);
+    wait_for("redone job finished", Duration::from_secs(60), || {
+        status(&data, "job-redo")
+            .is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-redo").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_eq!(st.new_activity_ids, ["2026-01-02T120000Z"], "{st:?}");
+    assert!(out.join("activity/2026-01-02T120000Z/index.html").is_file());
+}
