@@ -95,7 +95,8 @@ pub fn site_secret(root: &Path) -> Result<Vec<u8>, LoadError> {
 }
 
 /// Merge users and write the root manifest. With `only = Some(h)`, only `h` is merged to
-/// disk; the others are read (same in-memory result, nothing written).
+/// disk (nobody when `h` has no folder); the others are read (same in-memory result,
+/// nothing written).
 pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadError> {
     let inst = InstanceRoot::new(root);
     let handles =
