@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! {root}/instance.db  index.json  _queue/  _queue/status/  _feedback/
-//! {root}/.site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
+//! {root}/.site/activity_urls.json  .site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
 //! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/images/{id}/
@@ -11,8 +11,8 @@
 //!
 //! `{root}/.site/` holds what the generator must remember about the published site beyond
 //! any one user: which files each user's pages are (so a deleted user's files can still be
-//! found and removed after their folder is gone). It is outside every user folder for
-//! exactly that reason, and it is never published.
+//! found and removed after their folder is gone) and who owns which activity URL. It is
+//! outside every user folder for exactly that reason, and it is never published.
 
 use crate::handle::Handle;
 use std::path::{Path, PathBuf};
@@ -66,6 +66,12 @@ impl InstanceRoot {
     /// `{root}/.site/`: the generator's records about the published site (never published).
     pub fn site_dir(&self) -> PathBuf {
         self.root.join(".site")
+    }
+
+    /// `{root}/.site/activity_urls.json`: which user owns `/activity/{id}/` for each ID that
+    /// more than one user might have (first published wins; see `docs/site.md`).
+    pub fn activity_url_claims(&self) -> PathBuf {
+        self.site_dir().join("activity_urls.json")
     }
 
     /// `{root}/.site/pages-{out}/`: one list per scope of the files a build into the output

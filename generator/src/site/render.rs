@@ -7,6 +7,10 @@
 //! unlisted pages. The records live outside the user folders so that a deleted user's files
 //! can still be found: every build removes the files of a record whose user is gone, then the
 //! record. A `--handle` build renders and cleans its user's scope plus the shared scope.
+//!
+//! Who owns `/activity/{id}/` when two users have an activity with the same ID is decided
+//! once and remembered in `{root}/.site/activity_urls.json` (see [`activity_urls`]), so the
+//! URL does not depend on which users a build renders or in which order.
 
 use super::assets::{self, Vendor};
 use super::load::{self, Instance};
@@ -211,7 +215,7 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
     let mut site = site_view(&inst, &vendors);
     site.tile_url = opts.tile_url.clone();
     let root = InstanceRoot::new(&data);
-    let urls = activity_urls(&inst);
+    let urls = activity_urls(&inst, &root, |h| scope.renders(h))?;
     let theme_fp = theme_fingerprint(&opts.theme_dir);
     let out_key = short_hash(&out_abs.to_string_lossy());
     let ctx =
@@ -304,17 +308,62 @@ fn site_view(inst: &Instance, vendors: &[Vendor]) -> SiteView {
     }
 }
 
-/// Page and data URLs of every activity. Listed activities claim `/activity/{id}/` in handle
-/// order; a second user with the same ID (same start second) gets `/activity/{id}-{handle}/`.
-fn activity_urls(inst: &Instance) -> HashMap<(String, String), ActivityUrls> {
-    let mut taken: BTreeSet<String> = BTreeSet::new();
+/// Page and data URLs of every activity.
+///
+/// `/activity/{id}/` belongs to the user who published an activity with that ID first; a
+/// later user with the same ID (same start second) gets `/activity/{id}-{handle}/`. The
+/// owners are kept in `{root}/.site/activity_urls.json` (ID → handle), because neither the
+/// handle order nor the set of users a build renders says who was first:
+///
+/// - a claim is released when its owner no longer has the activity (deleted, or the user is);
+/// - only users this build renders (`may_claim`) take a free ID, in handle order, so a
+///   `--handle` build never changes the URL of a page it does not render;
+/// - without a claims file (a first build, or an instance built before the file existed)
+///   every user may claim, in handle order, which is how URLs were assigned before.
+///
+/// An unlisted activity keeps its claim (it is published under its tokened URL meanwhile),
+/// so listing it again gives it back its URL.
+fn activity_urls(
+    inst: &Instance,
+    root: &InstanceRoot,
+    may_claim: impl Fn(&str) -> bool,
+) -> Result<HashMap<(String, String), ActivityUrls>, SiteError> {
+    let path = root.activity_url_claims();
+    let stored: Option<BTreeMap<String, String>> = match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(claims) => Some(claims),
+            Err(e) => {
+                // Losing the claims only risks reassigning contested IDs; it must not stop
+                // every build.
+                tracing::warn!(path = %path.display(), "unreadable, claims rebuilt: {e}");
+                None
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SiteError::File { path, reason: e.to_string() }),
+    };
+    let bootstrap = stored.is_none();
+    let mut claims = stored.unwrap_or_default();
+    let existing: BTreeSet<(&str, &str)> = inst
+        .users
+        .iter()
+        .flat_map(|u| u.activities.iter().map(|a| (u.handle.as_str(), a.summary.id.as_str())))
+        .collect();
+    claims.retain(|id, h| existing.contains(&(h.as_str(), id.as_str())));
+    for u in inst.users.iter().filter(|u| bootstrap || may_claim(&u.handle)) {
+        for a in u.activities.iter().filter(|a| a.is_listed()) {
+            claims.entry(a.summary.id.clone()).or_insert_with(|| u.handle.clone());
+        }
+    }
+    fsx::write_json_if_changed(&path, &claims)?;
+
     let mut map = HashMap::new();
     for u in &inst.users {
         for a in &u.activities {
             let id = &a.summary.id;
             let listed = a.is_listed();
             let (page, data) = if listed {
-                let slug = if taken.insert(id.clone()) {
+                let slug = if claims.get(id) == Some(&u.handle) {
                     id.clone()
                 } else {
                     format!("{id}-{}", u.handle)
@@ -327,7 +376,7 @@ fn activity_urls(inst: &Instance) -> HashMap<(String, String), ActivityUrls> {
             map.insert((u.handle.clone(), id.clone()), ActivityUrls { page, data, listed });
         }
     }
-    map
+    Ok(map)
 }
 
 /// `/data/{h}/_merged/`: the user's public BAS feed (year manifest, shards, athlete) and the
