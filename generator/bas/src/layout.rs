@@ -5,7 +5,7 @@
 //! {root}/.site/activity_urls.json  .site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
-//! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/images/{id}/
+//! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/profile.json  edits/images/{id}/
 //! {root}/{handle}/originals/  _merged/
 //! ```
 //!
@@ -175,6 +175,11 @@ impl UserDir {
     /// `edits/athlete.yaml`.
     pub fn athlete_edits(&self) -> PathBuf {
         self.edits_dir().join("athlete.yaml")
+    }
+    /// `edits/profile.json`: the account's public profile as the daemon last set it
+    /// ([`crate::Profile`]); the generator applies it to the user's feed owner.
+    pub fn profile(&self) -> PathBuf {
+        self.edits_dir().join("profile.json")
     }
     /// `edits/images/{id}/`.
     pub fn images_dir(&self, id: &str) -> PathBuf {
