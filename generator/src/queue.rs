@@ -227,10 +227,7 @@ pub fn run_jobs(
             match crate::extract::extract_user(&opts, &|_, _| {}) {
                 Ok(report) => {
                     extracted = true;
-                    ids = jobs
-                        .iter()
-                        .map(|j| (j.request.job_id.clone(), report.new_ids.clone()))
-                        .collect();
+                    ids = job_activity_ids(&user_dir, jobs, &report);
                     failures.extend(report.failed.iter().map(|f| JobFailure {
                         path: f.path.display().to_string(),
                         reason: f.reason.clone(),
@@ -261,6 +258,33 @@ pub fn run_jobs(
         remove_unkept_uploads(&user_dir, jobs);
     }
     Ok(())
+}
+
+/// The activities each upload job's files are stored as. A listed file counts whether this
+/// run extracted it or the store already held its content: a job redone after a crash that
+/// came after its extraction still reports what its files became. A job without `files`
+/// (all of `originals/`) reports the activities this run added.
+fn job_activity_ids(
+    user_dir: &Path,
+    jobs: &[Pending],
+    report: &crate::extract::Report,
+) -> IdsByJob {
+    let mut out = IdsByJob::new();
+    for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Upload) {
+        let ids: Vec<String> = if j.request.files.is_empty() {
+            report.new_ids.clone()
+        } else {
+            j.request
+                .files
+                .iter()
+                .filter_map(|rel| report.stored_as.get(&user_dir.join(rel)).cloned())
+                .collect()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let ids = ids.into_iter().filter(|id| seen.insert(id.clone())).collect();
+        out.insert(j.request.job_id.clone(), ids);
+    }
+    out
 }
 
 /// What to extract for a handle's coalesced jobs: the files the upload requests list
