@@ -13,8 +13,8 @@ fn now_iso() -> String {
     bincio_bas::Timestamp(time::OffsetDateTime::now_utc()).to_string()
 }
 
-/// Create `{handle}/activities/`, `edits/` and an empty feed `index.json` (when missing),
-/// so the user has a valid BAS feed before the first upload.
+/// Create `{handle}/activities/`, `edits/`, the profile and an empty feed `index.json` (when
+/// missing), so the user has a valid BAS feed before the first upload.
 pub fn create_user_dirs(
     root: &InstanceRoot,
     handle: &Handle,
@@ -23,6 +23,7 @@ pub fn create_user_dirs(
     let user = root.user(handle);
     std::fs::create_dir_all(user.activities_dir())?;
     std::fs::create_dir_all(user.edits_dir())?;
+    write_profile(root, handle, display_name)?;
     if !user.index().exists() {
         let stub = json!({
             "bas_version": bincio_bas::BAS_VERSION,
@@ -33,6 +34,19 @@ pub fn create_user_dirs(
         });
         fsx::write_json(&user.index(), &stub)?;
     }
+    Ok(())
+}
+
+/// Publish the account's display name where the generator reads it (`edits/profile.json`;
+/// it copies the name into the user's feed on the next build of the user). Caller holds the
+/// user's writer lock and queues that build.
+pub fn write_profile(
+    root: &InstanceRoot,
+    handle: &Handle,
+    display_name: &str,
+) -> Result<(), ApiError> {
+    let profile = bincio_bas::Profile { display_name: Some(display_name.to_owned()) };
+    fsx::write_json(&root.user(handle).profile(), &profile)?;
     Ok(())
 }
 
@@ -97,13 +111,20 @@ pub fn update_root_manifest(
 }
 
 /// Remove a user's activities, edits, originals, uploads, merged output and feed files,
-/// keeping the folder; returns the number of files removed. Caller holds the user lock.
+/// keeping the folder; returns the number of data files removed. Caller holds the user lock
+/// and re-creates the folders and the profile ([`create_user_dirs`]).
 pub fn wipe_user_data(root: &InstanceRoot, handle: &Handle) -> Result<u64, ApiError> {
     let user = root.user(handle);
+    let profile_existed = user.profile().is_file();
     let mut removed = 0;
     for dir in [user.activities_dir(), user.edits_dir(), user.originals_dir(), user.uploads_dir()] {
         removed += crate::handlers::dir_usage(&dir).1;
         crate::handlers::remove_tree(&dir)?;
+    }
+    // The profile is the account's, not data: the caller writes it again, and it is not
+    // counted as a deleted file.
+    if removed > 0 && profile_existed {
+        removed -= 1;
     }
     crate::handlers::remove_tree(&user.merged_dir())?;
     for f in [user.index(), user.athlete(), user.cache(), user.errors()] {

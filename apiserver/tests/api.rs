@@ -822,3 +822,40 @@ async fn the_route_table_enforces_access_on_every_route() {
     // The member is untouched by all of that.
     assert_eq!(t.call("GET", "/api/me", Some(&member), None).await.status, 200);
 }
+
+// Removing a ghost folder (files of a handle with no account) queues the job that unpublishes
+// its pages, as deleting an account does.
+#[tokio::test]
+async fn removing_a_ghost_folder_queues_its_unpublishing() {
+    let t = T::new();
+    let admin = t.admin().await;
+    std::fs::create_dir_all(t.root().join("ghost/activities")).unwrap();
+    let r = t.call("DELETE", "/api/admin/users/ghost/directory", Some(&admin), None).await;
+    assert_eq!(r.status, 200);
+    // No request at all yet means no `_queue/` folder either.
+    let queued = if t.root().join("_queue").is_dir() { t.queue_requests() } else { Vec::new() };
+    assert!(
+        queued.iter().any(|q| q["handle"] == "ghost" && q["change"] == "rebuild"),
+        "no rebuild queued for ghost: {queued:?}"
+    );
+}
+
+// A display-name change must reach the generated pages: the daemon publishes the name where
+// the generator reads it (`edits/profile.json`) and queues a rebuild of the user.
+#[tokio::test]
+async fn a_display_name_change_is_published_and_queued() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let r = t
+        .call("PUT", "/api/me/display-name", Some(&bob), Some(json!({"display_name": "Bob B"})))
+        .await;
+    assert_eq!(r.status, 200);
+    let job = r.json["job_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!job.is_empty(), "no job queued: {:?}", r.json);
+    let q = t.queue_request(&job);
+    assert_eq!((q["handle"].as_str(), q["change"].as_str()), (Some("bob"), Some("rebuild")));
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.root().join("bob/edits/profile.json")).unwrap())
+            .unwrap();
+    assert_eq!(profile["display_name"], "Bob B");
+}

@@ -72,7 +72,9 @@ pub fn scan(root: &InstanceRoot) -> Result<Vec<Pending>, QueueError> {
                     Err(format!("invalid job_id {:?}", r.job_id))
                 } else if Handle::new(&r.handle).is_err() {
                     Err(format!("invalid handle {:?}", r.handle))
-                } else if !root.path().join(&r.handle).is_dir() {
+                } else if !root.path().join(&r.handle).is_dir() && r.change != ChangeKind::Rebuild {
+                    // A rebuild of a handle whose folder is gone is how a deleted account
+                    // is unpublished (see `run_jobs`); anything else for it has no work.
                     Err(format!("unknown user {:?}", r.handle))
                 } else {
                     Ok(r)
@@ -150,42 +152,66 @@ pub struct WatchSettings {
     pub job_delay: Duration,
 }
 
+/// The activity IDs each job reports (`new_activity_ids`), by job id.
+type IdsByJob = BTreeMap<String, Vec<String>>;
+
 /// Process one handle's coalesced jobs: extract (when an upload is among them), merge and
 /// render. Statuses say running, then done or failed; the request files are deleted last.
+/// When the user's folder is gone (a deleted account), the jobs unpublish the user instead:
+/// their pages and files are removed and the shared pages re-rendered without them.
 pub fn run_jobs(
     settings: &WatchSettings,
     handle: &str,
     jobs: &[Pending],
 ) -> Result<(), QueueError> {
     let root = InstanceRoot::new(&settings.site.data_dir);
-    let status =
-        |state: JobState, message: &str, new_ids: &[String], failures: &[JobFailure]| JobStatus {
-            job_id: String::new(),
-            handle: handle.to_owned(),
-            state,
-            message: message.to_owned(),
-            done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
-            total: 1,
-            updated_at: Some(crate::extract::now()),
-            new_activity_ids: new_ids.to_vec(),
-            failures: failures.to_vec(),
-        };
-    let mark = |s: &JobStatus| -> Result<(), QueueError> {
+    let status = |state: JobState, message: &str, failures: &[JobFailure]| JobStatus {
+        job_id: String::new(),
+        handle: handle.to_owned(),
+        state,
+        message: message.to_owned(),
+        done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
+        total: 1,
+        updated_at: Some(crate::extract::now()),
+        new_activity_ids: Vec::new(),
+        failures: failures.to_vec(),
+    };
+    let mark = |s: &JobStatus, ids: &IdsByJob| -> Result<(), QueueError> {
         for j in jobs {
-            write_status(&root, &JobStatus { job_id: j.request.job_id.clone(), ..s.clone() })?;
+            let new_activity_ids = ids.get(&j.request.job_id).cloned().unwrap_or_default();
+            write_status(
+                &root,
+                &JobStatus { job_id: j.request.job_id.clone(), new_activity_ids, ..s.clone() },
+            )?;
         }
         Ok(())
     };
-    mark(&status(JobState::Running, "started", &[], &[]))?;
+    let none = IdsByJob::new();
+    mark(&status(JobState::Running, "started", &[]), &none)?;
     if !settings.job_delay.is_zero() {
         std::thread::sleep(settings.job_delay);
     }
     let user_dir = settings.site.data_dir.join(handle);
-    let mut new_ids = Vec::new();
+    if !user_dir.is_dir() {
+        mark(&status(JobState::Running, "unpublishing", &[]), &none)?;
+        match site::build_without(&settings.site, handle) {
+            Ok(r) => {
+                let msg = format!("done: user removed, {} files removed", r.files_removed);
+                mark(&status(JobState::Done, &msg, &[]), &none)?;
+                tracing::info!(handle, removed = r.files_removed, "user unpublished");
+            }
+            Err(e) => {
+                tracing::error!(handle, "unpublishing failed: {e}");
+                mark(&status(JobState::Failed, &format!("render failed: {e}"), &[]), &none)?;
+            }
+        }
+        return delete_requests(jobs);
+    }
+    let mut ids = IdsByJob::new();
     let mut failures = Vec::new();
     let mut extracted = false;
     if jobs.iter().any(|j| j.request.change == ChangeKind::Upload) {
-        mark(&status(JobState::Running, "extracting", &[], &[]))?;
+        mark(&status(JobState::Running, "extracting", &[]), &none)?;
         let (inputs, refused) = upload_inputs(&user_dir, jobs);
         failures.extend(refused);
         if !inputs.is_empty() {
@@ -202,7 +228,7 @@ pub fn run_jobs(
             match crate::extract::extract_user(&opts, &|_, _| {}) {
                 Ok(report) => {
                     extracted = true;
-                    new_ids = report.new_ids.clone();
+                    ids = job_activity_ids(&user_dir, jobs, &report);
                     failures.extend(report.failed.iter().map(|f| JobFailure {
                         path: f.path.display().to_string(),
                         reason: f.reason.clone(),
@@ -210,23 +236,23 @@ pub fn run_jobs(
                     remove_refused_uploads(&user_dir, jobs, &report.failed);
                 }
                 Err(e) => {
-                    mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[], &[]))?;
+                    mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[]), &none)?;
                     return delete_requests(jobs);
                 }
             }
         }
     }
-    mark(&status(JobState::Running, "rendering", &new_ids, &failures))?;
+    mark(&status(JobState::Running, "rendering", &failures), &ids)?;
     let opts = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
     match site::build(&opts) {
         Ok(r) => {
             let msg = format!("done: {} files written", r.files_written);
-            mark(&status(JobState::Done, &msg, &new_ids, &failures))?;
+            mark(&status(JobState::Done, &msg, &failures), &ids)?;
             tracing::info!(handle, jobs = jobs.len(), written = r.files_written, "job done");
         }
         Err(e) => {
             tracing::error!(handle, "render failed: {e}");
-            mark(&status(JobState::Failed, &format!("render failed: {e}"), &new_ids, &failures))?;
+            mark(&status(JobState::Failed, &format!("render failed: {e}"), &failures), &ids)?;
         }
     }
     delete_requests(jobs)?;
@@ -234,6 +260,33 @@ pub fn run_jobs(
         remove_unkept_uploads(&user_dir, jobs);
     }
     Ok(())
+}
+
+/// The activities each upload job's files are stored as. A listed file counts whether this
+/// run extracted it or the store already held its content: a job redone after a crash that
+/// came after its extraction still reports what its files became. A job without `files`
+/// (all of `originals/`) reports the activities this run added.
+fn job_activity_ids(
+    user_dir: &Path,
+    jobs: &[Pending],
+    report: &crate::extract::Report,
+) -> IdsByJob {
+    let mut out = IdsByJob::new();
+    for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Upload) {
+        let ids: Vec<String> = if j.request.files.is_empty() {
+            report.new_ids.clone()
+        } else {
+            j.request
+                .files
+                .iter()
+                .filter_map(|rel| report.stored_as.get(&user_dir.join(rel)).cloned())
+                .collect()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let ids = ids.into_iter().filter(|id| seen.insert(id.clone())).collect();
+        out.insert(j.request.job_id.clone(), ids);
+    }
+    out
 }
 
 /// What to extract for a handle's coalesced jobs: the files the upload requests list

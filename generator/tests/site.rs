@@ -747,3 +747,89 @@ fn making_an_activity_private_removes_its_public_page_and_files() {
         all.keys().any(|k| k.starts_with(&format!("activity/{id}-")) && k.ends_with("index.html"))
     );
 }
+
+/// Output files whose path names `handle` or that link to their pages or data.
+fn traces_of(out: &Path, handle: &str) -> Vec<String> {
+    files(out)
+        .into_iter()
+        .filter(|(rel, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            rel.split('/').any(|c| c == handle)
+                || (!rel.starts_with("static/")
+                    && (text.contains(&format!("/u/{handle}/"))
+                        || text.contains(&format!("{handle}/_merged"))))
+        })
+        .map(|(rel, _)| rel)
+        .collect()
+}
+
+// A user whose folder is gone (account deleted) is unpublished by the next build, full or
+// `--handle` for someone else: every page, feed and data file, and every link to them.
+#[test]
+fn a_build_removes_the_pages_of_users_that_no_longer_exist() {
+    for scope in [None, Some("dave")] {
+        let s = scratch();
+        std::fs::write(s.data.join("instance.db"), b"").unwrap();
+        build(&s.data, &s.out, None);
+        assert!(!traces_of(&s.out, "brut").is_empty());
+        let brut_page = "activity/2019-03-30T125235Z/index.html";
+        assert!(s.out.join(brut_page).is_file());
+        std::fs::remove_dir_all(s.data.join("brut")).unwrap();
+        let r = build(&s.data, &s.out, scope);
+        assert_eq!(traces_of(&s.out, "brut"), Vec::<String>::new(), "{scope:?}");
+        assert!(!s.out.join(brut_page).exists(), "{scope:?}");
+        assert!(r.files_removed > 29, "{scope:?}: removed {}", r.files_removed);
+        let all = files(&s.out);
+        check_links(&s.out, &all);
+    }
+}
+
+/// Move (or copy) one activity's detail, track and timeseries from one user to another.
+fn give_activity(data: &Path, id: &str, from: &str, to: &str, keep: bool) {
+    for ext in ["json", "geojson", "timeseries.json"] {
+        let (src, dst) = (
+            data.join(format!("{from}/activities/{id}.{ext}")),
+            data.join(format!("{to}/activities/{id}.{ext}")),
+        );
+        std::fs::copy(&src, &dst).unwrap();
+        if !keep {
+            std::fs::remove_file(&src).unwrap();
+        }
+    }
+}
+
+// Two users' activities with the same ID (same start second): whichever was published first
+// keeps `/activity/{id}/` through every later build, full or `--handle`, in whichever order
+// the builds come; the later one lives at `/activity/{id}-{handle}/`, and every link resolves.
+#[test]
+fn the_first_published_activity_keeps_the_bare_url_in_every_build_order() {
+    let id = "2017-06-06T171616Z";
+    for (first, second) in [("dave", "brut"), ("brut", "dave")] {
+        let s = scratch();
+        if first == "brut" {
+            give_activity(&s.data, id, "dave", "brut", false);
+        }
+        build(&s.data, &s.out, None);
+        let page = |p: &str| std::fs::read_to_string(s.out.join(p)).unwrap_or_default();
+        assert!(page(&format!("activity/{id}/index.html")).contains(&format!("← @{first}")));
+        // The second user gets an activity with the same ID, published by their own job.
+        give_activity(&s.data, id, first, second, true);
+        let builds: [Option<&str>; 4] = [Some(second), None, Some(first), Some(second)];
+        for (n, scope) in builds.into_iter().enumerate() {
+            build(&s.data, &s.out, scope);
+            let what = format!("{first} first, build {n} ({scope:?})");
+            assert!(
+                page(&format!("activity/{id}/index.html")).contains(&format!("← @{first}")),
+                "{what}: /activity/{id}/ is not {first}'s"
+            );
+            assert!(
+                page(&format!("activity/{id}-{second}/index.html"))
+                    .contains(&format!("← @{second}")),
+                "{what}: /activity/{id}-{second}/ is not {second}'s"
+            );
+            assert!(!s.out.join(format!("activity/{id}-{first}")).exists(), "{what}");
+            let all = files(&s.out);
+            check_links(&s.out, &all);
+        }
+    }
+}

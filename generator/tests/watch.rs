@@ -296,3 +296,186 @@ fn gpx_walk() -> String {
     s.push_str("</trkseg></trk></gpx>");
     s
 }
+
+/// IDs of a user's activities in the sample data.
+fn sample_ids(handle: &str) -> Vec<String> {
+    std::fs::read_dir(samples().join(handle).join("activities"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+        .filter(|n| !n.ends_with(".timeseries"))
+        .collect()
+}
+
+/// A multi-user instance (an `instance.db` is present, so the site keeps its community pages
+/// when one of the two users is gone).
+fn multi_user_instance(data: &Path) {
+    copy_dir(&samples(), data);
+    std::fs::write(data.join("instance.db"), b"").unwrap();
+}
+
+/// What `DELETE /api/me` does on disk: the user folder goes, the root manifest loses the
+/// shard, and a rebuild request for the handle is queued.
+fn delete_user_as_the_daemon_does(data: &Path, handle: &str, job: &str) {
+    std::fs::remove_dir_all(data.join(handle)).unwrap();
+    let path = data.join("index.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["shards"].as_array_mut().unwrap().retain(|s| s["handle"] != handle);
+    std::fs::write(&path, m.to_string()).unwrap();
+    enqueue(data, job, handle, "rebuild");
+}
+
+/// Wait until the watcher has finished its start-up render: it drains the queue only after
+/// it, so a job for dave being done says so.
+fn warm_up(data: &Path, job: &str) {
+    enqueue(data, job, "dave", "rebuild");
+    wait_for("start-up render and a first job", Duration::from_secs(120), || {
+        status(data, job).is_some_and(|s| s.state == JobState::Done)
+    });
+}
+
+/// Nothing of `handle` is left in the output: no file under a path naming them, none of their
+/// activity pages, no page or feed naming or linking to them.
+fn assert_unpublished(out: &Path, handle: &str) {
+    let mut left = Vec::new();
+    for e in walkdir::WalkDir::new(out).into_iter().map(Result::unwrap) {
+        let rel = e.path().strip_prefix(out).unwrap().to_string_lossy().into_owned();
+        if rel.split('/').any(|c| c == handle || c.ends_with(&format!("-{handle}"))) {
+            left.push(rel.clone());
+        }
+        if e.file_type().is_file() && !rel.starts_with("static/") {
+            let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+            for needle in
+                [format!("/u/{handle}/"), format!("{handle}/_merged"), format!("@{handle}")]
+            {
+                if text.contains(&needle) {
+                    left.push(format!("{rel} contains {needle}"));
+                }
+            }
+        }
+    }
+    for id in sample_ids(handle) {
+        if out.join("activity").join(&id).exists() {
+            left.push(format!("activity/{id}/"));
+        }
+    }
+    assert!(left.is_empty(), "{handle} is still published: {left:#?}");
+}
+
+// A deleted account is unpublished by the job its deletion queues: pages, feeds, data files and
+// activity pages go, and the combined feed, community pages and root manifest forget them.
+#[test]
+fn a_deleted_user_is_unpublished_by_the_running_watcher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    multi_user_instance(&data);
+    let _w = spawn(&data, &out, 0);
+    warm_up(&data, "job-warm");
+    let brut_id = &sample_ids("brut")[0];
+    assert!(out.join(format!("activity/{brut_id}/index.html")).is_file());
+    assert!(out.join("u/brut/index.html").is_file());
+
+    delete_user_as_the_daemon_does(&data, "brut", "job-del-brut");
+    wait_for("delete job finished", Duration::from_secs(60), || {
+        status(&data, "job-del-brut")
+            .is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-del-brut").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_unpublished(&out, "brut");
+    let manifest = std::fs::read_to_string(out.join("data/index.json")).unwrap();
+    assert!(!manifest.contains("brut"), "{manifest}");
+    assert!(out.join(format!("activity/{ID}/index.html")).is_file(), "dave stays");
+}
+
+// The same deletion while the watcher is down is finished when it starts again.
+#[test]
+fn a_user_deleted_while_the_watcher_is_down_is_unpublished_at_its_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    multi_user_instance(&data);
+    {
+        let _w = spawn(&data, &out, 0);
+        warm_up(&data, "job-warm");
+    }
+    assert!(out.join(format!("activity/{}/index.html", sample_ids("brut")[0])).is_file());
+    assert!(out.join("u/brut/index.html").is_file());
+    delete_user_as_the_daemon_does(&data, "brut", "job-del-brut");
+
+    let _w = spawn(&data, &out, 0);
+    wait_for("delete job finished", Duration::from_secs(60), || {
+        status(&data, "job-del-brut")
+            .is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-del-brut").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_unpublished(&out, "brut");
+    assert!(out.join(format!("activity/{ID}/index.html")).is_file(), "dave stays");
+}
+
+// A display-name change reaches the generated pages in the job the daemon queues for it: the
+// daemon writes the name to `edits/profile.json` and queues a rebuild of the user.
+#[test]
+fn a_display_name_change_reaches_the_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    multi_user_instance(&data);
+    let _w = spawn(&data, &out, 0);
+    warm_up(&data, "job-warm");
+    let profile = std::fs::read_to_string(out.join("u/dave/index.html")).unwrap();
+    assert!(!profile.contains("Dave Rider"));
+
+    std::fs::create_dir_all(data.join("dave/edits")).unwrap();
+    std::fs::write(data.join("dave/edits/profile.json"), r#"{"display_name":"Dave Rider"}"#)
+        .unwrap();
+    enqueue(&data, "job-name", "dave", "rebuild");
+    wait_for("job done", Duration::from_secs(60), || {
+        status(&data, "job-name").is_some_and(|s| s.state == JobState::Done)
+    });
+    let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
+    assert!(
+        read("u/dave/index.html")
+            .contains("<h1>Dave Rider <span class=\"muted\">@dave</span></h1>"),
+        "profile header"
+    );
+    assert!(read(&format!("activity/{ID}/index.html")).contains(">Dave Rider</a>"), "activity");
+    assert!(read("community/index.html").contains("Dave Rider"), "community page");
+    let feed: serde_json::Value =
+        serde_json::from_str(&read("data/dave/_merged/index.json")).unwrap();
+    assert_eq!(feed["owner"]["display_name"], "Dave Rider", "published BAS feed");
+}
+
+// A job redone after a kill -9 that came after its extraction (the file is already in the
+// store, the request is still queued) reports the activity its file became, not `[]`.
+#[test]
+fn an_upload_redone_after_its_extraction_reports_its_activity_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    copy_dir(&samples(), &data);
+    let dir = data.join("dave/originals/job-redo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("walk.gpx"), gpx_walk()).unwrap();
+    // What the killed watcher had done: extract the file into dave's store (same code).
+    let st = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+        .args(["extract", "--handle", "dave", "--input"])
+        .arg(dir.join("walk.gpx"))
+        .arg("--output")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(data.join("dave/activities/2026-01-02T120000Z.json").is_file());
+    enqueue_upload(&data, "job-redo", "dave", &["originals/job-redo/walk.gpx"]);
+
+    let _w = spawn(&data, &out, 0);
+    wait_for("redone job finished", Duration::from_secs(60), || {
+        status(&data, "job-redo")
+            .is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = status(&data, "job-redo").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_eq!(st.new_activity_ids, ["2026-01-02T120000Z"], "{st:?}");
+    assert!(out.join("activity/2026-01-02T120000Z/index.html").is_file());
+}

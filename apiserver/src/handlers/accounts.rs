@@ -173,7 +173,8 @@ struct DisplayName {
     display_name: String,
 }
 
-/// `PUT /api/me/display-name`.
+/// `PUT /api/me/display-name`: the database, then the profile the generator reads, then a
+/// rebuild of the user so the name reaches their pages, the feeds and the community page.
 pub async fn display_name(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let user = st.require_user(req.headers()).await?;
     let b: DisplayName = req.json(st.cfg.limits.json_body_bytes).await?;
@@ -181,7 +182,17 @@ pub async fn display_name(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let name = if name.is_empty() { user.handle.clone() } else { name };
     let (h, n) = (user.handle.clone(), name.clone());
     st.db.call(move |c| db::users::set_display_name(c, &h, &n)).await?;
-    Ok(reply::ok(&json!({"ok": true, "display_name": name})))
+    let handle = user_handle(&user)?;
+    let _g = st.writers.lock(handle.as_str()).await;
+    let (root, n) = (st.root.clone(), name.clone());
+    let job_id = jobs::new_job_id()?;
+    let jid = job_id.clone();
+    tokio::task::spawn_blocking(move || {
+        instance::write_profile(&root, &handle, &n)?;
+        jobs::enqueue_blocking(&root, &jid, handle.as_str(), ChangeKind::Rebuild, vec![], None)
+    })
+    .await??;
+    Ok(reply::ok(&json!({"ok": true, "display_name": name, "job_id": job_id})))
 }
 
 /// `GET /api/me/prefs`.

@@ -173,7 +173,8 @@ pub async fn wipe(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     Ok(reply::ok(&json!({"ok": true, "deleted": deleted})))
 }
 
-/// `DELETE /api/admin/users/{handle}/directory`: remove a ghost folder (no account).
+/// `DELETE /api/admin/users/{handle}/directory`: remove a ghost folder (no account), and
+/// queue the rebuild that unpublishes whatever pages it had, as deleting an account does.
 pub async fn delete_ghost(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let handle = path_handle(&req.params[0])?;
     st.require_admin(req.headers()).await?;
@@ -191,7 +192,9 @@ pub async fn delete_ghost(st: &AppState, req: Req) -> Result<Resp, ApiError> {
             return Err(ApiError::NotFound("user folder"));
         }
         super::remove_tree(&dir)?;
-        crate::instance::update_root_manifest(&root, None, Some(handle.as_str()), None)
+        crate::instance::update_root_manifest(&root, None, Some(handle.as_str()), None)?;
+        let job_id = jobs::new_job_id()?;
+        jobs::enqueue_blocking(&root, &job_id, handle.as_str(), ChangeKind::Rebuild, vec![], None)
     })
     .await??;
     Ok(reply::ok(&json!({"ok": true})))

@@ -192,6 +192,17 @@ pub struct Owner {
     pub athlete: Option<Value>,
 }
 
+/// `{handle}/edits/profile.json`: the public profile of an account, written by the daemon
+/// whenever it changes (the database stays its source of truth for the API). The generator
+/// copies it into the user's feed `owner` (`{handle}/index.json`) before merging, so the
+/// name reaches every page and the published feed in the job the daemon queues with it.
+/// A file rather than a database read keeps the generator free of the daemon's database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Profile {
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
 /// One card in a feed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct Summary {

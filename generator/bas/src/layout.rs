@@ -2,14 +2,24 @@
 //!
 //! ```text
 //! {root}/instance.db  index.json  _queue/  _queue/status/  _feedback/
+//! {root}/.site/activity_urls.json  .site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
-//! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/images/{id}/
+//! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/profile.json  edits/images/{id}/
 //! {root}/{handle}/originals/  _merged/
 //! ```
+//!
+//! `{root}/.site/` holds what the generator must remember about the published site beyond
+//! any one user: which files each user's pages are (so a deleted user's files can still be
+//! found and removed after their folder is gone) and who owns which activity URL. It is
+//! outside every user folder for exactly that reason, and it is never published.
 
 use crate::handle::Handle;
 use std::path::{Path, PathBuf};
+
+/// The name of the shared pages' record in [`InstanceRoot::site_records_dir`]. A handle
+/// starts with a letter or digit, so it can never be this.
+pub const SHARED_SCOPE: &str = "_shared";
 
 /// The root of a Bincio data directory (an instance).
 #[derive(Clone, Debug)]
@@ -51,6 +61,24 @@ impl InstanceRoot {
     /// `{root}/_feedback/`.
     pub fn feedback_dir(&self) -> PathBuf {
         self.root.join("_feedback")
+    }
+
+    /// `{root}/.site/`: the generator's records about the published site (never published).
+    pub fn site_dir(&self) -> PathBuf {
+        self.root.join(".site")
+    }
+
+    /// `{root}/.site/activity_urls.json`: which user owns `/activity/{id}/` for each ID that
+    /// more than one user might have (first published wins; see `docs/site.md`).
+    pub fn activity_url_claims(&self) -> PathBuf {
+        self.site_dir().join("activity_urls.json")
+    }
+
+    /// `{root}/.site/pages-{out}/`: one list per scope of the files a build into the output
+    /// folder keyed `out` produced: `{handle}.json` per user, [`SHARED_SCOPE`]`.json` for
+    /// the shared pages.
+    pub fn site_records_dir(&self, out_key: &str) -> PathBuf {
+        self.site_dir().join(format!("pages-{out_key}"))
     }
 
     /// `{root}/{handle}/`.
@@ -147,6 +175,11 @@ impl UserDir {
     /// `edits/athlete.yaml`.
     pub fn athlete_edits(&self) -> PathBuf {
         self.edits_dir().join("athlete.yaml")
+    }
+    /// `edits/profile.json`: the account's public profile as the daemon last set it
+    /// ([`crate::Profile`]); the generator applies it to the user's feed owner.
+    pub fn profile(&self) -> PathBuf {
+        self.edits_dir().join("profile.json")
     }
     /// `edits/images/{id}/`.
     pub fn images_dir(&self, id: &str) -> PathBuf {

@@ -20,7 +20,9 @@ pub enum ChangeKind {
     Delete,
     /// `edits/athlete.yaml` changed.
     Athlete,
-    /// Re-render the user (admin rebuild, account created or removed).
+    /// Re-render the user (admin rebuild, account created, display name changed). For a
+    /// handle whose folder is gone (a deleted account) the watcher unpublishes the user
+    /// instead: their pages and files go, the shared pages forget them.
     Rebuild,
 }
 

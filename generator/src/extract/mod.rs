@@ -104,6 +104,10 @@ pub struct Failure {
 pub struct Report {
     /// IDs of activities written by this run, in the order they were assigned.
     pub new_ids: Vec<String>,
+    /// The activity each readable input file is stored as, whether this run wrote it or the
+    /// store already held its content (recognised by content hash). A job redone after a
+    /// crash finds its files already extracted and still knows what they became.
+    pub stored_as: BTreeMap<PathBuf, String>,
     /// Files whose content was already in the store.
     pub unchanged: usize,
     /// Files that were exact copies of another file in this run (not written).
@@ -336,10 +340,14 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
             })
             .collect();
         let mut to_write: Vec<Box<Artefacts>> = Vec::new();
-        for outcome in outcomes {
+        // `collect` keeps the order of `chunk`, so each outcome is its file's.
+        for (path, outcome) in chunk.iter().zip(outcomes) {
             match outcome {
                 Outcome::Unchanged { key, file } => {
                     report.unchanged += 1;
+                    if let Some(id) = reg.id_for_hash(&file.hash) {
+                        report.stored_as.insert(path.clone(), id.to_owned());
+                    }
                     reg.remember_file(key, file);
                 }
                 Outcome::Failed(f) => report.failed.push(f),
@@ -347,8 +355,9 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
                     report.bytes_parsed += bytes;
                     let hash = file.hash.clone();
                     reg.remember_file(key, file);
-                    if reg.id_for_hash(&hash).is_some() {
+                    if let Some(id) = reg.id_for_hash(&hash) {
                         // An exact copy of a file met earlier in this run (x.gpx and x.gpx.gz).
+                        report.stored_as.insert(path.clone(), id.to_owned());
                         report.exact_duplicates += 1;
                         continue;
                     }
@@ -380,6 +389,7 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
                         source: Some(source),
                         duplicate_of: None,
                     });
+                    report.stored_as.insert(path.clone(), id.clone());
                     report.new_ids.push(id);
                     to_write.push(artefacts);
                 }

@@ -6,7 +6,10 @@
 
 use crate::merge::{self, MergeError, MergedUser};
 use bincio_bas::fsx;
-use bincio_bas::{HandleShard, InstanceInfo, InstanceRoot, RootManifest, Timestamp};
+use bincio_bas::layout::UserDir;
+use bincio_bas::{
+    HandleShard, InstanceInfo, InstanceRoot, Profile, RootManifest, Timestamp, UserFeed,
+};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -95,7 +98,9 @@ pub fn site_secret(root: &Path) -> Result<Vec<u8>, LoadError> {
 }
 
 /// Merge users and write the root manifest. With `only = Some(h)`, only `h` is merged to
-/// disk; the others are read (same in-memory result, nothing written).
+/// disk (nobody when `h` has no folder); the others are read (same in-memory result,
+/// nothing written). Each user's display name comes from `edits/profile.json` when the
+/// daemon wrote one (see [`apply_profile`]).
 pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadError> {
     let inst = InstanceRoot::new(root);
     let handles =
@@ -109,8 +114,19 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
         .par_iter()
         .map(|h| {
             let write = only.is_none_or(|o| o == h.as_str());
-            merge::merge_user(&inst.user_dir(h), write)
-                .map_err(|source| LoadError::Merge { handle: h.to_string(), source })
+            let user = inst.user(h);
+            let profile = read_profile(&user);
+            if write {
+                apply_profile(&user, profile.as_ref())?;
+            }
+            let mut merged = merge::merge_user(user.path(), write)
+                .map_err(|source| LoadError::Merge { handle: h.to_string(), source })?;
+            // A user this build does not write shows the current name on the shared pages
+            // too; their own pages and feed get it from their own job.
+            if let Some(name) = profile.and_then(|p| p.display_name) {
+                merged.owner.display_name = Some(name);
+            }
+            Ok(merged)
         })
         .collect();
     let users: Vec<MergedUser> = users.into_iter().collect::<Result<_, _>>()?;
@@ -131,6 +147,33 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
         manifest,
         secret,
     })
+}
+
+/// The user's `edits/profile.json`, when present and readable (a broken one is ignored with
+/// a warning: the name shown stays the previous one).
+fn read_profile(user: &UserDir) -> Option<Profile> {
+    let path = user.profile();
+    let bytes = std::fs::read(&path).ok()?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| tracing::warn!(path = %path.display(), "ignored: {e}"))
+        .ok()
+}
+
+/// Copy the profile's display name into the feed owner of `{handle}/index.json`, which the
+/// merge publishes (`_merged/index.json`, year shards) and every page reads. The daemon
+/// writes only `edits/profile.json`, never `index.json`, so it cannot race the extraction
+/// that rewrites `index.json`; the generator is that file's one writer here.
+fn apply_profile(user: &UserDir, profile: Option<&Profile>) -> Result<(), LoadError> {
+    let Some(name) = profile.and_then(|p| p.display_name.clone()) else { return Ok(()) };
+    let path = user.index();
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
+    // An unreadable feed is the merge's to report, with its path.
+    let Ok(mut feed) = serde_json::from_slice::<UserFeed>(&bytes) else { return Ok(()) };
+    if feed.owner.display_name.as_deref() != Some(name.as_str()) {
+        feed.owner.display_name = Some(name);
+        fsx::write_derived_json(&path, &feed)?;
+    }
+    Ok(())
 }
 
 /// `{root}/index.json`: keeps `instance.name` and `private` (and unknown keys); without

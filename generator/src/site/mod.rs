@@ -77,4 +77,4 @@ pub struct BuildReport {
     pub elapsed_ms: u128,
 }
 
-pub use render::build;
+pub use render::{build, build_without};

@@ -2,17 +2,23 @@
 //! files a previous build produced.
 //!
 //! Which files a build produced is remembered per scope (one per user, one for the shared
-//! pages) in the data directory (`{root}/{handle}/.site_pages-{out}.json`, `{root}/.site_pages-{out}.json`,
-//! `{out}` a short hash of the output folder),
-//! never in the output, because that list names unlisted pages. A `--handle` build only
-//! renders and cleans its user's scope plus the shared scope.
+//! pages) in the data directory, `{root}/.site/pages-{out}/{handle}.json` and `_shared.json`
+//! (`{out}` a short hash of the output folder), never in the output, because that list names
+//! unlisted pages. The records live outside the user folders so that a deleted user's files
+//! can still be found: every build removes the files of a record whose user is gone, then the
+//! record. A `--handle` build renders and cleans its user's scope plus the shared scope.
+//!
+//! Who owns `/activity/{id}/` when two users have an activity with the same ID is decided
+//! once and remembered in `{root}/.site/activity_urls.json` (see [`activity_urls`]), so the
+//! URL does not depend on which users a build renders or in which order.
 
 use super::assets::{self, Vendor};
 use super::load::{self, Instance};
 use super::{BuildReport, SiteError, SiteOptions, pages};
 use crate::merge::{MergedActivity, MergedUser, copy_if_changed, shard_card};
 use bincio_bas::fsx;
-use bincio_bas::{Privacy, Summary};
+use bincio_bas::layout::SHARED_SCOPE;
+use bincio_bas::{InstanceRoot, Privacy, Summary};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -132,8 +138,44 @@ impl Ctx<'_> {
     }
 }
 
-/// Build the site.
+/// Which users a build renders.
+#[derive(Clone, Copy, Debug)]
+enum Scope<'a> {
+    /// Every user.
+    All,
+    /// One user (`--handle`).
+    User(&'a str),
+    /// A user whose folder is gone: no user page is rendered, only the shared pages.
+    Gone(&'a str),
+}
+
+impl Scope<'_> {
+    fn renders(&self, handle: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::User(h) => *h == handle,
+            Scope::Gone(_) => false,
+        }
+    }
+}
+
+/// Build the site: every user, or with `opts.handle` one user plus the shared pages. Either
+/// way the files of users whose folder is gone are removed.
 pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
+    match &opts.handle {
+        Some(h) => build_scope(opts, Scope::User(h)),
+        None => build_scope(opts, Scope::All),
+    }
+}
+
+/// Unpublish `handle`, whose folder is gone (a deleted account): re-render the shared pages
+/// (feeds, community, root manifest) without them and remove every file their pages were.
+/// The watcher runs this for a deleted account's job; `opts.handle` is ignored.
+pub fn build_without(opts: &SiteOptions, handle: &str) -> Result<BuildReport, SiteError> {
+    build_scope(opts, Scope::Gone(handle))
+}
+
+fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, SiteError> {
     let t0 = Instant::now();
     let data = opts.data_dir.canonicalize().unwrap_or_else(|_| opts.data_dir.clone());
     std::fs::create_dir_all(&opts.out_dir)
@@ -142,13 +184,19 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     if out_abs.starts_with(&data) {
         return Err(SiteError::OutInsideData { out: out_abs, data });
     }
-    if let Some(h) = &opts.handle
-        && !data.join(h).is_dir()
-    {
-        return Err(SiteError::UnknownHandle { handle: h.clone() });
-    }
+    let only = match scope {
+        Scope::All => None,
+        Scope::User(h) => {
+            if !data.join(h).is_dir() {
+                return Err(SiteError::UnknownHandle { handle: h.to_owned() });
+            }
+            Some(h)
+        }
+        // No folder, so nobody is merged to disk.
+        Scope::Gone(h) => Some(h),
+    };
 
-    let inst = load::load_instance(&data, opts.handle.as_deref())?;
+    let inst = load::load_instance(&data, only)?;
     let merged_files_changed: usize = inst.users.iter().map(|u| u.files_changed).sum();
     tracing::info!(
         users = inst.users.len(),
@@ -167,18 +215,16 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
 
     let mut site = site_view(&inst, &vendors);
     site.tile_url = opts.tile_url.clone();
-    let urls = activity_urls(&inst);
+    let root = InstanceRoot::new(&data);
+    let urls = activity_urls(&inst, &root, |h| scope.renders(h))?;
     let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
     let ctx =
         Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, theme_fp, out_key, urls };
 
     // Users in scope render in parallel; inside a user, pages render in parallel too.
-    let scope_users: Vec<&MergedUser> = inst
-        .users
-        .iter()
-        .filter(|u| opts.handle.as_deref().is_none_or(|h| h == u.handle))
-        .collect();
+    let scope_users: Vec<&MergedUser> =
+        inst.users.iter().filter(|u| scope.renders(&u.handle)).collect();
     let t_pages = Instant::now();
     let per_user: Vec<Result<(String, Vec<String>), SiteError>> = scope_users
         .par_iter()
@@ -194,24 +240,12 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     shared.extend(pages::shared::render_shared(&ctx)?);
     let pages_ms = t_pages.elapsed().as_millis();
 
-    // A path can move between scopes (two users' activities with the same ID swap which one
-    // gets `/activity/{id}/`), so nothing produced by any scope of this build is removed.
     let per_user: Vec<(String, Vec<String>)> = per_user.into_iter().collect::<Result<_, _>>()?;
-    let mut all_produced: BTreeSet<String> = shared.iter().cloned().collect();
-    for (_, produced) in &per_user {
-        all_produced.extend(produced.iter().cloned());
-    }
-    // Records are per output folder: building one data directory into two folders must not
-    // make one build clean the other's files.
-    let record_name = format!(".site_pages-{}.json", ctx.out_key);
-    let mut removed = 0;
     let mut page_count = shared.iter().filter(|p| p.ends_with(".html")).count();
-    for (handle, produced) in per_user {
+    for (_, produced) in &per_user {
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
-        removed +=
-            clean_scope(&data.join(&handle).join(&record_name), &out_abs, produced, &all_produced)?;
     }
-    removed += clean_scope(&data.join(&record_name), &out_abs, shared, &all_produced)?;
+    let removed = clean_up(&inst, &root, &data, &out_abs, &ctx.out_key, per_user, shared)?;
 
     let report = BuildReport {
         users: inst.users.len(),
@@ -260,17 +294,62 @@ fn site_view(inst: &Instance, vendors: &[Vendor]) -> SiteView {
     }
 }
 
-/// Page and data URLs of every activity. Listed activities claim `/activity/{id}/` in handle
-/// order; a second user with the same ID (same start second) gets `/activity/{id}-{handle}/`.
-fn activity_urls(inst: &Instance) -> HashMap<(String, String), ActivityUrls> {
-    let mut taken: BTreeSet<String> = BTreeSet::new();
+/// Page and data URLs of every activity.
+///
+/// `/activity/{id}/` belongs to the user who published an activity with that ID first; a
+/// later user with the same ID (same start second) gets `/activity/{id}-{handle}/`. The
+/// owners are kept in `{root}/.site/activity_urls.json` (ID → handle), because neither the
+/// handle order nor the set of users a build renders says who was first:
+///
+/// - a claim is released when its owner no longer has the activity (deleted, or the user is);
+/// - only users this build renders (`may_claim`) take a free ID, in handle order, so a
+///   `--handle` build never changes the URL of a page it does not render;
+/// - without a claims file (a first build, or an instance built before the file existed)
+///   every user may claim, in handle order, which is how URLs were assigned before.
+///
+/// An unlisted activity keeps its claim (it is published under its tokened URL meanwhile),
+/// so listing it again gives it back its URL.
+fn activity_urls(
+    inst: &Instance,
+    root: &InstanceRoot,
+    may_claim: impl Fn(&str) -> bool,
+) -> Result<HashMap<(String, String), ActivityUrls>, SiteError> {
+    let path = root.activity_url_claims();
+    let stored: Option<BTreeMap<String, String>> = match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(claims) => Some(claims),
+            Err(e) => {
+                // Losing the claims only risks reassigning contested IDs; it must not stop
+                // every build.
+                tracing::warn!(path = %path.display(), "unreadable, claims rebuilt: {e}");
+                None
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SiteError::File { path, reason: e.to_string() }),
+    };
+    let bootstrap = stored.is_none();
+    let mut claims = stored.unwrap_or_default();
+    let existing: BTreeSet<(&str, &str)> = inst
+        .users
+        .iter()
+        .flat_map(|u| u.activities.iter().map(|a| (u.handle.as_str(), a.summary.id.as_str())))
+        .collect();
+    claims.retain(|id, h| existing.contains(&(h.as_str(), id.as_str())));
+    for u in inst.users.iter().filter(|u| bootstrap || may_claim(&u.handle)) {
+        for a in u.activities.iter().filter(|a| a.is_listed()) {
+            claims.entry(a.summary.id.clone()).or_insert_with(|| u.handle.clone());
+        }
+    }
+    fsx::write_json_if_changed(&path, &claims)?;
+
     let mut map = HashMap::new();
     for u in &inst.users {
         for a in &u.activities {
             let id = &a.summary.id;
             let listed = a.is_listed();
             let (page, data) = if listed {
-                let slug = if taken.insert(id.clone()) {
+                let slug = if claims.get(id) == Some(&u.handle) {
                     id.clone()
                 } else {
                     format!("{id}-{}", u.handle)
@@ -283,7 +362,7 @@ fn activity_urls(inst: &Instance) -> HashMap<(String, String), ActivityUrls> {
             map.insert((u.handle.clone(), id.clone()), ActivityUrls { page, data, listed });
         }
     }
-    map
+    Ok(map)
 }
 
 /// `/data/{h}/_merged/`: the user's public BAS feed (year manifest, shards, athlete) and the
@@ -402,24 +481,95 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     Ok(produced)
 }
 
-/// Remove files listed in `record` from a previous build that `produced` no longer has,
-/// then store `produced` as the new record.
+/// Where a scope's record of produced files lived before `{root}/.site/`: in the user's
+/// folder (`.site_pages-{out}.json`) or, for the shared pages, in the root. Read once and
+/// removed, so an instance built by an older version is cleaned up as before.
+fn legacy_record(data: &Path, out_key: &str, scope: &str) -> PathBuf {
+    let name = format!(".site_pages-{out_key}.json");
+    if scope == SHARED_SCOPE { data.join(name) } else { data.join(scope).join(name) }
+}
+
+/// A scope's record: the current one, else the legacy one, else empty.
+fn read_record(record: &Path, legacy: &Path) -> Vec<String> {
+    [record, legacy]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok().and_then(|b| serde_json::from_slice(&b).ok()))
+        .unwrap_or_default()
+}
+
+/// Remove what earlier builds produced and this one did not, and record what it did.
+///
+/// Paths can move between scopes (two users' activities with the same ID, when a claim on
+/// `/activity/{id}/` changes hands), so a file is never removed while this build produced it
+/// or the record of a user it did not render still lists it. Records whose user is gone
+/// (the folder was deleted, by the daemon or by hand) are emptied (every file they list is
+/// removed) and deleted: that is how a deleted account leaves the site, in whichever build
+/// comes next.
+fn clean_up(
+    inst: &Instance,
+    root: &InstanceRoot,
+    data: &Path,
+    out: &Path,
+    out_key: &str,
+    per_user: Vec<(String, Vec<String>)>,
+    shared: Vec<String>,
+) -> Result<usize, SiteError> {
+    let dir = root.site_records_dir(out_key);
+    let record = |scope: &str| dir.join(format!("{scope}.json"));
+    let rendered: BTreeSet<String> = per_user.iter().map(|(h, _)| h.clone()).collect();
+    let live: BTreeSet<&str> = inst.users.iter().map(|u| u.handle.as_str()).collect();
+    let mut protected: BTreeSet<String> = shared.iter().cloned().collect();
+    for (_, produced) in &per_user {
+        protected.extend(produced.iter().cloned());
+    }
+    for h in live.iter().filter(|h| !rendered.contains(**h)) {
+        protected.extend(read_record(&record(h), &legacy_record(data, out_key, h)));
+    }
+    let mut removed = 0;
+    for (handle, produced) in per_user {
+        let legacy = legacy_record(data, out_key, &handle);
+        removed += clean_scope(&record(&handle), &legacy, out, produced, &protected)?;
+    }
+    let legacy = legacy_record(data, out_key, SHARED_SCOPE);
+    removed += clean_scope(&record(SHARED_SCOPE), &legacy, out, shared, &protected)?;
+    // Scopes of users who are gone: only their record still says which files were theirs.
+    let gone: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|e| {
+                e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_owned)
+            })
+            .filter(|s| s != SHARED_SCOPE && !live.contains(s.as_str()))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(SiteError::File { path: dir, reason: e.to_string() }),
+    };
+    for scope in gone {
+        let path = record(&scope);
+        let n = clean_scope(&path, Path::new(""), out, Vec::new(), &protected)?;
+        std::fs::remove_file(&path)
+            .map_err(|e| SiteError::File { path: path.clone(), reason: e.to_string() })?;
+        tracing::info!(handle = %scope, removed = n, "unpublished a user that is gone");
+        removed += n;
+    }
+    Ok(removed)
+}
+
+/// Remove files listed in the scope's previous record that `produced` no longer has (and no
+/// other scope claims), then store `produced` as its record (and drop a legacy record).
 fn clean_scope(
     record: &Path,
+    legacy: &Path,
     out: &Path,
     mut produced: Vec<String>,
-    produced_elsewhere: &BTreeSet<String>,
+    protected: &BTreeSet<String>,
 ) -> Result<usize, SiteError> {
     produced.sort();
     produced.dedup();
-    let old: Vec<String> = std::fs::read(record)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let old = read_record(record, legacy);
     let keep: BTreeSet<&str> = produced.iter().map(String::as_str).collect();
     let mut removed = 0;
-    for rel in old.iter().filter(|r| !keep.contains(r.as_str()) && !produced_elsewhere.contains(*r))
-    {
+    for rel in old.iter().filter(|r| !keep.contains(r.as_str()) && !protected.contains(*r)) {
         if rel.split('/').any(|c| c == ".." || c.is_empty()) {
             continue;
         }
@@ -437,6 +587,10 @@ fn clean_scope(
         }
     }
     fsx::write_json_if_changed(record, &produced)?;
+    if !legacy.as_os_str().is_empty() && legacy.is_file() {
+        std::fs::remove_file(legacy)
+            .map_err(|e| SiteError::File { path: legacy.to_path_buf(), reason: e.to_string() })?;
+    }
     Ok(removed)
 }
 
