@@ -6,8 +6,6 @@ use serde_yaml::Value;
 /// Sports a sidecar may set (`other` is accepted from the form but never written).
 pub const SPORTS: &[&str] =
     &["cycling", "running", "hiking", "walking", "swimming", "skiing", "other"];
-/// Stat panels that can be hidden.
-pub const STAT_PANELS: &[&str] = &["elevation", "speed", "heart_rate", "cadence", "power"];
 
 /// The editable fields of one activity.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,7 +47,7 @@ impl Sidecar {
             .hide_stats
             .iter()
             .map(String::as_str)
-            .filter(|s| STAT_PANELS.contains(s))
+            .filter(|s| bincio_bas::HiddenStat::from_name(s).is_some())
             .collect();
         if !hide.is_empty() {
             out += &format!("hide_stats: [{}]\n", hide.join(", "));

@@ -45,6 +45,22 @@ pub fn power_curve<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Option<P
     }
 }
 
+/// The all-time, 365-day and 90-day power curves of `summaries` (callers pass listed
+/// activities only, whose `mmp` a hidden power stat has already removed). `now` decides the
+/// windows.
+pub fn power_curves(summaries: &[&Summary], now: Timestamp) -> PowerCurves {
+    let now_ms = now.unix_ms();
+    let within = |days: i64| {
+        let cutoff = now_ms - days * 86_400_000;
+        summaries.iter().copied().filter(move |s| s.started_at.unix_ms() >= cutoff)
+    };
+    PowerCurves {
+        all_time: power_curve(summaries.iter().copied()),
+        last_365d: power_curve(within(365)),
+        last_90d: power_curve(within(90)),
+    }
+}
+
 /// Build the athlete document. `now` decides the 365- and 90-day windows.
 pub fn build_athlete(
     summaries: &[Summary],
@@ -53,16 +69,7 @@ pub fn build_athlete(
     generated_at: Timestamp,
 ) -> Athlete {
     let listed: Vec<&Summary> = summaries.iter().filter(|s| counts(s)).collect();
-    let now_ms = now.unix_ms();
-    let within = |days: i64| {
-        let cutoff = now_ms - days * 86_400_000;
-        listed.iter().copied().filter(move |s| s.started_at.unix_ms() >= cutoff)
-    };
-    let power_curve = PowerCurves {
-        all_time: power_curve(listed.iter().copied()),
-        last_365d: power_curve(within(365)),
-        last_90d: power_curve(within(90)),
-    };
+    let power_curve = power_curves(&listed, now);
 
     // Stable, deterministic order: oldest first, so the first activity to set a record
     // keeps it on a tie.

@@ -18,8 +18,8 @@
 use bincio_bas::fsx::{self, FsxError};
 use bincio_bas::layout::UserDir;
 use bincio_bas::{
-    Athlete, Detail, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature, UserFeed,
-    YearShard,
+    Athlete, Detail, HiddenStats, Owner, Privacy, Sport, Summary, Timeseries, Timestamp,
+    TrackFeature, UserFeed, YearShard,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -389,12 +389,14 @@ fn merge_activity(
         );
     }
 
-    let hidden: Vec<String> = detail
-        .custom
-        .get("hide_stats")
-        .and_then(Value::as_array)
-        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+    let hidden = HiddenStats::from_custom(Some(&detail.custom));
+    if !hidden.is_empty() {
+        // The effective set, in canonical order (the page reads it to drop panels).
+        detail.custom.insert(
+            "hide_stats".to_owned(),
+            Value::Array(hidden.names().into_iter().map(Value::from).collect()),
+        );
+    }
     // Tracks and timeseries, privacy-checked.
     let privacy = extracted_or_edit_geo(extracted, detail.privacy);
     let mut changed = 0;
@@ -408,6 +410,7 @@ fn merge_activity(
     // privacy rule or hidden stat means parsing, filtering and writing the filtered copy.
     let filter_ts =
         privacy != Privacy::Public && privacy != Privacy::Unlisted || !hidden.is_empty();
+    let filter_track = hidden.touches_track();
     let mut ts = if has_timeseries && filter_ts { Some(read_timeseries(&ts_src)?) } else { None };
     match privacy {
         Privacy::NoGps => {
@@ -420,6 +423,9 @@ fn merge_activity(
         }
         Privacy::BlurStart => {
             let mut track = if has_track { Some(read_track(&track_src)?) } else { None };
+            if let Some(tr) = track.as_mut() {
+                hidden.apply_track(tr);
+            }
             let ends = published_ends(ts.as_ref(), track.as_ref());
             if let Some(ts) = ts.as_mut() {
                 blur_timeseries(ts, &ends);
@@ -439,18 +445,25 @@ fn merge_activity(
                 None => has_track = false,
             }
         }
+        Privacy::Public | Privacy::Unlisted if has_track && filter_track => {
+            let mut track = read_track(&track_src)?;
+            hidden.apply_track(&mut track);
+            changed += write_json(&track_dst, &track, write)?;
+        }
         Privacy::Public | Privacy::Unlisted => {
             if write && has_track {
                 changed += copy_if_changed(&track_src, &track_dst)?;
             }
         }
     }
-    // Hidden stats are not published at all (not only hidden on the page): their summary
-    // values and timeseries channels are nulled in `_merged`.
-    hide_stats(&mut detail, &mut summary, &hidden);
+    // Hidden stats are not published at all (not only hidden on the page): every field
+    // `bincio_bas::hidden` lists for them is nulled in `_merged`, so the feeds, records and
+    // power curves built from these summaries never see them.
+    hidden.apply_detail(&mut detail);
+    hidden.apply_summary(&mut summary);
     match ts.as_mut() {
         Some(ts) => {
-            hide_channels(ts, &hidden);
+            hidden.apply_timeseries(ts);
             changed += write_json(&ts_dst, ts, write)?;
         }
         None if has_timeseries && write => changed += copy_if_changed(&ts_src, &ts_dst)?,
@@ -503,53 +516,6 @@ fn read_track(path: &Path) -> Result<TrackFeature, (PathBuf, String)> {
     let bytes = std::fs::read(path).map_err(|e| (path.to_path_buf(), e.to_string()))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| (path.to_path_buf(), format!("invalid GeoJSON: {e}")))
-}
-
-fn hide_stats(detail: &mut Detail, summary: &mut Summary, hidden: &[String]) {
-    for h in hidden {
-        match h.as_str() {
-            "elevation" => {
-                detail.elevation_gain_m = None;
-                detail.elevation_loss_m = None;
-                summary.elevation_gain_m = None;
-            }
-            "speed" => {
-                detail.avg_speed_kmh = None;
-                detail.max_speed_kmh = None;
-                summary.avg_speed_kmh = None;
-                summary.max_speed_kmh = None;
-            }
-            "heart_rate" => {
-                detail.avg_hr_bpm = None;
-                detail.max_hr_bpm = None;
-                summary.avg_hr_bpm = None;
-                summary.max_hr_bpm = None;
-            }
-            "cadence" => {
-                detail.avg_cadence_rpm = None;
-                summary.avg_cadence_rpm = None;
-            }
-            "power" => {
-                detail.avg_power_w = None;
-                detail.max_power_w = None;
-                summary.avg_power_w = None;
-            }
-            _ => {}
-        }
-    }
-}
-
-fn hide_channels(ts: &mut Timeseries, hidden: &[String]) {
-    for h in hidden {
-        match h.as_str() {
-            "elevation" => ts.elevation_m.iter_mut().for_each(|v| *v = None),
-            "speed" => ts.speed_kmh.iter_mut().for_each(|v| *v = None),
-            "heart_rate" => ts.hr_bpm.iter_mut().for_each(|v| *v = None),
-            "cadence" => ts.cadence_rpm.iter_mut().for_each(|v| *v = None),
-            "power" => ts.power_w.iter_mut().for_each(|v| *v = None),
-            _ => {}
-        }
-    }
 }
 
 fn strip_locations(detail: &mut Detail, summary: &mut Summary) {
@@ -867,12 +833,29 @@ fn merge_athlete(
             Err(e) => warnings.push((yaml_path, format!("invalid YAML, ignored: {e}"))),
         }
     }
-    // Records and climbs are recomputed from listed activities: the extracted athlete.json
-    // may name unlisted or duplicate activities, and this file is published.
+    // Records, climbs and power curves are recomputed from the merged listed activities:
+    // the extracted athlete.json may name unlisted or duplicate activities and counts stats
+    // a sidecar hid, and this file is published. The curves' 365- and 90-day windows end
+    // at the extracted file's `generated_at`, as extraction computed them (so a rebuild of
+    // the same data writes the same bytes).
     if let Value::Object(obj) = &mut value {
         let (records, climbs) = listed_records(activities);
         obj.insert("records".to_owned(), Value::Object(records));
         obj.insert("best_climbs".to_owned(), Value::Array(climbs));
+        let listed: Vec<&Summary> =
+            activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
+        let now = obj
+            .get("generated_at")
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse)
+            .or_else(|| listed.iter().map(|s| s.started_at).max_by_key(Timestamp::unix_ms))
+            .unwrap_or_default();
+        let curves = crate::athlete::power_curves(&listed, now);
+        obj.insert(
+            "power_curve".to_owned(),
+            serde_json::to_value(curves)
+                .map_err(|source| MergeError::Json { path: src.clone(), source })?,
+        );
     }
     let athlete: Option<Athlete> = match serde_json::from_value(value.clone()) {
         Ok(a) => Some(a),

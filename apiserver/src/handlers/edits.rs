@@ -10,8 +10,9 @@ use crate::error::ApiError;
 use crate::jobs;
 use crate::reply::{self, Resp};
 use crate::request::Req;
-use crate::sidecar::{SPORTS, STAT_PANELS, Sidecar};
+use crate::sidecar::{SPORTS, Sidecar};
 use crate::state::AppState;
+use bincio_bas::HiddenStat;
 use bincio_bas::fsx;
 use bincio_bas::queue::ChangeKind;
 use serde_json::{Map, Value, json};
@@ -162,12 +163,15 @@ pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiErr
         Some(Value::Array(a)) => {
             let mut out: Vec<String> = Vec::new();
             for v in a {
-                let s = v.as_str().filter(|s| STAT_PANELS.contains(s)).ok_or_else(|| {
+                // The names and what each one hides are defined once, in `bincio_bas::hidden`.
+                let s = v.as_str().and_then(HiddenStat::from_name).ok_or_else(|| {
+                    let names: Vec<&str> = HiddenStat::ALL.iter().map(|s| s.as_str()).collect();
                     ApiError::bad(
                         "hide_stats",
-                        format!("each entry must be one of {}", STAT_PANELS.join(", ")),
+                        format!("each entry must be one of {}", names.join(", ")),
                     )
                 })?;
+                let s = s.as_str();
                 if !out.iter().any(|o| o == s) {
                     out.push(s.to_owned());
                 }
