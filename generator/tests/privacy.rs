@@ -209,3 +209,183 @@ fn hidden_stats_are_published_nowhere() {
     }
     assert!(found.is_empty(), "hidden stats published:\n{}", found.join("\n"));
 }
+
+/// IDs in the user's published year shards and in the combined feed.
+fn listed_ids(inst: &Instance) -> Vec<String> {
+    let mut ids = Vec::new();
+    let manifest = inst.merged("index.json");
+    for shard in manifest["shards"].as_array().unwrap() {
+        let feed = inst.merged(shard["url"].as_str().unwrap());
+        for a in feed["activities"].as_array().unwrap() {
+            ids.push(format!("shard:{}", a["id"].as_str().unwrap()));
+        }
+    }
+    for a in read_json(&inst.out.join("data/feed.json"))["activities"].as_array().unwrap() {
+        ids.push(format!("feed:{}", a["id"].as_str().unwrap()));
+    }
+    ids
+}
+
+/// The first and then the second file of the same ride, each extracted as its own upload
+/// with its own privacy (`None` = no sidecar). Returns (the instance, the TCX id, the FIT id):
+/// the FIT recording is the better one, so it is always kept and the TCX is its duplicate.
+fn upload_twice(
+    first: (&str, Privacy, Option<&str>),
+    second: (&str, Privacy, Option<&str>),
+) -> (Instance, String, String) {
+    let inst = Instance::new();
+    let mut ids = Vec::new();
+    for (file, privacy, sidecar) in [first, second] {
+        let new = inst.extract(file, privacy);
+        assert_eq!(new.len(), 1, "{file}: {new:?}");
+        if let Some(text) = sidecar {
+            inst.sidecar(&new[0], text);
+        }
+        inst.build();
+        ids.push((file, new[0].clone()));
+    }
+    let id_of = |ext: &str| ids.iter().find(|(f, _)| f.ends_with(ext)).unwrap().1.clone();
+    let (tcx, fit) = (id_of(".tcx"), id_of(".fit"));
+    let dup = read_json(&inst.user().join(format!("activities/{tcx}.json")));
+    assert_eq!(dup["duplicate_of"], Value::String(fit.clone()), "the TCX is the duplicate");
+    (inst, tcx, fit)
+}
+
+const TCX: &str = "tcx/synth-ride-smart.tcx";
+const FIT: &str = "fit/synth-ride-smart.fit";
+const PRIVATE: &str = "---\nprivate: true\n---\n";
+
+#[test]
+fn a_private_ride_stays_unlisted_when_a_better_copy_arrives() {
+    let (inst, _tcx, fit) =
+        upload_twice((TCX, Privacy::Public, Some(PRIVATE)), (FIT, Privacy::Public, None));
+    assert_eq!(listed_ids(&inst), Vec::<String>::new(), "the kept copy is listed");
+    let detail = inst.merged(&format!("activities/{fit}.json"));
+    assert_eq!(detail["privacy"], "unlisted");
+    assert!(!inst.out.join(format!("activity/{fit}/index.html")).exists());
+}
+
+#[test]
+fn an_unlisted_import_hides_the_copy_uploaded_before_it() {
+    let (inst, _tcx, fit) =
+        upload_twice((FIT, Privacy::Public, None), (TCX, Privacy::Unlisted, None));
+    assert_eq!(listed_ids(&inst), Vec::<String>::new(), "the kept copy is listed");
+    let detail = inst.merged(&format!("activities/{fit}.json"));
+    assert_eq!(detail["privacy"], "unlisted");
+}
+
+/// No published file holds a location: no track, no lat/lon, no preview, no start/end.
+fn assert_no_location(inst: &Instance, id: &str) {
+    assert!(!inst.user().join(format!("_merged/activities/{id}.geojson")).exists());
+    let detail = inst.merged(&format!("activities/{id}.json"));
+    assert_eq!(detail["privacy"], "no_gps");
+    for k in ["bbox", "start_latlng", "end_latlng", "preview_coords", "track_url"] {
+        assert!(!carries(&detail[k]), "{k} = {}", detail[k]);
+    }
+    let ts = inst.merged(&format!("activities/{id}.timeseries.json"));
+    assert!(!carries(&ts["lat"]) && !carries(&ts["lon"]), "timeseries has positions");
+    let card = &read_json(&inst.out.join("data/feed.json"))["activities"][0];
+    assert_eq!(card["id"], id);
+    assert!(!carries(&card["preview_coords"]) && !carries(&card["track_url"]), "{card}");
+}
+
+#[test]
+fn no_gps_survives_dedup_in_both_upload_orders() {
+    let (inst, _, fit) = upload_twice((TCX, Privacy::NoGps, None), (FIT, Privacy::Public, None));
+    assert_no_location(&inst, &fit);
+    let (inst, _, fit) = upload_twice((FIT, Privacy::Public, None), (TCX, Privacy::NoGps, None));
+    assert_no_location(&inst, &fit);
+}
+
+/// Every published position of the kept activity is at least 200 m from the ride's true
+/// start and end (the FIT's first and last fix in the extracted store).
+fn assert_blurred(inst: &Instance, id: &str) {
+    let full = read_json(&inst.user().join(format!("activities/{id}.timeseries.json")));
+    let fixes: Vec<[f64; 2]> = full["lat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(full["lon"].as_array().unwrap())
+        .filter_map(|(a, o)| Some([a.as_f64()?, o.as_f64()?]))
+        .collect();
+    let ends = [fixes[0], fixes[fixes.len() - 1]];
+    let detail = inst.merged(&format!("activities/{id}.json"));
+    assert_eq!(detail["privacy"], "blur_start");
+    let ts = inst.merged(&format!("activities/{id}.timeseries.json"));
+    let mut published: Vec<[f64; 2]> = ts["lat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(ts["lon"].as_array().unwrap())
+        .filter_map(|(a, o)| Some([a.as_f64()?, o.as_f64()?]))
+        .collect();
+    assert!(published.len() > 10, "a 10 km ride keeps most of its track");
+    let track = inst.merged(&format!("activities/{id}.geojson"));
+    for c in track["geometry"]["coordinates"].as_array().unwrap() {
+        published.push([c[1].as_f64().unwrap(), c[0].as_f64().unwrap()]);
+    }
+    for p in detail["preview_coords"].as_array().into_iter().flatten() {
+        published.push([p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]);
+    }
+    let near: Vec<_> = published
+        .iter()
+        .filter(|p| {
+            ends.iter()
+                .any(|e| bincio_gen::metrics::distance::haversine_m(e[0], e[1], p[0], p[1]) < 200.0)
+        })
+        .collect();
+    assert!(near.is_empty(), "{} published points within 200 m of an end: {near:?}", near.len());
+}
+
+#[test]
+fn blur_start_survives_dedup_in_both_upload_orders() {
+    let (inst, _, fit) =
+        upload_twice((TCX, Privacy::BlurStart, None), (FIT, Privacy::Public, None));
+    assert_blurred(&inst, &fit);
+    let (inst, _, fit) =
+        upload_twice((FIT, Privacy::Public, None), (TCX, Privacy::BlurStart, None));
+    assert_blurred(&inst, &fit);
+}
+
+#[test]
+fn hidden_stats_of_a_duplicate_stay_hidden_on_the_kept_copy() {
+    let (inst, _, fit) = upload_twice(
+        (TCX, Privacy::Public, Some("---\nhide_stats: [heart_rate]\n---\n")),
+        (FIT, Privacy::Public, None),
+    );
+    let extracted = read_json(&inst.user().join(format!("activities/{fit}.json")));
+    assert!(carries(&extracted["avg_hr_bpm"]), "the FIT recorded heart rate");
+    let detail = inst.merged(&format!("activities/{fit}.json"));
+    assert_eq!(detail["avg_hr_bpm"], Value::Null);
+    assert_eq!(detail["custom"]["hide_stats"], serde_json::json!(["heart_rate"]));
+    assert!(carries(&detail["avg_power_w"]), "power was not hidden");
+}
+
+/// Set a file's modification time `secs` after another's (the "edited after" rule compares them).
+fn touch_after(path: &Path, reference: &Path, secs: u64) {
+    let t = std::fs::metadata(reference).unwrap().modified().unwrap();
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(t + std::time::Duration::from_secs(secs)).unwrap();
+}
+
+#[test]
+fn the_owner_can_publish_the_kept_copy_by_editing_it_after_the_duplicate_appeared() {
+    let (inst, tcx, fit) =
+        upload_twice((TCX, Privacy::Public, Some(PRIVATE)), (FIT, Privacy::Public, None));
+    // An explicit `private: false` written before the duplicate appeared does not count...
+    inst.sidecar(&fit, "---\nprivate: false\n---\n");
+    let dup_detail = inst.user().join(format!("activities/{tcx}.json"));
+    let fit_sidecar = inst.user().join(format!("edits/{fit}.md"));
+    touch_after(&dup_detail, &fit_sidecar, 10);
+    inst.build();
+    assert_eq!(listed_ids(&inst), Vec::<String>::new());
+    // ...one written after it does.
+    touch_after(&fit_sidecar, &dup_detail, 10);
+    inst.build();
+    assert_eq!(listed_ids(&inst), vec![format!("shard:{fit}"), format!("feed:{fit}")]);
+    // A later edit that says nothing about privacy keeps the duplicate's choice.
+    inst.sidecar(&fit, "---\ntitle: Morning ride\n---\n");
+    touch_after(&fit_sidecar, &dup_detail, 20);
+    inst.build();
+    assert_eq!(listed_ids(&inst), Vec::<String>::new());
+}
