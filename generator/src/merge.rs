@@ -1,6 +1,6 @@
 //! Merge: a user's extracted store plus their sidecar edits → `{handle}/_merged/`.
 //!
-//! Extracted files are never modified by edits (BAS.md). Merging reads `activities/`,
+//! Extracted files are never modified by edits. Merging reads `activities/`,
 //! `edits/{id}.md`, `edits/images/{id}/` and `edits/athlete.yaml` and writes the user's
 //! public BAS feed into `_merged/`: the year manifest `index.json`, the year shards
 //! `index-YYYY.json`, `athlete.json` and `activities/` (merged detail copies, copied tracks
@@ -9,12 +9,15 @@
 //! touches nothing and nginx never sees half a file.
 //!
 //! Privacy is checked again here, because the site publishes exactly what `_merged` holds:
-//! `no_gps` drops every location; `blur_start` removes every location within
-//! [`BLUR_RADIUS_M`] of the published track's ends (the generator cannot tell whether the
-//! extractor trimmed already, so data trimmed at extraction loses at most one more zone;
-//! safe is better than sorry). Unlisted and duplicate activities stay out of the year
-//! shards; unlisted ones are still merged, because their tokened page needs them.
+//! `no_gps` drops every location; `blur_start` applies the rule of [`crate::privacy`]
+//! (200 m from the ends, along the track or in a straight line) to the published track and
+//! timeseries. An activity's privacy and hidden stats combine its own with those of its
+//! duplicate recordings ([`crate::privacy::across_duplicates`], see `docs/site.md`), so
+//! uploading the same ride again never publishes what the first copy kept private.
+//! Unlisted and duplicate activities stay out of the year shards; unlisted ones are still
+//! merged, because their tokened page needs them.
 
+use crate::privacy::{self, Choice};
 use bincio_bas::fsx::{self, FsxError};
 use bincio_bas::layout::UserDir;
 use bincio_bas::{
@@ -25,10 +28,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Radius around the published ends of a `blur_start` track inside which no location is
-/// published. # Units: metres.
-pub const BLUR_RADIUS_M: f64 = 200.0;
+use std::time::SystemTime;
 
 /// What stopped a user's merge (one bad sidecar does not: it is reported and skipped).
 #[derive(Debug, thiserror::Error)]
@@ -280,9 +280,31 @@ pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError
     let merged_dir = user.merged_dir();
     let out_acts = merged_dir.join("activities");
     let ids: Vec<String> = ids.into_iter().collect();
-    let results: Vec<ActivityResult> = ids
-        .par_iter()
-        .map(|id| merge_activity(&user, id, index_summaries.get(id), &out_acts, write))
+    // Every detail is read first: a kept activity's privacy depends on what its duplicate
+    // recordings chose (`privacy::across_duplicates`).
+    let loaded: Vec<Result<Loaded, (PathBuf, String)>> =
+        ids.par_iter().map(|id| load_detail(&user, id)).collect();
+    let mut kept: Vec<Loaded> = Vec::new();
+    let mut choices: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
+    for l in loaded {
+        match l {
+            Ok(l) => match l.detail.duplicate_of.clone() {
+                Some(canonical) => {
+                    let choice = duplicate_choice(&user, &l, &mut warnings);
+                    choices.entry(canonical).or_default().push(choice);
+                }
+                None => kept.push(l),
+            },
+            Err(w) => warnings.push(w),
+        }
+    }
+    let results: Vec<ActivityResult> = kept
+        .into_par_iter()
+        .map(|l| {
+            let dups = choices.get(&l.detail.id).map(Vec::as_slice).unwrap_or_default();
+            let summary = index_summaries.get(&l.detail.id);
+            merge_activity(&user, l.detail, summary, dups, &out_acts, write)
+        })
         .collect();
     let mut activities = Vec::new();
     let mut files_changed = 0;
@@ -335,20 +357,54 @@ fn is_highlight(s: &Summary) -> bool {
 
 type ActivityResult = Result<Option<(MergedActivity, usize)>, (PathBuf, String)>;
 
+/// A detail read from the store, before any edit.
+struct Loaded {
+    detail: Detail,
+    /// When the detail file was last written: for a duplicate, when it became one (the
+    /// extractor rewrites a detail exactly when its `duplicate_of` changes).
+    written: Option<SystemTime>,
+}
+
+fn load_detail(user: &UserDir, id: &str) -> Result<Loaded, (PathBuf, String)> {
+    let path = user.detail(id);
+    let bytes = std::fs::read(&path).map_err(|e| (path.clone(), e.to_string()))?;
+    let detail: Detail = serde_json::from_slice(&bytes)
+        .map_err(|e| (path.clone(), format!("invalid detail JSON: {e}")))?;
+    let written = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    Ok(Loaded { detail, written })
+}
+
+/// What a duplicate recording chose: its extracted privacy and its sidecar's `private` and
+/// `hide_stats`. A duplicate whose sidecar cannot be read counts as private (reported): a
+/// broken file must not publish what it may have hidden.
+fn duplicate_choice(user: &UserDir, l: &Loaded, warnings: &mut Vec<(PathBuf, String)>) -> Choice {
+    let path = user.sidecar(&l.detail.id);
+    let mut choice = Choice { extracted: l.detail.privacy, at: l.written, ..Choice::default() };
+    match std::fs::read_to_string(&path).map(|t| parse_sidecar(&t)) {
+        Ok(Ok(sc)) => {
+            choice.private = sc.truthy("private");
+            choice.hidden =
+                sc.hide_stats().map(|h| HiddenStats::from_names(h.iter().map(String::as_str)));
+        }
+        Ok(Err(reason)) => {
+            warnings.push((path, format!("{reason}; the duplicate counts as private")));
+            choice.private = Some(true);
+        }
+        Err(_) => {}
+    }
+    choice
+}
+
 fn merge_activity(
     user: &UserDir,
-    id: &str,
+    mut detail: Detail,
     index_summary: Option<&Summary>,
+    duplicates: &[Choice],
     out_acts: &Path,
     write: bool,
 ) -> ActivityResult {
-    let detail_path = user.detail(id);
-    let bytes = std::fs::read(&detail_path).map_err(|e| (detail_path.clone(), e.to_string()))?;
-    let mut detail: Detail = serde_json::from_slice(&bytes)
-        .map_err(|e| (detail_path.clone(), format!("invalid detail JSON: {e}")))?;
-    if detail.duplicate_of.is_some() {
-        return Ok(None);
-    }
+    let id = detail.id.clone();
+    let id = id.as_str();
     let extracted = detail.privacy;
     let mut summary = match index_summary {
         Some(s) => s.clone(),
@@ -366,6 +422,22 @@ fn merge_activity(
         apply_sidecar_detail(&mut detail, sc, extracted);
         apply_sidecar_summary(&mut summary, sc, extracted);
     }
+    // Privacy and hidden stats across duplicate recordings of the same ride: the most
+    // restrictive choice wins unless the owner edited this activity after the last
+    // duplicate appeared.
+    let own = Choice {
+        extracted,
+        private: sidecar.as_ref().and_then(|sc| sc.truthy("private")),
+        hidden: sidecar
+            .as_ref()
+            .and_then(Sidecar::hide_stats)
+            .map(|h| HiddenStats::from_names(h.iter().map(String::as_str))),
+        at: sidecar
+            .as_ref()
+            .and_then(|_| std::fs::metadata(&sidecar_path).and_then(|m| m.modified()).ok()),
+    };
+    let effective = privacy::across_duplicates(&own, duplicates);
+    detail.privacy = effective.privacy;
     // Data written by the reference can carry negative durations (its unsorted-points bug,
     // W1): publish "not recorded" rather than nonsense.
     for v in [
@@ -389,7 +461,7 @@ fn merge_activity(
         );
     }
 
-    let hidden = HiddenStats::from_custom(Some(&detail.custom));
+    let hidden = effective.hidden;
     if !hidden.is_empty() {
         // The effective set, in canonical order (the page reads it to drop panels).
         detail.custom.insert(
@@ -398,7 +470,7 @@ fn merge_activity(
         );
     }
     // Tracks and timeseries, privacy-checked.
-    let privacy = extracted_or_edit_geo(extracted, detail.privacy);
+    let privacy = effective.geo;
     let mut changed = 0;
     let ts_src = user.timeseries(id);
     let track_src = user.track(id);
@@ -426,18 +498,9 @@ fn merge_activity(
             if let Some(tr) = track.as_mut() {
                 hidden.apply_track(tr);
             }
-            let ends = published_ends(ts.as_ref(), track.as_ref());
-            if let Some(ts) = ts.as_mut() {
-                blur_timeseries(ts, &ends);
-            }
-            if let Some(tr) = track.as_mut() {
-                tr.geometry.coordinates.retain(|c| {
-                    c.len() >= 2
-                        && !ends.iter().any(|e| haversine_m(*e, [c[1], c[0]]) < BLUR_RADIUS_M)
-                });
-                if tr.geometry.coordinates.len() < 2 {
-                    track = None;
-                }
+            let ends = privacy::blur_published(ts.as_mut(), track.as_mut());
+            if track.as_ref().is_some_and(|tr| tr.geometry.coordinates.len() < 2) {
+                track = None;
             }
             refit_locations(&mut detail, &mut summary, track.as_ref(), ts.as_ref(), &ends);
             match &track {
@@ -487,12 +550,6 @@ fn merge_activity(
     Ok(Some((MergedActivity { summary, detail, has_track, has_timeseries, images }, changed)))
 }
 
-/// The location rule in force: a sidecar only switches between unlisted and the extracted
-/// privacy, so an unlisted activity keeps its extracted location rule (blur or no_gps).
-fn extracted_or_edit_geo(extracted: Privacy, _now: Privacy) -> Privacy {
-    extracted
-}
-
 fn write_json<T: serde::Serialize>(
     path: &Path,
     value: &T,
@@ -528,43 +585,6 @@ fn strip_locations(detail: &mut Detail, summary: &mut Summary) {
     summary.track_url = None;
 }
 
-/// The first and last published `[lat, lon]` of an activity (timeseries first, else track).
-fn published_ends(ts: Option<&Timeseries>, track: Option<&TrackFeature>) -> Vec<[f64; 2]> {
-    let mut pts: Vec<[f64; 2]> = Vec::new();
-    if let Some(ts) = ts
-        && let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon)
-    {
-        pts = lat.iter().zip(lon.iter()).filter_map(|(a, o)| Some([(*a)?, (*o)?])).collect();
-    }
-    if pts.is_empty()
-        && let Some(tr) = track
-    {
-        pts =
-            tr.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect();
-    }
-    match (pts.first(), pts.last()) {
-        (Some(a), Some(b)) => vec![*a, *b],
-        _ => Vec::new(),
-    }
-}
-
-fn blur_timeseries(ts: &mut Timeseries, ends: &[[f64; 2]]) {
-    if let (Some(lat), Some(lon)) = (ts.lat.as_mut(), ts.lon.as_mut()) {
-        for (a, o) in lat.iter_mut().zip(lon.iter_mut()) {
-            if let (Some(la), Some(lo)) = (*a, *o)
-                && ends.iter().any(|e| haversine_m(*e, [la, lo]) < BLUR_RADIUS_M)
-            {
-                *a = None;
-                *o = None;
-            }
-        }
-        if lat.iter().all(Option::is_none) {
-            ts.lat = None;
-            ts.lon = None;
-        }
-    }
-}
-
 /// Recompute bbox, start/end and preview from what is still published after blurring.
 fn refit_locations(
     detail: &mut Detail,
@@ -591,7 +611,7 @@ fn refit_locations(
     detail.bbox = None;
     detail.start_latlng = pts.first().copied();
     detail.end_latlng = pts.last().copied();
-    let keep = |c: &[f64; 2]| !ends.iter().any(|e| haversine_m(*e, *c) < BLUR_RADIUS_M);
+    let keep = |c: &[f64; 2]| !privacy::near_ends(*c, ends);
     let preview: Vec<[f64; 2]> = match &summary.preview_coords {
         Some(p) => p.iter().filter(|c| keep(c)).copied().collect(),
         None => Vec::new(),
@@ -613,15 +633,6 @@ fn sample_preview(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
 
 fn round5(v: f64) -> f64 {
     (v * 1e5).round() / 1e5
-}
-
-/// Great-circle distance between two `[lat, lon]` points. # Units: metres (R = 6 371 000 m).
-pub fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
-    let (la1, la2) = (a[0].to_radians(), b[0].to_radians());
-    let dlat = la2 - la1;
-    let dlon = (b[1] - a[1]).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
 }
 
 fn list_images(dir: &Path) -> Vec<String> {
@@ -985,12 +996,5 @@ mod tests {
         let sc = parse_sidecar("---\nprivate: false\n---\n").unwrap();
         apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
         assert_eq!(d.privacy, Privacy::BlurStart);
-    }
-
-    #[test]
-    fn haversine_matches_known_distance() {
-        // One degree of latitude is ~111.195 km on a 6371 km sphere.
-        let d = haversine_m([45.0, 7.0], [46.0, 7.0]);
-        assert!((d - 111_194.9).abs() < 1.0, "{d}");
     }
 }
