@@ -304,7 +304,11 @@ async fn an_edit_keeps_a_hand_written_private_flag_in_any_spelling() {
     let path = format!("/api/activity/{ID}");
     let sidecar = t.root().join(format!("bob/edits/{ID}.md"));
     std::fs::create_dir_all(sidecar.parent().unwrap()).unwrap();
+    // The same spellings as generator/tests/privacy.rs checks on the merge's side.
     for text in [
+        "---\nprivate: True\n---\n",
+        "---\nprivate: on\n---\n",
+        "---\nprivate: 'yes'\n---\n\nnotes\n",
         "---\nprivate: \"1\"\n---\n",
         "\u{feff}---\nprivate: true\n---\n",
         "---\r\nprivate: yes\r\ntitle: x\r\n---\r\n",
@@ -366,12 +370,13 @@ async fn activity_edit_writes_the_sidecar_and_queues() {
         (Some(true), Some(true))
     );
     assert_eq!(g.json["hide_stats"], json!(["power", "cadence"]));
-    // A partial edit keeps the other fields; null clears one.
+    // A partial edit keeps the other fields; null clears one. `private: false` is written
+    // as an explicit choice (it can override a duplicate's privacy, docs/site.md).
     let r = t.call("POST", &path, Some(&bob), Some(json!({"private": false, "gear": null}))).await;
     assert_eq!(r.status, 202);
     let text = std::fs::read_to_string(t.root().join(format!("bob/edits/{ID}.md"))).unwrap();
     assert!(
-        text.contains("title: ") && !text.contains("private") && !text.contains("gear"),
+        text.contains("title: ") && text.contains("private: false\n") && !text.contains("gear"),
         "{text}"
     );
     // Validation.

@@ -20,9 +20,10 @@
 use crate::privacy::{self, Choice};
 use bincio_bas::fsx::{self, FsxError};
 use bincio_bas::layout::UserDir;
+use bincio_bas::sidecar::Sidecar;
 use bincio_bas::{
-    Athlete, Detail, HiddenStats, Owner, Privacy, Sport, Summary, Timeseries, Timestamp,
-    TrackFeature, UserFeed, YearShard,
+    Athlete, Detail, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature, UserFeed,
+    YearShard,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value};
@@ -55,148 +56,54 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> MergeError + '_ {
     move |source| MergeError::Io { path: path.to_path_buf(), source }
 }
 
-/// A parsed sidecar `edits/{id}.md`: YAML front matter and the markdown body.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Sidecar {
-    pub front: serde_yaml::Mapping,
-    pub body: String,
+/// The sport a sidecar names (an unknown name reads as `other`).
+fn sidecar_sport(sc: &Sidecar) -> Option<Sport> {
+    sc.sport.as_deref().map(|s| Sport::from_bas(s).unwrap_or(Sport::Other))
 }
 
-/// Parse a sidecar as the reference does: when the text starts with `---`, split on lines
-/// that are exactly `---` (trailing blanks allowed) at most twice; with three parts the
-/// first is YAML and the rest the body. Otherwise the whole text is body. A YAML error
-/// yields an error naming the reason (the caller reports it and skips the sidecar).
-pub fn parse_sidecar(text: &str) -> Result<Sidecar, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if !text.starts_with("---") {
-        return Ok(Sidecar { front: serde_yaml::Mapping::new(), body: text.trim().to_owned() });
-    }
-    // Find delimiter lines: `^---[ \t]*$`.
-    let mut delims: Vec<(usize, usize)> = Vec::new();
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        let content = line.trim_end_matches(['\n', '\r']);
-        if content.starts_with("---") && content[3..].chars().all(|c| c == ' ' || c == '\t') {
-            delims.push((pos, pos + line.len()));
-            if delims.len() == 2 {
-                break;
-            }
-        }
-        pos += line.len();
-    }
-    if delims.len() < 2 {
-        return Ok(Sidecar { front: serde_yaml::Mapping::new(), body: text.trim().to_owned() });
-    }
-    let yaml = &text[delims[0].1..delims[1].0];
-    let body = text[delims[1].1..].trim().to_owned();
-    let front = if yaml.trim().is_empty() {
-        serde_yaml::Mapping::new()
-    } else {
-        match serde_yaml::from_str::<serde_yaml::Value>(yaml) {
-            Ok(serde_yaml::Value::Mapping(m)) => m,
-            Ok(serde_yaml::Value::Null) => serde_yaml::Mapping::new(),
-            Ok(_) => return Err("front matter is not a mapping".to_owned()),
-            Err(e) => return Err(format!("front matter: {e}")),
-        }
-    };
-    Ok(Sidecar { front, body })
-}
-
-impl Sidecar {
-    fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
-        self.front.get(serde_yaml::Value::String(key.to_owned()))
-    }
-
-    /// A scalar as text (`None` for null, so `title:` with no value does not become "None").
-    fn text(&self, key: &str) -> Option<String> {
-        match self.get(key)? {
-            serde_yaml::Value::String(s) => Some(s.clone()),
-            serde_yaml::Value::Number(n) => Some(n.to_string()),
-            serde_yaml::Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-
-    /// Python-style truthiness, plus YAML 1.1 `yes`/`on` (PyYAML wrote those as booleans).
-    fn truthy(&self, key: &str) -> Option<bool> {
-        let v = self.get(key)?;
-        Some(match v {
-            serde_yaml::Value::Null => false,
-            serde_yaml::Value::Bool(b) => *b,
-            serde_yaml::Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-            serde_yaml::Value::String(s) => {
-                !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "no" | "off" | "false")
-            }
-            serde_yaml::Value::Sequence(s) => !s.is_empty(),
-            serde_yaml::Value::Mapping(m) => !m.is_empty(),
-            serde_yaml::Value::Tagged(_) => true,
-        })
-    }
-
-    fn hide_stats(&self) -> Option<Vec<String>> {
-        let v = self.get("hide_stats")?;
-        Some(match v {
-            serde_yaml::Value::Sequence(items) => items
-                .iter()
-                .filter_map(|i| match i {
-                    serde_yaml::Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            serde_yaml::Value::String(s) => vec![s.clone()],
-            _ => Vec::new(),
-        })
-    }
-
-    fn sport(&self) -> Option<Sport> {
-        self.text("sport").map(|s| Sport::from_bas(s.trim()).unwrap_or(Sport::Other))
-    }
-}
-
-/// Apply a sidecar to a detail (title, sport, gear, description, highlight, private,
-/// hide_stats). `extracted` is the privacy before any edit, restored when `private` is falsy.
+/// Apply a sidecar (parsed by `bincio_bas::sidecar`, as the daemon parses it) to a detail:
+/// title, sport, gear, description, highlight, private, hide_stats. `extracted` is the
+/// privacy before any edit, restored when `private` is falsy.
 pub fn apply_sidecar_detail(detail: &mut Detail, sc: &Sidecar, extracted: Privacy) {
-    if let Some(t) = sc.text("title") {
-        detail.title = Some(t);
+    if let Some(t) = &sc.title {
+        detail.title = Some(t.clone());
     }
-    if let Some(s) = sc.sport() {
+    if let Some(s) = sidecar_sport(sc) {
         detail.sport = s;
     }
-    if let Some(g) = sc.text("gear").filter(|g| !g.trim().is_empty()) {
-        detail.gear = Some(g);
+    if let Some(g) = &sc.gear {
+        detail.gear = Some(g.clone());
     }
-    if !sc.body.is_empty() {
-        detail.description = Some(sc.body.clone());
-    } else if let Some(d) = sc.text("description") {
-        detail.description = Some(d);
+    if let Some(d) = &sc.description {
+        detail.description = Some(d.clone());
     }
-    if let Some(h) = sc.truthy("highlight") {
+    if let Some(h) = sc.highlight {
         detail.custom.insert("highlight".to_owned(), Value::Bool(h));
     }
-    if let Some(p) = sc.truthy("private") {
+    if let Some(p) = sc.private {
         detail.privacy = if p { Privacy::Unlisted } else { extracted };
     }
-    if let Some(hs) = sc.hide_stats() {
+    if let Some(hs) = &sc.hide_stats {
         detail.custom.insert(
             "hide_stats".to_owned(),
-            Value::Array(hs.into_iter().map(Value::String).collect()),
+            Value::Array(hs.iter().cloned().map(Value::String).collect()),
         );
     }
 }
 
 /// Apply a sidecar to a feed card: only title, sport, highlight and private (as the reference).
 pub fn apply_sidecar_summary(summary: &mut Summary, sc: &Sidecar, extracted: Privacy) {
-    if let Some(t) = sc.text("title") {
-        summary.title = Some(t);
+    if let Some(t) = &sc.title {
+        summary.title = Some(t.clone());
     }
-    if let Some(s) = sc.sport() {
+    if let Some(s) = sidecar_sport(sc) {
         summary.sport = s;
     }
     let custom = summary.custom.get_or_insert_with(Map::new);
-    if let Some(h) = sc.truthy("highlight") {
+    if let Some(h) = sc.highlight {
         custom.insert("highlight".to_owned(), Value::Bool(h));
     }
-    if let Some(p) = sc.truthy("private") {
+    if let Some(p) = sc.private {
         summary.privacy = if p { Privacy::Unlisted } else { extracted };
     }
 }
@@ -380,17 +287,16 @@ fn load_detail(user: &UserDir, id: &str) -> Result<Loaded, (PathBuf, String)> {
 fn duplicate_choice(user: &UserDir, l: &Loaded, warnings: &mut Vec<(PathBuf, String)>) -> Choice {
     let path = user.sidecar(&l.detail.id);
     let mut choice = Choice { extracted: l.detail.privacy, at: l.written, ..Choice::default() };
-    match std::fs::read_to_string(&path).map(|t| parse_sidecar(&t)) {
-        Ok(Ok(sc)) => {
-            choice.private = sc.truthy("private");
-            choice.hidden =
-                sc.hide_stats().map(|h| HiddenStats::from_names(h.iter().map(String::as_str)));
+    match Sidecar::read(&path) {
+        Ok(Some(sc)) => {
+            choice.private = sc.private;
+            choice.hidden = sc.hide_stats.as_ref().map(|_| sc.hidden());
         }
-        Ok(Err(reason)) => {
-            warnings.push((path, format!("{reason}; the duplicate counts as private")));
+        Ok(None) => {}
+        Err(e) => {
+            warnings.push((path, format!("{e}; the duplicate counts as private")));
             choice.private = Some(true);
         }
-        Err(_) => {}
     }
     choice
 }
@@ -411,13 +317,8 @@ fn merge_activity(
         None => detail.summary(),
     };
     let sidecar_path = user.sidecar(id);
-    let sidecar = match std::fs::read_to_string(&sidecar_path) {
-        Ok(text) => match parse_sidecar(&text) {
-            Ok(sc) => Some(sc),
-            Err(reason) => return Err((sidecar_path, reason)),
-        },
-        Err(_) => None,
-    };
+    let sidecar =
+        Sidecar::read(&sidecar_path).map_err(|e| (sidecar_path.clone(), e.to_string()))?;
     if let Some(sc) = &sidecar {
         apply_sidecar_detail(&mut detail, sc, extracted);
         apply_sidecar_summary(&mut summary, sc, extracted);
@@ -427,11 +328,8 @@ fn merge_activity(
     // duplicate appeared.
     let own = Choice {
         extracted,
-        private: sidecar.as_ref().and_then(|sc| sc.truthy("private")),
-        hidden: sidecar
-            .as_ref()
-            .and_then(Sidecar::hide_stats)
-            .map(|h| HiddenStats::from_names(h.iter().map(String::as_str))),
+        private: sidecar.as_ref().and_then(|sc| sc.private),
+        hidden: sidecar.as_ref().and_then(|sc| sc.hide_stats.as_ref().map(|_| sc.hidden())),
         at: sidecar
             .as_ref()
             .and_then(|_| std::fs::metadata(&sidecar_path).and_then(|m| m.modified()).ok()),
@@ -962,38 +860,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_front_matter_and_body() {
-        let sc = parse_sidecar(
-            "---\ntitle: \"Epic climb\"\nsport: cycling\nhighlight: true\nprivate: false\nhide_stats: [cadence, power]\ngear: Trek\n---\n\nGreat day out with Marco.\n",
-        )
-        .unwrap();
-        assert_eq!(sc.text("title").as_deref(), Some("Epic climb"));
-        assert_eq!(sc.truthy("highlight"), Some(true));
-        assert_eq!(sc.truthy("private"), Some(false));
-        assert_eq!(sc.hide_stats(), Some(vec!["cadence".to_owned(), "power".to_owned()]));
-        assert_eq!(sc.body, "Great day out with Marco.");
-    }
-
-    #[test]
-    fn text_without_front_matter_is_all_body() {
-        let sc = parse_sidecar("  just words\n").unwrap();
-        assert!(sc.front.is_empty());
-        assert_eq!(sc.body, "just words");
-        let open = parse_sidecar("---\ntitle: x\nno closing").unwrap();
-        assert!(open.front.is_empty());
-        assert!(open.body.starts_with("---"));
-    }
-
-    #[test]
     fn body_wins_over_description_and_private_round_trips() {
         let mut d = Detail { id: "a".into(), privacy: Privacy::BlurStart, ..Detail::default() };
         let sc =
-            parse_sidecar("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
+            Sidecar::parse("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
         apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
         assert_eq!(d.description.as_deref(), Some("body text"));
         assert_eq!(d.privacy, Privacy::Unlisted);
         assert_eq!(d.title, None, "an empty title: must not become \"None\"");
-        let sc = parse_sidecar("---\nprivate: false\n---\n").unwrap();
+        let sc = Sidecar::parse("---\nprivate: false\n---\n").unwrap();
         apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
         assert_eq!(d.privacy, Privacy::BlurStart);
     }

@@ -389,3 +389,56 @@ fn the_owner_can_publish_the_kept_copy_by_editing_it_after_the_duplicate_appeare
     inst.build();
     assert_eq!(listed_ids(&inst), Vec::<String>::new());
 }
+
+/// The merge reads hand-written sidecars with the parser the daemon uses
+/// (`bincio_bas::sidecar`): every YAML spelling of a flag, quoted or not, BOM, CRLF, no or
+/// empty front matter, `description:` against a body, `hide_stats` as a flow or block list.
+/// `apiserver/tests/api.rs` checks the daemon's side with the same spellings.
+#[test]
+fn the_merge_reads_every_spelling_of_a_sidecar() {
+    let inst = Instance::new();
+    let ids = inst.extract(FIT, Privacy::Public);
+    let id = &ids[0];
+    type Case = (&'static str, bool, &'static [&'static str], Option<&'static str>);
+    let cases: &[Case] = &[
+        ("---\nprivate: true\n---\n", true, &[], None),
+        ("---\nprivate: True\n---\n", true, &[], None),
+        ("---\nprivate: yes\n---\n", true, &[], None),
+        ("---\nprivate: on\n---\n", true, &[], None),
+        ("---\nprivate: \"1\"\n---\n", true, &[], None),
+        ("---\nprivate: 1\n---\n", true, &[], None),
+        ("---\nprivate: 'yes'\n---\n", true, &[], None),
+        ("\u{feff}---\nprivate: true\n---\n", true, &[], None),
+        ("---\r\nprivate: yes\r\n---\r\n\r\nbody\r\n", true, &[], Some("body")),
+        ("---\nprivate: false\n---\n", false, &[], None),
+        ("---\nprivate: no\n---\n", false, &[], None),
+        ("---\nprivate: 0\n---\n", false, &[], None),
+        ("just a note\n", false, &[], Some("just a note")),
+        ("---\n---\n", false, &[], None),
+        ("---\ndescription: from the key\n---\n", false, &[], Some("from the key")),
+        ("---\ndescription: key\n---\n\nbody wins\n", false, &[], Some("body wins")),
+        ("---\nhide_stats: [power, cadence]\n---\n", false, &["cadence", "power"], None),
+        (
+            "---\nhide_stats:\n  - power\n  - heart_rate\n---\n",
+            false,
+            &["heart_rate", "power"],
+            None,
+        ),
+        ("---\nhide_stats: power\n---\n", false, &["power"], None),
+    ];
+    for (text, private, hidden, description) in cases {
+        inst.sidecar(id, text);
+        let m = bincio_gen::merge::merge_user(&inst.user(), false).unwrap();
+        assert!(m.warnings.is_empty(), "{text:?}: {:?}", m.warnings);
+        let d = &m.activities[0].detail;
+        assert_eq!(d.privacy == Privacy::Unlisted, *private, "{text:?}");
+        let names = bincio_bas::HiddenStats::from_custom(Some(&d.custom)).names();
+        assert_eq!(names, *hidden, "{text:?}");
+        assert_eq!(d.description.as_deref(), *description, "{text:?}");
+    }
+    // A sidecar the merge cannot read is reported and its activity is not published.
+    inst.sidecar(id, "---\ntitle: [unclosed\nprivate: true\n---\n");
+    let m = bincio_gen::merge::merge_user(&inst.user(), false).unwrap();
+    assert!(m.activities.is_empty());
+    assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+}

@@ -2,9 +2,10 @@
 //!
 //! Both programs read and write the same data directory. This crate is the one place that
 //! spells its file names ([`layout`]), its JSON shapes ([`bas`]), its handle rules
-//! ([`handle`]), which fields a hidden stat covers ([`hidden`]) and how a file is replaced without readers ever seeing half of it ([`fsx`]).
-//! It deliberately depends on nothing heavier than serde and `time`, so the daemon does not
-//! pull in the renderer's dependencies.
+//! ([`handle`]), its sidecar edits ([`sidecar`]), which fields a hidden stat covers
+//! ([`hidden`]) and how a file is replaced without readers ever seeing half of it ([`fsx`]).
+//! It deliberately depends on nothing heavier than serde (JSON and YAML) and `time`, so the
+//! daemon does not pull in the renderer's dependencies.
 
 pub mod bas;
 pub mod fsx;
@@ -13,6 +14,7 @@ pub mod hidden;
 pub mod layout;
 pub mod lenient;
 pub mod queue;
+pub mod sidecar;
 pub mod timestamp;
 
 pub use bas::*;
