@@ -873,3 +873,55 @@ mod tests {
         assert_eq!(d.privacy, Privacy::BlurStart);
     }
 }
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    fn detail(id: &str, at: &str, sport: Sport, five_km_s: i64, distance_m: f64) -> Detail {
+        Detail {
+            bas_version: "1.0".into(),
+            id: id.into(),
+            title: Some(id.into()),
+            sport,
+            started_at: Timestamp::parse(at).unwrap_or_default(),
+            distance_m: Some(distance_m),
+            elevation_gain_m: Some(100.0),
+            best_efforts: Some(vec![(5.0, bincio_bas::lenient::Int(five_km_s))]),
+            ..Detail::default()
+        }
+    }
+
+    /// The published records: on a tie the earlier activity keeps the record (a later equal
+    /// effort did not beat it), and `longest_m`/`most_elevation_m` exist for hiking and
+    /// walking only (the athlete page shows them for those sports only).
+    #[test]
+    fn the_earliest_activity_keeps_a_tied_record_and_longest_is_for_hiking_and_walking() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let user = tmp.path().join("dave");
+        let acts = user.join("activities");
+        std::fs::create_dir_all(&acts).unwrap_or_else(|e| panic!("{e}"));
+        for d in [
+            detail("new-run", "2024-05-02T08:00:00Z", Sport::Running, 1500, 10_000.0),
+            detail("old-run", "2024-05-01T08:00:00Z", Sport::Running, 1500, 9_000.0),
+            detail("walk", "2024-05-03T08:00:00Z", Sport::Walking, 3000, 6_000.0),
+        ] {
+            let bytes = serde_json::to_vec(&d).unwrap_or_default();
+            std::fs::write(acts.join(format!("{}.json", d.id)), bytes)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(
+            user.join("athlete.json"),
+            r#"{"bas_version":"1.0","generated_at":"2024-06-01T00:00:00Z"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        merge_user(&user, true).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = std::fs::read(user.join("_merged/athlete.json")).unwrap_or_default();
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let run = &v["records"]["running"];
+        assert_eq!(run["5.0"]["activity_id"], "old-run", "{run}");
+        assert_eq!(run.get("longest_m"), None, "{run}");
+        assert_eq!(v["records"]["walking"]["longest_m"]["activity_id"], "walk");
+        assert_eq!(v["records"]["walking"]["most_elevation_m"]["value"], 100.0);
+    }
+}
