@@ -748,11 +748,15 @@ fn merge_athlete(
     // at the extracted file's `generated_at`, as extraction computed them (so a rebuild of
     // the same data writes the same bytes).
     if let Value::Object(obj) = &mut value {
-        let (records, climbs) = listed_records(activities);
-        obj.insert("records".to_owned(), Value::Object(records));
-        obj.insert("best_climbs".to_owned(), Value::Array(climbs));
         let listed: Vec<&Summary> =
             activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
+        obj.insert("records".to_owned(), Value::Object(crate::athlete::records(&listed)));
+        let climbs = crate::athlete::best_climbs(&listed);
+        obj.insert(
+            "best_climbs".to_owned(),
+            serde_json::to_value(climbs)
+                .map_err(|source| MergeError::Json { path: src.clone(), source })?,
+        );
         let now = obj
             .get("generated_at")
             .and_then(Value::as_str)
@@ -775,78 +779,6 @@ fn merge_athlete(
     };
     let changed = if write { usize::from(fsx::write_json_if_changed(&dst, &value)?) } else { 0 };
     Ok((athlete, changed))
-}
-
-/// Python's `str(float)` for record keys: `5.0`, `1.609`, `21.097`.
-fn py_float_key(km: f64) -> String {
-    if km.fract() == 0.0 { format!("{km:.1}") } else { format!("{km}") }
-}
-
-/// Athlete records (fastest time per distance, longest and most elevation for hiking and
-/// walking) and the ten best cycling climbs, over listed activities only (reference §8.4:
-/// strict `<`, newest first, so the newest wins a tie).
-pub fn listed_records(activities: &[MergedActivity]) -> (Map<String, Value>, Vec<Value>) {
-    let mut listed: Vec<&Summary> =
-        activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
-    listed.sort_by(|a, b| {
-        b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id))
-    });
-    let entry = |s: &Summary, key: &str, v: Value| {
-        let mut m = Map::new();
-        m.insert(key.to_owned(), v);
-        m.insert("activity_id".to_owned(), Value::String(s.id.clone()));
-        m.insert("started_at".to_owned(), Value::String(s.started_at.to_string()));
-        m.insert("title".to_owned(), s.title.clone().map_or(Value::Null, Value::String));
-        Value::Object(m)
-    };
-    let mut records = Map::new();
-    for sport in Sport::ALL {
-        let mut bucket = Map::new();
-        let mut best: BTreeMap<i64, (String, i64, &Summary)> = BTreeMap::new();
-        for s in listed.iter().filter(|s| s.sport == sport) {
-            for (km, t) in s.best_efforts.iter().flatten() {
-                let k = (km * 1000.0).round() as i64;
-                match best.get(&k) {
-                    Some((_, old, _)) if t.0 >= *old => {}
-                    _ => {
-                        best.insert(k, (py_float_key(*km), t.0, s));
-                    }
-                }
-            }
-            if matches!(sport, Sport::Hiking | Sport::Walking) {
-                for (key, v) in
-                    [("longest_m", s.distance_m), ("most_elevation_m", s.elevation_gain_m)]
-                {
-                    let v = v.unwrap_or(0.0);
-                    let better = bucket
-                        .get(key)
-                        .and_then(|e| e.get("value"))
-                        .and_then(Value::as_f64)
-                        .is_none_or(|old| v > old);
-                    if v > 0.0 && better {
-                        bucket.insert(key.to_owned(), entry(s, "value", Value::from(v)));
-                    }
-                }
-            }
-        }
-        for (key, t, s) in best.into_values() {
-            bucket.insert(key, entry(s, "time_s", Value::from(t)));
-        }
-        if !bucket.is_empty() {
-            records.insert(sport.as_str().to_owned(), Value::Object(bucket));
-        }
-    }
-    let mut climbs: Vec<&&Summary> = listed
-        .iter()
-        .filter(|s| s.sport == Sport::Cycling && s.best_climb_m.is_some_and(|c| c > 0.0))
-        .collect();
-    climbs.sort_by(|a, b| b.best_climb_m.unwrap_or(0.0).total_cmp(&a.best_climb_m.unwrap_or(0.0)));
-    let climbs = climbs
-        .into_iter()
-        .take(10)
-        .map(|s| entry(s, "climb_m", Value::from(s.best_climb_m.unwrap_or(0.0))))
-        .collect();
-    (records, climbs)
 }
 
 impl From<(PathBuf, String)> for MergeError {
