@@ -21,6 +21,5 @@ pub mod reply;
 pub mod request;
 pub mod router;
 pub mod server;
-pub mod sidecar;
 pub mod sniff;
 pub mod state;

@@ -293,6 +293,43 @@ async fn auth_check_follows_instance_privacy() {
 
 const ID: &str = "2024-06-01T070000Z-morning-ride";
 
+/// A sidecar written by hand (or by the previous tool) is read as the merge reads it: an
+/// edit through the API must not drop a `private` the merge honours, and must not overwrite
+/// a file it cannot read.
+#[tokio::test]
+async fn an_edit_keeps_a_hand_written_private_flag_in_any_spelling() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    t.activity("bob", ID);
+    let path = format!("/api/activity/{ID}");
+    let sidecar = t.root().join(format!("bob/edits/{ID}.md"));
+    std::fs::create_dir_all(sidecar.parent().unwrap()).unwrap();
+    // The same spellings as generator/tests/privacy.rs checks on the merge's side.
+    for text in [
+        "---\nprivate: True\n---\n",
+        "---\nprivate: on\n---\n",
+        "---\nprivate: 'yes'\n---\n\nnotes\n",
+        "---\nprivate: \"1\"\n---\n",
+        "\u{feff}---\nprivate: true\n---\n",
+        "---\r\nprivate: yes\r\ntitle: x\r\n---\r\n",
+        "---\nprivate: 1\n---\n",
+    ] {
+        std::fs::write(&sidecar, text).unwrap();
+        let g = t.call("GET", &path, Some(&bob), None).await;
+        assert_eq!(g.json["private"], true, "GET after {text:?}");
+        let r = t.call("POST", &path, Some(&bob), Some(json!({"title": "Renamed"}))).await;
+        assert_eq!(r.status, 202, "{:?}", r.json);
+        let after = std::fs::read_to_string(&sidecar).unwrap();
+        assert!(after.contains("private: true"), "{text:?} became {after:?}");
+    }
+    // Unreadable YAML: the edit is refused and the user's file is left alone.
+    let broken = "---\ntitle: [unclosed\nprivate: true\n---\nnotes\n";
+    std::fs::write(&sidecar, broken).unwrap();
+    let r = t.call("POST", &path, Some(&bob), Some(json!({"title": "Renamed"}))).await;
+    assert_eq!(r.status, 409, "{:?}", r.json);
+    assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), broken);
+}
+
 #[tokio::test]
 async fn activity_edit_writes_the_sidecar_and_queues() {
     let t = T::new();
@@ -333,12 +370,13 @@ async fn activity_edit_writes_the_sidecar_and_queues() {
         (Some(true), Some(true))
     );
     assert_eq!(g.json["hide_stats"], json!(["power", "cadence"]));
-    // A partial edit keeps the other fields; null clears one.
+    // A partial edit keeps the other fields; null clears one. `private: false` is written
+    // as an explicit choice (it can override a duplicate's privacy, docs/site.md).
     let r = t.call("POST", &path, Some(&bob), Some(json!({"private": false, "gear": null}))).await;
     assert_eq!(r.status, 202);
     let text = std::fs::read_to_string(t.root().join(format!("bob/edits/{ID}.md"))).unwrap();
     assert!(
-        text.contains("title: ") && !text.contains("private") && !text.contains("gear"),
+        text.contains("title: ") && text.contains("private: false\n") && !text.contains("gear"),
         "{text}"
     );
     // Validation.

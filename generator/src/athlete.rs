@@ -45,6 +45,22 @@ pub fn power_curve<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Option<P
     }
 }
 
+/// The all-time, 365-day and 90-day power curves of `summaries` (callers pass listed
+/// activities only, whose `mmp` a hidden power stat has already removed). `now` decides the
+/// windows.
+pub fn power_curves(summaries: &[&Summary], now: Timestamp) -> PowerCurves {
+    let now_ms = now.unix_ms();
+    let within = |days: i64| {
+        let cutoff = now_ms - days * 86_400_000;
+        summaries.iter().copied().filter(move |s| s.started_at.unix_ms() >= cutoff)
+    };
+    PowerCurves {
+        all_time: power_curve(summaries.iter().copied()),
+        last_365d: power_curve(within(365)),
+        last_90d: power_curve(within(90)),
+    }
+}
+
 /// Build the athlete document. `now` decides the 365- and 90-day windows.
 pub fn build_athlete(
     summaries: &[Summary],
@@ -53,23 +69,27 @@ pub fn build_athlete(
     generated_at: Timestamp,
 ) -> Athlete {
     let listed: Vec<&Summary> = summaries.iter().filter(|s| counts(s)).collect();
-    let now_ms = now.unix_ms();
-    let within = |days: i64| {
-        let cutoff = now_ms - days * 86_400_000;
-        listed.iter().copied().filter(move |s| s.started_at.unix_ms() >= cutoff)
-    };
-    let power_curve = PowerCurves {
-        all_time: power_curve(listed.iter().copied()),
-        last_365d: power_curve(within(365)),
-        last_90d: power_curve(within(90)),
-    };
+    let power_curve = power_curves(&listed, now);
 
-    // Stable, deterministic order: oldest first, so the first activity to set a record
-    // keeps it on a tie.
-    let mut ordered = listed.clone();
-    ordered
-        .sort_by(|a, b| a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id)));
+    let records = records(&listed);
+    let climbs = best_climbs(&listed);
 
+    Athlete {
+        bas_version: bincio_bas::BAS_VERSION.to_owned(),
+        generated_at,
+        power_curve,
+        records,
+        best_climbs: climbs,
+        settings,
+    }
+}
+
+/// Records per sport over `listed` summaries (callers pass listed activities only): the
+/// fastest time per best-effort distance, and for hiking and walking the longest distance
+/// and the most elevation. Ties go to the earliest activity (a later equal effort did not
+/// beat it). The one implementation, used by extraction and by the merge.
+pub fn records(listed: &[&Summary]) -> Map<String, Value> {
+    let ordered = oldest_first(listed);
     let mut records = Map::new();
     for sport in Sport::ALL {
         let mut efforts: Vec<(f64, EffortRecord)> = Vec::new();
@@ -88,6 +108,9 @@ pub fn build_athlete(
                     Some(_) => {}
                     None => efforts.push((*d_km, rec)),
                 }
+            }
+            if !matches!(sport, Sport::Hiking | Sport::Walking) {
+                continue;
             }
             let value_rec = |v: f64| ValueRecord {
                 value: v,
@@ -122,9 +145,15 @@ pub fn build_athlete(
         }
         records.insert(sport.as_str().to_owned(), Value::Object(entry));
     }
+    records
+}
 
-    let mut climbs: Vec<ClimbRecord> = ordered
+/// The [`BEST_CLIMBS_KEPT`] best cycling climbs of `listed`, highest first; on a tie the
+/// earlier activity ranks first.
+pub fn best_climbs(listed: &[&Summary]) -> Vec<ClimbRecord> {
+    let mut climbs: Vec<ClimbRecord> = oldest_first(listed)
         .iter()
+        .filter(|s| s.sport == Sport::Cycling)
         .filter_map(|s| {
             s.best_climb_m.filter(|c| *c > 0.0).map(|c| ClimbRecord {
                 climb_m: c,
@@ -141,15 +170,16 @@ pub fn build_athlete(
             .then(a.activity_id.cmp(&b.activity_id))
     });
     climbs.truncate(BEST_CLIMBS_KEPT);
+    climbs
+}
 
-    Athlete {
-        bas_version: bincio_bas::BAS_VERSION.to_owned(),
-        generated_at,
-        power_curve,
-        records,
-        best_climbs: climbs,
-        settings,
-    }
+/// Stable, deterministic order: oldest first (then by ID), so the first activity to set a
+/// record keeps it on a tie.
+fn oldest_first<'a>(listed: &[&'a Summary]) -> Vec<&'a Summary> {
+    let mut ordered = listed.to_vec();
+    ordered
+        .sort_by(|a, b| a.started_at.unix_ms().cmp(&b.started_at.unix_ms()).then(a.id.cmp(&b.id)));
+    ordered
 }
 
 #[cfg(test)]
@@ -182,9 +212,9 @@ mod tests {
         assert_eq!(run["5.0"]["time_s"], 1400);
         assert_eq!(run["5.0"]["activity_id"], "b");
         assert_eq!(run["1.609"]["time_s"], 400);
-        assert_eq!(run["longest_m"]["value"], 10_000.0);
+        // Longest and most elevation are hiking and walking records only.
         let keys: Vec<_> = run.keys().cloned().collect();
-        assert_eq!(keys, ["1.609", "5.0", "longest_m"]);
+        assert_eq!(keys, ["1.609", "5.0"]);
     }
 
     #[test]
@@ -203,14 +233,16 @@ mod tests {
     fn best_climbs_are_sorted_and_capped() {
         let mut all = Vec::new();
         for i in 0..12 {
-            let mut s = summary(&format!("c{i:02}"), "2024-01-01T08:00:00Z", Sport::Cycling);
+            let sport = if i == 11 { Sport::Running } else { Sport::Cycling };
+            let mut s = summary(&format!("c{i:02}"), "2024-01-01T08:00:00Z", sport);
             s.best_climb_m = Some(f64::from(i) * 10.0);
             all.push(s);
         }
         let now = Timestamp::parse("2024-03-01T00:00:00Z").unwrap();
         let ath = build_athlete(&all, AthleteSettings::default(), now, now);
         assert_eq!(ath.best_climbs.len(), 10);
-        assert_eq!(ath.best_climbs[0].climb_m, 110.0);
+        // The 110 m "climb" of a run is not a cycling climb.
+        assert_eq!(ath.best_climbs[0].climb_m, 100.0);
         assert_eq!(distance_key(21.097), "21.097");
         assert_eq!(distance_key(5.0), "5.0");
     }

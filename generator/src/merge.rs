@@ -1,6 +1,6 @@
 //! Merge: a user's extracted store plus their sidecar edits → `{handle}/_merged/`.
 //!
-//! Extracted files are never modified by edits (BAS.md). Merging reads `activities/`,
+//! Extracted files are never modified by edits. Merging reads `activities/`,
 //! `edits/{id}.md`, `edits/images/{id}/` and `edits/athlete.yaml` and writes the user's
 //! public BAS feed into `_merged/`: the year manifest `index.json`, the year shards
 //! `index-YYYY.json`, `athlete.json` and `activities/` (merged detail copies, copied tracks
@@ -9,14 +9,18 @@
 //! touches nothing and nginx never sees half a file.
 //!
 //! Privacy is checked again here, because the site publishes exactly what `_merged` holds:
-//! `no_gps` drops every location; `blur_start` removes every location within
-//! [`BLUR_RADIUS_M`] of the published track's ends (the generator cannot tell whether the
-//! extractor trimmed already, so data trimmed at extraction loses at most one more zone;
-//! safe is better than sorry). Unlisted and duplicate activities stay out of the year
-//! shards; unlisted ones are still merged, because their tokened page needs them.
+//! `no_gps` drops every location; `blur_start` applies the rule of [`crate::privacy`]
+//! (200 m from the ends, along the track or in a straight line) to the published track and
+//! timeseries. An activity's privacy and hidden stats combine its own with those of its
+//! duplicate recordings ([`crate::privacy::across_duplicates`], see `docs/site.md`), so
+//! uploading the same ride again never publishes what the first copy kept private.
+//! Unlisted and duplicate activities stay out of the year shards; unlisted ones are still
+//! merged, because their tokened page needs them.
 
+use crate::privacy::{self, Choice};
 use bincio_bas::fsx::{self, FsxError};
 use bincio_bas::layout::UserDir;
+use bincio_bas::sidecar::Sidecar;
 use bincio_bas::{
     Athlete, Detail, Owner, Privacy, Sport, Summary, Timeseries, Timestamp, TrackFeature, UserFeed,
     YearShard,
@@ -25,10 +29,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Radius around the published ends of a `blur_start` track inside which no location is
-/// published. # Units: metres.
-pub const BLUR_RADIUS_M: f64 = 200.0;
+use std::time::SystemTime;
 
 /// What stopped a user's merge (one bad sidecar does not: it is reported and skipped).
 #[derive(Debug, thiserror::Error)]
@@ -55,148 +56,54 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> MergeError + '_ {
     move |source| MergeError::Io { path: path.to_path_buf(), source }
 }
 
-/// A parsed sidecar `edits/{id}.md`: YAML front matter and the markdown body.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Sidecar {
-    pub front: serde_yaml::Mapping,
-    pub body: String,
+/// The sport a sidecar names (an unknown name reads as `other`).
+fn sidecar_sport(sc: &Sidecar) -> Option<Sport> {
+    sc.sport.as_deref().map(|s| Sport::from_bas(s).unwrap_or(Sport::Other))
 }
 
-/// Parse a sidecar as the reference does: when the text starts with `---`, split on lines
-/// that are exactly `---` (trailing blanks allowed) at most twice; with three parts the
-/// first is YAML and the rest the body. Otherwise the whole text is body. A YAML error
-/// yields an error naming the reason (the caller reports it and skips the sidecar).
-pub fn parse_sidecar(text: &str) -> Result<Sidecar, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if !text.starts_with("---") {
-        return Ok(Sidecar { front: serde_yaml::Mapping::new(), body: text.trim().to_owned() });
-    }
-    // Find delimiter lines: `^---[ \t]*$`.
-    let mut delims: Vec<(usize, usize)> = Vec::new();
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        let content = line.trim_end_matches(['\n', '\r']);
-        if content.starts_with("---") && content[3..].chars().all(|c| c == ' ' || c == '\t') {
-            delims.push((pos, pos + line.len()));
-            if delims.len() == 2 {
-                break;
-            }
-        }
-        pos += line.len();
-    }
-    if delims.len() < 2 {
-        return Ok(Sidecar { front: serde_yaml::Mapping::new(), body: text.trim().to_owned() });
-    }
-    let yaml = &text[delims[0].1..delims[1].0];
-    let body = text[delims[1].1..].trim().to_owned();
-    let front = if yaml.trim().is_empty() {
-        serde_yaml::Mapping::new()
-    } else {
-        match serde_yaml::from_str::<serde_yaml::Value>(yaml) {
-            Ok(serde_yaml::Value::Mapping(m)) => m,
-            Ok(serde_yaml::Value::Null) => serde_yaml::Mapping::new(),
-            Ok(_) => return Err("front matter is not a mapping".to_owned()),
-            Err(e) => return Err(format!("front matter: {e}")),
-        }
-    };
-    Ok(Sidecar { front, body })
-}
-
-impl Sidecar {
-    fn get(&self, key: &str) -> Option<&serde_yaml::Value> {
-        self.front.get(serde_yaml::Value::String(key.to_owned()))
-    }
-
-    /// A scalar as text (`None` for null, so `title:` with no value does not become "None").
-    fn text(&self, key: &str) -> Option<String> {
-        match self.get(key)? {
-            serde_yaml::Value::String(s) => Some(s.clone()),
-            serde_yaml::Value::Number(n) => Some(n.to_string()),
-            serde_yaml::Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-
-    /// Python-style truthiness, plus YAML 1.1 `yes`/`on` (PyYAML wrote those as booleans).
-    fn truthy(&self, key: &str) -> Option<bool> {
-        let v = self.get(key)?;
-        Some(match v {
-            serde_yaml::Value::Null => false,
-            serde_yaml::Value::Bool(b) => *b,
-            serde_yaml::Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-            serde_yaml::Value::String(s) => {
-                !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "no" | "off" | "false")
-            }
-            serde_yaml::Value::Sequence(s) => !s.is_empty(),
-            serde_yaml::Value::Mapping(m) => !m.is_empty(),
-            serde_yaml::Value::Tagged(_) => true,
-        })
-    }
-
-    fn hide_stats(&self) -> Option<Vec<String>> {
-        let v = self.get("hide_stats")?;
-        Some(match v {
-            serde_yaml::Value::Sequence(items) => items
-                .iter()
-                .filter_map(|i| match i {
-                    serde_yaml::Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            serde_yaml::Value::String(s) => vec![s.clone()],
-            _ => Vec::new(),
-        })
-    }
-
-    fn sport(&self) -> Option<Sport> {
-        self.text("sport").map(|s| Sport::from_bas(s.trim()).unwrap_or(Sport::Other))
-    }
-}
-
-/// Apply a sidecar to a detail (title, sport, gear, description, highlight, private,
-/// hide_stats). `extracted` is the privacy before any edit, restored when `private` is falsy.
+/// Apply a sidecar (parsed by `bincio_bas::sidecar`, as the daemon parses it) to a detail:
+/// title, sport, gear, description, highlight, private, hide_stats. `extracted` is the
+/// privacy before any edit, restored when `private` is falsy.
 pub fn apply_sidecar_detail(detail: &mut Detail, sc: &Sidecar, extracted: Privacy) {
-    if let Some(t) = sc.text("title") {
-        detail.title = Some(t);
+    if let Some(t) = &sc.title {
+        detail.title = Some(t.clone());
     }
-    if let Some(s) = sc.sport() {
+    if let Some(s) = sidecar_sport(sc) {
         detail.sport = s;
     }
-    if let Some(g) = sc.text("gear").filter(|g| !g.trim().is_empty()) {
-        detail.gear = Some(g);
+    if let Some(g) = &sc.gear {
+        detail.gear = Some(g.clone());
     }
-    if !sc.body.is_empty() {
-        detail.description = Some(sc.body.clone());
-    } else if let Some(d) = sc.text("description") {
-        detail.description = Some(d);
+    if let Some(d) = &sc.description {
+        detail.description = Some(d.clone());
     }
-    if let Some(h) = sc.truthy("highlight") {
+    if let Some(h) = sc.highlight {
         detail.custom.insert("highlight".to_owned(), Value::Bool(h));
     }
-    if let Some(p) = sc.truthy("private") {
+    if let Some(p) = sc.private {
         detail.privacy = if p { Privacy::Unlisted } else { extracted };
     }
-    if let Some(hs) = sc.hide_stats() {
+    if let Some(hs) = &sc.hide_stats {
         detail.custom.insert(
             "hide_stats".to_owned(),
-            Value::Array(hs.into_iter().map(Value::String).collect()),
+            Value::Array(hs.iter().cloned().map(Value::String).collect()),
         );
     }
 }
 
 /// Apply a sidecar to a feed card: only title, sport, highlight and private (as the reference).
 pub fn apply_sidecar_summary(summary: &mut Summary, sc: &Sidecar, extracted: Privacy) {
-    if let Some(t) = sc.text("title") {
-        summary.title = Some(t);
+    if let Some(t) = &sc.title {
+        summary.title = Some(t.clone());
     }
-    if let Some(s) = sc.sport() {
+    if let Some(s) = sidecar_sport(sc) {
         summary.sport = s;
     }
     let custom = summary.custom.get_or_insert_with(Map::new);
-    if let Some(h) = sc.truthy("highlight") {
+    if let Some(h) = sc.highlight {
         custom.insert("highlight".to_owned(), Value::Bool(h));
     }
-    if let Some(p) = sc.truthy("private") {
+    if let Some(p) = sc.private {
         summary.privacy = if p { Privacy::Unlisted } else { extracted };
     }
 }
@@ -280,9 +187,31 @@ pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError
     let merged_dir = user.merged_dir();
     let out_acts = merged_dir.join("activities");
     let ids: Vec<String> = ids.into_iter().collect();
-    let results: Vec<ActivityResult> = ids
-        .par_iter()
-        .map(|id| merge_activity(&user, id, index_summaries.get(id), &out_acts, write))
+    // Every detail is read first: a kept activity's privacy depends on what its duplicate
+    // recordings chose (`privacy::across_duplicates`).
+    let loaded: Vec<Result<Loaded, (PathBuf, String)>> =
+        ids.par_iter().map(|id| load_detail(&user, id)).collect();
+    let mut kept: Vec<Loaded> = Vec::new();
+    let mut choices: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
+    for l in loaded {
+        match l {
+            Ok(l) => match l.detail.duplicate_of.clone() {
+                Some(canonical) => {
+                    let choice = duplicate_choice(&user, &l, &mut warnings);
+                    choices.entry(canonical).or_default().push(choice);
+                }
+                None => kept.push(l),
+            },
+            Err(w) => warnings.push(w),
+        }
+    }
+    let results: Vec<ActivityResult> = kept
+        .into_par_iter()
+        .map(|l| {
+            let dups = choices.get(&l.detail.id).map(Vec::as_slice).unwrap_or_default();
+            let summary = index_summaries.get(&l.detail.id);
+            merge_activity(&user, l.detail, summary, dups, &out_acts, write)
+        })
         .collect();
     let mut activities = Vec::new();
     let mut files_changed = 0;
@@ -335,37 +264,78 @@ fn is_highlight(s: &Summary) -> bool {
 
 type ActivityResult = Result<Option<(MergedActivity, usize)>, (PathBuf, String)>;
 
+/// A detail read from the store, before any edit.
+struct Loaded {
+    detail: Detail,
+    /// When the detail file was last written: for a duplicate, when it became one (the
+    /// extractor rewrites a detail exactly when its `duplicate_of` changes).
+    written: Option<SystemTime>,
+}
+
+fn load_detail(user: &UserDir, id: &str) -> Result<Loaded, (PathBuf, String)> {
+    let path = user.detail(id);
+    let bytes = std::fs::read(&path).map_err(|e| (path.clone(), e.to_string()))?;
+    let detail: Detail = serde_json::from_slice(&bytes)
+        .map_err(|e| (path.clone(), format!("invalid detail JSON: {e}")))?;
+    let written = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    Ok(Loaded { detail, written })
+}
+
+/// What a duplicate recording chose: its extracted privacy and its sidecar's `private` and
+/// `hide_stats`. A duplicate whose sidecar cannot be read counts as private (reported): a
+/// broken file must not publish what it may have hidden.
+fn duplicate_choice(user: &UserDir, l: &Loaded, warnings: &mut Vec<(PathBuf, String)>) -> Choice {
+    let path = user.sidecar(&l.detail.id);
+    let mut choice = Choice { extracted: l.detail.privacy, at: l.written, ..Choice::default() };
+    match Sidecar::read(&path) {
+        Ok(Some(sc)) => {
+            choice.private = sc.private;
+            choice.hidden = sc.hide_stats.as_ref().map(|_| sc.hidden());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            warnings.push((path, format!("{e}; the duplicate counts as private")));
+            choice.private = Some(true);
+        }
+    }
+    choice
+}
+
 fn merge_activity(
     user: &UserDir,
-    id: &str,
+    mut detail: Detail,
     index_summary: Option<&Summary>,
+    duplicates: &[Choice],
     out_acts: &Path,
     write: bool,
 ) -> ActivityResult {
-    let detail_path = user.detail(id);
-    let bytes = std::fs::read(&detail_path).map_err(|e| (detail_path.clone(), e.to_string()))?;
-    let mut detail: Detail = serde_json::from_slice(&bytes)
-        .map_err(|e| (detail_path.clone(), format!("invalid detail JSON: {e}")))?;
-    if detail.duplicate_of.is_some() {
-        return Ok(None);
-    }
+    let id = detail.id.clone();
+    let id = id.as_str();
     let extracted = detail.privacy;
     let mut summary = match index_summary {
         Some(s) => s.clone(),
         None => detail.summary(),
     };
     let sidecar_path = user.sidecar(id);
-    let sidecar = match std::fs::read_to_string(&sidecar_path) {
-        Ok(text) => match parse_sidecar(&text) {
-            Ok(sc) => Some(sc),
-            Err(reason) => return Err((sidecar_path, reason)),
-        },
-        Err(_) => None,
-    };
+    let sidecar =
+        Sidecar::read(&sidecar_path).map_err(|e| (sidecar_path.clone(), e.to_string()))?;
     if let Some(sc) = &sidecar {
         apply_sidecar_detail(&mut detail, sc, extracted);
         apply_sidecar_summary(&mut summary, sc, extracted);
     }
+    // Privacy and hidden stats across duplicate recordings of the same ride: the most
+    // restrictive choice wins unless the owner edited this activity after the last
+    // duplicate appeared.
+    let own = Choice {
+        extracted,
+        private: sidecar.as_ref().and_then(|sc| sc.private),
+        hidden: sidecar.as_ref().and_then(|sc| sc.hide_stats.as_ref().map(|_| sc.hidden())),
+        at: sidecar
+            .as_ref()
+            .and_then(|_| std::fs::metadata(&sidecar_path).and_then(|m| m.modified()).ok()),
+    };
+    let effective = privacy::across_duplicates(&own, duplicates);
+    detail.privacy = effective.privacy;
     // Data written by the reference can carry negative durations (its unsorted-points bug,
     // W1): publish "not recorded" rather than nonsense.
     for v in [
@@ -389,14 +359,16 @@ fn merge_activity(
         );
     }
 
-    let hidden: Vec<String> = detail
-        .custom
-        .get("hide_stats")
-        .and_then(Value::as_array)
-        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+    let hidden = effective.hidden;
+    if !hidden.is_empty() {
+        // The effective set, in canonical order (the page reads it to drop panels).
+        detail.custom.insert(
+            "hide_stats".to_owned(),
+            Value::Array(hidden.names().into_iter().map(Value::from).collect()),
+        );
+    }
     // Tracks and timeseries, privacy-checked.
-    let privacy = extracted_or_edit_geo(extracted, detail.privacy);
+    let privacy = effective.geo;
     let mut changed = 0;
     let ts_src = user.timeseries(id);
     let track_src = user.track(id);
@@ -408,6 +380,7 @@ fn merge_activity(
     // privacy rule or hidden stat means parsing, filtering and writing the filtered copy.
     let filter_ts =
         privacy != Privacy::Public && privacy != Privacy::Unlisted || !hidden.is_empty();
+    let filter_track = hidden.touches_track();
     let mut ts = if has_timeseries && filter_ts { Some(read_timeseries(&ts_src)?) } else { None };
     match privacy {
         Privacy::NoGps => {
@@ -420,18 +393,12 @@ fn merge_activity(
         }
         Privacy::BlurStart => {
             let mut track = if has_track { Some(read_track(&track_src)?) } else { None };
-            let ends = published_ends(ts.as_ref(), track.as_ref());
-            if let Some(ts) = ts.as_mut() {
-                blur_timeseries(ts, &ends);
-            }
             if let Some(tr) = track.as_mut() {
-                tr.geometry.coordinates.retain(|c| {
-                    c.len() >= 2
-                        && !ends.iter().any(|e| haversine_m(*e, [c[1], c[0]]) < BLUR_RADIUS_M)
-                });
-                if tr.geometry.coordinates.len() < 2 {
-                    track = None;
-                }
+                hidden.apply_track(tr);
+            }
+            let ends = privacy::blur_published(ts.as_mut(), track.as_mut());
+            if track.as_ref().is_some_and(|tr| tr.geometry.coordinates.len() < 2) {
+                track = None;
             }
             refit_locations(&mut detail, &mut summary, track.as_ref(), ts.as_ref(), &ends);
             match &track {
@@ -439,18 +406,25 @@ fn merge_activity(
                 None => has_track = false,
             }
         }
+        Privacy::Public | Privacy::Unlisted if has_track && filter_track => {
+            let mut track = read_track(&track_src)?;
+            hidden.apply_track(&mut track);
+            changed += write_json(&track_dst, &track, write)?;
+        }
         Privacy::Public | Privacy::Unlisted => {
             if write && has_track {
                 changed += copy_if_changed(&track_src, &track_dst)?;
             }
         }
     }
-    // Hidden stats are not published at all (not only hidden on the page): their summary
-    // values and timeseries channels are nulled in `_merged`.
-    hide_stats(&mut detail, &mut summary, &hidden);
+    // Hidden stats are not published at all (not only hidden on the page): every field
+    // `bincio_bas::hidden` lists for them is nulled in `_merged`, so the feeds, records and
+    // power curves built from these summaries never see them.
+    hidden.apply_detail(&mut detail);
+    hidden.apply_summary(&mut summary);
     match ts.as_mut() {
         Some(ts) => {
-            hide_channels(ts, &hidden);
+            hidden.apply_timeseries(ts);
             changed += write_json(&ts_dst, ts, write)?;
         }
         None if has_timeseries && write => changed += copy_if_changed(&ts_src, &ts_dst)?,
@@ -472,12 +446,6 @@ fn merge_activity(
         }
     }
     Ok(Some((MergedActivity { summary, detail, has_track, has_timeseries, images }, changed)))
-}
-
-/// The location rule in force: a sidecar only switches between unlisted and the extracted
-/// privacy, so an unlisted activity keeps its extracted location rule (blur or no_gps).
-fn extracted_or_edit_geo(extracted: Privacy, _now: Privacy) -> Privacy {
-    extracted
 }
 
 fn write_json<T: serde::Serialize>(
@@ -505,53 +473,6 @@ fn read_track(path: &Path) -> Result<TrackFeature, (PathBuf, String)> {
         .map_err(|e| (path.to_path_buf(), format!("invalid GeoJSON: {e}")))
 }
 
-fn hide_stats(detail: &mut Detail, summary: &mut Summary, hidden: &[String]) {
-    for h in hidden {
-        match h.as_str() {
-            "elevation" => {
-                detail.elevation_gain_m = None;
-                detail.elevation_loss_m = None;
-                summary.elevation_gain_m = None;
-            }
-            "speed" => {
-                detail.avg_speed_kmh = None;
-                detail.max_speed_kmh = None;
-                summary.avg_speed_kmh = None;
-                summary.max_speed_kmh = None;
-            }
-            "heart_rate" => {
-                detail.avg_hr_bpm = None;
-                detail.max_hr_bpm = None;
-                summary.avg_hr_bpm = None;
-                summary.max_hr_bpm = None;
-            }
-            "cadence" => {
-                detail.avg_cadence_rpm = None;
-                summary.avg_cadence_rpm = None;
-            }
-            "power" => {
-                detail.avg_power_w = None;
-                detail.max_power_w = None;
-                summary.avg_power_w = None;
-            }
-            _ => {}
-        }
-    }
-}
-
-fn hide_channels(ts: &mut Timeseries, hidden: &[String]) {
-    for h in hidden {
-        match h.as_str() {
-            "elevation" => ts.elevation_m.iter_mut().for_each(|v| *v = None),
-            "speed" => ts.speed_kmh.iter_mut().for_each(|v| *v = None),
-            "heart_rate" => ts.hr_bpm.iter_mut().for_each(|v| *v = None),
-            "cadence" => ts.cadence_rpm.iter_mut().for_each(|v| *v = None),
-            "power" => ts.power_w.iter_mut().for_each(|v| *v = None),
-            _ => {}
-        }
-    }
-}
-
 fn strip_locations(detail: &mut Detail, summary: &mut Summary) {
     detail.bbox = None;
     detail.start_latlng = None;
@@ -560,43 +481,6 @@ fn strip_locations(detail: &mut Detail, summary: &mut Summary) {
     detail.track_url = None;
     summary.preview_coords = None;
     summary.track_url = None;
-}
-
-/// The first and last published `[lat, lon]` of an activity (timeseries first, else track).
-fn published_ends(ts: Option<&Timeseries>, track: Option<&TrackFeature>) -> Vec<[f64; 2]> {
-    let mut pts: Vec<[f64; 2]> = Vec::new();
-    if let Some(ts) = ts
-        && let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon)
-    {
-        pts = lat.iter().zip(lon.iter()).filter_map(|(a, o)| Some([(*a)?, (*o)?])).collect();
-    }
-    if pts.is_empty()
-        && let Some(tr) = track
-    {
-        pts =
-            tr.geometry.coordinates.iter().filter(|c| c.len() >= 2).map(|c| [c[1], c[0]]).collect();
-    }
-    match (pts.first(), pts.last()) {
-        (Some(a), Some(b)) => vec![*a, *b],
-        _ => Vec::new(),
-    }
-}
-
-fn blur_timeseries(ts: &mut Timeseries, ends: &[[f64; 2]]) {
-    if let (Some(lat), Some(lon)) = (ts.lat.as_mut(), ts.lon.as_mut()) {
-        for (a, o) in lat.iter_mut().zip(lon.iter_mut()) {
-            if let (Some(la), Some(lo)) = (*a, *o)
-                && ends.iter().any(|e| haversine_m(*e, [la, lo]) < BLUR_RADIUS_M)
-            {
-                *a = None;
-                *o = None;
-            }
-        }
-        if lat.iter().all(Option::is_none) {
-            ts.lat = None;
-            ts.lon = None;
-        }
-    }
 }
 
 /// Recompute bbox, start/end and preview from what is still published after blurring.
@@ -625,7 +509,7 @@ fn refit_locations(
     detail.bbox = None;
     detail.start_latlng = pts.first().copied();
     detail.end_latlng = pts.last().copied();
-    let keep = |c: &[f64; 2]| !ends.iter().any(|e| haversine_m(*e, *c) < BLUR_RADIUS_M);
+    let keep = |c: &[f64; 2]| !privacy::near_ends(*c, ends);
     let preview: Vec<[f64; 2]> = match &summary.preview_coords {
         Some(p) => p.iter().filter(|c| keep(c)).copied().collect(),
         None => Vec::new(),
@@ -647,15 +531,6 @@ fn sample_preview(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
 
 fn round5(v: f64) -> f64 {
     (v * 1e5).round() / 1e5
-}
-
-/// Great-circle distance between two `[lat, lon]` points. # Units: metres (R = 6 371 000 m).
-pub fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
-    let (la1, la2) = (a[0].to_radians(), b[0].to_radians());
-    let dlat = la2 - la1;
-    let dlon = (b[1] - a[1]).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
 }
 
 fn list_images(dir: &Path) -> Vec<String> {
@@ -867,12 +742,33 @@ fn merge_athlete(
             Err(e) => warnings.push((yaml_path, format!("invalid YAML, ignored: {e}"))),
         }
     }
-    // Records and climbs are recomputed from listed activities: the extracted athlete.json
-    // may name unlisted or duplicate activities, and this file is published.
+    // Records, climbs and power curves are recomputed from the merged listed activities:
+    // the extracted athlete.json may name unlisted or duplicate activities and counts stats
+    // a sidecar hid, and this file is published. The curves' 365- and 90-day windows end
+    // at the extracted file's `generated_at`, as extraction computed them (so a rebuild of
+    // the same data writes the same bytes).
     if let Value::Object(obj) = &mut value {
-        let (records, climbs) = listed_records(activities);
-        obj.insert("records".to_owned(), Value::Object(records));
-        obj.insert("best_climbs".to_owned(), Value::Array(climbs));
+        let listed: Vec<&Summary> =
+            activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
+        obj.insert("records".to_owned(), Value::Object(crate::athlete::records(&listed)));
+        let climbs = crate::athlete::best_climbs(&listed);
+        obj.insert(
+            "best_climbs".to_owned(),
+            serde_json::to_value(climbs)
+                .map_err(|source| MergeError::Json { path: src.clone(), source })?,
+        );
+        let now = obj
+            .get("generated_at")
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse)
+            .or_else(|| listed.iter().map(|s| s.started_at).max_by_key(Timestamp::unix_ms))
+            .unwrap_or_default();
+        let curves = crate::athlete::power_curves(&listed, now);
+        obj.insert(
+            "power_curve".to_owned(),
+            serde_json::to_value(curves)
+                .map_err(|source| MergeError::Json { path: src.clone(), source })?,
+        );
     }
     let athlete: Option<Athlete> = match serde_json::from_value(value.clone()) {
         Ok(a) => Some(a),
@@ -883,78 +779,6 @@ fn merge_athlete(
     };
     let changed = if write { usize::from(fsx::write_json_if_changed(&dst, &value)?) } else { 0 };
     Ok((athlete, changed))
-}
-
-/// Python's `str(float)` for record keys: `5.0`, `1.609`, `21.097`.
-fn py_float_key(km: f64) -> String {
-    if km.fract() == 0.0 { format!("{km:.1}") } else { format!("{km}") }
-}
-
-/// Athlete records (fastest time per distance, longest and most elevation for hiking and
-/// walking) and the ten best cycling climbs, over listed activities only (reference §8.4:
-/// strict `<`, newest first, so the newest wins a tie).
-pub fn listed_records(activities: &[MergedActivity]) -> (Map<String, Value>, Vec<Value>) {
-    let mut listed: Vec<&Summary> =
-        activities.iter().filter(|a| a.is_listed()).map(|a| &a.summary).collect();
-    listed.sort_by(|a, b| {
-        b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id))
-    });
-    let entry = |s: &Summary, key: &str, v: Value| {
-        let mut m = Map::new();
-        m.insert(key.to_owned(), v);
-        m.insert("activity_id".to_owned(), Value::String(s.id.clone()));
-        m.insert("started_at".to_owned(), Value::String(s.started_at.to_string()));
-        m.insert("title".to_owned(), s.title.clone().map_or(Value::Null, Value::String));
-        Value::Object(m)
-    };
-    let mut records = Map::new();
-    for sport in Sport::ALL {
-        let mut bucket = Map::new();
-        let mut best: BTreeMap<i64, (String, i64, &Summary)> = BTreeMap::new();
-        for s in listed.iter().filter(|s| s.sport == sport) {
-            for (km, t) in s.best_efforts.iter().flatten() {
-                let k = (km * 1000.0).round() as i64;
-                match best.get(&k) {
-                    Some((_, old, _)) if t.0 >= *old => {}
-                    _ => {
-                        best.insert(k, (py_float_key(*km), t.0, s));
-                    }
-                }
-            }
-            if matches!(sport, Sport::Hiking | Sport::Walking) {
-                for (key, v) in
-                    [("longest_m", s.distance_m), ("most_elevation_m", s.elevation_gain_m)]
-                {
-                    let v = v.unwrap_or(0.0);
-                    let better = bucket
-                        .get(key)
-                        .and_then(|e| e.get("value"))
-                        .and_then(Value::as_f64)
-                        .is_none_or(|old| v > old);
-                    if v > 0.0 && better {
-                        bucket.insert(key.to_owned(), entry(s, "value", Value::from(v)));
-                    }
-                }
-            }
-        }
-        for (key, t, s) in best.into_values() {
-            bucket.insert(key, entry(s, "time_s", Value::from(t)));
-        }
-        if !bucket.is_empty() {
-            records.insert(sport.as_str().to_owned(), Value::Object(bucket));
-        }
-    }
-    let mut climbs: Vec<&&Summary> = listed
-        .iter()
-        .filter(|s| s.sport == Sport::Cycling && s.best_climb_m.is_some_and(|c| c > 0.0))
-        .collect();
-    climbs.sort_by(|a, b| b.best_climb_m.unwrap_or(0.0).total_cmp(&a.best_climb_m.unwrap_or(0.0)));
-    let climbs = climbs
-        .into_iter()
-        .take(10)
-        .map(|s| entry(s, "climb_m", Value::from(s.best_climb_m.unwrap_or(0.0))))
-        .collect();
-    (records, climbs)
 }
 
 impl From<(PathBuf, String)> for MergeError {
@@ -968,46 +792,68 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_front_matter_and_body() {
-        let sc = parse_sidecar(
-            "---\ntitle: \"Epic climb\"\nsport: cycling\nhighlight: true\nprivate: false\nhide_stats: [cadence, power]\ngear: Trek\n---\n\nGreat day out with Marco.\n",
-        )
-        .unwrap();
-        assert_eq!(sc.text("title").as_deref(), Some("Epic climb"));
-        assert_eq!(sc.truthy("highlight"), Some(true));
-        assert_eq!(sc.truthy("private"), Some(false));
-        assert_eq!(sc.hide_stats(), Some(vec!["cadence".to_owned(), "power".to_owned()]));
-        assert_eq!(sc.body, "Great day out with Marco.");
-    }
-
-    #[test]
-    fn text_without_front_matter_is_all_body() {
-        let sc = parse_sidecar("  just words\n").unwrap();
-        assert!(sc.front.is_empty());
-        assert_eq!(sc.body, "just words");
-        let open = parse_sidecar("---\ntitle: x\nno closing").unwrap();
-        assert!(open.front.is_empty());
-        assert!(open.body.starts_with("---"));
-    }
-
-    #[test]
     fn body_wins_over_description_and_private_round_trips() {
         let mut d = Detail { id: "a".into(), privacy: Privacy::BlurStart, ..Detail::default() };
         let sc =
-            parse_sidecar("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
+            Sidecar::parse("---\ndescription: fm\nprivate: yes\ntitle:\n---\nbody text").unwrap();
         apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
         assert_eq!(d.description.as_deref(), Some("body text"));
         assert_eq!(d.privacy, Privacy::Unlisted);
         assert_eq!(d.title, None, "an empty title: must not become \"None\"");
-        let sc = parse_sidecar("---\nprivate: false\n---\n").unwrap();
+        let sc = Sidecar::parse("---\nprivate: false\n---\n").unwrap();
         apply_sidecar_detail(&mut d, &sc, Privacy::BlurStart);
         assert_eq!(d.privacy, Privacy::BlurStart);
     }
+}
 
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    fn detail(id: &str, at: &str, sport: Sport, five_km_s: i64, distance_m: f64) -> Detail {
+        Detail {
+            bas_version: "1.0".into(),
+            id: id.into(),
+            title: Some(id.into()),
+            sport,
+            started_at: Timestamp::parse(at).unwrap_or_default(),
+            distance_m: Some(distance_m),
+            elevation_gain_m: Some(100.0),
+            best_efforts: Some(vec![(5.0, bincio_bas::lenient::Int(five_km_s))]),
+            ..Detail::default()
+        }
+    }
+
+    /// The published records: on a tie the earlier activity keeps the record (a later equal
+    /// effort did not beat it), and `longest_m`/`most_elevation_m` exist for hiking and
+    /// walking only (the athlete page shows them for those sports only).
     #[test]
-    fn haversine_matches_known_distance() {
-        // One degree of latitude is ~111.195 km on a 6371 km sphere.
-        let d = haversine_m([45.0, 7.0], [46.0, 7.0]);
-        assert!((d - 111_194.9).abs() < 1.0, "{d}");
+    fn the_earliest_activity_keeps_a_tied_record_and_longest_is_for_hiking_and_walking() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let user = tmp.path().join("dave");
+        let acts = user.join("activities");
+        std::fs::create_dir_all(&acts).unwrap_or_else(|e| panic!("{e}"));
+        for d in [
+            detail("new-run", "2024-05-02T08:00:00Z", Sport::Running, 1500, 10_000.0),
+            detail("old-run", "2024-05-01T08:00:00Z", Sport::Running, 1500, 9_000.0),
+            detail("walk", "2024-05-03T08:00:00Z", Sport::Walking, 3000, 6_000.0),
+        ] {
+            let bytes = serde_json::to_vec(&d).unwrap_or_default();
+            std::fs::write(acts.join(format!("{}.json", d.id)), bytes)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(
+            user.join("athlete.json"),
+            r#"{"bas_version":"1.0","generated_at":"2024-06-01T00:00:00Z"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        merge_user(&user, true).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = std::fs::read(user.join("_merged/athlete.json")).unwrap_or_default();
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let run = &v["records"]["running"];
+        assert_eq!(run["5.0"]["activity_id"], "old-run", "{run}");
+        assert_eq!(run.get("longest_m"), None, "{run}");
+        assert_eq!(v["records"]["walking"]["longest_m"]["activity_id"], "walk");
+        assert_eq!(v["records"]["walking"]["most_elevation_m"]["value"], 100.0);
     }
 }

@@ -353,7 +353,7 @@ fn precise_numbers(text: &str) -> Vec<f64> {
 }
 
 fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
-    bincio_gen::merge::haversine_m(a, b)
+    bincio_gen::metrics::distance::haversine_m(a[0], a[1], b[0], b[1])
 }
 
 /// Every `[lat, lon]` candidate in a published file. JSON is read structurally (number

@@ -10,10 +10,11 @@ use crate::error::ApiError;
 use crate::jobs;
 use crate::reply::{self, Resp};
 use crate::request::Req;
-use crate::sidecar::{SPORTS, STAT_PANELS, Sidecar};
 use crate::state::AppState;
+use bincio_bas::HiddenStat;
 use bincio_bas::fsx;
 use bincio_bas::queue::ChangeKind;
+use bincio_bas::sidecar::{SPORTS, Sidecar, SidecarError};
 use serde_json::{Map, Value, json};
 
 /// Longest title, gear name and description, in characters.
@@ -29,12 +30,15 @@ fn read_json(path: &std::path::Path) -> Result<Option<Value>, ApiError> {
     }
 }
 
+/// The activity's sidecar, read by the parser the merge uses. One it cannot read is an
+/// error, never "no edits": an edit would otherwise overwrite the user's fields with blanks.
 fn read_sidecar(path: &std::path::Path) -> Result<Option<Sidecar>, ApiError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(Sidecar::parse(&t))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Sidecar::read(path).map_err(|e| match e {
+        SidecarError::Io { source, .. } => source.into(),
+        SidecarError::FrontMatter { reason, .. } => ApiError::Conflict(format!(
+            "this activity's edits file cannot be read ({reason}); fix or delete it first"
+        )),
+    })
 }
 
 /// Photo file names of an activity, sorted, no dot-files.
@@ -82,18 +86,18 @@ pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         if let Some(desc) = sc.description {
             obj.insert("description".into(), json!(desc));
         }
-        let highlight =
-            sc.highlight || custom.get("highlight").and_then(Value::as_bool).unwrap_or(false);
-        let hide: Vec<String> = if sc.hide_stats.is_empty() {
-            custom
+        let highlight = sc
+            .highlight
+            .unwrap_or_else(|| custom.get("highlight").and_then(Value::as_bool).unwrap_or(false));
+        let hide: Vec<String> = match sc.hide_stats {
+            Some(h) => h,
+            None => custom
                 .get("hide_stats")
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default()
-        } else {
-            sc.hide_stats
+                .unwrap_or_default(),
         };
-        obj.insert("private".into(), json!(sc.private || extracted_private));
+        obj.insert("private".into(), json!(sc.private == Some(true) || extracted_private));
         obj.insert("highlight".into(), json!(highlight));
         obj.insert("hide_stats".into(), json!(hide));
         obj.insert("images".into(), json!(images));
@@ -151,28 +155,33 @@ pub fn apply_edit(sc: &mut Sidecar, m: &Map<String, Value>) -> Result<(), ApiErr
             .filter(|d| !d.is_empty());
     }
     if let Some(b) = opt_bool(m, "highlight")? {
-        sc.highlight = b;
+        sc.highlight = Some(b);
     }
+    // An explicit choice is written as such (`private: false`): it is how the owner
+    // publishes a kept activity whose duplicate was private (`docs/site.md`).
     if let Some(b) = opt_bool(m, "private")? {
-        sc.private = b;
+        sc.private = Some(b);
     }
     match m.get("hide_stats") {
         None => {}
-        Some(Value::Null) => sc.hide_stats.clear(),
+        Some(Value::Null) => sc.hide_stats = Some(Vec::new()),
         Some(Value::Array(a)) => {
             let mut out: Vec<String> = Vec::new();
             for v in a {
-                let s = v.as_str().filter(|s| STAT_PANELS.contains(s)).ok_or_else(|| {
+                // The names and what each one hides are defined once, in `bincio_bas::hidden`.
+                let s = v.as_str().and_then(HiddenStat::from_name).ok_or_else(|| {
+                    let names: Vec<&str> = HiddenStat::ALL.iter().map(|s| s.as_str()).collect();
                     ApiError::bad(
                         "hide_stats",
-                        format!("each entry must be one of {}", STAT_PANELS.join(", ")),
+                        format!("each entry must be one of {}", names.join(", ")),
                     )
                 })?;
+                let s = s.as_str();
                 if !out.iter().any(|o| o == s) {
                     out.push(s.to_owned());
                 }
             }
-            sc.hide_stats = out;
+            sc.hide_stats = Some(out);
         }
         Some(_) => return Err(ApiError::bad("hide_stats", "must be a list")),
     }

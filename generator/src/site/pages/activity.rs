@@ -501,7 +501,7 @@ fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
             .map(|(a, o)| {
                 if let (Some(a), Some(o)) = (a, o) {
                     if let Some(p) = prev {
-                        acc += crate::merge::haversine_m(p, [*a, *o]) / 1000.0;
+                        acc += crate::metrics::distance::haversine_m(p[0], p[1], *a, *o) / 1000.0;
                     }
                     prev = Some([*a, *o]);
                 }
