@@ -316,7 +316,7 @@ fn hostile_strings_everywhere_render_as_text_only() {
     let sc_hide = field(
         "sidecar hide_stats value",
         Kind::Text,
-        Shown::JsonOnly("hide_stats names only hide panels; the list is kept in custom"),
+        Shown::Nowhere("hide_stats keeps only the five known stat names (bincio-bas hidden.rs)"),
         &[],
     );
     let gpx_name = field("GPX <trk><name>", Kind::Text, Shown::Html, &[]);
