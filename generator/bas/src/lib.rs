@@ -2,11 +2,13 @@
 //!
 //! Both programs read and write the same data directory. This crate is the one place that
 //! spells its file names ([`layout`]), its JSON shapes ([`bas`]), its handle rules
-//! ([`handle`]) and how a file is replaced without readers ever seeing half of it ([`fsx`]).
+//! ([`handle`]), the instance configuration both programs read ([`config`]) and how a file
+//! is replaced without readers ever seeing half of it ([`fsx`]).
 //! It deliberately depends on nothing heavier than serde and `time`, so the daemon does not
 //! pull in the renderer's dependencies.
 
 pub mod bas;
+pub mod config;
 pub mod fsx;
 pub mod handle;
 pub mod layout;
@@ -15,6 +17,7 @@ pub mod queue;
 pub mod timestamp;
 
 pub use bas::*;
+pub use config::{ConfigError, InstanceConfig};
 pub use handle::{Handle, HandleError};
 pub use layout::InstanceRoot;
 pub use timestamp::Timestamp;
