@@ -426,6 +426,17 @@ impl InstanceConfig {
     }
 }
 
+/// The keys `path` sets (known or not); a missing file sets none.
+pub fn keys_in_file(path: &Path) -> Result<std::collections::BTreeSet<String>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
+    };
+    InstanceConfig::parse(path, &text)?;
+    Ok(parse_table(path, &text)?.into_iter().map(|(k, _)| k).collect())
+}
+
 fn parse_table(path: &Path, text: &str) -> Result<toml::Table, ConfigError> {
     text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
