@@ -797,7 +797,7 @@ fn the_instance_configuration_is_read_and_never_published() {
     std::fs::write(s.data.join("bincio.toml"), "units = \"furlongs\"\n").unwrap();
     let e = site::build(&SiteOptions {
         data_dir: s.data.clone(),
-        out_dir: s.out.clone(),
+        out_dir: s.out,
         theme_dir: theme(),
         handle: None,
         tile_url: None,

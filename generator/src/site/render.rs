@@ -166,7 +166,7 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     out.unchanged.fetch_add(asset_files.len().saturating_sub(asset_written), Ordering::Relaxed);
 
     let mut site = site_view(&inst, &vendors);
-    site.tile_url = opts.tile_url.clone();
+    site.tile_url = opts.tile_url.clone().or_else(|| inst.config.tile_url.clone());
     let urls = activity_urls(&inst);
     let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
