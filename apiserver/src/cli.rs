@@ -63,8 +63,8 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// Instance settings: max_users, max_user_invites, store_originals, storage_limit_mb,
-    /// public_url.
+    /// Instance settings, kept in {data-dir}/bincio.toml (every key and its default:
+    /// docs/admin.md); changes apply without restarting `serve`.
     Settings {
         #[command(subcommand)]
         action: SettingsAction,
@@ -109,20 +109,20 @@ pub enum UserAction {
 /// `settings` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SettingsAction {
-    /// Print one setting (empty when unset).
+    /// Print one setting (its default when unset; empty when it has none).
     Get {
         #[arg(long, env = "BINCIO_DATA_DIR")]
         data_dir: PathBuf,
         key: String,
     },
-    /// Change one setting.
+    /// Change one setting; an empty value removes the key (back to its default).
     Set {
         #[arg(long, env = "BINCIO_DATA_DIR")]
         data_dir: PathBuf,
         key: String,
         value: String,
     },
-    /// Print every setting.
+    /// Print every setting with its value or default (secrets masked).
     List {
         #[arg(long, env = "BINCIO_DATA_DIR")]
         data_dir: PathBuf,

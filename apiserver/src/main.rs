@@ -7,6 +7,7 @@ use bincio_api::config::Config;
 use bincio_api::db::{self, Db};
 use bincio_api::state::AppState;
 use bincio_api::{auth, handlers, instance, jobs, server};
+use bincio_bas::config::{self as instance_config, InstanceConfig};
 use bincio_bas::queue::ChangeKind;
 use bincio_bas::{Handle, InstanceRoot};
 use clap::Parser;
@@ -44,7 +45,26 @@ fn open_db(data_dir: &Path) -> Result<(InstanceRoot, Db)> {
         );
     }
     let db = Db::open(&root.instance_db())?;
+    migrate_settings(&root, &db)?;
     Ok((root, db))
+}
+
+/// Move settings still in `instance.db` into `{root}/bincio.toml` (once per database) and
+/// make the file owner-only; every command that opens the database runs this first.
+fn migrate_settings(root: &InstanceRoot, db: &Db) -> Result<()> {
+    let moved = db
+        .with(|c| Ok(db::settings::migrate_to_config(c, root)))
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
+    if !moved.is_empty() {
+        tracing::info!(keys = %moved.join(", "), file = %root.config_file().display(), "moved settings from instance.db");
+    }
+    instance_config::tighten_mode(&root.config_file())?;
+    Ok(())
+}
+
+/// The instance configuration, or an error naming the file and the key.
+fn load_config(root: &InstanceRoot) -> Result<InstanceConfig> {
+    Ok(InstanceConfig::load(&root.config_file())?)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -87,15 +107,21 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
         Command::Invite { action: InviteAction::Create { data_dir, by } } => {
-            let (_root, db) = open_db(&data_dir)?;
-            let (code, base) = db
+            let (root, db) = open_db(&data_dir)?;
+            let cfg = load_config(&root)?;
+            let code = db
                 .with(|c| {
                     let user = db::users::get(c, &by)?
                         .ok_or(bincio_api::error::ApiError::NotFound("user"))?;
-                    let code = handlers::invites::create_blocking(c, &user.handle, user.is_admin)?;
-                    Ok((code, db::settings::get(c, "public_url")?))
+                    handlers::invites::create_blocking(
+                        c,
+                        &user.handle,
+                        user.is_admin,
+                        cfg.max_user_invites,
+                    )
                 })
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let base = cfg.public_url;
             println!("{}/register/?code={code}", base.unwrap_or_default().trim_end_matches('/'));
             Ok(())
         }
@@ -138,6 +164,7 @@ fn init(
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let root = InstanceRoot::new(data_dir);
     let db = Db::open(&root.instance_db())?;
+    migrate_settings(&root, &db)?;
     let api = |e: bincio_api::error::ApiError| anyhow::anyhow!("{e}");
     let existing = db.with(|c| db::users::get(c, handle.as_str())).map_err(api)?;
     let display =
@@ -161,36 +188,36 @@ fn init(
         .map_err(api)?;
     std::fs::create_dir_all(root.queue_status_dir())?;
     std::fs::create_dir_all(root.feedback_dir())?;
-    db.with(|c| {
-        if let Some(n) = max_users {
-            db::settings::set(c, "max_users", &n.to_string())?;
-        }
-        match store_originals {
-            Some(v) => db::settings::set(c, "store_originals", if v { "true" } else { "false" })?,
-            None => db::settings::set_default(c, "store_originals", "true")?,
-        }
-        db::settings::set_default(
-            c,
-            "storage_limit_mb",
-            &db::settings::DEFAULT_STORAGE_LIMIT_MB.to_string(),
-        )?;
-        db::settings::set_default(c, "max_user_invites", "3")
-    })
-    .map_err(api)?;
+    // Options given to init go into bincio.toml; the name only when the file has none (a
+    // re-run never renames the instance). Unset keys keep their documented defaults.
+    let present = instance_config::keys_in_file(&root.config_file())?;
+    let mut edits: Vec<(&str, Option<toml::Value>)> = Vec::new();
+    if !present.contains("name") {
+        let n = name.unwrap_or("Bincio").to_owned();
+        edits.push(("name", Some(toml::Value::String(n))));
+    }
+    if let Some(n) = max_users {
+        edits.push(("max_users", Some(toml::Value::Integer(i64::from(n)))));
+    }
+    if let Some(v) = store_originals {
+        edits.push(("store_originals", Some(toml::Value::Boolean(v))));
+    }
+    if !edits.is_empty() {
+        instance_config::update(&root.config_file(), &edits)?;
+    }
+    let cfg = load_config(&root)?;
     if existing.is_none() {
         let job = jobs::new_job_id().map_err(api)?;
         jobs::enqueue_blocking(&root, &job, handle.as_str(), ChangeKind::Rebuild, vec![], None)
             .map_err(api)?;
     }
-    let (code, base) = db
-        .with(|c| {
-            let code = match db::invites::first_unused_by(c, handle.as_str())? {
-                Some(code) => code,
-                None => handlers::invites::create_blocking(c, handle.as_str(), true)?,
-            };
-            Ok((code, db::settings::get(c, "public_url")?))
+    let code = db
+        .with(|c| match db::invites::first_unused_by(c, handle.as_str())? {
+            Some(code) => Ok(code),
+            None => handlers::invites::create_blocking(c, handle.as_str(), true, 0),
         })
         .map_err(api)?;
+    let base = cfg.public_url;
     println!("{}/register/?code={code}", base.unwrap_or_default().trim_end_matches('/'));
     Ok(())
 }
@@ -239,29 +266,41 @@ fn user_cmd(action: UserAction) -> Result<()> {
 }
 
 fn settings_cmd(action: SettingsAction) -> Result<()> {
-    let api = |e: bincio_api::error::ApiError| anyhow::anyhow!("{e}");
+    let data_dir = match &action {
+        SettingsAction::Get { data_dir, .. }
+        | SettingsAction::Set { data_dir, .. }
+        | SettingsAction::List { data_dir } => data_dir.clone(),
+    };
+    let root = InstanceRoot::new(&data_dir);
+    if !data_dir.is_dir() {
+        bail!("{} does not exist", data_dir.display());
+    }
+    // A single-user host has no database: the file alone is the configuration.
+    if root.instance_db().is_file() {
+        open_db(&data_dir)?;
+    }
+    let path = root.config_file();
     match action {
-        SettingsAction::Get { data_dir, key } => {
-            let (_, db) = open_db(&data_dir)?;
-            println!(
-                "{}",
-                db.with(|c| db::settings::get(c, &key)).map_err(api)?.unwrap_or_default()
-            );
-        }
-        SettingsAction::Set { data_dir, key, value } => {
-            db::settings::validate(&key, &value).map_err(|e| anyhow::anyhow!(e))?;
-            let (_, db) = open_db(&data_dir)?;
-            let value =
-                if key == "public_url" { value.trim_end_matches('/').to_owned() } else { value };
-            db.with(|c| db::settings::set(c, &key, &value)).map_err(api)?;
-            if key == "public_url" {
-                eprintln!("restart bincio-api serve for public_url to take effect");
+        SettingsAction::Get { key, .. } => {
+            if instance_config::key_info(&key).is_none() {
+                bail!("{}: unknown key `{key}`", path.display());
             }
+            println!("{}", load_config(&root)?.get(&key).unwrap_or_default());
         }
-        SettingsAction::List { data_dir } => {
-            let (_, db) = open_db(&data_dir)?;
-            for (k, v) in db.with(|c| db::settings::all(c)).map_err(api)? {
-                println!("{k}\t{v}");
+        SettingsAction::Set { key, value, .. } => {
+            let v = instance_config::value_from_cli(&path, &key, &value)?;
+            instance_config::update(&path, &[(key.as_str(), v)])?;
+        }
+        SettingsAction::List { .. } => {
+            let cfg = load_config(&root)?;
+            for k in instance_config::KEYS {
+                let v = cfg.get(k.key).unwrap_or_default();
+                let shown = if instance_config::SECRET_KEYS.contains(&k.key) && !v.is_empty() {
+                    "(set)".to_owned()
+                } else {
+                    v
+                };
+                println!("{}\t{shown}", k.key);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The per-user storage limit (`storage_limit_mb` setting, default 5 GiB).
+//! The per-user storage limit (`storage_limit_mb` in `{root}/bincio.toml`, default 5 GiB).
 //!
 //! Everything in a user's folder counts: stored originals, uploads waiting for the watcher,
 //! photos and the activity files extracted from them. Without a limit one account could
@@ -7,12 +7,11 @@
 //! the final check (the staged files are inside the user folder, so they are counted) runs
 //! under the user's writer lock, right before the commit.
 
-use crate::db::{self, settings};
 use crate::error::ApiError;
 use crate::state::AppState;
 use std::path::Path;
 
-/// A user's storage limit, read from the settings once per request.
+/// A user's storage limit, read from the configuration once per request.
 #[derive(Clone, Copy, Debug)]
 pub struct Quota {
     /// Mebibytes; 0 means unlimited.
@@ -20,15 +19,9 @@ pub struct Quota {
 }
 
 impl Quota {
-    /// The instance's setting (absent or unparsable: the default).
+    /// The instance's setting (absent: the default).
     pub async fn load(st: &AppState) -> Result<Self, ApiError> {
-        let limit_mb = st
-            .db
-            .call(|c| {
-                db::settings::get_u32(c, "storage_limit_mb", settings::DEFAULT_STORAGE_LIMIT_MB)
-            })
-            .await?;
-        Ok(Self { limit_mb })
+        Ok(Self { limit_mb: st.config().storage_limit_mb })
     }
 
     /// The limit in bytes, `None` when unlimited.

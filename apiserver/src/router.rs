@@ -191,7 +191,7 @@ where
     let client_ip = request::client_ip(&parts.headers, peer, st.cfg.trust_loopback_proxy);
     let path = parts.uri.path().to_owned();
     let (route_name, result) =
-        match resolve(&method, &path, &parts.headers, st.public_url.as_deref()) {
+        match resolve(&method, &path, &parts.headers, st.public_url().as_deref()) {
             Ok((route, params)) => match enforce(&st, route, &parts.headers).await {
                 Ok(()) => {
                     (route.name, (route.handler)(&st, Req { parts, body, client_ip, params }).await)

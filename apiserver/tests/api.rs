@@ -115,7 +115,7 @@ async fn register_rules_and_side_effects() {
     let r = t.call("POST", "/api/register", None, Some(reg(&code2, "bob", "password-123"))).await;
     assert_eq!(r.status, 409);
     // The invite survived the failed attempt; the user limit is enforced.
-    t.st.db.with(|c| bincio_api::db::settings::set(c, "max_users", "2")).unwrap();
+    t.set_setting("max_users", "2");
     let r = t.call("POST", "/api/register", None, Some(reg(&code2, "carol", "password-123"))).await;
     assert_eq!(r.status, 403);
     assert!(r.json["message"].as_str().unwrap().contains("(2)"));
@@ -170,7 +170,7 @@ async fn invites_are_limited_for_users_not_admins() {
     let list = t.call("GET", "/api/invites", Some(&bob), None).await;
     assert_eq!(list.json.as_array().unwrap().len(), 3);
     assert_eq!(list.json[0]["used"], false);
-    t.st.db.with(|c| bincio_api::db::settings::set(c, "max_user_invites", "5")).unwrap();
+    t.set_setting("max_user_invites", "5");
     assert_eq!(t.call("POST", "/api/invites", Some(&bob), None).await.status, 200);
     let admin = t.admin().await;
     for _ in 0..6 {

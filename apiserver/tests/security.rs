@@ -264,7 +264,7 @@ async fn uploads_and_photos_past_the_storage_limit_are_refused() {
     let t = T::new();
     let bob = t.user("bob").await;
     t.activity("bob", ID);
-    t.st.db.with(|c| bincio_api::db::settings::set(c, "storage_limit_mb", "1")).unwrap();
+    t.set_setting("storage_limit_mb", "1");
     // Bob already stores 900 KiB of his 1 MiB.
     let old = t.root().join("bob/originals/old");
     std::fs::create_dir_all(&old).unwrap();

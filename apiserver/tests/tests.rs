@@ -7,6 +7,7 @@ mod util;
 mod api;
 mod browser_e2e;
 mod cli;
+mod config;
 mod e2e;
 mod nginx;
 mod security;

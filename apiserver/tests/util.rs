@@ -70,6 +70,13 @@ impl T {
         self.dir.path()
     }
 
+    /// Change one key of `{root}/bincio.toml` as `bincio-api settings set` does.
+    pub fn set_setting(&self, key: &str, value: &str) {
+        let path = self.root().join(bincio_bas::config::FILE_NAME);
+        let v = bincio_bas::config::value_from_cli(&path, key, value).unwrap();
+        bincio_bas::config::update(&path, &[(key, v)]).unwrap();
+    }
+
     pub async fn raw(&self, req: Request<Full<Bytes>>, ip: &str) -> Resp {
         let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let (mut parts, body) = req.into_parts();

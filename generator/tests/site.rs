@@ -833,3 +833,62 @@ fn the_first_published_activity_keeps_the_bare_url_in_every_build_order() {
         }
     }
 }
+
+/// `{root}/bincio.toml` is the source of the instance name and the default tile URL, and
+/// stays in the data directory: neither the file nor its secret reaches the output.
+#[test]
+fn the_instance_configuration_is_read_and_never_published() {
+    let s = scratch();
+    let secret = "c0ffee5ecret0123456789abcdef";
+    std::fs::write(
+        s.data.join("bincio.toml"),
+        format!(
+            "# by hand\nname = \"Ciclisti del Lago\"\ntile_url = \"https://tiles.lago.example/{{z}}/{{x}}/{{y}}.png\"\nstrava_client_id = \"4242\"\nstrava_client_secret = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    build(&s.data, &s.out, None);
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.data.join("index.json")).unwrap()).unwrap();
+    assert_eq!(root["instance"]["name"], "Ciclisti del Lago", "the file is the source");
+    let all = files(&s.out);
+    let index = String::from_utf8_lossy(&all["index.html"]).into_owned();
+    assert!(index.contains("Ciclisti del Lago"), "the name reaches the pages");
+    let with_tiles = all
+        .iter()
+        .filter(|(p, b)| {
+            p.ends_with(".html") && String::from_utf8_lossy(b).contains("tiles.lago.example")
+        })
+        .count();
+    assert!(with_tiles > 0, "activity maps use tile_url from the file");
+    for (path, bytes) in &all {
+        assert!(!path.ends_with("bincio.toml"), "published: {path}");
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(secret) && !text.contains("strava_client"), "secret in {path}");
+    }
+    // --tile-url still wins over the file.
+    let out2 = s.out.with_file_name("site2");
+    site::build(&SiteOptions {
+        data_dir: s.data.clone(),
+        out_dir: out2.clone(),
+        theme_dir: theme(),
+        handle: None,
+        tile_url: Some("https://flag.example/{z}/{x}/{y}.png".to_owned()),
+    })
+    .unwrap();
+    let flagged = files(&out2);
+    assert!(flagged.values().any(|b| String::from_utf8_lossy(b).contains("flag.example")));
+    assert!(!flagged.values().any(|b| String::from_utf8_lossy(b).contains("tiles.lago.example")));
+    // A broken file stops the render with an error naming the file and the key.
+    std::fs::write(s.data.join("bincio.toml"), "units = \"furlongs\"\n").unwrap();
+    let e = site::build(&SiteOptions {
+        data_dir: s.data.clone(),
+        out_dir: s.out,
+        theme_dir: theme(),
+        handle: None,
+        tile_url: None,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("bincio.toml") && e.contains("`units`"), "{e}");
+}

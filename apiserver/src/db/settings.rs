@@ -1,50 +1,75 @@
-//! Instance settings and per-user preferences (both string → string).
+//! The old instance settings table, and per-user preferences (both string → string).
+//!
+//! Instance settings now live in `{root}/bincio.toml` (`bincio_bas::config`), which the
+//! generator can read too. The `settings` table stays so an older binary still finds its
+//! values, but nothing reads it any more except [`migrate_to_config`], which moves its
+//! rows into the file once (see `docs/admin.md`).
 
 use crate::error::ApiError;
+use bincio_bas::InstanceRoot;
+use bincio_bas::config::{self, ConfigError};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
-/// `storage_limit_mb` when the setting is absent: 5 GiB per user.
-pub const DEFAULT_STORAGE_LIMIT_MB: u32 = 5 * 1024;
+/// Set in the `settings` table once its rows were moved into `bincio.toml`.
+const MOVED_MARKER: &str = "_moved_to_bincio_toml";
 
-/// Settings an admin may change, with what each value must look like.
-pub const KNOWN: &[(&str, &str)] = &[
-    ("max_users", "a whole number; 0 means unlimited"),
-    ("max_user_invites", "a whole number of invites each non-admin may ever create"),
-    ("store_originals", "true or false: keep uploaded files in {handle}/originals/"),
-    (
-        "storage_limit_mb",
-        "MiB each user's folder may hold (uploads, photos, extracted activities); 0 means unlimited; default 5120",
-    ),
-    (
-        "public_url",
-        "the site's base URL, e.g. https://rides.example.org (invite links, Origin check)",
-    ),
-];
+/// Why the one-time move of settings into `bincio.toml` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{path}: reading the settings table: {source}")]
+    Db {
+        path: std::path::PathBuf,
+        #[source]
+        source: ApiError,
+    },
+}
 
-/// Validate a setting before it is stored.
-pub fn validate(key: &str, value: &str) -> Result<(), String> {
-    match key {
-        "max_users" | "max_user_invites" | "storage_limit_mb" => value
-            .parse::<u32>()
-            .map(|_| ())
-            .map_err(|_| format!("{key} must be a whole number, got {value:?}")),
-        "store_originals" => match value {
-            "true" | "false" => Ok(()),
-            _ => Err(format!("store_originals must be true or false, got {value:?}")),
-        },
-        "public_url" => {
-            let v = value.trim_end_matches('/');
-            if (v.starts_with("http://") || v.starts_with("https://"))
-                && !v.contains(char::is_whitespace)
-            {
-                Ok(())
-            } else {
-                Err(format!("public_url must start with http:// or https://, got {value:?}"))
-            }
-        }
-        _ => Err(format!("unknown setting {key:?}")),
+/// Move settings found in `instance.db` (and the instance name of the root manifest) into
+/// `{root}/bincio.toml` where the file does not set them yet. Runs once per database: a
+/// marker row records it, so a key an admin later removes from the file is not brought
+/// back. A stored value the file would refuse is left behind with a warning (its default
+/// then applies). Returns the keys moved.
+pub fn migrate_to_config(c: &Connection, root: &InstanceRoot) -> Result<Vec<String>, MigrateError> {
+    let db_err = |source| MigrateError::Db { path: root.instance_db(), source };
+    if get(c, MOVED_MARKER).map_err(db_err)?.is_some() {
+        return Ok(Vec::new());
     }
+    let path = root.config_file();
+    let present = config::keys_in_file(&path)?;
+    let mut edits: Vec<(String, toml::Value)> = Vec::new();
+    for (key, value) in all(c).map_err(db_err)? {
+        if key.starts_with('_') || present.contains(&key) {
+            continue;
+        }
+        match config::value_from_cli(&path, &key, &value) {
+            Ok(Some(v)) => edits.push((key, v)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("instance.db setting {key}={value:?} not moved: {e}"),
+        }
+    }
+    if !present.contains("name")
+        && let Some(name) = manifest_name(root)
+    {
+        edits.push(("name".to_owned(), toml::Value::String(name)));
+    }
+    if !edits.is_empty() {
+        let refs: Vec<(&str, Option<toml::Value>)> =
+            edits.iter().map(|(k, v)| (k.as_str(), Some(v.clone()))).collect();
+        config::update(&path, &refs)?;
+    }
+    set(c, MOVED_MARKER, "1").map_err(db_err)?;
+    Ok(edits.into_iter().map(|(k, _)| k).collect())
+}
+
+/// `instance.name` of the root manifest, where the name lived before `bincio.toml`.
+fn manifest_name(root: &InstanceRoot) -> Option<String> {
+    let bytes = std::fs::read(root.root_manifest()).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let name = v.pointer("/instance/name")?.as_str()?.trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// One setting.
@@ -54,25 +79,11 @@ pub fn get(c: &Connection, key: &str) -> Result<Option<String>, ApiError> {
         .optional()?)
 }
 
-/// A numeric setting; absent or unparsable gives `default` (never a 500).
-pub fn get_u32(c: &Connection, key: &str, default: u32) -> Result<u32, ApiError> {
-    Ok(get(c, key)?.and_then(|v| v.trim().parse().ok()).unwrap_or(default))
-}
-
 /// Upsert a setting.
 pub fn set(c: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
     c.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
-}
-
-/// Set only when absent (init's defaults never override an admin's choice).
-pub fn set_default(c: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
-    c.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
         params![key, value],
     )?;
     Ok(())

@@ -60,6 +60,7 @@ pub async fn register(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     }
     let hash = st.hasher.hash(b.password).await?;
     let (h, d) = (handle.to_string(), display.clone());
+    let max = st.config().max_users;
     let user = st
         .db
         .call(move |c| {
@@ -67,7 +68,6 @@ pub async fn register(st: &AppState, req: Req) -> Result<Resp, ApiError> {
             // succeed or fail together, so two registrations cannot both take the last
             // place or the same invite.
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let max = db::settings::get_u32(&tx, "max_users", 0)?;
             if max > 0 && db::users::count(&tx)? >= i64::from(max) {
                 return Err(ApiError::Forbidden(format!(
                     "this instance has reached its user limit ({max})"

@@ -10,9 +10,6 @@ use crate::state::AppState;
 use rusqlite::TransactionBehavior;
 use serde_json::json;
 
-/// Default invites per non-admin.
-pub const DEFAULT_MAX_USER_INVITES: u32 = 3;
-
 /// `GET /api/invites`.
 pub async fn list(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let user = st.require_user(req.headers()).await?;
@@ -20,19 +17,18 @@ pub async fn list(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     Ok(reply::ok(&v))
 }
 
-/// Create an invite for `handle` (limit checked in the same transaction).
+/// Create an invite for `handle` (limit checked in the same transaction); `max` is the
+/// `max_user_invites` setting, which does not bind admins.
 pub fn create_blocking(
     c: &mut rusqlite::Connection,
     handle: &str,
     is_admin: bool,
+    max: u32,
 ) -> Result<String, ApiError> {
     let code = random_code(8)?;
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if !is_admin {
-        let max = db::settings::get_u32(&tx, "max_user_invites", DEFAULT_MAX_USER_INVITES)?;
-        if db::invites::count_by(&tx, handle)? >= i64::from(max) {
-            return Err(ApiError::Forbidden(format!("invite limit reached ({max})")));
-        }
+    if !is_admin && db::invites::count_by(&tx, handle)? >= i64::from(max) {
+        return Err(ApiError::Forbidden(format!("invite limit reached ({max})")));
     }
     db::invites::insert(&tx, &code, handle, db::now_s())?;
     tx.commit()?;
@@ -42,6 +38,7 @@ pub fn create_blocking(
 /// `POST /api/invites`.
 pub async fn create(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let user = st.require_user(req.headers()).await?;
-    let code = st.db.call(move |c| create_blocking(c, &user.handle, user.is_admin)).await?;
+    let max = st.config().max_user_invites;
+    let code = st.db.call(move |c| create_blocking(c, &user.handle, user.is_admin, max)).await?;
     Ok(reply::ok(&json!({"ok": true, "code": code})))
 }

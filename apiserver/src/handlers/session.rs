@@ -26,7 +26,8 @@ pub async fn start_session(
 
 /// `GET /api/me`: 404 when logged out, as the pages expect.
 pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
-    // The page calls this on every load: one database round trip for both lookups.
+    // The page calls this on every load: one database round trip; the settings come from
+    // the cached configuration.
     let hash = session::token_hash_from(req.headers());
     let found = match hash {
         None => None,
@@ -36,31 +37,27 @@ pub async fn me(st: &AppState, req: Req) -> Result<Resp, ApiError> {
                     let Some(u) = db::sessions::lookup(c, &hash, db::now_s())? else {
                         return Ok(None);
                     };
-                    let store = db::settings::get(c, "store_originals")?;
-                    let limit = db::settings::get_u32(
-                        c,
-                        "storage_limit_mb",
-                        db::settings::DEFAULT_STORAGE_LIMIT_MB,
-                    )?;
-                    Ok(Some((u, store, limit)))
+                    Ok(Some(u))
                 })
                 .await?
         }
     };
-    let Some((u, store, storage_limit_mb)) = found else {
+    let Some(u) = found else {
         return Ok(reply::json(
             StatusCode::NOT_FOUND,
             &json!({"error": "unauthorized", "message": "not authenticated"}),
         ));
     };
+    let cfg = st.config();
     Ok(reply::ok(&json!({
         "handle": u.handle,
         "display_name": u.display_name,
         "is_admin": u.is_admin,
-        "store_originals_default": store.as_deref() != Some("false"),
+        "store_originals_default": cfg.store_originals,
         // The per-user storage limit in MiB (0: unlimited); usage is in /api/me/storage.
-        "storage_limit_mb": storage_limit_mb,
-        "dem_configured": false,
+        "storage_limit_mb": cfg.storage_limit_mb,
+        // Elevation data (dem_dir or dem_url in bincio.toml) is available.
+        "dem_configured": cfg.dem_configured(),
     })))
 }
 

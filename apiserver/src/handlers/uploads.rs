@@ -66,9 +66,7 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let lim = st.cfg.limits.clone();
     let mut mp = req.multipart(lim.upload_body_bytes)?;
     let job_id = jobs::new_job_id()?;
-    let store_default =
-        st.db.call(|c| crate::db::settings::get(c, "store_originals")).await?.as_deref()
-            != Some("false");
+    let store_default = st.config().store_originals;
     let ud = st.root.user(&handle);
     let quota = Quota::load(st).await?;
     let user_dir = ud.path().to_path_buf();

@@ -1,7 +1,7 @@
 //! The data directory's layout: the only place that spells its paths.
 //!
 //! ```text
-//! {root}/instance.db  index.json  _queue/  _queue/status/  _feedback/
+//! {root}/bincio.toml  instance.db  index.json  _queue/  _queue/status/  _feedback/
 //! {root}/.site/activity_urls.json  .site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
@@ -41,6 +41,12 @@ impl InstanceRoot {
     /// `{root}/instance.db`: present only on multi-user instances.
     pub fn instance_db(&self) -> PathBuf {
         self.root.join("instance.db")
+    }
+
+    /// `{root}/bincio.toml`: the instance configuration (see [`crate::config`]); never
+    /// published.
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(crate::config::FILE_NAME)
     }
 
     /// `{root}/index.json`: the root manifest.

@@ -3,11 +3,13 @@
 //! Both programs read and write the same data directory. This crate is the one place that
 //! spells its file names ([`layout`]), its JSON shapes ([`bas`]), its handle rules
 //! ([`handle`]), its sidecar edits ([`sidecar`]), which fields a hidden stat covers
-//! ([`hidden`]) and how a file is replaced without readers ever seeing half of it ([`fsx`]).
-//! It deliberately depends on nothing heavier than serde (JSON and YAML) and `time`, so the
-//! daemon does not pull in the renderer's dependencies.
+//! ([`hidden`]), the instance configuration both programs read ([`config`]) and how a file
+//! is replaced without readers ever seeing half of it ([`fsx`]).
+//! It deliberately depends on nothing heavier than serde (JSON, YAML, TOML) and `time`, so
+//! the daemon does not pull in the renderer's dependencies.
 
 pub mod bas;
+pub mod config;
 pub mod fsx;
 pub mod handle;
 pub mod hidden;
@@ -19,6 +21,7 @@ pub mod sidecar;
 pub mod timestamp;
 
 pub use bas::*;
+pub use config::{ConfigError, InstanceConfig};
 pub use handle::{Handle, HandleError};
 pub use hidden::{HiddenStat, HiddenStats};
 pub use layout::InstanceRoot;

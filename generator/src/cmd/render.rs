@@ -28,6 +28,7 @@ pub struct RenderArgs {
     #[arg(long)]
     pub handle: Option<String>,
     /// Raster tile URL template for the interactive map, e.g. https://tile.example/{z}/{x}/{y}.png
+    /// (default: `tile_url` of {data-dir}/bincio.toml)
     #[arg(long, value_name = "URL", env = "BINCIO_TILE_URL")]
     pub tile_url: Option<String>,
 }

@@ -26,7 +26,7 @@ pub struct WatchArgs {
     /// default; `bincio-gen theme eject DIR` writes the default out to start from.
     #[arg(long, value_name = "DIR", env = "BINCIO_THEME_DIR")]
     pub theme: Option<PathBuf>,
-    /// Raster tile URL template for the interactive map.
+    /// Raster tile URL template for the interactive map (default: `tile_url` of bincio.toml).
     #[arg(long, value_name = "URL", env = "BINCIO_TILE_URL")]
     pub tile_url: Option<String>,
     /// Process what is queued now, then exit.

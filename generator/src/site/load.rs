@@ -1,6 +1,11 @@
 //! Load an instance for rendering: merge every user (or only `--handle`), write the root
 //! manifest, and decide the shell (single- or multi-user, private, name).
 //!
+//! The instance configuration (`{root}/bincio.toml`, `bincio_bas::config`) is read here:
+//! its `name` and `private` are the source the root manifest copies (the manifest is
+//! generated and published; the file is neither), its `tile_url` is the map default. A host
+//! without the file gets the defaults.
+//!
 //! Also owns the instance secret (`{root}/.site_secret`) that keys the unguessable tokens of
 //! unlisted activity URLs. The secret lives in the data directory, never in the output.
 
@@ -8,7 +13,8 @@ use crate::merge::{self, MergeError, MergedUser};
 use bincio_bas::fsx;
 use bincio_bas::layout::UserDir;
 use bincio_bas::{
-    HandleShard, InstanceInfo, InstanceRoot, Profile, RootManifest, Timestamp, UserFeed,
+    ConfigError, HandleShard, InstanceConfig, InstanceInfo, InstanceRoot, Profile, RootManifest,
+    Timestamp, UserFeed,
 };
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -33,6 +39,8 @@ pub enum LoadError {
     Write(#[from] fsx::FsxError),
     #[error("{path}: the data directory does not exist")]
     Empty { path: PathBuf },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// Everything the renderer needs from the data directory.
@@ -45,6 +53,8 @@ pub struct Instance {
     pub users: Vec<MergedUser>,
     /// The manifest as written to `{root}/index.json` (published as `/data/index.json`).
     pub manifest: RootManifest,
+    /// `{root}/bincio.toml` (defaults without the file); never published.
+    pub config: InstanceConfig,
     secret: Vec<u8>,
 }
 
@@ -110,6 +120,8 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
     if handles.is_empty() && !root.is_dir() {
         return Err(LoadError::Empty { path: root.to_path_buf() });
     }
+    // Read before merging: a broken file stops the build before anything is written.
+    let config = InstanceConfig::load(&inst.config_file())?;
     let users: Vec<Result<MergedUser, LoadError>> = handles
         .par_iter()
         .map(|h| {
@@ -135,7 +147,7 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
             tracing::warn!(handle = %u.handle, path = %path.display(), "{reason}");
         }
     }
-    let manifest = write_root_manifest(&inst, &users)?;
+    let manifest = write_root_manifest(&inst, &users, &config)?;
     let private = manifest.instance.private.unwrap_or(false);
     let name = manifest.instance.name.clone().unwrap_or_else(|| "BincioActivity".to_owned());
     let secret = site_secret(root)?;
@@ -145,6 +157,7 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
         single_user: users.len() == 1 && !private,
         users,
         manifest,
+        config,
         secret,
     })
 }
@@ -176,20 +189,29 @@ fn apply_profile(user: &UserDir, profile: Option<&Profile>) -> Result<(), LoadEr
     Ok(())
 }
 
-/// `{root}/index.json`: keeps `instance.name` and `private` (and unknown keys); without
-/// `instance.db` the instance is single-user and public; with it and no `private` key it is
-/// private. `generated_at` is the newest user feed's, so an unchanged instance writes nothing.
+/// `{root}/index.json`: `instance.name` and `private` come from `bincio.toml` when it sets
+/// them, else the manifest's own values are kept (instances from before the file); unknown
+/// keys are kept. Without `instance.db` the instance is single-user and public (no daemon
+/// could check a login); with it and no `private` anywhere it is private. `generated_at` is
+/// the newest user feed's, so an unchanged instance writes nothing.
 fn write_root_manifest(
     inst: &InstanceRoot,
     users: &[MergedUser],
+    config: &InstanceConfig,
 ) -> Result<RootManifest, LoadError> {
     let path = inst.root_manifest();
     let existing: Option<RootManifest> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let mut instance: InstanceInfo =
         existing.as_ref().map(|m| m.instance.clone()).unwrap_or_default();
+    if let Some(name) = &config.name {
+        instance.name = Some(name.clone());
+    }
     if instance.name.is_none() {
         instance.name = Some("BincioActivity".to_owned());
+    }
+    if let Some(p) = config.private {
+        instance.private = Some(p);
     }
     if !inst.instance_db().exists() {
         instance.private = Some(false);

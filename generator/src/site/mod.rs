@@ -28,7 +28,8 @@ pub struct SiteOptions {
     /// Re-render only this user's pages and the shared pages that list everyone.
     pub handle: Option<String>,
     /// Raster tile URL template for the interactive map (`https://…/{z}/{x}/{y}.png`);
-    /// `None` draws the track on a blank background (no third-party request at all).
+    /// `None` uses `tile_url` of `{root}/bincio.toml`; neither draws the track on a blank
+    /// background (no third-party request at all).
     pub tile_url: Option<String>,
 }
 

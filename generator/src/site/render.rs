@@ -214,7 +214,7 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
     out.unchanged.fetch_add(asset_files.len().saturating_sub(asset_written), Ordering::Relaxed);
 
     let mut site = site_view(&inst, &vendors);
-    site.tile_url = opts.tile_url.clone();
+    site.tile_url = opts.tile_url.clone().or_else(|| inst.config.tile_url.clone());
     let root = InstanceRoot::new(&data);
     let urls = activity_urls(&inst, &root, |h| scope.renders(h))?;
     let theme_fp = theme.fingerprint();
