@@ -118,17 +118,17 @@ pub fn wipe_user_data(root: &InstanceRoot, handle: &Handle) -> Result<u64, ApiEr
     let profile_existed = user.profile().is_file();
     let mut removed = 0;
     for dir in [user.activities_dir(), user.edits_dir(), user.originals_dir(), user.uploads_dir()] {
-        removed += crate::handlers::dir_usage(&dir).1;
-        crate::handlers::remove_tree(&dir)?;
+        removed += crate::files::dir_usage(&dir).1;
+        crate::files::remove_tree(&dir)?;
     }
     // The profile is the account's, not data: the caller writes it again, and it is not
     // counted as a deleted file.
     if removed > 0 && profile_existed {
         removed -= 1;
     }
-    crate::handlers::remove_tree(&user.merged_dir())?;
+    crate::files::remove_tree(&user.merged_dir())?;
     for f in [user.index(), user.athlete(), user.cache(), user.errors()] {
-        if crate::handlers::remove_file(&f)? {
+        if crate::files::remove_file(&f)? {
             removed += 1;
         }
     }

@@ -98,7 +98,7 @@ pub fn find(user: &UserDir, detail: &serde_json::Value) -> Vec<PathBuf> {
 pub fn remove(user: &UserDir, files: &[PathBuf]) -> std::io::Result<()> {
     let tops = [user.originals_dir(), user.uploads_dir()];
     for f in files {
-        crate::handlers::remove_file(f)?;
+        crate::files::remove_file(f)?;
         let mut dir = f.parent().map(Path::to_path_buf);
         while let Some(d) = dir {
             // remove_dir fails on a non-empty folder, which ends the walk up.

@@ -63,7 +63,7 @@ fn human_mib(mb: u32) -> String {
 
 /// Bytes used by a user folder (blocking: walks the folder).
 pub fn used_blocking(user_dir: &Path) -> u64 {
-    crate::handlers::dir_usage(user_dir).0
+    crate::files::dir_usage(user_dir).0
 }
 
 #[cfg(test)]

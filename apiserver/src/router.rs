@@ -16,6 +16,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request};
+use serde_json::{Map, Value, json};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -107,7 +108,48 @@ routes! {
 
 /// `GET /api/openapi.json`.
 async fn openapi_document(_: &AppState, _: Req) -> Result<Resp, ApiError> {
-    Ok(crate::reply::ok(&crate::openapi::document()))
+    Ok(crate::reply::ok(&openapi_document_json()))
+}
+
+/// The OpenAPI 3.1 document of `/api/openapi.json`, generated from [`routes`], so it cannot
+/// drift from the routes that exist.
+pub fn openapi_document_json() -> Value {
+    let mut paths = Map::new();
+    for r in routes() {
+        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "operationId": r.name,
+            "summary": r.summary,
+            "parameters": params,
+            "responses": {
+                "200": {"description": "Success"},
+                "4XX": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if r.access != Access::Anyone {
+            op["security"] = json!([{"session": []}]);
+            op["x-access"] = json!(if r.access == Access::Admin { "admin" } else { "user" });
+        }
+        if let Some(o) = entry.as_object_mut() {
+            o.insert(r.method.as_str().to_ascii_lowercase(), op);
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Bincio API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": crate::auth::session::COOKIE_NAME}},
+            "schemas": {"Error": {"type": "object", "required": ["error", "message"],
+                "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}},
+        },
+    })
 }
 
 /// Match `path` against a pattern; returns the raw (still encoded) parameters.

@@ -3,7 +3,7 @@
 //! Layers, from the pure core outwards: [`model`] (one in-memory activity), [`parse`]
 //! (bytes → model), [`metrics`], [`simplify`], [`privacy`] and [`track`] (pure functions
 //! over the model), then [`extract`] (files → BAS store, the only extraction module touching
-//! disk); [`merge`] applies users' edits, [`site`] renders pages with [`templates`], and
+//! disk); [`merge`] applies users' edits, [`site`] renders pages with its templates, and
 //! [`queue`] drives incremental regeneration. [`cli`] and [`cmd`] are the command line.
 
 pub mod athlete;
@@ -19,6 +19,5 @@ pub mod queue;
 pub mod simplify;
 pub mod site;
 pub mod sport;
-pub mod templates;
 pub mod theme;
 pub mod track;

@@ -11,7 +11,7 @@
 // Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
 #![allow(clippy::unwrap_used)]
 
-use bincio_gen::templates::{format_clock, format_distance};
+use bincio_gen::site::templates::{format_clock, format_distance};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;

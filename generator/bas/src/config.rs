@@ -81,7 +81,7 @@ pub const KEYS: &[KeyInfo] = &[
         kind: Kind::Text,
         default: "",
         read_by: "bincio-gen",
-        help: "the instance name shown in the page header, copied into the published root manifest; unset: the name already in the root manifest, else BincioActivity",
+        help: "the instance name shown in the page header, copied into the published root manifest; unset: the name already in the root manifest, else Bincio",
     },
     KeyInfo {
         key: "public_url",

@@ -1,4 +1,4 @@
-//! Distance: the great-circle formula and the published total (DECISIONS Extraction 8).
+//! Distance: the published total (the great-circle formula itself is [`super::sphere`]).
 //!
 //! Priority: the device's session total (what the head unit showed), then the device's
 //! cumulative distance channel, then haversine over the time-sorted GPS samples, then the
@@ -9,33 +9,7 @@ use super::round_dp;
 use super::series::{DistanceSource, Series};
 use crate::model::{DeviceTotals, Sample};
 
-/// Mean Earth radius (m) used by every distance in BAS.
-pub const EARTH_RADIUS_M: f64 = 6_371_000.0;
-
-/// Great-circle distance (m) between two `(lat, lon)` points in degrees.
-pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dphi = (lat2 - lat1).to_radians();
-    let dlam = (lon2 - lon1).to_radians();
-    let a = (dphi / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dlam / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.min(1.0).sqrt().asin()
-}
-
-/// [`haversine_m`] with the cosines of both latitudes already known (they are computed
-/// once per point when walking a track, which saves a third of the trigonometry).
-pub fn haversine_cos_m(
-    lat1: f64,
-    lon1: f64,
-    cos_lat1: f64,
-    lat2: f64,
-    lon2: f64,
-    cos_lat2: f64,
-) -> f64 {
-    let dphi = (lat2 - lat1).to_radians();
-    let dlam = (lon2 - lon1).to_radians();
-    let a = (dphi / 2.0).sin().powi(2) + cos_lat1 * cos_lat2 * (dlam / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.min(1.0).sqrt().asin()
-}
+pub use super::sphere::{EARTH_RADIUS_M, haversine_cos_m, haversine_m};
 
 /// The published distance (m), `None` when nothing measured any.
 pub fn published_distance_m(

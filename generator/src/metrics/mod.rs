@@ -22,6 +22,7 @@ pub mod moving;
 pub mod power_curve;
 pub mod series;
 pub mod speed;
+pub mod sphere;
 
 use crate::model::Activity;
 use series::Series;

@@ -6,7 +6,7 @@
 //! sample times: seconds since the first sample, a cumulative distance interpolated
 //! linearly in time, and a spike-filtered speed.
 
-use super::distance::haversine_cos_m;
+use super::sphere::haversine_cos_m;
 use crate::model::Sample;
 
 /// The hardest acceleration (m/s²) a sample-to-sample speed change may imply before the

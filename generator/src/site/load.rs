@@ -149,7 +149,7 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
     }
     let manifest = write_root_manifest(&inst, &users, &config)?;
     let private = manifest.instance.private.unwrap_or(false);
-    let name = manifest.instance.name.clone().unwrap_or_else(|| "BincioActivity".to_owned());
+    let name = manifest.instance.name.clone().unwrap_or_else(|| "Bincio".to_owned());
     let secret = site_secret(root)?;
     Ok(Instance {
         name,
@@ -208,7 +208,7 @@ fn write_root_manifest(
         instance.name = Some(name.clone());
     }
     if instance.name.is_none() {
-        instance.name = Some("BincioActivity".to_owned());
+        instance.name = Some("Bincio".to_owned());
     }
     if let Some(p) = config.private {
         instance.private = Some(p);

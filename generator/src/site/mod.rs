@@ -14,6 +14,7 @@ pub mod load;
 pub mod pages;
 pub mod render;
 pub mod svg;
+pub mod templates;
 pub mod view;
 
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ pub enum SiteError {
     #[error(transparent)]
     Load(#[from] load::LoadError),
     #[error(transparent)]
-    Template(#[from] crate::templates::TemplateError),
+    Template(#[from] crate::site::templates::TemplateError),
     #[error("rendering {template} for {page}: {source}")]
     Render {
         template: String,

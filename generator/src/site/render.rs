@@ -206,7 +206,7 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
     );
 
     let theme = crate::theme::Theme::load(opts.theme_dir.as_deref())?;
-    let tera = crate::templates::load_theme(&theme)?;
+    let tera = crate::site::templates::load_theme(&theme)?;
     let out =
         Out { root: out_abs.clone(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) };
     let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs)?;

@@ -4,7 +4,7 @@
 //! Dates and times are shown in the activity's own recorded offset (what the athlete saw
 //! on the device), never in the build machine's zone.
 
-use crate::templates::{format_distance, format_duration, format_pace, format_speed};
+use crate::site::templates::{format_distance, format_duration, format_pace, format_speed};
 use bincio_bas::{Privacy, Sport, SubSport, Summary, Timestamp};
 use serde::Serialize;
 

@@ -15,7 +15,7 @@ use super::super::view::{
     self, format_date, format_time, render_markdown, speed_or_pace, sport_label, sport_meta,
 };
 use crate::merge::{MergedActivity, MergedUser};
-use crate::templates::{format_distance, format_duration};
+use crate::site::templates::{format_distance, format_duration};
 use bincio_bas::fsx;
 use bincio_bas::{Timeseries, TrackFeature};
 use rayon::prelude::*;

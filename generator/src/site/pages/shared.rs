@@ -9,7 +9,7 @@ use super::super::render::Ctx;
 use super::super::view::sport_meta;
 use super::feed::{FeedSpec, render_feed};
 use crate::merge::MergedActivity;
-use crate::templates::{format_distance, format_duration};
+use crate::site::templates::{format_distance, format_duration};
 use bincio_bas::Sport;
 use serde::Serialize;
 use std::collections::BTreeSet;

@@ -8,7 +8,9 @@ use super::super::svg::{self, CurveLine, DayCell};
 use super::super::view::{self, Link, format_date, format_date_long, local_date, sport_meta};
 use super::feed::{FeedSpec, ProfileView, count_label, render_feed};
 use crate::merge::{MergedActivity, MergedUser};
-use crate::templates::{format_clock, format_distance, format_duration, format_pace, format_speed};
+use crate::site::templates::{
+    format_clock, format_distance, format_duration, format_pace, format_speed,
+};
 use bincio_bas::{Sport, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
