@@ -6,9 +6,16 @@
 //! promises: distance 1 %, elapsed 1 s, timer/moving 3 % where the device recorded pauses,
 //! heart rate 1 bpm and power 1 W where the file has a session, and the BAS sport and
 //! sub-sport the device's labels map to. `bincio-dev check` prints the table; a test asserts it.
+//!
+//! Where a file carries session totals, our published distance and averages *are* those
+//! totals, so comparing them with the manifest would compare a number with itself. For those
+//! files the distance, heart-rate and power rows compare what we compute from the samples
+//! alone (`… (samples)`), and the differences that are understood are listed with their
+//! reason in [`known_sample_discrepancy`], a list that can only shrink.
 
 use bincio_bas::{Detail, Privacy, Sport, SubSport};
 use bincio_gen::extract::{self, config::Sensors};
+use bincio_gen::{metrics, parse};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -107,6 +114,55 @@ fn independent_distance_override(file: &str) -> Option<f64> {
     }
 }
 
+/// Figures computed from the samples alone that are known to differ from the device's own
+/// session totals, with the reason. A row listed here counts as passing while it still
+/// differs and as failing once it matches (then remove it from this list): the list can only
+/// shrink as extraction improves.
+fn known_sample_discrepancy(file: &str, field: &str) -> Option<&'static str> {
+    Some(match (file, field) {
+        ("fff__activity_multiple_developer_index.fit", "distance_m (samples)") => {
+            "indoor: the device's distance is from the trainer, the samples' from speed"
+        }
+        (
+            "fff__activity_multiple_developer_index.fit",
+            "avg_power_w (samples)" | "max_power_w (samples)",
+        ) => "power spikes of tens of kW in the samples (no plausibility filter yet)",
+        ("fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit", "max_power_w (samples)") => {
+            "the device's maximum is a 1 s peak between recorded samples"
+        }
+        ("fitparse__activity-activity-filecrc.fit", "distance_m (samples)") => {
+            "a 2-point file: the session counts a segment the records do not hold"
+        }
+        ("fitparse__activity-large-fenxi2-multisport.fit", "distance_m (samples)") => {
+            "multisport: legs without GPS records still count in the session total"
+        }
+        ("fitparse__event_timestamp.fit", "avg_hr_bpm (samples)" | "max_hr_bpm (samples)") => {
+            "heart rate only in the session message, none in the records"
+        }
+        ("fitparse__garmin-fenix-5-bike.FIT", "avg_hr_bpm (samples)") => {
+            "the device averages over timer time, the samples over recorded seconds"
+        }
+        ("fitparse__strava-android-app-201.10-b1218918.fit", "distance_m (samples)") => {
+            "records cover a fraction of the ride (app recording gaps)"
+        }
+        ("gofit__edge530.fit", "avg_power_w (samples)") => {
+            "the device averages over timer time, the samples over recorded seconds"
+        }
+        (
+            "gofit__unterminated-strings.fit",
+            "distance_m (samples)"
+            | "avg_hr_bpm (samples)"
+            | "avg_power_w (samples)"
+            | "max_power_w (samples)",
+        ) => "a few seconds of records: device totals include what was not recorded",
+        ("tcxtest__cross-country-skiing_activity_1.tcx", "avg_hr_bpm (samples)")
+        | ("tcxtest__sup_activity_2.tcx", "avg_hr_bpm (samples)") => {
+            "lap averages weighted by lap time, the samples' by recorded seconds"
+        }
+        _ => return None,
+    })
+}
+
 fn num(v: Option<&String>) -> Option<f64> {
     v.and_then(|s| s.trim().parse::<f64>().ok())
 }
@@ -150,12 +206,26 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
         let result = std::panic::catch_unwind(|| {
             extract::extract_file(&raw, &file, Privacy::Public, Sensors::default(), 0.0001, None)
         });
-        let row =
-            |field: &'static str,
-             ours: String,
-             device: String,
-             tolerance: &'static str,
-             ok: bool| Row { file: file.clone(), field, ours, device, tolerance, ok };
+        let row = |field: &'static str,
+                   ours: String,
+                   device: String,
+                   tolerance: &'static str,
+                   ok: bool| {
+            match known_sample_discrepancy(&file, field) {
+                Some(reason) if !ok => {
+                    Row { file: file.clone(), field, ours, device, tolerance: reason, ok: true }
+                }
+                Some(_) => Row {
+                    file: file.clone(),
+                    field,
+                    ours,
+                    device,
+                    tolerance: "now matches: remove it from the known discrepancies",
+                    ok: false,
+                },
+                None => Row { file: file.clone(), field, ours, device, tolerance, ok },
+            }
+        };
         let detail: Detail = match result {
             Err(_) => {
                 rows.push(row("result", "panic".into(), "activity".into(), "no panic", false));
@@ -181,13 +251,26 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
             continue;
         }
         let g = |k: &str| num(entry.get(k));
+        // Our published figures take the device's session totals when the file has them, so
+        // comparing those with the manifest's session columns would compare a number with
+        // itself. For such files the rows below compare what we compute from the samples
+        // alone (the file's totals removed) instead, under the field name `… (samples)`.
+        let from_samples =
+            parse::parse_bytes(&raw).ok().filter(|a| a.totals.is_some()).map(|mut a| {
+                a.totals = None;
+                a.laps.clear();
+                metrics::compute(&a)
+            });
+        let (dist_field, ours_dist) = match &from_samples {
+            Some(m) => ("distance_m (samples)", m.distance_m),
+            None => ("distance_m", detail.distance_m),
+        };
         // Distance: device/lap totals, else the independent haversine.
         let dev_dist =
             independent_distance_override(&file).or(g("distance_m")).or(g("computed_haversine_m"));
         if let Some(dev) = dev_dist.filter(|d| *d > 0.0) {
-            let ours = detail.distance_m;
-            let ok = ours.is_some_and(|o| (o - dev).abs() <= dev * 0.01);
-            rows.push(row("distance_m", fmt_opt(ours), fmt_opt(Some(dev)), "1 %", ok));
+            let ok = ours_dist.is_some_and(|o| (o - dev).abs() <= dev * 0.01);
+            rows.push(row(dist_field, fmt_opt(ours_dist), fmt_opt(Some(dev)), "1 %", ok));
         }
         let dev_elapsed = g("elapsed_s").or(g("computed_span_s"));
         if let Some(dev) = dev_elapsed {
@@ -202,11 +285,38 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
             let ok = ours.is_some_and(|o| (o - timer).abs() <= timer * 0.03);
             rows.push(row("moving_time_s", fmt_opt(ours), fmt_opt(Some(timer)), "3 %", ok));
         }
+        let m = from_samples.as_ref();
+        let pick = |name: &'static str,
+                    sampled: &'static str,
+                    published: Option<i64>,
+                    f: fn(&metrics::Metrics) -> Option<i64>| {
+            m.map_or((name, published), |m| (sampled, f(m)))
+        };
         let ints: [(&'static str, &str, Option<i64>, f64); 4] = [
-            ("avg_hr_bpm", "avg_hr", detail.avg_hr_bpm, 1.0),
-            ("max_hr_bpm", "max_hr", detail.max_hr_bpm, 1.0),
-            ("avg_power_w", "avg_power", detail.avg_power_w, 1.0),
-            ("max_power_w", "max_power", detail.max_power_w, 1.0),
+            {
+                let (n, v) =
+                    pick("avg_hr_bpm", "avg_hr_bpm (samples)", detail.avg_hr_bpm, |m| m.avg_hr_bpm);
+                (n, "avg_hr", v, 1.0)
+            },
+            {
+                let (n, v) =
+                    pick("max_hr_bpm", "max_hr_bpm (samples)", detail.max_hr_bpm, |m| m.max_hr_bpm);
+                (n, "max_hr", v, 1.0)
+            },
+            {
+                let (n, v) =
+                    pick("avg_power_w", "avg_power_w (samples)", detail.avg_power_w, |m| {
+                        m.avg_power_w
+                    });
+                (n, "avg_power", v, 1.0)
+            },
+            {
+                let (n, v) =
+                    pick("max_power_w", "max_power_w (samples)", detail.max_power_w, |m| {
+                        m.max_power_w
+                    });
+                (n, "max_power", v, 1.0)
+            },
         ];
         for (field, col, ours, tol) in ints {
             if let Some(dev) = g(col).filter(|v| *v > 0.0) {
@@ -231,13 +341,13 @@ pub fn format_table(rows: &[Row]) -> String {
     let w_file = rows.iter().map(|r| r.file.len()).max().unwrap_or(4).max(4);
     let w_ours = rows.iter().map(|r| r.ours.len()).max().unwrap_or(4).clamp(4, 60);
     let mut out = format!(
-        "{:<w_file$}  {:<13}  {:>w_ours$}  {:>12}  {:<15}  {}\n",
+        "{:<w_file$}  {:<21}  {:>w_ours$}  {:>12}  {:<15}  {}\n",
         "file", "field", "ours", "device", "tolerance", "ok"
     );
     for r in rows {
         let ours: String = r.ours.chars().take(60).collect();
         out.push_str(&format!(
-            "{:<w_file$}  {:<13}  {:>w_ours$}  {:>12}  {:<15}  {}\n",
+            "{:<w_file$}  {:<21}  {:>w_ours$}  {:>12}  {:<15}  {}\n",
             r.file,
             r.field,
             ours,
@@ -247,6 +357,6 @@ pub fn format_table(rows: &[Row]) -> String {
         ));
     }
     let bad = rows.iter().filter(|r| !r.ok).count();
-    out.push_str(&format!("check: {} passed, {} failed\n", rows.len() - bad, bad));
+    out.push_str(&format!("{} comparisons within tolerance, {bad} mismatches\n", rows.len() - bad));
     out
 }
