@@ -84,19 +84,32 @@ pub fn build_athlete(
     }
 }
 
-/// Records per sport over `listed` summaries (callers pass listed activities only): the
-/// fastest time per best-effort distance, and for hiking and walking the longest distance
-/// and the most elevation. Ties go to the earliest activity (a later equal effort did not
-/// beat it). The one implementation, used by extraction and by the merge.
-pub fn records(listed: &[&Summary]) -> Map<String, Value> {
+/// One sport's records: the fastest time per best-effort distance (km, shortest first), and
+/// for hiking and walking the longest distance and the most elevation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SportRecords {
+    pub sport: Sport,
+    pub efforts: Vec<(f64, EffortRecord)>,
+    pub longest_m: Option<ValueRecord>,
+    pub most_elevation_m: Option<ValueRecord>,
+}
+
+/// Records per sport over `listed` summaries (callers pass listed activities only), in
+/// [`Sport::ALL`] order, sports without any record left out. Ties go to the earliest activity
+/// (a later equal effort did not beat it). The one implementation: extraction and the merge
+/// write it to `athlete.json` ([`records`]) and the athlete page shows it.
+pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
     let ordered = oldest_first(listed);
-    let mut records = Map::new();
+    let mut out = Vec::new();
     for sport in Sport::ALL {
         let mut efforts: Vec<(f64, EffortRecord)> = Vec::new();
         let mut longest: Option<ValueRecord> = None;
         let mut most_elevation: Option<ValueRecord> = None;
         for s in ordered.iter().filter(|s| s.sport == sport) {
             for (d_km, t) in s.best_efforts.iter().flatten() {
+                if t.0 <= 0 {
+                    continue;
+                }
                 let rec = EffortRecord {
                     time_s: *t,
                     activity_id: s.id.clone(),
@@ -133,17 +146,32 @@ pub fn records(listed: &[&Summary]) -> Map<String, Value> {
             continue;
         }
         efforts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out.push(SportRecords {
+            sport,
+            efforts,
+            longest_m: longest,
+            most_elevation_m: most_elevation,
+        });
+    }
+    out
+}
+
+/// [`sport_records`] in the `athlete.json` shape: `{sport: {"5.0": {time_s, activity_id,
+/// started_at, title}, longest_m, most_elevation_m}}`.
+pub fn records(listed: &[&Summary]) -> Map<String, Value> {
+    let mut records = Map::new();
+    for r in sport_records(listed) {
         let mut entry = Map::new();
-        for (d, rec) in efforts {
+        for (d, rec) in r.efforts {
             entry.insert(distance_key(d), serde_json::to_value(rec).unwrap_or(Value::Null));
         }
-        if let Some(r) = longest {
-            entry.insert("longest_m".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+        if let Some(v) = r.longest_m {
+            entry.insert("longest_m".into(), serde_json::to_value(v).unwrap_or(Value::Null));
         }
-        if let Some(r) = most_elevation {
-            entry.insert("most_elevation_m".into(), serde_json::to_value(r).unwrap_or(Value::Null));
+        if let Some(v) = r.most_elevation_m {
+            entry.insert("most_elevation_m".into(), serde_json::to_value(v).unwrap_or(Value::Null));
         }
-        records.insert(sport.as_str().to_owned(), Value::Object(entry));
+        records.insert(r.sport.as_str().to_owned(), Value::Object(entry));
     }
     records
 }

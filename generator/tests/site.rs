@@ -892,3 +892,37 @@ fn the_instance_configuration_is_read_and_never_published() {
     .to_string();
     assert!(e.contains("bincio.toml") && e.contains("`units`"), "{e}");
 }
+
+// The athlete page shows exactly the records `athlete.json` publishes (one implementation,
+// `bincio_gen::athlete`): every record and best climb links to its activity.
+#[test]
+fn the_athlete_page_shows_the_published_records() {
+    let s = scratch();
+    build(&s.data, &s.out, None);
+    let mut checked = 0;
+    for handle in ["brut", "dave"] {
+        let athlete: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(s.data.join(handle).join("_merged/athlete.json")).unwrap(),
+        )
+        .unwrap();
+        let page =
+            std::fs::read_to_string(s.out.join(format!("u/{handle}/athlete/index.html"))).unwrap();
+        let mut ids = Vec::new();
+        for sport in athlete["records"].as_object().unwrap().values() {
+            for rec in sport.as_object().unwrap().values() {
+                ids.push(rec["activity_id"].as_str().unwrap().to_owned());
+            }
+        }
+        for climb in athlete["best_climbs"].as_array().unwrap() {
+            ids.push(climb["activity_id"].as_str().unwrap().to_owned());
+        }
+        for id in ids {
+            assert!(
+                page.contains(&format!("/activity/{id}")),
+                "{handle}: record of {id} not shown"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 5, "only {checked} records checked");
+}

@@ -7,6 +7,7 @@ use super::super::render::{Ctx, by_sport};
 use super::super::svg::{self, CurveLine, DayCell};
 use super::super::view::{self, Link, format_date, format_date_long, local_date, sport_meta};
 use super::feed::{FeedSpec, ProfileView, count_label, render_feed};
+use crate::athlete;
 use crate::merge::{MergedActivity, MergedUser};
 use crate::site::templates::{
     format_clock, format_distance, format_duration, format_pace, format_speed,
@@ -306,109 +307,77 @@ fn distance_label(km: f64) -> String {
 /// unlisted ones), so nothing here can point at an unlisted activity.
 fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> tera::Context {
     let url = |id: &str| ctx.urls(&u.handle, id).map(|x| x.page.clone()).unwrap_or_default();
+    // Records and best climbs come from the one implementation that also writes them to
+    // `athlete.json` (`crate::athlete`), over the same listed activities.
+    let listed: Vec<&Summary> = acts.iter().map(|a| &a.summary).collect();
+    let by_id: BTreeMap<&str, &Summary> = listed.iter().map(|s| (s.id.as_str(), *s)).collect();
+    let title_of = |id: &str, fallback: &Option<String>| {
+        by_id
+            .get(id)
+            .map_or_else(|| fallback.clone().unwrap_or_default(), |s| view::display_title(s))
+    };
     let mut tables = Vec::new();
-    for sport in [Sport::Running, Sport::Cycling, Sport::Swimming] {
-        // distance (milli-km) → best (time, activity)
-        let mut best: BTreeMap<i64, (f64, i64, &Summary)> = BTreeMap::new();
-        for a in acts.iter().filter(|a| a.summary.sport == sport) {
-            for (km, t) in a.summary.best_efforts.iter().flatten() {
-                let key = (km * 1000.0).round() as i64;
-                let t_s = t.0;
-                if t_s <= 0 {
-                    continue;
-                }
-                let e = best.entry(key).or_insert((*km, t_s, &a.summary));
-                if t_s < e.1 {
-                    *e = (*km, t_s, &a.summary);
-                }
-            }
-        }
-        if best.is_empty() {
-            continue;
-        }
-        let rows = best
-            .values()
-            .map(|(km, t, s)| {
-                let speed = km / (*t as f64 / 3600.0);
+    let mut value_cards = Vec::new();
+    for rec in athlete::sport_records(&listed) {
+        let sport = rec.sport;
+        let rows: Vec<RecordRow> = rec
+            .efforts
+            .iter()
+            .map(|(km, e)| {
+                let t = e.time_s.0;
+                let speed = km / (t as f64 / 3600.0);
                 RecordRow {
                     distance: distance_label(*km),
-                    time: format_clock(*t as f64),
-                    pace_or_speed: if sport == Sport::Running {
+                    time: format_clock(t as f64),
+                    pace_or_speed: if matches!(
+                        sport,
+                        Sport::Running | Sport::Walking | Sport::Hiking
+                    ) {
                         format_pace(Some(speed))
                     } else {
                         format_speed(Some(speed))
                     },
-                    date: format_date(&s.started_at),
-                    title: view::display_title(s),
-                    url: url(&s.id),
+                    date: format_date(&e.started_at),
+                    title: title_of(&e.activity_id, &e.title),
+                    url: url(&e.activity_id),
                 }
             })
             .collect();
-        tables.push(RecordTable {
-            sport: sport.as_str(),
-            label: sport_meta(sport).2.to_owned(),
-            rows,
-        });
-    }
-    let mut value_cards = Vec::new();
-    for sport in [Sport::Hiking, Sport::Walking] {
-        let of_sport: Vec<&Summary> =
-            acts.iter().filter(|a| a.summary.sport == sport).map(|a| &a.summary).collect();
-        let longest =
-            of_sport.iter().filter(|s| s.distance_m.is_some_and(|d| d > 0.0)).max_by(|a, b| {
-                a.distance_m
-                    .unwrap_or(0.0)
-                    .total_cmp(&b.distance_m.unwrap_or(0.0))
-                    .then_with(|| b.id.cmp(&a.id))
+        if !rows.is_empty() {
+            tables.push(RecordTable {
+                sport: sport.as_str(),
+                label: sport_meta(sport).2.to_owned(),
+                rows,
             });
-        if let Some(s) = longest {
+        }
+        if let Some(v) = &rec.longest_m {
             value_cards.push(ValueCard {
                 label: format!("Longest {}", sport.as_str()),
-                value: format!("{:.1} km", s.distance_m.unwrap_or(0.0) / 1000.0),
-                title: view::display_title(s),
-                date: format_date(&s.started_at),
-                url: url(&s.id),
+                value: format!("{:.1} km", v.value / 1000.0),
+                title: title_of(&v.activity_id, &v.title),
+                date: format_date(&v.started_at),
+                url: url(&v.activity_id),
             });
         }
-        let most = of_sport.iter().filter(|s| s.elevation_gain_m.is_some_and(|d| d > 0.0)).max_by(
-            |a, b| {
-                a.elevation_gain_m
-                    .unwrap_or(0.0)
-                    .total_cmp(&b.elevation_gain_m.unwrap_or(0.0))
-                    .then_with(|| b.id.cmp(&a.id))
-            },
-        );
-        if let Some(s) = most {
+        if let Some(v) = &rec.most_elevation_m {
             value_cards.push(ValueCard {
                 label: format!("Most elevation ({})", sport.as_str()),
-                value: format!("{} m", s.elevation_gain_m.unwrap_or(0.0).round()),
-                title: view::display_title(s),
-                date: format_date(&s.started_at),
-                url: url(&s.id),
+                value: format!("{} m", v.value.round()),
+                title: title_of(&v.activity_id, &v.title),
+                date: format_date(&v.started_at),
+                url: url(&v.activity_id),
             });
         }
     }
-    let mut climbs: Vec<&Summary> = acts
+    let climbs: Vec<ClimbRow> = athlete::best_climbs(&listed)
         .iter()
-        .map(|a| &a.summary)
-        .filter(|s| s.sport == Sport::Cycling && s.best_climb_m.is_some_and(|c| c > 0.0))
-        .collect();
-    climbs.sort_by(|a, b| {
-        b.best_climb_m
-            .unwrap_or(0.0)
-            .total_cmp(&a.best_climb_m.unwrap_or(0.0))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let climbs: Vec<ClimbRow> = climbs
-        .iter()
-        .take(10)
         .enumerate()
-        .map(|(i, s)| ClimbRow {
+        .map(|(i, c)| ClimbRow {
             rank: i + 1,
-            climb: format!("{} m", s.best_climb_m.unwrap_or(0.0).round()),
-            date: format_date(&s.started_at),
-            title: view::display_title(s),
-            url: url(&s.id),
+            climb: format!("{} m", c.climb_m.round()),
+            date: format_date(&c.started_at),
+            title: title_of(&c.activity_id, &c.title),
+            url: url(&c.activity_id),
         })
         .collect();
 
