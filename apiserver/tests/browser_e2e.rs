@@ -1,5 +1,5 @@
-//! Must show 4 in a real browser: headless Chromium driven over WebDriver (Debian's
-//! `chromedriver`, via fantoccini) against real nginx from `docs/nginx/bincio.conf`,
+//! The upload-to-page round trip in a real browser: headless Chromium driven over WebDriver
+//! (Debian's `chromedriver`, via fantoccini) against real nginx from `docs/nginx/bincio.conf`,
 //! `bincio-api serve` and `bincio-gen watch`, all on 127.0.0.1. Everything happens through
 //! the generated pages and their script: register with the invite, log in, upload a GPX and
 //! a FIT from the upload dialog, see both on the feed, retitle one in the edit dialog, mark

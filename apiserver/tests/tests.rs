@@ -1,4 +1,5 @@
-//! One test binary for the daemon (see STYLE.md §6.6).
+//! One test binary for the daemon: each file under `tests/` would be its own binary, linked
+//! against the whole crate, and on two cores one binary per crate folder links much faster.
 // Helpers outside #[test] functions unwrap too: a test panics on any unexpected failure.
 #![allow(clippy::unwrap_used)]
 

@@ -1,7 +1,8 @@
 //! The device check: our figures against each device's own totals, for every sample file.
 //!
-//! `../shared/samples/devices/MANIFEST.tsv` holds, per file, what the device itself recorded
-//! (FIT session totals, TCX lap totals) or independent figures (GPX haversine and time span).
+//! `devices/MANIFEST.tsv` among the sample files (see docs/development.md) holds, per file,
+//! what the device itself recorded (FIT session totals, TCX lap totals) or independent
+//! figures (GPX haversine and time span).
 //! This module extracts each file and compares field by field at the tolerances the project
 //! promises: distance 1 %, elapsed 1 s, timer/moving 3 % where the device recorded pauses,
 //! heart rate 1 bpm and power 1 W where the file has a session, and the BAS sport and

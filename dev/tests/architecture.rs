@@ -203,3 +203,108 @@ fn architecture_doc_names_every_top_level_module() {
     missing.dedup();
     assert!(missing.is_empty(), "docs/architecture.md does not name: {missing:?}");
 }
+
+/// What a citation to something outside this repository looks like: the spec folder's files,
+/// the reference's section and weak-spot numbers, issue numbers and review labels. The
+/// literals are split so this file does not cite what it forbids.
+fn outside_citations(text: &str, defines_weak_spots: bool) -> Vec<(usize, String)> {
+    let words = [
+        concat!("DECI", "SIONS"),
+        concat!("BAS", ".md"),
+        concat!("STYLE", ".md"),
+        concat!("extract-and", "-merge"),
+        concat!("shared/", "spec"),
+        concat!("Must", " show"),
+    ];
+    let mut hits = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let word = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_');
+        let digit = |i: usize| chars.get(i).is_some_and(char::is_ascii_digit);
+        let mut why: Vec<String> =
+            words.iter().filter(|w| line.contains(*w)).map(|w| (*w).to_owned()).collect();
+        for (i, c) in chars.iter().enumerate() {
+            if *c == '\u{a7}' && digit(i + 1) {
+                why.push("a section sign and number".to_owned());
+            }
+            // A weak-spot number is fine where it names docs/decisions.md on the same line.
+            if *c == 'W'
+                && !defines_weak_spots
+                && !word(i.wrapping_sub(1))
+                && digit(i + 1)
+                && !line.contains("decisions.md")
+            {
+                let end = (i + 1..=chars.len()).find(|&j| !digit(j)).unwrap_or(chars.len());
+                if !word(end) {
+                    why.push("a weak-spot number without docs/decisions.md".to_owned());
+                }
+            }
+        }
+        let lower = line.to_lowercase();
+        let mut from = 0;
+        while let Some(p) = lower[from..].find("issue ") {
+            let at = from + p + "issue ".len();
+            if lower[at..].starts_with(|c: char| c.is_ascii_digit()) {
+                why.push("an issue number".to_owned());
+            }
+            from = at;
+        }
+        if !why.is_empty() {
+            hits.push((n + 1, why.join(", ")));
+        }
+    }
+    hits
+}
+
+/// Every source and doc file stands alone: comments and docs cite files of this repository
+/// (`docs/decisions.md E7`, `docs/decisions.md W14`, `docs/extraction.md`), never the spec
+/// folder beside it, the reference's section numbers, issue numbers or review labels. The
+/// sample files beside the repository may still be named as the place tests read them from.
+#[test]
+fn no_citation_points_outside_the_repository() {
+    let root = repo().canonicalize().unwrap();
+    let skip = |p: &Path| {
+        let rel = p.strip_prefix(&root).unwrap_or(p);
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        ["target", "node_modules", ".git"].contains(&name)
+            || rel == Path::new("themes/default/vendor")
+    };
+    let exts = ["rs", "md", "sh", "toml", "html", "js", "css"];
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    for e in walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| !skip(e.path())) {
+        let e = e.unwrap();
+        let p = e.path();
+        if !e.file_type().is_file() || !p.extension().is_some_and(|x| exts.iter().any(|e| x == *e))
+        {
+            continue;
+        }
+        let rel = p.strip_prefix(&root).unwrap();
+        let text = std::fs::read_to_string(p).unwrap();
+        scanned += 1;
+        let defines = rel == Path::new("docs/decisions.md");
+        for (line, why) in outside_citations(&text, defines) {
+            found.push(format!("{}:{line}: {why}", rel.display()));
+        }
+    }
+    assert!(scanned > 50, "only {scanned} files scanned under {}", root.display());
+    assert!(found.is_empty(), "citations outside the repository:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_citation_check_sees_each_kind() {
+    let text = [
+        concat!("see DECI", "SIONS 3"),
+        concat!("fields in BAS", ".md"),
+        concat!("STYLE", ".md rule"),
+        "the reference (\u{a7}11.2)",
+        concat!("a spike (W", "5)"),
+        concat!("per issue", " 2"),
+        concat!("Must", " show 4"),
+        "fine: docs/decisions.md W5, 10 W of power, SW1A, W-shaped",
+    ]
+    .join("\n");
+    let lines: Vec<usize> = outside_citations(&text, false).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(lines, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert!(outside_citations(concat!("W", "14 rounding"), true).is_empty());
+}

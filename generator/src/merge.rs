@@ -225,8 +225,8 @@ pub fn merge_user(user_dir: &Path, write: bool) -> Result<MergedUser, MergeError
             Err(w) => warnings.push(w),
         }
     }
-    // Newest first by the parsed instant (not the string, W13), then highlighted first
-    // (stable), then by id so equal instants keep a fixed order.
+    // Newest first by the parsed instant (not the string, docs/decisions.md W13), then
+    // highlighted first (stable), then by id so equal instants keep a fixed order.
     activities.sort_by(|a, b| {
         b.summary
             .started_at
@@ -337,7 +337,7 @@ fn merge_activity(
     let effective = privacy::across_duplicates(&own, duplicates);
     detail.privacy = effective.privacy;
     // Data written by the reference can carry negative durations (its unsorted-points bug,
-    // W1): publish "not recorded" rather than nonsense.
+    // docs/decisions.md W1): publish "not recorded" rather than nonsense.
     for v in [
         &mut detail.duration_s,
         &mut detail.moving_time_s,

@@ -1,7 +1,7 @@
 //! Track simplification (Ramer–Douglas–Peucker) and card previews.
 //!
 //! RDP works on `[lon, lat]` degrees treated as planar, as the reference does
-//! (`extract-and-merge.md` §4), so a given ε keeps the same points: at mid latitudes
+//! (docs/decisions.md A2), so a given ε keeps the same points: at mid latitudes
 //! 0.0001° is about 7–11 m, well below what a feed map or activity map can show. It is
 //! iterative with an explicit stack (no recursion depth limit on 100k-point tracks) and
 //! compares squared distances. Cost is O(n log n) for real tracks, O(n²) only for
@@ -102,7 +102,7 @@ pub fn preview_coords(latlon: &[[f64; 2]], max_points: usize) -> Option<Vec<[f64
 
 #[cfg(test)]
 mod tests {
-    //! Ports of the reference's `tests/test_simplify.py` (§11.2) for RDP and previews;
+    //! Ports of the reference's simplification tests (docs/decisions.md A2) for RDP and previews;
     //! the GeoJSON cases live with the builder in `crate::track`.
     use super::*;
     use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //!
 //! The reference keyed a fixed table on a mangled string (`RUNNING` → `r_u_n_n_i_n_g`,
 //! `Virtual Ride` → `virtual__ride`), so every multi-word Strava CSV type and every all-caps
-//! name fell through to "other" (reference weak spot W10). Here the raw name is split into
+//! name fell through to "other" (docs/decisions.md W10). Here the raw name is split into
 //! lower-case words instead — on CamelCase boundaries, spaces, dashes, underscores and digits,
 //! with glued compounds (`ebikeride`, `crosscountryskiing`) split against a small vocabulary —
 //! and the sport is chosen by keywords, in an order that resolves the overlaps
@@ -192,7 +192,8 @@ pub fn normalise_sport(raw: &str) -> Sport {
 
 /// Map a raw sport or FIT sub-sport name to the BAS sub-sport, or `None`. Names outside the
 /// enum go to the nearest value (`treadmill`/`spin`/`virtual_activity` → indoor,
-/// `lap_swimming` → pool, `street` → road, `e_bike_mountain` → mountain, DECISIONS.md 14).
+/// `lap_swimming` → pool, `street` → road, `e_bike_mountain` → mountain;
+/// docs/decisions.md E14).
 /// A plain `Ride` is road (Strava's road ride); `EBikeRide`, `cycling`, `generic` are `None`.
 pub fn normalise_sub_sport(raw: &str) -> Option<SubSport> {
     let w = Words(words(raw));
@@ -248,7 +249,7 @@ mod tests {
         assert_eq!(words(&hostile), [hostile.as_str()]);
     }
 
-    /// Every example of the reference's test_sport.py (extract-and-merge.md §11.3) and table (§9).
+    /// Every example of the reference's sport tests and mapping table (docs/decisions.md A3).
     #[test]
     fn reference_sport_examples() {
         for (raw, want) in [
@@ -271,7 +272,7 @@ mod tests {
             ("lap_swimming", Swimming),
             ("yoga", Other),
             ("", Other),
-            // §9 table keys
+            // the reference's mapping-table keys
             ("bike", Cycling),
             ("ride", Cycling),
             ("road_cycling", Cycling),
@@ -311,7 +312,7 @@ mod tests {
         }
     }
 
-    /// The reference's measured misses (W10) and other real-world spellings.
+    /// The reference's measured misses (docs/decisions.md W10) and other real-world spellings.
     #[test]
     fn w10_misses_and_other_spellings() {
         for (raw, want) in [
@@ -351,7 +352,7 @@ mod tests {
     fn reference_sub_sport_examples() {
         use SubSport::*;
         for (raw, want) in [
-            // §11.3
+            // the reference's sub-sport tests
             ("MountainBikeRide", Some(Mountain)),
             ("GravelRide", Some(Gravel)),
             ("VirtualRide", Some(Indoor)),
@@ -362,7 +363,7 @@ mod tests {
             ("yoga", None),
             ("", None),
             ("generic", None),
-            // §9 sub-sport table
+            // the reference's sub-sport table
             ("ride", Some(Road)),
             ("road_biking", Some(Road)),
             ("road_cycling", Some(Road)),
@@ -409,7 +410,7 @@ mod tests {
             ("E-Bike Ride", None),
             ("TRAIL_RUN", Some(Trail)),
             ("Road Biking", Some(Road)),
-            // FIT sub_sport names outside the enum (W9)
+            // FIT sub_sport names outside the enum (docs/decisions.md W9)
             ("virtual_activity", Some(Indoor)),
             ("spin", Some(Indoor)),
             ("street", Some(Road)),

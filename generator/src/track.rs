@@ -4,8 +4,8 @@
 //! Pure functions of the activity and the privacy mask from
 //! [`crate::privacy::publishable_mask`]: a location reaches an artefact only when its
 //! sample's mask bit is set, which is what makes `blur_start` and `no_gps` hold across
-//! every file (W4). Rounding follows DECISIONS 13: coordinates 6 dp, elevation and
-//! temperature 1 dp, speeds 2 dp, HR/cadence/power integers.
+//! every file (docs/decisions.md W4). Rounding follows docs/decisions.md E13: coordinates
+//! 6 dp, elevation and temperature 1 dp, speeds 2 dp, HR/cadence/power integers.
 
 use crate::metrics::geo::{self, COORD_DP, Extent};
 use crate::metrics::round_dp;

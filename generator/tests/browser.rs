@@ -1,4 +1,4 @@
-//! Browser tests (Must show 2) in headless Chromium (Debian package `chromium`), loopback
+//! Browser tests in headless Chromium (Debian package `chromium`), loopback
 //! only, on the demo instance built from the project's fixtures: no console error on any
 //! page; feed, activity, stats and athlete pages show the numbers the BAS data says; hovering
 //! a chart moves the map marker to the matching timeseries point; the sport filter pages list

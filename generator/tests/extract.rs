@@ -132,8 +132,9 @@ fn reference_samples_extract_with_the_documented_differences() {
         assert_eq!(reference.len(), 10);
         for (file, old) in &reference {
             let new = ours.get(file).unwrap_or_else(|| panic!("{file} missing from our output"));
-            // W1: the reference takes the first point in file order as the start; the file
-            // 947905024 is not in time order, so our start (the earliest point) differs.
+            // docs/decisions.md W1: the reference takes the first point in file order as the
+            // start; the file 947905024 is not in time order, so our start (the earliest
+            // point) differs.
             if file == "947905024.gpx.gz" {
                 assert!(new.started_at.unix_ms() < old.started_at.unix_ms());
                 assert!(new.duration_s.unwrap() > 0, "never a negative duration");
@@ -144,7 +145,8 @@ fn reference_samples_extract_with_the_documented_differences() {
             assert_eq!(new.duration_s, old.duration_s, "{file}");
             let (a, b) = (new.distance_m.unwrap(), old.distance_m.unwrap());
             assert!((a - b).abs() <= b * 0.005, "{file}: distance {a} vs reference {b}");
-            // Averages round to nearest where the reference truncated (W14): within 1.
+            // Averages round to nearest where the reference truncated
+            // (docs/decisions.md W14): within 1.
             match (new.avg_hr_bpm, old.avg_hr_bpm) {
                 (Some(x), Some(y)) => assert!((x - y).abs() <= 1, "{file}: hr {x} vs {y}"),
                 (None, None) => {}
@@ -164,15 +166,15 @@ fn reference_samples_extract_with_the_documented_differences() {
             }
             assert_eq!(new.max_hr_bpm, old.max_hr_bpm, "{file}");
             // Titles: the file's own <trk><name> when it has one, else "Morning Ride"-style
-            // names instead of the reference's "Morning Cycling" (DECISIONS 3).
+            // names instead of the reference's "Morning Cycling" (docs/decisions.md E3).
             let title = new.title.as_deref().unwrap();
             assert!(!title.ends_with("Cycling") && !title.ends_with("Running"), "{file}: {title}");
-            // Hashes cover the decompressed content (DECISIONS 15), not the .gz bytes.
+            // Hashes cover the decompressed content (docs/decisions.md E15), not the .gz bytes.
             let raw = std::fs::read(shared().join(handle).join(file)).unwrap();
             let plain = bincio_gen::parse::maybe_decompress(&raw).unwrap();
             assert_eq!(new.source_hash.as_deref(), Some(extract::content_hash(&plain).as_str()));
         }
-        // W5: a GPS spike gave the reference a 124.49 km/h bike max speed.
+        // docs/decisions.md W5: a GPS spike gave the reference a 124.49 km/h bike max speed.
         if handle == "dave" {
             let d = &ours["891981259.gpx.gz"];
             assert!(d.max_speed_kmh.unwrap() < 70.0, "max speed {:?}", d.max_speed_kmh);

@@ -1,4 +1,4 @@
-//! Synthetic ground truth (issue 2, "Must show 3"): every committed fixture with an
+//! Synthetic ground truth: every committed fixture with an
 //! `expected/<file>.json` is parsed and measured, and the figures are compared with the
 //! exactly known truth the generator wrote:
 //!
@@ -93,7 +93,7 @@ fn check(expected: &Value) -> Vec<String> {
         other => fail(format!("duration_s: expected {dur} ±1, got {other:?}")),
     }
 
-    // Moving time within 3 % of the timer where the recording auto-paused (DECISIONS 9).
+    // Moving time within 3 % of the timer where the recording auto-paused (docs/decisions.md E9).
     if expected["pauses"].as_u64().unwrap_or(0) > 0 {
         let timer = num(expected, "timer_s").unwrap_or(0.0);
         match m.moving_time_s {

@@ -446,7 +446,7 @@ fn set_privacy(data: &Path, handle: &str, id: &str, privacy: &str) {
     }
 }
 
-// Must show 3: the whole output is scanned.
+// The whole output is scanned for anything a visitor may not see.
 #[test]
 fn privacy_scan_finds_no_unlisted_id_blurred_zone_or_no_gps_coordinate() {
     let s = scratch();

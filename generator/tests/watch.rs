@@ -1,4 +1,4 @@
-//! `bincio-gen watch` end to end (Must show 4), driving the real binary: a request written by
+//! `bincio-gen watch` end to end, driving the real binary: a request written by
 //! hand (as the daemon will) updates the user's pages and its status says done; a watcher
 //! killed with SIGKILL in the middle of a job redoes it at restart and nothing is lost.
 
@@ -138,7 +138,7 @@ fn a_hand_written_request_updates_the_pages_and_reports_done() {
     assert!(!feed.contains(gone), "out of the combined feed");
 }
 
-// Must show 4: kill -9 during a job, restart, the job completes.
+// Kill -9 during a job, restart, the job completes.
 #[test]
 fn a_job_killed_mid_way_is_redone_at_restart() {
     let tmp = tempfile::tempdir().unwrap();

@@ -36,7 +36,8 @@ use std::path::{Path, PathBuf};
 /// Mean Earth radius (m), as every distance in BAS uses.
 pub const EARTH_RADIUS_M: f64 = 6_371_000.0;
 
-/// The durations (s) of the published power curve (BAS.md).
+/// The durations (s) of the published power curve (`power_curve` in
+/// docs/schema/bas-v1.schema.json).
 pub const MMP_DURATIONS_S: [u32; 15] =
     [1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 1200, 1800, 3600];
 

@@ -1,8 +1,8 @@
 //! BAS v1 JSON shapes: feeds, summaries, details, timeseries, tracks, athlete and manifest.
 //!
-//! Field order follows the reference implementation (`extract-and-merge.md` §8) so diffs
-//! against old data directories stay readable. Unknown fields are ignored on read; optional
-//! fields missing on read become `None`. Units live in the field names.
+//! Field order follows the reference implementation (docs/decisions.md, "Compatibility we
+//! keep") so diffs against old data directories stay readable. Unknown fields are ignored on
+//! read; optional fields missing on read become `None`. Units live in the field names.
 
 use crate::lenient::{self, Int};
 use crate::timestamp::Timestamp;

@@ -81,7 +81,8 @@ mod tests {
         assert_eq!(slugify("  Vélo  "), "velo");
         assert_eq!(slugify(""), "");
         assert_eq!(slugify("Château de Quéribus"), "chateau-de-queribus");
-        // The reference cuts after stripping and may leave a trailing dash (W14); we do not.
+        // The reference cuts after stripping and may leave a trailing dash; we do not
+        // (docs/decisions.md W14).
         let s = slugify(&format!("{} b", "a".repeat(59)));
         assert_eq!(s, "a".repeat(59));
         assert!(!s.ends_with('-'));

@@ -2,7 +2,8 @@
 //! bulk export, matched on the file's base name (`activities/123.fit.gz` → `123.fit.gz`).
 //!
 //! The CSV's `Activity Type` only fills in a sport the file itself did not know: the
-//! reference let it override a correct FIT sport (W10), which we do not repeat.
+//! reference let it override a correct FIT sport (docs/decisions.md W10), which we do not
+//! repeat.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
-//! Heart-rate, cadence and power averages and maxima (DECISIONS Extraction 4 and 13).
+//! Heart-rate, cadence and power averages and maxima (docs/decisions.md E4 and E13).
 //!
 //! The device's session figures win when present (they must match the head unit to
-//! 1 bpm / 1 W). Otherwise the per-sample mean, rounded to nearest (W14: the reference
-//! truncated). Which zeros count:
+//! 1 bpm / 1 W). Otherwise the per-sample mean, rounded to nearest (the reference
+//! truncated, docs/decisions.md W14). Which zeros count:
 //! - heart rate: zeros are sensor drop-outs, not a heart rate; excluded;
 //! - cadence: zeros are coasting; excluded, as head units do by default;
 //! - power: zeros are real (coasting produces no power); included, the usual convention.

@@ -3,7 +3,8 @@
 //! Priority: the device's session total (what the head unit showed), then the device's
 //! cumulative distance channel, then haversine over the time-sorted GPS samples, then the
 //! speed channel integrated over time (indoor trainers). Device figures are rounded to
-//! 2 dp (W14: the reference published them unrounded), computed ones to 1 dp.
+//! 2 dp (the reference published them unrounded, docs/decisions.md W14), computed ones to
+//! 1 dp.
 
 use super::round_dp;
 use super::series::{DistanceSource, Series};

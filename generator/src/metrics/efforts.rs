@@ -1,4 +1,4 @@
-//! Best efforts: the fastest time over each standard distance (DECISIONS 12, W3).
+//! Best efforts: the fastest time over each standard distance (docs/decisions.md E12, W3).
 //!
 //! Built on the cumulative distance of [`super::series`] (device distance channel, else
 //! GPS haversine, else integrated device speed) interpolated linearly in time, so any

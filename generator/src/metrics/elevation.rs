@@ -1,4 +1,4 @@
-//! Elevation gain, loss and the best climb (DECISIONS Extraction 11 and 12).
+//! Elevation gain, loss and the best climb (docs/decisions.md E11 and E12).
 //!
 //! The device's session ascent/descent win when present. Otherwise the altitude channel
 //! is turned into a profile and measured with a dead-band ("zig-zag") filter:
@@ -26,7 +26,7 @@
 //!
 //! The best climb is the largest rise from a low point to any later high point of the
 //! same (smoothed) profile, over the real sample times: smart recording no longer breaks
-//! it into one-second fragments (W3). It is computed for every sport.
+//! it into one-second fragments (docs/decisions.md W3). It is computed for every sport.
 
 use super::round_dp;
 use super::series::Series;

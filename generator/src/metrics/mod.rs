@@ -6,12 +6,12 @@
 //! and each submodule derives its figures from it, so the whole pass is O(n) apart from
 //! the O(n · targets) power-curve and best-effort scans.
 //!
-//! Where the numbers come from (DECISIONS.md "Extraction" 8–13 over the reference):
+//! Where the numbers come from (docs/decisions.md E8–E13 over the reference):
 //! - the device's own session totals win for distance, elapsed and timer time, ascent and
 //!   descent, and the HR/power averages and maxima: they are what the athlete saw;
 //! - everything else is computed from the samples at whatever rate they were recorded
 //!   (1–10 s smart recording), never on a zero-filled 1 Hz grid;
-//! - averages round to nearest (the reference truncated, W14).
+//! - averages round to nearest (the reference truncated, docs/decisions.md W14).
 
 pub mod averages;
 pub mod distance;

@@ -1,4 +1,4 @@
-//! Elapsed and moving time (DECISIONS Extraction 1 and 9).
+//! Elapsed and moving time (docs/decisions.md E1 and E9).
 //!
 //! Elapsed time is the device's `total_elapsed_time` when it recorded one, else the span
 //! from the first to the last sample (never negative: samples are time-sorted).
@@ -16,7 +16,8 @@
 //!   it, over its length, is at or above the threshold and plausible for the sport. An
 //!   auto-pause gap covers about nothing and never counts; a tunnel does.
 //!
-//! The sum is rounded once at the end (the reference truncated every interval, W5).
+//! The sum is rounded once at the end (the reference truncated every interval,
+//! docs/decisions.md W5).
 //! An activity with no speed or distance at all (an indoor file with only heart rate)
 //! counts every interval that is not a recording gap.
 

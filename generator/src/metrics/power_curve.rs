@@ -1,4 +1,4 @@
-//! Mean-maximal power (MMP): the best average power over 1 s … 1 h (DECISIONS 12).
+//! Mean-maximal power (MMP): the best average power over 1 s … 1 h (docs/decisions.md E12).
 //!
 //! Power is a step function of time: a sample's power covers the interval since the
 //! previous sample (head units record the power averaged over the interval just ended),

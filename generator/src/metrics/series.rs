@@ -2,9 +2,9 @@
 //!
 //! Samples arrive time-sorted (a model invariant) at any rate: 1 Hz, or "smart
 //! recording" every 1–10 s with longer gaps at auto-pauses. Instead of resampling onto a
-//! zero-filled 1 Hz grid (the reference, W3) everything is expressed against the real
-//! sample times: seconds since the first sample, a cumulative distance interpolated
-//! linearly in time, and a spike-filtered speed.
+//! zero-filled 1 Hz grid (the reference, docs/decisions.md W3) everything is expressed
+//! against the real sample times: seconds since the first sample, a cumulative distance
+//! interpolated linearly in time, and a spike-filtered speed.
 
 use super::sphere::haversine_cos_m;
 use crate::model::Sample;

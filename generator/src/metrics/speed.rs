@@ -1,4 +1,4 @@
-//! Average and maximum speed (DECISIONS Extraction 10, weak spot W5).
+//! Average and maximum speed (docs/decisions.md E10 and W5).
 //!
 //! The average is the published distance over the published moving time, so the three
 //! numbers on a card agree with each other (the reference divided a GPS moving distance

@@ -1,7 +1,7 @@
-//! Metrics tests: ports of the reference's `tests/test_metrics.py` (extract-and-merge.md
-//! §11.1), synthetic ground truth (issue 2 "Must show" 3) and property tests (4).
+//! Metrics tests: ports of the reference's own metric tests (docs/decisions.md A1),
+//! synthetic ground truth (exactly known figures) and property tests.
 //!
-//! Where DECISIONS.md changes a reference value, the test name says `differs_from_reference`
+//! Where docs/decisions.md changes a reference value, the test name says `differs_from_reference`
 //! and asserts our value.
 
 use super::*;
@@ -48,7 +48,7 @@ impl Rng {
     }
 }
 
-// ---- §11.1 ports ---------------------------------------------------------------------
+// ---- reference metric ports (docs/decisions.md A1) ---------------------------------
 
 #[test]
 fn haversine_reference_cases() {
@@ -317,13 +317,14 @@ fn slow_then_fast_km_without_drift() {
     let mut v = vec![1.0; 200];
     v.extend([36.0; 100]);
     let m = compute(&speed_only(Sport::Running, &v));
-    // The reference measured 101 (float drift, W3): the last 100 intervals are at 10 m/s.
+    // The reference measured 101 (float drift, docs/decisions.md W3): the last 100
+    // intervals are at 10 m/s.
     assert!(m.best_efforts.unwrap().contains(&(1.0, 100)));
 }
 
 #[test]
 fn steady_15_kmh_hour_differs_from_reference_drift() {
-    // Reference: [[0.4,97],[1.0,241],[1.609,387],[5.0,1200],[10.0,2401]] (W3 drift).
+    // Reference: [[0.4,97],[1.0,241],[1.609,387],[5.0,1200],[10.0,2401]] (docs/decisions.md W3).
     let m = compute(&speed_only(Sport::Running, &[15.0; 3601]));
     assert_eq!(
         m.best_efforts,
@@ -446,7 +447,7 @@ fn moving_time_excludes_stops_and_pauses_at_smart_recording() {
     assert!((avg - 28.8).abs() < 0.3, "avg {avg}");
 }
 
-// ---- synthetic ground truth (issue 2, Must show 3) ----------------------------------
+// ---- synthetic ground truth: exactly known figures ------------------------------------
 
 /// Sample times: every second, or "smart recording" with irregular 1–10 s intervals.
 fn times(duration_s: f64, smart: bool) -> Vec<f64> {
@@ -537,7 +538,7 @@ fn synthetic_run_best_efforts_exact() {
     }
 }
 
-// ---- property tests (issue 2, Must show 4) -----------------------------------------
+// ---- property tests: invariants on generated tracks ----------------------------------------
 
 prop_compose! {
     /// A random activity: 2–400 samples at 1–40 s intervals, positions random-walking
@@ -628,7 +629,7 @@ fn dave_spiky_gpx_max_speed_is_plausible() {
 }
 
 /// Head units with a barometer, their session totals removed: our ascent from their
-/// altitude samples lands within 10 % of their own figure (DECISIONS 11), our robust max
+/// altitude samples lands within 10 % of their own figure (docs/decisions.md E11), our robust max
 /// speed within 3 % of theirs, our moving time within 3 % of their timer.
 #[test]
 fn barometric_devices_agree_without_their_totals() {

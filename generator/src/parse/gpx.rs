@@ -4,7 +4,7 @@
 //! temperature would be lost (it is the right tool for *writing* GPX). Why a hand-written state
 //! machine: one pass, no DOM, no allocation per point, so parsing runs at hundreds of MB/s.
 //!
-//! Decisions (DECISIONS.md, Extraction 1, 2, 3, 5, 7; reference weak spots W1, W7):
+//! Decisions (docs/decisions.md E1, E2, E3, E5, E7; where we differ, docs/decisions.md W1, W7):
 //! - Every track and segment is read; routes (`<rte>`) and waypoints are not activities. A file
 //!   whose only geometry is a route fails with `NotAnActivity("GPX route without a recorded
 //!   track")`; a file with track points but no timestamps (a planned route exported as a track,
@@ -473,7 +473,8 @@ mod tests {
     }
 
     /// brut/ and dave/: every GPX parses; start and duration agree with the reference's own
-    /// output (reference-output/*/index.json) except where the reference did not sort (W1).
+    /// output (reference-output/*/index.json) except where the reference did not sort
+    /// (docs/decisions.md W1).
     #[test]
     fn brut_and_dave_match_reference_start_and_duration() {
         // (file, reference started_at as Unix s, reference duration_s, points, sport)
@@ -485,7 +486,8 @@ mod tests {
             ("brut/823051793.gpx", 1_483_693_077, 18482, 7039, Sport::Cycling),
             ("brut/840534997.gpx", 1_485_083_421, 9987, 4812, Sport::Cycling),
             ("brut/862486776.gpx", 1_486_805_792, 12221, 6193, Sport::Cycling),
-            // Wikiloc and Geo Tracker files have no <type>: Other, not cycling (W7).
+            // Wikiloc and Geo Tracker files have no <type>: Other, not cycling
+            // (docs/decisions.md W7).
             ("brut/947905012.gpx.gz", 1_433_059_684, 17549, 1205, Sport::Other),
             ("brut/947905034.gpx.gz", 1_476_000_036, 16408, 963, Sport::Other),
             ("dave/1024000610.gpx", 1_496_769_376, 911, 591, Sport::Running),
@@ -508,7 +510,8 @@ mod tests {
     }
 
     /// dave/947905024: the reference took the first point in file order and got a duration of
-    /// -436 s (W1). Sorted, the start is the earliest point and the duration is positive.
+    /// -436 s (docs/decisions.md W1). Sorted, the start is the earliest point and the
+    /// duration is positive.
     #[test]
     fn unsorted_file_is_sorted() {
         let a = parse_sample("dave/947905024.gpx.gz").expect("parses");

@@ -1,6 +1,6 @@
 //! TCX parser: a streaming quick-xml state machine over Garmin's Training Center Database.
 //!
-//! Decisions (DECISIONS.md, Extraction 1, 2, 3, 6, 7; reference weak spot W7):
+//! Decisions (docs/decisions.md E1, E2, E3, E6, E7; where we differ, docs/decisions.md W7):
 //! - Elements are matched on their local name only, case-insensitively, so the http and https
 //!   Garmin namespaces (and any prefix) work, even mixed in one file.
 //! - Only the first `<Activity>` is read, with all its laps; further activities are ignored
@@ -545,7 +545,7 @@ mod tests {
             let bytes = read_sample(&format!("devices/{f}"));
             let a = parse(&bytes).unwrap_or_else(|e| panic!("{f}: {e}"));
             // MANIFEST counts every trackpoint; of equal timestamps only the first is kept
-            // (DECISIONS.md, Extraction 1): the running file repeats two of its 1254 times.
+            // (docs/decisions.md E1): the running file repeats two of its 1254 times.
             let text = String::from_utf8_lossy(&bytes);
             let times: Vec<&str> =
                 text.split("<Time>").skip(1).filter_map(|s| s.split("</Time>").next()).collect();

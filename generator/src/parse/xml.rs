@@ -14,7 +14,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 
 /// 1990-01-01T00:00:00Z in Unix ms. Earlier timestamps come from a device whose clock was
 /// never set (gpxpy's Mojstrovka sample is stamped 1901, the INT32_MIN epoch) and are not
-/// trusted (DECISIONS.md, Extraction 1).
+/// trusted (docs/decisions.md E1).
 pub(crate) const EARLIEST_TRUSTED_MS: i64 = 631_152_000_000;
 
 /// The bytes without a UTF-8 BOM and leading whitespace: some exporters write either before
@@ -225,7 +225,7 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
 
 /// Parse an ISO-8601 timestamp `YYYY-MM-DDTHH:MM:SS(.f+)?(Z|±HH:MM|±HHMM|±HH)?` (a space is
 /// accepted for `T`, surrounding whitespace is ignored) into `(unix_ms, utc_offset_s)`.
-/// No zone means UTC (DECISIONS.md, Extraction 6). Fractions beyond milliseconds are
+/// No zone means UTC (docs/decisions.md E6). Fractions beyond milliseconds are
 /// truncated; a leap second `:60` is read as `:59.999`. Invalid dates give `None`.
 pub(crate) fn parse_timestamp(raw: &[u8]) -> Option<(i64, i32)> {
     let b = trim(raw);
@@ -378,7 +378,7 @@ pub(crate) fn attr_text(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> O
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-/// The `source` a creator/author string names (DECISIONS.md, Extraction 7): Strava's
+/// The `source` a creator/author string names (docs/decisions.md E7): Strava's
 /// `StravaGPX*` → `strava_export`, Komoot, Wahoo/ELEMNT, Garmin Connect, Karoo/Hammerhead.
 /// Anything else is `None` and falls back to the format's `gpx_file`/`tcx_file`.
 pub(crate) fn source_from_creator(creator: &str) -> Option<&'static str> {
@@ -473,7 +473,7 @@ pub(crate) mod samples {
     use crate::model::Activity;
     use std::path::PathBuf;
 
-    /// A file under `../shared/samples` (never copied into the repository).
+    /// A sample file beside the repository (see docs/development.md; never copied into it).
     pub(crate) fn sample_path(rel: &str) -> PathBuf {
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples")).join(rel)
     }

@@ -1,5 +1,6 @@
-//! Builder tests: ports of the GeoJSON cases of the reference's `tests/test_simplify.py`
-//! (§11.2), the timeseries rules (§3), and the `blur_start` property (issue 2, Must show 4).
+//! Builder tests: ports of the reference's GeoJSON cases (docs/decisions.md A2), the
+//! timeseries rules (docs/extraction.md), and a property test that `blur_start` publishes no
+//! location within 200 m of either end.
 
 use super::*;
 use crate::metrics::distance::{EARTH_RADIUS_M, haversine_m};

@@ -2,7 +2,7 @@
 //!
 //! Decoding lives in [`decode`] (a native streaming decoder behind the [`FitDecoder`]
 //! trait, tolerant of damaged files); this module maps its typed messages onto the model.
-//! Decisions, with the DECISIONS.md "Extraction" items they serve:
+//! Decisions, with the docs/decisions.md extraction items (E1–E16) they serve:
 //!
 //! - **One activity per file.** Multisport files (several `session`s) and chained files
 //!   (several FIT files one after another) become ONE activity: the device totals are

@@ -46,7 +46,7 @@ pub fn sport(sport: u8, sub_sport: Option<u8>) -> Sport {
     }
 }
 
-/// FIT `sub_sport` → the nearest BAS sub-sport (DECISIONS.md Extraction 14), falling back
+/// FIT `sub_sport` → the nearest BAS sub-sport (docs/decisions.md E14), falling back
 /// to what the sport itself implies (cross-country skiing is nordic, alpine is alpine).
 pub fn sub_sport(sport: Option<u8>, sub_sport: Option<u8>) -> Option<SubSport> {
     let from_sub = sub_sport.and_then(|s| match s {
@@ -111,7 +111,7 @@ pub fn device_name(
     }
 }
 
-/// The activity `source` implied by the manufacturer (DECISIONS.md Extraction 7).
+/// The activity `source` implied by the manufacturer (docs/decisions.md E7).
 pub fn source(manufacturer: u16) -> Option<String> {
     let named = match Manufacturer::from(manufacturer) {
         Manufacturer::Garmin => "garmin",
