@@ -12,6 +12,7 @@
 use crate::extract::Failure;
 use crate::site::{self, SiteOptions};
 use bincio_bas::fsx;
+use bincio_bas::layout;
 use bincio_bas::queue::{
     ChangeKind, JobFailure, JobState, JobStatus, QueueRequest, is_valid_job_id,
 };
@@ -309,7 +310,7 @@ pub fn upload_inputs(user_dir: &Path, jobs: &[Pending]) -> (Vec<PathBuf>, Vec<Jo
             }
         }
     }
-    let originals = user_dir.join("originals");
+    let originals = user_dir.join(layout::ORIGINALS_DIR);
     if whole_originals && originals.is_dir() {
         inputs.push(originals);
     }
@@ -375,7 +376,7 @@ fn remove_upload(user_dir: &Path, path: &Path) {
     if let Err(e) = std::fs::remove_file(path) {
         tracing::warn!(path = %path.display(), "cannot remove upload: {e}");
     }
-    let tops = [user_dir.join("originals"), user_dir.join("_uploads")];
+    let tops = [user_dir.join(layout::ORIGINALS_DIR), user_dir.join(layout::UPLOADS_DIR)];
     let mut dir = path.parent().map(Path::to_path_buf);
     while let Some(d) = dir {
         // remove_dir fails on a non-empty folder, which is what stops the walk.

@@ -63,7 +63,7 @@ pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let ud = st.root.user(&handle);
     let v = tokio::task::spawn_blocking(move || {
         require_detail(&ud, &id)?;
-        let merged = ud.merged_dir().join("activities").join(format!("{id}.json"));
+        let merged = ud.merged_activities_dir().join(bincio_bas::layout::detail_name(&id));
         let mut d = match read_json(&merged)? {
             Some(v) => v,
             None => read_json(&ud.detail(&id))?.ok_or(ApiError::NotFound("activity"))?,

@@ -109,6 +109,53 @@ pub fn write_json_if_changed<T: Serialize>(path: &Path, value: &T) -> Result<boo
     write_if_changed(path, &bytes)
 }
 
+/// Publish `src` at `dst` atomically unless `dst` is already the same file. A hard link is
+/// made to a temp name beside `dst` and renamed over it (no data copied: a 10 000-activity
+/// instance would otherwise copy gigabytes of timeseries twice); across file systems the
+/// file is copied instead, carrying the source's mtime. "Same" is the same inode, or the same
+/// length and mtime for a copy, so an unchanged source costs two `stat`s. Every writer
+/// replaces files by rename, never in place, so a linked file never changes under a reader.
+/// Returns `true` when it wrote.
+pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<bool, FsxError> {
+    let sm = std::fs::metadata(src).map_err(io_err(src))?;
+    if let Ok(dm) = std::fs::metadata(dst)
+        && (same_inode(&sm, &dm)
+            || dm.len() == sm.len()
+                && matches!((dm.modified(), sm.modified()), (Ok(a), Ok(b)) if a == b))
+    {
+        return Ok(false);
+    }
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".bincio-link-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(src, &tmp).is_ok() {
+        std::fs::rename(&tmp, dst).map_err(io_err(dst))?;
+        return Ok(true);
+    }
+    let bytes = std::fs::read(src).map_err(io_err(src))?;
+    write_derived(dst, &bytes)?;
+    if let Ok(mtime) = sm.modified()
+        && let Ok(f) = std::fs::File::options().write(true).open(dst)
+    {
+        // Best effort: without it the next run simply copies again.
+        let _ = f.set_modified(mtime);
+    }
+    Ok(true)
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,7 +56,7 @@ impl InstanceRoot {
 
     /// `{root}/_queue/`: regeneration requests.
     pub fn queue_dir(&self) -> PathBuf {
-        self.root.join("_queue")
+        self.root.join(QUEUE_DIR)
     }
 
     /// `{root}/_queue/status/`: job progress and outcome.
@@ -123,6 +123,45 @@ impl InstanceRoot {
     }
 }
 
+/// `activities/`: the folder of activity files, in a user folder, in `_merged/` and in the
+/// published `/data/{handle}/_merged/`.
+pub const ACTIVITIES_DIR: &str = "activities";
+/// `_queue/`: regeneration requests from the daemon to the watcher.
+pub const QUEUE_DIR: &str = "_queue";
+/// `_merged/`: a user's published BAS feed inside the user folder (and under `/data/{h}/`).
+pub const MERGED_DIR: &str = "_merged";
+/// `athlete.json`.
+pub const ATHLETE_FILE: &str = "athlete.json";
+/// `originals/`: stored uploads.
+pub const ORIGINALS_DIR: &str = "originals";
+/// `_uploads/`: uploads not kept as originals.
+pub const UPLOADS_DIR: &str = "_uploads";
+
+/// `{id}.json`: an activity's detail, the same name in every activities folder.
+pub fn detail_name(id: &str) -> String {
+    format!("{id}.json")
+}
+/// `{id}.geojson`: an activity's published track.
+pub fn track_name(id: &str) -> String {
+    format!("{id}.geojson")
+}
+/// `{id}.timeseries.json`: an activity's published channels.
+pub fn timeseries_name(id: &str) -> String {
+    format!("{id}.timeseries.json")
+}
+/// `activities/{id}.geojson`: the `track_url` of a summary or detail, relative to its feed.
+pub fn track_url(id: &str) -> String {
+    format!("{ACTIVITIES_DIR}/{}", track_name(id))
+}
+/// `activities/{id}.timeseries.json`: the `timeseries_url` of a detail, relative to its feed.
+pub fn timeseries_url(id: &str) -> String {
+    format!("{ACTIVITIES_DIR}/{}", timeseries_name(id))
+}
+/// `index-{year}.json`: a year shard of a merged feed.
+pub fn year_shard_name(year: i32) -> String {
+    format!("index-{year}.json")
+}
+
 /// The files of one user directory.
 #[derive(Clone, Debug)]
 pub struct UserDir {
@@ -144,7 +183,7 @@ impl UserDir {
     }
     /// `athlete.json`.
     pub fn athlete(&self) -> PathBuf {
-        self.dir.join("athlete.json")
+        self.dir.join(ATHLETE_FILE)
     }
     /// `_errors.json`: the last extract run's failures.
     pub fn errors(&self) -> PathBuf {
@@ -156,19 +195,19 @@ impl UserDir {
     }
     /// `activities/`.
     pub fn activities_dir(&self) -> PathBuf {
-        self.dir.join("activities")
+        self.dir.join(ACTIVITIES_DIR)
     }
     /// `activities/{id}.json`.
     pub fn detail(&self, id: &str) -> PathBuf {
-        self.activities_dir().join(format!("{id}.json"))
+        self.activities_dir().join(detail_name(id))
     }
     /// `activities/{id}.geojson`.
     pub fn track(&self, id: &str) -> PathBuf {
-        self.activities_dir().join(format!("{id}.geojson"))
+        self.activities_dir().join(track_name(id))
     }
     /// `activities/{id}.timeseries.json`.
     pub fn timeseries(&self, id: &str) -> PathBuf {
-        self.activities_dir().join(format!("{id}.timeseries.json"))
+        self.activities_dir().join(timeseries_name(id))
     }
     /// `edits/`.
     pub fn edits_dir(&self) -> PathBuf {
@@ -193,15 +232,23 @@ impl UserDir {
     }
     /// `originals/`.
     pub fn originals_dir(&self) -> PathBuf {
-        self.dir.join("originals")
+        self.dir.join(ORIGINALS_DIR)
     }
     /// `_merged/`.
     pub fn merged_dir(&self) -> PathBuf {
-        self.dir.join("_merged")
+        self.dir.join(MERGED_DIR)
+    }
+    /// `_merged/activities/`: merged details, published tracks, timeseries and photos.
+    pub fn merged_activities_dir(&self) -> PathBuf {
+        self.merged_dir().join(ACTIVITIES_DIR)
+    }
+    /// `_merged/athlete.json`.
+    pub fn merged_athlete(&self) -> PathBuf {
+        self.merged_dir().join(ATHLETE_FILE)
     }
     /// `_uploads/`: uploads not kept as originals, one folder per job
     /// (`_uploads/{job_id}/`); the watcher deletes a job's folder once it is extracted.
     pub fn uploads_dir(&self) -> PathBuf {
-        self.dir.join("_uploads")
+        self.dir.join(UPLOADS_DIR)
     }
 }

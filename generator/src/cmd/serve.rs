@@ -7,6 +7,7 @@
 use super::Outcome;
 use crate::site::{self, SiteOptions};
 use anyhow::Context;
+use bincio_bas::layout;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -59,8 +60,10 @@ fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if let Ok(ev) = ev {
             let ours = ev.paths.iter().all(|p| {
-                p.components().any(|c| matches!(c.as_os_str().to_str(), Some("_merged" | "_queue")))
-                    || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                p.components().any(|c| {
+                    let c = c.as_os_str();
+                    c == layout::MERGED_DIR || c == layout::QUEUE_DIR
+                }) || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
                     || p.ends_with("index.json")
             });
             if !ours {

@@ -9,6 +9,7 @@ use super::strava_csv::CsvRow;
 use crate::metrics::{self, Metrics};
 use crate::model::Activity;
 use crate::{privacy, track};
+use bincio_bas::layout;
 use bincio_bas::lenient::Int;
 use bincio_bas::{Detail, Lap, Privacy, Timeseries, Timestamp, TrackFeature};
 
@@ -174,7 +175,7 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         best_efforts: m.best_efforts.map(|v| v.into_iter().map(|(d, t)| (d, Int(t))).collect()),
         best_climb_m: m.best_climb_m,
         laps,
-        timeseries_url: timeseries.as_ref().map(|_| format!("activities/{id}.timeseries.json")),
+        timeseries_url: timeseries.as_ref().map(|_| layout::timeseries_url(&id)),
         source: Some(source),
         source_file: Some(ctx.source_file.to_owned()),
         source_hash: Some(ctx.source_hash.to_owned()),
@@ -182,7 +183,7 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         strava_id,
         duplicate_of: None,
         privacy: ctx.privacy,
-        track_url: track_feature.as_ref().map(|_| format!("activities/{id}.geojson")),
+        track_url: track_feature.as_ref().map(|_| layout::track_url(&id)),
         preview_coords: preview,
         custom: serde_json::Map::new(),
     };
@@ -194,10 +195,10 @@ pub fn rename(artefacts: &mut Artefacts, new_id: &str) {
     let d = &mut artefacts.detail;
     d.id = new_id.to_owned();
     if d.timeseries_url.is_some() {
-        d.timeseries_url = Some(format!("activities/{new_id}.timeseries.json"));
+        d.timeseries_url = Some(layout::timeseries_url(new_id));
     }
     if d.track_url.is_some() {
-        d.track_url = Some(format!("activities/{new_id}.geojson"));
+        d.track_url = Some(layout::track_url(new_id));
     }
     if let Some(t) = artefacts.track.as_mut() {
         t.properties.id = new_id.to_owned();

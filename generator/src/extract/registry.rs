@@ -6,6 +6,7 @@
 //! with the details actually on disk, so a deleted detail is re-extracted (never marked a
 //! duplicate of itself, W2a) and a data directory written by another tool is adopted.
 
+use bincio_bas::layout;
 use bincio_bas::{Detail, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -93,7 +94,7 @@ impl Registry {
             if reg.by_id.contains_key(id) {
                 continue;
             }
-            let path = activities_dir.join(format!("{id}.json"));
+            let path = activities_dir.join(layout::detail_name(id));
             let Ok(bytes) = std::fs::read(&path) else { continue };
             let Ok(detail) = serde_json::from_slice::<Detail>(&bytes) else { continue };
             let Some(hash) = detail.source_hash.clone() else { continue };

@@ -15,9 +15,9 @@
 use super::assets::{self, Vendor};
 use super::load::{self, Instance};
 use super::{BuildReport, SiteError, SiteOptions, pages};
-use crate::merge::{MergedActivity, MergedUser, copy_if_changed, shard_card};
+use crate::merge::{MergedActivity, MergedUser, shard_card};
 use bincio_bas::fsx;
-use bincio_bas::layout::SHARED_SCOPE;
+use bincio_bas::layout::{self, SHARED_SCOPE, UserDir};
 use bincio_bas::{InstanceRoot, Privacy, Summary};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -54,9 +54,7 @@ impl Out {
     /// Copy a file (skipping it when length and mtime match).
     pub fn copy(&self, src: &Path, rel: &str) -> Result<String, SiteError> {
         let path = self.root.join(rel);
-        let n = copy_if_changed(src, &path)
-            .map_err(|(path, reason)| SiteError::File { path, reason })?;
-        if n > 0 {
+        if fsx::copy_if_changed(src, &path)? {
             world_readable(&path);
             self.written.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -369,7 +367,7 @@ fn activity_urls(
 /// files of listed activities. Unlisted activities' files go to their tokened page folder
 /// (written by the activity renderer), so no listed path names them.
 fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteError> {
-    let merged = ctx.data_dir.join(&u.handle).join("_merged");
+    let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_dir();
     let base = format!("data/{}/_merged", u.handle);
     let mut produced = Vec::new();
     let manifest = merged.join("index.json");
@@ -387,8 +385,9 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
             produced.push(ctx.out.copy(&merged.join(&n), &format!("{base}/{n}"))?);
         }
     }
-    if merged.join("athlete.json").is_file() {
-        produced.push(ctx.out.copy(&merged.join("athlete.json"), &format!("{base}/athlete.json"))?);
+    if merged.join(layout::ATHLETE_FILE).is_file() {
+        let rel = format!("{base}/{}", layout::ATHLETE_FILE);
+        produced.push(ctx.out.copy(&merged.join(layout::ATHLETE_FILE), &rel)?);
     }
     let files: Vec<Result<Vec<String>, SiteError>> = u
         .activities
@@ -399,7 +398,7 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
             for (name, present) in activity_files(a) {
                 if present {
                     p.push(ctx.out.copy(
-                        &merged.join("activities").join(&name),
+                        &merged.join(layout::ACTIVITIES_DIR).join(&name),
                         &format!("{base}/activities/{name}"),
                     )?);
                 }
@@ -424,9 +423,9 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
 pub fn activity_files(a: &MergedActivity) -> [(String, bool); 3] {
     let id = &a.summary.id;
     [
-        (format!("{id}.json"), true),
-        (format!("{id}.geojson"), a.has_track),
-        (format!("{id}.timeseries.json"), a.has_timeseries),
+        (layout::detail_name(id), true),
+        (layout::track_name(id), a.has_track),
+        (layout::timeseries_name(id), a.has_timeseries),
     ]
 }
 

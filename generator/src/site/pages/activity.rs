@@ -17,6 +17,7 @@ use super::super::view::{
 use crate::merge::{MergedActivity, MergedUser};
 use crate::site::templates::{format_distance, format_duration};
 use bincio_bas::fsx;
+use bincio_bas::layout::{self, UserDir};
 use bincio_bas::{Timeseries, TrackFeature};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -109,14 +110,14 @@ fn file_stamp(p: &Path) -> String {
 
 fn fingerprint(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity, athlete_fp: &str) -> String {
     let id = &a.summary.id;
-    let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
+    let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let urls = ctx
         .urls(&u.handle, id)
         .map(|x| format!("{}|{}|{}", x.page, x.data, x.listed))
         .unwrap_or_default();
     let mut stamps = vec![
-        file_stamp(&merged.join(format!("{id}.geojson"))),
-        file_stamp(&merged.join(format!("{id}.timeseries.json"))),
+        file_stamp(&merged.join(layout::track_name(id))),
+        file_stamp(&merged.join(layout::timeseries_name(id))),
     ];
     for img in &a.images {
         stamps.push(format!("{img}={}", file_stamp(&merged.join("images").join(id).join(img))));
@@ -153,7 +154,7 @@ fn copy_unlisted_files(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Res
     if urls.listed {
         return Ok(());
     }
-    let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
+    let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let id = &a.summary.id;
     for (name, present) in activity_files(a) {
         if present {
@@ -265,7 +266,7 @@ fn render_activity(
     let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(Vec::new()) };
     let mut produced = Vec::new();
     let page_dir = urls.page.trim_start_matches('/').to_owned();
-    let merged = ctx.data_dir.join(&u.handle).join("_merged").join("activities");
+    let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let id = &a.summary.id;
     let d = &a.detail;
     let s = &a.summary;
@@ -347,7 +348,7 @@ fn render_activity(
 
     // Track outline from the published GeoJSON (already privacy-filtered by merge).
     let track: Option<TrackFeature> =
-        if a.has_track { read_json(&merged.join(format!("{id}.geojson"))) } else { None };
+        if a.has_track { read_json(&merged.join(layout::track_name(id))) } else { None };
     let coords: Vec<[f64; 2]> = track
         .as_ref()
         .map(|t| {
@@ -356,11 +357,8 @@ fn render_activity(
         .unwrap_or_default();
     let track_svg = svg::track_outline(&coords, color);
     let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
-    let ts: Option<Timeseries> = if a.has_timeseries {
-        read_json(&merged.join(format!("{id}.timeseries.json")))
-    } else {
-        None
-    };
+    let ts: Option<Timeseries> =
+        if a.has_timeseries { read_json(&merged.join(layout::timeseries_name(id))) } else { None };
     let charts = ts.as_ref().map(|ts| charts(ts, &hide)).unwrap_or_default();
     // Time in the owner's HR and power zones (the reference never wired zones in).
     let mut zone_charts: Vec<ZoneChart> = Vec::new();
@@ -417,8 +415,10 @@ fn render_activity(
     };
 
     let map = MapData {
-        track_url: a.has_track.then(|| format!("{}{id}.geojson", urls.data)),
-        timeseries_url: a.has_timeseries.then(|| format!("{}{id}.timeseries.json", urls.data)),
+        track_url: a.has_track.then(|| format!("{}{}", urls.data, layout::track_name(id))),
+        timeseries_url: a
+            .has_timeseries
+            .then(|| format!("{}{}", urls.data, layout::timeseries_name(id))),
         color,
         bbox: d.bbox,
         hr_zones: settings.hr_zones.clone(),
@@ -457,7 +457,7 @@ fn render_activity(
     c.insert("device", &d.device);
     // Placed in a quoted attribute (`data-map='…'`), which Tera escapes like any value.
     c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default());
-    c.insert("detail_url", &format!("{}{id}.json", urls.data));
+    c.insert("detail_url", &format!("{}{}", urls.data, layout::detail_name(id)));
     produced.push(ctx.render("pages/activity.html", c, &format!("{page_dir}index.html"))?);
     let _: &ActivityUrls = urls;
     Ok(produced)
