@@ -10,7 +10,6 @@ use hyper::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const ADMIN_PW: &str = "admin-password";
 
@@ -228,48 +227,5 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// A minimal HTTP/1.1 client for the tests that talk to real sockets (nginx, the daemon):
-/// send one request on a keep-alive connection and read one response; returns
-/// (status, headers, body).
-pub async fn roundtrip(
-    stream: &mut tokio::net::TcpStream,
-    request: &[u8],
-    buf: &mut Vec<u8>,
-) -> std::io::Result<(u16, String, Vec<u8>)> {
-    stream.write_all(request).await?;
-    buf.clear();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let status: u16 = head
-                .split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| std::io::Error::other("bad status line"))?;
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().to_owned())
-                })
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(std::io::Error::other("connection closed mid-body"));
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let body = buf[end + 4..end + 4 + len].to_vec();
-            return Ok((status, head, body));
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::Error::other("connection closed"));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
+/// A minimal HTTP/1.1 client for the tests that talk to real sockets (nginx, the daemon).
+pub use bincio_dev::bench::api::roundtrip;

@@ -495,7 +495,8 @@ pub fn destination(lat_deg: f64, lon_deg: f64, bearing_deg: f64, dist_m: f64) ->
     (p2.to_degrees(), l2.to_degrees())
 }
 
-/// Haversine distance (m) with R = 6 371 000 m.
+/// Haversine distance (m) with R = 6 371 000 m. Written here again on purpose: the ground
+/// truth must not share code with the metrics it checks (`bincio_gen::metrics::sphere`).
 pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dphi = (lat2 - lat1).to_radians();
