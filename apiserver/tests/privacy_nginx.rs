@@ -144,5 +144,9 @@ async fn every_url_nginx_serves_keeps_the_privacy_invariant() {
         }
     }
     assert!(tokened_seen, "the unlisted activity's tokened page was not served");
+    // A missing page is the site's own "Not found" page, with a 404 status.
+    let (status, _, body) = get(web_port, &req("/no/such/page/", &c)).await;
+    assert_eq!(status, 404);
+    assert!(body.contains("There is no page here"), "not the site's 404 page: {body}");
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }
