@@ -260,14 +260,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     // init → the first invite link.
     let code = init_instance(&data);
     let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
-    let _api = Guard(
-        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _api = crate::nginx::start_daemon(&data, api_port);
     let _watch = Guard(
         Command::new(&gen_bin)
             .args(["watch", "--quiet", "--rescan-s", "1", "--data-dir"])

@@ -41,14 +41,7 @@ async fn upload_edit_and_privacy_through_nginx_and_the_watcher() {
     std::fs::create_dir_all(&site).unwrap();
     let code = init_instance(&data);
     let (api_port, web_port) = (free_port(), free_port());
-    let _api = Guard(
-        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _api = crate::nginx::start_daemon(&data, api_port);
     let _watch = Guard(
         Command::new(&gen_bin)
             .args(["watch", "--rescan-s", "1", "--data-dir"])

@@ -76,14 +76,7 @@ async fn nginx_private_wall_proxy_and_secrets() {
     }
     let api_port = free_port();
     let web_port = free_port();
-    let _api = Guard(
-        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _api = start_daemon(&data, api_port);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     wait_port(api_port).await;
     wait_port(web_port).await;
@@ -113,22 +106,8 @@ async fn nginx_private_wall_proxy_and_secrets() {
     assert_eq!(get(web_port, &req("/static/app.css", "")).await.0, 200);
 
     // Log in through the proxy (same-origin Origin header, as a browser sends it).
-    let body = r#"{"handle":"dave","password":"password-123"}"#;
-    let login = format!(
-        "POST /api/auth/login HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let (s, head, _) = get(web_port, &login).await;
-    assert_eq!(s, 200, "{head}");
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Set-Cookie: ").or_else(|| l.strip_prefix("set-cookie: ")))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let c = format!("Cookie: {cookie}\r\n");
+    let c = login_cookie(web_port, &host, "dave", "password-123").await;
+    let login = login_request(&host, "dave", "password-123");
     assert_eq!(get(web_port, &req("/", &c)).await.0, 200);
     assert_eq!(get(web_port, &req("/dave/index.json", &c)).await.2, "{\"activities\":[]}");
     // A cross-origin POST through nginx is refused by the daemon.
@@ -206,6 +185,47 @@ pub(crate) fn init_instance(data: &std::path::Path) -> String {
     assert!(out.status.success(), "bincio-api init failed");
     let link = String::from_utf8(out.stdout).unwrap();
     link.trim().rsplit('=').next().unwrap().to_owned()
+}
+
+/// `bincio-api serve` on `127.0.0.1:{api_port}` for the instance in `data`.
+pub(crate) fn start_daemon(data: &std::path::Path, api_port: u16) -> Guard {
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The login request a browser on `host` sends through nginx (same-origin `Origin` header).
+pub(crate) fn login_request(host: &str, handle: &str, password: &str) -> String {
+    let body = format!(r#"{{"handle":"{handle}","password":"{password}"}}"#);
+    format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Log in through nginx; returns the `Cookie:` header line of the session.
+pub(crate) async fn login_cookie(
+    web_port: u16,
+    host: &str,
+    handle: &str,
+    password: &str,
+) -> String {
+    let (s, head, _) = get(web_port, &login_request(host, handle, password)).await;
+    assert_eq!(s, 200, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Set-Cookie: ").or_else(|| l.strip_prefix("set-cookie: ")))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    format!("Cookie: {cookie}\r\n")
 }
 
 /// Start nginx from `docs/nginx/bincio.conf` with the placeholders filled in.

@@ -7,7 +7,9 @@
 //! file answers 302 to the login page or 401), and another member gets every file, none of
 //! which names an unlisted activity outside its tokened folder.
 
-use crate::nginx::{Guard, free_port, get, init_instance, start_nginx, wait_port, which};
+use crate::nginx::{
+    free_port, get, init_instance, login_cookie, start_daemon, start_nginx, wait_port, which,
+};
 use crate::util::skip_or_fail;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,14 +81,7 @@ async fn every_url_nginx_serves_keeps_the_privacy_invariant() {
         .arg(&site));
 
     let (api_port, web_port) = (free_port(), free_port());
-    let _api = Guard(
-        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _api = start_daemon(&data, api_port);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     wait_port(api_port).await;
     wait_port(web_port).await;
@@ -115,22 +110,7 @@ async fn every_url_nginx_serves_keeps_the_privacy_invariant() {
 
     // Another member (dave) gets every file, and none names eve's unlisted activity outside
     // its tokened folder.
-    let body = r#"{"handle":"dave","password":"password-123"}"#;
-    let login = format!(
-        "POST /api/auth/login HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let (s, head, _) = get(web_port, &login).await;
-    assert_eq!(s, 200, "{head}");
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Set-Cookie: ").or_else(|| l.strip_prefix("set-cookie: ")))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let c = format!("Cookie: {cookie}\r\n");
+    let c = login_cookie(web_port, &host, "dave", "password-123").await;
     let mut tokened_seen = false;
     for rel in &files {
         let (status, _, body) = get(web_port, &req(&url_of(rel), &c)).await;

@@ -10,23 +10,14 @@
 // Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use bincio_gen::extract::{self, ExtractOptions};
-use bincio_gen::site::{self, SiteOptions};
+use common::build;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn build(data: &Path, out: &Path) {
-    site::build(&SiteOptions {
-        data_dir: data.to_path_buf(),
-        out_dir: out.to_path_buf(),
-        theme_dir: None,
-        handle: None,
-        tile_url: None,
-    })
-    .unwrap_or_else(|e| panic!("build failed: {e}"));
 }
 
 /// The payload found on a real instance: a season name that closed the power-curve SVG's

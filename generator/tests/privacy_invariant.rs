@@ -11,9 +11,11 @@
 //! GeoJSON, GPX, HTML attributes), stats, IDs and handles.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use bincio_bas::Privacy;
 use bincio_gen::extract::{self, ExtractOptions};
-use bincio_gen::site::{self, SiteOptions};
+use common::build;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -128,17 +130,6 @@ fn sidecar(data: &Path, handle: &str, id: &str, front: &str) {
     let dir = data.join(handle).join("edits");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{id}.md")), format!("---\n{front}\n---\n")).unwrap();
-}
-
-fn build(data: &Path, out: &Path) {
-    site::build(&SiteOptions {
-        data_dir: data.to_path_buf(),
-        out_dir: out.to_path_buf(),
-        theme_dir: None,
-        handle: None,
-        tile_url: None,
-    })
-    .unwrap_or_else(|e| panic!("build failed: {e}"));
 }
 
 fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {

@@ -1,14 +1,30 @@
-//! Helpers shared by the generator's test binaries that need an outside tool.
+//! Helpers shared by the generator's test binaries (each binary uses a subset, hence the
+//! `dead_code` allowances).
 
 /// True under CI (`CI=true`, read only here, as in `apiserver/tests/util.rs`): a test that
 /// needs chromium or a privilege then fails when it is missing instead of skipping.
+#[allow(dead_code)]
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// Report a test that cannot run here: a message on stderr, or a failure under CI. The caller
 /// returns right after.
+#[allow(dead_code)]
 pub fn skip_or_fail(why: &str) {
     assert!(!in_ci(), "required in CI: {why}");
     eprintln!("SKIPPED: {why}");
+}
+
+/// A full render of `data` into `out` with the built-in theme, panicking with the error.
+#[allow(dead_code)]
+pub fn build(data: &std::path::Path, out: &std::path::Path) {
+    bincio_gen::site::build(&bincio_gen::site::SiteOptions {
+        data_dir: data.to_path_buf(),
+        out_dir: out.to_path_buf(),
+        theme_dir: None,
+        handle: None,
+        tile_url: None,
+    })
+    .unwrap_or_else(|e| panic!("build failed: {e}"));
 }
