@@ -4,7 +4,8 @@
 //! (bytes → model), [`metrics`], [`simplify`], [`privacy`] and [`track`] (pure functions
 //! over the model), then [`extract`] (files → BAS store, the only extraction module touching
 //! disk); [`merge`] applies users' edits, [`site`] renders pages with its templates, and
-//! [`queue`] drives incremental regeneration. [`cli`] and [`cmd`] are the command line.
+//! [`queue`] drives incremental regeneration; [`net`] is the one outbound HTTP client (timeouts,
+//! size caps). [`cli`] and [`cmd`] are the command line.
 
 pub mod athlete;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod merge;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod parse;
 pub mod privacy;
 pub mod queue;
