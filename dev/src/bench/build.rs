@@ -58,7 +58,7 @@ pub fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
     let t = Instant::now();
     let mut extract_line = None;
     if args.realistic {
-        extract_line = Some(realistic_instance(&dir, &data, args.users, args.activities)?);
+        extract_line = Some(realistic_instance(&data, args.users, args.activities)?);
     } else {
         generate_instance(&data, args.users, args.activities, args.samples)?;
     }
@@ -182,12 +182,7 @@ impl Snapshot {
 /// The realistic instance: `activities` 1 Hz files extracted into user00, whose store every
 /// other user gets as hard links (with their own `index.json`). Returns the extraction's
 /// line for the table (input MB, MB/s).
-fn realistic_instance(
-    dir: &Path,
-    data: &Path,
-    users: usize,
-    activities: usize,
-) -> anyhow::Result<String> {
+fn realistic_instance(data: &Path, users: usize, activities: usize) -> anyhow::Result<String> {
     let first = data.join("user00");
     let originals = first.join("originals");
     std::fs::create_dir_all(&originals)?;
@@ -202,7 +197,7 @@ fn realistic_instance(
     let input_mb = sizes.iter().sum::<u64>() as f64 / 1e6;
     let mut opts = bincio_gen::extract::ExtractOptions::new(&first, "user00");
     opts.display_name = Some("User user00".to_owned());
-    opts.inputs = vec![originals.clone()];
+    opts.inputs = vec![originals];
     let t = Instant::now();
     let report = bincio_gen::extract::extract_user(&opts, &|_, _| {}).context("extraction")?;
     let secs = t.elapsed().as_secs_f64();
@@ -226,7 +221,6 @@ fn realistic_instance(
         }
         write_index(&udir, &handle, feed.activities.clone())?;
     }
-    let _ = dir;
     Ok(format!(
         "extraction of user00's {activities} files (1 Hz, 30 min–6 h, 1 in 5 gzipped): {input_mb:.0} MB in {secs:.1} s = {:.0} MB/s (goal ≥ 250 MB/s)",
         input_mb / secs

@@ -1487,7 +1487,7 @@ pub fn corpus_file(index: usize, seed: u64) -> (String, Vec<u8>) {
 pub fn realistic_file(index: usize, seed: u64) -> (String, Vec<u8>) {
     let (mut scenario, format, _) = corpus_scenario(index, seed);
     scenario.sampling = Sampling::OneHz;
-    let gz = index % 5 == 0;
+    let gz = index.is_multiple_of(5);
     let name = format!("{}.{}", scenario.name, format.ext());
     let track = scenario.render_with(format, &name, gz, false);
     let bytes = write_format(&track, format);

@@ -164,7 +164,6 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
             &archive_url(k),
         )?;
     }
-    drop(render);
     Ok(produced)
 }
 
