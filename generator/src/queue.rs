@@ -8,6 +8,13 @@
 //! `_queue/status/{job_id}.json`; a request file is deleted only after its job finished, so
 //! a crash or `kill -9` at any point simply redoes the job at the next start. Formats:
 //! `docs/queue.md`.
+//!
+//! Two lanes (`docs/queue.md`, "Two lanes"): per-user jobs (uploads, edits, deletes) run in
+//! the foreground lane; long work (`ChangeKind::is_background`: a whole-account sync, a bulk
+//! recalculation, a refresh of followed instances) runs in a background lane on its own
+//! thread, so it never delays an upload. The two share one store lock: a background job does
+//! its long part (network, bulk computation) without it, then takes it only for the normal
+//! per-user regeneration (extract, merge, render), which is as short as an upload's job.
 
 use crate::extract::Failure;
 use crate::site::{self, SiteOptions};
@@ -19,6 +26,7 @@ use bincio_bas::queue::{
 use bincio_bas::{Handle, InstanceRoot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Why the watcher stopped (a failed job does not stop it: it is recorded in its status).
@@ -118,9 +126,12 @@ fn reject(root: &InstanceRoot, path: &Path, name: &str, reason: &str) -> Result<
     let rejected = root.queue_dir().join("rejected");
     std::fs::create_dir_all(&rejected)
         .map_err(|source| QueueError::Io { path: rejected.clone(), source })?;
-    std::fs::rename(path, rejected.join(name))
-        .map_err(|source| QueueError::Io { path: path.to_path_buf(), source })?;
-    Ok(())
+    match std::fs::rename(path, rejected.join(name)) {
+        Ok(()) => Ok(()),
+        // Both lanes scan the queue: the other one may have moved it first.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(QueueError::Io { path: path.to_path_buf(), source }),
+    }
 }
 
 fn write_status(root: &InstanceRoot, status: &JobStatus) -> Result<(), QueueError> {
@@ -151,6 +162,85 @@ pub struct WatchSettings {
     /// Testing aid: sleep this long inside each job (after "running" is recorded), so a test
     /// can kill the process mid-job. Zero in production.
     pub job_delay: Duration,
+    /// Which requests are background work, and what that work is.
+    pub lanes: Lanes,
+    /// Held while a user's store and the site are written (a foreground job, or the
+    /// regeneration that ends a background job); shared by the clones of these settings.
+    pub store_lock: Arc<Mutex<()>>,
+    /// The users loaded by the previous job, kept in memory so that a job reads only the
+    /// users it touches (`site::load::LoadCache`). Used under `store_lock`.
+    pub loaded: Arc<Mutex<site::load::LoadCache>>,
+}
+
+impl WatchSettings {
+    /// Production settings: the lanes of [`Lanes::default`], no job delay.
+    pub fn new(site: SiteOptions, rescan: Duration) -> Self {
+        WatchSettings {
+            site,
+            rescan,
+            job_delay: Duration::ZERO,
+            lanes: Lanes::default(),
+            store_lock: Arc::default(),
+            loaded: Arc::default(),
+        }
+    }
+
+    fn loaded(&self) -> MutexGuard<'_, site::load::LoadCache> {
+        self.loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Take the store lock. A lane that panicked while holding it left nothing half-written
+    /// (every file is replaced atomically), so a poisoned lock is simply taken.
+    fn lock_store(&self) -> MutexGuard<'_, ()> {
+        self.store_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What a background job's own work produced, before the user's regeneration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackgroundOutcome {
+    /// Said in the job's final status, before the regeneration's figures
+    /// ("12 activities imported").
+    pub message: String,
+    /// Files the work stored in the user's folder, relative to it as an upload request lists
+    /// them: the regeneration extracts them. Empty: merge and render only.
+    pub files: Vec<String>,
+}
+
+/// The long part of one background request: takes the request, returns the job's outcome
+/// (or why it failed). It runs without the store lock, so it must not write the user's
+/// store or the site itself: it leaves new files where `files` says, and the watcher then
+/// regenerates the user under the lock.
+pub type BackgroundWork = fn(&WatchSettings, &QueueRequest) -> Result<BackgroundOutcome, String>;
+
+/// How the watcher splits requests into its two lanes.
+#[derive(Clone, Copy, Debug)]
+pub struct Lanes {
+    /// True for a request of the background lane.
+    pub is_background: fn(&QueueRequest) -> bool,
+    /// The work of a background request.
+    pub work: BackgroundWork,
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes { is_background: |r| r.change.is_background(), work: background_work }
+    }
+}
+
+/// The one dispatch of background requests: each background `ChangeKind` is one line here,
+/// calling the one function of its own module.
+fn background_work(
+    _settings: &WatchSettings,
+    request: &QueueRequest,
+) -> Result<BackgroundOutcome, String> {
+    match request.change {
+        ChangeKind::Upload
+        | ChangeKind::Edit
+        | ChangeKind::Delete
+        | ChangeKind::Athlete
+        | ChangeKind::Rebuild => Err(format!("{:?} is not background work", request.change)),
+    }
 }
 
 /// The activity IDs each job reports (`new_activity_ids`), by job id.
@@ -165,6 +255,17 @@ pub fn run_jobs(
     handle: &str,
     jobs: &[Pending],
 ) -> Result<(), QueueError> {
+    run_jobs_noted(settings, handle, jobs, None)
+}
+
+/// [`run_jobs`], with `note` (what a background job's own work did) said in the final status.
+fn run_jobs_noted(
+    settings: &WatchSettings,
+    handle: &str,
+    jobs: &[Pending],
+    note: Option<&str>,
+) -> Result<(), QueueError> {
+    let note = note.filter(|n| !n.is_empty()).map(|n| format!("{n}; ")).unwrap_or_default();
     let root = InstanceRoot::new(&settings.site.data_dir);
     let status = |state: JobState, message: &str, failures: &[JobFailure]| JobStatus {
         job_id: String::new(),
@@ -195,7 +296,7 @@ pub fn run_jobs(
     let user_dir = settings.site.data_dir.join(handle);
     if !user_dir.is_dir() {
         mark(&status(JobState::Running, "unpublishing", &[]), &none)?;
-        match site::build_without(&settings.site, handle) {
+        match site::render::build_without_cached(&settings.site, handle, &mut settings.loaded()) {
             Ok(r) => {
                 let msg = format!("done: user removed, {} files removed", r.files_removed);
                 mark(&status(JobState::Done, &msg, &[]), &none)?;
@@ -245,9 +346,9 @@ pub fn run_jobs(
     }
     mark(&status(JobState::Running, "rendering", &failures), &ids)?;
     let opts = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
-    match site::build(&opts) {
+    match site::render::build_cached(&opts, &mut settings.loaded()) {
         Ok(r) => {
-            let msg = format!("done: {} files written", r.files_written);
+            let msg = format!("done: {note}{} files written", r.files_written);
             mark(&status(JobState::Done, &msg, &failures), &ids)?;
             tracing::info!(handle, jobs = jobs.len(), written = r.files_written, "job done");
         }
@@ -399,35 +500,102 @@ fn delete_requests(jobs: &[Pending]) -> Result<(), QueueError> {
     Ok(())
 }
 
-/// Process everything pending now; returns the number of jobs handled.
+fn queued(handle: &str, job_id: &str, message: &str) -> JobStatus {
+    JobStatus {
+        job_id: job_id.to_owned(),
+        handle: handle.to_owned(),
+        state: JobState::Queued,
+        message: message.to_owned(),
+        done: 0,
+        total: 1,
+        updated_at: Some(crate::extract::now()),
+        new_activity_ids: Vec::new(),
+        failures: Vec::new(),
+    }
+}
+
+/// The requests of one lane, oldest first.
+fn scan_lane(
+    root: &InstanceRoot,
+    settings: &WatchSettings,
+    background: bool,
+) -> Result<Vec<Pending>, QueueError> {
+    let mut pending = scan(root)?;
+    pending.retain(|p| (settings.lanes.is_background)(&p.request) == background);
+    Ok(pending)
+}
+
+/// Process every per-user (foreground) request pending now; returns the number of jobs
+/// handled. Background requests are left to [`drain_background`].
 pub fn drain(settings: &WatchSettings) -> Result<usize, QueueError> {
     let root = InstanceRoot::new(&settings.site.data_dir);
     let mut handled = 0;
     // Requests arriving while a job runs are picked up by the next loop iteration.
     loop {
-        let pending = scan(&root)?;
+        let pending = scan_lane(&root, settings, false)?;
         if pending.is_empty() {
             return Ok(handled);
         }
         for (handle, jobs) in coalesce(pending) {
             for j in &jobs {
-                write_status(
-                    &root,
-                    &JobStatus {
-                        job_id: j.request.job_id.clone(),
-                        handle: handle.clone(),
-                        state: JobState::Queued,
-                        message: "queued".to_owned(),
-                        done: 0,
-                        total: 1,
-                        updated_at: Some(crate::extract::now()),
-                        new_activity_ids: Vec::new(),
-                        failures: Vec::new(),
-                    },
-                )?;
+                write_status(&root, &queued(&handle, &j.request.job_id, "queued"))?;
             }
+            let _store = settings.lock_store();
             run_jobs(settings, &handle, &jobs)?;
             handled += jobs.len();
+        }
+    }
+}
+
+/// Process every background request pending now, one at a time, oldest first; returns the
+/// number handled. Each does its work without the store lock, then regenerates its user
+/// under it (see [`BackgroundWork`]).
+pub fn drain_background(settings: &WatchSettings) -> Result<usize, QueueError> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let mut handled = 0;
+    loop {
+        let pending = scan_lane(&root, settings, true)?;
+        let Some(job) = pending.first() else { return Ok(handled) };
+        for p in &pending[1..] {
+            write_status(
+                &root,
+                &queued(&p.request.handle, &p.request.job_id, "queued (background)"),
+            )?;
+        }
+        run_background(settings, &root, job)?;
+        handled += 1;
+    }
+}
+
+fn run_background(
+    settings: &WatchSettings,
+    root: &InstanceRoot,
+    job: &Pending,
+) -> Result<(), QueueError> {
+    let handle = job.request.handle.clone();
+    let mut status = queued(&handle, &job.request.job_id, "working");
+    status.state = JobState::Running;
+    write_status(root, &status)?;
+    match (settings.lanes.work)(settings, &job.request) {
+        Ok(outcome) => {
+            // The regeneration is the normal per-user job: an upload of the files the work
+            // stored, or a re-render when it stored none. It reports under this job's id and
+            // deletes this request once done.
+            let mut regen = job.clone();
+            regen.request.change =
+                if outcome.files.is_empty() { ChangeKind::Rebuild } else { ChangeKind::Upload };
+            regen.request.files = outcome.files;
+            let _store = settings.lock_store();
+            run_jobs_noted(settings, &handle, &[regen], Some(&outcome.message))
+        }
+        Err(reason) => {
+            tracing::error!(handle, job = %job.request.job_id, "background job failed: {reason}");
+            status.state = JobState::Failed;
+            status.message = format!("failed: {reason}");
+            status.done = 1;
+            status.updated_at = Some(crate::extract::now());
+            write_status(root, &status)?;
+            delete_requests(std::slice::from_ref(job))
         }
     }
 }
@@ -442,9 +610,11 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         .map_err(|source| QueueError::Io { path: qdir.clone(), source })?;
     // Start watching before the first scan, so nothing written meanwhile is missed.
     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (background_tx, background_rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if ev.is_ok() {
             let _ = tx.send(());
+            let _ = background_tx.send(());
         }
     })
     .map_err(|source| QueueError::Notify { path: qdir.clone(), source })?;
@@ -452,14 +622,53 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         .watch(&qdir, notify::RecursiveMode::NonRecursive)
         .map_err(|source| QueueError::Notify { path: qdir.clone(), source })?;
 
-    let report = site::build(&SiteOptions { handle: None, ..settings.site.clone() })?;
+    let report = site::render::build_cached(
+        &SiteOptions { handle: None, ..settings.site.clone() },
+        &mut settings.loaded(),
+    )?;
     tracing::info!(
         written = report.files_written,
         "initial render done; watching {}",
         qdir.display()
     );
+    let stop = &std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // The receiver moves into its lane's thread (a receiver is not shared).
+        let background = scope.spawn(move || {
+            let r = lane_loop(settings, once, &background_rx, stop, drain_background);
+            // A failed lane stops the watcher (a service manager restarts it).
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            r
+        });
+        let foreground = lane_loop(settings, once, &rx, stop, drain);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let background = background.join().unwrap_or_else(|_| {
+            Err(QueueError::Io {
+                path: qdir.clone(),
+                source: std::io::Error::other("the background lane panicked"),
+            })
+        });
+        foreground.and(background)
+    })
+}
+
+/// One lane: drain, then wait for an event (or the rescan tick) and drain again, until
+/// `stop` (or after the first drain with `once`).
+fn lane_loop(
+    settings: &WatchSettings,
+    once: bool,
+    rx: &std::sync::mpsc::Receiver<()>,
+    stop: &std::sync::atomic::AtomicBool,
+    drain_lane: fn(&WatchSettings) -> Result<usize, QueueError>,
+) -> Result<(), QueueError> {
+    // The stop flag is looked at this often while waiting, so a failed lane ends the other.
+    let tick = settings.rescan.min(Duration::from_secs(1));
+    let mut waited = Duration::ZERO;
     loop {
-        let n = drain(settings)?;
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let n = drain_lane(settings)?;
         if n > 0 {
             tracing::info!(jobs = n, "queue drained");
         }
@@ -469,7 +678,20 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         // Wait for an event or the rescan tick, then let a burst of events settle. Requests
         // arrive by rename (complete when seen), so the pause only gathers a burst into one
         // scan; it is kept short because it adds to every upload's latency.
-        let _ = rx.recv_timeout(settings.rescan);
+        loop {
+            match rx.recv_timeout(tick) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    waited += tick;
+                    if waited >= settings.rescan || stop.load(std::sync::atomic::Ordering::Relaxed)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        waited = Duration::ZERO;
         std::thread::sleep(Duration::from_millis(20));
         while rx.try_recv().is_ok() {}
     }

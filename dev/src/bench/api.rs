@@ -193,6 +193,10 @@ pub struct UploadLatencyArgs {
     /// Theme folder passed to `bincio-gen` (default: its built-in default).
     #[arg(long, value_name = "DIR")]
     pub theme: Option<std::path::PathBuf>,
+    /// Realistic series (`bench build --realistic`): 1 Hz files of 30 min to 6 h, extracted
+    /// once and hard-linked into every user; the uploads are such files too.
+    #[arg(long)]
+    pub realistic: bool,
     /// Keep the instance, site and corpus here instead of a temporary folder.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<std::path::PathBuf>,
@@ -248,7 +252,7 @@ fn feed_page_mentions(dir: &std::path::Path, needle: &str) -> bool {
 /// `bincio-gen watch`, then upload synthetic files one at a time and time each from the
 /// upload's 202 answer until the job's status says done and the activity page and a
 /// feed page of `/u/user00/` listing it exist in the output folder.
-pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
+pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome> {
     use std::path::Path;
     let exe = sibling_binary(o.api_bin.as_deref(), "bincio-api")?;
     let gen_bin = sibling_binary(o.gen_bin.as_deref(), "bincio-gen")?;
@@ -271,16 +275,21 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
     };
     eprintln!("generating and rendering {} users × {} activities…", o.users, o.activities);
     let t = Instant::now();
-    // `bench build --dir` writes {dir}/data in BAS form and renders it into {dir}/site.
-    run_checked(
-        std::process::Command::new(&dev_bin)
-            .args(["bench", "build", "--users", &o.users.to_string()])
-            .args(["--activities", &o.activities.to_string(), "--dir"])
-            .arg(dir)
-            .args(&theme_args)
-            .stdout(std::process::Stdio::null()),
-        "bincio-dev bench build",
-    )?;
+    // `bench build --dir` writes {dir}/data in BAS form and renders it into {dir}/site; its
+    // table is printed first. Exit code 1 is a build goal missed: the run goes on, and fails
+    // at the end.
+    let build = std::process::Command::new(&dev_bin)
+        .args(["bench", "build", "--users", &o.users.to_string()])
+        .args(["--activities", &o.activities.to_string(), "--dir"])
+        .arg(dir)
+        .args(o.realistic.then_some("--realistic"))
+        .args(&theme_args)
+        .status()
+        .context("cannot start bincio-dev bench build")?;
+    let build_ok = build.success();
+    if !build_ok && build.code() != Some(1) {
+        bail!("bincio-dev bench build failed ({build})");
+    }
     let setup_s = t.elapsed().as_secs_f64();
     let handle = "user00";
     let password = "bench-password-123";
@@ -296,14 +305,23 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
     if !init.wait()?.success() {
         bail!("init failed");
     }
-    run_checked(
-        std::process::Command::new(&dev_bin)
-            .args(["synth", "--corpus", &o.uploads.to_string(), "--seed", &o.seed.to_string()])
-            .arg("--out")
-            .arg(&corpus)
-            .stderr(std::process::Stdio::null()),
-        "bincio-dev synth",
-    )?;
+    if o.realistic {
+        // Indices past the instance's own, so no upload is a duplicate of a stored activity.
+        std::fs::create_dir_all(&corpus)?;
+        for i in 0..o.uploads {
+            let (name, bytes) = crate::synth::realistic_file(o.activities + 1000 + i, o.seed);
+            std::fs::write(corpus.join(name), bytes)?;
+        }
+    } else {
+        run_checked(
+            std::process::Command::new(&dev_bin)
+                .args(["synth", "--corpus", &o.uploads.to_string(), "--seed", &o.seed.to_string()])
+                .arg("--out")
+                .arg(&corpus)
+                .stderr(std::process::Stdio::null()),
+            "bincio-dev synth",
+        )?;
+    }
     let mut files: Vec<std::path::PathBuf> =
         std::fs::read_dir(&corpus)?.flatten().map(|e| e.path()).collect();
     files.sort();
@@ -316,7 +334,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
             .env("RUST_LOG", "warn")
             .spawn()?,
     );
-    let _watcher = Child(
+    let watcher = Child(
         std::process::Command::new(&gen_bin)
             .args(["watch", "--data-dir"])
             .arg(&data)
@@ -349,6 +367,8 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
     let status_dir = queue.join("status");
     let feed_dir = site.join("u").join(handle);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut snapshot = super::build::Snapshot::take(&site);
+    let mut written_per_job = Vec::new();
     let (lat_ms, failed) = rt.block_on(async {
         let mut s = TcpStream::connect(&addr).await;
         for _ in 0..100 {
@@ -432,6 +452,11 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
                 Ok(ms) => lat_ms.push(ms),
                 Err(e) => failed.push(e),
             }
+            // Files the job wrote, counted on disk (outside the timed span); the job is done,
+            // and the next upload waits for this count.
+            let now = super::build::Snapshot::take(&site);
+            written_per_job.push(snapshot.changed(&now));
+            snapshot = now;
         }
         Ok::<_, anyhow::Error>((lat_ms, failed))
     })?;
@@ -456,9 +481,38 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<()> {
         p(0.95),
         p(1.0)
     );
+    written_per_job.sort_unstable();
+    let wp = |q: f64| {
+        written_per_job
+            .get(((written_per_job.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    println!(
+        "| files written per upload job (on disk), p50 / max | {} / {} (goal ≤ 30) |",
+        wp(0.5),
+        wp(1.0)
+    );
+    let peak_mb = rss_hwm_kib(watcher.0.id()).unwrap_or(0) as f64 / 1024.0;
+    println!("| bincio-gen watch peak memory (VmHWM) | {peak_mb:.0} MB (goal < 300 MB) |");
     println!("| uploads not published | {} |", failed.len());
     for f in &failed {
         println!("| - | {f} |");
     }
-    Ok(())
+    let ok = build_ok
+        && failed.is_empty()
+        && p(0.5) <= 300.0
+        && p(0.95) <= 500.0
+        && wp(1.0) <= 30
+        && peak_mb < 300.0;
+    if !ok {
+        println!("goal missed: p50 ≤ 300 ms, p95 ≤ 500 ms, ≤ 30 files a job, < 300 MB");
+    }
+    Ok(if ok { bincio_gen::cmd::Outcome::Ok } else { bincio_gen::cmd::Outcome::SomeFailed })
+}
+
+/// Peak resident memory of a process in KiB (Linux `VmHWM`).
+fn rss_hwm_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

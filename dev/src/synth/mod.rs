@@ -1482,6 +1482,18 @@ pub fn corpus_file(index: usize, seed: u64) -> (String, Vec<u8>) {
     if gz { (format!("{name}.gz"), gzip(&bytes, 1)) } else { (name, bytes) }
 }
 
+/// One realistic file for the instance benchmarks: the same scenarios (30 min to 6 h, mixed
+/// formats and sports) recorded every second, one file in five gzipped.
+pub fn realistic_file(index: usize, seed: u64) -> (String, Vec<u8>) {
+    let (mut scenario, format, _) = corpus_scenario(index, seed);
+    scenario.sampling = Sampling::OneHz;
+    let gz = index.is_multiple_of(5);
+    let name = format!("{}.{}", scenario.name, format.ext());
+    let track = scenario.render_with(format, &name, gz, false);
+    let bytes = write_format(&track, format);
+    if gz { (format!("{name}.gz"), gzip(&bytes, 1)) } else { (name, bytes) }
+}
+
 /// The benchmark corpus: `n` files of mixed formats (GPX/TCX/FIT in turn, ~12 % gzipped),
 /// generated lazily one at a time.
 pub fn corpus(n: usize, seed: u64) -> impl Iterator<Item = (String, Vec<u8>)> {

@@ -87,6 +87,13 @@ impl InstanceRoot {
         self.site_dir().join(format!("pages-{out_key}"))
     }
 
+    /// `{root}/.site/page-keys-{out}.json`: for each feed page of the output folder keyed
+    /// `out`, the hash of everything it was rendered from, so an unchanged page is not
+    /// rendered again.
+    pub fn site_page_keys(&self, out_key: &str) -> PathBuf {
+        self.site_dir().join(format!("page-keys-{out_key}.json"))
+    }
+
     /// `{root}/{handle}/`.
     pub fn user_dir(&self, handle: &Handle) -> PathBuf {
         self.root.join(handle.as_str())

@@ -26,6 +26,23 @@ pub enum ChangeKind {
     Rebuild,
 }
 
+impl ChangeKind {
+    /// True for long work that is not one user's edit: a whole-account sync, a bulk
+    /// recalculation, a refresh of followed instances. The watcher runs these in its
+    /// background lane, beside the per-user jobs, so they never delay an upload or an edit
+    /// (`docs/queue.md`, "Two lanes"). The match is exhaustive on purpose: a new variant must
+    /// say which lane it belongs to.
+    pub fn is_background(self) -> bool {
+        match self {
+            ChangeKind::Upload
+            | ChangeKind::Edit
+            | ChangeKind::Delete
+            | ChangeKind::Athlete
+            | ChangeKind::Rebuild => false,
+        }
+    }
+}
+
 /// `_queue/{job_id}.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueueRequest {

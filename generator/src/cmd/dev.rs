@@ -76,17 +76,16 @@ pub fn run(args: &DevArgs) -> anyhow::Result<Outcome> {
         None
     };
     let api = daemon.as_ref().map(|_| args.api_listen);
-    let settings = WatchSettings {
-        site: SiteOptions {
+    let settings = WatchSettings::new(
+        SiteOptions {
             data_dir: args.data_dir.clone(),
             out_dir: out.clone(),
             theme_dir: args.theme.clone(),
             handle: None,
             tile_url: None,
         },
-        rescan: Duration::from_secs(5),
-        job_delay: Duration::ZERO,
-    };
+        Duration::from_secs(5),
+    );
     // The watcher renders everything first; serve once the first render is on disk.
     let watcher = std::thread::spawn(move || queue::watch(&settings, false));
     while !out.join("index.html").is_file() {

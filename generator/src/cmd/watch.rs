@@ -42,17 +42,17 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<Outcome> {
     // Testing aid (see queue::WatchSettings::job_delay); never set in production.
     let job_delay_ms: u64 =
         std::env::var("BINCIO_WATCH_JOB_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let settings = WatchSettings {
-        site: SiteOptions {
+    let mut settings = WatchSettings::new(
+        SiteOptions {
             data_dir: args.data_dir.clone(),
             out_dir: args.out.clone(),
             theme_dir: args.theme.clone(),
             handle: None,
             tile_url: args.tile_url.clone(),
         },
-        rescan: Duration::from_secs(args.rescan_s.max(1)),
-        job_delay: Duration::from_millis(job_delay_ms),
-    };
+        Duration::from_secs(args.rescan_s.max(1)),
+    );
+    settings.job_delay = Duration::from_millis(job_delay_ms);
     queue::watch(&settings, args.once)
         .with_context(|| format!("watching {}", args.data_dir.join("_queue").display()))?;
     Ok(Outcome::Ok)

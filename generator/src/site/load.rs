@@ -18,6 +18,7 @@ use bincio_bas::{
 };
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Why an instance could not be loaded.
@@ -55,6 +56,12 @@ pub struct Instance {
     pub manifest: RootManifest,
     /// `{root}/bincio.toml` (defaults without the file); never published.
     pub config: InstanceConfig,
+    /// Per user, per activity ID: a hash of the merged summary, everything a feed card or a
+    /// JSON feed entry is made of, so a feed page whose cards did not change is not rendered
+    /// again (see `render::PageKeys`).
+    pub card_stamps: HashMap<String, HashMap<String, u64>>,
+    /// What each user's files were when loaded (for [`LoadCache`]).
+    stamps: HashMap<String, UserStamp>,
     secret: Vec<u8>,
 }
 
@@ -70,6 +77,78 @@ impl Instance {
     pub fn user(&self, handle: &str) -> Option<&MergedUser> {
         self.users.iter().find(|u| u.handle == handle)
     }
+
+    /// The card stamp of one activity (0 for one the load did not see).
+    pub fn card_stamp(&self, handle: &str, id: &str) -> u64 {
+        self.card_stamps.get(handle).and_then(|m| m.get(id)).copied().unwrap_or(0)
+    }
+}
+
+/// Users loaded by an earlier build of the same long-running process (`bincio-gen watch`),
+/// kept between jobs so that a job reads only the users it touches.
+///
+/// A cached user is reused while the files a merge reads have not changed since: the
+/// modification time, size and inode of `index.json`, `athlete.json`, the `activities/`,
+/// `edits/` and `edits/images/` folders, `edits/athlete.yaml` and `edits/profile.json`.
+/// Every writer replaces files by rename, which changes the folder's modification time, so
+/// an activity or sidecar written by anyone is seen. The user a build merges to disk (the
+/// job's) is always merged again.
+#[derive(Debug, Default)]
+pub struct LoadCache {
+    users: HashMap<String, CachedUser>,
+}
+
+#[derive(Debug)]
+struct CachedUser {
+    stamp: UserStamp,
+    user: MergedUser,
+    cards: HashMap<String, u64>,
+}
+
+type UserStamp = Vec<Option<(u64, i64, i64, u64)>>;
+
+impl LoadCache {
+    /// Keep the users of a finished build, with the stamps taken when they were loaded.
+    pub fn keep(&mut self, inst: Instance) {
+        let Instance { users, mut card_stamps, mut stamps, .. } = inst;
+        self.users.clear();
+        for user in users {
+            let Some(stamp) = stamps.remove(&user.handle) else { continue };
+            let cards = card_stamps.remove(&user.handle).unwrap_or_default();
+            self.users.insert(user.handle.clone(), CachedUser { stamp, user, cards });
+        }
+    }
+}
+
+/// What the merge of a user reads, as `(size, mtime s, mtime ns, inode)` per path.
+fn user_stamp(user: &UserDir) -> UserStamp {
+    use std::os::unix::fs::MetadataExt;
+    let dir = user.path();
+    [
+        dir.join("index.json"),
+        dir.join("athlete.json"),
+        dir.join("activities"),
+        dir.join("edits"),
+        dir.join("edits/images"),
+        dir.join("edits/athlete.yaml"),
+        dir.join("edits/profile.json"),
+    ]
+    .iter()
+    .map(|p| std::fs::metadata(p).ok().map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino())))
+    .collect()
+}
+
+/// Hash of each activity's merged summary (see [`Instance::card_stamps`]).
+fn card_stamps(user: &MergedUser) -> HashMap<String, u64> {
+    use std::hash::{Hash, Hasher};
+    user.activities
+        .iter()
+        .map(|a| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            serde_json::to_vec(&a.summary).unwrap_or_default().hash(&mut h);
+            (a.summary.id.clone(), h.finish())
+        })
+        .collect()
 }
 
 /// HMAC-SHA256 (RFC 2104) over `sha2`, to avoid one more dependency for ten lines.
@@ -112,6 +191,16 @@ pub fn site_secret(root: &Path) -> Result<Vec<u8>, LoadError> {
 /// nothing written). Each user's display name comes from `edits/profile.json` when the
 /// daemon wrote one (see [`apply_profile`]).
 pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadError> {
+    load_instance_cached(root, only, &mut LoadCache::default())
+}
+
+/// [`load_instance`], reusing the unchanged users of `cache` (taken out of it: give them
+/// back with [`LoadCache::keep`] once the build is done).
+pub fn load_instance_cached(
+    root: &Path,
+    only: Option<&str>,
+    cache: &mut LoadCache,
+) -> Result<Instance, LoadError> {
     let inst = InstanceRoot::new(root);
     let handles =
         inst.users().map_err(|source| LoadError::Io { path: root.to_path_buf(), source })?;
@@ -122,11 +211,22 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
     }
     // Read before merging: a broken file stops the build before anything is written.
     let config = InstanceConfig::load(&inst.config_file())?;
-    let users: Vec<Result<MergedUser, LoadError>> = handles
-        .par_iter()
-        .map(|h| {
+    let mut cached: HashMap<String, CachedUser> = std::mem::take(&mut cache.users);
+    let jobs: Vec<(&bincio_bas::Handle, Option<CachedUser>)> =
+        handles.iter().map(|h| (h, cached.remove(h.as_str()))).collect();
+    type Loaded = (MergedUser, UserStamp, HashMap<String, u64>);
+    let users: Vec<Result<Loaded, LoadError>> = jobs
+        .into_par_iter()
+        .map(|(h, cached)| {
             let write = only.is_none_or(|o| o == h.as_str());
             let user = inst.user(h);
+            let stamp = user_stamp(&user);
+            if !write
+                && let Some(c) = cached
+                && c.stamp == stamp
+            {
+                return Ok((c.user, c.stamp, c.cards));
+            }
             let profile = read_profile(&user);
             if write {
                 apply_profile(&user, profile.as_ref())?;
@@ -138,10 +238,22 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
             if let Some(name) = profile.and_then(|p| p.display_name) {
                 merged.owner.display_name = Some(name);
             }
-            Ok(merged)
+            // The merge may have rewritten `index.json` (the profile's name): stamp after.
+            let stamp = if write { user_stamp(&user) } else { stamp };
+            let cards = card_stamps(&merged);
+            Ok((merged, stamp, cards))
         })
         .collect();
-    let users: Vec<MergedUser> = users.into_iter().collect::<Result<_, _>>()?;
+    let mut stamps = HashMap::new();
+    let mut card_stamps_by_user = HashMap::new();
+    let mut merged_users = Vec::with_capacity(users.len());
+    for r in users {
+        let (u, stamp, cards) = r?;
+        stamps.insert(u.handle.clone(), stamp);
+        card_stamps_by_user.insert(u.handle.clone(), cards);
+        merged_users.push(u);
+    }
+    let users = merged_users;
     for u in &users {
         for (path, reason) in &u.warnings {
             tracing::warn!(handle = %u.handle, path = %path.display(), "{reason}");
@@ -158,6 +270,8 @@ pub fn load_instance(root: &Path, only: Option<&str>) -> Result<Instance, LoadEr
         users,
         manifest,
         config,
+        card_stamps: card_stamps_by_user,
+        stamps,
         secret,
     })
 }

@@ -13,7 +13,7 @@
 //! URL does not depend on which users a build renders or in which order.
 
 use super::assets::{self, Vendor};
-use super::load::{self, Instance};
+use super::load::{self, Instance, LoadCache};
 use super::{BuildReport, SiteError, SiteOptions, pages};
 use crate::merge::{MergedActivity, MergedUser, shard_card};
 use bincio_bas::fsx;
@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -97,6 +98,68 @@ pub struct Ctx<'a> {
     /// Short hash of the output folder: build records and caches are kept per output.
     pub out_key: String,
     urls: HashMap<(String, String), ActivityUrls>,
+    /// Keys of the feed pages, to skip the unchanged ones.
+    pub keys: PageKeys,
+}
+
+/// For each feed page (HTML or JSON) of an output folder, the key of what it was last
+/// rendered from: a hash of the theme, the site shell, the page's own fields and, per card,
+/// the activity's URL and [`Instance::card_stamps`]. A page whose key is unchanged and whose
+/// file exists is not rendered again: with stable feed pages (`pages::feed::layout`) that is
+/// every archive page but the newest, so a job costs what its change touches, not what the
+/// instance holds. Kept in `{root}/.site/page-keys-{out}.json` (data directory).
+pub struct PageKeys {
+    path: PathBuf,
+    old: BTreeMap<String, String>,
+    new: Mutex<BTreeMap<String, String>>,
+}
+
+impl PageKeys {
+    fn load(path: PathBuf) -> PageKeys {
+        let old = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        PageKeys { path, old, new: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The key of a page from its parts.
+    pub fn key(parts: &[&[u8]]) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        hex::encode(&h.finalize()[..16])
+    }
+
+    /// Record `key` for `rel`; true when the page on disk was rendered from that same key,
+    /// so it need not be rendered again.
+    pub fn unchanged(&self, out: &Out, rel: &str, key: String) -> bool {
+        let same = self.old.get(rel) == Some(&key) && out.root.join(rel).is_file();
+        self.new
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(rel.to_owned(), key);
+        same
+    }
+
+    /// Store the keys: this build's, plus, for a build of one user, the old keys of pages it
+    /// did not render that still exist (the other users' feeds).
+    fn save(self, everything: bool, out: &Path) -> Result<(), SiteError> {
+        let mut keys = self.new.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !everything {
+            for (rel, key) in self.old {
+                if !keys.contains_key(&rel) && out.join(&rel).is_file() {
+                    keys.insert(rel, key);
+                }
+            }
+        }
+        fsx::write_json_if_changed(&self.path, &keys)?;
+        Ok(())
+    }
 }
 
 /// What every page template sees as `site`.
@@ -160,9 +223,15 @@ impl Scope<'_> {
 /// Build the site: every user, or with `opts.handle` one user plus the shared pages. Either
 /// way the files of users whose folder is gone are removed.
 pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
+    build_cached(opts, &mut LoadCache::default())
+}
+
+/// [`build`] in a long-running process: users loaded by earlier builds and unchanged since
+/// are taken from `cache` instead of being read again, and this build's users are left in it.
+pub fn build_cached(opts: &SiteOptions, cache: &mut LoadCache) -> Result<BuildReport, SiteError> {
     match &opts.handle {
-        Some(h) => build_scope(opts, Scope::User(h)),
-        None => build_scope(opts, Scope::All),
+        Some(h) => build_scope(opts, Scope::User(h), cache),
+        None => build_scope(opts, Scope::All, cache),
     }
 }
 
@@ -170,10 +239,23 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
 /// (feeds, community, root manifest) without them and remove every file their pages were.
 /// The watcher runs this for a deleted account's job; `opts.handle` is ignored.
 pub fn build_without(opts: &SiteOptions, handle: &str) -> Result<BuildReport, SiteError> {
-    build_scope(opts, Scope::Gone(handle))
+    build_without_cached(opts, handle, &mut LoadCache::default())
 }
 
-fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, SiteError> {
+/// [`build_without`] with the users of `cache` (see [`build_cached`]).
+pub fn build_without_cached(
+    opts: &SiteOptions,
+    handle: &str,
+    cache: &mut LoadCache,
+) -> Result<BuildReport, SiteError> {
+    build_scope(opts, Scope::Gone(handle), cache)
+}
+
+fn build_scope(
+    opts: &SiteOptions,
+    scope: Scope<'_>,
+    cache: &mut LoadCache,
+) -> Result<BuildReport, SiteError> {
     let t0 = Instant::now();
     let data = opts.data_dir.canonicalize().unwrap_or_else(|_| opts.data_dir.clone());
     std::fs::create_dir_all(&opts.out_dir)
@@ -194,7 +276,7 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
         Scope::Gone(h) => Some(h),
     };
 
-    let inst = load::load_instance(&data, only)?;
+    let inst = load::load_instance_cached(&data, only, cache)?;
     let merged_files_changed: usize = inst.users.iter().map(|u| u.files_changed).sum();
     tracing::info!(
         users = inst.users.len(),
@@ -217,8 +299,18 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
     let urls = activity_urls(&inst, &root, |h| scope.renders(h))?;
     let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
-    let ctx =
-        Ctx { inst: &inst, tera: &tera, out: &out, site, data_dir: &data, theme_fp, out_key, urls };
+    let keys = PageKeys::load(root.site_page_keys(&out_key));
+    let ctx = Ctx {
+        inst: &inst,
+        tera: &tera,
+        out: &out,
+        site,
+        data_dir: &data,
+        theme_fp,
+        out_key,
+        urls,
+        keys,
+    };
 
     // Users in scope render in parallel; inside a user, pages render in parallel too.
     let scope_users: Vec<&MergedUser> =
@@ -244,6 +336,7 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
     }
     let removed = clean_up(&inst, &root, &data, &out_abs, &ctx.out_key, per_user, shared)?;
+    ctx.keys.save(matches!(scope, Scope::All), &out_abs)?;
 
     let report = BuildReport {
         users: inst.users.len(),
@@ -264,6 +357,7 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
         elapsed_ms = report.elapsed_ms as u64,
         "rendered"
     );
+    cache.keep(inst);
     Ok(report)
 }
 
@@ -429,12 +523,18 @@ pub fn activity_files(a: &MergedActivity) -> [(String, bool); 3] {
     ]
 }
 
+/// One page of the combined JSON feed. `/data/feed.json` (the newest page) carries the
+/// totals and how many archive pages there are; an archive page `/data/feed-K.json` carries
+/// only its number, so it does not change when activities are added elsewhere.
 #[derive(Serialize)]
 struct FeedPage<'a> {
     bas_version: &'a str,
-    page: usize,
-    total_pages: usize,
-    total_activities: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive_pages: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_activities: Option<usize>,
     activities: Vec<Summary>,
 }
 
@@ -445,37 +545,80 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     let mut produced = Vec::new();
     let path = Path::new("data/index.json");
     produced.push(ctx.out.put("data/index.json", &fsx::to_json_bytes(path, &ctx.inst.manifest)?)?);
-    let mut all: Vec<Summary> = Vec::new();
+    let mut all: Vec<(&str, &MergedActivity)> = Vec::new();
     for u in &ctx.inst.users {
-        for a in u.activities.iter().filter(|a| a.is_listed()) {
-            let mut s = shard_card(&a.summary);
-            s.mmp = None;
-            s.handle = Some(u.handle.clone());
-            let prefix = format!("{}/_merged/", u.handle);
-            s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
-            s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
-            all.push(s);
-        }
+        all.extend(u.activities.iter().filter(|a| a.is_listed()).map(|a| (u.handle.as_str(), a)));
     }
-    all.sort_by(|a, b| {
-        b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id))
+    all.sort_by(|(_, a), (_, b)| {
+        b.summary
+            .started_at
+            .unix_ms()
+            .cmp(&a.summary.started_at.unix_ms())
+            .then_with(|| a.summary.id.cmp(&b.summary.id))
     });
+    let card = |(handle, a): &(&str, &MergedActivity)| {
+        let mut s = shard_card(&a.summary);
+        s.mmp = None;
+        s.handle = Some((*handle).to_owned());
+        let prefix = format!("{handle}/_merged/");
+        s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
+        s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
+        s
+    };
+    // The same stable scheme as the HTML feeds (`pages::feed::layout`): feed.json is the
+    // newest page, feed-K.json are numbered from the oldest end. A page is made from its
+    // entries only, so an unchanged key (see `PageKeys`) means unchanged bytes.
     let total = all.len();
-    let pages = total.div_ceil(FEED_JSON_PAGE_SIZE).max(1);
-    for (i, chunk) in all.chunks(FEED_JSON_PAGE_SIZE).enumerate().chain(
-        // An instance with no activity still gets an empty feed.json.
-        std::iter::once((0, &[][..])).filter(|_| total == 0),
-    ) {
-        let rel =
-            if i == 0 { "data/feed.json".to_owned() } else { format!("data/feed-{}.json", i + 1) };
-        let page = FeedPage {
+    let (first, archives, _) = pages::feed::layout(total, FEED_JSON_PAGE_SIZE);
+    let page_key = |head: String, items: &[(&str, &MergedActivity)]| {
+        let mut ids = Vec::with_capacity(items.len() * 48);
+        for (h, a) in items {
+            ids.extend_from_slice(h.as_bytes());
+            ids.push(0);
+            ids.extend_from_slice(a.summary.id.as_bytes());
+            ids.extend_from_slice(&ctx.inst.card_stamp(h, &a.summary.id).to_le_bytes());
+        }
+        PageKeys::key(&[b"feed-json", head.as_bytes(), &ids])
+    };
+    let rel = "data/feed.json";
+    if ctx.keys.unchanged(ctx.out, rel, page_key(format!("front {total}"), &all[first.clone()])) {
+        ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
+        produced.push(rel.to_owned());
+    } else {
+        let front = FeedPage {
             bas_version: bincio_bas::BAS_VERSION,
-            page: i + 1,
-            total_pages: pages,
-            total_activities: total,
-            activities: chunk.to_vec(),
+            page: None,
+            archive_pages: Some(archives.len()),
+            total_activities: Some(total),
+            activities: all[first].iter().map(card).collect(),
         };
-        produced.push(ctx.out.put(&rel, &fsx::to_json_bytes(Path::new(&rel), &page)?)?);
+        produced.push(ctx.out.put(rel, &fsx::to_json_bytes(Path::new(rel), &front)?)?);
+    }
+    let pages: Vec<Result<String, SiteError>> = archives
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, range)| {
+            let rel = format!("data/feed-{}.json", i + 1);
+            if ctx.keys.unchanged(
+                ctx.out,
+                &rel,
+                page_key(format!("page {}", i + 1), &all[range.clone()]),
+            ) {
+                ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
+                return Ok(rel);
+            }
+            let page = FeedPage {
+                bas_version: bincio_bas::BAS_VERSION,
+                page: Some(i + 1),
+                archive_pages: None,
+                total_activities: None,
+                activities: all[range].iter().map(card).collect(),
+            };
+            ctx.out.put(&rel, &fsx::to_json_bytes(Path::new(&rel), &page)?)
+        })
+        .collect();
+    for p in pages {
+        produced.push(p?);
     }
     Ok(produced)
 }
@@ -521,16 +664,6 @@ fn clean_up(
     for (_, produced) in &per_user {
         protected.extend(produced.iter().cloned());
     }
-    for h in live.iter().filter(|h| !rendered.contains(**h)) {
-        protected.extend(read_record(&record(h), &legacy_record(data, out_key, h)));
-    }
-    let mut removed = 0;
-    for (handle, produced) in per_user {
-        let legacy = legacy_record(data, out_key, &handle);
-        removed += clean_scope(&record(&handle), &legacy, out, produced, &protected)?;
-    }
-    let legacy = legacy_record(data, out_key, SHARED_SCOPE);
-    removed += clean_scope(&record(SHARED_SCOPE), &legacy, out, shared, &protected)?;
     // Scopes of users who are gone: only their record still says which files were theirs.
     let gone: Vec<String> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
@@ -541,8 +674,31 @@ fn clean_up(
             .filter(|s| s != SHARED_SCOPE && !live.contains(s.as_str()))
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(SiteError::File { path: dir, reason: e.to_string() }),
+        Err(e) => return Err(SiteError::File { path: dir.clone(), reason: e.to_string() }),
     };
+    // The other users' records matter only when something might be removed: reading every
+    // user's record would make each job's cost grow with the instance.
+    let stale = |scope: &str, produced: &[String]| {
+        let now: BTreeSet<&str> = produced.iter().map(String::as_str).collect();
+        read_record(&record(scope), &legacy_record(data, out_key, scope))
+            .iter()
+            .any(|r| !now.contains(r.as_str()))
+    };
+    let may_remove = !gone.is_empty()
+        || stale(SHARED_SCOPE, &shared)
+        || per_user.iter().any(|(h, produced)| stale(h, produced));
+    if may_remove {
+        for h in live.iter().filter(|h| !rendered.contains(**h)) {
+            protected.extend(read_record(&record(h), &legacy_record(data, out_key, h)));
+        }
+    }
+    let mut removed = 0;
+    for (handle, produced) in per_user {
+        let legacy = legacy_record(data, out_key, &handle);
+        removed += clean_scope(&record(&handle), &legacy, out, produced, &protected)?;
+    }
+    let legacy = legacy_record(data, out_key, SHARED_SCOPE);
+    removed += clean_scope(&record(SHARED_SCOPE), &legacy, out, shared, &protected)?;
     for scope in gone {
         let path = record(&scope);
         let n = clean_scope(&path, Path::new(""), out, Vec::new(), &protected)?;

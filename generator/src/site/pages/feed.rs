@@ -1,9 +1,17 @@
 //! Paginated feeds of cards: the combined feed, a user's feed and a user's per-sport feed.
 //! Pagination and sport filtering are real pages (`page/N/`, `sport/{sport}/`), so both work
 //! without JavaScript and the filter sees every year, not only the loaded ones.
+//!
+//! Pages are stable (`docs/site.md`, "Feed pages"): the first page (`{base}`) shows the
+//! newest cards and the archive pages `{base}page/K/` are numbered from the **oldest** end,
+//! page 1 holding the oldest [`FEED_PAGE_SIZE`] activities. A new activity therefore changes
+//! the first page and the newest archive page only, instead of shifting every card of every
+//! page by one, which is what keeps a job's cost independent of the instance's size. Nothing
+//! on an archive page depends on how many activities there are in all (no "page K of N", no
+//! total count): its count and date range are its own.
 
 use super::super::SiteError;
-use super::super::render::{Ctx, FEED_PAGE_SIZE};
+use super::super::render::{Ctx, FEED_PAGE_SIZE, PageKeys};
 use super::super::view::{self, CardView, Link};
 use crate::merge::MergedActivity;
 use serde::Serialize;
@@ -33,59 +41,190 @@ pub struct ProfileView {
     pub tab: &'static str,
 }
 
+/// The pager of one feed page.
 #[derive(Serialize)]
 struct Pagination {
+    /// The archive page's number (1 = the oldest activities); 0 on the first page.
     page: usize,
-    total_pages: usize,
+    /// "Newest" on the first page, "Page K · 3 Jan 2024 – 2 Mar 2024" on an archive page.
+    label: String,
     prev: Option<String>,
     next: Option<String>,
 }
 
-/// Render every page of a feed; returns the produced paths.
+/// Which slice of a feed each page shows, as ranges of the newest-first item list.
+///
+/// With `total` items: the first page shows the newest `FEED_PAGE_SIZE`; when there are more,
+/// archive page `k` (1-based) shows the oldest-first chunk `k`, i.e. the items whose rank from
+/// the oldest end is in `[(k-1)·size, k·size)`. Returns `(first, archives)`, `archives[k-1]`
+/// being page `k`, and the archive page the first page's "Older" link goes to (the one holding
+/// the newest item the first page does not show).
+pub fn layout(
+    total: usize,
+    size: usize,
+) -> (std::ops::Range<usize>, Vec<std::ops::Range<usize>>, usize) {
+    let first = 0..total.min(size);
+    if total <= size {
+        return (first, Vec::new(), 0);
+    }
+    let archives: Vec<std::ops::Range<usize>> = (1..=total.div_ceil(size))
+        .map(|k| total.saturating_sub(k * size)..total - (k - 1) * size)
+        .collect();
+    // The newest item not on the first page has newest-first index `size`, so oldest rank
+    // `total - 1 - size`.
+    let older = (total - 1 - size) / size + 1;
+    (first, archives, older)
+}
+
+/// Render every page of a feed; returns the produced paths. A page whose key (see
+/// `render::PageKeys`) did not change since it was written is not rendered again.
 pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, SiteError> {
     let total = spec.items.len();
-    let pages = total.div_ceil(FEED_PAGE_SIZE).max(1);
-    let page_url = |n: usize| {
-        if n == 1 { spec.base_url.clone() } else { format!("{}page/{n}/", spec.base_url) }
-    };
+    let (first, archives, older) = layout(total, FEED_PAGE_SIZE);
+    let archive_url = |k: usize| format!("{}page/{k}/", spec.base_url);
     let mut produced = Vec::new();
-    for n in 1..=pages {
-        let start = (n - 1) * FEED_PAGE_SIZE;
-        let cards: Vec<CardView> = spec.items
-            [start.min(total)..(start + FEED_PAGE_SIZE).min(total)]
+    let cards = |range: std::ops::Range<usize>| -> Vec<CardView> {
+        spec.items[range]
             .iter()
             .filter_map(|(h, a)| {
                 let urls = ctx.urls(h, &a.summary.id)?;
                 Some(view::card(&a.summary, urls.page.clone(), spec.show_handle.then_some(*h)))
             })
-            .collect();
-        let mut c = tera::Context::new();
-        c.insert(
-            "title",
-            &if n == 1 { spec.title.clone() } else { format!("{} — page {n}", spec.title) },
-        );
-        c.insert("heading", &spec.heading);
-        c.insert("cards", &cards);
-        c.insert("count_label", &count_label(total));
-        c.insert("sport_links", &spec.sport_links);
-        c.insert("profile", &spec.profile);
-        c.insert("atom_url", &spec.atom_url);
-        c.insert(
-            "pagination",
-            &Pagination {
-                page: n,
-                total_pages: pages,
-                prev: (n > 1).then(|| page_url(n - 1)),
-                next: (n < pages).then(|| page_url(n + 1)),
-            },
-        );
-        let rel = format!("{}index.html", page_url(n).trim_start_matches('/'));
-        produced.push(ctx.render("pages/feed.html", c, &rel)?);
+            .collect()
+    };
+    // Everything a page is made of besides its cards' activities, once per feed.
+    let shell = serde_json::to_vec(&(
+        &ctx.theme_fp,
+        &ctx.site,
+        &spec.title,
+        &spec.heading,
+        spec.show_handle,
+        &spec.sport_links,
+        &spec.profile,
+        &spec.atom_url,
+    ))
+    .unwrap_or_default();
+    let key = |title: &str, count: &str, p: &Pagination, range: std::ops::Range<usize>| {
+        let mut items = Vec::with_capacity(range.len() * 64);
+        for (h, a) in &spec.items[range] {
+            let id = &a.summary.id;
+            items.extend_from_slice(h.as_bytes());
+            items.push(0);
+            items.extend_from_slice(
+                ctx.urls(h, id).map(|u| u.page.as_str()).unwrap_or("").as_bytes(),
+            );
+            items.push(0);
+            items.extend_from_slice(&ctx.inst.card_stamp(h, id).to_le_bytes());
+        }
+        let page = serde_json::to_vec(&(title, count, p)).unwrap_or_default();
+        PageKeys::key(&[b"feed-html", &shell, &page, &items])
+    };
+    let mut render =
+        |title: String, range: std::ops::Range<usize>, count: String, p: Pagination, url: &str| {
+            let rel = format!("{}index.html", url.trim_start_matches('/'));
+            if ctx.keys.unchanged(ctx.out, &rel, key(&title, &count, &p, range.clone())) {
+                ctx.out.unchanged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                produced.push(rel);
+                return Ok(());
+            }
+            produced.push(render_page(ctx, spec, title, cards(range), count, p, url)?);
+            Ok::<(), SiteError>(())
+        };
+    // The first page: the total count, and "Older" into the archive.
+    let pagination = Pagination {
+        page: 0,
+        label: "Newest".to_owned(),
+        prev: None,
+        next: (older > 0).then(|| archive_url(older)),
+    };
+    render(spec.title.clone(), first, count_label(total), pagination, &spec.base_url)?;
+    let pages = archives.len();
+    for (i, range) in archives.into_iter().enumerate() {
+        let k = i + 1;
+        let newest = &spec.items[range.start].1.summary.started_at;
+        let oldest = &spec.items[range.end - 1].1.summary.started_at;
+        let dates = if view::format_date(newest) == view::format_date(oldest) {
+            view::format_date(newest)
+        } else {
+            format!("{} – {}", view::format_date(oldest), view::format_date(newest))
+        };
+        let n = range.len();
+        let pagination = Pagination {
+            page: k,
+            label: format!("Page {k} · {dates}"),
+            // The newest archive page leads back to the first page.
+            prev: Some(if k < pages { archive_url(k + 1) } else { spec.base_url.clone() }),
+            next: (k > 1).then(|| archive_url(k - 1)),
+        };
+        render(
+            format!("{} — page {k}", spec.title),
+            range,
+            count_label(n),
+            pagination,
+            &archive_url(k),
+        )?;
     }
     Ok(produced)
+}
+
+fn render_page(
+    ctx: &Ctx<'_>,
+    spec: &FeedSpec<'_>,
+    title: String,
+    cards: Vec<CardView>,
+    count: String,
+    pagination: Pagination,
+    url: &str,
+) -> Result<String, SiteError> {
+    let mut c = tera::Context::new();
+    c.insert("title", &title);
+    c.insert("heading", &spec.heading);
+    c.insert("cards", &cards);
+    c.insert("count_label", &count);
+    c.insert("sport_links", &spec.sport_links);
+    c.insert("profile", &spec.profile);
+    c.insert("atom_url", &spec.atom_url);
+    c.insert("pagination", &pagination);
+    let rel = format!("{}index.html", url.trim_start_matches('/'));
+    ctx.render("pages/feed.html", c, &rel)
 }
 
 /// "1 activity", "12 activities".
 pub fn count_label(n: usize) -> String {
     if n == 1 { "1 activity".to_owned() } else { format!("{n} activities") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout;
+
+    #[test]
+    fn a_short_feed_is_one_page() {
+        assert_eq!(layout(0, 48), (0..0, vec![], 0));
+        assert_eq!(layout(48, 48), (0..48, vec![], 0));
+    }
+
+    #[test]
+    fn archive_pages_are_numbered_from_the_oldest_end() {
+        // 100 items, newest first: page 1 = the oldest 48 (indices 52..100), page 2 the next
+        // 48 (4..52), page 3 the newest 4 (0..4). The first page's 49th newest (index 48)
+        // lies on page 2.
+        let (first, archives, older) = layout(100, 48);
+        assert_eq!(first, 0..48);
+        assert_eq!(archives, vec![52..100, 4..52, 0..4]);
+        assert_eq!(older, 2);
+        // One more (newest) item: the old pages hold the same items (shifted indices only).
+        let (_, archives, older) = layout(101, 48);
+        assert_eq!(archives, vec![53..101, 5..53, 0..5]);
+        assert_eq!(older, 2);
+        let (_, archives, older) = layout(49, 48);
+        assert_eq!(archives, vec![1..49, 0..1]);
+        assert_eq!(older, 1);
+        let (_, archives, older) = layout(96, 48);
+        assert_eq!(archives, vec![48..96, 0..48]);
+        assert_eq!(older, 1);
+        let (_, archives, older) = layout(97, 48);
+        assert_eq!(archives, vec![49..97, 1..49, 0..1]);
+        assert_eq!(older, 2);
+    }
 }

@@ -1,0 +1,248 @@
+//! Speed never costs correctness: after each kind of change, the site as the watcher's
+//! incremental job left it is byte-identical (nothing normalised) to a full render of the
+//! same data into an empty folder; and a new activity rewrites only a handful of files,
+//! counted on disk, because feed pages are stable (`docs/site.md`, "Feed pages").
+//!
+//! The instance is generated in BAS form by `bench build`'s generator (two users with more
+//! activities than a feed page holds, so every feed has archive pages), the jobs are real
+//! queue requests run by `bincio_gen::queue::drain`, as `bincio-gen watch` runs them.
+
+// Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bincio_bas::queue::QueueRequest;
+use bincio_bas::queue::{JobState, JobStatus};
+use bincio_dev::bench::build::{add_activity, generate_instance};
+use bincio_gen::queue::{BackgroundOutcome, Lanes, WatchSettings, drain, watch};
+use bincio_gen::site::{self, SiteOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const SAMPLES: usize = 20;
+
+/// Every file under `dir`, by path relative to it.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// Paths whose content differs between two trees (added, removed or changed).
+fn changed(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+fn opts(data: &Path, out: &Path) -> SiteOptions {
+    SiteOptions {
+        data_dir: data.to_path_buf(),
+        out_dir: out.to_path_buf(),
+        theme_dir: None,
+        handle: None,
+        tile_url: None,
+    }
+}
+
+/// Write a request as the daemon does (temp + rename) and run the queue as the watcher does,
+/// with the same settings (so the same users kept in memory) from job to job.
+fn job(settings: &WatchSettings, job_id: &str, handle: &str, change: &str, files: &[&str]) {
+    let data = settings.site.data_dir.as_path();
+    let q = data.join("_queue");
+    std::fs::create_dir_all(&q).unwrap();
+    let body = serde_json::json!({
+        "job_id": job_id, "handle": handle, "change": change,
+        "created_at": "2026-02-01T10:00:00Z", "files": files,
+    });
+    std::fs::write(q.join(format!(".{job_id}.tmp")), body.to_string()).unwrap();
+    std::fs::rename(q.join(format!(".{job_id}.tmp")), q.join(format!("{job_id}.json"))).unwrap();
+    assert_eq!(drain(settings).unwrap(), 1);
+    let st: JobStatus = serde_json::from_slice(
+        &std::fs::read(data.join("_queue/status").join(format!("{job_id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(st.state, JobState::Done, "{job_id}: {}", st.message);
+}
+
+/// The incremental output equals a full render of the same data into an empty folder.
+fn assert_same_as_full_render(data: &Path, out: &Path, scratch: &Path, step: &str) {
+    let full = scratch.join(format!("full-{step}"));
+    site::build(&opts(data, &full)).unwrap();
+    let (inc, fresh) = (tree(out), tree(&full));
+    let diff = changed(&inc, &fresh);
+    assert!(
+        diff.is_empty(),
+        "after {step}: incremental ≠ full render in {} files: {diff:?}",
+        diff.len()
+    );
+    std::fs::remove_dir_all(&full).unwrap();
+}
+
+fn sidecar(data: &Path, handle: &str, id: &str, yaml: &str) {
+    let edits = data.join(handle).join("edits");
+    std::fs::create_dir_all(&edits).unwrap();
+    std::fs::write(edits.join(format!("{id}.md")), format!("---\n{yaml}\n---\n")).unwrap();
+}
+
+#[test]
+fn incremental_jobs_equal_a_full_render_and_a_new_activity_rewrites_few_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    // 2 × 110: a user feed has 3 archive pages (48 cards each), the combined feed 5, the
+    // combined JSON feed 5 (50 each).
+    generate_instance(&data, 2, 110, SAMPLES).unwrap();
+    // The watcher's start-up render, with the users it loads kept for the jobs.
+    let w = WatchSettings::new(opts(&data, &out), Duration::from_secs(1));
+    site::render::build_cached(&opts(&data, &out), &mut w.loaded.lock().unwrap()).unwrap();
+    assert!(out.join("u/user00/page/3/index.html").is_file());
+    assert!(out.join("page/5/index.html").is_file());
+    assert!(out.join("data/feed-5.json").is_file());
+
+    // A new activity (newer than all): the older archive pages keep their bytes, and the
+    // whole job rewrites a handful of files.
+    let before = tree(&out);
+    let newest = add_activity(&data.join("user00"), "user00", 0, -1, SAMPLES).unwrap();
+    job(&w, "upload-newest", "user00", "upload", &[]);
+    let after = tree(&out);
+    let written = changed(&before, &after);
+    for stable in [
+        "u/user00/page/1/index.html",
+        "u/user00/page/2/index.html",
+        "page/1/index.html",
+        "page/4/index.html",
+        "data/feed-1.json",
+        "data/feed-4.json",
+    ] {
+        assert!(!written.contains(&stable.to_owned()), "{stable} was rewritten: {written:?}");
+    }
+    assert!(written.contains(&format!("activity/{}/index.html", newest.id)), "{written:?}");
+    assert!(written.contains(&"u/user00/page/3/index.html".to_owned()), "{written:?}");
+    assert!(
+        written.len() <= 30,
+        "{} files written for one new activity: {written:?}",
+        written.len()
+    );
+    assert_same_as_full_render(&data, &out, tmp.path(), "upload");
+
+    // An edit of the title of an activity on an archive page.
+    let old_id = bincio_bas::Timestamp::from_unix_ms(1_767_225_600_000 - 90 * 61_200_000, 3600)
+        .unwrap()
+        .id_part();
+    assert!(data.join(format!("user00/activities/{old_id}.json")).is_file(), "{old_id}");
+    sidecar(&data, "user00", &old_id, "title: \"Renamed ride\"");
+    job(&w, "edit-title", "user00", "edit", &[]);
+    assert!(
+        std::fs::read_to_string(out.join(format!("activity/{old_id}/index.html")))
+            .unwrap()
+            .contains("Renamed ride")
+    );
+    assert_same_as_full_render(&data, &out, tmp.path(), "edit");
+
+    // Privacy: the same activity becomes private (unlisted), then public again.
+    sidecar(&data, "user00", &old_id, "title: \"Renamed ride\"\nprivate: true");
+    job(&w, "privacy-private", "user00", "edit", &[]);
+    assert!(!out.join(format!("activity/{old_id}/index.html")).exists());
+    assert_same_as_full_render(&data, &out, tmp.path(), "private");
+    sidecar(&data, "user00", &old_id, "title: \"Renamed ride\"\nprivate: false");
+    job(&w, "privacy-public", "user00", "edit", &[]);
+    assert!(out.join(format!("activity/{old_id}/index.html")).is_file());
+    assert_same_as_full_render(&data, &out, tmp.path(), "public");
+
+    // A back-dated activity (older than all) for the other user.
+    let old = add_activity(&data.join("user01"), "user01", 1, 500, SAMPLES).unwrap();
+    job(&w, "upload-backdated", "user01", "upload", &[]);
+    assert!(out.join(format!("activity/{}/index.html", old.id)).is_file());
+    assert_same_as_full_render(&data, &out, tmp.path(), "backdated");
+
+    // A real upload through extraction (a GPX recorded long before the generated ones).
+    let gpx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/activities/gpx");
+    let file = std::fs::read_dir(&gpx)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "gpx"))
+        .min()
+        .expect("a GPX fixture");
+    let originals = data.join("user01/originals/job1");
+    std::fs::create_dir_all(&originals).unwrap();
+    std::fs::copy(&file, originals.join("ride.gpx")).unwrap();
+    job(&w, "upload-gpx", "user01", "upload", &["originals/job1/ride.gpx"]);
+    assert_same_as_full_render(&data, &out, tmp.path(), "extracted-upload");
+
+    // A delete (the daemon removes the activity's files): the newest one goes again.
+    for ext in ["json", "geojson", "timeseries.json"] {
+        std::fs::remove_file(data.join(format!("user00/activities/{}.{ext}", newest.id))).unwrap();
+    }
+    job(&w, "delete-newest", "user00", "delete", &[]);
+    assert!(!out.join(format!("activity/{}/index.html", newest.id)).exists());
+    assert_same_as_full_render(&data, &out, tmp.path(), "delete");
+}
+
+/// Background work of the lane test: it finishes only once the user's edit, queued after it,
+/// is done, which it cannot be if background work runs in front of user jobs (it then gives
+/// up after a minute and the job fails, saying so).
+fn wait_for_the_user_job(
+    settings: &WatchSettings,
+    _request: &QueueRequest,
+) -> Result<BackgroundOutcome, String> {
+    let status = settings.site.data_dir.join("_queue/status/user-edit.json");
+    for _ in 0..3000 {
+        let done = std::fs::read(&status)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<JobStatus>(&b).ok())
+            .is_some_and(|s| s.state == JobState::Done);
+        if done {
+            return Ok(BackgroundOutcome {
+                message: "3 activities synced".to_owned(),
+                files: vec![],
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err("the user's job never ran while this one worked".to_owned())
+}
+
+#[test]
+fn a_background_job_runs_beside_user_jobs_not_in_front_of_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    generate_instance(&data, 1, 5, SAMPLES).unwrap();
+    let q = data.join("_queue");
+    std::fs::create_dir_all(&q).unwrap();
+    // The long job is queued first, the user's edit after it.
+    for (job_id, at, activity) in [
+        ("long-sync", "2026-02-01T10:00:00Z", "background"),
+        ("user-edit", "2026-02-01T10:00:05Z", "none"),
+    ] {
+        let body = serde_json::json!({
+            "job_id": job_id, "handle": "user00", "change": "rebuild",
+            "created_at": at, "activity_id": activity,
+        });
+        std::fs::write(q.join(format!("{job_id}.json")), body.to_string()).unwrap();
+    }
+    let mut settings = WatchSettings::new(opts(&data, &out), Duration::from_secs(1));
+    settings.lanes = Lanes {
+        is_background: |r| r.activity_id.as_deref() == Some("background"),
+        work: wait_for_the_user_job,
+    };
+    watch(&settings, true).unwrap();
+    let status = |job: &str| -> JobStatus {
+        serde_json::from_slice(
+            &std::fs::read(q.join("status").join(format!("{job}.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(status("user-edit").state, JobState::Done);
+    let long = status("long-sync");
+    assert_eq!(long.state, JobState::Done, "{}", long.message);
+    assert!(long.message.starts_with("done: 3 activities synced; "), "{}", long.message);
+    assert!(!q.join("long-sync.json").exists() && !q.join("user-edit.json").exists());
+    assert!(out.join("u/user00/index.html").is_file());
+}
