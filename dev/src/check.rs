@@ -52,8 +52,8 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
     use SubSport::*;
     let v = match file {
         "fff__activity_multiple_developer_index.fit" => (Cycling, Some(Indoor)),
-        // Multisport: the sport with the most timer time (cycling 55 s vs running 22 s).
-        "fff__activity_multisport.fit" => (Cycling, Some(Mountain)),
+        // Multisport (mountain bike 55 s, trail run 22 s): legs, compared one by one below.
+        "fff__activity_multisport.fit" => (Multisport, None),
         // No sport, session or lap message survives: nothing says what it was.
         "fff__activity_truncated.fit" => (Other, None),
         "fff__karoo_20251119.fit" => (Cycling, None),
@@ -64,9 +64,8 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
         "fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit" => (Cycling, None),
         "fitparse__Edge810-Vector-2013-08-16-15-35-10.fit" => (Cycling, None),
         "fitparse__activity-activity-filecrc.fit" => (Running, None),
-        // Triathlon-like: running (2 sessions, 9,059 s) beats cycling (3,211 s); the
-        // "generic" and "transition" sessions say nothing about the sport.
-        "fitparse__activity-large-fenxi2-multisport.fit" => (Running, None),
+        // Generic, run, run and cycling legs with transitions: multisport, legs compared below.
+        "fitparse__activity-large-fenxi2-multisport.fit" => (Multisport, None),
         "fitparse__activity-settings-corruptheader.fit" => (Running, None),
         "fitparse__activity-unexpected-eof.fit" => (Running, None),
         "fitparse__antfs-dump.63.fit" | "fitparse__compressed-speed-distance.fit" => {
@@ -205,7 +204,15 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
         let raw = std::fs::read(&path)
             .map_err(|source| CheckError::Read { path: path.clone(), source })?;
         let result = std::panic::catch_unwind(|| {
-            extract::extract_file(&raw, &file, Privacy::Public, Sensors::default(), 0.0001, None)
+            extract::extract_file(
+                &raw,
+                &file,
+                Privacy::Public,
+                Sensors::default(),
+                0.0001,
+                None,
+                "UTC",
+            )
         });
         let row = |field: &'static str,
                    ours: String,

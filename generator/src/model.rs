@@ -72,6 +72,22 @@ pub struct DeviceTotals {
     pub avg_speed_ms: Option<f64>,
 }
 
+/// One leg of a multisport recording (a FIT session): its own sport, time span and the
+/// device's totals for it. Extraction computes each leg's figures from the samples of its
+/// span, with its own sport (docs/extraction.md, "Multisport").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Leg {
+    pub sport: Sport,
+    pub sub_sport: Option<SubSport>,
+    /// FIT sport `transition`: time between two sports.
+    pub transition: bool,
+    /// Unix ms, UTC.
+    pub start_ms: i64,
+    /// Unix ms, UTC: start plus the session's elapsed time.
+    pub end_ms: i64,
+    pub totals: DeviceTotals,
+}
+
 /// Samples further apart than this (7 days) cannot belong to one activity.
 pub const MAX_GAP_MS: i64 = 7 * 86_400_000;
 
@@ -102,8 +118,11 @@ pub struct Activity {
     pub samples: Vec<Sample>,
     pub sport: Sport,
     pub sub_sport: Option<SubSport>,
-    /// The local UTC offset of the start (seconds east of UTC); 0 when unknown.
-    pub utc_offset_s: i32,
+    /// The local UTC offset of the start (seconds east of UTC) when the file states one.
+    /// `None` when it does not, and also when it states 0: GPX/TCX `Z` times and the FIT
+    /// `local_timestamp` of apps that copy UTC there say nothing about the local clock, so
+    /// extraction derives the zone from the start coordinates instead (`crate::localtime`).
+    pub utc_offset_s: Option<i32>,
     /// Start time (Unix ms, UTC): the earliest sample, or the session start when the
     /// file has no timed samples.
     pub start_ms: i64,
@@ -116,6 +135,8 @@ pub struct Activity {
     /// `komoot`, ...); `None` falls back to [`Format::fallback_source`].
     pub source: Option<String>,
     pub laps: Vec<Lap>,
+    /// The legs of a file with several sessions (empty for one session, GPX and TCX).
+    pub legs: Vec<Leg>,
     pub totals: Option<DeviceTotals>,
     pub altitude_source: AltitudeSource,
     /// Non-fatal problems met while parsing (damaged tail, bogus clock...), one line each.
@@ -123,6 +144,29 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// The part of this activity one leg covers: its samples and laps, its sport and its
+    /// device totals, ready for the same metrics as a whole activity.
+    pub fn leg_activity(&self, leg: &Leg) -> Activity {
+        let within = |t: i64| t >= leg.start_ms && t <= leg.end_ms;
+        Activity {
+            format: self.format,
+            samples: self.samples.iter().filter(|s| within(s.ts_ms)).cloned().collect(),
+            sport: leg.sport,
+            sub_sport: leg.sub_sport,
+            utc_offset_s: self.utc_offset_s,
+            start_ms: leg.start_ms,
+            name: None,
+            description: None,
+            device: self.device.clone(),
+            source: self.source.clone(),
+            laps: self.laps.iter().filter(|l| within(l.start_ms)).cloned().collect(),
+            legs: Vec::new(),
+            totals: Some(leg.totals.clone()),
+            altitude_source: self.altitude_source,
+            warnings: Vec::new(),
+        }
+    }
+
     /// An empty activity of the given format (parsers start from this).
     pub fn empty(format: Format) -> Self {
         Self {
@@ -130,13 +174,14 @@ impl Activity {
             samples: Vec::new(),
             sport: Sport::Other,
             sub_sport: None,
-            utc_offset_s: 0,
+            utc_offset_s: None,
             start_ms: 0,
             name: None,
             description: None,
             device: None,
             source: None,
             laps: Vec::new(),
+            legs: Vec::new(),
             totals: None,
             altitude_source: AltitudeSource::Unknown,
             warnings: Vec::new(),

@@ -377,3 +377,36 @@ fn privacy_is_applied_to_every_published_file() {
         assert!(d.distance_m.unwrap() > 5000.0);
     }
 }
+
+/// Local time without an offset in the file: the Edge 810 ride in Newfoundland (FIT without
+/// `local_timestamp`) starts at 18:05:10 UTC, 15:35:10 local with that August's daylight time
+/// (−02:30), and its title follows the local hour. A file with neither an offset nor a
+/// position (an indoor trainer file) takes the instance's zone from `bincio.toml`, and says so.
+#[test]
+fn local_time_comes_from_the_start_position_else_the_instance_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("bincio.toml"), "time_zone = \"Europe/Rome\"\n").unwrap();
+    let devices = shared().join("devices");
+    let edge = devices.join("fitparse__Edge810-Vector-2013-08-16-15-35-10.fit");
+    let trainer = devices.join("fitparse__sample-activity-indoor-trainer.fit");
+    let user_dir = tmp.path().join("dave");
+    let report = extract_into(&[edge, trainer], &user_dir, "dave");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let ours = details(&user_dir);
+
+    let d = &ours["fitparse__Edge810-Vector-2013-08-16-15-35-10.fit"];
+    assert_eq!(d.started_at.to_string(), "2013-08-16T15:35:10-02:30");
+    assert_eq!(d.id, "2013-08-16T180510Z", "IDs stay the UTC start");
+    assert_eq!(d.title.as_deref(), Some("Afternoon Ride"));
+    assert_eq!(d.time_zone.as_deref(), Some("America/St_Johns"));
+    assert_eq!(d.time_zone_source, Some(bincio_bas::tz::TimeZoneSource::Location));
+    // Laps are on the same clock as the start.
+    assert_eq!(d.laps[0].started_at.map(|t| t.offset_s()), Some(-9000));
+
+    // 2011-11-02T12:54:19Z, Rome on standard time (+01:00) since 30 October.
+    let t = &ours["fitparse__sample-activity-indoor-trainer.fit"];
+    assert_eq!(t.started_at.to_string(), "2011-11-02T13:54:19+01:00");
+    assert_eq!(t.time_zone.as_deref(), Some("Europe/Rome"));
+    assert_eq!(t.time_zone_source, Some(bincio_bas::tz::TimeZoneSource::Instance));
+    assert_eq!(t.title.as_deref(), Some("Afternoon Ride"));
+}

@@ -67,6 +67,7 @@ pub fn auto_title(started_at: &Timestamp, sport: Sport) -> String {
         Sport::Swimming => "Swim",
         Sport::Skiing => "Ski",
         Sport::Other => "Activity",
+        Sport::Multisport => "Multisport",
     };
     format!("{part} {noun}")
 }
