@@ -88,6 +88,27 @@ pub struct Leg {
     pub totals: DeviceTotals,
 }
 
+/// One pool length as the watch detected it (FIT `length`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SwimLength {
+    /// Unix ms, UTC.
+    pub start_ms: i64,
+    /// Time swum (s); for an idle length, the rest at the wall.
+    pub timer_s: f64,
+    /// False for rests at the wall (`length_type` idle).
+    pub active: bool,
+    pub strokes: Option<f64>,
+    /// Strokes per minute.
+    pub stroke_rate_spm: Option<f64>,
+}
+
+/// A pool swim's lengths and the pool they were swum in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolSwim {
+    pub pool_length_m: f64,
+    pub lengths: Vec<SwimLength>,
+}
+
 /// Samples further apart than this (7 days) cannot belong to one activity.
 pub const MAX_GAP_MS: i64 = 7 * 86_400_000;
 
@@ -137,6 +158,8 @@ pub struct Activity {
     pub laps: Vec<Lap>,
     /// The legs of a file with several sessions (empty for one session, GPX and TCX).
     pub legs: Vec<Leg>,
+    /// Pool lengths, when the file has them (FIT pool swims).
+    pub pool: Option<PoolSwim>,
     pub totals: Option<DeviceTotals>,
     pub altitude_source: AltitudeSource,
     /// Non-fatal problems met while parsing (damaged tail, bogus clock...), one line each.
@@ -161,6 +184,10 @@ impl Activity {
             source: self.source.clone(),
             laps: self.laps.iter().filter(|l| within(l.start_ms)).cloned().collect(),
             legs: Vec::new(),
+            pool: self.pool.as_ref().map(|p| PoolSwim {
+                pool_length_m: p.pool_length_m,
+                lengths: p.lengths.iter().filter(|l| within(l.start_ms)).cloned().collect(),
+            }),
             totals: Some(leg.totals.clone()),
             altitude_source: self.altitude_source,
             warnings: Vec::new(),
@@ -182,6 +209,7 @@ impl Activity {
             source: None,
             laps: Vec::new(),
             legs: Vec::new(),
+            pool: None,
             totals: None,
             altitude_source: AltitudeSource::Unknown,
             warnings: Vec::new(),

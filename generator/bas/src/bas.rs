@@ -426,6 +426,16 @@ pub struct Detail {
     /// The legs of a multisport activity (see [`Leg`]); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub legs: Vec<Leg>,
+    /// Pool swims: the pool's length (m) and how many lengths were swum (rests excluded).
+    /// For swims `avg_cadence_rpm` is the stroke rate (strokes per minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_length_m: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub pool_lengths: Option<i64>,
     #[serde(default)]
     pub timeseries_url: Option<String>,
     #[serde(default)]

@@ -176,6 +176,9 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
     // A multisport activity's own maxima and efforts would mix sports (a run with the bike
     // leg's 60 km/h); its legs carry them instead.
     let multisport = activity.sport == Sport::Multisport;
+    let pool = activity.pool.as_ref().and_then(|p| {
+        metrics::swim::pool_metrics(p, &[]).map(|m| (p.pool_length_m, m.active_lengths as i64))
+    });
 
     let sensor_channels =
         [m.avg_hr_bpm.is_some(), m.avg_power_w.is_some(), m.avg_cadence_rpm.is_some()]
@@ -217,6 +220,8 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         best_climb_m: m.best_climb_m.filter(|_| !multisport),
         laps,
         legs,
+        pool_length_m: pool.map(|p| p.0),
+        pool_lengths: pool.map(|p| p.1),
         timeseries_url: timeseries.as_ref().map(|_| layout::timeseries_url(&id)),
         source: Some(source),
         source_file: Some(ctx.source_file.to_owned()),

@@ -242,6 +242,7 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
     a.sport = sport;
     a.sub_sport = sub_sport;
     a.legs = legs(&d.sessions, &clock);
+    a.pool = pool_swim(&d, &clock);
     if is_multisport(&a.legs) {
         a.sport = bincio_bas::Sport::Multisport;
         a.sub_sport = None;
@@ -350,6 +351,40 @@ fn legs(sessions: &[SummaryMsg], clock: &Clock) -> Vec<crate::model::Leg> {
         prev.end_ms = prev.end_ms.min(next_start - 1).max(prev.start_ms);
     }
     legs
+}
+
+/// The lengths of a pool swim, with the session's pool length; `None` without either.
+/// A length with no `length_type` counts as active when it has a speed.
+fn pool_swim(d: &DecodedFit, clock: &Clock) -> Option<crate::model::PoolSwim> {
+    let pool_length_m = d
+        .sessions
+        .iter()
+        .find_map(|s| s.pool_length_m)
+        .filter(|p| p.is_finite() && *p >= 10.0 && *p <= 100.0)?;
+    let lengths: Vec<crate::model::SwimLength> = d
+        .lengths
+        .iter()
+        .filter_map(|l| {
+            let timer_s = l.timer_s.or(l.elapsed_s).filter(|t| t.is_finite() && *t >= 0.0)?;
+            let start_ms = match (l.start_time, l.timestamp) {
+                (Some(t), _) => clock.unix_ms(t),
+                (None, Some(t)) => clock.unix_ms(t) - (timer_s * 1000.0).round() as i64,
+                (None, None) => return None,
+            };
+            let active = match l.length_type {
+                Some(t) => t == 1,
+                None => l.avg_speed_ms.is_some_and(|v| v > 0.0),
+            };
+            Some(crate::model::SwimLength {
+                start_ms,
+                timer_s,
+                active,
+                strokes: l.strokes,
+                stroke_rate_spm: l.stroke_rate_spm,
+            })
+        })
+        .collect();
+    (!lengths.is_empty()).then_some(crate::model::PoolSwim { pool_length_m, lengths })
 }
 
 /// Several sports among the legs (transitions aside; a `generic` leg counts as "other").

@@ -3,7 +3,8 @@
 //! each header/definition feature and a bounded fuzz test (throughput: `bincio-dev bench parse`).
 
 use super::decode::{
-    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, NotFit, RecordMsg, SummaryMsg, decode,
+    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, LengthMsg, NotFit, RecordMsg, SummaryMsg,
+    decode,
 };
 use super::*;
 use bincio_bas::{Sport, SubSport};
@@ -521,6 +522,18 @@ impl FitDecoder for FitparserOracle {
                     max_cadence_rpm: get("max_cadence").or_else(|| get("max_running_cadence")),
                     avg_power_w: get("avg_power"),
                     max_power_w: get("max_power"),
+                    pool_length_m: get("pool_length"),
+                }),
+                MesgNum::Length => d.lengths.push(LengthMsg {
+                    timestamp: ts,
+                    start_time: get("start_time").map(|v| v as u32),
+                    elapsed_s: get("total_elapsed_time"),
+                    timer_s: get("total_timer_time"),
+                    strokes: get("total_strokes"),
+                    avg_speed_ms: get("avg_speed"),
+                    stroke_rate_spm: get("avg_swimming_cadence"),
+                    length_type: en("length_type", &|s| if s == "active" { 1 } else { 0 })
+                        .map(|v| v as u8),
                 }),
                 MesgNum::FileId => d.file_ids.push(FileIdMsg {
                     file_type: en("type", &|s| i64::from(ft::File::from(s).as_u8()))
@@ -562,6 +575,7 @@ fn agrees_with_fitparser_oracle() {
         let fitparser_csd_bug = name.contains("fitparse__compressed-speed-distance");
         assert_eq!(ours.records.len(), oracle.records.len(), "{name}: records");
         assert_eq!(ours.sessions.len(), oracle.sessions.len(), "{name}: sessions");
+        assert_eq!(ours.lengths, oracle.lengths, "{name}: pool lengths");
         for (i, (o, f)) in ours.records.iter().zip(&oracle.records).enumerate() {
             assert_eq!(o.timestamp, f.timestamp, "{name} record {i}: timestamp");
             assert_eq!(

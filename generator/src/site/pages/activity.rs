@@ -330,10 +330,17 @@ fn render_activity(
         stats.push(Stat { label: "Max HR", value: opt(s.max_hr_bpm.map(|v| format!("{v} bpm"))) });
     }
     if !hide("cadence") && s.avg_cadence_rpm.is_some() {
+        // A swimmer's cadence is strokes per minute.
+        let swim = s.sport == bincio_bas::Sport::Swimming;
         stats.push(Stat {
-            label: "Cadence",
-            value: opt(s.avg_cadence_rpm.map(|v| format!("{v} rpm"))),
+            label: if swim { "Stroke rate" } else { "Cadence" },
+            value: opt(s
+                .avg_cadence_rpm
+                .map(|v| if swim { format!("{v} strokes/min") } else { format!("{v} rpm") })),
         });
+    }
+    if let (Some(len), Some(n)) = (d.pool_length_m, d.pool_lengths) {
+        stats.push(Stat { label: "Pool", value: format!("{len} m · {n} lengths") });
     }
     if !hide("power") && s.avg_power_w.is_some() {
         stats
