@@ -168,18 +168,23 @@ fn stats_context(
             .map(|p| (sport_index(p.sport), p.distance_m.unwrap_or(0.0)))
             .collect()
     };
+    // The distance an activity adds to this page: all of it on the all-sports page
+    // (transitions included), its legs of the page's sport on a sport's page.
+    let counted = |s: &bincio_bas::Summary| -> f64 {
+        match sport {
+            None => s.distance_m.unwrap_or(0.0),
+            Some(_) => sport_distances(s).iter().map(|(_, d)| d).sum(),
+        }
+    };
     // Activities without a distance are left out, as in the reference.
-    let acts: Vec<&&MergedActivity> = acts
-        .iter()
-        .filter(|a| sport_distances(&a.summary).iter().map(|(_, d)| d).sum::<f64>() > 0.0)
-        .collect();
+    let acts: Vec<&&MergedActivity> = acts.iter().filter(|a| counted(&a.summary) > 0.0).collect();
     // Day key (local date) → (total distance, per-sport distance, activities).
     let mut days: BTreeMap<String, DayAgg<'_>> = BTreeMap::new();
     for a in &acts {
         let s = &a.summary;
         let e = days.entry(local_date(&s.started_at)).or_default();
+        e.0 += counted(s);
         for (i, d) in sport_distances(s) {
-            e.0 += d;
             *e.1.entry(i).or_default() += d;
         }
         e.2.push(s);
@@ -205,7 +210,7 @@ fn stats_context(
                 "\n{} {} · {}",
                 sport_meta(s.sport).0,
                 view::display_title(s),
-                format_distance(s.distance_m)
+                format_distance(Some(counted(s)))
             ));
         }
         let href = ctx.urls(&u.handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
