@@ -220,16 +220,15 @@ pub fn extract_file(
 ) -> Result<(String, Artefacts), ParseError> {
     let bytes = parse::maybe_decompress(raw)?;
     let hash = content_hash(&bytes);
-    let artefacts = extract_decompressed(
-        &bytes,
-        &hash,
+    let ctx = BuildContext {
         source_file,
+        source_hash: &hash,
         privacy,
-        sensors,
         rdp_epsilon_deg,
-        csv,
+        csv: csv.and_then(|c| c.row_for(source_file)),
         time_zone,
-    )?;
+    };
+    let artefacts = extract_decompressed(&bytes, sensors, &ctx)?;
     Ok((hash, artefacts))
 }
 
@@ -237,13 +236,8 @@ pub fn extract_file(
 /// recognise known files, and does not do them twice).
 fn extract_decompressed(
     bytes: &[u8],
-    hash: &str,
-    source_file: &str,
-    privacy: Privacy,
     sensors: Sensors,
-    rdp_epsilon_deg: f64,
-    csv: Option<&StravaCsv>,
-    time_zone: &str,
+    ctx: &BuildContext<'_>,
 ) -> Result<Artefacts, ParseError> {
     let mut activity = match parse::detect_format(bytes)? {
         crate::model::Format::Gpx => parse::gpx::parse(bytes)?,
@@ -251,15 +245,7 @@ fn extract_decompressed(
         crate::model::Format::Fit => parse::fit::parse(bytes)?,
     };
     build::apply_sensors(&mut activity, sensors);
-    let ctx = BuildContext {
-        source_file,
-        source_hash: hash,
-        privacy,
-        rdp_epsilon_deg,
-        csv: csv.and_then(|c| c.row_for(source_file)),
-        time_zone,
-    };
-    build::build(activity, &ctx).map_err(ParseError::Invalid)
+    build::build(activity, ctx).map_err(ParseError::Invalid)
 }
 
 fn process(
@@ -302,16 +288,15 @@ fn process(
     let source_file =
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        extract_decompressed(
-            &decompressed,
-            &hash,
-            &source_file,
-            opts.default_privacy,
-            opts.sensors,
-            opts.rdp_epsilon_deg,
-            csv,
+        let ctx = BuildContext {
+            source_file: &source_file,
+            source_hash: &hash,
+            privacy: opts.default_privacy,
+            rdp_epsilon_deg: opts.rdp_epsilon_deg,
+            csv: csv.and_then(|c| c.row_for(&source_file)),
             time_zone,
-        )
+        };
+        extract_decompressed(&decompressed, opts.sensors, &ctx)
     }));
     match result {
         Ok(Ok(artefacts)) => Outcome::Parsed {

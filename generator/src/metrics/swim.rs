@@ -37,7 +37,8 @@ pub struct PoolMetrics {
 pub fn pool_metrics(pool: &PoolSwim, targets_km: &[f64]) -> Option<PoolMetrics> {
     let len_m = pool.pool_length_m;
     let active: Vec<_> = pool.lengths.iter().filter(|l| l.active && l.timer_s > 0.0).collect();
-    if active.is_empty() || !(len_m > 0.0) {
+    // `len_m > 0.0` is false for NaN too.
+    if active.is_empty() || len_m.is_nan() || len_m <= 0.0 {
         return None;
     }
     let distance_m = round_dp(active.len() as f64 * len_m, 2);
