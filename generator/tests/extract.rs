@@ -409,6 +409,7 @@ fn local_time_comes_from_the_start_position_else_the_instance_zone() {
     assert_eq!(t.time_zone.as_deref(), Some("Europe/Rome"));
     assert_eq!(t.time_zone_source, Some(bincio_bas::tz::TimeZoneSource::Instance));
     assert_eq!(t.title.as_deref(), Some("Afternoon Ride"));
+    assert!(schema::validate_tree(&user_dir) >= 6);
 }
 
 /// The fenix 2 multisport file (legs: generic, run, run, cycling, with transitions) is one
@@ -460,6 +461,8 @@ fn the_fenix_multisport_file_is_legs_each_in_its_own_sport() {
     assert_eq!(running["1.0"]["time_s"].as_i64(), Some(388), "the second run's kilometre");
     assert!(athlete.records["cycling"]["20.0"]["time_s"].as_i64().is_some());
     assert!(!athlete.records.contains_key("multisport"));
+    // Legs are part of the published contract (docs/schema/bas-v1.schema.json).
+    assert!(schema::validate_tree(&user_dir) >= 3);
 }
 
 /// A pool swim with lengths (FIT `length` messages, 25-yard pool): distance from the
@@ -483,4 +486,5 @@ fn a_pool_swim_is_measured_by_its_lengths() {
     // 100 m: five lengths (114.3 m) at best, prorated; never faster than the world record.
     let hundred = d.best_efforts.as_ref().unwrap().iter().find(|(k, _)| *k == 0.1).unwrap().1;
     assert!((70..=120).contains(&hundred.0), "{hundred:?}");
+    assert!(schema::validate_tree(&user_dir) >= 3);
 }
