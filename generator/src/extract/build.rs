@@ -106,7 +106,15 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
     let title = metadata_title
         .map(str::to_owned)
         .or_else(|| activity.name.clone().filter(|n| !n.trim().is_empty()))
-        .unwrap_or_else(|| ident::auto_title(&started_at, activity.sport));
+        .unwrap_or_else(|| {
+            if activity.sport == Sport::Multisport {
+                let sports: Vec<Sport> =
+                    activity.legs.iter().filter(|l| !l.transition).map(|l| l.sport).collect();
+                ident::multisport_title(&started_at, &sports)
+            } else {
+                ident::auto_title(&started_at, activity.sport)
+            }
+        });
     let description = csv
         .and_then(|r| r.description.clone())
         .or_else(|| activity.description.clone().filter(|d| !d.trim().is_empty()));
@@ -325,7 +333,7 @@ mod tests {
     fn each_leg_keeps_its_own_sport_figures_and_efforts() {
         let d = build(triathlon(), &ctx()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.detail.sport, Sport::Multisport);
-        assert_eq!(d.detail.title.as_deref(), Some("Morning Multisport"));
+        assert_eq!(d.detail.title.as_deref(), Some("Morning Triathlon"));
         // No whole-activity maximum or effort that mixes the bike into a run.
         assert_eq!((d.detail.max_speed_kmh, d.detail.best_efforts.as_ref()), (None, None));
         let sports: Vec<(Sport, bool)> =
