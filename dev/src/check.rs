@@ -16,6 +16,7 @@
 
 use bincio_bas::{Detail, Privacy, Sport, SubSport};
 use bincio_gen::extract::{self, config::Sensors};
+use bincio_gen::parse::fit::decode::FIT_EPOCH_UNIX_S;
 use bincio_gen::{metrics, parse};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,8 +53,8 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
     use SubSport::*;
     let v = match file {
         "fff__activity_multiple_developer_index.fit" => (Cycling, Some(Indoor)),
-        // Multisport: the sport with the most timer time (cycling 55 s vs running 22 s).
-        "fff__activity_multisport.fit" => (Cycling, Some(Mountain)),
+        // Multisport (mountain bike 55 s, trail run 22 s): legs, compared one by one below.
+        "fff__activity_multisport.fit" => (Multisport, None),
         // No sport, session or lap message survives: nothing says what it was.
         "fff__activity_truncated.fit" => (Other, None),
         "fff__karoo_20251119.fit" => (Cycling, None),
@@ -64,9 +65,8 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
         "fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit" => (Cycling, None),
         "fitparse__Edge810-Vector-2013-08-16-15-35-10.fit" => (Cycling, None),
         "fitparse__activity-activity-filecrc.fit" => (Running, None),
-        // Triathlon-like: running (2 sessions, 9,059 s) beats cycling (3,211 s); the
-        // "generic" and "transition" sessions say nothing about the sport.
-        "fitparse__activity-large-fenxi2-multisport.fit" => (Running, None),
+        // Generic, run, run and cycling legs with transitions: multisport, legs compared below.
+        "fitparse__activity-large-fenxi2-multisport.fit" => (Multisport, None),
         "fitparse__activity-settings-corruptheader.fit" => (Running, None),
         "fitparse__activity-unexpected-eof.fit" => (Running, None),
         "fitparse__antfs-dump.63.fit" | "fitparse__compressed-speed-distance.fit" => {
@@ -90,6 +90,21 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
         _ => return None,
     };
     Some(v)
+}
+
+/// The BAS name of a FIT session sport, mapped by hand from the FIT profile (not with the
+/// extractor's own mapping, which is what is being checked); `transition` stays itself.
+fn fit_sport_name(fit_sport: u8) -> &'static str {
+    match fit_sport {
+        1 => "running",
+        2 => "cycling",
+        3 => "transition",
+        5 => "swimming",
+        11 => "walking",
+        12..=14 => "skiing",
+        17 => "hiking",
+        _ => "other",
+    }
 }
 
 /// Files that must be rejected, with a word their reason must contain.
@@ -205,7 +220,15 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
         let raw = std::fs::read(&path)
             .map_err(|source| CheckError::Read { path: path.clone(), source })?;
         let result = std::panic::catch_unwind(|| {
-            extract::extract_file(&raw, &file, Privacy::Public, Sensors::default(), 0.0001, None)
+            extract::extract_file(
+                &raw,
+                &file,
+                Privacy::Public,
+                Sensors::default(),
+                0.0001,
+                None,
+                "UTC",
+            )
         });
         let row = |field: &'static str,
                    ours: String,
@@ -279,8 +302,17 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
             let ok = ours.is_some_and(|o| (o - dev).abs() <= 1.0);
             rows.push(row("elapsed_s", fmt_opt(ours), fmt_opt(Some(dev)), "1 s", ok));
         }
+        let decoded = parse::maybe_decompress(&raw)
+            .ok()
+            .and_then(|b| parse::fit::decode::decode(&b).ok())
+            .unwrap_or_default();
+        let active: Vec<_> = decoded.lengths.iter().filter(|l| l.length_type == Some(1)).collect();
+        let pool_lengths = detail.sub_sport == Some(SubSport::Pool) && !active.is_empty();
+        // A pool swim's timer runs through the rests at the wall; its moving time is the time
+        // of the lengths swum, compared below.
         if let (Some(timer), Some(elapsed)) = (g("timer_s"), dev_elapsed)
             && timer < elapsed - 1.0
+            && !pool_lengths
         {
             let ours = detail.moving_time_s.map(|d| d as f64);
             let ok = ours.is_some_and(|o| (o - timer).abs() <= timer * 0.03);
@@ -325,6 +357,81 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
                 let ok = ours.is_some_and(|o| (o - dev).abs() <= tol);
                 let t = if field.contains("hr") { "1 bpm" } else { "1 W" };
                 rows.push(row(field, fmt_opt(ours), fmt_opt(Some(dev)), t, ok));
+            }
+        }
+        // Multisport: each leg against the device's own session for it (sport, distance,
+        // elapsed time), read from the file's session messages.
+        for (n, leg) in detail.legs.iter().enumerate() {
+            let start_ms = leg.started_at.unix_ms();
+            let Some(session) = decoded.sessions.iter().find(|s| {
+                s.start_time.is_some_and(|t| (i64::from(t) + FIT_EPOCH_UNIX_S) * 1000 == start_ms)
+            }) else {
+                rows.push(Row {
+                    file: format!("{file} leg {}", n + 1),
+                    field: "leg session",
+                    ours: leg.started_at.to_string(),
+                    device: "-".into(),
+                    tolerance: "a session starts with each leg",
+                    ok: false,
+                });
+                continue;
+            };
+            let leg_file = format!("{file} leg {}", n + 1);
+            let leg_row = |field: &'static str, ours: String, device: String, tol, ok| Row {
+                file: leg_file.clone(),
+                field,
+                ours,
+                device,
+                tolerance: tol,
+                ok,
+            };
+            let ours_sport = if leg.transition { "transition" } else { leg.sport.as_str() };
+            let dev_sport = session.sport.map_or("other", fit_sport_name);
+            rows.push(leg_row(
+                "leg sport",
+                ours_sport.into(),
+                dev_sport.into(),
+                "equal",
+                ours_sport == dev_sport,
+            ));
+            if let Some(dev) = session.distance_m.filter(|d| *d > 0.0) {
+                let ok = leg.distance_m.is_some_and(|o| (o - dev).abs() <= dev * 0.01);
+                rows.push(leg_row(
+                    "leg distance_m",
+                    fmt_opt(leg.distance_m),
+                    fmt_opt(Some(dev)),
+                    "1 %",
+                    ok,
+                ));
+            }
+            if let Some(dev) = session.elapsed_s {
+                let ours = leg.duration_s.map(|d| d as f64);
+                let ok = ours.is_some_and(|o| (o - dev).abs() <= 1.0);
+                rows.push(leg_row("leg elapsed_s", fmt_opt(ours), fmt_opt(Some(dev)), "1 s", ok));
+            }
+        }
+        // Pool swims: the lengths the watch detected decide distance, swim time and the
+        // fastest length; no maximum from the samples' distance steps.
+        if pool_lengths {
+            let swim_s: f64 = active.iter().filter_map(|l| l.timer_s).sum();
+            let ours = detail.moving_time_s.map(|d| d as f64);
+            let ok = ours.is_some_and(|o| (o - swim_s).abs() <= 1.0);
+            rows.push(row(
+                "moving_time_s (lengths)",
+                fmt_opt(ours),
+                fmt_opt(Some(swim_s)),
+                "1 s",
+                ok,
+            ));
+            if let Some(dev) = g("max_speed_mps").map(|v| v * 3.6) {
+                let ok = detail.max_speed_kmh.is_some_and(|o| (o - dev).abs() <= 0.05);
+                rows.push(row(
+                    "max_speed_kmh",
+                    fmt_opt(detail.max_speed_kmh),
+                    fmt_opt(Some((dev * 100.0).round() / 100.0)),
+                    "0.05 km/h",
+                    ok,
+                ));
             }
         }
         if let Some((sport, sub)) = expected_sport(&file) {

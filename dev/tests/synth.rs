@@ -48,3 +48,44 @@ fn benchmark_corpus_files_parse_and_keep_their_distance() {
         );
     }
 }
+
+/// A FIT file without local time (its `local_timestamp` equals UTC, as apps that do not know
+/// the zone write it) recorded in Turin: the start is shown in Central European time with
+/// that date's daylight-saving rule, +02:00 on a July morning and +01:00 in January, and the
+/// title follows the local hour.
+#[test]
+fn a_fit_without_local_time_takes_the_zone_and_dst_of_its_start_position() {
+    use bincio_bas::Privacy;
+    use bincio_dev::synth::{self, SportKind, SynthFormat};
+    use bincio_gen::extract::{self, config::Sensors};
+    for (start_unix_s, want, title) in [
+        // 2024-07-01T05:30:00Z
+        (1_719_811_800, "2024-07-01T07:30:00+02:00", "Morning Ride"),
+        // 2024-01-15T11:30:00Z
+        (1_705_318_200, "2024-01-15T12:30:00+01:00", "Afternoon Ride"),
+    ] {
+        let (mut s, _, _) = synth::corpus_scenario(2, 5);
+        s.kind = SportKind::RoadRide;
+        s.gps = true;
+        s.utc_offset_s = 0;
+        s.start_lat_deg = 45.07;
+        s.start_lon_deg = 7.68;
+        s.start_unix_s = start_unix_s;
+        s.title = None;
+        let track = s.render_with(SynthFormat::Fit, "turin.fit", false, false);
+        let bytes = synth::write_format(&track, SynthFormat::Fit);
+        let (_, a) = extract::extract_file(
+            &bytes,
+            "turin.fit",
+            Privacy::Public,
+            Sensors::default(),
+            0.0001,
+            None,
+            "America/New_York",
+        )
+        .unwrap();
+        assert_eq!(a.detail.started_at.to_string(), want);
+        assert_eq!(a.detail.time_zone.as_deref(), Some("Europe/Rome"));
+        assert_eq!(a.detail.title.as_deref(), Some(title));
+    }
+}

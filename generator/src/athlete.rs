@@ -105,8 +105,13 @@ pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
         let mut efforts: Vec<(f64, EffortRecord)> = Vec::new();
         let mut longest: Option<ValueRecord> = None;
         let mut most_elevation: Option<ValueRecord> = None;
-        for s in ordered.iter().filter(|s| s.sport == sport) {
-            for (d_km, t) in s.best_efforts.iter().flatten() {
+        // A multisport activity counts through its legs, each under its own sport.
+        let parts = ordered
+            .iter()
+            .flat_map(|s| s.sport_parts().into_iter().map(move |p| (*s, p)))
+            .filter(|(_, p)| p.sport == sport);
+        for (s, part) in parts {
+            for (d_km, t) in part.best_efforts.into_iter().flatten() {
                 if t.0 <= 0 {
                     continue;
                 }
@@ -131,12 +136,12 @@ pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
                 started_at: s.started_at,
                 title: s.title.clone(),
             };
-            if let Some(d) = s.distance_m.filter(|d| *d > 0.0)
+            if let Some(d) = part.distance_m.filter(|d| *d > 0.0)
                 && longest.as_ref().is_none_or(|r| d > r.value)
             {
                 longest = Some(value_rec(d));
             }
-            if let Some(g) = s.elevation_gain_m.filter(|g| *g > 0.0)
+            if let Some(g) = part.elevation_gain_m.filter(|g| *g > 0.0)
                 && most_elevation.as_ref().is_none_or(|r| g > r.value)
             {
                 most_elevation = Some(value_rec(g));
@@ -181,9 +186,10 @@ pub fn records(listed: &[&Summary]) -> Map<String, Value> {
 pub fn best_climbs(listed: &[&Summary]) -> Vec<ClimbRecord> {
     let mut climbs: Vec<ClimbRecord> = oldest_first(listed)
         .iter()
-        .filter(|s| s.sport == Sport::Cycling)
-        .filter_map(|s| {
-            s.best_climb_m.filter(|c| *c > 0.0).map(|c| ClimbRecord {
+        .flat_map(|s| s.sport_parts().into_iter().map(move |p| (*s, p)))
+        .filter(|(_, p)| p.sport == Sport::Cycling)
+        .filter_map(|(s, p)| {
+            p.best_climb_m.filter(|c| *c > 0.0).map(|c| ClimbRecord {
                 climb_m: c,
                 activity_id: s.id.clone(),
                 started_at: s.started_at,

@@ -11,6 +11,7 @@ pub mod athlete;
 pub mod cli;
 pub mod cmd;
 pub mod extract;
+pub mod localtime;
 pub mod merge;
 pub mod metrics;
 pub mod model;

@@ -72,6 +72,43 @@ pub struct DeviceTotals {
     pub avg_speed_ms: Option<f64>,
 }
 
+/// One leg of a multisport recording (a FIT session): its own sport, time span and the
+/// device's totals for it. Extraction computes each leg's figures from the samples of its
+/// span, with its own sport (docs/extraction.md, "Multisport").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Leg {
+    pub sport: Sport,
+    pub sub_sport: Option<SubSport>,
+    /// FIT sport `transition`: time between two sports.
+    pub transition: bool,
+    /// Unix ms, UTC.
+    pub start_ms: i64,
+    /// Unix ms, UTC: start plus the session's elapsed time.
+    pub end_ms: i64,
+    pub totals: DeviceTotals,
+}
+
+/// One pool length as the watch detected it (FIT `length`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SwimLength {
+    /// Unix ms, UTC.
+    pub start_ms: i64,
+    /// Time swum (s); for an idle length, the rest at the wall.
+    pub timer_s: f64,
+    /// False for rests at the wall (`length_type` idle).
+    pub active: bool,
+    pub strokes: Option<f64>,
+    /// Strokes per minute.
+    pub stroke_rate_spm: Option<f64>,
+}
+
+/// A pool swim's lengths and the pool they were swum in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PoolSwim {
+    pub pool_length_m: f64,
+    pub lengths: Vec<SwimLength>,
+}
+
 /// Samples further apart than this (7 days) cannot belong to one activity.
 pub const MAX_GAP_MS: i64 = 7 * 86_400_000;
 
@@ -102,8 +139,11 @@ pub struct Activity {
     pub samples: Vec<Sample>,
     pub sport: Sport,
     pub sub_sport: Option<SubSport>,
-    /// The local UTC offset of the start (seconds east of UTC); 0 when unknown.
-    pub utc_offset_s: i32,
+    /// The local UTC offset of the start (seconds east of UTC) when the file states one.
+    /// `None` when it does not, and also when it states 0: GPX/TCX `Z` times and the FIT
+    /// `local_timestamp` of apps that copy UTC there say nothing about the local clock, so
+    /// extraction derives the zone from the start coordinates instead (`crate::localtime`).
+    pub utc_offset_s: Option<i32>,
     /// Start time (Unix ms, UTC): the earliest sample, or the session start when the
     /// file has no timed samples.
     pub start_ms: i64,
@@ -116,6 +156,10 @@ pub struct Activity {
     /// `komoot`, ...); `None` falls back to [`Format::fallback_source`].
     pub source: Option<String>,
     pub laps: Vec<Lap>,
+    /// The legs of a file with several sessions (empty for one session, GPX and TCX).
+    pub legs: Vec<Leg>,
+    /// Pool lengths, when the file has them (FIT pool swims).
+    pub pool: Option<PoolSwim>,
     pub totals: Option<DeviceTotals>,
     pub altitude_source: AltitudeSource,
     /// Non-fatal problems met while parsing (damaged tail, bogus clock...), one line each.
@@ -123,6 +167,33 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// The part of this activity one leg covers: its samples and laps, its sport and its
+    /// device totals, ready for the same metrics as a whole activity.
+    pub fn leg_activity(&self, leg: &Leg) -> Activity {
+        let within = |t: i64| t >= leg.start_ms && t <= leg.end_ms;
+        Activity {
+            format: self.format,
+            samples: self.samples.iter().filter(|s| within(s.ts_ms)).cloned().collect(),
+            sport: leg.sport,
+            sub_sport: leg.sub_sport,
+            utc_offset_s: self.utc_offset_s,
+            start_ms: leg.start_ms,
+            name: None,
+            description: None,
+            device: self.device.clone(),
+            source: self.source.clone(),
+            laps: self.laps.iter().filter(|l| within(l.start_ms)).cloned().collect(),
+            legs: Vec::new(),
+            pool: self.pool.as_ref().map(|p| PoolSwim {
+                pool_length_m: p.pool_length_m,
+                lengths: p.lengths.iter().filter(|l| within(l.start_ms)).cloned().collect(),
+            }),
+            totals: Some(leg.totals.clone()),
+            altitude_source: self.altitude_source,
+            warnings: Vec::new(),
+        }
+    }
+
     /// An empty activity of the given format (parsers start from this).
     pub fn empty(format: Format) -> Self {
         Self {
@@ -130,13 +201,15 @@ impl Activity {
             samples: Vec::new(),
             sport: Sport::Other,
             sub_sport: None,
-            utc_offset_s: 0,
+            utc_offset_s: None,
             start_ms: 0,
             name: None,
             description: None,
             device: None,
             source: None,
             laps: Vec::new(),
+            legs: Vec::new(),
+            pool: None,
             totals: None,
             altitude_source: AltitudeSource::Unknown,
             warnings: Vec::new(),

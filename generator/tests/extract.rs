@@ -377,3 +377,114 @@ fn privacy_is_applied_to_every_published_file() {
         assert!(d.distance_m.unwrap() > 5000.0);
     }
 }
+
+/// Local time without an offset in the file: the Edge 810 ride in Newfoundland (FIT without
+/// `local_timestamp`) starts at 18:05:10 UTC, 15:35:10 local with that August's daylight time
+/// (−02:30), and its title follows the local hour. A file with neither an offset nor a
+/// position (an indoor trainer file) takes the instance's zone from `bincio.toml`, and says so.
+#[test]
+fn local_time_comes_from_the_start_position_else_the_instance_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("bincio.toml"), "time_zone = \"Europe/Rome\"\n").unwrap();
+    let devices = shared().join("devices");
+    let edge = devices.join("fitparse__Edge810-Vector-2013-08-16-15-35-10.fit");
+    let trainer = devices.join("fitparse__sample-activity-indoor-trainer.fit");
+    let user_dir = tmp.path().join("dave");
+    let report = extract_into(&[edge, trainer], &user_dir, "dave");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let ours = details(&user_dir);
+
+    let d = &ours["fitparse__Edge810-Vector-2013-08-16-15-35-10.fit"];
+    assert_eq!(d.started_at.to_string(), "2013-08-16T15:35:10-02:30");
+    assert_eq!(d.id, "2013-08-16T180510Z", "IDs stay the UTC start");
+    assert_eq!(d.title.as_deref(), Some("Afternoon Ride"));
+    assert_eq!(d.time_zone.as_deref(), Some("America/St_Johns"));
+    assert_eq!(d.time_zone_source, Some(bincio_bas::tz::TimeZoneSource::Location));
+    // Laps are on the same clock as the start.
+    assert_eq!(d.laps[0].started_at.map(|t| t.offset_s()), Some(-9000));
+
+    // 2011-11-02T12:54:19Z, Rome on standard time (+01:00) since 30 October.
+    let t = &ours["fitparse__sample-activity-indoor-trainer.fit"];
+    assert_eq!(t.started_at.to_string(), "2011-11-02T13:54:19+01:00");
+    assert_eq!(t.time_zone.as_deref(), Some("Europe/Rome"));
+    assert_eq!(t.time_zone_source, Some(bincio_bas::tz::TimeZoneSource::Instance));
+    assert_eq!(t.title.as_deref(), Some("Afternoon Ride"));
+    assert!(schema::validate_tree(&user_dir) >= 6);
+}
+
+/// The fenix 2 multisport file (legs: generic, run, run, cycling, with transitions) is one
+/// multisport activity with seven legs, not a 69.8 km "Morning Run" with a 60.9 km/h
+/// maximum; its cycling leg keeps that speed and never sets a running record.
+#[test]
+fn the_fenix_multisport_file_is_legs_each_in_its_own_sport() {
+    use bincio_bas::Sport;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = "fitparse__activity-large-fenxi2-multisport.fit";
+    let user_dir = tmp.path().join("dave");
+    let report = extract_into(&[shared().join("devices").join(file)], &user_dir, "dave");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let d = &details(&user_dir)[file];
+    assert_eq!(d.sport, Sport::Multisport);
+    assert_eq!(d.title.as_deref(), Some("Morning Multisport"));
+    assert_eq!(d.distance_m, Some(69_831.36), "the watch's total");
+    assert_eq!((d.max_speed_kmh, d.best_efforts.as_ref()), (None, None));
+    let legs: Vec<(Sport, bool)> = d.legs.iter().map(|l| (l.sport, l.transition)).collect();
+    assert_eq!(
+        legs,
+        [
+            (Sport::Other, false),
+            (Sport::Other, true),
+            (Sport::Running, false),
+            (Sport::Other, true),
+            (Sport::Running, false),
+            (Sport::Other, true),
+            (Sport::Cycling, false)
+        ]
+    );
+    let ride = &d.legs[6];
+    assert_eq!(ride.distance_m, Some(28_928.27));
+    assert!(ride.max_speed_kmh.is_some_and(|v| v > 55.0 && v < 65.0), "{:?}", ride.max_speed_kmh);
+    for run in [&d.legs[2], &d.legs[4]] {
+        assert!(run.max_speed_kmh.is_some_and(|v| v < 25.0), "{:?}", run.max_speed_kmh);
+    }
+
+    // The athlete's records: running efforts from the running legs only, none faster than
+    // the world record (400 m 43.03 s, 1 km 2:11.96, 1 mile 3:43.13, 5 km 12:35.36).
+    let athlete: bincio_bas::Athlete = read_json(&user_dir.join("athlete.json"));
+    let running = athlete.records["running"].as_object().unwrap();
+    for (km, world_record_s) in
+        [("0.4", 43.03), ("1.0", 131.96), ("1.609", 223.13), ("5.0", 755.36)]
+    {
+        let t = running[km]["time_s"].as_f64().unwrap();
+        assert!(t > world_record_s, "{km} km in {t} s");
+    }
+    assert_eq!(running["1.0"]["time_s"].as_i64(), Some(388), "the second run's kilometre");
+    assert!(athlete.records["cycling"]["20.0"]["time_s"].as_i64().is_some());
+    assert!(!athlete.records.contains_key("multisport"));
+    // Legs are part of the published contract (docs/schema/bas-v1.schema.json).
+    assert!(schema::validate_tree(&user_dir) >= 3);
+}
+
+/// A pool swim with lengths (FIT `length` messages, 25-yard pool): distance from the
+/// lengths, swim time as the moving time, the fastest length as the maximum (the watch's
+/// 4.74 km/h, not 13.7 from the samples' distance steps), strokes per minute.
+#[test]
+fn a_pool_swim_is_measured_by_its_lengths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = "fitparse__event_timestamp.fit";
+    let user_dir = tmp.path().join("dave");
+    let report = extract_into(&[shared().join("devices").join(file)], &user_dir, "dave");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let d = &details(&user_dir)[file];
+    assert_eq!(d.sub_sport, Some(bincio_bas::SubSport::Pool));
+    assert_eq!((d.pool_length_m, d.pool_lengths), (Some(22.86), Some(114)));
+    assert_eq!(d.distance_m, Some(2606.04));
+    assert_eq!(d.max_speed_kmh, Some(4.74));
+    assert_eq!(d.moving_time_s, Some(2763));
+    assert_eq!(d.avg_speed_kmh, Some(3.4), "1:46 /100 m");
+    assert_eq!(d.avg_cadence_rpm, Some(25), "strokes per minute");
+    // 100 m: five lengths (114.3 m) at best, prorated; never faster than the world record.
+    let hundred = d.best_efforts.as_ref().unwrap().iter().find(|(k, _)| *k == 0.1).unwrap().1;
+    assert!((70..=120).contains(&hundred.0), "{hundred:?}");
+    assert!(schema::validate_tree(&user_dir) >= 3);
+}

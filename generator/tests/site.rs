@@ -926,3 +926,52 @@ fn the_athlete_page_shows_the_published_records() {
     }
     assert!(checked > 5, "only {checked} records checked");
 }
+
+/// The activity page shows the local start with its offset and says where the zone came
+/// from; a multisport activity shows its legs, and the stats pages count each leg under its
+/// own sport (the fenix 2 file's 15.0 km of running, not its 69.8 km total).
+#[test]
+fn local_time_offsets_and_multisport_legs_on_the_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("bincio.toml"), "time_zone = \"Europe/Rome\"\n").unwrap();
+    let devices = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/devices");
+    let mut opts = bincio_gen::extract::ExtractOptions::new(data.join("dave"), "dave");
+    opts.inputs = [
+        "fitparse__Edge810-Vector-2013-08-16-15-35-10.fit",
+        "fitparse__sample-activity-indoor-trainer.fit",
+        "fitparse__activity-large-fenxi2-multisport.fit",
+    ]
+    .iter()
+    .map(|f| devices.join(f))
+    .collect();
+    let report = bincio_gen::extract::extract_user(&opts, &|_, _| {}).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let out = tmp.path().join("site");
+    build(&data, &out, None);
+    let page = |id: &str| std::fs::read_to_string(out.join(format!("activity/{id}/index.html")));
+
+    let edge = page("2013-08-16T180510Z").unwrap();
+    assert!(edge.contains(">15:35 (UTC\u{2212}02:30)</span>"), "Newfoundland daylight time");
+    assert!(edge.contains("time zone America/St_Johns, from the start position"));
+    assert!(!edge.contains("class=\"tz-note\""), "a zone from the position is no guess");
+
+    let trainer = page("2011-11-02T125419Z").unwrap();
+    assert!(trainer.contains(">13:54 (UTC+01:00)</span>"));
+    assert!(trainer.contains(
+        "the file has no local time or position: shown in the instance&#39;s time zone, Europe/Rome"
+    ));
+
+    let fenix = page("2015-08-29T071444Z").unwrap();
+    assert!(fenix.contains("<h2>Legs</h2>"));
+    assert!(fenix.contains("🚴 Cycling</td>") && fenix.contains("🏃 Running</td>"));
+    assert_eq!(fenix.matches("⇄ Transition</td>").count(), 3);
+    assert!(fenix.contains("Morning Multisport"));
+
+    let running = std::fs::read_to_string(out.join("u/dave/stats/running/index.html")).unwrap();
+    assert!(running.contains("15.0 km") && !running.contains("69.8 km"));
+    let cycling = std::fs::read_to_string(out.join("u/dave/stats/cycling/index.html")).unwrap();
+    // The Edge 810 ride (41.3 km) and the fenix ride leg (28.9 km): 70.3 km in 2013 + 2015.
+    assert!(cycling.contains("41.3 km") && cycling.contains("28.9 km"));
+}

@@ -1414,7 +1414,7 @@ pub fn corpus_scenario(index: usize, seed: u64) -> (Scenario, SynthFormat, bool)
         Sport::Hiking | Sport::Walking => (0.9, 1.6),
         Sport::Swimming => (0.8, 1.5),
         Sport::Skiing => (3.0, 12.0),
-        Sport::Other => (1.5, 6.0),
+        Sport::Other | Sport::Multisport => (1.5, 6.0),
     };
     let powered = kind.bas().0 == Sport::Cycling || (kind == SportKind::NordicSki);
     let mut legs = Vec::new();

@@ -22,14 +22,19 @@ pub enum Sport {
     Walking,
     Swimming,
     Skiing,
+    /// Several sports in one recording (a triathlon, a brick): the activity has `legs`, each
+    /// with its own sport, and records, best efforts and the stats page follow the legs
+    /// (docs/extraction.md, "Multisport").
+    Multisport,
     #[default]
     #[serde(other)]
     Other,
 }
 
 impl Sport {
-    /// Every sport, in the reference's display order.
-    pub const ALL: [Sport; 7] = [
+    /// Every sport, in the reference's display order; `Multisport` last so the reference's
+    /// indices (`Other` = 6) stay what they were.
+    pub const ALL: [Sport; 8] = [
         Sport::Running,
         Sport::Cycling,
         Sport::Swimming,
@@ -37,6 +42,7 @@ impl Sport {
         Sport::Walking,
         Sport::Skiing,
         Sport::Other,
+        Sport::Multisport,
     ];
 
     /// The lower-case BAS name.
@@ -49,6 +55,7 @@ impl Sport {
             Sport::Swimming => "swimming",
             Sport::Skiing => "skiing",
             Sport::Other => "other",
+            Sport::Multisport => "multisport",
         }
     }
 
@@ -57,9 +64,10 @@ impl Sport {
         Sport::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
-    /// Pace (min/km) is shown for running and walking, speed for the rest.
+    /// Pace is shown for running and walking (per km) and swimming (per 100 m), speed for
+    /// the rest.
     pub fn uses_pace(self) -> bool {
-        matches!(self, Sport::Running | Sport::Walking)
+        matches!(self, Sport::Running | Sport::Walking | Sport::Swimming)
     }
 }
 
@@ -250,6 +258,9 @@ pub struct Summary {
     pub track_url: Option<String>,
     #[serde(default)]
     pub preview_coords: Option<Vec<[f64; 2]>>,
+    /// The legs of a multisport activity (see [`Leg`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legs: Option<Vec<Leg>>,
     /// Present after merge: `highlight`, and anything a sidecar adds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<Map<String, Value>>,
@@ -284,6 +295,74 @@ pub struct Lap {
     pub max_power_w: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub avg_cadence_rpm: Option<i64>,
+}
+
+/// One leg of a multisport activity (a FIT session: swim, bike, run, or the transition
+/// between two), with its own sport and figures. Records, best efforts and the stats page
+/// count each leg under its own sport, never the whole activity under one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Leg {
+    pub index: i64,
+    #[serde(default)]
+    pub sport: Sport,
+    #[serde(default, deserialize_with = "de_sub_sport")]
+    pub sub_sport: Option<SubSport>,
+    /// A transition (T1, T2): counted in the activity's time, never in a sport.
+    #[serde(default)]
+    pub transition: bool,
+    pub started_at: Timestamp,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub duration_s: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub moving_time_s: Option<i64>,
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    #[serde(default)]
+    pub elevation_gain_m: Option<f64>,
+    #[serde(default)]
+    pub avg_speed_kmh: Option<f64>,
+    #[serde(default)]
+    pub max_speed_kmh: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_hr_bpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_cadence_rpm: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub avg_power_w: Option<i64>,
+    #[serde(default)]
+    pub best_efforts: Option<BestEfforts>,
+    #[serde(default)]
+    pub best_climb_m: Option<f64>,
+}
+
+/// What one sport did in an activity: the whole activity, or one non-transition leg of a
+/// multisport one. Records, best efforts and stats are counted over these parts, so the
+/// cycling leg of a triathlon never sets a running record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SportPart<'a> {
+    pub sport: Sport,
+    pub distance_m: Option<f64>,
+    pub duration_s: Option<i64>,
+    pub moving_time_s: Option<i64>,
+    pub elevation_gain_m: Option<f64>,
+    pub best_efforts: Option<&'a BestEfforts>,
+    pub best_climb_m: Option<f64>,
+}
+
+impl Leg {
+    fn part(&self) -> SportPart<'_> {
+        SportPart {
+            sport: self.sport,
+            distance_m: self.distance_m,
+            duration_s: self.duration_s,
+            moving_time_s: self.moving_time_s,
+            elevation_gain_m: self.elevation_gain_m,
+            best_efforts: self.best_efforts.as_ref(),
+            best_climb_m: self.best_climb_m,
+        }
+    }
 }
 
 /// `activities/{id}.json`: the summary fields plus everything the activity page needs.
@@ -344,6 +423,19 @@ pub struct Detail {
     pub best_climb_m: Option<f64>,
     #[serde(default)]
     pub laps: Vec<Lap>,
+    /// The legs of a multisport activity (see [`Leg`]); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legs: Vec<Leg>,
+    /// Pool swims: the pool's length (m) and how many lengths were swum (rests excluded).
+    /// For swims `avg_cadence_rpm` is the stroke rate (strokes per minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_length_m: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub pool_lengths: Option<i64>,
     #[serde(default)]
     pub timeseries_url: Option<String>,
     #[serde(default)]
@@ -365,6 +457,13 @@ pub struct Detail {
     pub track_url: Option<String>,
     #[serde(default)]
     pub preview_coords: Option<Vec<[f64; 2]>>,
+    /// The IANA zone `started_at`'s offset was derived from (the start coordinates' zone or
+    /// the instance's), absent when the file stated its own offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Where `started_at`'s offset comes from; absent in files written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone_source: Option<crate::tz::TimeZoneSource>,
     #[serde(default)]
     pub custom: Map<String, Value>,
 }
@@ -396,8 +495,30 @@ impl Detail {
             detail_url: Some(format!("activities/{}.json", self.id)),
             track_url: self.track_url.clone(),
             preview_coords: self.preview_coords.clone(),
+            legs: (!self.legs.is_empty()).then(|| self.legs.clone()),
             custom: None,
             handle: None,
+        }
+    }
+}
+
+impl Summary {
+    /// The sport parts of this activity: its non-transition legs when it has legs, else the
+    /// activity itself (see [`SportPart`]).
+    pub fn sport_parts(&self) -> Vec<SportPart<'_>> {
+        match &self.legs {
+            Some(legs) if !legs.is_empty() => {
+                legs.iter().filter(|l| !l.transition).map(Leg::part).collect()
+            }
+            _ => vec![SportPart {
+                sport: self.sport,
+                distance_m: self.distance_m,
+                duration_s: self.duration_s,
+                moving_time_s: self.moving_time_s,
+                elevation_gain_m: self.elevation_gain_m,
+                best_efforts: self.best_efforts.as_ref(),
+                best_climb_m: self.best_climb_m,
+            }],
         }
     }
 }

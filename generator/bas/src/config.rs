@@ -101,8 +101,8 @@ pub const KEYS: &[KeyInfo] = &[
         key: "time_zone",
         kind: Kind::Text,
         default: "UTC",
-        read_by: "(reserved)",
-        help: "the instance's IANA time zone name, e.g. Europe/Rome",
+        read_by: "bincio-gen",
+        help: "the instance's IANA time zone name, e.g. Europe/Rome: the local time of activities whose file has neither a UTC offset nor coordinates",
     },
     KeyInfo {
         key: "units",
@@ -265,16 +265,12 @@ fn http_url(v: &str) -> Result<(), String> {
     }
 }
 
-/// An IANA zone name as written in the tz database: `UTC`, `Europe/Rome`,
-/// `America/Argentina/Buenos_Aires`, `Etc/GMT+5`. Only the shape is checked (the zone
-/// database is not bundled); later work resolves the name.
+/// An IANA zone name the zone database knows: `UTC`, `Europe/Rome`,
+/// `America/Argentina/Buenos_Aires`, `Etc/GMT+5` (see [`crate::tz`]). A name of the right
+/// shape that names no zone (`Europe/Atlantis`) is refused too: the generator could not give
+/// activities its offset.
 pub fn valid_time_zone(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 64
-        && v.split('/').all(|part| {
-            part.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-        })
+    crate::tz::zone(v).is_some()
 }
 
 fn want_str(v: &toml::Value) -> Result<&str, String> {
@@ -699,7 +695,10 @@ future_key = [1, 2]
         for ok in ["UTC", "Europe/Rome", "Etc/GMT+5", "America/Port-au-Prince"] {
             assert!(valid_time_zone(ok), "{ok}");
         }
-        for bad in ["", "Europe/", "/Rome", "../etc/passwd", "Europe Rome", "9/Zone"] {
+        // The right shape is not enough: the zone must exist in the database.
+        for bad in
+            ["", "Europe/", "/Rome", "../etc/passwd", "Europe Rome", "9/Zone", "Europe/Atlantis"]
+        {
             assert!(!valid_time_zone(bad), "{bad}");
         }
     }

@@ -7,7 +7,7 @@
 //! back through them. The daemon validates `hide_stats` values against [`HiddenStat::ALL`].
 //! The table of what each stat covers is in `docs/site.md` ("Hidden stats").
 
-use crate::bas::{Detail, Lap, Summary, Timeseries, TrackFeature};
+use crate::bas::{Detail, Lap, Leg, Summary, Timeseries, TrackFeature};
 
 /// A stat panel a user can hide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,6 +131,9 @@ impl HiddenStats {
                 }
             }
         }
+        for leg in s.legs.iter_mut().flatten() {
+            self.apply_leg(leg);
+        }
     }
 
     /// Null the hidden fields of a detail, its laps included.
@@ -161,6 +164,32 @@ impl HiddenStats {
         }
         for lap in &mut d.laps {
             self.apply_lap(lap);
+        }
+        for leg in &mut d.legs {
+            self.apply_leg(leg);
+        }
+    }
+
+    /// Null the hidden fields of a multisport leg (the same fields as the activity's).
+    pub fn apply_leg(self, l: &mut Leg) {
+        for stat in self.iter() {
+            match stat {
+                HiddenStat::Elevation => {
+                    l.elevation_gain_m = None;
+                    l.best_climb_m = None;
+                }
+                HiddenStat::Speed => {
+                    l.avg_speed_kmh = None;
+                    l.max_speed_kmh = None;
+                    l.best_efforts = None;
+                }
+                HiddenStat::HeartRate => {
+                    l.avg_hr_bpm = None;
+                    l.max_hr_bpm = None;
+                }
+                HiddenStat::Cadence => l.avg_cadence_rpm = None,
+                HiddenStat::Power => l.avg_power_w = None,
+            }
         }
     }
 
@@ -252,6 +281,26 @@ mod tests {
         HiddenStats::from_names(["power"]).apply_detail(&mut d);
         assert_eq!((d.avg_power_w, d.max_power_w, d.mmp.as_ref()), (None, None, None));
         assert_eq!((d.laps[0].avg_power_w, d.laps[0].max_power_w), (None, None));
+        // A multisport leg hides the same fields, also in the feed card built from it.
+        let mut m = Detail {
+            legs: vec![Leg {
+                avg_power_w: Some(230),
+                avg_hr_bpm: Some(150),
+                best_efforts: Some(vec![(5.0, crate::lenient::Int(1500))]),
+                ..Leg::default()
+            }],
+            ..Detail::default()
+        };
+        HiddenStats::from_names(["power", "speed"]).apply_detail(&mut m);
+        assert_eq!((m.legs[0].avg_power_w, m.legs[0].best_efforts.as_ref()), (None, None));
+        assert_eq!(m.legs[0].avg_hr_bpm, Some(150));
+        let mut card = Detail {
+            legs: vec![Leg { avg_hr_bpm: Some(150), ..Leg::default() }],
+            ..Detail::default()
+        }
+        .summary();
+        HiddenStats::from_names(["heart_rate"]).apply_summary(&mut card);
+        assert_eq!(card.legs.as_ref().map(|l| l[0].avg_hr_bpm), Some(None));
         assert_eq!(d.avg_hr_bpm, Some(140));
     }
 

@@ -4,9 +4,10 @@
 //! spells its file names ([`layout`]), its JSON shapes ([`bas`]), its handle rules
 //! ([`handle`]), its sidecar edits ([`sidecar`]), which fields a hidden stat covers
 //! ([`hidden`]), the instance configuration both programs read ([`config`]) and how a file
-//! is replaced without readers ever seeing half of it ([`fsx`]).
-//! It deliberately depends on nothing heavier than serde (JSON, YAML, TOML) and `time`, so
-//! the daemon does not pull in the renderer's dependencies.
+//! is replaced without readers ever seeing half of it ([`fsx`]), and how a time-zone name
+//! becomes an offset ([`tz`]).
+//! It deliberately depends on nothing heavier than serde (JSON, YAML, TOML), `time` and the
+//! IANA zone rules (`chrono-tz`), so the daemon does not pull in the renderer's dependencies.
 
 pub mod bas;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod queue;
 pub mod report;
 pub mod sidecar;
 pub mod timestamp;
+pub mod tz;
 
 pub use bas::*;
 pub use config::{ConfigError, InstanceConfig};

@@ -123,6 +123,8 @@ fn print_one(file: &std::path::Path, args: &ExtractArgs) -> anyhow::Result<Outco
         config::Sensors::default(),
         config::DEFAULT_RDP_EPSILON_DEG,
         csv.as_ref(),
+        // No instance here: a file with neither offset nor coordinates reads as UTC.
+        "UTC",
     ) {
         Ok((_, artefacts)) => {
             let json = serde_json::to_string_pretty(&artefacts.detail)?;

@@ -53,12 +53,6 @@ pub fn collision_id(id: &str, source_hash: &str) -> String {
 
 /// "Morning Ride", "Evening Run"… from the local start hour and the sport.
 pub fn auto_title(started_at: &Timestamp, sport: Sport) -> String {
-    let part = match started_at.0.hour() {
-        5..=11 => "Morning",
-        12..=16 => "Afternoon",
-        17..=20 => "Evening",
-        _ => "Night",
-    };
     let noun = match sport {
         Sport::Cycling => "Ride",
         Sport::Running => "Run",
@@ -67,13 +61,50 @@ pub fn auto_title(started_at: &Timestamp, sport: Sport) -> String {
         Sport::Swimming => "Swim",
         Sport::Skiing => "Ski",
         Sport::Other => "Activity",
+        Sport::Multisport => "Multisport",
     };
-    format!("{part} {noun}")
+    format!("{} {noun}", part_of_day(started_at))
+}
+
+/// "Morning Triathlon" (swim, bike and run legs), "Morning Duathlon" (bike and run legs),
+/// else "Morning Multisport", from the sports of a multisport activity's non-transition legs.
+pub fn multisport_title(started_at: &Timestamp, leg_sports: &[Sport]) -> String {
+    let has = |s: Sport| leg_sports.contains(&s);
+    let endurance =
+        leg_sports.iter().all(|s| matches!(s, Sport::Swimming | Sport::Cycling | Sport::Running));
+    let noun = if endurance && has(Sport::Swimming) && has(Sport::Cycling) && has(Sport::Running) {
+        "Triathlon"
+    } else if endurance && !has(Sport::Swimming) && has(Sport::Cycling) && has(Sport::Running) {
+        "Duathlon"
+    } else {
+        "Multisport"
+    };
+    format!("{} {noun}", part_of_day(started_at))
+}
+
+fn part_of_day(started_at: &Timestamp) -> &'static str {
+    match started_at.0.hour() {
+        5..=11 => "Morning",
+        12..=16 => "Afternoon",
+        17..=20 => "Evening",
+        _ => "Night",
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multisport_titles_name_the_event() {
+        use Sport::*;
+        let t = Timestamp::parse("2024-07-03T07:00:00+02:00").unwrap_or_default();
+        assert_eq!(multisport_title(&t, &[Swimming, Cycling, Running]), "Morning Triathlon");
+        assert_eq!(multisport_title(&t, &[Running, Cycling, Running]), "Morning Duathlon");
+        // The fenix 2 file: a generic leg makes it no duathlon.
+        assert_eq!(multisport_title(&t, &[Other, Running, Running, Cycling]), "Morning Multisport");
+        assert_eq!(multisport_title(&t, &[Swimming, Running, Hiking]), "Morning Multisport");
+    }
 
     #[test]
     fn slugs_match_the_reference_and_never_end_in_a_dash() {

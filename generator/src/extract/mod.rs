@@ -46,6 +46,8 @@ pub enum ExtractError {
     Write(#[from] FsxError),
     #[error(transparent)]
     Csv(#[from] strava_csv::CsvError),
+    #[error(transparent)]
+    Config(#[from] bincio_bas::ConfigError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -69,6 +71,11 @@ pub struct ExtractOptions {
     pub metadata_csv: Option<PathBuf>,
     /// Athlete settings from the config; `None` keeps those already in `athlete.json`.
     pub athlete: Option<AthleteSettings>,
+    /// The zone of activities whose file has neither an offset nor coordinates
+    /// (`crate::localtime`). `None`: the instance configuration's `time_zone`
+    /// (`{root}/bincio.toml` beside the user directory; UTC without one), so uploads, the
+    /// command line and re-extracts all read the same setting.
+    pub time_zone: Option<String>,
 }
 
 impl ExtractOptions {
@@ -84,6 +91,7 @@ impl ExtractOptions {
             rdp_epsilon_deg: config::DEFAULT_RDP_EPSILON_DEG,
             metadata_csv: None,
             athlete: None,
+            time_zone: None,
         }
     }
 }
@@ -208,11 +216,19 @@ pub fn extract_file(
     sensors: Sensors,
     rdp_epsilon_deg: f64,
     csv: Option<&StravaCsv>,
+    time_zone: &str,
 ) -> Result<(String, Artefacts), ParseError> {
     let bytes = parse::maybe_decompress(raw)?;
     let hash = content_hash(&bytes);
-    let artefacts =
-        extract_decompressed(&bytes, &hash, source_file, privacy, sensors, rdp_epsilon_deg, csv)?;
+    let ctx = BuildContext {
+        source_file,
+        source_hash: &hash,
+        privacy,
+        rdp_epsilon_deg,
+        csv: csv.and_then(|c| c.row_for(source_file)),
+        time_zone,
+    };
+    let artefacts = extract_decompressed(&bytes, sensors, &ctx)?;
     Ok((hash, artefacts))
 }
 
@@ -220,12 +236,8 @@ pub fn extract_file(
 /// recognise known files, and does not do them twice).
 fn extract_decompressed(
     bytes: &[u8],
-    hash: &str,
-    source_file: &str,
-    privacy: Privacy,
     sensors: Sensors,
-    rdp_epsilon_deg: f64,
-    csv: Option<&StravaCsv>,
+    ctx: &BuildContext<'_>,
 ) -> Result<Artefacts, ParseError> {
     let mut activity = match parse::detect_format(bytes)? {
         crate::model::Format::Gpx => parse::gpx::parse(bytes)?,
@@ -233,17 +245,16 @@ fn extract_decompressed(
         crate::model::Format::Fit => parse::fit::parse(bytes)?,
     };
     build::apply_sensors(&mut activity, sensors);
-    let ctx = BuildContext {
-        source_file,
-        source_hash: hash,
-        privacy,
-        rdp_epsilon_deg,
-        csv: csv.and_then(|c| c.row_for(source_file)),
-    };
-    build::build(activity, &ctx).map_err(ParseError::Invalid)
+    build::build(activity, ctx).map_err(ParseError::Invalid)
 }
 
-fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&StravaCsv>) -> Outcome {
+fn process(
+    path: &Path,
+    reg: &Registry,
+    opts: &ExtractOptions,
+    csv: Option<&StravaCsv>,
+    time_zone: &str,
+) -> Outcome {
     let key = path.to_string_lossy().into_owned();
     let failure = |reason: String, not_an_activity: bool| {
         Outcome::Failed(Failure { path: path.to_path_buf(), reason, not_an_activity })
@@ -277,15 +288,15 @@ fn process(path: &Path, reg: &Registry, opts: &ExtractOptions, csv: Option<&Stra
     let source_file =
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        extract_decompressed(
-            &decompressed,
-            &hash,
-            &source_file,
-            opts.default_privacy,
-            opts.sensors,
-            opts.rdp_epsilon_deg,
-            csv,
-        )
+        let ctx = BuildContext {
+            source_file: &source_file,
+            source_hash: &hash,
+            privacy: opts.default_privacy,
+            rdp_epsilon_deg: opts.rdp_epsilon_deg,
+            csv: csv.and_then(|c| c.row_for(&source_file)),
+            time_zone,
+        };
+        extract_decompressed(&decompressed, opts.sensors, &ctx)
     }));
     match result {
         Ok(Ok(artefacts)) => Outcome::Parsed {
@@ -323,6 +334,13 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     std::fs::create_dir_all(&activities_dir)
         .map_err(|source| ExtractError::Io { path: activities_dir.clone(), source })?;
     let csv = opts.metadata_csv.as_deref().map(StravaCsv::load).transpose()?;
+    let time_zone = match &opts.time_zone {
+        Some(z) => z.clone(),
+        None => {
+            let root = opts.user_dir.parent().unwrap_or(Path::new("."));
+            bincio_bas::InstanceConfig::load(&root.join(bincio_bas::config::FILE_NAME))?.time_zone
+        }
+    };
     let files = discover(&opts.inputs)?;
     let mut reg = Registry::load(&user.cache(), &activities_dir);
     let mut report = Report { files: files.len(), ..Report::default() };
@@ -333,7 +351,7 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
         let outcomes: Vec<Outcome> = chunk
             .par_iter()
             .map(|p| {
-                let o = process(p, &reg, opts, csv.as_ref());
+                let o = process(p, &reg, opts, csv.as_ref(), &time_zone);
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, files.len());
                 o

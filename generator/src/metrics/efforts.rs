@@ -22,7 +22,8 @@ pub fn targets_km(sport: Sport) -> &'static [f64] {
         Sport::Running => &[0.4, 1.0, 1.609, 5.0, 10.0, 21.097, 42.195],
         Sport::Cycling => &[5.0, 10.0, 20.0, 50.0, 100.0],
         Sport::Swimming => &[0.1, 0.2, 0.5, 1.0, 2.0],
-        Sport::Hiking | Sport::Walking | Sport::Skiing | Sport::Other => &[],
+        // A multisport activity's efforts are its legs' (each with its own sport).
+        Sport::Hiking | Sport::Walking | Sport::Skiing | Sport::Other | Sport::Multisport => &[],
     }
 }
 
@@ -32,7 +33,7 @@ pub fn plausible_max_speed_ms(sport: Sport) -> f64 {
         Sport::Running | Sport::Walking | Sport::Hiking => 12.5, // 45 km/h
         Sport::Cycling => 35.0,                                  // 126 km/h
         Sport::Swimming => 5.0,
-        Sport::Skiing | Sport::Other => 70.0,
+        Sport::Skiing | Sport::Other | Sport::Multisport => 70.0,
     }
 }
 

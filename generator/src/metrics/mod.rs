@@ -23,6 +23,7 @@ pub mod power_curve;
 pub mod series;
 pub mod speed;
 pub mod sphere;
+pub mod swim;
 
 use crate::model::Activity;
 use series::Series;
@@ -71,7 +72,7 @@ pub fn compute(activity: &Activity) -> Metrics {
     let elev = elevation::measure(samples, &series, activity.altitude_source, totals);
     let geo = geo::extent(samples, |_| true);
 
-    Metrics {
+    let mut m = Metrics {
         distance_m,
         duration_s,
         moving_time_s,
@@ -90,6 +91,38 @@ pub fn compute(activity: &Activity) -> Metrics {
         mmp: power_curve::mmp(samples, &series),
         best_efforts: efforts::best_efforts(activity.sport, &series),
         best_climb_m: elev.best_climb_m,
+    };
+    pool_swim(activity, &mut m);
+    m
+}
+
+/// Pool swims: lengths decide distance, time, pace, maximum, stroke rate and efforts; a
+/// pool swim never gets a maximum speed from its samples (see [`swim`]).
+fn pool_swim(activity: &Activity, m: &mut Metrics) {
+    let is_pool = activity.sub_sport == Some(bincio_bas::SubSport::Pool);
+    let from_lengths = activity
+        .pool
+        .as_ref()
+        .and_then(|p| swim::pool_metrics(p, efforts::targets_km(bincio_bas::Sport::Swimming)));
+    match from_lengths {
+        Some(p) => {
+            m.distance_m = Some(p.distance_m);
+            m.moving_time_s =
+                Some(m.duration_s.map_or(p.moving_time_s, |d| p.moving_time_s.min(d)));
+            m.avg_speed_kmh = p.avg_speed_kmh;
+            m.max_speed_kmh = p.max_speed_kmh;
+            m.avg_cadence_rpm = p.stroke_rate_spm.or(m.avg_cadence_rpm);
+            m.best_efforts = (!p.best_efforts.is_empty()).then_some(p.best_efforts);
+        }
+        None if is_pool => {
+            m.max_speed_kmh = activity
+                .totals
+                .as_ref()
+                .and_then(|t| t.max_speed_ms)
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .map(|v| round_dp(v * 3.6, 2));
+        }
+        None => {}
     }
 }
 

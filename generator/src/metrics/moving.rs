@@ -33,7 +33,7 @@ pub fn moving_threshold_kmh(sport: Sport) -> f64 {
         Sport::Running | Sport::Walking | Sport::Hiking => 1.5,
         Sport::Swimming => 0.5,
         Sport::Skiing => 2.0,
-        Sport::Other => 1.5,
+        Sport::Other | Sport::Multisport => 1.5,
     }
 }
 

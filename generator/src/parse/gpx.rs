@@ -377,7 +377,7 @@ impl State {
             a.device = xml::device_from_creator(creator);
         }
         a.altitude_source = xml::altitude_source_for_device(a.device.as_deref());
-        a.utc_offset_s = self.first_offset_s.unwrap_or(0);
+        a.utc_offset_s = self.first_offset_s.filter(|&o| o != 0);
         a.samples = self.samples;
         a.normalise_time_order();
         Ok(a)
@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(s0.ts_ms, 1_717_227_000_000);
         assert_eq!(s1.ts_ms, 1_717_227_001_000);
         assert_eq!(s2.ts_ms, 1_717_227_002_000);
-        assert_eq!(a.utc_offset_s, 7200, "offset of the first timestamp");
+        assert_eq!(a.utc_offset_s, Some(7200), "offset of the first timestamp");
         assert_eq!((s0.power_w, s0.hr_bpm, s0.cadence_rpm), (Some(250), Some(141), Some(90)));
         assert_eq!(
             (s0.temperature_c, s0.speed_ms, s0.ele_m),
@@ -648,7 +648,7 @@ mod tests {
         assert_eq!(a.sport, Sport::Running);
         assert_eq!(a.name.as_deref(), Some("Caf\u{e9}"));
         assert_eq!(a.start_ms, 1_588_672_800_000, "no zone is UTC");
-        assert_eq!(a.utc_offset_s, 0);
+        assert_eq!(a.utc_offset_s, None);
     }
 
     #[test]

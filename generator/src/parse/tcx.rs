@@ -424,7 +424,7 @@ impl State {
             .map(str::to_owned);
         a.altitude_source = xml::altitude_source_for_device(a.device.as_deref());
         a.totals = lap_totals(&self.laps);
-        a.utc_offset_s = self.first_offset_s.unwrap_or(0);
+        a.utc_offset_s = self.first_offset_s.filter(|&o| o != 0);
         if self.samples.is_empty() {
             a.warnings.push("no timed trackpoints: only the lap totals were read".into());
             a.start_ms = laps.iter().map(|l| l.start_ms).min().unwrap_or(0);

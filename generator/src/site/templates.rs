@@ -105,6 +105,18 @@ pub fn format_pace(speed_kmh: Option<f64>) -> String {
     }
 }
 
+/// "1:52 /100 m": swimming pace. # Units: km/h in.
+pub fn format_pace_100m(speed_kmh: Option<f64>) -> String {
+    match speed_kmh {
+        // Below 0.3 km/h (20 min per 100 m) nobody is swimming: no pace.
+        Some(v) if v.is_finite() && v > 0.3 => {
+            let s_per_100 = (360.0 / v).round() as u64;
+            format!("{}:{:02} /100 m", s_per_100 / 60, s_per_100 % 60)
+        }
+        _ => "—".to_owned(),
+    }
+}
+
 /// "27.4 km/h". # Units: km/h in.
 pub fn format_speed(speed_kmh: Option<f64>) -> String {
     match speed_kmh {

@@ -18,6 +18,7 @@ pub fn sport_meta(sport: Sport) -> (&'static str, &'static str, &'static str) {
         Sport::Swimming => ("🏊", "#38bdf8", "Swimming"),
         Sport::Skiing => ("⛷️", "#e0f2fe", "Skiing"),
         Sport::Other => ("⚡", "#a78bfa", "Other"),
+        Sport::Multisport => ("🏅", "#f472b6", "Multisport"),
     }
 }
 
@@ -80,6 +81,32 @@ pub fn format_time(t: &Timestamp) -> String {
     format!("{:02}:{:02}", t.0.hour(), t.0.minute())
 }
 
+/// "UTC−02:30", "UTC+01:00", "UTC" for 0: the offset an activity's times are shown in
+/// (a true minus sign, as typeset).
+pub fn format_utc_offset(t: &Timestamp) -> String {
+    let s = t.offset_s();
+    if s == 0 {
+        return "UTC".to_owned();
+    }
+    let sign = if s < 0 { '\u{2212}' } else { '+' };
+    let a = s.unsigned_abs();
+    format!("UTC{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
+}
+
+/// Where the shown local time comes from, in words, for the activity page: `None` when the
+/// file stated its own offset (or the detail predates the field).
+pub fn time_zone_note(d: &bincio_bas::Detail) -> Option<String> {
+    use bincio_bas::tz::TimeZoneSource;
+    let zone = d.time_zone.as_deref().unwrap_or("UTC");
+    match d.time_zone_source? {
+        TimeZoneSource::File => None,
+        TimeZoneSource::Location => Some(format!("time zone {zone}, from the start position")),
+        TimeZoneSource::Instance => Some(format!(
+            "the file has no local time or position: shown in the instance's time zone, {zone}"
+        )),
+    }
+}
+
 /// `YYYY-MM-DD` in the activity's own offset (the heatmap day).
 pub fn local_date(t: &Timestamp) -> String {
     let d = t.0;
@@ -88,7 +115,11 @@ pub fn local_date(t: &Timestamp) -> String {
 
 /// Speed, or pace for running and walking.
 pub fn speed_or_pace(sport: Sport, speed_kmh: Option<f64>) -> String {
-    if sport.uses_pace() { format_pace(speed_kmh) } else { format_speed(speed_kmh) }
+    match sport {
+        Sport::Swimming => super::templates::format_pace_100m(speed_kmh),
+        s if s.uses_pace() => format_pace(speed_kmh),
+        _ => format_speed(speed_kmh),
+    }
 }
 
 /// The title shown when an activity has none.

@@ -39,6 +39,8 @@ pub struct DecodedFit {
     pub sports: Vec<SportMsg>,
     pub events: Vec<EventMsg>,
     pub device_infos: Vec<DeviceInfoMsg>,
+    /// Pool-swim lengths, in file order.
+    pub lengths: Vec<LengthMsg>,
     /// How many FIT files (headers) were read.
     pub files: u32,
     /// Damage met while decoding, one line each.
@@ -87,6 +89,23 @@ pub struct SummaryMsg {
     pub max_cadence_rpm: Option<f64>,
     pub avg_power_w: Option<f64>,
     pub max_power_w: Option<f64>,
+    /// Session `pool_length` (m), for pool swims.
+    pub pool_length_m: Option<f64>,
+}
+
+/// `length` (global 101): one pool length as the watch detected it, scaled to SI units.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LengthMsg {
+    pub timestamp: Option<u32>,
+    pub start_time: Option<u32>,
+    pub elapsed_s: Option<f64>,
+    pub timer_s: Option<f64>,
+    pub strokes: Option<f64>,
+    pub avg_speed_ms: Option<f64>,
+    /// Strokes per minute (`avg_swimming_cadence`).
+    pub stroke_rate_spm: Option<f64>,
+    /// `length_type`: 0 idle (resting at the wall), 1 active.
+    pub length_type: Option<u8>,
 }
 
 /// `record` (global 20), scaled to SI units.
@@ -165,6 +184,7 @@ mod mesg {
     pub const EVENT: u16 = 21;
     pub const DEVICE_INFO: u16 = 23;
     pub const ACTIVITY: u16 = 34;
+    pub const LENGTH: u16 = 101;
 }
 
 /// The timestamp field number, the same in every message.
@@ -220,6 +240,10 @@ enum Slot {
     EventType,
     // device_info
     DeviceIndex,
+    // session (pool swims) and length
+    PoolLength,
+    Strokes,
+    LengthType,
 }
 
 /// The profile subset: which (message, field) we read.
@@ -254,6 +278,7 @@ fn slot_for(global: u16, field: u8) -> Option<Slot> {
             21 => MaxPower,
             22 => Ascent,
             23 => Descent,
+            44 => PoolLength,
             124 => EnhAvgSpeed,
             125 => EnhMaxSpeed,
             _ => return None,
@@ -292,6 +317,16 @@ fn slot_for(global: u16, field: u8) -> Option<Slot> {
             13 => Temperature,
             73 => EnhSpeed,
             78 => EnhAltitude,
+            _ => return None,
+        },
+        (mesg::LENGTH, f) => match f {
+            2 => StartTime,
+            3 => Elapsed,
+            4 => Timer,
+            5 => Strokes,
+            6 => AvgSpeed,
+            9 => AvgCadence,
+            12 => LengthType,
             _ => return None,
         },
         (mesg::EVENT, 0) => Event,
@@ -770,6 +805,7 @@ impl Decoder<'_> {
                         Slot::MaxCadence => s.max_cadence_rpm = num(f),
                         Slot::AvgPower => s.avg_power_w = num(f),
                         Slot::MaxPower => s.max_power_w = num(f),
+                        Slot::PoolLength => s.pool_length_m = scaled(num(f), 100.0, 0.0),
                         _ => {}
                     }
                 }
@@ -778,6 +814,22 @@ impl Decoder<'_> {
                 } else {
                     self.out.laps.push(s);
                 }
+            }
+            mesg::LENGTH => {
+                let mut m = LengthMsg { timestamp: ts, ..Default::default() };
+                for f in fields {
+                    match f.slot {
+                        Slot::StartTime => m.start_time = to_u32(num(f)),
+                        Slot::Elapsed => m.elapsed_s = scaled(num(f), 1000.0, 0.0),
+                        Slot::Timer => m.timer_s = scaled(num(f), 1000.0, 0.0),
+                        Slot::Strokes => m.strokes = num(f),
+                        Slot::AvgSpeed => m.avg_speed_ms = scaled(num(f), 1000.0, 0.0),
+                        Slot::AvgCadence => m.stroke_rate_spm = num(f),
+                        Slot::LengthType => m.length_type = to_u8(num(f)),
+                        _ => {}
+                    }
+                }
+                self.out.lengths.push(m);
             }
             mesg::FILE_ID => {
                 let mut m = FileIdMsg::default();

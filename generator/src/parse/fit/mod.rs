@@ -4,15 +4,19 @@
 //! trait, tolerant of damaged files); this module maps its typed messages onto the model.
 //! Decisions, with the docs/decisions.md extraction items (E1–E16) they serve:
 //!
-//! - **One activity per file.** Multisport files (several `session`s) and chained files
-//!   (several FIT files one after another) become ONE activity: the device totals are
-//!   summed (distance, elapsed, timer, ascent, descent), maxima are the maximum over
-//!   sessions, averages are weighted by each session's timer time. Splitting a triathlon
-//!   into legs would need per-leg samples, privacy and IDs; one activity keeps what the
-//!   athlete did that day in one place and its totals equal the watch's.
-//! - **Sport of a multisport file**: the FIT sport with the most timer time summed over its
-//!   sessions, ignoring `generic`, `transition` and `multisport` sessions; the sub-sport is
-//!   that of the longest session of that sport. Without a usable session sport, the last
+//! - **One activity per file, with legs.** Multisport files (several `session`s) and
+//!   chained files (several FIT files one after another) become ONE activity whose totals
+//!   are summed (distance, elapsed, timer, ascent, descent), maxima are the maximum over
+//!   sessions, averages are weighted by each session's timer time — and each session is
+//!   also kept as a [`Leg`](crate::model::Leg) with its own sport, span and totals, so
+//!   extraction measures every leg as its own sport (docs/extraction.md, "Multisport").
+//!   One activity per leg would split what the athlete did that day into pages whose IDs,
+//!   privacy and duplicates would all have to be kept in step; one activity with legs keeps
+//!   the watch's totals and still counts each leg where it belongs.
+//! - **Sport of a multisport file**: `multisport` when its non-transition legs have more
+//!   than one sport (a `generic` leg counts as "other"). Otherwise the FIT sport with the
+//!   most timer time summed over its sessions, ignoring `generic`, `transition` and
+//!   `multisport` sessions; the sub-sport is that of the longest session of that sport. Without a usable session sport, the last
 //!   `sport` message, then the laps' sport, decide (Karoo and Strava files carry the sport
 //!   only in some of these). Sub-sports outside the BAS enum map to the nearest value or
 //!   `None` (item 14, see [`profile::sub_sport`]).
@@ -22,7 +26,9 @@
 //!   app writes position and distance as two records of the same second).
 //! - **Time** (items 1, 2): FIT time is seconds since 1989-12-31T00:00:00Z. The UTC offset
 //!   is `activity.local_timestamp − activity.timestamp`, rounded to 15 min and ignored
-//!   beyond ±14 h (some apps write garbage there). Values below `0x10000000` are seconds
+//!   beyond ±14 h (some apps write garbage there) or when 0 (apps that copy UTC there);
+//!   without it extraction derives the zone from the start coordinates
+//!   (docs/extraction.md, "Local time"). Values below `0x10000000` are seconds
 //!   since the device powered on (clock never set): they are anchored on
 //!   `activity.local_timestamp` (which then reads as UTC, offset unknown) or else on
 //!   `file_id.time_created`, and a warning says so; durations stay exact either way.
@@ -126,8 +132,9 @@ fn clock_for(d: &DecodedFit, warnings: &mut Vec<String>) -> Clock {
     Clock { relative_shift_s: 0 }
 }
 
-/// UTC offset from the first `activity` message with two absolute times.
-fn utc_offset_s(d: &DecodedFit) -> i32 {
+/// UTC offset from the first `activity` message with two absolute times; `None` without one,
+/// and for 0 (see [`Activity::utc_offset_s`]).
+fn utc_offset_s(d: &DecodedFit) -> Option<i32> {
     d.activities
         .iter()
         .find_map(|a| match (a.timestamp, a.local_timestamp) {
@@ -138,7 +145,7 @@ fn utc_offset_s(d: &DecodedFit) -> i32 {
             }
             _ => None,
         })
-        .unwrap_or(0)
+        .filter(|&o| o != 0)
 }
 
 fn prefer(enhanced: Option<f64>, base: Option<f64>) -> Option<f64> {
@@ -234,6 +241,12 @@ fn to_activity(d: DecodedFit) -> Result<Activity, ParseError> {
     let (sport, sub_sport) = sport_of(&d);
     a.sport = sport;
     a.sub_sport = sub_sport;
+    a.legs = legs(&d.sessions, &clock);
+    a.pool = pool_swim(&d, &clock);
+    if is_multisport(&a.legs) {
+        a.sport = bincio_bas::Sport::Multisport;
+        a.sub_sport = None;
+    }
 
     // Device and source: file_id first, the creator's device_info as a fallback.
     let creator = d
@@ -299,6 +312,87 @@ fn summary_start_ms(s: &SummaryMsg, clock: &Clock) -> Option<i64> {
     let elapsed_s = s.elapsed_s.or(s.timer_s)?;
     // Saturating: a float-typed field can hold any value and must not overflow.
     Some(end.saturating_sub((elapsed_s * 1000.0).round() as i64))
+}
+
+/// One leg per session when the file has several (a single session is the activity itself).
+/// A session that cannot be placed in time (no start, no end and duration) is left out.
+fn legs(sessions: &[SummaryMsg], clock: &Clock) -> Vec<crate::model::Leg> {
+    if sessions.len() < 2 {
+        return Vec::new();
+    }
+    let mut legs: Vec<crate::model::Leg> = sessions
+        .iter()
+        .filter_map(|s| {
+            let start_ms = summary_start_ms(s, clock)?;
+            let span_s = s.elapsed_s.or(s.timer_s).filter(|d| d.is_finite() && *d >= 0.0);
+            let end_ms = match (span_s, s.timestamp) {
+                (Some(d), _) => start_ms.saturating_add((d * 1000.0).round() as i64),
+                (None, Some(t)) => clock.unix_ms(t),
+                (None, None) => return None,
+            };
+            let fit_sport = s.sport.unwrap_or(profile::SPORT_GENERIC);
+            Some(crate::model::Leg {
+                sport: profile::sport(fit_sport, s.sub_sport),
+                sub_sport: profile::sub_sport(Some(fit_sport), s.sub_sport),
+                transition: fit_sport == profile::SPORT_TRANSITION,
+                start_ms,
+                end_ms,
+                totals: totals(std::slice::from_ref(s)).unwrap_or_default(),
+            })
+        })
+        .collect();
+    legs.sort_by_key(|l| l.start_ms);
+    // Sessions follow one another; a session whose elapsed time runs into the next one (the
+    // fenix 2 writes such a generic session) ends where the next begins, so no sample is
+    // measured in two sports.
+    for i in 1..legs.len() {
+        let next_start = legs[i].start_ms;
+        let prev = &mut legs[i - 1];
+        prev.end_ms = prev.end_ms.min(next_start - 1).max(prev.start_ms);
+    }
+    legs
+}
+
+/// The lengths of a pool swim, with the session's pool length; `None` without either.
+/// A length with no `length_type` counts as active when it has a speed.
+fn pool_swim(d: &DecodedFit, clock: &Clock) -> Option<crate::model::PoolSwim> {
+    let pool_length_m = d
+        .sessions
+        .iter()
+        .find_map(|s| s.pool_length_m)
+        .filter(|p| p.is_finite() && *p >= 10.0 && *p <= 100.0)?;
+    let lengths: Vec<crate::model::SwimLength> = d
+        .lengths
+        .iter()
+        .filter_map(|l| {
+            let timer_s = l.timer_s.or(l.elapsed_s).filter(|t| t.is_finite() && *t >= 0.0)?;
+            let start_ms = match (l.start_time, l.timestamp) {
+                (Some(t), _) => clock.unix_ms(t),
+                (None, Some(t)) => clock.unix_ms(t) - (timer_s * 1000.0).round() as i64,
+                (None, None) => return None,
+            };
+            let active = match l.length_type {
+                Some(t) => t == 1,
+                None => l.avg_speed_ms.is_some_and(|v| v > 0.0),
+            };
+            Some(crate::model::SwimLength {
+                start_ms,
+                timer_s,
+                active,
+                strokes: l.strokes,
+                stroke_rate_spm: l.stroke_rate_spm,
+            })
+        })
+        .collect();
+    (!lengths.is_empty()).then_some(crate::model::PoolSwim { pool_length_m, lengths })
+}
+
+/// Several sports among the legs (transitions aside; a `generic` leg counts as "other").
+/// Legs of one sport (two runs around a break) stay that sport, with their legs shown.
+fn is_multisport(legs: &[crate::model::Leg]) -> bool {
+    let mut sports = legs.iter().filter(|l| !l.transition).map(|l| l.sport);
+    let Some(first) = sports.next() else { return false };
+    sports.any(|s| s != first)
 }
 
 /// Sum / max / timer-weighted average over sessions (see the module doc).

@@ -3,7 +3,8 @@
 //! each header/definition feature and a bounded fuzz test (throughput: `bincio-dev bench parse`).
 
 use super::decode::{
-    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, NotFit, RecordMsg, SummaryMsg, decode,
+    ActivityMsg, DecodedFit, FileIdMsg, FitDecoder, LengthMsg, NotFit, RecordMsg, SummaryMsg,
+    decode,
 };
 use super::*;
 use bincio_bas::{Sport, SubSport};
@@ -223,7 +224,7 @@ fn start_offset_and_device_match_expected_json() {
             } else {
                 0
             };
-            assert_eq!(i64::from(a.utc_offset_s), want, "{file}: utc offset");
+            assert_eq!(a.utc_offset_s.map_or(0, i64::from), want, "{file}: utc offset");
         }
         // Device: the manufacturer's profile name leads the device string.
         if let Some(mfr) = e["file_id"]["manufacturer"].as_str() {
@@ -241,11 +242,11 @@ fn start_offset_and_device_match_expected_json() {
     assert_eq!(karoo.altitude_source, bincio_bas::AltitudeSource::Barometric);
     let wahoo = parse(&device("fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit")).expect("wahoo");
     assert_eq!(wahoo.source.as_deref(), Some("wahoo"));
-    assert_eq!(wahoo.utc_offset_s, 8 * 3600);
+    assert_eq!(wahoo.utc_offset_s, Some(8 * 3600));
     let zwift = parse(&device("fff__zwift_non_utf8_20260130.fit")).expect("zwift");
     assert_eq!(zwift.source.as_deref(), Some("zwift"));
     let edge = parse(&device("gofit__edge530.fit")).expect("edge530");
-    assert_eq!(edge.utc_offset_s, -5 * 3600);
+    assert_eq!(edge.utc_offset_s, Some(-5 * 3600));
     assert_eq!(edge.device.as_deref(), Some("garmin edge_530"));
 }
 
@@ -256,8 +257,8 @@ fn sport_and_sub_sport_per_manifest() {
     use SubSport::*;
     let cases: &[(&str, Sport, Option<SubSport>)] = &[
         ("fff__activity_multiple_developer_index.fit", Cycling, Some(Indoor)),
-        // cycling/mountain 55 s + running/trail 22 s: the longer one wins.
-        ("fff__activity_multisport.fit", Cycling, Some(Mountain)),
+        // cycling/mountain 55 s + running/trail 22 s: two sports, one multisport activity.
+        ("fff__activity_multisport.fit", Multisport, None),
         ("fff__activity_truncated.fit", Other, None),
         ("fff__karoo_20251119.fit", Cycling, None),
         ("fff__mywhoosh_20260111.fit", Cycling, Some(Indoor)),
@@ -268,8 +269,8 @@ fn sport_and_sub_sport_per_manifest() {
         ("fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit", Cycling, None),
         ("fitparse__Edge810-Vector-2013-08-16-15-35-10.fit", Cycling, None),
         ("fitparse__activity-activity-filecrc.fit", Running, None),
-        // running (two legs) has more timer time than cycling; generic/transition ignored.
-        ("fitparse__activity-large-fenxi2-multisport.fit", Running, None),
+        // generic, run, run and cycling legs (transitions between them): multisport.
+        ("fitparse__activity-large-fenxi2-multisport.fit", Multisport, None),
         ("fitparse__activity-settings-corruptheader.fit", Running, None),
         ("fitparse__activity-unexpected-eof.fit", Running, None),
         ("fitparse__antfs-dump.63.fit", Running, None),
@@ -290,6 +291,46 @@ fn sport_and_sub_sport_per_manifest() {
         let a = parse(&device(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!((a.sport, a.sub_sport), (*sport, *sub), "{file}");
     }
+}
+
+/// Multisport files keep one leg per session, in time order, each with its own sport and the
+/// device's totals for that session (the fenix 2 file: generic, run, run and cycling legs
+/// with three transitions; its cycling must never be taken for running).
+#[test]
+fn multisport_sessions_become_legs_with_their_own_sport() {
+    use Sport::*;
+    let a = parse(&device("fitparse__activity-large-fenxi2-multisport.fit")).unwrap();
+    let legs: Vec<(Sport, bool)> = a.legs.iter().map(|l| (l.sport, l.transition)).collect();
+    assert_eq!(
+        legs,
+        [
+            (Other, false),
+            (Other, true),
+            (Running, false),
+            (Other, true),
+            (Running, false),
+            (Other, true),
+            (Cycling, false)
+        ]
+    );
+    // The generic leg's elapsed time (11,738 s) runs past the start of the next leg: legs
+    // are clipped at the next one, so no sample is counted in two sports.
+    assert!(a.legs.windows(2).all(|w| w[0].end_ms < w[1].start_ms), "legs overlap");
+    assert_eq!(a.legs[0].end_ms, a.legs[1].start_ms - 1);
+    // The legs' device distances add up to the file's total (69,831.36 m in MANIFEST.tsv).
+    let sum: f64 = a.legs.iter().filter_map(|l| l.totals.distance_m).sum();
+    assert!((sum - 69_831.36).abs() < 0.5, "{sum}");
+    let ride = &a.legs[6];
+    assert_eq!(ride.totals.timer_s.map(f64::round), Some(3211.0));
+
+    // Two sessions of one sport are not multisport: the legs stay, the sport is that sport.
+    let mut two_runs = a.clone();
+    two_runs.legs.retain(|l| l.sport == Running);
+    assert!(!super::is_multisport(&two_runs.legs));
+
+    // A single session is the activity itself: no legs.
+    let one = parse(&device("fitparse__Edge810-Vector-2013-08-16-15-35-10.fit")).unwrap();
+    assert!(one.legs.is_empty());
 }
 
 /// Damaged files yield an activity with the readable records and say what happened.
@@ -350,7 +391,7 @@ fn relative_clock_is_anchored_and_reported() {
     // Anchored on activity.local_timestamp (2012-02-13 local), so the start is in 2012.
     let local = iso_to_unix_s(&e["activity"]["local_timestamp"]).expect("local") * 1000;
     assert!(a.start_ms < local && local - a.start_ms < 2 * 3600 * 1000, "start {}", a.start_ms);
-    assert_eq!(a.utc_offset_s, 0);
+    assert_eq!(a.utc_offset_s, None);
     let span_s = (a.samples.last().expect("samples").ts_ms - a.start_ms) / 1000;
     assert_eq!(span_s, e["computed_from_records"]["span_s"].as_f64().expect("span") as i64);
 }
@@ -481,6 +522,18 @@ impl FitDecoder for FitparserOracle {
                     max_cadence_rpm: get("max_cadence").or_else(|| get("max_running_cadence")),
                     avg_power_w: get("avg_power"),
                     max_power_w: get("max_power"),
+                    pool_length_m: get("pool_length"),
+                }),
+                MesgNum::Length => d.lengths.push(LengthMsg {
+                    timestamp: ts,
+                    start_time: get("start_time").map(|v| v as u32),
+                    elapsed_s: get("total_elapsed_time"),
+                    timer_s: get("total_timer_time"),
+                    strokes: get("total_strokes"),
+                    avg_speed_ms: get("avg_speed"),
+                    stroke_rate_spm: get("avg_swimming_cadence"),
+                    length_type: en("length_type", &|s| if s == "active" { 1 } else { 0 })
+                        .map(|v| v as u8),
                 }),
                 MesgNum::FileId => d.file_ids.push(FileIdMsg {
                     file_type: en("type", &|s| i64::from(ft::File::from(s).as_u8()))
@@ -522,6 +575,7 @@ fn agrees_with_fitparser_oracle() {
         let fitparser_csd_bug = name.contains("fitparse__compressed-speed-distance");
         assert_eq!(ours.records.len(), oracle.records.len(), "{name}: records");
         assert_eq!(ours.sessions.len(), oracle.sessions.len(), "{name}: sessions");
+        assert_eq!(ours.lengths, oracle.lengths, "{name}: pool lengths");
         for (i, (o, f)) in ours.records.iter().zip(&oracle.records).enumerate() {
             assert_eq!(o.timestamp, f.timestamp, "{name} record {i}: timestamp");
             assert_eq!(

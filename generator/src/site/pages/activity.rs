@@ -179,6 +179,23 @@ struct Stat {
     value: String,
 }
 
+/// One leg of a multisport activity, as its row on the page: its own sport decides pace
+/// or speed (per 100 m for a swim, per km for a run).
+#[derive(Serialize)]
+struct LegRow {
+    n: i64,
+    icon: &'static str,
+    label: String,
+    transition: bool,
+    start: String,
+    distance: String,
+    time: String,
+    speed: String,
+    max_speed: String,
+    hr: String,
+    power: String,
+}
+
 #[derive(Serialize)]
 struct LapRow {
     n: i64,
@@ -313,10 +330,17 @@ fn render_activity(
         stats.push(Stat { label: "Max HR", value: opt(s.max_hr_bpm.map(|v| format!("{v} bpm"))) });
     }
     if !hide("cadence") && s.avg_cadence_rpm.is_some() {
+        // A swimmer's cadence is strokes per minute.
+        let swim = s.sport == bincio_bas::Sport::Swimming;
         stats.push(Stat {
-            label: "Cadence",
-            value: opt(s.avg_cadence_rpm.map(|v| format!("{v} rpm"))),
+            label: if swim { "Stroke rate" } else { "Cadence" },
+            value: opt(s
+                .avg_cadence_rpm
+                .map(|v| if swim { format!("{v} strokes/min") } else { format!("{v} rpm") })),
         });
+    }
+    if let (Some(len), Some(n)) = (d.pool_length_m, d.pool_lengths) {
+        stats.push(Stat { label: "Pool", value: format!("{len} m · {n} lengths") });
     }
     if !hide("power") && s.avg_power_w.is_some() {
         stats
@@ -343,6 +367,47 @@ fn render_activity(
             } else {
                 opt(l.avg_hr_bpm.map(|v| format!("{v} bpm")))
             },
+        })
+        .collect();
+
+    let legs: Vec<LegRow> = d
+        .legs
+        .iter()
+        .map(|l| {
+            let dash = || "—".to_owned();
+            LegRow {
+                n: l.index + 1,
+                icon: if l.transition { "⇄" } else { sport_meta(l.sport).0 },
+                label: if l.transition {
+                    "Transition".to_owned()
+                } else {
+                    sport_label(l.sport, l.sub_sport)
+                },
+                transition: l.transition,
+                start: format_time(&l.started_at),
+                distance: format_distance(l.distance_m.filter(|d| *d > 0.0)),
+                time: format_duration(l.moving_time_s.or(l.duration_s).map(|v| v as f64)),
+                speed: if hide("speed") || l.transition {
+                    dash()
+                } else {
+                    speed_or_pace(l.sport, l.avg_speed_kmh)
+                },
+                max_speed: if hide("speed") || l.transition {
+                    dash()
+                } else {
+                    speed_or_pace(l.sport, l.max_speed_kmh)
+                },
+                hr: if hide("heart_rate") {
+                    dash()
+                } else {
+                    opt(l.avg_hr_bpm.map(|v| format!("{v} bpm")))
+                },
+                power: if hide("power") {
+                    dash()
+                } else {
+                    opt(l.avg_power_w.map(|v| format!("{v} W")))
+                },
+            }
         })
         .collect();
 
@@ -442,12 +507,21 @@ fn render_activity(
     c.insert("color", color);
     c.insert("date", &format_date(&s.started_at));
     c.insert("time", &format_time(&s.started_at));
+    c.insert("utc_offset", &view::format_utc_offset(&s.started_at));
+    c.insert("time_zone_note", &view::time_zone_note(d));
+    // Only the instance fallback is a guess worth saying out loud; a zone from the start
+    // position is the local time, named in the tooltip.
+    c.insert(
+        "time_zone_guessed",
+        &(d.time_zone_source == Some(bincio_bas::tz::TimeZoneSource::Instance)),
+    );
     c.insert(
         "description_html",
         &d.description.as_deref().filter(|t| !t.trim().is_empty()).map(render_markdown),
     );
     c.insert("stats", &stats);
     c.insert("laps", &laps);
+    c.insert("legs", &legs);
     c.insert("charts", &charts);
     c.insert("zone_charts", &zone_charts);
     c.insert("track_svg", &track_svg);

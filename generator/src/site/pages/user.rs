@@ -22,6 +22,17 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
     let listed: Vec<(&str, &MergedActivity)> =
         u.activities.iter().filter(|a| a.is_listed()).map(|a| (u.handle.as_str(), a)).collect();
     let groups = by_sport(u);
+    // The stats pages count a multisport activity under each of its legs' sports.
+    let mut stat_groups: BTreeMap<usize, Vec<&MergedActivity>> = BTreeMap::new();
+    for (_, a) in &listed {
+        let mut idx: Vec<usize> =
+            a.summary.sport_parts().iter().map(|p| sport_index(p.sport)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        for i in idx {
+            stat_groups.entry(i).or_default().push(*a);
+        }
+    }
     let base = format!("/u/{}/", u.handle);
     let sport_links = |active: Option<Sport>, section: &str| -> Vec<Link> {
         let mut links = vec![Link {
@@ -29,7 +40,8 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
             label: "All".to_owned(),
             active: active.is_none(),
         }];
-        for idx in groups.keys() {
+        let keys = if section.is_empty() { &groups } else { &stat_groups };
+        for idx in keys.keys() {
             let s = Sport::ALL[*idx];
             let (icon, _, label) = sport_meta(s);
             let href = if section.is_empty() {
@@ -83,7 +95,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
         c,
         &format!("u/{}/stats/index.html", u.handle),
     )?);
-    for (idx, acts) in &groups {
+    for (idx, acts) in &stat_groups {
         let s = Sport::ALL[*idx];
         let mut c = stats_context(ctx, u, acts, Some(s));
         c.insert("sport_links", &sport_links(Some(s), "stats/"));
@@ -147,17 +159,34 @@ fn stats_context(
     acts: &[&MergedActivity],
     sport: Option<Sport>,
 ) -> tera::Context {
+    // Distance per sport of an activity: a multisport activity's legs each count under their
+    // own sport, and a sport's page counts only that sport's legs.
+    let sport_distances = |s: &bincio_bas::Summary| -> Vec<(usize, f64)> {
+        s.sport_parts()
+            .iter()
+            .filter(|p| sport.is_none_or(|x| p.sport == x))
+            .map(|p| (sport_index(p.sport), p.distance_m.unwrap_or(0.0)))
+            .collect()
+    };
+    // The distance an activity adds to this page: all of it on the all-sports page
+    // (transitions included), its legs of the page's sport on a sport's page.
+    let counted = |s: &bincio_bas::Summary| -> f64 {
+        match sport {
+            None => s.distance_m.unwrap_or(0.0),
+            Some(_) => sport_distances(s).iter().map(|(_, d)| d).sum(),
+        }
+    };
     // Activities without a distance are left out, as in the reference.
-    let acts: Vec<&&MergedActivity> =
-        acts.iter().filter(|a| a.summary.distance_m.is_some_and(|d| d > 0.0)).collect();
+    let acts: Vec<&&MergedActivity> = acts.iter().filter(|a| counted(&a.summary) > 0.0).collect();
     // Day key (local date) → (total distance, per-sport distance, activities).
     let mut days: BTreeMap<String, DayAgg<'_>> = BTreeMap::new();
     for a in &acts {
         let s = &a.summary;
-        let d = s.distance_m.unwrap_or(0.0);
         let e = days.entry(local_date(&s.started_at)).or_default();
-        e.0 += d;
-        *e.1.entry(sport_index(s.sport)).or_default() += d;
+        e.0 += counted(s);
+        for (i, d) in sport_distances(s) {
+            *e.1.entry(i).or_default() += d;
+        }
         e.2.push(s);
     }
     let mut totals: Vec<f64> = days.values().map(|d| d.0).collect();
@@ -181,7 +210,7 @@ fn stats_context(
                 "\n{} {} · {}",
                 sport_meta(s.sport).0,
                 view::display_title(s),
-                format_distance(s.distance_m)
+                format_distance(Some(counted(s)))
             ));
         }
         let href = ctx.urls(&u.handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
