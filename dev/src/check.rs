@@ -127,7 +127,9 @@ fn known_sample_discrepancy(file: &str, field: &str) -> Option<&'static str> {
         (
             "fff__activity_multiple_developer_index.fit",
             "avg_power_w (samples)" | "max_power_w (samples)",
-        ) => "power spikes of tens of kW in the samples (no plausibility filter yet)",
+        ) => {
+            "the device's figures include power spikes of tens of kW the plausibility filter removes"
+        }
         ("fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit", "max_power_w (samples)") => {
             "the device's maximum is a 1 s peak between recorded samples"
         }
@@ -333,6 +335,19 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
             let want = format!("{sport}/{}", sub.map_or("-", SubSport::as_str));
             rows.push(row("sport", ours.clone(), want.clone(), "equal", ours == want));
         }
+        // What the plausibility filter removed, and whether every published figure is now
+        // within the human bounds of docs/plausibility.md.
+        let broken = metrics::plausible::violations(&detail);
+        let removed =
+            detail.cleaning.as_ref().map_or_else(|| "nothing".to_owned(), |c| c.describe());
+        let ours = if broken.is_empty() { removed } else { broken.join(", ") };
+        rows.push(row(
+            "plausible (removed)",
+            ours,
+            "human bounds".into(),
+            "none broken",
+            broken.is_empty(),
+        ));
     }
     Ok(rows)
 }

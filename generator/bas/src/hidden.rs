@@ -158,6 +158,14 @@ impl HiddenStats {
                     d.mmp = None;
                 }
             }
+            // What the plausibility filter removed from a hidden channel is not published
+            // either (how many samples, which device value was ignored).
+            if let Some(c) = d.cleaning.as_mut() {
+                c.forget(stat.as_str());
+                if c.is_empty() {
+                    d.cleaning = None;
+                }
+            }
         }
         for lap in &mut d.laps {
             self.apply_lap(lap);

@@ -114,7 +114,10 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         activity.source.clone().unwrap_or_else(|| activity.format.fallback_source().to_owned())
     };
 
-    let m: Metrics = metrics::compute(&activity);
+    // Cleaned once, before any figure is computed or any sample published: the timeseries
+    // and track show what the metrics were computed from.
+    let cleaning = metrics::plausible::clean(&mut activity);
+    let m: Metrics = metrics::compute_cleaned(&activity, cleaning);
     let mask = privacy::publishable_mask(&activity.samples, ctx.privacy);
     let track::Published { geo, timeseries, track: track_feature, preview } =
         track::build_published(&activity, &mask, ctx.privacy, &id, ctx.rdp_epsilon_deg);
@@ -186,6 +189,7 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         track_url: track_feature.as_ref().map(|_| layout::track_url(&id)),
         preview_coords: preview,
         custom: serde_json::Map::new(),
+        cleaning: (!m.cleaning.is_empty()).then(|| m.cleaning.clone()),
     };
     Ok(Artefacts { detail, timeseries, track: track_feature, point_count, sensor_channels })
 }
