@@ -78,7 +78,8 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
         "fitparse__garmin-fenix-5-bike.FIT" => (Cycling, None),
         "fitparse__nick.fit" => (Cycling, None),
         "fitparse__null_compressed_speed_dist.fit" => (Cycling, Some(Indoor)),
-        "fitparse__sample-activity-indoor-trainer.fit" => (Cycling, None),
+        // The session says cycling/generic; a ride without a single GPS fix is on a trainer.
+        "fitparse__sample-activity-indoor-trainer.fit" => (Cycling, Some(Indoor)),
         "fitparse__strava-android-app-201.10-b1218918.fit" => (Running, None),
         "georust__garmin_with_extensions.gpx" | "georust__wahoo_example.gpx" => (Other, None),
         "gofit__0134902991.fit" | "gofit__unterminated-strings.fit" => (Cycling, Some(Indoor)),

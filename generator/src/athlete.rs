@@ -8,7 +8,7 @@
 use bincio_bas::lenient::Int;
 use bincio_bas::{
     Athlete, AthleteSettings, ClimbRecord, EffortRecord, PowerCurve, PowerCurves, Privacy, Sport,
-    Summary, Timestamp, ValueRecord,
+    SubSport, Summary, Timestamp, ValueRecord,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -84,11 +84,30 @@ pub fn build_athlete(
     }
 }
 
+/// True for an indoor or virtual activity (trainer, Zwift and the like, treadmill): FIT
+/// `sub_sport` virtual_activity / indoor_cycling / treadmill, a Strava `VirtualRide`, a ride
+/// without a single GPS fix all become the `indoor` sub-sport. Their distances and speeds come
+/// from a trainer's model of a road, so they hold records of their own group and never an
+/// outdoor one (as Strava keeps them apart); their power is real and counts in the power
+/// curve.
+pub fn is_indoor(s: &Summary) -> bool {
+    s.sub_sport == Some(SubSport::Indoor)
+}
+
+/// The `athlete.json` key of a records group: the sport, `_indoor` appended for the indoor
+/// and virtual group (`cycling_indoor`).
+pub fn records_key(sport: Sport, indoor: bool) -> String {
+    if indoor { format!("{}_indoor", sport.as_str()) } else { sport.as_str().to_owned() }
+}
+
 /// One sport's records: the fastest time per best-effort distance (km, shortest first), and
-/// for hiking and walking the longest distance and the most elevation.
+/// for hiking and walking the longest distance and the most elevation. Indoor and virtual
+/// activities form their own group ([`is_indoor`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SportRecords {
     pub sport: Sport,
+    /// The indoor and virtual group of the sport.
+    pub indoor: bool,
     pub efforts: Vec<(f64, EffortRecord)>,
     pub longest_m: Option<ValueRecord>,
     pub most_elevation_m: Option<ValueRecord>,
@@ -101,11 +120,11 @@ pub struct SportRecords {
 pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
     let ordered = oldest_first(listed);
     let mut out = Vec::new();
-    for sport in Sport::ALL {
+    for (sport, indoor) in Sport::ALL.into_iter().flat_map(|s| [(s, false), (s, true)]) {
         let mut efforts: Vec<(f64, EffortRecord)> = Vec::new();
         let mut longest: Option<ValueRecord> = None;
         let mut most_elevation: Option<ValueRecord> = None;
-        for s in ordered.iter().filter(|s| s.sport == sport) {
+        for s in ordered.iter().filter(|s| s.sport == sport && is_indoor(s) == indoor) {
             for (d_km, t) in s.best_efforts.iter().flatten() {
                 if t.0 <= 0 {
                     continue;
@@ -148,6 +167,7 @@ pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
         efforts.sort_by(|a, b| a.0.total_cmp(&b.0));
         out.push(SportRecords {
             sport,
+            indoor,
             efforts,
             longest_m: longest,
             most_elevation_m: most_elevation,
@@ -171,17 +191,17 @@ pub fn records(listed: &[&Summary]) -> Map<String, Value> {
         if let Some(v) = r.most_elevation_m {
             entry.insert("most_elevation_m".into(), serde_json::to_value(v).unwrap_or(Value::Null));
         }
-        records.insert(r.sport.as_str().to_owned(), Value::Object(entry));
+        records.insert(records_key(r.sport, r.indoor), Value::Object(entry));
     }
     records
 }
 
 /// The [`BEST_CLIMBS_KEPT`] best cycling climbs of `listed`, highest first; on a tie the
-/// earlier activity ranks first.
+/// earlier activity ranks first. A virtual climb (indoor) is not a climb.
 pub fn best_climbs(listed: &[&Summary]) -> Vec<ClimbRecord> {
     let mut climbs: Vec<ClimbRecord> = oldest_first(listed)
         .iter()
-        .filter(|s| s.sport == Sport::Cycling)
+        .filter(|s| s.sport == Sport::Cycling && !is_indoor(s))
         .filter_map(|s| {
             s.best_climb_m.filter(|c| *c > 0.0).map(|c| ClimbRecord {
                 climb_m: c,

@@ -96,6 +96,12 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
             activity.sub_sport = crate::sport::normalise_sub_sport(t);
         }
     }
+    activity.sub_sport = crate::sport::infer_sub_sport(
+        activity.sport,
+        activity.sub_sport,
+        !activity.samples.is_empty(),
+        activity.samples.iter().any(|s| crate::metrics::series::position(s).is_some()),
+    );
     let started_at = Timestamp::from_unix_ms(activity.start_ms, activity.utc_offset_s)
         .ok_or_else(|| "start time out of range".to_owned())?;
     let metadata_title = csv.and_then(|r| r.name.as_deref());

@@ -27,7 +27,7 @@ use super::power_curve;
 use super::series::{Series, position};
 use super::sphere::haversine_m;
 use crate::model::{Activity, Sample};
-use bincio_bas::{Cleaning, Sport};
+use bincio_bas::{AltitudeSource, Cleaning, Sport};
 
 /// The highest power (W) any human has produced over the given duration (s), with a
 /// margin: elite track sprinters peak at 2,200–2,600 W for a second; a world-class
@@ -82,9 +82,12 @@ pub const ALTITUDE_RANGE_M: (f64, f64) = (-500.0, 9000.0);
 pub const MAX_VERTICAL_SPEED_MS: f64 = 6.0;
 /// Half width (s) of the altitude neighbourhood.
 pub const ALTITUDE_WINDOW_S: f64 = 15.0;
-/// Metres of altitude noise tolerated on top of the vertical-speed allowance (GPS altitude
-/// errors reach tens of metres; a barometer settling after switch-on moves by hundreds).
+/// Metres of altitude noise tolerated on top of the vertical-speed allowance for GPS (or
+/// unknown) altitude: GPS altitude wanders by several metres from fix to fix.
 pub const ALTITUDE_NOISE_M: f64 = 10.0;
+/// The same for barometric altitude, which moves in 0.1–0.2 m steps (a barometer settling
+/// after switch-on moves by hundreds of metres, which is what this catches).
+pub const BAROMETRIC_NOISE_M: f64 = 2.0;
 
 /// Bridge gaps up to this long (s) by interpolation; longer ones stay gaps.
 pub const MAX_FILL_S: f64 = 10.0;
@@ -288,8 +291,12 @@ fn clean_hr(samples: &mut [Sample], t: &[f64]) -> usize {
 /// when it is outside the Earth's range, or further from the median of its ±15 s
 /// neighbours than the fastest vertical speed allows over the time between them, plus
 /// noise: a barometer settling after switch-on, a GPS altitude jump.
-fn clean_altitude(samples: &mut [Sample], t: &[f64]) -> usize {
+fn clean_altitude(samples: &mut [Sample], t: &[f64], source: AltitudeSource) -> usize {
     let (lo, hi) = ALTITUDE_RANGE_M;
+    let noise = match source {
+        AltitudeSource::Barometric => BAROMETRIC_NOISE_M,
+        AltitudeSource::Gps | AltitudeSource::Unknown => ALTITUDE_NOISE_M,
+    };
     let mut removed = vec![false; samples.len()];
     let mut values: Vec<Option<f64>> = samples
         .iter()
@@ -305,10 +312,34 @@ fn clean_altitude(samples: &mut [Sample], t: &[f64]) -> usize {
     // The median of a centred window follows any steady slope exactly; where the window is
     // cut by the recording's ends its centre is `dt` seconds away, which a real slope may
     // have climbed or descended at the fastest vertical speed.
-    let allow = |dt: f64| ALTITUDE_NOISE_M + MAX_VERTICAL_SPEED_MS * (dt + ALTITUDE_WINDOW_S / 2.0);
+    let allow = |dt: f64| noise + MAX_VERTICAL_SPEED_MS * (dt + ALTITUDE_WINDOW_S / 2.0);
     for i in neighbour_outliers(t, &values, ALTITUDE_WINDOW_S, |d, dt| d.abs() > allow(dt)) {
         values[i] = None;
         removed[i] = true;
+    }
+    // Then outwards from the middle of the recording, where the median test is reliable,
+    // towards each end: every sample must be reachable from the last one kept at the
+    // fastest vertical speed (plus noise). This catches what the median cannot at the
+    // ends, where a barometer settling after switch-on fills half the window (1,257 m,
+    // 1,913 m, 2,032 m … converging on 2,258 m within ten seconds).
+    let kept: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_some()).collect();
+    if let Some(&mid) = kept.get(kept.len() / 2) {
+        let n = values.len();
+        let mut chain = |order: &mut dyn Iterator<Item = usize>| {
+            let mut last = (t[mid], values[mid].unwrap_or(0.0));
+            for i in order {
+                let Some(v) = values[i] else { continue };
+                let reach = noise + MAX_VERTICAL_SPEED_MS * (t[i] - last.0).abs();
+                if (v - last.1).abs() <= reach {
+                    last = (t[i], v);
+                } else {
+                    values[i] = None;
+                    removed[i] = true;
+                }
+            }
+        };
+        chain(&mut (mid + 1..n));
+        chain(&mut (0..mid).rev());
     }
     for (s, (v, r)) in samples.iter_mut().zip(values.iter().zip(&removed)) {
         if *r {
@@ -382,7 +413,7 @@ pub fn clean(activity: &mut Activity) -> Cleaning {
     let samples = &mut activity.samples;
     report.count("power", clean_power(samples, &t));
     report.count("heart_rate", clean_hr(samples, &t));
-    report.count("elevation", clean_altitude(samples, &t));
+    report.count("elevation", clean_altitude(samples, &t, activity.altitude_source));
     report.count("speed", clean_speed(samples, sport));
     report.count("gps", clean_positions(samples, &t, sport));
 
