@@ -5,6 +5,7 @@
 //! titles or privacy) build it the same way. Unlisted and duplicate activities never hold a
 //! record: a record links to its activity, and that link would reveal an unlisted one.
 
+use crate::metrics::plausible;
 use bincio_bas::lenient::Int;
 use bincio_bas::{
     Athlete, AthleteSettings, ClimbRecord, EffortRecord, PowerCurve, PowerCurves, Privacy, Sport,
@@ -34,6 +35,11 @@ pub fn power_curve<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Option<P
     let mut best: BTreeMap<i64, i64> = BTreeMap::new();
     for s in summaries {
         for (d, w) in s.mmp.iter().flatten() {
+            // A value beyond any human (a detail extracted before the plausibility filter
+            // existed) never enters the curve: docs/plausibility.md.
+            if w.0 as f64 > plausible::elite_power_bound_w(d.0) {
+                continue;
+            }
             let e = best.entry(d.0).or_insert(w.0);
             *e = (*e).max(w.0);
         }
@@ -126,7 +132,10 @@ pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
         let mut most_elevation: Option<ValueRecord> = None;
         for s in ordered.iter().filter(|s| s.sport == sport && is_indoor(s) == indoor) {
             for (d_km, t) in s.best_efforts.iter().flatten() {
-                if t.0 <= 0 {
+                // Nor does a running time faster than the world record.
+                let impossible = sport == Sport::Running
+                    && plausible::running_world_record_s(*d_km).is_some_and(|wr| (t.0 as f64) < wr);
+                if t.0 <= 0 || impossible {
                     continue;
                 }
                 let rec = EffortRecord {
@@ -263,6 +272,21 @@ mod tests {
         // Longest and most elevation are hiking and walking records only.
         let keys: Vec<_> = run.keys().cloned().collect();
         assert_eq!(keys, ["1.609", "5.0"]);
+    }
+
+    #[test]
+    fn old_details_beyond_human_bounds_hold_no_record() {
+        let mut spiky = summary("spiky", "2024-01-01T08:00:00Z", Sport::Cycling);
+        spiky.mmp = Some(vec![(Int(1), Int(47_140)), (Int(60), Int(380))]);
+        let mut ok = summary("ok", "2024-01-02T08:00:00Z", Sport::Cycling);
+        ok.mmp = Some(vec![(Int(1), Int(1100)), (Int(60), Int(350))]);
+        let mut run = summary("run", "2024-01-03T08:00:00Z", Sport::Running);
+        run.best_efforts = Some(vec![(0.4, Int(39)), (1.0, Int(106)), (5.0, Int(1200))]);
+        let now = Timestamp::parse("2024-03-01T00:00:00Z").unwrap();
+        let ath = build_athlete(&[spiky, ok, run], AthleteSettings::default(), now, now);
+        assert_eq!(ath.power_curve.all_time, Some(vec![(Int(1), Int(1100)), (Int(60), Int(380))]));
+        let keys: Vec<_> = ath.records["running"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["5.0"]);
     }
 
     #[test]

@@ -449,3 +449,42 @@ fn spiky_power_and_insane_device_maxima_are_not_published() {
     assert_eq!(m.avg_power_w, None);
     assert!(m.cleaning.notes["power"].iter().any(|l| l.starts_with("channel dropped")));
 }
+
+/// An old store (figures from before the filter, an activity made blur_start since) is
+/// fixed by `--reextract`: same IDs, privacy kept, the figures and the athlete file clean.
+#[test]
+fn a_reextract_fixes_an_old_store_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let user = tmp.path().join("ath");
+    let stages = devices().join("fff__activity_multiple_developer_index.fit");
+    let mut opts = ExtractOptions::new(&user, "ath");
+    opts.inputs = vec![stages];
+    extract::extract_user(&opts, &|_, _| {}).unwrap();
+    let (file, before) = details(&user).into_iter().next().unwrap();
+    // What an older version wrote: the spikes in the curve, and a privacy set since.
+    let path = user.join("activities").join(format!("{}.json", before.id));
+    let mut old = before.clone();
+    old.mmp = Some(vec![(bincio_bas::lenient::Int(1), bincio_bas::lenient::Int(47_140))]);
+    old.cleaning = None;
+    old.privacy = bincio_bas::Privacy::BlurStart;
+    std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let mut feed: serde_json::Value = read_json(&user.join("index.json"));
+    feed["activities"][0]["mmp"] = serde_json::json!([[1, 47140]]);
+    std::fs::write(user.join("index.json"), serde_json::to_vec(&feed).unwrap()).unwrap();
+
+    // A plain run changes nothing: known content is not parsed again.
+    let r = extract::extract_user(&opts, &|_, _| {}).unwrap();
+    assert_eq!((r.unchanged, r.reextracted), (1, 0));
+    assert_eq!(details(&user)[&file].mmp, old.mmp);
+
+    opts.reextract = true;
+    let r = extract::extract_user(&opts, &|_, _| {}).unwrap();
+    assert_eq!((r.new_ids.len(), r.reextracted), (0, 1));
+    let after = &details(&user)[&file];
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.privacy, bincio_bas::Privacy::BlurStart);
+    assert_eq!(after.mmp, before.mmp);
+    assert!(after.cleaning.is_some());
+    let athlete: Athlete = read_json(&user.join("athlete.json"));
+    assert_eq!(athlete.power_curve.all_time.unwrap()[0].1.0, before.mmp.unwrap()[0].1.0);
+}
