@@ -301,6 +301,11 @@ fn spiked_copies_of_a_clean_ride_give_the_clean_metrics_within_2_percent() {
         for ch in ["power", "heart_rate", "speed", "gps", "elevation"] {
             assert!(m.cleaning.removed.get(ch).is_some_and(|n| *n > 0), "seed {seed}: {ch}");
         }
+        // Cleaning is idempotent: what it leaves passes its own tests.
+        let mut once = dirty.clone();
+        plausible::clean(&mut once);
+        let again = plausible::clean(&mut once);
+        assert!(again.is_empty(), "seed {seed}: second pass removed {again:?}");
         // And the spikes were there to be removed: the dirty samples peak beyond a human.
         let raw_max = dirty.samples.iter().filter_map(|s| s.power_w).max().unwrap();
         assert!(raw_max > 2800, "seed {seed}: {raw_max}");
