@@ -237,8 +237,17 @@ fn clean_power(samples: &mut [Sample], t: &[f64]) -> usize {
         while i < samples.len() && pedalling_zero(i) {
             i += 1;
         }
-        let before = start.checked_sub(1).is_some_and(|b| powered(values[b]));
-        let after = i < samples.len() && powered(values[i]);
+        // The nearest readings on either side, across missing values (a dropout often
+        // mixes zeros and nothing), within the bridging distance.
+        let before = (0..start)
+            .rev()
+            .take_while(|&b| t[start] - t[b] <= MAX_FILL_S)
+            .find_map(|b| values[b])
+            .is_some_and(|w| powered(Some(w)));
+        let after = (i..samples.len())
+            .take_while(|&a| t[a] - t[i - 1] <= MAX_FILL_S)
+            .find_map(|a| values[a])
+            .is_some_and(|w| powered(Some(w)));
         if before && after {
             for k in start..i {
                 values[k] = None;
