@@ -320,6 +320,23 @@ fn spiked_copies_of_a_clean_ride_give_the_clean_metrics_within_2_percent() {
     }
 }
 
+/// The same on a GPS-only recording (no device speed or distance channel): distance, speed
+/// and best efforts come from the positions, whose jumps are removed.
+#[test]
+fn spiked_copies_of_a_gps_only_ride_give_the_clean_metrics_within_2_percent() {
+    let mut ride = clean_ride();
+    for s in &mut ride.samples {
+        s.speed_ms = None;
+        s.distance_m = None;
+    }
+    let clean = metrics::compute(&ride);
+    for seed in [3, 11, 2024] {
+        let m = metrics::compute(&spoiled(&ride, seed));
+        assert_close(&m, &clean);
+        assert!(m.cleaning.removed["gps"] >= 8, "seed {seed}: {:?}", m.cleaning);
+    }
+}
+
 /// A steady 10 km run at 4:00 /km on GPS with jumps of a few hundred metres (out and back)
 /// and a stretch recorded in a car at 60 km/h: no best effort may beat the world record.
 #[test]
