@@ -264,6 +264,20 @@ mod tests {
     }
 
     #[test]
+    fn a_hidden_stat_hides_what_cleaning_removed_from_it() {
+        let mut cleaning = crate::Cleaning::default();
+        cleaning.count("power", 6);
+        cleaning.note("power", "device max_power_w 62854 W ignored".into());
+        cleaning.count("elevation", 5);
+        let mut d = Detail { cleaning: Some(cleaning), ..Detail::default() };
+        HiddenStats::from_names(["power"]).apply_detail(&mut d);
+        let c = d.cleaning.as_ref().unwrap_or_else(|| panic!("elevation is not hidden"));
+        assert_eq!(c.describe(), "elevation 5 samples");
+        HiddenStats::from_names(["elevation"]).apply_detail(&mut d);
+        assert_eq!(d.cleaning, None);
+    }
+
+    #[test]
     fn elevation_and_speed_strip_the_track() {
         let mut tr: TrackFeature = serde_json::from_str(
             r#"{"type":"Feature","geometry":{"type":"LineString","coordinates":[[7,45,300.5],[7.1,45.1]]},"properties":{"speeds":[10.0,null]}}"#,
