@@ -78,7 +78,8 @@ fn expected_sport(file: &str) -> Option<(Sport, Option<SubSport>)> {
         "fitparse__garmin-fenix-5-bike.FIT" => (Cycling, None),
         "fitparse__nick.fit" => (Cycling, None),
         "fitparse__null_compressed_speed_dist.fit" => (Cycling, Some(Indoor)),
-        "fitparse__sample-activity-indoor-trainer.fit" => (Cycling, None),
+        // The session says cycling/generic; a ride without a single GPS fix is on a trainer.
+        "fitparse__sample-activity-indoor-trainer.fit" => (Cycling, Some(Indoor)),
         "fitparse__strava-android-app-201.10-b1218918.fit" => (Running, None),
         "georust__garmin_with_extensions.gpx" | "georust__wahoo_example.gpx" => (Other, None),
         "gofit__0134902991.fit" | "gofit__unterminated-strings.fit" => (Cycling, Some(Indoor)),
@@ -142,7 +143,9 @@ fn known_sample_discrepancy(file: &str, field: &str) -> Option<&'static str> {
         (
             "fff__activity_multiple_developer_index.fit",
             "avg_power_w (samples)" | "max_power_w (samples)",
-        ) => "power spikes of tens of kW in the samples (no plausibility filter yet)",
+        ) => {
+            "the device's figures include power spikes of tens of kW the plausibility filter removes"
+        }
         ("fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit", "max_power_w (samples)") => {
             "the device's maximum is a 1 s peak between recorded samples"
         }
@@ -440,6 +443,19 @@ pub fn check_devices(devices_dir: &Path) -> Result<Vec<Row>, CheckError> {
             let want = format!("{sport}/{}", sub.map_or("-", SubSport::as_str));
             rows.push(row("sport", ours.clone(), want.clone(), "equal", ours == want));
         }
+        // What the plausibility filter removed, and whether every published figure is now
+        // within the human bounds of docs/plausibility.md.
+        let broken = metrics::plausible::violations(&detail);
+        let removed =
+            detail.cleaning.as_ref().map_or_else(|| "nothing".to_owned(), |c| c.describe());
+        let ours = if broken.is_empty() { removed } else { broken.join(", ") };
+        rows.push(row(
+            "plausible (removed)",
+            ours,
+            "human bounds".into(),
+            "none broken",
+            broken.is_empty(),
+        ));
     }
     Ok(rows)
 }

@@ -5,10 +5,11 @@
 //! titles or privacy) build it the same way. Unlisted and duplicate activities never hold a
 //! record: a record links to its activity, and that link would reveal an unlisted one.
 
+use crate::metrics::plausible;
 use bincio_bas::lenient::Int;
 use bincio_bas::{
     Athlete, AthleteSettings, ClimbRecord, EffortRecord, PowerCurve, PowerCurves, Privacy, Sport,
-    Summary, Timestamp, ValueRecord,
+    SubSport, Summary, Timestamp, ValueRecord,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -34,6 +35,11 @@ pub fn power_curve<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Option<P
     let mut best: BTreeMap<i64, i64> = BTreeMap::new();
     for s in summaries {
         for (d, w) in s.mmp.iter().flatten() {
+            // A value beyond any human (a detail extracted before the plausibility filter
+            // existed) never enters the curve: docs/plausibility.md.
+            if w.0 as f64 > plausible::elite_power_bound_w(d.0) {
+                continue;
+            }
             let e = best.entry(d.0).or_insert(w.0);
             *e = (*e).max(w.0);
         }
@@ -84,11 +90,30 @@ pub fn build_athlete(
     }
 }
 
+/// True for an indoor or virtual activity (trainer, Zwift and the like, treadmill): FIT
+/// `sub_sport` virtual_activity / indoor_cycling / treadmill, a Strava `VirtualRide`, a ride
+/// without a single GPS fix all become the `indoor` sub-sport. Their distances and speeds come
+/// from a trainer's model of a road, so they hold records of their own group and never an
+/// outdoor one (as Strava keeps them apart); their power is real and counts in the power
+/// curve.
+pub fn is_indoor(s: &Summary) -> bool {
+    s.sub_sport == Some(SubSport::Indoor)
+}
+
+/// The `athlete.json` key of a records group: the sport, `_indoor` appended for the indoor
+/// and virtual group (`cycling_indoor`).
+pub fn records_key(sport: Sport, indoor: bool) -> String {
+    if indoor { format!("{}_indoor", sport.as_str()) } else { sport.as_str().to_owned() }
+}
+
 /// One sport's records: the fastest time per best-effort distance (km, shortest first), and
-/// for hiking and walking the longest distance and the most elevation.
+/// for hiking and walking the longest distance and the most elevation. Indoor and virtual
+/// activities form their own group ([`is_indoor`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SportRecords {
     pub sport: Sport,
+    /// The indoor and virtual group of the sport.
+    pub indoor: bool,
     pub efforts: Vec<(f64, EffortRecord)>,
     pub longest_m: Option<ValueRecord>,
     pub most_elevation_m: Option<ValueRecord>,
@@ -101,18 +126,23 @@ pub struct SportRecords {
 pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
     let ordered = oldest_first(listed);
     let mut out = Vec::new();
-    for sport in Sport::ALL {
+    for (sport, indoor) in Sport::ALL.into_iter().flat_map(|s| [(s, false), (s, true)]) {
         let mut efforts: Vec<(f64, EffortRecord)> = Vec::new();
         let mut longest: Option<ValueRecord> = None;
         let mut most_elevation: Option<ValueRecord> = None;
-        // A multisport activity counts through its legs, each under its own sport.
+        // A multisport activity counts through its legs, each under its own sport; indoor
+        // and virtual activities form their own group.
         let parts = ordered
             .iter()
+            .filter(|s| is_indoor(s) == indoor)
             .flat_map(|s| s.sport_parts().into_iter().map(move |p| (*s, p)))
             .filter(|(_, p)| p.sport == sport);
         for (s, part) in parts {
             for (d_km, t) in part.best_efforts.into_iter().flatten() {
-                if t.0 <= 0 {
+                // Nor does a running time faster than the world record.
+                let impossible = sport == Sport::Running
+                    && plausible::running_world_record_s(*d_km).is_some_and(|wr| (t.0 as f64) < wr);
+                if t.0 <= 0 || impossible {
                     continue;
                 }
                 let rec = EffortRecord {
@@ -153,6 +183,7 @@ pub fn sport_records(listed: &[&Summary]) -> Vec<SportRecords> {
         efforts.sort_by(|a, b| a.0.total_cmp(&b.0));
         out.push(SportRecords {
             sport,
+            indoor,
             efforts,
             longest_m: longest,
             most_elevation_m: most_elevation,
@@ -176,16 +207,17 @@ pub fn records(listed: &[&Summary]) -> Map<String, Value> {
         if let Some(v) = r.most_elevation_m {
             entry.insert("most_elevation_m".into(), serde_json::to_value(v).unwrap_or(Value::Null));
         }
-        records.insert(r.sport.as_str().to_owned(), Value::Object(entry));
+        records.insert(records_key(r.sport, r.indoor), Value::Object(entry));
     }
     records
 }
 
 /// The [`BEST_CLIMBS_KEPT`] best cycling climbs of `listed`, highest first; on a tie the
-/// earlier activity ranks first.
+/// earlier activity ranks first. A virtual climb (indoor) is not a climb.
 pub fn best_climbs(listed: &[&Summary]) -> Vec<ClimbRecord> {
     let mut climbs: Vec<ClimbRecord> = oldest_first(listed)
         .iter()
+        .filter(|s| !is_indoor(s))
         .flat_map(|s| s.sport_parts().into_iter().map(move |p| (*s, p)))
         .filter(|(_, p)| p.sport == Sport::Cycling)
         .filter_map(|(s, p)| {
@@ -249,6 +281,21 @@ mod tests {
         // Longest and most elevation are hiking and walking records only.
         let keys: Vec<_> = run.keys().cloned().collect();
         assert_eq!(keys, ["1.609", "5.0"]);
+    }
+
+    #[test]
+    fn old_details_beyond_human_bounds_hold_no_record() {
+        let mut spiky = summary("spiky", "2024-01-01T08:00:00Z", Sport::Cycling);
+        spiky.mmp = Some(vec![(Int(1), Int(47_140)), (Int(60), Int(380))]);
+        let mut ok = summary("ok", "2024-01-02T08:00:00Z", Sport::Cycling);
+        ok.mmp = Some(vec![(Int(1), Int(1100)), (Int(60), Int(350))]);
+        let mut run = summary("run", "2024-01-03T08:00:00Z", Sport::Running);
+        run.best_efforts = Some(vec![(0.4, Int(39)), (1.0, Int(106)), (5.0, Int(1200))]);
+        let now = Timestamp::parse("2024-03-01T00:00:00Z").unwrap();
+        let ath = build_athlete(&[spiky, ok, run], AthleteSettings::default(), now, now);
+        assert_eq!(ath.power_curve.all_time, Some(vec![(Int(1), Int(1100)), (Int(60), Int(380))]));
+        let keys: Vec<_> = ath.records["running"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["5.0"]);
     }
 
     #[test]

@@ -228,6 +228,24 @@ pub fn normalise_sub_sport(raw: &str) -> Option<SubSport> {
     }
 }
 
+/// The sub-sport an activity gets from what it recorded when its labels gave none: a ride
+/// with samples but not a single GPS fix was on a trainer (every bike computer and phone
+/// that writes activity files has GPS; a trainer's "distance" is a model of a road), so it
+/// is `indoor` and holds no outdoor distance or speed record. Runs are left alone: a watch
+/// without GPS and a foot pod is still a run outside.
+pub fn infer_sub_sport(
+    sport: Sport,
+    sub_sport: Option<SubSport>,
+    has_samples: bool,
+    has_position: bool,
+) -> Option<SubSport> {
+    match sub_sport {
+        Some(s) => Some(s),
+        None if sport == Sport::Cycling && has_samples && !has_position => Some(SubSport::Indoor),
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -466,6 +466,70 @@ pub struct Detail {
     pub time_zone_source: Option<crate::tz::TimeZoneSource>,
     #[serde(default)]
     pub custom: Map<String, Value>,
+    /// What the plausibility filter removed before any figure was computed (absent when
+    /// nothing was): see [`Cleaning`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleaning: Option<Cleaning>,
+}
+
+/// The channels a [`Cleaning`] report is keyed by. They are the names of the hidden stats
+/// (`hidden::HiddenStat`) where one covers the channel, so hiding a stat also hides what
+/// was removed from it; `gps` is the position channel.
+pub const CLEANING_CHANNELS: [&str; 5] = ["power", "heart_rate", "speed", "gps", "elevation"];
+
+/// Per-activity report of the plausibility filter (docs/plausibility.md): samples that no
+/// athlete or device could have produced are removed (and short gaps interpolated) before
+/// any metric is computed, impossible device session values are not copied, and figures
+/// that still break a human limit are withheld. Keyed by channel ([`CLEANING_CHANNELS`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Cleaning {
+    /// Samples removed, per channel.
+    #[serde(default)]
+    pub removed: std::collections::BTreeMap<String, i64>,
+    /// One line per device value ignored or figure withheld, per channel.
+    #[serde(default)]
+    pub notes: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Cleaning {
+    /// True when nothing was removed, ignored or withheld.
+    pub fn is_empty(&self) -> bool {
+        self.removed.values().all(|n| *n == 0) && self.notes.values().all(Vec::is_empty)
+    }
+
+    /// Count `n` removed samples of `channel`.
+    pub fn count(&mut self, channel: &str, n: usize) {
+        if n > 0 {
+            *self.removed.entry(channel.to_owned()).or_default() += n as i64;
+        }
+    }
+
+    /// Add a note to `channel`.
+    pub fn note(&mut self, channel: &str, line: String) {
+        self.notes.entry(channel.to_owned()).or_default().push(line);
+    }
+
+    /// Drop everything said about `channel` (a hidden stat).
+    pub fn forget(&mut self, channel: &str) {
+        self.removed.remove(channel);
+        self.notes.remove(channel);
+    }
+
+    /// One line: `power 37 samples (device max_power_w 62854 W ignored); elevation 5 samples`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for ch in CLEANING_CHANNELS {
+            let n = self.removed.get(ch).copied().unwrap_or(0);
+            let notes = self.notes.get(ch).map(|v| v.join("; ")).unwrap_or_default();
+            match (n, notes.is_empty()) {
+                (0, true) => {}
+                (0, false) => parts.push(format!("{ch}: {notes}")),
+                (n, true) => parts.push(format!("{ch} {n} samples")),
+                (n, false) => parts.push(format!("{ch} {n} samples ({notes})")),
+            }
+        }
+        if parts.is_empty() { "nothing".to_owned() } else { parts.join("; ") }
+    }
 }
 
 impl Detail {

@@ -161,6 +161,14 @@ impl HiddenStats {
                     d.mmp = None;
                 }
             }
+            // What the plausibility filter removed from a hidden channel is not published
+            // either (how many samples, which device value was ignored).
+            if let Some(c) = d.cleaning.as_mut() {
+                c.forget(stat.as_str());
+                if c.is_empty() {
+                    d.cleaning = None;
+                }
+            }
         }
         for lap in &mut d.laps {
             self.apply_lap(lap);
@@ -302,6 +310,20 @@ mod tests {
         HiddenStats::from_names(["heart_rate"]).apply_summary(&mut card);
         assert_eq!(card.legs.as_ref().map(|l| l[0].avg_hr_bpm), Some(None));
         assert_eq!(d.avg_hr_bpm, Some(140));
+    }
+
+    #[test]
+    fn a_hidden_stat_hides_what_cleaning_removed_from_it() {
+        let mut cleaning = crate::Cleaning::default();
+        cleaning.count("power", 6);
+        cleaning.note("power", "device max_power_w 62854 W ignored".into());
+        cleaning.count("elevation", 5);
+        let mut d = Detail { cleaning: Some(cleaning), ..Detail::default() };
+        HiddenStats::from_names(["power"]).apply_detail(&mut d);
+        let c = d.cleaning.as_ref().unwrap_or_else(|| panic!("elevation is not hidden"));
+        assert_eq!(c.describe(), "elevation 5 samples");
+        HiddenStats::from_names(["elevation"]).apply_detail(&mut d);
+        assert_eq!(d.cleaning, None);
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub struct ExtractArgs {
     /// Worker threads (default: one per core).
     #[arg(short, long)]
     pub workers: Option<usize>,
+    /// Parse every input again even when already stored, rewriting each activity in place
+    /// (same ID, privacy and duplicate status) with today's figures; the athlete file is
+    /// rebuilt from them. See docs/admin.md, "Re-extracting".
+    #[arg(long)]
+    pub reextract: bool,
 }
 
 /// Run `bincio-gen extract`.
@@ -87,6 +92,7 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<Outcome> {
     opts.sensors = cfg.sensors;
     opts.rdp_epsilon_deg = cfg.rdp_epsilon;
     opts.metadata_csv = args.metadata_csv.clone().or(cfg.metadata_csv.clone());
+    opts.reextract = args.reextract;
     opts.athlete = cfg.athlete.clone();
     let workers = args.workers.or(cfg.workers);
     if let Some(n) = workers {

@@ -98,6 +98,12 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
             activity.sub_sport = crate::sport::normalise_sub_sport(t);
         }
     }
+    activity.sub_sport = crate::sport::infer_sub_sport(
+        activity.sport,
+        activity.sub_sport,
+        !activity.samples.is_empty(),
+        activity.samples.iter().any(|s| crate::metrics::series::position(s).is_some()),
+    );
     let local = crate::localtime::resolve(&activity, ctx.time_zone);
     let started_at = Timestamp::from_unix_ms(activity.start_ms, local.offset_s)
         .ok_or_else(|| "start time out of range".to_owned())?;
@@ -125,7 +131,10 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         activity.source.clone().unwrap_or_else(|| activity.format.fallback_source().to_owned())
     };
 
-    let m: Metrics = metrics::compute(&activity);
+    // Cleaned once, before any figure is computed or any sample published: the timeseries
+    // and track show what the metrics were computed from.
+    let cleaning = metrics::plausible::clean(&mut activity);
+    let m: Metrics = metrics::compute_cleaned(&activity, cleaning);
     let mask = privacy::publishable_mask(&activity.samples, ctx.privacy);
     let track::Published { geo, timeseries, track: track_feature, preview } =
         track::build_published(&activity, &mask, ctx.privacy, &id, ctx.rdp_epsilon_deg);
@@ -243,6 +252,7 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         time_zone: local.zone,
         time_zone_source: Some(local.source),
         custom: serde_json::Map::new(),
+        cleaning: (!m.cleaning.is_empty()).then(|| m.cleaning.clone()),
     };
     Ok(Artefacts { detail, timeseries, track: track_feature, point_count, sensor_channels })
 }

@@ -76,6 +76,10 @@ pub struct ExtractOptions {
     /// (`{root}/bincio.toml` beside the user directory; UTC without one), so uploads, the
     /// command line and re-extracts all read the same setting.
     pub time_zone: Option<String>,
+    /// Parse every input again even when its content is already stored, and rewrite that
+    /// activity in place (same ID, same privacy, same duplicate status): how a store
+    /// extracted by an older version gets today's figures (docs/admin.md, "Re-extracting").
+    pub reextract: bool,
 }
 
 impl ExtractOptions {
@@ -92,6 +96,7 @@ impl ExtractOptions {
             metadata_csv: None,
             athlete: None,
             time_zone: None,
+            reextract: false,
         }
     }
 }
@@ -118,6 +123,8 @@ pub struct Report {
     pub stored_as: BTreeMap<PathBuf, String>,
     /// Files whose content was already in the store.
     pub unchanged: usize,
+    /// Stored activities rewritten from their file by a re-extraction.
+    pub reextracted: usize,
     /// Files that were exact copies of another file in this run (not written).
     pub exact_duplicates: usize,
     /// New activities that turned out to be near duplicates of a better recording (written,
@@ -140,8 +147,13 @@ impl Report {
     /// `dave: 12 new, 3 unchanged, 1 duplicate, 2 failed in 1.23 s`.
     pub fn summary_line(&self, handle: &str) -> String {
         format!(
-            "{handle}: {} new, {} unchanged, {} duplicate{}, {} failed in {:.2} s",
+            "{handle}: {} new, {}{} unchanged, {} duplicate{}, {} failed in {:.2} s",
             self.new_ids.len() - self.near_duplicates,
+            if self.reextracted > 0 {
+                format!("{} re-extracted, ", self.reextracted)
+            } else {
+                String::new()
+            },
             self.unchanged,
             self.duplicates(),
             if self.duplicates() == 1 { "" } else { "s" },
@@ -205,6 +217,13 @@ enum Outcome {
         artefacts: Box<Artefacts>,
         bytes: u64,
     },
+    /// Content already stored as `id`, parsed again on request (`reextract`).
+    Reextracted {
+        key: String,
+        file: FileRecord,
+        id: String,
+        artefacts: Box<Artefacts>,
+    },
     Failed(Failure),
 }
 
@@ -266,7 +285,8 @@ fn process(
         Err(e) => return fail(format!("cannot read: {e}")),
     };
     let (size, mtime) = (meta.len(), mtime_ns(&meta));
-    if let Some(hash) = reg.cached_hash(&key, size, mtime)
+    if !opts.reextract
+        && let Some(hash) = reg.cached_hash(&key, size, mtime)
         && reg.id_for_hash(hash).is_some()
     {
         let file = FileRecord { size, mtime_ns: mtime, hash: hash.to_owned() };
@@ -282,16 +302,24 @@ fn process(
         Err(e) => return refuse(e),
     };
     let hash = content_hash(&decompressed);
-    if reg.id_for_hash(&hash).is_some() {
+    let stored = reg.id_for_hash(&hash).map(str::to_owned);
+    if stored.is_some() && !opts.reextract {
         return Outcome::Unchanged { key, file: FileRecord { size, mtime_ns: mtime, hash } };
     }
+    // A re-extracted activity keeps the privacy it was stored with: its published track is
+    // rebuilt under that privacy, never the default's.
+    let privacy = stored
+        .as_deref()
+        .and_then(|id| std::fs::read(UserDir::new(&opts.user_dir).detail(id)).ok())
+        .and_then(|b| serde_json::from_slice::<Detail>(&b).ok())
+        .map_or(opts.default_privacy, |d| d.privacy);
     let source_file =
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let ctx = BuildContext {
             source_file: &source_file,
             source_hash: &hash,
-            privacy: opts.default_privacy,
+            privacy,
             rdp_epsilon_deg: opts.rdp_epsilon_deg,
             csv: csv.and_then(|c| c.row_for(&source_file)),
             time_zone,
@@ -299,6 +327,12 @@ fn process(
         extract_decompressed(&decompressed, opts.sensors, &ctx)
     }));
     match result {
+        Ok(Ok(artefacts)) if let Some(id) = stored => Outcome::Reextracted {
+            key,
+            file: FileRecord { size, mtime_ns: mtime, hash },
+            id,
+            artefacts: Box::new(artefacts),
+        },
         Ok(Ok(artefacts)) => Outcome::Parsed {
             key,
             file: FileRecord { size, mtime_ns: mtime, hash },
@@ -345,6 +379,7 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     let mut reg = Registry::load(&user.cache(), &activities_dir);
     let mut report = Report { files: files.len(), ..Report::default() };
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let mut reextracted: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     progress(0, files.len());
 
     for chunk in files.chunks(CHUNK_FILES) {
@@ -369,6 +404,22 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
                     reg.remember_file(key, file);
                 }
                 Outcome::Failed(f) => report.failed.push(f),
+                Outcome::Reextracted { key, file, id, mut artefacts } => {
+                    reg.remember_file(key, file);
+                    report.stored_as.insert(path.clone(), id.clone());
+                    // Another copy of the same content met earlier in this run.
+                    if !reextracted.insert(id.clone()) {
+                        report.exact_duplicates += 1;
+                        continue;
+                    }
+                    if artefacts.detail.id != id {
+                        build::rename(&mut artefacts, &id);
+                    }
+                    artefacts.detail.duplicate_of =
+                        reg.get(&id).and_then(|r| r.duplicate_of.clone());
+                    report.reextracted += 1;
+                    to_write.push(artefacts);
+                }
                 Outcome::Parsed { key, file, mut artefacts, bytes } => {
                     report.bytes_parsed += bytes;
                     let hash = file.hash.clone();
@@ -428,7 +479,9 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
         report.new_ids.iter().filter(|id| reg.get(id).is_some_and(|r| r.duplicate_of.is_some()));
     report.near_duplicates = new_dups.count();
 
-    let summaries = write_index(&user, opts, &reg, &report.new_ids)?;
+    // Re-extracted activities are summarised afresh from their rewritten details, too.
+    let fresh: Vec<String> = report.new_ids.iter().chain(&reextracted).cloned().collect();
+    let summaries = write_index(&user, opts, &reg, &fresh)?;
     write_athlete(&user, opts, &summaries)?;
     write_errors(&user, &report.failed)?;
     reg.save(&user.cache())?;

@@ -27,14 +27,10 @@ pub fn targets_km(sport: Sport) -> &'static [f64] {
     }
 }
 
-/// Fastest plausible speed (m/s) of a sport, above which an interval adds no distance.
+/// Fastest plausible speed (m/s) of a sport, above which an interval adds no distance: the
+/// one per-sport bound of [`super::plausible::max_speed_ms`].
 pub fn plausible_max_speed_ms(sport: Sport) -> f64 {
-    match sport {
-        Sport::Running | Sport::Walking | Sport::Hiking => 12.5, // 45 km/h
-        Sport::Cycling => 35.0,                                  // 126 km/h
-        Sport::Swimming => 5.0,
-        Sport::Skiing | Sport::Other | Sport::Multisport => 70.0,
-    }
+    super::plausible::max_speed_ms(sport)
 }
 
 /// Cumulative distance for efforts: the series' distance with implausible intervals

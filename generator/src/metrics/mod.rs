@@ -19,6 +19,7 @@ pub mod efforts;
 pub mod elevation;
 pub mod geo;
 pub mod moving;
+pub mod plausible;
 pub mod power_curve;
 pub mod series;
 pub mod speed;
@@ -26,6 +27,7 @@ pub mod sphere;
 pub mod swim;
 
 use crate::model::Activity;
+use bincio_bas::{Cleaning, Sport};
 use series::Series;
 
 /// Every number the extractor publishes for one activity.
@@ -53,10 +55,21 @@ pub struct Metrics {
     /// `(distance_km, seconds)`.
     pub best_efforts: Option<Vec<(f64, i64)>>,
     pub best_climb_m: Option<f64>,
+    /// What the plausibility filter removed, ignored or withheld ([`plausible`]).
+    pub cleaning: Cleaning,
 }
 
-/// Compute every metric of an activity.
+/// Compute every metric of an activity, after cleaning a copy of it ([`plausible::clean`]):
+/// no figure is ever computed from samples the filter has not seen.
 pub fn compute(activity: &Activity) -> Metrics {
+    let mut cleaned = activity.clone();
+    let cleaning = plausible::clean(&mut cleaned);
+    compute_cleaned(&cleaned, cleaning)
+}
+
+/// Compute every metric of an activity that [`plausible::clean`] has already cleaned (the
+/// extractor cleans once and publishes the cleaned samples too); `cleaning` is its report.
+pub fn compute_cleaned(activity: &Activity, mut cleaning: Cleaning) -> Metrics {
     let samples = &activity.samples;
     let totals = activity.totals.as_ref();
     let series = Series::new(samples);
@@ -68,7 +81,7 @@ pub fn compute(activity: &Activity) -> Metrics {
         // summed multisport sessions can disagree); the elapsed time wins.
         .map(|m| duration_s.map_or(m, |d| m.min(d)));
     let avg_speed_kmh = speed::avg_speed_kmh(distance_m, moving_time_s);
-    let max_speed_kmh = speed::max_speed_kmh(&series, totals);
+    let max_speed_kmh = speed::max_speed_kmh(&series, totals, activity.sport);
     let elev = elevation::measure(samples, &series, activity.altitude_source, totals);
     let geo = geo::extent(samples, |_| true);
 
@@ -89,8 +102,9 @@ pub fn compute(activity: &Activity) -> Metrics {
         start_latlng: geo.start_latlng,
         end_latlng: geo.end_latlng,
         mmp: power_curve::mmp(samples, &series),
-        best_efforts: efforts::best_efforts(activity.sport, &series),
+        best_efforts: plausible_efforts(activity.sport, &series, &mut cleaning),
         best_climb_m: elev.best_climb_m,
+        cleaning,
     };
     pool_swim(activity, &mut m);
     m
@@ -124,6 +138,30 @@ fn pool_swim(activity: &Activity, m: &mut Metrics) {
         }
         None => {}
     }
+}
+
+/// Best efforts without any faster than the world record for its distance: such a time is
+/// a measurement error that cleaning did not catch (a device distance channel that counts
+/// a ride as a run), and a record it set would stand for ever. Withheld, not capped.
+fn plausible_efforts(
+    sport: Sport,
+    series: &Series,
+    cleaning: &mut Cleaning,
+) -> Option<Vec<(f64, i64)>> {
+    let efforts = efforts::best_efforts(sport, series)?;
+    if sport != Sport::Running {
+        return Some(efforts);
+    }
+    let (kept, withheld): (Vec<_>, Vec<_>) = efforts.into_iter().partition(|(km, s)| {
+        plausible::running_world_record_s(*km).is_none_or(|wr| *s as f64 >= wr)
+    });
+    for (km, s) in withheld {
+        cleaning.note(
+            "speed",
+            format!("best effort {km} km in {s} s withheld (faster than the world record)"),
+        );
+    }
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// Round to `dp` decimals, ties to even on the scaled value (Python's `round(x, n)` for

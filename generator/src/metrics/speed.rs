@@ -10,6 +10,7 @@
 use super::round_dp;
 use super::series::Series;
 use crate::model::DeviceTotals;
+use bincio_bas::Sport;
 
 /// `distance / moving time × 3.6`, 2 dp.
 pub fn avg_speed_kmh(distance_m: Option<f64>, moving_time_s: Option<i64>) -> Option<f64> {
@@ -18,14 +19,18 @@ pub fn avg_speed_kmh(distance_m: Option<f64>, moving_time_s: Option<i64>) -> Opt
     Some(round_dp(d / t as f64 * 3.6, 2))
 }
 
-/// Robust maximum speed (km/h), 2 dp; `None` when nothing moved.
-pub fn max_speed_kmh(series: &Series, totals: Option<&DeviceTotals>) -> Option<f64> {
+/// Robust maximum speed (km/h), 2 dp; `None` when nothing moved. Speeds above the sport's
+/// human maximum ([`super::plausible::max_speed_ms`]) are left out, not capped; so is a
+/// device maximum above it.
+pub fn max_speed_kmh(series: &Series, totals: Option<&DeviceTotals>, sport: Sport) -> Option<f64> {
+    let cap = super::plausible::max_speed_ms(sport);
     let from_samples = series
         .speed_ms
         .iter()
         .flatten()
         .copied()
+        .filter(|v| *v <= cap)
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-    let v = from_samples.or_else(|| totals.and_then(|t| t.max_speed_ms))?;
+    let v = from_samples.or_else(|| totals.and_then(|t| t.max_speed_ms).filter(|v| *v <= cap))?;
     (v.is_finite() && v > 0.0).then(|| round_dp(v * 3.6, 2))
 }

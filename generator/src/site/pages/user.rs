@@ -130,6 +130,8 @@ pub fn display_name(u: &MergedUser) -> String {
 struct YearView {
     year: i32,
     distance: String,
+    /// Total moving time (elapsed where an activity has none).
+    time: String,
     count_label: String,
     heatmap_svg: String,
     months: Vec<MonthView>,
@@ -139,6 +141,7 @@ struct YearView {
 struct MonthView {
     name: &'static str,
     distance: String,
+    time: String,
     count: usize,
 }
 
@@ -150,8 +153,13 @@ struct LegendSwatch {
 
 /// One day: total distance, distance per sport index, the activities.
 type DayAgg<'a> = (f64, BTreeMap<usize, f64>, Vec<&'a Summary>);
-/// One year: heatmap cells, distance, count, per-month (distance, count).
-type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize); 12]);
+/// One year: heatmap cells, distance, count, per-month (distance, count, seconds), seconds.
+type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize, f64); 12], f64);
+
+/// The time an activity counts for on the stats page: moving time, else elapsed.
+fn activity_time_s(s: &Summary) -> f64 {
+    s.moving_time_s.or(s.duration_s).unwrap_or(0).max(0) as f64
+}
 
 fn stats_context(
     ctx: &Ctx<'_>,
@@ -176,8 +184,9 @@ fn stats_context(
             Some(_) => sport_distances(s).iter().map(|(_, d)| d).sum(),
         }
     };
-    // Activities without a distance are left out, as in the reference.
-    let acts: Vec<&&MergedActivity> = acts.iter().filter(|a| counted(&a.summary) > 0.0).collect();
+    // Every activity counts (time, count), with a distance or without (indoor, gym): the
+    // reference left the latter out, and with them whole years vanished.
+    let acts: Vec<&&MergedActivity> = acts.iter().collect();
     // Day key (local date) → (total distance, per-sport distance, activities).
     let mut days: BTreeMap<String, DayAgg<'_>> = BTreeMap::new();
     for a in &acts {
@@ -200,19 +209,26 @@ fn stats_context(
     for (date, (total, sports, list)) in &days {
         let Some(first) = list.first() else { continue };
         let dt = first.started_at.0;
-        let y = years.entry(dt.year()).or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0); 12]));
+        let y = years
+            .entry(dt.year())
+            .or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0, 0.0); 12], 0.0));
         let colors: Vec<(&str, f64)> =
             sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
         let mut title =
             format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
         for s in list {
+            // A figure for every activity: its distance, else its time.
+            let figure = match Some(counted(s)).filter(|d| *d > 0.0) {
+                Some(d) => format_distance(Some(d)),
+                None => format_duration(Some(activity_time_s(s))),
+            };
             title.push_str(&format!(
-                "\n{} {} · {}",
+                "\n{} {} · {figure}",
                 sport_meta(s.sport).0,
                 view::display_title(s),
-                format_distance(Some(counted(s)))
             ));
         }
+        let day_time: f64 = list.iter().map(|s| activity_time_s(s)).sum();
         let href = ctx.urls(&u.handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
         let _ = date;
         y.0.push(DayCell {
@@ -224,30 +240,38 @@ fn stats_context(
         });
         y.1 += total;
         y.2 += list.len();
+        y.4 += day_time;
         let m = usize::from(u8::from(dt.month())) - 1;
         y.3[m].0 += total;
         y.3[m].1 += list.len();
+        y.3[m].2 += day_time;
     }
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let year_views: Vec<YearView> = years
         .into_iter()
         .rev()
-        .map(|(year, (cells, dist, count, months))| {
+        .map(|(year, (cells, dist, count, months, time_s))| {
             let jan1 = time::Date::from_ordinal_date(year, 1).ok();
             let weekday = jan1.map(|d| d.weekday().number_days_from_monday()).unwrap_or(0);
             let days_in_year = time::util::days_in_year(year);
             YearView {
                 year,
                 distance: format_distance(Some(dist)),
+                time: format_duration(Some(time_s)),
                 count_label: count_label(count),
                 heatmap_svg: svg::heatmap(year, weekday, days_in_year, &cells),
                 months: months
                     .iter()
                     .enumerate()
-                    .map(|(i, (d, n))| MonthView {
+                    .map(|(i, (d, n, t))| MonthView {
                         name: MONTHS[i],
-                        distance: if *n > 0 { format_distance(Some(*d)) } else { String::new() },
+                        distance: if *n > 0 && *d > 0.0 {
+                            format_distance(Some(*d))
+                        } else {
+                            String::new()
+                        },
+                        time: if *n > 0 { format_duration(Some(*t)) } else { String::new() },
                         count: *n,
                     })
                     .collect(),
@@ -373,15 +397,24 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
             })
             .collect();
         if !rows.is_empty() {
+            let label = sport_meta(sport).2;
             tables.push(RecordTable {
                 sport: sport.as_str(),
-                label: sport_meta(sport).2.to_owned(),
+                label: if rec.indoor {
+                    format!("{label} — indoor & virtual")
+                } else {
+                    label.to_owned()
+                },
                 rows,
             });
         }
         if let Some(v) = &rec.longest_m {
             value_cards.push(ValueCard {
-                label: format!("Longest {}", sport.as_str()),
+                label: format!(
+                    "Longest {}{}",
+                    sport.as_str(),
+                    if rec.indoor { " (indoor)" } else { "" }
+                ),
                 value: format!("{:.1} km", v.value / 1000.0),
                 title: title_of(&v.activity_id, &v.title),
                 date: format_date(&v.started_at),
@@ -390,7 +423,11 @@ fn athlete_context(ctx: &Ctx<'_>, u: &MergedUser, acts: &[&MergedActivity]) -> t
         }
         if let Some(v) = &rec.most_elevation_m {
             value_cards.push(ValueCard {
-                label: format!("Most elevation ({})", sport.as_str()),
+                label: format!(
+                    "Most elevation ({}{})",
+                    sport.as_str(),
+                    if rec.indoor { ", indoor" } else { "" }
+                ),
                 value: format!("{} m", v.value.round()),
                 title: title_of(&v.activity_id, &v.title),
                 date: format_date(&v.started_at),
