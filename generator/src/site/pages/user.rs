@@ -31,13 +31,13 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
         }];
         for idx in groups.keys() {
             let s = Sport::ALL[*idx];
-            let (icon, _, label) = sport_meta(s);
+            let (_, _, label) = sport_meta(s);
             let href = if section.is_empty() {
                 format!("{base}sport/{}/", s.as_str())
             } else {
                 format!("{base}{section}{}/", s.as_str())
             };
-            links.push(Link { href, label: format!("{icon} {label}"), active: active == Some(s) });
+            links.push(Link { href, label: label.to_owned(), active: active == Some(s) });
         }
         links
     };
@@ -178,8 +178,8 @@ fn stats_context(
             format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
         for s in list {
             title.push_str(&format!(
-                "\n{} {} · {}",
-                sport_meta(s.sport).0,
+                "\n{}: {} · {}",
+                sport_meta(s.sport).2,
                 view::display_title(s),
                 format_distance(s.distance_m)
             ));
@@ -225,7 +225,7 @@ fn stats_context(
             }
         })
         .collect();
-    let legend_color = sport.map(|s| sport_meta(s).1).unwrap_or("#00c8ff");
+    let legend_color = sport.map(|s| sport_meta(s).1).unwrap_or("#0891b2");
     let legend: Vec<LegendSwatch> = [0.0, 0.18, 0.38, 0.58, 0.78, 1.0]
         .iter()
         .map(|t| LegendSwatch { color: legend_color.to_owned(), opacity: 0.12 + 0.88 * t })

@@ -39,9 +39,15 @@
     }
     doc.dispatchEvent(new CustomEvent('bincio:me', { detail: m }));
   }
-  fetch('/api/me', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
-    .then(function (r) { return r.ok ? r.json() : null; })
-    .then(function (m) { applyMe(m, false); }, function () { applyMe(null, true); });
+  // A site without a daemon (no instance.db when it was built) has no /api/: asking would
+  // only log a 404 in the console.
+  if (doc.body.getAttribute('data-daemon') === 'false') {
+    applyMe(null, true);
+  } else {
+    fetch('/api/me', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (m) { applyMe(m, false); }, function () { applyMe(null, true); });
+  }
 
   $all('[data-logout]').forEach(function (b) {
     b.addEventListener('click', function () {
