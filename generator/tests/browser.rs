@@ -122,7 +122,8 @@ fn demo_pages_work_in_headless_chromium() {
     assert!(page.console.is_empty(), "console: {:?}", page.console);
     let distance = format_distance(detail["distance_m"].as_f64());
     assert!(
-        page.dom.contains(&format!("<dd>{distance}</dd><dt>Distance</dt>")),
+        page.dom.contains("<dt>Distance</dt><dd data-q=\"distance\"")
+            && page.dom.contains(&format!(">{distance}</dd>")),
         "distance {distance}"
     );
     assert!(page.dom.contains("leaflet-container"), "interactive map started");

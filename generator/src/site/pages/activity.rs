@@ -257,7 +257,7 @@ struct MapData<'a> {
     /// How the hover readout writes speed (`speed`, `pace`, `pace100`) and cadence
     /// (`[multiplier, unit]`), and the instance's default units.
     speed_q: &'static str,
-    cadence: (f64, &'static str),
+    cadence: Option<(f64, &'static str)>,
     units: &'static str,
 }
 
@@ -412,7 +412,7 @@ fn render_activity(
         tile_url: ctx.site.tile_url.clone(),
         tile_attribution: ctx.site.tile_url.as_ref().map(|_| TILE_ATTRIBUTION.to_owned()),
         speed_q: units::speed_q(s.sport).as_str(),
-        cadence: units::cadence(s.sport, 1.0),
+        cadence: (!hide("cadence")).then(|| units::cadence(s.sport, 1.0)),
         units: units_name(units),
     };
     let mut c = tera::Context::new();
