@@ -182,8 +182,8 @@ pub fn splits(ts: &Timeseries, dist: &[f64], total_m: Option<f64>, every_m: f64)
         avg_power_w: mean(acc.pw),
         avg_cadence: mean(acc.cad),
     };
-    for i in 0..n.saturating_sub(1) {
-        let d = dist[i] * scale;
+    for (i, d) in dist.iter().enumerate().take(n.saturating_sub(1)) {
+        let d = d * scale;
         if d >= k * every_m {
             // The split ends at its nominal boundary: a sample a few metres past it (sparse
             // "smart" recording) still closes a split of exactly `every_m`.

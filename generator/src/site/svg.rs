@@ -209,11 +209,11 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     let (y0, y1, step) = match spec.y {
         YFormat::Number => nice_ticks(lo, y_max, 4),
         YFormat::Pace => {
-            let st = time_step(y_max - y_min, 4.0).min(300.0).max(15.0);
+            // Pace ticks every 15 s, 30 s, 1, 2 or 5 min.
             let st = [15.0, 30.0, 60.0, 120.0, 300.0]
                 .into_iter()
                 .find(|s| (y_max - y_min) / s <= 4.0)
-                .unwrap_or(st);
+                .unwrap_or(600.0);
             ((y_min / st).floor() * st, ((y_max / st).ceil() * st).max(y_min + st), st)
         }
     };
