@@ -189,3 +189,19 @@ fn an_imperial_instance_renders_miles_and_feet_and_hidden_power_stays_hidden() {
     let run = page(&out, RUN);
     assert_eq!(figure(&run, "Avg pace").as_deref(), Some("7:24 /mi"));
 }
+
+#[test]
+fn a_base_map_is_opt_in_and_the_policy_allows_exactly_its_host() {
+    let (_tmp, out) = site(None, &[]);
+    let ride = page(&out, RIDE);
+    assert!(ride.contains("img-src 'self' data:; "), "no tile host without tile_url");
+    assert!(ride.contains("&quot;tile_url&quot;:null"), "no tiles by default");
+    let (_tmp, out) =
+        site(Some("tile_url = \"https://tiles.example.org:8443/osm/{z}/{x}/{y}.png\"\n"), &[]);
+    let ride = page(&out, RIDE);
+    assert!(ride.contains("img-src 'self' data: https://tiles.example.org:8443; "), "CSP");
+    assert!(
+        ride.contains("openstreetmap.org/copyright") && ride.contains("contributors"),
+        "attribution"
+    );
+}

@@ -117,7 +117,8 @@ pub struct SiteView {
     /// A daemon serves `/api/` (the instance has `instance.db`): without one, pages never
     /// ask `/api/me` (it could only answer 404).
     pub daemon: bool,
-    /// The tile host the Content-Security-Policy must allow (`https://tile.example`).
+    /// The tile host the pages' Content-Security-Policy allows images from, and no other
+    /// (`https://tile.example`); see `docs/admin.md`, "Base map".
     pub tile_origin: Option<String>,
 }
 
