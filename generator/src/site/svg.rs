@@ -198,8 +198,10 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
         return None;
     }
     let h = if spec.x_labels { 150.0 } else { 130.0 };
-    let (w, ml, mr, mt) = (CHART_W, CHART_ML, CHART_MR, 10.0);
-    let mb = if spec.x_labels { 26.0 } else { 6.0 };
+    let (w, ml, mr, mt) = (CHART_W, CHART_ML, CHART_MR, 12.0);
+    // Room above the top and below the bottom grid line for half a y label, at the phone
+    // size too (the theme draws ticks at up to 15 px): no label is cut by the box.
+    let mb = if spec.x_labels { 28.0 } else { 10.0 };
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (x0, x1) = min_max(&xs);
@@ -241,7 +243,7 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
             w - mr,
             ml - 5.0,
             // Keep the top and bottom labels inside the box.
-            (y + 4.0).clamp(11.0, h - mb + 4.0),
+            (y + 4.0).clamp(16.0, h - 5.0),
             y_text(v, spec.y)
         );
         v += step;
@@ -263,13 +265,14 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
                     }
                 }
             };
-            // About 7 px per character at 12 px: a label that would cross the edge moves in.
-            let half = text.chars().count() as f64 * 3.5;
+            // About 9 units per character at the phone size (15 px): a label that would cross
+            // the edge moves in.
+            let half = text.chars().count() as f64 * 4.5;
             let x = px(v).clamp(half, w - half);
             let _ = write!(
                 s,
                 r#"<text class="tick" x="{x}" y="{}" text-anchor="middle">{text}</text>"#,
-                h - 8.0
+                h - 7.0
             );
             v += step;
         }
