@@ -81,7 +81,7 @@ fn text_inside_charts(html: &str) {
         for t in svg.split("<text class=\"tick\" x=\"").skip(1) {
             let x: f64 = t.split_once('"').unwrap().0.parse().unwrap();
             let label = t.split_once('>').unwrap().1.split_once('<').unwrap().0;
-            let half = label.chars().count() as f64 * 3.5;
+            let half = label.chars().count() as f64 * 5.5;
             let anchor_end = t.contains("text-anchor=\"end\"");
             let (lo, hi) = if anchor_end { (x - 2.0 * half, x) } else { (x - half, x + half) };
             assert!(lo >= 0.0 && hi <= 600.0, "label {label:?} at x={x} leaves the chart");

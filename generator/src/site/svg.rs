@@ -151,23 +151,28 @@ pub struct ChartSpec<'a> {
 /// Chart geometry, shared by every chart of a stack so that their plot areas line up
 /// exactly and one hover line can cross them all.
 pub const CHART_W: f64 = 600.0;
-/// Left margin: room for a five-character y label at 12 px.
-pub const CHART_ML: f64 = 44.0;
+/// Left margin: room for a four-character y label at the phone size (19 units).
+pub const CHART_ML: f64 = 52.0;
 pub const CHART_MR: f64 = 10.0;
 
-/// Round tick values covering `[lo, hi]`: a step of 1, 2 or 5 × 10ⁿ giving about
-/// `target` intervals, and the range widened to whole steps.
+/// Round tick values covering `[lo, hi]`: the smallest step of 1, 2 or 5 × 10ⁿ whose whole
+/// steps cover the range in at most `target` intervals (so labels never crowd a short
+/// chart), and the range widened to whole steps. Returns `(lo, hi, step)`.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
     let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
-    let raw = span / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(mag);
-    let lo2 = (lo / step).floor() * step;
-    let mut hi2 = (hi / step).ceil() * step;
-    if hi2 <= lo2 {
-        hi2 = lo2 + step;
+    let target = target.max(1) as f64;
+    let mut mag = 10f64.powf((span / target).log10().floor());
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            let step = m * mag;
+            let lo2 = (lo / step).floor() * step;
+            let hi2 = ((hi / step).ceil() * step).max(lo2 + step);
+            if (hi2 - lo2) / step <= target + 1e-9 {
+                return (lo2, hi2, step);
+            }
+        }
+        mag *= 10.0;
     }
-    (lo2, hi2, step)
 }
 
 /// Round time ticks (seconds): 1, 2, 5, 10, 15, 20, 30 min, 1, 2, 3, 6 h.
@@ -197,11 +202,11 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     if points.len() < 2 {
         return None;
     }
-    let h = if spec.x_labels { 150.0 } else { 130.0 };
-    let (w, ml, mr, mt) = (CHART_W, CHART_ML, CHART_MR, 12.0);
+    let h = if spec.x_labels { 160.0 } else { 134.0 };
+    let (w, ml, mr, mt) = (CHART_W, CHART_ML, CHART_MR, 16.0);
     // Room above the top and below the bottom grid line for half a y label, at the phone
-    // size too (the theme draws ticks at up to 15 px): no label is cut by the box.
-    let mb = if spec.x_labels { 28.0 } else { 10.0 };
+    // size too (the theme draws ticks at up to 19 units): no label is cut by the box.
+    let mb = if spec.x_labels { 38.0 } else { 12.0 };
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (x0, x1) = min_max(&xs);
@@ -211,12 +216,17 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     let (y0, y1, step) = match spec.y {
         YFormat::Number => nice_ticks(lo, y_max, 4),
         YFormat::Pace => {
-            // Pace ticks every 15 s, 30 s, 1, 2 or 5 min.
-            let st = [15.0, 30.0, 60.0, 120.0, 300.0]
+            // Pace ticks every 15 s, 30 s, 1, 2, 5 or 10 min, at most four intervals once
+            // the range is widened to whole steps.
+            let whole = |st: f64| {
+                let lo = (y_min / st).floor() * st;
+                (lo, ((y_max / st).ceil() * st).max(lo + st), st)
+            };
+            [15.0, 30.0, 60.0, 120.0, 300.0]
                 .into_iter()
-                .find(|s| (y_max - y_min) / s <= 4.0)
-                .unwrap_or(600.0);
-            ((y_min / st).floor() * st, ((y_max / st).ceil() * st).max(y_min + st), st)
+                .map(whole)
+                .find(|(lo, hi, st)| (hi - lo) / st <= 4.0 + 1e-9)
+                .unwrap_or_else(|| whole(600.0))
         }
     };
     let invert = spec.y == YFormat::Pace;
@@ -243,7 +253,7 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
             w - mr,
             ml - 5.0,
             // Keep the top and bottom labels inside the box.
-            (y + 4.0).clamp(16.0, h - 5.0),
+            (y + 5.0).clamp(21.0, h - 6.0),
             y_text(v, spec.y)
         );
         v += step;
@@ -265,9 +275,9 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
                     }
                 }
             };
-            // About 9 units per character at the phone size (15 px): a label that would cross
+            // About 11 units per character at the phone size (19 px): a label that would cross
             // the edge moves in.
-            let half = text.chars().count() as f64 * 4.5;
+            let half = text.chars().count() as f64 * 5.5;
             let x = px(v).clamp(half, w - half);
             let _ = write!(
                 s,
@@ -569,6 +579,16 @@ mod tests {
         assert_eq!(blend("#000000", "#ffffff", 0.5), "#808080");
         assert_eq!(blend("#27272a", "#00c8ff", 1.0), "#00c8ff");
         assert_eq!(mix_weighted(&[("#ff0000", 1.0), ("#0000ff", 3.0)]), "#4000bf");
+    }
+
+    #[test]
+    fn ticks_are_round_and_never_more_than_asked() {
+        assert_eq!(nice_ticks(240.0, 540.0, 4), (200.0, 600.0, 100.0));
+        assert_eq!(nice_ticks(400.0, 412.0, 4), (400.0, 415.0, 5.0));
+        assert_eq!(nice_ticks(0.0, 800.0, 4), (0.0, 800.0, 200.0));
+        // 95–201 bpm would take six 20 bpm steps: four 50 bpm steps instead.
+        assert_eq!(nice_ticks(95.0, 201.0, 4), (50.0, 250.0, 50.0));
+        assert_eq!(nice_ticks(85.0, 180.0, 4), (50.0, 200.0, 50.0));
     }
 
     #[test]
