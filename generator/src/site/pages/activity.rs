@@ -931,7 +931,7 @@ fn records_set(u: &MergedUser, id: &str) -> Vec<RecordSet> {
                 let label = match key.as_str() {
                     "longest_m" => format!("Longest {sport}"),
                     "most_elevation_m" => format!("Most elevation ({sport})"),
-                    k => format!("Best {} km ({sport})", k.trim_end_matches(".0")),
+                    k => format!("Best {} ({sport})", effort_name(k)),
                 };
                 out.push(RecordSet { label });
             }
@@ -945,6 +945,19 @@ fn records_set(u: &MergedUser, id: &str) -> Vec<RecordSet> {
         }
     }
     out
+}
+
+/// A best-effort distance key (km) as runners say it: "400 m", "mile", "5 km", "marathon".
+fn effort_name(km: &str) -> String {
+    match km {
+        "1.609" | "1.609344" => "mile".to_owned(),
+        "21.0975" | "21.097" => "half marathon".to_owned(),
+        "42.195" => "marathon".to_owned(),
+        k => match k.parse::<f64>() {
+            Ok(v) if v < 1.0 => format!("{} m", (v * 1000.0).round()),
+            _ => format!("{} km", k.trim_end_matches(".0")),
+        },
+    }
 }
 
 /// GPX 1.1 of the published (privacy-filtered) track, written with the `gpx` crate.
