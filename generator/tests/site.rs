@@ -719,9 +719,12 @@ fn an_instance_without_users_still_renders_the_shared_pages() {
         root["instance"]["private"], true,
         "instance.db without a private key means private"
     );
-    assert!(
-        std::fs::read_to_string(out.join("index.html")).unwrap().contains("No activities found.")
-    );
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(home.contains("No activities yet."));
+    // The invitation to upload is for a signed-in member only (shown by the script).
+    assert!(home.contains("<p data-user-only hidden><button type=\"button\" class=\"btn\" data-open-dialog=\"upload-dialog\">Upload your first activity</button>"));
+    // This instance has a daemon: its pages ask who is signed in.
+    assert!(home.contains("data-daemon=\"true\""));
     let all = files(&out);
     check_links(&out, &all);
 }
