@@ -31,8 +31,14 @@ struct Page {
 }
 
 fn load(bin: &Path, url: &str, width: u32, screenshot: Option<&Path>) -> Page {
+    load_with(bin, url, width, screenshot, &[])
+}
+
+/// [`load`] with extra Chromium switches (`--blink-settings=scriptEnabled=false`).
+fn load_with(bin: &Path, url: &str, width: u32, screenshot: Option<&Path>, extra: &[&str]) -> Page {
     let profile = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(bin);
+    cmd.args(extra);
     cmd.args([
         "--headless",
         "--no-sandbox",
@@ -122,7 +128,8 @@ fn demo_pages_work_in_headless_chromium() {
     assert!(page.console.is_empty(), "console: {:?}", page.console);
     let distance = format_distance(detail["distance_m"].as_f64());
     assert!(
-        page.dom.contains(&format!("<dd>{distance}</dd><dt>Distance</dt>")),
+        page.dom.contains("<dt>Distance</dt><dd data-q=\"distance\"")
+            && page.dom.contains(&format!(">{distance}</dd>")),
         "distance {distance}"
     );
     assert!(page.dom.contains("leaflet-container"), "interactive map started");
@@ -219,4 +226,93 @@ fn demo_pages_work_in_headless_chromium() {
         assert!(o.starts_with("false"), "{name} overflows at 375 px: {o}");
         load(&bin, &format!("{base}{path}"), 375, Some(&shots.join(format!("mobile-{name}.png"))));
     }
+}
+
+/// The activity page at phone (390 px) and desktop width, light and dark, with and without
+/// JavaScript, on a ride with power, a run, a pool swim and an indoor ride: the figures are
+/// there, every navigation entry is on screen, no chart label is clipped or overlaps another
+/// (rendered bounding boxes), the km/mi switch rewrites the figures, and no console error
+/// (a site without a daemon never asks `/api/me`).
+#[test]
+fn activity_pages_at_phone_and_desktop_width_in_both_themes() {
+    let Some(bin) = chromium() else {
+        common::skip_or_fail("chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let site = tmp.path().join("site");
+    let mut opts = bincio_gen::extract::ExtractOptions::new(data.join("eve"), "eve");
+    opts.inputs =
+        ["synth-ride-smart.fit", "synth-indoor-ride.fit", "synth-run.fit", "synth-pool-swim.fit"]
+            .iter()
+            .map(|n| root.join("fixtures/activities/fit").join(n))
+            .collect();
+    let report = bincio_gen::extract::extract_user(&opts, &|_, _| {}).unwrap();
+    assert_eq!(report.new_ids.len(), 4, "{:?}", report.failed);
+    common::build(&data, &site);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let serve_root = site.clone();
+    std::thread::spawn(move || bincio_gen::cmd::serve::serve_listener(&serve_root, listener));
+    let shots = root.join("target/browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let pages = [
+        ("ride", "2026-05-03T053000Z", "Normalized power", "800 W"),
+        ("indoor", "2026-05-07T053000Z", "Max power", "350 W"),
+        ("run", "2026-05-08T053000Z", "Avg cadence", "170 spm"),
+        ("swim", "2026-05-12T053000Z", "Avg pace", "1:13 /100 m"),
+    ];
+    for (k, (name, id, label, value)) in pages.into_iter().enumerate() {
+        // Every width and theme for the ride and the run; the phone in dark mode (the
+        // tightest case) for the others, to keep the run short.
+        let all = k == 0 || k == 2;
+        for width in [390, 1280].into_iter().filter(|w| all || *w == 390) {
+            // Headless Chromium starts light; the `theme` hook switches to dark.
+            for (theme, hook) in
+                [("light", ""), ("dark", "theme,")].into_iter().filter(|(t, _)| all || *t == "dark")
+            {
+                let url = format!("{base}/activity/{id}/#bincio-test={hook}nav,labels,overflow");
+                let p = load(&bin, &url, width, None);
+                let ctx = format!("{name} at {width} px, {theme}");
+                assert!(p.console.is_empty(), "{ctx}: console {:?}", p.console);
+                assert!(
+                    p.dom.contains(&format!("<dt>{label}</dt>")) && p.dom.contains(value),
+                    "{ctx}: {label} {value}"
+                );
+                let nav = attr(&p.dom, "<body", "data-nav").unwrap_or("missing").to_owned();
+                assert!(nav.starts_with("ok;"), "{ctx}: navigation {nav}");
+                for entry in ["@eve", "Stats", "Athlete", "About"] {
+                    assert!(nav.contains(entry), "{ctx}: {entry} missing from {nav}");
+                }
+                let labels = attr(&p.dom, "<body", "data-labels").unwrap_or("missing").to_owned();
+                assert!(labels.starts_with("ok;"), "{ctx}: chart labels {labels}");
+                let n: usize = labels.split(';').nth(1).unwrap().parse().unwrap();
+                assert!(n > 10, "{ctx}: only {n} chart labels measured");
+                let o = attr(&p.dom, "<body", "data-overflow").unwrap_or("missing").to_owned();
+                assert!(o.starts_with("false"), "{ctx}: overflows {o}");
+                let theme_now = attr(&p.dom, "<html", "data-theme").unwrap();
+                assert_eq!(theme_now, theme, "{ctx}");
+            }
+        }
+        // Without JavaScript a browser shows the static HTML: the figures and charts are in
+        // it (Chromium's `--dump-dom` and `--screenshot` need scripts, so this reads the file).
+        let html = std::fs::read_to_string(site.join(format!("activity/{id}/index.html"))).unwrap();
+        assert!(html.contains(value) && html.contains("<svg class=\"chart\""), "{name} static");
+    }
+    // The km/mi switch rewrites every figure with the same rules as the server.
+    let p =
+        load(&bin, &format!("{base}/activity/2026-05-03T053000Z/#bincio-test=units"), 1280, None);
+    assert!(p.dom.contains(">6.52 mi</dd>") && p.dom.contains(">984 ft</dd>"), "miles");
+    assert!(p.dom.contains("data-units=\"imperial\""));
+    let p =
+        load(&bin, &format!("{base}/activity/2026-05-08T053000Z/#bincio-test=units"), 1280, None);
+    assert!(p.dom.contains(">7:24 /mi</dd>"), "run pace per mile");
+    // The feed at phone width shows every navigation entry too.
+    let p = load(&bin, &format!("{base}/#bincio-test=nav,overflow"), 390, None);
+    let nav = attr(&p.dom, "<body", "data-nav").unwrap_or("missing").to_owned();
+    assert!(nav.starts_with("ok;"), "feed navigation {nav}");
+    assert!(p.console.is_empty(), "feed console {:?}", p.console);
 }

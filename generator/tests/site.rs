@@ -244,8 +244,11 @@ fn renders_every_page_with_no_broken_link_or_remote_asset() {
 
     // The running page shows pace (2474.2 m in 911 s moving = 9.78 km/h → 6:08 /km).
     let page = String::from_utf8(all["activity/2017-06-06T171616Z/index.html"].clone()).unwrap();
-    assert!(page.contains("<dd>6:08 /km</dd><dt>Avg pace</dt>"), "pace missing");
-    assert!(page.contains("<dd>2.47 km</dd>"));
+    assert!(page.contains("<dt>Avg pace</dt><dd data-q=\"pace\""), "pace missing");
+    assert!(page.contains(">6:08 /km</dd>"), "pace value");
+    assert!(
+        page.contains("<dt>Distance</dt><dd data-q=\"distance\" data-si=\"2474.2\">2.47 km</dd>")
+    );
     assert!(page.contains("class=\"track-outline\""), "server-rendered track");
     assert!(page.contains("data-chart=\"elevation\""), "elevation chart");
     assert!(page.len() < 60_000, "activity page is {} bytes", page.len());
@@ -303,8 +306,8 @@ fn handle_build_rerenders_one_user_and_applies_sidecars() {
     assert!(page.contains("<h1>Col de &lt;b&gt;Banyuls&lt;/b&gt;</h1>"), "title escaped");
     assert!(page.contains("What a <strong>day</strong>!"));
     assert!(!page.contains("<script>alert"), "description sanitised");
-    assert!(page.contains("<dd>Trek Domane</dd><dt>Gear</dt>"));
-    assert!(!page.contains("Avg HR"), "hide_stats heart_rate");
+    assert!(page.contains("<dt>Gear</dt><dd>Trek Domane</dd>"));
+    assert!(!page.contains("Avg heart rate") && !page.contains("Avg HR"), "hide_stats heart_rate");
     assert!(page.contains("/data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg"));
     assert!(
         after.contains_key("data/dave/_merged/activities/images/2016-12-06T133920Z/summit.jpg")
@@ -716,9 +719,12 @@ fn an_instance_without_users_still_renders_the_shared_pages() {
         root["instance"]["private"], true,
         "instance.db without a private key means private"
     );
-    assert!(
-        std::fs::read_to_string(out.join("index.html")).unwrap().contains("No activities found.")
-    );
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(home.contains("No activities yet."));
+    // The invitation to upload is for a signed-in member only (shown by the script).
+    assert!(home.contains("<p data-user-only hidden><button type=\"button\" class=\"btn\" data-open-dialog=\"upload-dialog\">Upload your first activity</button>"));
+    // This instance has a daemon: its pages ask who is signed in.
+    assert!(home.contains("data-daemon=\"true\""));
     let all = files(&out);
     check_links(&out, &all);
 }

@@ -479,3 +479,50 @@ fn an_upload_redone_after_its_extraction_reports_its_activity_ids() {
     assert_eq!(st.new_activity_ids, ["2026-01-02T120000Z"], "{st:?}");
     assert!(out.join("activity/2026-01-02T120000Z/index.html").is_file());
 }
+
+/// `bincio-gen dev` stopped by SIGTERM to its PID alone (a service manager, `kill PID`)
+/// stops the daemon it started: before, SIGTERM ended `dev` without running any clean-up
+/// and the daemon kept the port.
+#[test]
+fn dev_stops_its_daemon_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // An instance.db makes `dev` start a daemon; a stand-in records its PID and waits.
+    std::fs::write(data.join("instance.db"), b"").unwrap();
+    let pid_file = tmp.path().join("daemon.pid");
+    let fake = tmp.path().join("fake-api");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\necho $$ > '{}'\nexec sleep 600\n", pid_file.display()),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+    let mut dev = Watcher(
+        Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+            .args(["dev", "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:9"])
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--api-bin")
+            .arg(&fake)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let daemon_pid = loop {
+        if let Some(p) = std::fs::read_to_string(&pid_file).ok().filter(|p| p.ends_with('\n')) {
+            break p.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the daemon never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(Path::new(&format!("/proc/{daemon_pid}")).exists());
+    let status = Command::new("kill").args(["-TERM", &dev.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = dev.0.wait().unwrap();
+    assert!(exit.success(), "dev exits cleanly on SIGTERM: {exit:?}");
+    // `dev` waited for its daemon, so the process is gone (not even a zombie).
+    assert!(!Path::new(&format!("/proc/{daemon_pid}")).exists(), "daemon {daemon_pid} still runs");
+}

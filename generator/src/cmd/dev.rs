@@ -1,8 +1,9 @@
 //! `bincio-gen dev`: local multi-user testing in one terminal, as the seeds' `bincio dev`:
 //! the daemon (`bincio-api serve`, when the instance has an `instance.db`), the queue watcher,
-//! and a preview server over the output that proxies `/api/` to the daemon. Ctrl+C stops all:
-//! the terminal sends it to the whole process group, daemon included, and the daemon is also
-//! killed when `dev` returns. (Killing `dev` alone by PID leaves the daemon running.)
+//! and a preview server over the output that proxies `/api/` to the daemon. Ctrl+C, SIGTERM
+//! (`kill PID`, a service manager, a test harness) and SIGHUP stop all: `dev` catches them,
+//! stops the daemon it started and exits, so stopping `dev` by its PID alone never leaves a
+//! daemon behind holding the port.
 
 use super::Outcome;
 use crate::queue::{self, WatchSettings};
@@ -76,6 +77,8 @@ pub fn run(args: &DevArgs) -> anyhow::Result<Outcome> {
         None
     };
     let api = daemon.as_ref().map(|_| args.api_listen);
+    let daemon = std::sync::Arc::new(std::sync::Mutex::new(daemon));
+    stop_on_signals(std::sync::Arc::clone(&daemon))?;
     let settings = WatchSettings::new(
         SiteOptions {
             data_dir: args.data_dir.clone(),
@@ -98,6 +101,31 @@ pub fn run(args: &DevArgs) -> anyhow::Result<Outcome> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let result = super::serve::serve_dir_with_api(&out, &args.listen, api);
-    drop(daemon);
+    if let Ok(mut d) = daemon.lock() {
+        d.take();
+    }
     result
+}
+
+/// On SIGTERM, SIGINT or SIGHUP: stop the daemon (its `Drop`) and exit. The handlers only
+/// set a flag (`signal-hook`, no code runs in the signal handler itself); a thread watches
+/// it. Without this, the default action of SIGTERM ended `dev` without running any `Drop`.
+fn stop_on_signals(daemon: std::sync::Arc<std::sync::Mutex<Option<Child>>>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    for sig in [SIGTERM, SIGINT, SIGHUP] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Ok(mut d) = daemon.lock() {
+            d.take();
+        }
+        eprintln!("stopped");
+        std::process::exit(0);
+    });
+    Ok(())
 }

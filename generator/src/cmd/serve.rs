@@ -58,17 +58,10 @@ fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
     use notify::Watcher;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if let Ok(ev) = ev {
-            let ours = ev.paths.iter().all(|p| {
-                p.components().any(|c| {
-                    let c = c.as_os_str();
-                    c == layout::MERGED_DIR || c == layout::QUEUE_DIR
-                }) || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                    || p.ends_with("index.json")
-            });
-            if !ours {
-                let _ = tx.send(());
-            }
+        if let Ok(ev) = ev
+            && is_data_change(&ev)
+        {
+            let _ = tx.send(());
         }
     })?;
     watcher.watch(&opts.data_dir, notify::RecursiveMode::Recursive)?;
@@ -84,6 +77,32 @@ fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Whether an event is a change to the data a build reads, rather than the build's own
+/// doing. inotify reports every open and close, so a build *reading* the data directory
+/// produced access events that started the next build, for ever (a rebuild every 0.3 s):
+/// only creations, removals, renames and content writes count, and only outside what
+/// builds themselves write (`_merged/`, `_queue/`, dot files and folders such as
+/// `.site/` and `.site_cache-*.json`, `index.json`).
+fn is_data_change(ev: &notify::Event) -> bool {
+    use notify::EventKind;
+    use notify::event::ModifyKind;
+    let changes = matches!(
+        ev.kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+    );
+    let ours = |p: &Path| {
+        p.components().any(|c| {
+            let c = c.as_os_str();
+            c == layout::MERGED_DIR
+                || c == layout::QUEUE_DIR
+                || c.to_string_lossy().starts_with('.')
+        }) || p.ends_with("index.json")
+    };
+    changes && !ev.paths.iter().all(|p| ours(p))
 }
 
 /// Serve `root` over HTTP until the process is stopped.
@@ -307,5 +326,45 @@ mod proxy_tests {
         assert!(request.contains(&format!("Host: {addr}\r\n")), "{request}");
         assert!(request.contains("X-Real-IP: 127.0.0.1\r\nConnection: close\r\n\r\nhello"));
         assert!(!request.contains("keep-alive"));
+    }
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::is_data_change;
+    use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, ModifyKind};
+    use notify::{Event, EventKind};
+    use std::path::PathBuf;
+
+    fn ev(kind: EventKind, path: &str) -> Event {
+        Event::new(kind).add_path(PathBuf::from("/data").join(path))
+    }
+
+    #[test]
+    fn reads_and_the_builds_own_files_do_not_trigger_a_rebuild() {
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Content));
+        // What a build does: it opens and reads every input, and writes its own records.
+        for e in [
+            ev(EventKind::Access(AccessKind::Open(AccessMode::Read)), "dave/edits/a.md"),
+            ev(EventKind::Access(AccessKind::Close(AccessMode::Read)), "dave/activities/a.json"),
+            ev(
+                EventKind::Modify(ModifyKind::Metadata(notify::event::MetadataKind::AccessTime)),
+                "dave/index.json",
+            ),
+            ev(write, "dave/_merged/activities/a.json"),
+            ev(EventKind::Create(CreateKind::File), ".site/pages-x/dave.json"),
+            ev(write, "dave/.site_cache-x.json"),
+            ev(write, "index.json"),
+        ] {
+            assert!(!is_data_change(&e), "{e:?}");
+        }
+        // What a user does.
+        for e in [
+            ev(write, "dave/edits/a.md"),
+            ev(EventKind::Create(CreateKind::File), "dave/activities/b.json"),
+            ev(EventKind::Remove(notify::event::RemoveKind::File), "dave/activities/a.json"),
+        ] {
+            assert!(is_data_change(&e), "{e:?}");
+        }
     }
 }

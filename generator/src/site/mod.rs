@@ -9,12 +9,15 @@
 //! data are byte-identical.
 
 pub mod assets;
+pub mod device;
 pub mod escape;
+pub mod figures;
 pub mod load;
 pub mod pages;
 pub mod render;
 pub mod svg;
 pub mod templates;
+pub mod units;
 pub mod view;
 
 use std::path::PathBuf;

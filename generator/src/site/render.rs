@@ -174,6 +174,15 @@ pub struct SiteView {
     /// `/static/vendor/leaflet-x.y.z/`.
     pub leaflet_url: String,
     pub tile_url: Option<String>,
+    /// The instance's units (`metric`/`imperial`): what pages are pre-rendered in, before a
+    /// visitor's own preference (`site/units.rs`).
+    pub units: &'static str,
+    /// A daemon serves `/api/` (the instance has `instance.db`): without one, pages never
+    /// ask `/api/me` (it could only answer 404).
+    pub daemon: bool,
+    /// The tile host the pages' Content-Security-Policy allows images from, and no other
+    /// (`https://tile.example`); see `docs/admin.md`, "Base map".
+    pub tile_origin: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -295,7 +304,9 @@ fn build_scope(
 
     let mut site = site_view(&inst, &vendors);
     site.tile_url = opts.tile_url.clone().or_else(|| inst.config.tile_url.clone());
+    site.tile_origin = site.tile_url.as_deref().and_then(tile_origin);
     let root = InstanceRoot::new(&data);
+    site.daemon = root.instance_db().exists();
     let urls = activity_urls(&inst, &root, |h| scope.renders(h))?;
     let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
@@ -383,7 +394,21 @@ fn site_view(inst: &Instance, vendors: &[Vendor]) -> SiteView {
             .flatten(),
         leaflet_url,
         tile_url: None,
+        units: if inst.config.units == bincio_bas::config::Units::Imperial {
+            "imperial"
+        } else {
+            "metric"
+        },
+        daemon: false,
+        tile_origin: None,
     }
+}
+
+/// `scheme://host[:port]` of a tile URL template, for the CSP and the documentation.
+pub fn tile_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    Some(format!("{scheme}://{host}"))
 }
 
 /// Page and data URLs of every activity.

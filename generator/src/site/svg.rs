@@ -12,8 +12,9 @@
 use super::escape::html as esc;
 use std::fmt::Write;
 
-/// Points kept per chart line (the timeseries is bucketed to this many means).
-pub const CHART_POINTS: usize = 240;
+/// Points kept per chart line (the timeseries is bucketed to this many means): one per two
+/// pixel columns of the plot area, finer than any screen shows a 600-unit-wide chart.
+pub const CHART_POINTS: usize = 270;
 
 fn r1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
@@ -112,73 +113,202 @@ pub fn bucket(xs: &[f64], ys: &[Option<f64>], n: usize) -> Vec<(f64, f64, usize)
     out
 }
 
-/// A line + area chart (800×220) of one channel against time or distance. The series
-/// points carry `data-i` (sample index) in a JSON attribute so the map marker can follow
-/// the pointer. `x_is_km` picks the tick format.
-pub fn line_chart(
-    points: &[(f64, f64, usize)],
-    color: &str,
-    label: &str,
-    x_is_km: bool,
-) -> Option<String> {
+/// How a chart's y values read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YFormat {
+    /// A plain number ("120").
+    Number,
+    /// Seconds as a pace clock ("5:30"), the axis inverted so that faster is higher.
+    Pace,
+}
+
+/// How a chart's x axis reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XAxis {
+    /// Seconds from the start.
+    Time,
+    /// Distance, already in the axis unit (km or mi), labelled with `unit`.
+    Distance { unit: &'static str },
+}
+
+/// One chart of the activity page's stack.
+pub struct ChartSpec<'a> {
+    /// Accessible name and readout label, with its unit ("Heart rate (bpm)").
+    pub label: &'a str,
+    pub color: &'a str,
+    pub y: YFormat,
+    /// Fit the y axis to the data (elevation, heart rate) instead of starting at 0.
+    pub fit: bool,
+    /// Fill under the line (the elevation profile).
+    pub area: bool,
+    pub x: XAxis,
+    /// Draw the x tick labels (only the bottom chart of a stack does).
+    pub x_labels: bool,
+    /// A text alternative: the figures a reader would take from the chart.
+    pub summary: String,
+}
+
+/// Chart geometry, shared by every chart of a stack so that their plot areas line up
+/// exactly and one hover line can cross them all.
+pub const CHART_W: f64 = 600.0;
+/// Left margin: room for a four-character y label at the phone size (19 units).
+pub const CHART_ML: f64 = 52.0;
+pub const CHART_MR: f64 = 10.0;
+
+/// Round tick values covering `[lo, hi]`: the smallest step of 1, 2 or 5 × 10ⁿ whose whole
+/// steps cover the range in at most `target` intervals (so labels never crowd a short
+/// chart), and the range widened to whole steps. Returns `(lo, hi, step)`.
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
+    let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
+    let target = target.max(1) as f64;
+    let mut mag = 10f64.powf((span / target).log10().floor());
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            let step = m * mag;
+            let lo2 = (lo / step).floor() * step;
+            let hi2 = ((hi / step).ceil() * step).max(lo2 + step);
+            if (hi2 - lo2) / step <= target + 1e-9 {
+                return (lo2, hi2, step);
+            }
+        }
+        mag *= 10.0;
+    }
+}
+
+/// Round time ticks (seconds): 1, 2, 5, 10, 15, 20, 30 min, 1, 2, 3, 6 h.
+fn time_step(span_s: f64, target: f64) -> f64 {
+    [60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0]
+        .into_iter()
+        .find(|s| span_s / s <= target)
+        .unwrap_or(43200.0)
+}
+
+fn y_text(v: f64, f: YFormat) -> String {
+    match f {
+        YFormat::Number => format!("{}", v.round()),
+        YFormat::Pace => {
+            let s = v.round().max(0.0) as i64;
+            format!("{}:{:02}", s / 60, s % 60)
+        }
+    }
+}
+
+/// A line chart of one channel, `CHART_W` wide, for the activity page's aligned stack. The
+/// plot area starts at [`CHART_ML`] and ends [`CHART_MR`] before the right edge in every
+/// chart, so `data-x0`/`data-x1` map the pointer to the same sample in all of them.
+/// `points` are `(x, y, sample index)` already bucketed to at most one per pixel column
+/// ([`CHART_POINTS`]); the path uses relative whole-pixel steps to stay small.
+pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<String> {
     if points.len() < 2 {
         return None;
     }
-    let (w, h, ml, mr, mt, mb) = (800.0, 220.0, 48.0, 8.0, 8.0, 24.0);
+    let h = if spec.x_labels { 160.0 } else { 134.0 };
+    let (w, ml, mr, mt) = (CHART_W, CHART_ML, CHART_MR, 16.0);
+    // Room above the top and below the bottom grid line for half a y label, at the phone
+    // size too (the theme draws ticks at up to 19 units): no label is cut by the box.
+    let mb = if spec.x_labels { 38.0 } else { 12.0 };
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (x0, x1) = min_max(&xs);
-    let (y_min, y_max) = min_max(&ys);
-    let y0 = y_min.min(0.0);
-    let y1 = if y_max > y0 { y_max } else { y0 + 1.0 };
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    // Whole pixels: an 800 px wide chart needs no more, and it keeps ten charts per
-    // activity page (five channels, two x axes) within the page budget.
+    let (y_min, y_max) = min_max(&ys);
+    let lo = if spec.fit || y_min < 0.0 { y_min } else { 0.0 };
+    let (y0, y1, step) = match spec.y {
+        YFormat::Number => nice_ticks(lo, y_max, 4),
+        YFormat::Pace => {
+            // Pace ticks every 15 s, 30 s, 1, 2, 5 or 10 min, at most four intervals once
+            // the range is widened to whole steps.
+            let whole = |st: f64| {
+                let lo = (y_min / st).floor() * st;
+                (lo, ((y_max / st).ceil() * st).max(lo + st), st)
+            };
+            [15.0, 30.0, 60.0, 120.0, 300.0]
+                .into_iter()
+                .map(whole)
+                .find(|(lo, hi, st)| (hi - lo) / st <= 4.0 + 1e-9)
+                .unwrap_or_else(|| whole(600.0))
+        }
+    };
+    let invert = spec.y == YFormat::Pace;
     let px = |x: f64| (ml + (x - x0) / (x1 - x0) * (w - ml - mr)).round();
-    let py = |y: f64| (mt + (1.0 - (y - y0) / (y1 - y0)) * (h - mt - mb)).round();
-    let pts: Vec<(f64, f64)> = points.iter().map(|p| (px(p.0), py(p.1))).collect();
-    let line = polyline(&pts);
-    let base = py(y0);
-    let area = format!("{line}L{},{base}L{},{base}Z", pts[pts.len() - 1].0, pts[0].0);
-    let (label, color) = (esc(label), esc(color));
-    let mut s = String::new();
+    let py = |y: f64| {
+        let f = (y - y0) / (y1 - y0);
+        let f = if invert { f } else { 1.0 - f };
+        (mt + f * (h - mt - mb)).round()
+    };
+    let label = esc(spec.label);
+    let color = esc(spec.color);
+    let mut s = String::with_capacity(points.len() * 8 + 1024);
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" data-x0="{x0}" data-x1="{x1}" data-ml="{ml}" data-mr="{mr}">"#
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" data-x0="{x0}" data-x1="{x1}" data-ml="{ml}" data-mr="{mr}"><title>{}</title>"#,
+        esc(&spec.summary)
     );
-    for k in 0..=4 {
-        let v = y0 + (y1 - y0) * f64::from(k) / 4.0;
+    let mut v = y0;
+    while v <= y1 + step * 1e-6 {
         let y = py(v);
         let _ = write!(
             s,
             r#"<line class="grid" x1="{ml}" x2="{}" y1="{y}" y2="{y}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
             w - mr,
-            ml - 4.0,
-            y + 3.0,
-            v.round()
+            ml - 5.0,
+            // Keep the top and bottom labels inside the box.
+            (y + 5.0).clamp(21.0, h - 6.0),
+            y_text(v, spec.y)
         );
+        v += step;
     }
-    for k in 0..=5 {
-        let v = x0 + (x1 - x0) * f64::from(k) / 5.0;
-        let text = if x_is_km { format!("{v:.1} km") } else { time_tick(v) };
-        let _ = write!(
-            s,
-            r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{text}</text>"#,
-            px(v),
-            h - 6.0
-        );
+    if spec.x_labels {
+        let (step, unit) = match spec.x {
+            XAxis::Time => (time_step(x1 - x0, 6.0), ""),
+            XAxis::Distance { unit } => (nice_ticks(x0, x1, 6).2, unit),
+        };
+        let mut v = (x0 / step).ceil() * step;
+        while v <= x1 + step * 1e-6 {
+            let text = match spec.x {
+                XAxis::Time => time_tick(v),
+                XAxis::Distance { .. } => {
+                    if step < 1.0 {
+                        format!("{v:.1} {unit}")
+                    } else {
+                        format!("{} {unit}", v.round())
+                    }
+                }
+            };
+            // About 11 units per character at the phone size (19 px): a label that would cross
+            // the edge moves in.
+            let half = text.chars().count() as f64 * 5.5;
+            let x = px(v).clamp(half, w - half);
+            let _ = write!(
+                s,
+                r#"<text class="tick" x="{x}" y="{}" text-anchor="middle">{text}</text>"#,
+                h - 7.0
+            );
+            v += step;
+        }
+    }
+    let pts: Vec<(f64, f64)> = points.iter().map(|p| (px(p.0), py(p.1))).collect();
+    let mut d = String::with_capacity(pts.len() * 7);
+    let (mut cx, mut cy) = pts[0];
+    let _ = write!(d, "M{cx},{cy}l");
+    for (i, (x, y)) in pts.iter().enumerate().skip(1) {
+        let _ = write!(d, "{}{},{}", if i == 1 { "" } else { " " }, x - cx, y - cy);
+        (cx, cy) = (*x, *y);
+    }
+    if spec.area {
+        let base = h - mb;
+        let _ = write!(s, r#"<path d="{d}V{base}H{}Z" fill="{color}" opacity=".18"/>"#, pts[0].0);
     }
     let _ = write!(
         s,
-        r#"<path d="{area}" fill="{color}" opacity=".15"/><path d="{line}" fill="none" stroke="{color}" stroke-width="1.5"/><line class="cursor" x1="-10" x2="-10" y1="{mt}" y2="{}"/></svg>"#,
-        h - mb
+        r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round"/><line class="cursor" x1="-10" x2="-10" y1="0" y2="{h}"/></svg>"#
     );
     Some(s)
 }
 
 fn time_tick(t_s: f64) -> String {
     let m = (t_s / 60.0).round() as i64;
-    if m >= 60 { format!("{}h{:02}", m / 60, m % 60) } else { format!("{m}m") }
+    if m >= 60 { format!("{}:{:02}", m / 60, m % 60) } else { format!("{m} min") }
 }
 
 /// One bar of a time-in-zone chart.
@@ -449,6 +579,16 @@ mod tests {
         assert_eq!(blend("#000000", "#ffffff", 0.5), "#808080");
         assert_eq!(blend("#27272a", "#00c8ff", 1.0), "#00c8ff");
         assert_eq!(mix_weighted(&[("#ff0000", 1.0), ("#0000ff", 3.0)]), "#4000bf");
+    }
+
+    #[test]
+    fn ticks_are_round_and_never_more_than_asked() {
+        assert_eq!(nice_ticks(240.0, 540.0, 4), (200.0, 600.0, 100.0));
+        assert_eq!(nice_ticks(400.0, 412.0, 4), (400.0, 415.0, 5.0));
+        assert_eq!(nice_ticks(0.0, 800.0, 4), (0.0, 800.0, 200.0));
+        // 95–201 bpm would take six 20 bpm steps: four 50 bpm steps instead.
+        assert_eq!(nice_ticks(95.0, 201.0, 4), (50.0, 250.0, 50.0));
+        assert_eq!(nice_ticks(85.0, 180.0, 4), (50.0, 200.0, 50.0));
     }
 
     #[test]

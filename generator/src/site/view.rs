@@ -4,21 +4,27 @@
 //! Dates and times are shown in the activity's own recorded offset (what the athlete saw
 //! on the device), never in the build machine's zone.
 
-use crate::site::templates::{format_distance, format_duration, format_pace, format_speed};
+use super::units::{Q, format as fmt_units};
+use crate::site::templates::{format_duration, format_pace, format_speed};
+use bincio_bas::config::Units;
 use bincio_bas::{Privacy, Sport, SubSport, Summary, Timestamp};
 use serde::Serialize;
 
-/// Icon, colour and label of a sport (the reference's palette).
+/// Icon, colour and label of a sport. The icon is the symbol's id in the theme's sprite
+/// `/static/img/sports.svg` (templates draw `<svg><use href="…#cycling"/></svg>`: emoji need
+/// an emoji font, and render as boxes without one). The colours are mid-tones with at least
+/// 3:1 contrast against both the light (#ffffff) and the dark (#18181b) card, so a sport's
+/// badge, line and heatmap cell are visible in either theme.
 pub fn sport_meta(sport: Sport) -> (&'static str, &'static str, &'static str) {
     match sport {
-        Sport::Cycling => ("🚴", "#00c8ff", "Cycling"),
-        Sport::Running => ("🏃", "#ff6b35", "Running"),
-        Sport::Hiking => ("🥾", "#4ade80", "Hiking"),
-        Sport::Walking => ("🚶", "#a3e635", "Walking"),
-        Sport::Swimming => ("🏊", "#38bdf8", "Swimming"),
-        Sport::Skiing => ("⛷️", "#e0f2fe", "Skiing"),
-        Sport::Other => ("⚡", "#a78bfa", "Other"),
-        Sport::Multisport => ("🏅", "#f472b6", "Multisport"),
+        Sport::Cycling => ("cycling", "#0891b2", "Cycling"),
+        Sport::Running => ("running", "#ea580c", "Running"),
+        Sport::Hiking => ("hiking", "#16a34a", "Hiking"),
+        Sport::Walking => ("walking", "#a16207", "Walking"),
+        Sport::Swimming => ("swimming", "#2563eb", "Swimming"),
+        Sport::Skiing => ("skiing", "#7c3aed", "Skiing"),
+        Sport::Other => ("other", "#db2777", "Other"),
+        Sport::Multisport => ("multisport", "#c026d3", "Multisport"),
     }
 }
 
@@ -149,12 +155,21 @@ pub struct CardView {
     pub hr: Option<String>,
     pub cadence: Option<String>,
     pub highlight: bool,
+    /// SI values and the speed quantity, for the visitor's unit preference
+    /// (`data-q`/`data-si`, see `site/units.rs`).
+    pub distance_si: Option<f64>,
+    pub elevation_si: Option<f64>,
+    pub speed_si: Option<f64>,
+    pub speed_q: &'static str,
 }
 
-/// Build a card; `url` is the activity page, `handle` is shown on the combined feed.
-pub fn card(s: &Summary, url: String, handle: Option<&str>) -> CardView {
+/// Build a card in the instance's `units`; `url` is the activity page, `handle` is shown on
+/// the combined feed. Figures the activity does not have are empty (the card leaves them
+/// out rather than showing "—").
+pub fn card(s: &Summary, url: String, handle: Option<&str>, units: Units) -> CardView {
     let (icon, color, _) = sport_meta(s.sport);
-    let hide = |_k: &str| false;
+    let q = super::units::speed_q(s.sport);
+    let round3 = |v: f64| (v * 1000.0).round() / 1000.0;
     CardView {
         url,
         title: display_title(s),
@@ -169,15 +184,26 @@ pub fn card(s: &Summary, url: String, handle: Option<&str>) -> CardView {
             .as_deref()
             .filter(|_| s.privacy != Privacy::NoGps)
             .and_then(|c| super::svg::thumbnail(c, color)),
-        distance: format_distance(s.distance_m),
+        distance: s
+            .distance_m
+            .filter(|d| *d > 0.0)
+            .map(|m| fmt_units(Q::Distance, m, units))
+            .unwrap_or_default(),
         moving_time: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)),
         elevation: s
             .elevation_gain_m
-            .map(|e| format!("{} m", e.round()))
-            .unwrap_or_else(|| "—".to_owned()),
-        speed: s.avg_speed_kmh.filter(|_| !hide("speed")).map(|v| speed_or_pace(s.sport, Some(v))),
+            .map(|e| fmt_units(Q::Elevation, e, units))
+            .unwrap_or_default(),
+        speed: s.avg_speed_kmh.filter(|v| *v > 0.0).map(|v| fmt_units(q, v, units)),
         hr: s.avg_hr_bpm.map(|v| format!("{v} bpm")),
-        cadence: s.avg_cadence_rpm.map(|v| format!("{v} rpm")),
+        cadence: s
+            .avg_cadence_rpm
+            .filter(|v| *v > 0)
+            .map(|v| super::units::cadence_text(s.sport, v as f64)),
+        distance_si: s.distance_m.filter(|d| *d > 0.0).map(round3),
+        elevation_si: s.elevation_gain_m.map(round3),
+        speed_si: s.avg_speed_kmh.filter(|v| *v > 0.0).map(round3),
+        speed_q: q.as_str(),
         highlight: s
             .custom
             .as_ref()

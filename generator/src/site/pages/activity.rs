@@ -10,15 +10,18 @@
 use super::super::SiteError;
 use super::super::escape::xml_chars;
 use super::super::render::{ActivityUrls, Ctx, activity_files};
-use super::super::svg;
+use super::super::svg::{self, XAxis, YFormat};
+use super::super::units::{self, Fig, Q};
 use super::super::view::{
-    self, format_date, format_time, render_markdown, speed_or_pace, sport_label, sport_meta,
+    self, format_date, format_time, render_markdown, sport_label, sport_meta,
 };
+use super::super::{device, figures};
 use crate::merge::{MergedActivity, MergedUser};
-use crate::site::templates::{format_distance, format_duration};
+use crate::site::templates::format_duration;
+use bincio_bas::config::Units;
 use bincio_bas::fsx;
 use bincio_bas::layout::{self, UserDir};
-use bincio_bas::{Timeseries, TrackFeature};
+use bincio_bas::{Detail, Lap, Sport, SubSport, Summary, Timeseries, TrackFeature};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -177,6 +180,9 @@ fn copy_unlisted_files(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Res
 struct Stat {
     label: &'static str,
     value: String,
+    /// Quantity and SI value, for the visitor's unit preference (`site/units.rs`).
+    q: Option<&'static str>,
+    si: Option<f64>,
 }
 
 /// One leg of a multisport activity, as its row on the page: its own sport decides pace
@@ -197,18 +203,9 @@ struct LegRow {
 }
 
 #[derive(Serialize)]
-struct LapRow {
-    n: i64,
-    distance: String,
-    time: String,
-    speed: String,
-    hr: String,
-}
-
-#[derive(Serialize)]
 struct Chart {
     key: &'static str,
-    label: &'static str,
+    label: String,
     svg_time: String,
     svg_dist: Option<String>,
 }
@@ -273,6 +270,12 @@ struct MapData<'a> {
     hr_zones: Option<Vec<[f64; 2]>>,
     power_zones: Option<Vec<[f64; 2]>>,
     tile_url: Option<String>,
+    tile_attribution: Option<String>,
+    /// How the hover readout writes speed (`speed`, `pace`, `pace100`) and cadence
+    /// (`[multiplier, unit]`), and the instance's default units.
+    speed_q: &'static str,
+    cadence: Option<(f64, &'static str)>,
+    units: &'static str,
 }
 
 fn render_activity(
@@ -300,75 +303,14 @@ fn render_activity(
     let hide = |k: &str| hidden.iter().any(|h| h == k);
     let (icon, color, _) = sport_meta(s.sport);
 
-    let mut stats = vec![
-        Stat { label: "Distance", value: format_distance(s.distance_m) },
-        Stat {
-            label: "Moving time",
-            value: format_duration(s.moving_time_s.or(s.duration_s).map(|v| v as f64)),
-        },
-        Stat { label: "Elapsed time", value: format_duration(s.duration_s.map(|v| v as f64)) },
-    ];
-    if !hide("elevation") {
-        stats.push(Stat {
-            label: "Elevation ↑",
-            value: opt(s.elevation_gain_m.map(|v| format!("{} m", v.round()))),
-        });
-    }
-    if !hide("speed") {
-        let pace = s.sport.uses_pace();
-        stats.push(Stat {
-            label: if pace { "Avg pace" } else { "Avg speed" },
-            value: speed_or_pace(s.sport, s.avg_speed_kmh),
-        });
-        stats.push(Stat {
-            label: if pace { "Best pace" } else { "Max speed" },
-            value: speed_or_pace(s.sport, s.max_speed_kmh),
-        });
-    }
-    if !hide("heart_rate") {
-        stats.push(Stat { label: "Avg HR", value: opt(s.avg_hr_bpm.map(|v| format!("{v} bpm"))) });
-        stats.push(Stat { label: "Max HR", value: opt(s.max_hr_bpm.map(|v| format!("{v} bpm"))) });
-    }
-    if !hide("cadence") && s.avg_cadence_rpm.is_some() {
-        // A swimmer's cadence is strokes per minute.
-        let swim = s.sport == bincio_bas::Sport::Swimming;
-        stats.push(Stat {
-            label: if swim { "Stroke rate" } else { "Cadence" },
-            value: opt(s
-                .avg_cadence_rpm
-                .map(|v| if swim { format!("{v} strokes/min") } else { format!("{v} rpm") })),
-        });
-    }
-    if let (Some(len), Some(n)) = (d.pool_length_m, d.pool_lengths) {
-        stats.push(Stat { label: "Pool", value: format!("{len} m · {n} lengths") });
-    }
-    if !hide("power") && s.avg_power_w.is_some() {
-        stats
-            .push(Stat { label: "Avg power", value: opt(s.avg_power_w.map(|v| format!("{v} W"))) });
-    }
-    if let Some(g) = d.gear.as_ref().filter(|g| !g.is_empty()) {
-        stats.push(Stat { label: "Gear", value: g.clone() });
-    }
+    let units = ctx.inst.config.units;
+    let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
+    let ts: Option<Timeseries> =
+        if a.has_timeseries { read_json(&merged.join(layout::timeseries_name(id))) } else { None };
+    let stats = stats(s, d, ts.as_ref(), &hide, units);
 
-    let laps: Vec<LapRow> = d
-        .laps
-        .iter()
-        .map(|l| LapRow {
-            n: l.index + 1,
-            distance: format_distance(l.distance_m),
-            time: format_duration(l.duration_s),
-            speed: if hide("speed") {
-                "—".to_owned()
-            } else {
-                speed_or_pace(s.sport, l.avg_speed_kmh)
-            },
-            hr: if hide("heart_rate") {
-                "—".to_owned()
-            } else {
-                opt(l.avg_hr_bpm.map(|v| format!("{v} bpm")))
-            },
-        })
-        .collect();
+    let lap_table = lap_table(s.sport, s.sub_sport, &d.laps, &hide, units);
+    let dist_m = ts.as_ref().and_then(figures::distance_m);
 
     let legs: Vec<LegRow> = d
         .legs
@@ -377,7 +319,7 @@ fn render_activity(
             let dash = || "—".to_owned();
             LegRow {
                 n: l.index + 1,
-                icon: if l.transition { "⇄" } else { sport_meta(l.sport).0 },
+                icon: if l.transition { "" } else { sport_meta(l.sport).0 },
                 label: if l.transition {
                     "Transition".to_owned()
                 } else {
@@ -385,27 +327,34 @@ fn render_activity(
                 },
                 transition: l.transition,
                 start: format_time(&l.started_at),
-                distance: format_distance(l.distance_m.filter(|d| *d > 0.0)),
+                distance: l
+                    .distance_m
+                    .filter(|d| *d > 0.0)
+                    .map_or_else(dash, |m| Fig::of(Q::Distance, m, units).text),
                 time: format_duration(l.moving_time_s.or(l.duration_s).map(|v| v as f64)),
                 speed: if hide("speed") || l.transition {
                     dash()
                 } else {
-                    speed_or_pace(l.sport, l.avg_speed_kmh)
+                    l.avg_speed_kmh
+                        .filter(|v| *v > 0.0)
+                        .map_or_else(dash, |v| Fig::of(units::speed_q(l.sport), v, units).text)
                 },
                 max_speed: if hide("speed") || l.transition {
                     dash()
                 } else {
-                    speed_or_pace(l.sport, l.max_speed_kmh)
+                    l.max_speed_kmh
+                        .filter(|v| *v > 0.0)
+                        .map_or_else(dash, |v| Fig::of(units::speed_q(l.sport), v, units).text)
                 },
                 hr: if hide("heart_rate") {
                     dash()
                 } else {
-                    opt(l.avg_hr_bpm.map(|v| format!("{v} bpm")))
+                    l.avg_hr_bpm.map_or_else(dash, |v| format!("{v} bpm"))
                 },
                 power: if hide("power") {
                     dash()
                 } else {
-                    opt(l.avg_power_w.map(|v| format!("{v} W")))
+                    l.avg_power_w.map_or_else(dash, |v| format!("{v} W"))
                 },
             }
         })
@@ -421,20 +370,29 @@ fn render_activity(
         })
         .unwrap_or_default();
     let track_svg = svg::track_outline(&coords, color);
-    let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
-    let ts: Option<Timeseries> =
-        if a.has_timeseries { read_json(&merged.join(layout::timeseries_name(id))) } else { None };
-    let charts = ts.as_ref().map(|ts| charts(ts, &hide)).unwrap_or_default();
-    // Time in the owner's HR and power zones (the reference never wired zones in).
+    let charts = ts
+        .as_ref()
+        .map(|ts| charts(ts, dist_m.as_deref(), s.sport, &hide, units))
+        .unwrap_or_default();
+    let splits = match (&ts, &dist_m) {
+        // Swims are read by their laps and lengths, not by kilometre.
+        (Some(ts), Some(dm)) if !hide("speed") && s.sport != Sport::Swimming => {
+            split_tables(ts, dm, s, &hide)
+        }
+        _ => Vec::new(),
+    };
+    // Time in the owner's HR and power zones; without zones, the owner is asked to set them
+    // (the prompt is `data-owner`, shown by the script to the owner only).
     let mut zone_charts: Vec<ZoneChart> = Vec::new();
+    let mut zones_missing: Vec<&'static str> = Vec::new();
     if let Some(ts) = &ts {
-        const HR_COLORS: [&str; 5] = ["#60a5fa", "#4ade80", "#facc15", "#fb923c", "#f87171"];
+        const HR_COLORS: [&str; 5] = ["#3b82f6", "#22c55e", "#eab308", "#f97316", "#ef4444"];
         const POWER_COLORS: [&str; 7] =
-            ["#60a5fa", "#34d399", "#facc15", "#fb923c", "#f87171", "#c084fc", "#f43f5e"];
+            ["#3b82f6", "#10b981", "#eab308", "#f97316", "#ef4444", "#a855f7", "#e11d48"];
         let as_f = |v: &[Option<i64>]| -> Vec<Option<f64>> {
             v.iter().map(|x| x.map(|y| y as f64)).collect()
         };
-        for (label, unit, zones, values, colors, key) in [
+        for (label, unit, zones, values, colors, key, what) in [
             (
                 "Heart rate zones",
                 "bpm",
@@ -442,6 +400,7 @@ fn render_activity(
                 as_f(&ts.hr_bpm),
                 &HR_COLORS[..],
                 "heart_rate",
+                "heart-rate",
             ),
             (
                 "Power zones",
@@ -450,18 +409,45 @@ fn render_activity(
                 as_f(&ts.power_w),
                 &POWER_COLORS[..],
                 "power",
+                "power",
             ),
         ] {
-            if hide(key) {
+            if hide(key) || !values.iter().any(Option::is_some) {
                 continue;
             }
-            if let Some(z) = zones.as_ref().filter(|z| !z.is_empty())
-                && let Some(svg) = zone_time_svg(&ts.t, &values, z, unit, colors)
-            {
-                zone_charts.push(ZoneChart { label, svg });
+            match zones.as_ref().filter(|z| !z.is_empty()) {
+                Some(z) => {
+                    if let Some(svg) = zone_time_svg(&ts.t, &values, z, unit, colors) {
+                        zone_charts.push(ZoneChart { label, svg });
+                    }
+                }
+                None => zones_missing.push(what),
             }
         }
     }
+    // This activity's best efforts against the athlete's all-time best.
+    let power_curve_svg = if hide("power") {
+        None
+    } else {
+        s.mmp.as_ref().filter(|m| !m.is_empty()).and_then(|m| {
+            let mine: Vec<(i64, i64)> = m.iter().map(|(d, w)| (d.0, w.0)).collect();
+            let best: Vec<(i64, i64)> = u
+                .athlete
+                .as_ref()
+                .and_then(|a| a.power_curve.all_time.as_ref())
+                .map(|c| c.iter().map(|(d, w)| (d.0, w.0)).collect())
+                .unwrap_or_default();
+            let mut lines = vec![svg::CurveLine { name: "This activity", color, points: &mine }];
+            if !best.is_empty() {
+                lines.push(svg::CurveLine {
+                    name: "All-time best",
+                    color: "#a1a1aa",
+                    points: &best,
+                });
+            }
+            svg::power_curve(&lines, settings.ftp_w)
+        })
+    };
 
     let photos: Vec<Photo> = a
         .images
@@ -489,6 +475,10 @@ fn render_activity(
         hr_zones: settings.hr_zones.clone(),
         power_zones: settings.power_zones,
         tile_url: ctx.site.tile_url.clone(),
+        tile_attribution: ctx.site.tile_url.as_ref().map(|_| TILE_ATTRIBUTION.to_owned()),
+        speed_q: units::speed_q(s.sport).as_str(),
+        cadence: (!hide("cadence")).then(|| units::cadence(s.sport, 1.0)),
+        units: units_name(units),
     };
     let mut c = tera::Context::new();
     let title = view::display_title(s);
@@ -520,15 +510,18 @@ fn render_activity(
         &d.description.as_deref().filter(|t| !t.trim().is_empty()).map(render_markdown),
     );
     c.insert("stats", &stats);
-    c.insert("laps", &laps);
+    c.insert("lap_table", &lap_table);
+    c.insert("splits", &splits);
     c.insert("legs", &legs);
     c.insert("charts", &charts);
     c.insert("zone_charts", &zone_charts);
+    c.insert("zones_missing", &zones_missing.join(" and "));
+    c.insert("power_curve_svg", &power_curve_svg);
     c.insert("track_svg", &track_svg);
     c.insert("photos", &photos);
     c.insert("records", &records);
     c.insert("gpx_url", &gpx_url);
-    c.insert("device", &d.device);
+    c.insert("device", &d.device.as_deref().and_then(device::display_name));
     // Placed in a quoted attribute (`data-map='…'`), which Tera escapes like any value.
     c.insert("map_json", &serde_json::to_string(&map).unwrap_or_default());
     c.insert("detail_url", &format!("{}{}", urls.data, layout::detail_name(id)));
@@ -537,77 +530,465 @@ fn render_activity(
     Ok(produced)
 }
 
-fn opt(v: Option<String>) -> String {
-    v.unwrap_or_else(|| "—".to_owned())
-}
-
 fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Option<T> {
     let bytes = std::fs::read(p).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-/// key, label, colour, values, `hide_stats` name.
-type Channel = (&'static str, &'static str, &'static str, Vec<Option<f64>>, &'static str);
+/// The attribution shown with base-map tiles. Every public and self-hosted raster tile
+/// service of the documented kind (`docs/site.md`, "Base map") draws OpenStreetMap data,
+/// whose licence requires this credit.
+const TILE_ATTRIBUTION: &str =
+    "© <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a> contributors";
 
-/// Charts of the channels that have data, against time and (when speed exists) distance.
-fn charts(ts: &Timeseries, hide: &dyn Fn(&str) -> bool) -> Vec<Chart> {
-    let t: Vec<f64> = ts.t.iter().map(|v| *v as f64).collect();
-    // Distance by integrating speed × Δt (nulls and > 150 km/h count as 0), as the reference;
-    // without a speed channel, from the published positions.
-    let dist_km: Option<Vec<f64>> = if ts.speed_kmh.iter().any(Option::is_some) {
-        let mut acc = 0.0;
-        let mut out = Vec::with_capacity(t.len());
-        for i in 0..t.len() {
-            if i > 0 {
-                let v =
-                    ts.speed_kmh.get(i).copied().flatten().filter(|v| *v <= 150.0).unwrap_or(0.0);
-                acc += v * (t[i] - t[i - 1]).max(0.0) / 3600.0;
-            }
-            out.push(acc);
+fn units_name(u: Units) -> &'static str {
+    if u == Units::Imperial { "imperial" } else { "metric" }
+}
+
+/// The figure cards: only those the activity has data for (no "—" cards), in the order
+/// Strava's readers look for them, each stat-group left out when `hide_stats` hides it.
+fn stats(
+    s: &Summary,
+    d: &Detail,
+    ts: Option<&Timeseries>,
+    hide: &dyn Fn(&str) -> bool,
+    units: Units,
+) -> Vec<Stat> {
+    let mut out: Vec<Stat> = Vec::new();
+    let mut push = |label: &'static str, fig: Option<Fig>| {
+        if let Some(f) = fig {
+            out.push(Stat { label, value: f.text, q: f.q, si: f.si });
         }
-        Some(out)
-    } else if let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon) {
-        let mut acc = 0.0;
-        let mut prev: Option<[f64; 2]> = None;
-        let out: Vec<f64> = lat
-            .iter()
-            .zip(lon)
-            .map(|(a, o)| {
-                if let (Some(a), Some(o)) = (a, o) {
-                    if let Some(p) = prev {
-                        acc += crate::metrics::distance::haversine_m(p[0], p[1], *a, *o) / 1000.0;
-                    }
-                    prev = Some([*a, *o]);
-                }
-                acc
-            })
-            .collect();
-        (acc > 0.0 && out.len() == t.len()).then_some(out)
-    } else {
-        None
     };
-    let as_f =
-        |v: &[Option<i64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| y as f64)).collect() };
-    let channels: [Channel; 5] = [
-        ("elevation", "Elevation (m)", "#00c8ff", ts.elevation_m.clone(), "elevation"),
-        ("speed", "Speed (km/h)", "#ff6b35", ts.speed_kmh.clone(), "speed"),
-        ("hr", "Heart Rate (bpm)", "#f87171", as_f(&ts.hr_bpm), "heart_rate"),
-        ("cadence", "Cadence (rpm)", "#a78bfa", as_f(&ts.cadence_rpm), "cadence"),
-        ("power", "Power (W)", "#facc15", as_f(&ts.power_w), "power"),
-    ];
-    let mut out = Vec::new();
-    for (key, label, color, ys, hide_key) in channels {
-        if hide(hide_key) || !ys.iter().any(Option::is_some) {
-            continue;
-        }
-        let pts = svg::bucket(&t, &ys, svg::CHART_POINTS);
-        let Some(svg_time) = svg::line_chart(&pts, color, label, false) else { continue };
-        let svg_dist = dist_km.as_ref().and_then(|d| {
-            svg::line_chart(&svg::bucket(d, &ys, svg::CHART_POINTS), color, label, true)
-        });
-        out.push(Chart { key, label, svg_time, svg_dist });
+    let plain = |t: String| Some(Fig::plain(t));
+    push("Distance", s.distance_m.filter(|d| *d > 0.0).map(|m| Fig::of(Q::Distance, m, units)));
+    let moving = s.moving_time_s.or(s.duration_s);
+    push("Moving time", moving.and_then(|v| plain(format_duration(Some(v as f64)))));
+    if s.duration_s != moving {
+        push("Elapsed time", s.duration_s.and_then(|v| plain(format_duration(Some(v as f64)))));
+    }
+    if !hide("elevation") {
+        push("Elevation gain", s.elevation_gain_m.map(|m| Fig::of(Q::Elevation, m, units)));
+        push("Descent", d.elevation_loss_m.map(|m| Fig::of(Q::Elevation, m, units)));
+    }
+    if !hide("speed") {
+        let q = units::speed_q(s.sport);
+        let (avg, max) = units::speed_labels(s.sport);
+        push(avg, s.avg_speed_kmh.filter(|v| *v > 0.0).map(|v| Fig::of(q, v, units)));
+        push(max, s.max_speed_kmh.filter(|v| *v > 0.0).map(|v| Fig::of(q, v, units)));
+    }
+    if !hide("heart_rate") {
+        push("Avg heart rate", s.avg_hr_bpm.and_then(|v| plain(format!("{v} bpm"))));
+        push("Max heart rate", s.max_hr_bpm.and_then(|v| plain(format!("{v} bpm"))));
+    }
+    if !hide("power") {
+        let p = ts.map(|t| (t.t.as_slice(), t.power_w.as_slice()));
+        push("Avg power", s.avg_power_w.and_then(|v| plain(format!("{v} W"))));
+        push(
+            "Normalized power",
+            p.and_then(|(t, w)| figures::normalized_power(t, w))
+                .and_then(|v| plain(format!("{} W", v.round()))),
+        );
+        push("Max power", d.max_power_w.and_then(|v| plain(format!("{v} W"))));
+        push(
+            "Energy",
+            p.and_then(|(t, w)| figures::work_kj(t, w))
+                .filter(|kj| *kj > 0.0)
+                .and_then(|kj| plain(format!("{} kJ", kj.round()))),
+        );
+    }
+    if !hide("cadence") {
+        let cad = |v: f64| plain(units::cadence_text(s.sport, v));
+        push("Avg cadence", s.avg_cadence_rpm.filter(|v| *v > 0).and_then(|v| cad(v as f64)));
+        push(
+            "Max cadence",
+            ts.and_then(|t| figures::max_i(&t.cadence_rpm))
+                .filter(|v| *v > 0)
+                .and_then(|v| cad(v as f64)),
+        );
+    }
+    push(
+        "Temperature",
+        ts.and_then(|t| figures::mean_min_max(&t.t, &t.temperature_c)).and_then(|(m, lo, hi)| {
+            if hi - lo >= 1.0 {
+                plain(format!("{} °C ({}–{})", m.round(), lo.round(), hi.round()))
+            } else {
+                plain(format!("{} °C", m.round()))
+            }
+        }),
+    );
+    if let (Some(len), Some(n)) = (d.pool_length_m, d.pool_lengths) {
+        push("Pool", plain(format!("{len} m · {n} lengths")));
+    }
+    if let Some(g) = d.gear.as_ref().filter(|g| !g.trim().is_empty()) {
+        push("Gear", plain(g.clone()));
     }
     out
+}
+
+/// One column of the laps table: its header and one cell per lap.
+#[derive(Serialize)]
+struct LapTable {
+    headers: Vec<&'static str>,
+    rows: Vec<LapRow>,
+    /// Rest laps (pool swims: no distance) are hidden by default; the page offers a toggle.
+    rests: usize,
+}
+
+#[derive(Serialize)]
+struct LapRow {
+    n: i64,
+    /// The leg's sport in a multisport activity, when the laps carry it.
+    leg: Option<String>,
+    rest: bool,
+    cells: Vec<Fig>,
+}
+
+/// The laps table with every column some lap has data for.
+fn lap_table(
+    sport: Sport,
+    sub: Option<SubSport>,
+    laps: &[Lap],
+    hide: &dyn Fn(&str) -> bool,
+    units: Units,
+) -> Option<LapTable> {
+    if laps.is_empty() {
+        return None;
+    }
+    type Cell<'a> = Box<dyn Fn(&Lap) -> Option<Fig> + 'a>;
+    let q = units::speed_q(sport);
+    let plain = |t: String| Some(Fig::plain(t));
+    let mut cols: Vec<(&'static str, &'static str, Cell<'_>)> = vec![
+        (
+            "Distance",
+            "",
+            Box::new(move |l: &Lap| l.distance_m.map(|m| Fig::of(Q::Distance, m, units))),
+        ),
+        (
+            "Time",
+            "",
+            Box::new(move |l: &Lap| l.duration_s.and_then(|v| plain(format_duration(Some(v))))),
+        ),
+        (
+            if q == Q::Speed { "Speed" } else { "Pace" },
+            "speed",
+            Box::new(move |l: &Lap| lap_speed(l).map(|v| Fig::of(q, v, units))),
+        ),
+        (
+            if q == Q::Speed { "Max speed" } else { "Best pace" },
+            "speed",
+            Box::new(move |l: &Lap| {
+                l.max_speed_kmh.filter(|v| *v > 0.0).map(|v| Fig::of(q, v, units))
+            }),
+        ),
+        (
+            "Elev. gain",
+            "elevation",
+            Box::new(move |l: &Lap| l.elevation_gain_m.map(|m| Fig::of(Q::Elevation, m, units))),
+        ),
+        (
+            "Avg HR",
+            "heart_rate",
+            Box::new(move |l: &Lap| l.avg_hr_bpm.and_then(|v| plain(format!("{v} bpm")))),
+        ),
+        (
+            "Max HR",
+            "heart_rate",
+            Box::new(move |l: &Lap| l.max_hr_bpm.and_then(|v| plain(format!("{v} bpm")))),
+        ),
+        (
+            "Avg power",
+            "power",
+            Box::new(move |l: &Lap| l.avg_power_w.and_then(|v| plain(format!("{v} W")))),
+        ),
+        (
+            "Max power",
+            "power",
+            Box::new(move |l: &Lap| l.max_power_w.and_then(|v| plain(format!("{v} W")))),
+        ),
+        (
+            "Cadence",
+            "cadence",
+            Box::new(move |l: &Lap| {
+                l.avg_cadence_rpm
+                    .filter(|v| *v > 0)
+                    .and_then(|v| plain(units::cadence_text(sport, v as f64)))
+            }),
+        ),
+    ];
+    cols.retain(|(_, key, f)| {
+        (key.is_empty() || !hide(key)) && laps.iter().any(|l| f(l).is_some())
+    });
+    let pool = sub == Some(SubSport::Pool);
+    let rows: Vec<LapRow> = laps
+        .iter()
+        .map(|l| LapRow {
+            n: l.index + 1,
+            // Laps carry no sport yet; a multisport leg's sport fills this when they do.
+            leg: None,
+            rest: pool && l.distance_m.is_none_or(|d| d <= 0.0),
+            cells: cols
+                .iter()
+                .map(|(_, _, f)| f(l).unwrap_or_else(|| Fig::plain(String::new())))
+                .collect(),
+        })
+        .collect();
+    let rests = rows.iter().filter(|r| r.rest).count();
+    Some(LapTable { headers: cols.iter().map(|(h, _, _)| *h).collect(), rows, rests })
+}
+
+/// A lap's average speed: the recorded one, else its distance over its time.
+fn lap_speed(l: &Lap) -> Option<f64> {
+    l.avg_speed_kmh.filter(|v| *v > 0.0).or_else(|| match (l.distance_m, l.duration_s) {
+        (Some(d), Some(t)) if d > 0.0 && t > 0.0 => Some(d / t * 3.6),
+        _ => None,
+    })
+}
+
+/// One table of automatic splits (per km or per mile).
+#[derive(Serialize)]
+struct SplitTable {
+    /// `metric` or `imperial`: which unit preference shows it.
+    units: &'static str,
+    unit: &'static str,
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+/// Automatic splits per km and per mile (both are rendered; the unit preference picks one).
+fn split_tables(
+    ts: &Timeseries,
+    dist_m: &[f64],
+    s: &Summary,
+    hide: &dyn Fn(&str) -> bool,
+) -> Vec<SplitTable> {
+    let mut out = Vec::new();
+    for (units, unit, every) in [(Units::Metric, "km", 1000.0), (Units::Imperial, "mi", 1609.344)] {
+        let sp = figures::splits(ts, dist_m, s.distance_m, every);
+        if sp.len() < 2 {
+            continue;
+        }
+        let q = units::speed_q(s.sport);
+        let has = |f: &dyn Fn(&figures::Split) -> bool| sp.iter().any(f);
+        let ele = !hide("elevation") && has(&|x| x.elevation_gain_m.is_some());
+        let hr = !hide("heart_rate") && has(&|x| x.avg_hr_bpm.is_some());
+        let pw = !hide("power") && has(&|x| x.avg_power_w.is_some());
+        let cad = !hide("cadence") && has(&|x| x.avg_cadence.is_some());
+        let mut headers = vec![unit, "Time", if q == Q::Speed { "Speed" } else { "Pace" }];
+        if ele {
+            headers.push("Elev.");
+        }
+        if hr {
+            headers.push("HR");
+        }
+        if pw {
+            headers.push("Power");
+        }
+        if cad {
+            headers.push("Cadence");
+        }
+        let rows = sp
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let full = (x.distance_m - every).abs() < every * 0.01;
+                let mut r = vec![
+                    if full || i + 1 < sp.len() {
+                        format!("{}", i + 1)
+                    } else {
+                        units::format(Q::Distance, x.distance_m, units)
+                    },
+                    format_duration(Some(x.time_s)),
+                    x.speed_kmh().map(|v| units::format(q, v, units)).unwrap_or_default(),
+                ];
+                if ele {
+                    let f = |m: Option<f64>| m.map(|m| units::format(Q::Elevation, m, units));
+                    r.push(format!(
+                        "+{} / −{}",
+                        f(x.elevation_gain_m).unwrap_or_default(),
+                        f(x.elevation_loss_m).unwrap_or_default()
+                    ));
+                }
+                if hr {
+                    r.push(x.avg_hr_bpm.map(|v| format!("{} bpm", v.round())).unwrap_or_default());
+                }
+                if pw {
+                    r.push(x.avg_power_w.map(|v| format!("{} W", v.round())).unwrap_or_default());
+                }
+                if cad {
+                    r.push(
+                        x.avg_cadence.map(|v| units::cadence_text(s.sport, v)).unwrap_or_default(),
+                    );
+                }
+                r
+            })
+            .collect();
+        out.push(SplitTable { units: units_name(units), unit, headers, rows });
+    }
+    out
+}
+
+/// key, label, colour, values, `hide_stats` name, y format, fit the axis, area.
+type Channel =
+    (&'static str, String, &'static str, Vec<Option<f64>>, &'static str, YFormat, bool, bool);
+
+/// The stacked charts of the channels that have data, against time and (when a distance
+/// exists) distance. Every chart has the same width and margins so that one hover line
+/// crosses them all at the same sample; only the bottom chart of a stack carries the x
+/// labels. Running and walking show pace (min/km or min/mi, faster higher), swims pace per
+/// 100, rides speed; elevation and heart rate fit their axis to the data.
+fn charts(
+    ts: &Timeseries,
+    dist_m: Option<&[f64]>,
+    sport: Sport,
+    hide: &dyn Fn(&str) -> bool,
+    units: Units,
+) -> Vec<Chart> {
+    let imp = units == Units::Imperial;
+    let t: Vec<f64> = ts.t.iter().map(|v| *v as f64).collect();
+    let (dist_div, dist_unit) = if imp { (1609.344, "mi") } else { (1000.0, "km") };
+    let dist: Option<Vec<f64>> = dist_m.map(|d| d.iter().map(|m| m / dist_div).collect());
+    let as_f =
+        |v: &[Option<i64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| y as f64)).collect() };
+    let q = units::speed_q(sport);
+    let (speed_label, speed_vals, speed_fmt) = match q {
+        Q::Speed => (
+            format!("Speed ({})", if imp { "mph" } else { "km/h" }),
+            ts.speed_kmh
+                .iter()
+                .map(|v| v.map(|k| if imp { k / 1.609344 } else { k }))
+                .collect::<Vec<_>>(),
+            YFormat::Number,
+        ),
+        _ => {
+            let len = match (q, imp) {
+                (Q::Pace, false) => 1000.0,
+                (Q::Pace, true) => 1609.344,
+                (_, false) => 100.0,
+                (_, true) => 91.44,
+            };
+            let per = match (q, imp) {
+                (Q::Pace, false) => "/km",
+                (Q::Pace, true) => "/mi",
+                (_, false) => "/100 m",
+                (_, true) => "/100 yd",
+            };
+            // Standing still is an infinite pace: below a slow walk the point is left out so
+            // a stop does not flatten the rest of the chart.
+            (
+                format!("Pace (min{per})"),
+                ts.speed_kmh
+                    .iter()
+                    .map(|v| v.filter(|k| *k >= 2.0).map(|k| len / (k / 3.6)))
+                    .collect(),
+                YFormat::Pace,
+            )
+        }
+    };
+    let (cad_unit, cad_mul) = {
+        let (v, u) = units::cadence(sport, 1.0);
+        (u, v)
+    };
+    let elev: Vec<Option<f64>> =
+        ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })).collect();
+    let channels: Vec<Channel> = vec![
+        (
+            "elevation",
+            format!("Elevation ({})", if imp { "ft" } else { "m" }),
+            "#0ea5e9",
+            elev,
+            "elevation",
+            YFormat::Number,
+            true,
+            true,
+        ),
+        ("speed", speed_label, "#f97316", speed_vals, "speed", speed_fmt, false, false),
+        (
+            "hr",
+            "Heart rate (bpm)".to_owned(),
+            "#ef4444",
+            as_f(&ts.hr_bpm),
+            "heart_rate",
+            YFormat::Number,
+            true,
+            false,
+        ),
+        (
+            "power",
+            "Power (W)".to_owned(),
+            "#eab308",
+            as_f(&ts.power_w),
+            "power",
+            YFormat::Number,
+            false,
+            false,
+        ),
+        (
+            "cadence",
+            format!("Cadence ({cad_unit})"),
+            "#8b5cf6",
+            ts.cadence_rpm
+                .iter()
+                .map(|v| v.filter(|c| *c > 0).map(|c| c as f64 * cad_mul))
+                .collect(),
+            "cadence",
+            YFormat::Number,
+            false,
+            false,
+        ),
+    ];
+    let shown: Vec<&Channel> = channels
+        .iter()
+        .filter(|c| !hide(c.4) && c.3.iter().filter(|v| v.is_some()).count() >= 2)
+        .collect();
+    let mut out = Vec::new();
+    for (k, (key, label, color, ys, _, y, fit, area)) in shown.iter().enumerate() {
+        let last = k + 1 == shown.len();
+        let summary = chart_summary(label, ys, *y);
+        let spec = |x: XAxis| svg::ChartSpec {
+            label,
+            color,
+            y: *y,
+            fit: *fit,
+            area: *area,
+            x,
+            x_labels: last,
+            summary: summary.clone(),
+        };
+        let Some(svg_time) =
+            svg::line_chart(&svg::bucket(&t, ys, svg::CHART_POINTS), &spec(XAxis::Time))
+        else {
+            continue;
+        };
+        let svg_dist = dist.as_ref().and_then(|d| {
+            svg::line_chart(
+                &svg::bucket(d, ys, svg::CHART_POINTS),
+                &spec(XAxis::Distance { unit: dist_unit }),
+            )
+        });
+        out.push(Chart { key, label: label.clone(), svg_time, svg_dist });
+    }
+    out
+}
+
+/// The text alternative of a chart: its range and mean ("Heart rate (bpm): 102 to 181,
+/// mean 148").
+fn chart_summary(label: &str, ys: &[Option<f64>], y: YFormat) -> String {
+    let v: Vec<f64> = ys.iter().flatten().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return label.to_owned();
+    }
+    let (lo, hi) =
+        v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let f = |x: f64| match y {
+        YFormat::Number => format!("{}", x.round()),
+        YFormat::Pace => {
+            let s = x.round() as i64;
+            format!("{}:{:02}", s / 60, s % 60)
+        }
+    };
+    format!("{label}: {} to {}, mean {}", f(lo), f(hi), f(mean))
 }
 
 #[derive(Serialize)]
@@ -627,7 +1008,7 @@ fn records_set(u: &MergedUser, id: &str) -> Vec<RecordSet> {
                 let label = match key.as_str() {
                     "longest_m" => format!("Longest {sport}"),
                     "most_elevation_m" => format!("Most elevation ({sport})"),
-                    k => format!("Best {} km ({sport})", k.trim_end_matches(".0")),
+                    k => format!("Best {} ({sport})", effort_name(k)),
                 };
                 out.push(RecordSet { label });
             }
@@ -641,6 +1022,19 @@ fn records_set(u: &MergedUser, id: &str) -> Vec<RecordSet> {
         }
     }
     out
+}
+
+/// A best-effort distance key (km) as runners say it: "400 m", "mile", "5 km", "marathon".
+fn effort_name(km: &str) -> String {
+    match km {
+        "1.609" | "1.609344" => "mile".to_owned(),
+        "21.0975" | "21.097" => "half marathon".to_owned(),
+        "42.195" => "marathon".to_owned(),
+        k => match k.parse::<f64>() {
+            Ok(v) if v < 1.0 => format!("{} m", (v * 1000.0).round()),
+            _ => format!("{} km", k.trim_end_matches(".0")),
+        },
+    }
 }
 
 /// GPX 1.1 of the published (privacy-filtered) track, written with the `gpx` crate.

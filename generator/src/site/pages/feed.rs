@@ -88,7 +88,12 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
             .iter()
             .filter_map(|(h, a)| {
                 let urls = ctx.urls(h, &a.summary.id)?;
-                Some(view::card(&a.summary, urls.page.clone(), spec.show_handle.then_some(*h)))
+                Some(view::card(
+                    &a.summary,
+                    urls.page.clone(),
+                    spec.show_handle.then_some(*h),
+                    ctx.inst.config.units,
+                ))
             })
             .collect()
     };

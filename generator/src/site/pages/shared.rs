@@ -119,7 +119,8 @@ struct Row {
     elevation_m: f64,
     time: String,
     time_s: i64,
-    sports: String,
+    /// Sport ids (icons of `/static/img/sports.svg`) and labels.
+    sports: Vec<(&'static str, &'static str)>,
     streak_days: usize,
 }
 
@@ -224,9 +225,11 @@ fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {
             time_s,
             sports: sports
                 .iter()
-                .map(|i| sport_meta(Sport::ALL[*i]).0)
-                .collect::<Vec<_>>()
-                .join(" "),
+                .map(|i| {
+                    let (id, _, label) = sport_meta(Sport::ALL[*i]);
+                    (id, label)
+                })
+                .collect(),
             streak_days: longest_streak(&listed),
         });
     }

@@ -43,13 +43,13 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
         let keys = if section.is_empty() { &groups } else { &stat_groups };
         for idx in keys.keys() {
             let s = Sport::ALL[*idx];
-            let (icon, _, label) = sport_meta(s);
+            let (_, _, label) = sport_meta(s);
             let href = if section.is_empty() {
                 format!("{base}sport/{}/", s.as_str())
             } else {
                 format!("{base}{section}{}/", s.as_str())
             };
-            links.push(Link { href, label: format!("{icon} {label}"), active: active == Some(s) });
+            links.push(Link { href, label: label.to_owned(), active: active == Some(s) });
         }
         links
     };
@@ -223,8 +223,8 @@ fn stats_context(
                 None => format_duration(Some(activity_time_s(s))),
             };
             title.push_str(&format!(
-                "\n{} {} · {figure}",
-                sport_meta(s.sport).0,
+                "\n{}: {} · {figure}",
+                sport_meta(s.sport).2,
                 view::display_title(s),
             ));
         }
@@ -278,7 +278,7 @@ fn stats_context(
             }
         })
         .collect();
-    let legend_color = sport.map(|s| sport_meta(s).1).unwrap_or("#00c8ff");
+    let legend_color = sport.map(|s| sport_meta(s).1).unwrap_or("#0891b2");
     let legend: Vec<LegendSwatch> = [0.0, 0.18, 0.38, 0.58, 0.78, 1.0]
         .iter()
         .map(|t| LegendSwatch { color: legend_color.to_owned(), opacity: 0.12 + 0.88 * t })

@@ -14,7 +14,7 @@
     return fetch(data.timeseries_url).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
   }
 
-  if (window.L && data.track_url) {
+  if (window.L && data.track_url && !el.hidden) {
     var outline = el.innerHTML;
     fetch(data.track_url).then(function (r) { return r.json(); }).then(function (gj) {
       el.innerHTML = '';
@@ -22,6 +22,7 @@
       // Tiles are optional: the track is a vector layer and shows without them.
       if (data.tile_url) {
         L.tileLayer(data.tile_url, { maxZoom: 18, attribution: data.tile_attribution || '' })
+          .on('load', function () { el.classList.add('has-tiles'); })
           .on('tileerror', function () { el.classList.add('no-tiles'); })
           .addTo(map);
       }
@@ -43,19 +44,25 @@
     });
   }
 
-  // Chart hover → marker. The x axis of each chart maps linearly onto [x0, x1] (seconds or
-  // km); the nearest timeseries sample gives the position.
+  // Chart hover → one line across the whole stack, one readout with units, and the map
+  // marker. Every chart of the stack has the same width and margins (svg.rs, line_chart),
+  // so a pointer fraction of the plot area is the same x in all of them; the nearest
+  // timeseries sample to that x gives the values and the position.
   var charts = Array.prototype.slice.call(document.querySelectorAll('svg.chart[data-x0]'));
   if (!charts.length) { return; }
+  var readout = document.querySelector('[data-readout]');
   var tsPromise = null;
   function ensureTs() { if (!tsPromise) { tsPromise = loadTimeseries().then(function (t) { ts = t; prepare(); return t; }); } return tsPromise; }
   var dist = null;
+  // The same distance series as the page's distance axis (figures.rs, distance_m): speed
+  // × Δt, in the axis unit.
   function prepare() {
     if (!ts || !ts.t) { return; }
+    var per = data.units === 'imperial' ? 1609.344 : 1000;
     var acc = 0; dist = [0];
     for (var i = 1; i < ts.t.length; i++) {
       var v = (ts.speed_kmh && ts.speed_kmh[i]) || 0; if (v > 150) { v = 0; }
-      acc += v * Math.max(0, ts.t[i] - ts.t[i - 1]) / 3600; dist.push(acc);
+      acc += v / 3.6 * Math.max(0, ts.t[i] - ts.t[i - 1]) / per; dist.push(acc);
     }
   }
   function nearest(arr, x) {
@@ -63,39 +70,79 @@
     while (lo < hi) { var mid = (lo + hi) >> 1; if (arr[mid] < x) { lo = mid + 1; } else { hi = mid; } }
     return lo;
   }
-  charts.forEach(function (svg) {
-    var isDist = svg.parentNode && svg.parentNode.getAttribute('data-axis') === 'dist';
+  function units() { return window.bincioUnits; }
+  function clock(s) {
+    s = Math.round(s); var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), r = s % 60;
+    return (h ? h + ':' + (m < 10 ? '0' : '') : '') + m + ':' + (r < 10 ? '0' : '') + r;
+  }
+  // "12.40 km · 0:41:10 · 245 m · 31.2 km/h · 152 bpm · 240 W · 88 rpm", in the visitor's units.
+  function describe(i) {
+    var u = units(), imp = u ? u.imperial() : data.units === 'imperial', parts = [];
+    function q(name, si) { return u ? u.fmt(name, si, imp) : String(Math.round(si * 10) / 10); }
+    if (dist) { parts.push(q('distance', dist[i] * (data.units === 'imperial' ? 1609.344 : 1000))); }
+    parts.push(clock(ts.t[i] - ts.t[0]));
+    var e = ts.elevation_m && ts.elevation_m[i]; if (e != null) { parts.push(q('elevation', e)); }
+    var sp = ts.speed_kmh && ts.speed_kmh[i]; if (sp != null) { parts.push(q(data.speed_q || 'speed', sp)); }
+    var hr = ts.hr_bpm && ts.hr_bpm[i]; if (hr != null) { parts.push(hr + ' bpm'); }
+    var pw = ts.power_w && ts.power_w[i]; if (pw != null) { parts.push(pw + ' W'); }
+    var cd = ts.cadence_rpm && ts.cadence_rpm[i]; if (cd != null && data.cadence) { parts.push(Math.round(cd * data.cadence[0]) + ' ' + data.cadence[1]); }
+    return parts.join(' · ');
+  }
+  function setCursors(axis, px) {
+    charts.forEach(function (c) {
+      var cur = c.querySelector('.cursor');
+      var same = c.parentNode && c.parentNode.getAttribute('data-axis') === axis;
+      if (cur) { cur.setAttribute('x1', same ? px : -10); cur.setAttribute('x2', same ? px : -10); }
+    });
+  }
+  function hoverAt(svg, frac) {
+    var axis = svg.parentNode && svg.parentNode.getAttribute('data-axis');
+    var isDist = axis === 'dist';
     var x0 = +svg.getAttribute('data-x0'), x1 = +svg.getAttribute('data-x1');
     var ml = +svg.getAttribute('data-ml'), mr = +svg.getAttribute('data-mr');
     var vb = svg.viewBox.baseVal;
-    var cursor = svg.querySelector('.cursor');
-    var readout = svg.closest('figure') && svg.closest('figure').querySelector('[data-readout]');
-    function move(ev) {
-      var rect = svg.getBoundingClientRect();
-      var px = (ev.clientX - rect.left) / rect.width * vb.width;
-      var f = Math.min(1, Math.max(0, (px - ml) / (vb.width - ml - mr)));
-      var x = x0 + f * (x1 - x0);
-      if (cursor) { cursor.setAttribute('x1', px); cursor.setAttribute('x2', px); }
-      ensureTs().then(function () {
-        if (!ts || !ts.t) { return; }
-        var i = isDist && dist ? nearest(dist, x) : nearest(ts.t, x);
-        var key = (svg.closest('figure') || {}).getAttribute ? svg.closest('figure').getAttribute('data-chart') : '';
-        var ch = { elevation: 'elevation_m', speed: 'speed_kmh', hr: 'hr_bpm', cadence: 'cadence_rpm', power: 'power_w' }[key];
-        if (readout && ch && ts[ch]) { var v = ts[ch][i]; readout.textContent = v == null ? '' : (Math.round(v * 10) / 10) + ' @ ' + (isDist ? x.toFixed(2) + ' km' : Math.floor(x / 60) + ' min'); }
-        var lat = ts.lat && ts.lat[i], lon = ts.lon && ts.lon[i];
-        el.setAttribute('data-hover-index', String(i));
-        if (map && lat != null && lon != null) {
-          if (!marker) { marker = L.marker([lat, lon], { icon: L.divIcon({ className: 'hover-marker', iconSize: [12, 12] }), interactive: false }).addTo(map); }
-          marker.setLatLng([lat, lon]);
-          el.setAttribute('data-marker', lat.toFixed(5) + ',' + lon.toFixed(5));
-        }
-      });
-    }
-    svg.addEventListener('pointermove', move);
-    svg.addEventListener('pointerleave', function () {
-      if (cursor) { cursor.setAttribute('x1', -10); cursor.setAttribute('x2', -10); }
-      if (marker && map) { map.removeLayer(marker); marker = null; el.removeAttribute('data-marker'); }
+    var x = x0 + frac * (x1 - x0);
+    setCursors(axis, ml + frac * (vb.width - ml - mr));
+    ensureTs().then(function () {
+      if (!ts || !ts.t) { return; }
+      var i = isDist && dist ? nearest(dist, x) : nearest(ts.t, x);
+      if (readout) { readout.textContent = describe(i); }
+      var lat = ts.lat && ts.lat[i], lon = ts.lon && ts.lon[i];
+      el.setAttribute('data-hover-index', String(i));
+      if (map && lat != null && lon != null) {
+        if (!marker) { marker = L.marker([lat, lon], { icon: L.divIcon({ className: 'hover-marker', iconSize: [12, 12] }), interactive: false, keyboard: false }).addTo(map); }
+        marker.setLatLng([lat, lon]);
+        el.setAttribute('data-marker', lat.toFixed(5) + ',' + lon.toFixed(5));
+      }
     });
+  }
+  function clear() {
+    setCursors('', -10);
+    if (marker && map) { map.removeLayer(marker); marker = null; el.removeAttribute('data-marker'); }
+  }
+  charts.forEach(function (svg) {
+    var ml = +svg.getAttribute('data-ml'), mr = +svg.getAttribute('data-mr');
+    function frac(clientX) {
+      var rect = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+      var px = (clientX - rect.left) / rect.width * vb.width;
+      return Math.min(1, Math.max(0, (px - ml) / (vb.width - ml - mr)));
+    }
+    svg.addEventListener('pointermove', function (ev) { hoverAt(svg, frac(ev.clientX)); });
+    svg.addEventListener('pointerleave', clear);
+    // Keyboard: each chart is focusable; the arrow keys walk the line in 1 % steps.
+    svg.setAttribute('tabindex', '0');
+    var pos = 0;
+    svg.addEventListener('keydown', function (ev) {
+      var step = ev.shiftKey ? 0.1 : 0.01;
+      if (ev.key === 'ArrowRight') { pos = Math.min(1, pos + step); }
+      else if (ev.key === 'ArrowLeft') { pos = Math.max(0, pos - step); }
+      else if (ev.key === 'Home') { pos = 0; }
+      else if (ev.key === 'End') { pos = 1; }
+      else { return; }
+      ev.preventDefault();
+      hoverAt(svg, pos);
+    });
+    svg.addEventListener('blur', clear);
   });
 
   // Browser-test hook: #bincio-test=hover:0.5 moves the pointer to that fraction of the

@@ -39,9 +39,15 @@
     }
     doc.dispatchEvent(new CustomEvent('bincio:me', { detail: m }));
   }
-  fetch('/api/me', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
-    .then(function (r) { return r.ok ? r.json() : null; })
-    .then(function (m) { applyMe(m, false); }, function () { applyMe(null, true); });
+  // A site without a daemon (no instance.db when it was built) has no /api/: asking would
+  // only log a 404 in the console.
+  if (doc.body.getAttribute('data-daemon') === 'false') {
+    applyMe(null, true);
+  } else {
+    fetch('/api/me', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (m) { applyMe(m, false); }, function () { applyMe(null, true); });
+  }
 
   $all('[data-logout]').forEach(function (b) {
     b.addEventListener('click', function () {
@@ -215,12 +221,39 @@
   });
 
   // Browser-test hooks, driven by the URL fragment only (headless Chromium cannot hover or
-  // click from the command line): #bincio-test=theme,overflow
+  // click from the command line): #bincio-test=theme,units,nav,labels,overflow
   var hooks = (location.hash.match(/bincio-test=([\w,.:-]+)/) || [])[1];
   if (hooks) {
     window.addEventListener('load', function () {
       hooks.split(',').forEach(function (h) {
         if (h === 'theme') { var b = doc.querySelector('[data-theme-toggle]'); if (b) { b.click(); } }
+        if (h === 'units') { var u = doc.querySelector('[data-units-toggle]'); if (u) { u.click(); } }
+        // Every main-navigation entry is on screen with a size (not cut or scrolled away).
+        if (h === 'nav') {
+          var off = $all('.nav a, .nav button').filter(function (a) { return !a.hidden && a.offsetParent !== null; }).filter(function (a) {
+            var r = a.getBoundingClientRect();
+            return r.width < 1 || r.height < 1 || r.left < 0 || r.right > window.innerWidth + 0.5;
+          }).map(function (a) { return a.textContent.trim(); });
+          var shown = $all('.nav .links a').filter(function (a) { return !a.hidden; }).map(function (a) { return a.textContent.trim(); });
+          doc.body.setAttribute('data-nav', (off.length ? 'cut:' + off.join('|') : 'ok') + ';' + shown.join('|'));
+        }
+        // Chart labels: every visible tick label inside its SVG box, and no two of a chart
+        // overlapping (rendered bounding boxes, in screen pixels).
+        if (h === 'labels') {
+          var bad = [], n = 0;
+          $all('svg.chart').filter(function (c) { return c.getBoundingClientRect().width > 0; }).forEach(function (c) {
+            var box = c.getBoundingClientRect();
+            var rs = $all('text', c).map(function (t) { return { t: t.textContent, r: t.getBoundingClientRect() }; });
+            rs.forEach(function (a, i) {
+              n++;
+              if (a.r.left < box.left - 0.5 || a.r.right > box.right + 0.5 || a.r.top < box.top - 0.5 || a.r.bottom > box.bottom + 0.5) { bad.push('clip:' + a.t); }
+              rs.slice(i + 1).forEach(function (b) {
+                if (a.r.left < b.r.right - 0.5 && b.r.left < a.r.right - 0.5 && a.r.top < b.r.bottom - 0.5 && b.r.top < a.r.bottom - 0.5) { bad.push('overlap:' + a.t + '/' + b.t); }
+              });
+            });
+          });
+          doc.body.setAttribute('data-labels', (bad.length ? bad.slice(0, 5).join('|') : 'ok') + ';' + n);
+        }
         if (h === 'overflow') { doc.body.setAttribute('data-overflow', String(doc.documentElement.scrollWidth > window.innerWidth) + ':' + doc.documentElement.scrollWidth + '/' + window.innerWidth); }
       });
     });
