@@ -159,7 +159,14 @@ pub const CHART_MR: f64 = 10.0;
 /// steps cover the range in at most `target` intervals (so labels never crowd a short
 /// chart), and the range widened to whole steps. Returns `(lo, hi, step)`.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
-    let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0, 1.0);
+    }
+    // A range below the values' own precision (a flat series whose samples differ in the
+    // last bit, -9.200000000000001 to -9.2) is flat: a step that small would not move the
+    // tick value at all when added to it.
+    let scale = lo.abs().max(hi.abs());
+    let span = if hi - lo > scale * 1e-9 { hi - lo } else { scale.max(1.0) };
     let target = target.max(1) as f64;
     let mut mag = 10f64.powf((span / target).log10().floor());
     loop {
@@ -174,6 +181,9 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> (f64, f64, f64) {
         mag *= 10.0;
     }
 }
+
+/// The most ticks one axis draws (a guard; round steps give at most about ten).
+const MAX_TICKS: usize = 64;
 
 /// Round time ticks (seconds): 1, 2, 5, 10, 15, 20, 30 min, 1, 2, 3, 6 h.
 fn time_step(span_s: f64, target: f64) -> f64 {
@@ -245,7 +255,10 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
         esc(&spec.summary)
     );
     let mut v = y0;
-    while v <= y1 + step * 1e-6 {
+    // Bounded: whatever the data, an axis never draws more than a few dozen ticks.
+    let mut ticks = 0;
+    while v <= y1 + step * 1e-6 && ticks < MAX_TICKS {
+        ticks += 1;
         let y = py(v);
         let _ = write!(
             s,
@@ -264,7 +277,9 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
             XAxis::Distance { unit } => (nice_ticks(x0, x1, 6).2, unit),
         };
         let mut v = (x0 / step).ceil() * step;
-        while v <= x1 + step * 1e-6 {
+        let mut ticks = 0;
+        while v <= x1 + step * 1e-6 && ticks < MAX_TICKS {
+            ticks += 1;
             let text = match spec.x {
                 XAxis::Time => time_tick(v),
                 XAxis::Distance { .. } => {
@@ -589,6 +604,30 @@ mod tests {
         // 95–201 bpm would take six 20 bpm steps: four 50 bpm steps instead.
         assert_eq!(nice_ticks(95.0, 201.0, 4), (50.0, 250.0, 50.0));
         assert_eq!(nice_ticks(85.0, 180.0, 4), (50.0, 200.0, 50.0));
+    }
+
+    #[test]
+    fn a_series_flat_but_for_its_last_bit_gets_a_few_round_ticks() {
+        // A real file's elevation: every sample -9.200000000000001 or -9.2. A step of
+        // 5e-16 once made the tick loop spin for ever.
+        let (lo, hi, step) = nice_ticks(-9.200000000000001, -9.2, 4);
+        assert_eq!((lo, hi, step), (-10.0, -9.0, 1.0));
+        assert_eq!(nice_ticks(f64::NAN, 3.0, 4), (0.0, 1.0, 1.0));
+        let pts: Vec<(f64, f64, usize)> = (0..50)
+            .map(|i| (f64::from(i), if i % 2 == 0 { -9.2 } else { -9.200000000000001 }, i as usize))
+            .collect();
+        let spec = ChartSpec {
+            label: "Elevation (m)",
+            color: "#0ea5e9",
+            y: YFormat::Number,
+            x: XAxis::Time,
+            x_labels: true,
+            fit: true,
+            area: true,
+            summary: String::new(),
+        };
+        let svg = line_chart(&pts, &spec).expect("a chart");
+        assert!(svg.matches("class=\"tick\"").count() <= 8, "{svg}");
     }
 
     #[test]
