@@ -24,6 +24,9 @@ pub enum ChangeKind {
     /// handle whose folder is gone (a deleted account) the watcher unpublishes the user
     /// instead: their pages and files go, the shared pages forget them.
     Rebuild,
+    /// Apply the elevation choice of `activity_id`'s sidecar (terrain model, smoothing, or
+    /// none: back to the device's altitude), then merge and render.
+    Elevation,
 }
 
 /// `_queue/{job_id}.json`.
