@@ -138,16 +138,32 @@ fn set_track_elevations(track: &mut TrackFeature, ele: &[Option<f64>]) {
     }
 }
 
+/// Samples on each side of a gap whose terrain − recorded offsets are averaged (median),
+/// so one noisy recorded sample does not decide the shift.
+pub const BORDER_SAMPLES: usize = 30;
+
 /// Fill the gaps of a terrain profile (`None`: no tile, no position) with the recorded
-/// altitude, shifted so it meets the terrain at both borders of the gap: the shift goes
-/// linearly (in sample index) from the offset at the gap's start to the offset at its end,
-/// or is the one border's offset at either end of the track. A gap without recorded
-/// altitude is interpolated linearly between its borders. Returns the filled profile and
-/// how many points came from the recorded altitude.
+/// altitude (give it smoothed), shifted so it meets the terrain at both borders of the gap:
+/// the shift goes linearly (in sample index) from the offset before the gap to the offset
+/// after it, each the median over [`BORDER_SAMPLES`] samples, or is the one border's offset
+/// at either end of the track. A gap without recorded altitude is interpolated linearly
+/// between its borders. Returns the filled profile and how many points came from the
+/// recorded altitude.
 pub fn fill_gaps(terrain: &[Option<f64>], recorded: &[Option<f64>]) -> (Vec<Option<f64>>, usize) {
     let n = terrain.len();
     let mut out = terrain.to_vec();
     let mut from_recorded = 0;
+    let offset_over = |range: &mut dyn Iterator<Item = usize>| -> Option<f64> {
+        let mut d: Vec<f64> = range
+            .filter_map(|k| match (terrain[k], recorded.get(k).copied().flatten()) {
+                (Some(t), Some(r)) => Some(t - r),
+                _ => None,
+            })
+            .take(BORDER_SAMPLES)
+            .collect();
+        d.sort_by(f64::total_cmp);
+        d.get(d.len() / 2).copied()
+    };
     let mut i = 0;
     while i < n {
         if terrain[i].is_some() {
@@ -159,12 +175,9 @@ pub fn fill_gaps(terrain: &[Option<f64>], recorded: &[Option<f64>]) -> (Vec<Opti
             i += 1;
         }
         let end = i; // gap = start..end
-        let offset_at = |k: usize| match (terrain[k], recorded.get(k).copied().flatten()) {
-            (Some(t), Some(r)) => Some(t - r),
-            _ => None,
-        };
-        let left = start.checked_sub(1).and_then(offset_at);
-        let right = (end < n).then(|| offset_at(end)).flatten();
+        // The covered run on each side (up to the next gap).
+        let left = offset_over(&mut (0..start).rev().take_while(|&k| terrain[k].is_some()));
+        let right = offset_over(&mut (end..n).take_while(|&k| terrain[k].is_some()));
         let left_h = start.checked_sub(1).and_then(|k| terrain[k]);
         let right_h = if end < n { terrain[end] } else { None };
         for (k, slot) in out.iter_mut().enumerate().take(end).skip(start) {
@@ -188,6 +201,25 @@ pub fn fill_gaps(terrain: &[Option<f64>], recorded: &[Option<f64>]) -> (Vec<Opti
         }
     }
     (out, from_recorded)
+}
+
+/// The recorded altitude smoothed as for measuring it (GPS noise and spikes would
+/// otherwise count as climbing where a gap in the terrain data keeps it).
+fn smoothed_recorded(
+    t: &[i64],
+    ele: &[Option<f64>],
+    source: bincio_bas::AltitudeSource,
+) -> Vec<Option<f64>> {
+    let idx: Vec<usize> =
+        (0..t.len()).filter(|&i| ele.get(i).copied().flatten().is_some()).collect();
+    let profile: Vec<(f64, f64)> =
+        idx.iter().filter_map(|&i| ele[i].map(|e| (t[i] as f64, e))).collect();
+    let (_, smoothed) = measure_smoothed(&profile, source);
+    let mut out = vec![None; t.len()];
+    for (&i, v) in idx.iter().zip(smoothed) {
+        out[i] = Some(v);
+    }
+    out
 }
 
 /// Apply `choice` to the stored activity `id` (`None`: back to the device's altitude).
@@ -263,7 +295,12 @@ pub fn apply_choice(
             if covered == 0 {
                 return Err(ElevationError::NoCoverage { what: source.describe() });
             }
-            let (series, from_recorded) = fill_gaps(&terrain, &device.elevation_m);
+            let recorded = if covered < terrain.len() {
+                smoothed_recorded(&t.t, &device.elevation_m, detail.altitude_source)
+            } else {
+                Vec::new()
+            };
+            let (series, from_recorded) = fill_gaps(&terrain, &recorded);
             let missing = terrain.len() - covered;
             if missing > 0 {
                 note = Some(format!(
@@ -359,11 +396,12 @@ mod tests {
         assert_eq!(n, 3);
         let v: Vec<f64> = out.iter().map(|x| x.expect("filled")).collect();
         assert_eq!(v, [110.0, 117.5, 125.0, 132.5, 140.0]);
-        // At the ends of the track the one border's offset applies: no step at all.
+        // At the ends of the track the one border's offset applies (the median of the
+        // covered run's offsets, −60 and −63: the upper one of two).
         let ter = [None, None, Some(50.0), Some(52.0), None];
         let (out, _) = fill_gaps(&ter, &rec);
         let v: Vec<f64> = out.iter().map(|x| x.expect("filled")).collect();
-        assert_eq!(v, [40.0, 45.0, 50.0, 52.0, 57.0]);
+        assert_eq!(v, [40.0, 45.0, 50.0, 52.0, 60.0]);
         // No recorded altitude in the gap: linear between the borders.
         let (out, n) = fill_gaps(&[Some(0.0), None, Some(10.0)], &[None, None, None]);
         assert_eq!((out[1], n), (Some(5.0), 0));
