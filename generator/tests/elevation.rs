@@ -372,3 +372,87 @@ fn a_track_leaving_the_tiles_keeps_its_recorded_altitude_without_a_step() {
     let gain = d["elevation_gain_m"].as_f64().expect("gain");
     assert!(((gain - truth) / truth).abs() < 0.05, "{gain} vs {truth}");
 }
+
+/// The queued job as the daemon writes it (sidecar first, then the request).
+fn queue_elevation(data: &Path, job: &str, id: &str, sidecar: &str) {
+    let edits = data.join("dave/edits");
+    std::fs::create_dir_all(&edits).expect("mkdir");
+    std::fs::write(edits.join(format!("{id}.md")), sidecar).expect("sidecar");
+    let q = data.join("_queue");
+    std::fs::create_dir_all(&q).expect("mkdir");
+    let req = serde_json::json!({"job_id": job, "handle": "dave", "change": "elevation",
+        "created_at": "2026-04-07T10:00:00+00:00", "activity_id": id});
+    std::fs::write(q.join(format!("{job}.json")), req.to_string()).expect("request");
+}
+
+/// The "Elevation ↑" figure of the activity page, in whole metres (`<dd>1234 m</dd><dt>…`).
+fn page_gain(site: &Path, id: &str) -> String {
+    let html = std::fs::read_to_string(site.join("activity").join(id).join("index.html"))
+        .expect("activity page");
+    let at = html.find("<dt>Elevation ↑</dt>").expect("elevation panel");
+    let dd = html[..at].rfind("<dd>").expect("value") + 4;
+    html[dd..at].chars().filter(char::is_ascii_digit).collect()
+}
+
+#[test]
+fn the_watcher_job_uses_the_instance_setting_and_updates_the_page_then_restores() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tiles = tmp.path().join("srtm");
+    std::fs::create_dir_all(&tiles).expect("mkdir");
+    write_tile(&tiles);
+    let inputs = tmp.path().join("in");
+    std::fs::create_dir_all(&inputs).expect("mkdir");
+    let t = path("Ride", (46.30, 13.20), 8.5, 2_000, 0.3);
+    std::fs::write(inputs.join("ride.gpx"), gpx(&t, 1_717_225_200, 3)).expect("write");
+    let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
+    let data_s = data.to_str().expect("utf8");
+    let (code, out) = run(&[
+        "extract",
+        "--input",
+        inputs.to_str().expect("utf8"),
+        "--output",
+        data_s,
+        "--handle",
+        "dave",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let id = details(&data.join("dave"))[0]["id"].as_str().expect("id").to_owned();
+    let watch = |job: &str| -> serde_json::Value {
+        let (code, out) =
+            run(&["watch", "--once", "--data-dir", data_s, "--out", site.to_str().expect("utf8")]);
+        assert_eq!(code, 0, "{out}");
+        json(&data.join("_queue/status").join(format!("{job}.json")))
+    };
+    // Render once; the device's gain is on the page.
+    let (code, out) = run(&["render", "--data-dir", data_s, "--out", site.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "{out}");
+    let device = page_gain(&site, &id);
+
+    // No terrain model configured: the job fails cleanly and the page keeps its figure.
+    queue_elevation(&data, "j1", &id, "---\nelevation: dem\n---\n");
+    let st = watch("j1");
+    assert!(st["message"].as_str().expect("msg").contains("no terrain model"), "{st}");
+    assert_eq!(st["failures"].as_array().map(Vec::len), Some(1), "{st}");
+    assert_eq!(page_gain(&site, &id), device);
+
+    // The admin sets dem_dir; the job recalculates and the page shows the terrain's gain.
+    std::fs::write(
+        data.join("bincio.toml"),
+        format!("dem_dir = {:?}\n", tiles.to_str().expect("utf8")),
+    )
+    .expect("config");
+    queue_elevation(&data, "j2", &id, "---\nelevation: dem\n---\n");
+    let st = watch("j2");
+    assert_eq!(st["state"], "done", "{st}");
+    assert!(st["message"].as_str().expect("msg").contains("terrain model"), "{st}");
+    let truth = true_gain(&t.pts);
+    let shown: f64 = page_gain(&site, &id).parse().expect("number");
+    assert!(((shown - truth) / truth).abs() <= 0.015, "page {shown} vs truth {truth}");
+    assert_ne!(page_gain(&site, &id), device);
+
+    // Restore: the sidecar without a choice, the device's figure is back on the page.
+    queue_elevation(&data, "j3", &id, "---\n---\n");
+    let st = watch("j3");
+    assert!(st["message"].as_str().expect("msg").contains("restored"), "{st}");
+    assert_eq!(page_gain(&site, &id), device);
+}
