@@ -119,3 +119,99 @@ impl Service {
         Ok(answer.results.into_iter().map(|h| h.elevation.filter(|e| e.is_finite())).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    /// A one-thread Open-Elevation stand-in on 127.0.0.1: answers each lookup with
+    /// elevation = latitude × 10 (or with `status` when it is not 200), and counts requests.
+    fn serve(status: u16) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let (mut line, mut len, mut path) = (String::new(), 0usize, String::new());
+                reader.read_line(&mut line).expect("request line");
+                path.push_str(line.split_whitespace().nth(1).unwrap_or(""));
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).expect("header");
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().expect("length");
+                    }
+                }
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).expect("body");
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let v: serde_json::Value = serde_json::from_slice(&body).expect("json body");
+                let results: Vec<serde_json::Value> = v["locations"]
+                    .as_array()
+                    .expect("locations")
+                    .iter()
+                    .map(|l| {
+                        let lat = l["latitude"].as_f64().expect("lat");
+                        serde_json::json!({"latitude": lat, "longitude": l["longitude"], "elevation": lat * 10.0})
+                    })
+                    .collect();
+                let out = if status == 200 && path == "/api/v1/lookup" {
+                    serde_json::json!({ "results": results }).to_string()
+                } else {
+                    "{\"error\": \"nope\"}".to_owned()
+                };
+                let code = if path == "/api/v1/lookup" { status } else { 404 };
+                let mut s = stream;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                    out.len()
+                );
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn batches_points_and_keeps_their_order() {
+        let (url, count) = serve(200);
+        let service = Service::new(&format!("{url}/"));
+        // 1200 distinct points, each twice in a row, and one without a position.
+        let mut pts: Vec<(f64, f64)> = Vec::new();
+        for i in 0..1200 {
+            let p = (40.0 + i as f64 * 0.001, 13.0);
+            pts.push(p);
+            pts.push(p);
+        }
+        pts.push((f64::NAN, 13.0));
+        let h = service.elevations(&pts).expect("lookup");
+        assert_eq!(h.len(), pts.len());
+        for (p, e) in pts.iter().zip(&h).take(2400) {
+            assert!((e.expect("height") - p.0 * 10.0).abs() < 1e-9);
+        }
+        assert_eq!(h[2400], None);
+        // 1200 distinct positions in batches of 500.
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn an_error_status_names_the_url() {
+        let (url, _) = serve(503);
+        let err = Service::new(&url).elevations(&[(46.0, 13.0)]).expect_err("503");
+        let text = err.to_string();
+        assert!(text.contains(&format!("{url}/api/v1/lookup")) && text.contains("503"), "{text}");
+        // Nothing listening: a transport error, also naming the URL.
+        let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let dead = format!("http://{}", closed.local_addr().expect("addr"));
+        drop(closed);
+        let err = Service::new(&dead).elevations(&[(46.0, 13.0)]).expect_err("refused");
+        assert!(err.to_string().contains(&dead), "{err}");
+    }
+}
