@@ -322,7 +322,10 @@ pub fn apply_choice(
                         .geometry
                         .coordinates
                         .iter()
-                        .map(|p| (p.get(1).copied().unwrap_or(f64::NAN), p[0]))
+                        .map(|p| {
+                            let at = |i: usize| p.get(i).copied().unwrap_or(f64::NAN);
+                            (at(1), at(0))
+                        })
                         .collect();
                     let h = source.elevations(&tp)?;
                     fill_gaps(&h, &device.track_elevation_m).0
