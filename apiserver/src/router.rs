@@ -78,6 +78,7 @@ routes! {
     GET "/api/activity/{id}" => activity_get: edits::get, User, "An activity with its edit form fields";
     POST "/api/activity/{id}" => activity_post: edits::post, User, "Edit {title, sport, gear, description, highlight, private, hide_stats}";
     DELETE "/api/activity/{id}" => activity_delete: edits::delete, User, "Delete an activity and the stored original(s) it came from";
+    POST "/api/activity/{id}/recalculate-elevation/{method}" => activity_elevation: edits::recalculate_elevation, User, "Recalculate the elevation: method dem (terrain model), smoothing (alias hysteresis) or restore (the device's altitude); queues a job";
     GET "/api/activity/{id}/images" => images_list: photos::list, User, "Photo file names of an activity";
     POST "/api/activity/{id}/images" => images_add: photos::add, User, "Add a photo (multipart field file)";
     DELETE "/api/activity/{id}/images/{filename}" => images_delete: photos::delete, User, "Remove a photo";

@@ -330,6 +330,58 @@ async fn an_edit_keeps_a_hand_written_private_flag_in_any_spelling() {
     assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), broken);
 }
 
+/// "Recalculate elevation": the choice goes to the sidecar (kept by later edits) and an
+/// elevation job is queued; the terrain model needs the instance setting, which `/api/me`
+/// reports.
+#[tokio::test]
+async fn recalculate_elevation_records_the_choice_and_queues_a_job() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let eve = t.user("eve").await;
+    t.activity("bob", ID);
+    let dem = format!("/api/activity/{ID}/recalculate-elevation/dem");
+    let me = t.call("GET", "/api/me", Some(&bob), None).await;
+    assert_eq!(me.json["dem_configured"], false);
+    let r = t.call("POST", &dem, Some(&bob), None).await;
+    assert_eq!(r.status, 409, "{:?}", r.json);
+    assert!(r.json["message"].as_str().unwrap_or("").contains("dem_dir"), "{:?}", r.json);
+    assert!(!t.root().join(format!("bob/edits/{ID}.md")).exists());
+
+    t.set_setting("dem_dir", "/srv/srtm");
+    let me = t.call("GET", "/api/me", Some(&bob), None).await;
+    assert_eq!(me.json["dem_configured"], true);
+    // Someone else's activity, an unknown method, an unknown activity.
+    assert_eq!(t.call("POST", &dem, Some(&eve), None).await.status, 404);
+    let bad = format!("/api/activity/{ID}/recalculate-elevation/lidar");
+    assert_eq!(t.call("POST", &bad, Some(&bob), None).await.status, 400);
+    let none = "/api/activity/2024-01-01T000000Z-none/recalculate-elevation/dem";
+    assert_eq!(t.call("POST", none, Some(&bob), None).await.status, 404);
+
+    let r = t.call("POST", &dem, Some(&bob), None).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let q = t.queue_request(r.json["job_id"].as_str().unwrap());
+    assert_eq!(
+        (q["handle"].as_str(), q["change"].as_str(), q["activity_id"].as_str()),
+        (Some("bob"), Some("elevation"), Some(ID))
+    );
+    let sidecar = t.root().join(format!("bob/edits/{ID}.md"));
+    assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), "---\nelevation: dem\n---\n");
+    let path = format!("/api/activity/{ID}");
+    assert_eq!(t.call("GET", &path, Some(&bob), None).await.json["elevation"], "dem");
+    // An ordinary edit keeps the choice.
+    let r = t.call("POST", &path, Some(&bob), Some(json!({"title": "Col"}))).await;
+    assert_eq!(r.status, 202);
+    assert!(std::fs::read_to_string(&sidecar).unwrap().contains("elevation: dem"));
+    // Smoothing (the reference's "hysteresis"), then back to the device's altitude.
+    let hyst = format!("/api/activity/{ID}/recalculate-elevation/hysteresis");
+    assert_eq!(t.call("POST", &hyst, Some(&bob), None).await.status, 202);
+    assert_eq!(t.call("GET", &path, Some(&bob), None).await.json["elevation"], "smoothing");
+    let restore = format!("/api/activity/{ID}/recalculate-elevation/restore");
+    assert_eq!(t.call("POST", &restore, Some(&bob), None).await.status, 202);
+    assert_eq!(t.call("GET", &path, Some(&bob), None).await.json["elevation"], "device");
+    assert!(!std::fs::read_to_string(&sidecar).unwrap().contains("elevation"));
+}
+
 #[tokio::test]
 async fn activity_edit_writes_the_sidecar_and_queues() {
     let t = T::new();
@@ -844,6 +896,7 @@ async fn the_route_table_enforces_access_on_every_route() {
     for r in routes() {
         let path = r.path.replace("{id}", "2024-01-01T000000Z").replace("{handle}", "member");
         let path = path.replace("{filename}", "a.jpg").replace("{job}", "job1");
+        let path = path.replace("{method}", "dem");
         let method = r.method.as_str();
         match r.access {
             Access::Anyone => {}

@@ -124,7 +124,8 @@ async fn nginx_private_wall_proxy_and_secrets() {
             .replace("{id}", "2024-06-01T070000Z-morning-ride")
             .replace("{filename}", "1717225200000-0a1b2c3d.jpg")
             .replace("{handle}", "dave")
-            .replace("{job}", "01HZX3K9Q2");
+            .replace("{job}", "01HZX3K9Q2")
+            .replace("{method}", "dem");
         assert!(!path.contains('{'), "placeholder left in {path}");
         let m = &route.method;
         let raw = format!(

@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Extract GPX, FIT and TCX files (optionally .gz) into a user's BAS store.
     Extract(cmd::extract::ExtractArgs),
+    /// Recalculate a user's elevation from a terrain model (SRTM tiles or a service), by
+    /// smoothing, or restore the device's altitude.
+    Elevation(cmd::elevation::ElevationArgs),
     /// Render every HTML page and JSON feed of the site from a data directory.
     #[command(alias = "build")]
     Render(cmd::render::RenderArgs),

@@ -10,6 +10,7 @@
 pub mod athlete;
 pub mod cli;
 pub mod cmd;
+pub mod elevation;
 pub mod extract;
 pub mod localtime;
 pub mod merge;

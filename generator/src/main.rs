@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Extract(a) => cmd::extract::run(a),
         Command::Render(a) => cmd::render::run(a),
+        Command::Elevation(a) => cmd::elevation::run(a),
         Command::Watch(a) => cmd::watch::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Demo(a) => cmd::demo::run(a),

@@ -239,7 +239,8 @@ fn background_work(
         | ChangeKind::Edit
         | ChangeKind::Delete
         | ChangeKind::Athlete
-        | ChangeKind::Rebuild => Err(format!("{:?} is not background work", request.change)),
+        | ChangeKind::Rebuild
+        | ChangeKind::Elevation => Err(format!("{:?} is not background work", request.change)),
     }
 }
 
@@ -344,11 +345,20 @@ fn run_jobs_noted(
             }
         }
     }
+    // Elevation jobs change stored details; the render below publishes them.
+    let mut notes = Vec::new();
+    for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Elevation) {
+        mark(&status(JobState::Running, "recalculating elevation", &failures), &ids)?;
+        let outcome = crate::elevation::job::run(&root, handle, &j.request);
+        notes.push(outcome.message);
+        failures.extend(outcome.failures);
+    }
     mark(&status(JobState::Running, "rendering", &failures), &ids)?;
     let opts = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
     match site::render::build_cached(&opts, &mut settings.loaded()) {
         Ok(r) => {
-            let msg = format!("done: {note}{} files written", r.files_written);
+            let notes: String = notes.iter().map(|n| format!("{n}; ")).collect();
+            let msg = format!("done: {note}{notes}{} files written", r.files_written);
             mark(&status(JobState::Done, &msg, &failures), &ids)?;
             tracing::info!(handle, jobs = jobs.len(), written = r.files_written, "job done");
         }

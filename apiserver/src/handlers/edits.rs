@@ -101,6 +101,9 @@ pub async fn get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         obj.insert("highlight".into(), json!(highlight));
         obj.insert("hide_stats".into(), json!(hide));
         obj.insert("images".into(), json!(images));
+        // How the published altitude is computed: "device" (as recorded), "dem" or "smoothing".
+        let elevation = sc.elevation.map_or("device", |e| e.as_str());
+        obj.insert("elevation".into(), json!(elevation));
         Ok::<_, ApiError>(d)
     })
     .await??;
@@ -209,6 +212,42 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
 }
 
+/// `POST /api/activity/{id}/recalculate-elevation/{method}` (`dem`, `smoothing` or its
+/// reference name `hysteresis`, `restore`): record the choice in the sidecar and queue an
+/// elevation job; the watcher computes it (the daemon does no computing). 202 with the job
+/// id; 409 for `dem` when the instance has no terrain model (`dem_dir`/`dem_url`).
+pub async fn recalculate_elevation(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    use bincio_bas::sidecar::ElevationChoice;
+    let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
+    let method = req.params[1].as_str();
+    let choice = match method {
+        "restore" | "device" => None,
+        m => Some(ElevationChoice::from_name(m).ok_or_else(|| {
+            ApiError::bad("method", "must be dem, smoothing, hysteresis or restore")
+        })?),
+    };
+    if choice == Some(ElevationChoice::Dem) && !st.config().dem_configured() {
+        return Err(ApiError::Conflict(
+            "no terrain model is configured on this instance (an admin sets dem_dir or dem_url)"
+                .to_owned(),
+        ));
+    }
+    let _g = st.writers.lock(handle.as_str()).await;
+    let (root, h) = (st.root.clone(), handle.clone());
+    let job_id = jobs::new_job_id()?;
+    let jid = job_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let ud = root.user(&h);
+        require_detail(&ud, &id)?;
+        let mut sc = read_sidecar(&ud.sidecar(&id))?.unwrap_or_default();
+        sc.elevation = choice;
+        fsx::write_atomic(&ud.sidecar(&id), sc.render().as_bytes())?;
+        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Elevation, vec![], Some(id))
+    })
+    .await??;
+    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
+}
+
 /// `DELETE /api/activity/{id}`: remove the extracted files, sidecar, photos and the stored
 /// original(s) it came from (else re-extracting `originals/` would bring it back, see
 /// [`crate::originals`]); the watcher drops it from the feeds and pages.
@@ -225,7 +264,13 @@ pub async fn delete(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         if let Ok(Some(detail)) = read_json(&ud.detail(&id)) {
             crate::originals::remove(&ud, &crate::originals::find(&ud, &detail))?;
         }
-        for p in [ud.detail(&id), ud.track(&id), ud.timeseries(&id), ud.sidecar(&id)] {
+        for p in [
+            ud.detail(&id),
+            ud.track(&id),
+            ud.timeseries(&id),
+            ud.sidecar(&id),
+            ud.device_altitude(&id),
+        ] {
             super::remove_file(&p)?;
         }
         super::remove_tree(&ud.images_dir(&id))?;

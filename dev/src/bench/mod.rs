@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod build;
+pub mod elevation;
 pub mod extract;
 pub mod parse;
 
@@ -56,6 +57,18 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Terrain (SRTM) look-ups per second on one core once a tile is loaded, for 1″ and 3″
+    /// tiles; exits non-zero below 1 million points per second.
+    #[command(after_help = "Example:
+  cargo build --release -p bincio-dev && target/release/bincio-dev bench elevation")]
+    Elevation {
+        /// Points looked up per round (a 1 Hz track of this many seconds).
+        #[arg(long, default_value_t = 2_000_000)]
+        points: usize,
+        /// Timed rounds.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Render a generated instance: full, no-change and `--handle` rebuilds.
     Build(BuildBench),
     /// The daemon on loopback: GET /api/me throughput, login latency, resident memory.
@@ -93,6 +106,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
         }
         BenchKind::ExtractRun { input, user_dir } => extract::extract_run(input, user_dir),
         BenchKind::Build(b) => build::bench_build(b),
+        BenchKind::Elevation { points, rounds } => elevation::bench_elevation(*points, *rounds),
         BenchKind::Parse { dir, rounds } => parse::bench_parse(dir, *rounds),
         BenchKind::Api { api_bin, requests, connections, logins } => {
             let api_bin = api::sibling_binary(api_bin.as_deref(), "bincio-api")?;

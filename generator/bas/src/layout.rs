@@ -6,7 +6,7 @@
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
 //! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/profile.json  edits/images/{id}/
-//! {root}/{handle}/originals/  _merged/
+//! {root}/{handle}/originals/  _merged/  elevation/{id}.json
 //! ```
 //!
 //! `{root}/.site/` holds what the generator must remember about the published site beyond
@@ -252,6 +252,12 @@ impl UserDir {
     /// `_merged/athlete.json`.
     pub fn merged_athlete(&self) -> PathBuf {
         self.merged_dir().join(ATHLETE_FILE)
+    }
+    /// `elevation/{id}.json`: the device's own altitude of an activity whose published
+    /// altitude was recalculated (terrain model or smoothing), kept so it can be restored.
+    /// Outside `activities/`, so nothing that lists or publishes activity files meets it.
+    pub fn device_altitude(&self, id: &str) -> PathBuf {
+        self.dir.join("elevation").join(format!("{id}.json"))
     }
     /// `_uploads/`: uploads not kept as originals, one folder per job
     /// (`_uploads/{job_id}/`); the watcher deletes a job's folder once it is extracted.

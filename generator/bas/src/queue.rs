@@ -24,6 +24,9 @@ pub enum ChangeKind {
     /// handle whose folder is gone (a deleted account) the watcher unpublishes the user
     /// instead: their pages and files go, the shared pages forget them.
     Rebuild,
+    /// Apply the elevation choice of `activity_id`'s sidecar (terrain model, smoothing, or
+    /// none: back to the device's altitude), then merge and render.
+    Elevation,
 }
 
 impl ChangeKind {
@@ -39,6 +42,9 @@ impl ChangeKind {
             | ChangeKind::Delete
             | ChangeKind::Athlete
             | ChangeKind::Rebuild => false,
+            // One activity's recalculation is an edit the user waits for (milliseconds per
+            // activity once its tiles are loaded); bulk recalculation is the command line's.
+            ChangeKind::Elevation => false,
         }
     }
 }

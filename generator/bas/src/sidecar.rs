@@ -48,6 +48,40 @@ pub struct Sidecar {
     pub hide_stats: Option<Vec<String>>,
     /// The body when there is one, else the front matter's `description`.
     pub description: Option<String>,
+    /// How the published altitude is computed: `None` is the device's own (the default,
+    /// and what "restore" returns to). Kept by every edit, re-extraction and rebuild.
+    pub elevation: Option<ElevationChoice>,
+}
+
+/// The per-activity elevation choice of a sidecar (`elevation: dem` or `elevation: smoothing`).
+/// See `docs/extraction.md`, "Recalculating elevation".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ElevationChoice {
+    /// Altitude from a terrain model (SRTM tiles or an elevation service).
+    Dem,
+    /// The recorded altitude, smoothed and measured with the documented dead band even when
+    /// the device reported its own totals.
+    Smoothing,
+}
+
+impl ElevationChoice {
+    /// The spelling in the sidecar, the CLI and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ElevationChoice::Dem => "dem",
+            ElevationChoice::Smoothing => "smoothing",
+        }
+    }
+
+    /// Read a spelling (`dem`, `smoothing`; `hysteresis` is the reference's name for the
+    /// latter). Anything else is `None`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "dem" => Some(ElevationChoice::Dem),
+            "smoothing" | "hysteresis" => Some(ElevationChoice::Smoothing),
+            _ => None,
+        }
+    }
 }
 
 fn quoted(s: &str) -> String {
@@ -147,6 +181,10 @@ impl Sidecar {
             } else {
                 Some(body.to_owned())
             },
+            // An unknown spelling reads as "the device's altitude", the safe default.
+            elevation: get("elevation")
+                .and_then(as_text)
+                .and_then(|s| ElevationChoice::from_name(&s)),
         })
     }
 
@@ -195,6 +233,9 @@ impl Sidecar {
                 .collect();
             out += &format!("hide_stats: [{}]\n", known.join(", "));
         }
+        if let Some(e) = self.elevation {
+            out += &format!("elevation: {}\n", e.as_str());
+        }
         out += "---\n";
         if let Some(d) = self.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             out += &format!("\n{d}\n");
@@ -221,6 +262,7 @@ mod tests {
             private: Some(true),
             hide_stats: None,
             description: Some("Hello\nworld".into()),
+            elevation: None,
         };
         assert_eq!(
             s.render(),
@@ -274,5 +316,25 @@ mod tests {
         assert_eq!(parse("---\n---\n"), Sidecar::default());
         assert!(Sidecar::parse("---\ntitle: [unclosed\n---\n").is_err());
         assert!(Sidecar::parse("---\n- a list\n---\n").is_err());
+    }
+
+    #[test]
+    fn elevation_choice_round_trips_and_unknown_reads_as_device() {
+        let s = Sidecar {
+            title: Some("x".into()),
+            elevation: Some(ElevationChoice::Dem),
+            ..Sidecar::default()
+        };
+        assert_eq!(s.render(), "---\ntitle: \"x\"\nelevation: dem\n---\n");
+        assert_eq!(parse(&s.render()), s);
+        assert_eq!(
+            parse("---\nelevation: hysteresis\n---\n").elevation,
+            Some(ElevationChoice::Smoothing)
+        );
+        assert_eq!(
+            parse("---\nelevation: Smoothing\n---\n").elevation,
+            Some(ElevationChoice::Smoothing)
+        );
+        assert_eq!(parse("---\nelevation: lidar\n---\n").elevation, None);
     }
 }

@@ -42,6 +42,10 @@ pub struct ExtractArgs {
     /// A Strava activities.csv whose titles, descriptions and IDs enrich matching files.
     #[arg(long, value_name = "CSV")]
     pub metadata_csv: Option<PathBuf>,
+    /// A folder of SRTM tiles (N46E013.hgt, .hgt.gz, .hgt.zip): the terrain's altitude
+    /// replaces the recorded one of every activity this run extracts (config: `dem:`).
+    #[arg(long, value_name = "DIR")]
+    pub dem: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(short, long)]
     pub workers: Option<usize>,
@@ -94,6 +98,20 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<Outcome> {
     opts.metadata_csv = args.metadata_csv.clone().or(cfg.metadata_csv.clone());
     opts.reextract = args.reextract;
     opts.athlete = cfg.athlete.clone();
+    if let Some(dir) = args.dem.clone().or(cfg.dem.clone()) {
+        if !dir.is_dir() {
+            bail!("--dem {}: not a folder of elevation tiles", dir.display());
+        }
+        opts.dem_dir = Some(dir);
+        opts.dem_at_import = true;
+    } else {
+        // Activities whose sidecar asks for terrain altitude use the instance's model.
+        let instance = output.join(bincio_bas::config::FILE_NAME);
+        if let Ok(c) = bincio_bas::InstanceConfig::load(&instance) {
+            opts.dem_dir = c.dem_dir;
+            opts.dem_url = c.dem_url;
+        }
+    }
     let workers = args.workers.or(cfg.workers);
     if let Some(n) = workers {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().ok();
@@ -109,6 +127,9 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<Outcome> {
     bar.finish_and_clear();
     for f in &report.failed {
         eprintln!("failed: {}: {}", f.path.display(), f.reason);
+    }
+    for n in &report.elevation_notes {
+        eprintln!("elevation: {n}");
     }
     eprintln!("{}", report.summary_line(handle.as_str()));
     Ok(if report.failed.is_empty() { Outcome::Ok } else { Outcome::SomeFailed })

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod dev;
+pub mod elevation;
 pub mod extract;
 pub mod render;
 pub mod serve;

@@ -8,6 +8,7 @@
 //! sensors: { heart_rate: true, cadence: true, temperature: true, power: true }
 //! track: { rdp_epsilon: 0.0001 }
 //! workers: 4
+//! dem: ~/srtm                          # SRTM tiles: terrain altitude for every activity
 //! athlete: { max_hr: 190, ftp_w: 250, hr_zones: [[0,120],[120,150]], power_zones: [...] }
 //! ```
 //! Keys the reference parsed but never used (`classifier`, `incremental`, `track.simplify`,
@@ -93,6 +94,7 @@ struct RawConfig {
     track: RawTrack,
     workers: Option<usize>,
     athlete: Option<AthleteSettings>,
+    dem: Option<String>,
 }
 
 /// A validated extract configuration (file values; the CLI overrides some of them).
@@ -108,6 +110,9 @@ pub struct ExtractConfig {
     pub rdp_epsilon: f64,
     pub workers: Option<usize>,
     pub athlete: Option<AthleteSettings>,
+    /// `dem: ~/srtm`: a folder of SRTM tiles whose terrain heights replace the recorded
+    /// altitude of every activity extracted (as `--dem`).
+    pub dem: Option<PathBuf>,
 }
 
 impl Default for ExtractConfig {
@@ -123,6 +128,7 @@ impl Default for ExtractConfig {
             rdp_epsilon: DEFAULT_RDP_EPSILON_DEG,
             workers: None,
             athlete: None,
+            dem: None,
         }
     }
 }
@@ -188,6 +194,7 @@ impl ExtractConfig {
             rdp_epsilon,
             workers: raw.workers,
             athlete,
+            dem: raw.dem.as_deref().map(expand_home),
         })
     }
 }

@@ -80,6 +80,12 @@ pub struct ExtractOptions {
     /// activity in place (same ID, same privacy, same duplicate status): how a store
     /// extracted by an older version gets today's figures (docs/admin.md, "Re-extracting").
     pub reextract: bool,
+    /// Terrain model (tile folder or service URL) for activities whose sidecar asks for
+    /// `elevation: dem`, and for every new activity when `dem_at_import` is set.
+    pub dem_dir: Option<PathBuf>,
+    pub dem_url: Option<String>,
+    /// `extract --dem`: recalculate the elevation of every activity this run writes.
+    pub dem_at_import: bool,
 }
 
 impl ExtractOptions {
@@ -97,6 +103,9 @@ impl ExtractOptions {
             athlete: None,
             time_zone: None,
             reextract: false,
+            dem_dir: None,
+            dem_url: None,
+            dem_at_import: false,
         }
     }
 }
@@ -131,6 +140,9 @@ pub struct Report {
     /// with `duplicate_of` set, and left out of every listing).
     pub near_duplicates: usize,
     pub failed: Vec<Failure>,
+    /// Elevation recalculations this run applied (a sidecar's choice, or `--dem`), and
+    /// any note about them (part of a track without terrain data, no model configured).
+    pub elevation_notes: Vec<String>,
     /// Input files considered.
     pub files: usize,
     /// Bytes read from disk (compressed size) for files that were parsed.
@@ -378,6 +390,8 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     let files = discover(&opts.inputs)?;
     let mut reg = Registry::load(&user.cache(), &activities_dir);
     let mut report = Report { files: files.len(), ..Report::default() };
+    let mut dem =
+        crate::elevation::Source::from_settings(opts.dem_dir.as_deref(), opts.dem_url.as_deref());
     let done = std::sync::atomic::AtomicUsize::new(0);
     let mut reextracted: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     progress(0, files.len());
@@ -465,6 +479,9 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
             }
         }
         to_write.par_iter().map(|a| write_artefacts(&user, a)).collect::<Result<Vec<()>, _>>()?;
+        for a in &to_write {
+            reapply_elevation(&user, opts, &a.detail.id, &mut dem, &mut report);
+        }
     }
 
     // Near duplicates, over the whole store; patch the details whose status changed.
@@ -487,6 +504,41 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     reg.save(&user.cache())?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// A freshly written activity carries the device's altitude: drop the device figures a
+/// previous recalculation kept (they belonged to the old detail), then apply the sidecar's
+/// elevation choice again, or the terrain model for every activity with `--dem`. A
+/// recalculation that fails leaves the device's altitude and is reported, never fatal.
+fn reapply_elevation(
+    user: &UserDir,
+    opts: &ExtractOptions,
+    id: &str,
+    dem: &mut Option<crate::elevation::Source>,
+    report: &mut Report,
+) {
+    use bincio_bas::sidecar::{ElevationChoice, Sidecar};
+    let _ = std::fs::remove_file(user.device_altitude(id));
+    let from_sidecar = Sidecar::read(&user.sidecar(id)).ok().flatten().and_then(|s| s.elevation);
+    let choice = from_sidecar.or(opts.dem_at_import.then_some(ElevationChoice::Dem));
+    let Some(choice) = choice else { return };
+    match crate::elevation::apply_choice(user, id, Some(choice), dem.as_mut()) {
+        Ok(o) => {
+            if let Some(n) = o.note {
+                report.elevation_notes.push(n);
+            }
+        }
+        Err(e) => report.elevation_notes.push(format!("{id}: elevation kept as recorded: {e}")),
+    }
+}
+
+/// Re-read the details of `ids` into `index.json` and rebuild `athlete.json`, after stored
+/// details changed outside an extraction run (elevation recalculation).
+pub fn refresh_details(opts: &ExtractOptions, ids: &[String]) -> Result<(), ExtractError> {
+    let user = UserDir::new(&opts.user_dir);
+    let reg = Registry::load(&user.cache(), &user.activities_dir());
+    let summaries = write_index(&user, opts, &reg, ids)?;
+    write_athlete(&user, opts, &summaries)
 }
 
 /// Rewrite `index.json` (every listed summary inline, newest first; duplicates left out).

@@ -44,6 +44,55 @@ pub const BAROMETRIC_SMOOTH_HALF_WINDOW_S: f64 = 5.0;
 /// Dead band (m) for barometric altitude.
 pub const BAROMETRIC_DEAD_BAND_M: f64 = 1.0;
 
+/// Dead band (m) for altitude from a terrain model (docs/extraction.md, "Recalculating
+/// elevation"). Bilinear interpolation makes the terrain profile continuous, so what is
+/// left to reject is the 1 m quantisation of the tiles (±0.5 m wobbles on flat ground and
+/// hill tops); the zig-zag counts every climb from its true low to its true high, so the
+/// band costs nothing on hills higher than itself (a 10 m hysteresis that commits in
+/// threshold steps, as the reference applied, loses 5–25 % on rolling terrain).
+pub const DEM_DEAD_BAND_M: f64 = 2.0;
+
+/// Gain, loss and best climb of an altitude profile taken from a terrain model.
+pub fn measure_dem(e: &[f64]) -> Elevation {
+    if e.len() < 2 {
+        return Elevation::default();
+    }
+    let (g, l) = zigzag_gain_loss(e, DEM_DEAD_BAND_M);
+    Elevation {
+        gain_m: Some(round_dp(g, 1)),
+        loss_m: Some(round_dp(l, 1)),
+        best_climb_m: max_rise_m(e).map(|r| round_dp(r, 1)).filter(|r| *r > 0.0),
+    }
+}
+
+/// Recorded altitude `(t_s, elevation_m)` smoothed and measured as for an activity without
+/// device totals (the "smoothing" choice, which overrides the device's own figures).
+/// Returns the figures and the smoothed profile (one value per input point).
+pub fn measure_smoothed(profile: &[(f64, f64)], source: AltitudeSource) -> (Elevation, Vec<f64>) {
+    let mut dts: Vec<f64> =
+        profile.windows(2).map(|w| w[1].0 - w[0].0).filter(|d| *d > 0.0).collect();
+    dts.sort_by(f64::total_cmp);
+    let median_dt = dts.get(dts.len() / 2).copied().unwrap_or(1.0);
+    let half_window_s = match source {
+        AltitudeSource::Barometric => BAROMETRIC_SMOOTH_HALF_WINDOW_S,
+        AltitudeSource::Gps | AltitudeSource::Unknown => {
+            GPS_SMOOTH_HALF_WINDOW_S.max(GPS_SMOOTH_INTERVALS * median_dt)
+        }
+    };
+    let smoothed: Vec<f64> =
+        local_linear_smooth(profile, half_window_s).into_iter().map(|p| p.1).collect();
+    if smoothed.len() < 2 {
+        return (Elevation::default(), smoothed);
+    }
+    let (g, l) = zigzag_gain_loss(&smoothed, dead_band_m(source));
+    let e = Elevation {
+        gain_m: Some(round_dp(g, 1)),
+        loss_m: Some(round_dp(l, 1)),
+        best_climb_m: max_rise_m(&smoothed).map(|r| round_dp(r, 1)).filter(|r| *r > 0.0),
+    };
+    (e, smoothed)
+}
+
 /// `(t_s, elevation_m)` of the samples with a finite elevation.
 fn raw_profile(samples: &[Sample], series: &Series) -> Vec<(f64, f64)> {
     samples

@@ -22,6 +22,8 @@
     $all('[data-user-only]').forEach(function (el) { el.hidden = !m; });
     $all('[data-anon-only]').forEach(function (el) { el.hidden = !!m; });
     $all('[data-admin-only]').forEach(function (el) { el.hidden = !(m && m.is_admin); });
+    // Choices that need the instance's terrain model (dem_dir or dem_url in bincio.toml).
+    $all('[data-dem-only]').forEach(function (el) { el.hidden = el.disabled = !(m && m.dem_configured); });
     if (m) {
       $all('[data-me-link]').forEach(function (a) { a.hidden = false; a.textContent = '@' + m.handle; a.href = '/u/' + m.handle + '/'; });
       $all('[data-user-path]').forEach(function (a) { a.href = '/u/' + m.handle + '/' + a.getAttribute('data-user-path'); });
