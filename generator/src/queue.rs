@@ -675,14 +675,13 @@ fn lane_loop(
     let tick = settings.rescan.min(Duration::from_secs(1));
     let mut waited = Duration::ZERO;
     loop {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(());
-        }
+        // Drain before looking at `stop`: with `once`, the other lane finishing first sets
+        // it, and this lane must still do its one drain.
         let n = drain_lane(settings)?;
         if n > 0 {
             tracing::info!(jobs = n, "queue drained");
         }
-        if once {
+        if once || stop.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());
         }
         // Wait for an event or the rescan tick, then let a burst of events settle. Requests

@@ -385,13 +385,17 @@ fn queue_elevation(data: &Path, job: &str, id: &str, sidecar: &str) {
     std::fs::write(q.join(format!("{job}.json")), req.to_string()).expect("request");
 }
 
-/// The "Elevation ↑" figure of the activity page, in whole metres (`<dd>1234 m</dd><dt>…`).
+/// The "Elevation gain" figure of the activity page, in whole metres
+/// (`<dt>Elevation gain</dt><dd …>1234 m</dd>`).
 fn page_gain(site: &Path, id: &str) -> String {
     let html = std::fs::read_to_string(site.join("activity").join(id).join("index.html"))
         .expect("activity page");
-    let at = html.find("<dt>Elevation ↑</dt>").expect("elevation panel");
-    let dd = html[..at].rfind("<dd>").expect("value") + 4;
-    html[dd..at].chars().filter(char::is_ascii_digit).collect()
+    let at = html.find("<dt>Elevation gain</dt>").expect("elevation panel");
+    let rest = &html[at..];
+    let open = rest.find("<dd").expect("value");
+    let start = open + rest[open..].find('>').expect("dd") + 1;
+    let end = rest.find("</dd>").expect("end of value");
+    rest[start..end].chars().filter(char::is_ascii_digit).collect()
 }
 
 #[test]

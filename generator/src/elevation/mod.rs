@@ -180,6 +180,11 @@ pub fn fill_gaps(terrain: &[Option<f64>], recorded: &[Option<f64>]) -> (Vec<Opti
         let right = offset_over(&mut (end..n).take_while(|&k| terrain[k].is_some()));
         let left_h = start.checked_sub(1).and_then(|k| terrain[k]);
         let right_h = if end < n { terrain[end] } else { None };
+        // Inside the gap, a recorded sample the plausibility filter removed (a spike) takes
+        // the recorded shape around it; falling back to the terrain borders there would draw
+        // a saw-tooth that counts as climbing.
+        let rec_gap =
+            bridge(&(start..end).map(|k| recorded.get(k).copied().flatten()).collect::<Vec<_>>());
         for (k, slot) in out.iter_mut().enumerate().take(end).skip(start) {
             let frac = (k + 1 - start) as f64 / (end - start + 1) as f64;
             let shift = match (left, right) {
@@ -187,7 +192,7 @@ pub fn fill_gaps(terrain: &[Option<f64>], recorded: &[Option<f64>]) -> (Vec<Opti
                 (Some(a), None) | (None, Some(a)) => Some(a),
                 (None, None) => None,
             };
-            *slot = match (recorded.get(k).copied().flatten(), shift) {
+            *slot = match (rec_gap[k - start], shift) {
                 (Some(r), Some(s)) => {
                     from_recorded += 1;
                     Some(r + s)
@@ -201,6 +206,29 @@ pub fn fill_gaps(terrain: &[Option<f64>], recorded: &[Option<f64>]) -> (Vec<Opti
         }
     }
     (out, from_recorded)
+}
+
+/// Missing values between two known ones interpolated linearly, before the first and after the
+/// last held at the nearest known one; all `None` stays all `None`.
+fn bridge(v: &[Option<f64>]) -> Vec<Option<f64>> {
+    let known: Vec<(usize, f64)> =
+        v.iter().enumerate().filter_map(|(i, x)| x.map(|x| (i, x))).collect();
+    let (Some(&first), Some(&last)) = (known.first(), known.last()) else {
+        return v.to_vec();
+    };
+    let mut out = vec![None; v.len()];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = Some(if i <= first.0 {
+            first.1
+        } else if i >= last.0 {
+            last.1
+        } else {
+            let after = known.partition_point(|(k, _)| *k < i);
+            let (a, b) = (known[after - 1], known[after]);
+            if b.0 == i { b.1 } else { a.1 + (b.1 - a.1) * (i - a.0) as f64 / (b.0 - a.0) as f64 }
+        });
+    }
+    out
 }
 
 /// The recorded altitude smoothed as for measuring it (GPS noise and spikes would
@@ -389,6 +417,15 @@ pub fn remember_choice(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridging_interpolates_inside_and_holds_at_the_ends() {
+        assert_eq!(
+            bridge(&[None, Some(1.0), None, None, Some(4.0), None]),
+            vec![Some(1.0), Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(4.0)]
+        );
+        assert_eq!(bridge(&[None, None]), vec![None, None]);
+    }
 
     #[test]
     fn gaps_take_the_recorded_shape_shifted_to_meet_the_terrain() {
