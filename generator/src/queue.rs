@@ -243,12 +243,45 @@ pub fn run_jobs(
             }
         }
     }
+    let mut job_error: Option<String> = None;
+    if jobs.iter().any(|j| j.request.change == ChangeKind::StravaSync) {
+        let progress = |msg: &str, done: u64, total: u64| {
+            let s = JobStatus { done, total, ..status(JobState::Running, msg, &[]) };
+            if let Err(e) = mark(&s, &none) {
+                tracing::warn!(handle, "cannot write the Strava job's progress: {e}");
+            }
+        };
+        match crate::strava::job::run(&settings.site.data_dir, handle, &progress) {
+            Ok(report) => {
+                tracing::info!(handle, "{}", crate::strava::job::summary(&report));
+                for j in jobs.iter().filter(|j| j.request.change == ChangeKind::StravaSync) {
+                    ids.insert(j.request.job_id.clone(), report.new_ids.clone());
+                }
+                failures.extend(report.failed.iter().map(|(id, reason)| JobFailure {
+                    path: format!("strava:{id}"),
+                    reason: reason.clone(),
+                }));
+                if let Some(until) = report.paused_until {
+                    job_error = Some(crate::strava::job::paused_message(until));
+                }
+            }
+            // What was imported before the error is kept and rendered below.
+            Err(e) => job_error = Some(format!("Strava sync failed: {e}")),
+        }
+    }
     mark(&status(JobState::Running, "rendering", &failures), &ids)?;
     let opts = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
     match site::build(&opts) {
         Ok(r) => {
             let msg = format!("done: {} files written", r.files_written);
-            mark(&status(JobState::Done, &msg, &failures), &ids)?;
+            match &job_error {
+                // A pause is not a failure: the sync continues at the next request.
+                Some(e) if e.starts_with("paused") => {
+                    mark(&status(JobState::Done, &format!("{msg}; {e}"), &failures), &ids)?;
+                }
+                Some(e) => mark(&status(JobState::Failed, e, &failures), &ids)?,
+                None => mark(&status(JobState::Done, &msg, &failures), &ids)?,
+            }
             tracing::info!(handle, jobs = jobs.len(), written = r.files_written, "job done");
         }
         Err(e) => {

@@ -24,6 +24,9 @@ pub enum ChangeKind {
     /// handle whose folder is gone (a deleted account) the watcher unpublishes the user
     /// instead: their pages and files go, the shared pages forget them.
     Rebuild,
+    /// Sync the user's Strava account (`strava_token.json`): fetch what is new, store it,
+    /// then merge and render. A long job: it may wait for Strava's rate limit.
+    StravaSync,
 }
 
 /// `_queue/{job_id}.json`.

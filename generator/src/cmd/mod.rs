@@ -6,6 +6,7 @@ pub mod dev;
 pub mod extract;
 pub mod render;
 pub mod serve;
+pub mod strava;
 pub mod theme;
 pub mod watch;
 
@@ -38,4 +39,7 @@ pub enum Outcome {
     Ok,
     /// The run finished but some inputs failed: exit 1.
     SomeFailed,
+    /// Stopped early on purpose (a Strava rate limit) with everything so far kept; running
+    /// again continues: exit 75 (EX_TEMPFAIL).
+    Paused,
 }

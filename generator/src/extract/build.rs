@@ -114,10 +114,15 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         activity.source.clone().unwrap_or_else(|| activity.format.fallback_source().to_owned())
     };
 
+    // Private on Strava: never more visible here (unlisted, unless already stricter).
+    let privacy = match csv {
+        Some(r) if r.private && ctx.privacy == Privacy::Public => Privacy::Unlisted,
+        _ => ctx.privacy,
+    };
     let m: Metrics = metrics::compute(&activity);
-    let mask = privacy::publishable_mask(&activity.samples, ctx.privacy);
+    let mask = privacy::publishable_mask(&activity.samples, privacy);
     let track::Published { geo, timeseries, track: track_feature, preview } =
-        track::build_published(&activity, &mask, ctx.privacy, &id, ctx.rdp_epsilon_deg);
+        track::build_published(&activity, &mask, privacy, &id, ctx.rdp_epsilon_deg);
 
     let laps = activity
         .laps
@@ -166,7 +171,7 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         avg_cadence_rpm: m.avg_cadence_rpm,
         avg_power_w: m.avg_power_w,
         max_power_w: m.max_power_w,
-        gear: None,
+        gear: csv.and_then(|r| r.gear.clone()),
         device: activity.device.clone(),
         bbox: geo.bbox,
         start_latlng: geo.start_latlng,
@@ -182,10 +187,14 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         altitude_source: activity.altitude_source,
         strava_id,
         duplicate_of: None,
-        privacy: ctx.privacy,
+        privacy,
         track_url: track_feature.as_ref().map(|_| layout::track_url(&id)),
         preview_coords: preview,
-        custom: serde_json::Map::new(),
+        custom: if csv.is_some_and(|r| r.commute) {
+            serde_json::Map::from_iter([("commute".to_owned(), serde_json::Value::Bool(true))])
+        } else {
+            serde_json::Map::new()
+        },
     };
     Ok(Artefacts { detail, timeseries, track: track_feature, point_count, sensor_channels })
 }
