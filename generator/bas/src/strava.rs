@@ -160,6 +160,181 @@ pub fn update_token<R>(
     Ok(out)
 }
 
+/// Where Strava is (`BINCIO_STRAVA_URL` points both programs at a stand-in server in tests).
+pub const BASE_URL_ENV: &str = "BINCIO_STRAVA_URL";
+/// Strava itself.
+pub const DEFAULT_BASE_URL: &str = "https://www.strava.com";
+/// The scope every connection asks for: private activities are only listed with
+/// `activity:read_all`.
+pub const SCOPE: &str = "read,activity:read_all";
+
+/// The API base URL, without a trailing slash.
+pub fn base_url() -> String {
+    std::env::var(BASE_URL_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Why talking to Strava's OAuth endpoints failed; names the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("{url}: HTTP {status}: {body}")]
+    Status { url: String, status: u16, body: String },
+    #[error("{url}: unexpected answer: {reason}")]
+    Json { url: String, reason: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
+}
+
+/// The Strava application to use for a user: their own `strava_credentials.json` when it
+/// has both halves, then the instance configuration (`strava_client_id`,
+/// `strava_client_secret`), then `STRAVA_CLIENT_ID` / `STRAVA_CLIENT_SECRET`.
+pub fn credentials(
+    cfg: &crate::InstanceConfig,
+    user_dir: &Path,
+) -> Result<Option<StravaCredentials>, SecretError> {
+    let own: Option<StravaCredentials> =
+        read_secret(&crate::layout::UserDir::new(user_dir).strava_credentials())?;
+    if let Some(c) = own.filter(StravaCredentials::is_complete) {
+        return Ok(Some(c));
+    }
+    let c = StravaCredentials {
+        client_id: cfg.strava_client_id.clone().unwrap_or_default(),
+        client_secret: cfg.strava_client_secret.clone().unwrap_or_default(),
+    };
+    if c.is_complete() {
+        return Ok(Some(c));
+    }
+    let env = StravaCredentials {
+        client_id: std::env::var("STRAVA_CLIENT_ID").unwrap_or_default(),
+        client_secret: std::env::var("STRAVA_CLIENT_SECRET").unwrap_or_default(),
+    };
+    Ok(env.is_complete().then_some(env))
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `k=v&k2=v2`, percent-encoded: a form body or a URL query.
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The browser URL that asks the user to authorise the app.
+pub fn authorize_url(base: &str, client_id: &str, redirect_uri: &str, state: &str) -> String {
+    format!(
+        "{}/oauth/authorize?{}",
+        base.trim_end_matches('/'),
+        form_encode(&[
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("approval_prompt", "auto"),
+            ("scope", SCOPE),
+            ("state", state),
+        ])
+    )
+}
+
+/// One form POST to Strava (connect and total timeouts, body capped at 1 MiB).
+fn post_form(url: &str, fields: &[(&str, &str)]) -> Result<(u16, Vec<u8>), OAuthError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(std::time::Duration::from_secs(5)))
+        .timeout_global(Some(std::time::Duration::from_secs(20)))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let net = |e: ureq::Error| OAuthError::Network { url: url.to_owned(), reason: e.to_string() };
+    let mut r = agent
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .send(form_encode(fields).as_bytes())
+        .map_err(net)?;
+    let status = r.status().as_u16();
+    let body = r.body_mut().with_config().limit(1024 * 1024).read_to_vec().map_err(net)?;
+    Ok((status, body))
+}
+
+fn short(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(300).collect()
+}
+
+/// Exchange an authorisation code for the first token (`POST {base}/oauth/token`). The
+/// whole answer is kept (athlete included); `scope` is what the user granted.
+pub fn exchange_code(
+    base: &str,
+    creds: &StravaCredentials,
+    code: &str,
+    scope: Option<&str>,
+) -> Result<StravaToken, OAuthError> {
+    let url = format!("{}/oauth/token", base.trim_end_matches('/'));
+    let (status, body) = post_form(
+        &url,
+        &[
+            ("client_id", &creds.client_id),
+            ("client_secret", &creds.client_secret),
+            ("code", code),
+            ("grant_type", "authorization_code"),
+        ],
+    )?;
+    if !(200..300).contains(&status) {
+        return Err(OAuthError::Status { url, status, body: short(&body) });
+    }
+    let mut token: StravaToken = serde_json::from_slice(&body)
+        .map_err(|e| OAuthError::Json { url: url.clone(), reason: e.to_string() })?;
+    if token.scope.is_none() {
+        token.scope = scope.map(str::to_owned);
+    }
+    Ok(token)
+}
+
+/// Tell Strava to forget the app's access (`POST {base}/oauth/deauthorize`). A 401 (the
+/// token is already dead) counts as done.
+pub fn deauthorize(base: &str, access_token: &str) -> Result<(), OAuthError> {
+    let url = format!("{}/oauth/deauthorize", base.trim_end_matches('/'));
+    let (status, body) = post_form(&url, &[("access_token", access_token)])?;
+    if (200..300).contains(&status) || status == 401 {
+        Ok(())
+    } else {
+        Err(OAuthError::Status { url, status, body: short(&body) })
+    }
+}
+
+/// Save a freshly exchanged token under the lock, keeping the sync cursor of an earlier
+/// connection of the same athlete (reconnecting does not re-list everything).
+pub fn save_connected(user_dir: &Path, mut token: StravaToken) -> Result<(), SecretError> {
+    update_token(user_dir, |old| {
+        let id = |t: &StravaToken| t.athlete.as_ref().and_then(|a| a.get("id")).cloned();
+        if let Some(o) = old.as_ref().filter(|o| id(o).is_some() && id(o) == id(&token)) {
+            token.last_sync_at = token.last_sync_at.or(o.last_sync_at);
+        }
+        (Some(token), ())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

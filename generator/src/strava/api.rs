@@ -7,7 +7,7 @@
 //! depend on the wall clock.
 
 use super::StravaError;
-use crate::net::{self, Client, Limits, Response};
+use crate::net::{Client, Limits, Response};
 use bincio_bas::strava::{StravaCredentials, StravaToken, update_token};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -286,84 +286,7 @@ fn parse_token_answer(url: &str, r: &Response) -> Result<TokenAnswer, StravaErro
         .map_err(|e| StravaError::Json { url: url.to_owned(), reason: e.to_string() })
 }
 
-/// The browser URL that asks the user to authorise the app.
-pub fn authorize_url(base: &str, client_id: &str, redirect_uri: &str, state: &str) -> String {
-    format!(
-        "{}/oauth/authorize?{}",
-        base.trim_end_matches('/'),
-        net::form_encode(&[
-            ("client_id", client_id),
-            ("redirect_uri", redirect_uri),
-            ("response_type", "code"),
-            ("approval_prompt", "auto"),
-            ("scope", super::SCOPE),
-            ("state", state),
-        ])
-    )
-}
-
-/// Exchange an authorisation code for the first token (`POST /oauth/token`). The whole
-/// answer is kept (athlete included); `scope` is what the user granted.
-pub fn exchange_code(
-    base: &str,
-    creds: &StravaCredentials,
-    code: &str,
-    scope: Option<&str>,
-) -> Result<StravaToken, StravaError> {
-    let url = format!("{}/oauth/token", base.trim_end_matches('/'));
-    let http = Client::new(Limits::default());
-    let r = http
-        .post_form(
-            &url,
-            &[("Accept", "application/json")],
-            &[
-                ("client_id", &creds.client_id),
-                ("client_secret", &creds.client_secret),
-                ("code", code),
-                ("grant_type", "authorization_code"),
-            ],
-        )
-        .map_err(|e| StravaError::Network { url: e.url().to_owned(), reason: e.to_string() })?;
-    if !r.is_success() {
-        return Err(StravaError::Status { url, status: r.status, body: body_text(&r) });
-    }
-    let mut token: StravaToken = serde_json::from_slice(&r.body)
-        .map_err(|e| StravaError::Json { url: url.clone(), reason: e.to_string() })?;
-    if token.scope.is_none() {
-        token.scope = scope.map(str::to_owned);
-    }
-    Ok(token)
-}
-
-/// Tell Strava to forget the app's access (`POST /oauth/deauthorize`). Best effort: the
-/// caller forgets the token whatever Strava answers.
-pub fn deauthorize(base: &str, access_token: &str) -> Result<(), StravaError> {
-    let url = format!("{}/oauth/deauthorize", base.trim_end_matches('/'));
-    let r = Client::new(Limits::default())
-        .post_form(&url, &[], &[("access_token", access_token)])
-        .map_err(|e| StravaError::Network { url: e.url().to_owned(), reason: e.to_string() })?;
-    if r.is_success() || r.status == 401 {
-        Ok(())
-    } else {
-        Err(StravaError::Status { url, status: r.status, body: body_text(&r) })
-    }
-}
-
-/// Save a freshly exchanged token (keeping the sync cursor of an earlier connection of the
-/// same athlete, so reconnecting does not re-list everything).
-pub fn save_connected(user_dir: &Path, mut token: StravaToken) -> Result<(), StravaError> {
-    update_token(user_dir, |old| {
-        let same_athlete = |o: &StravaToken| {
-            let id = |t: &StravaToken| t.athlete.as_ref().and_then(|a| a.get("id")).cloned();
-            id(o).is_some() && id(o) == id(&token)
-        };
-        if let Some(o) = old.as_ref().filter(|o| same_athlete(o)) {
-            token.last_sync_at = token.last_sync_at.or(o.last_sync_at);
-        }
-        (Some(token), ())
-    })?;
-    Ok(())
-}
+pub use bincio_bas::strava::{authorize_url, deauthorize, exchange_code, save_connected};
 
 #[cfg(test)]
 mod tests {

@@ -14,53 +14,21 @@ pub mod job;
 pub mod map;
 pub mod sync;
 
-use bincio_bas::layout::UserDir;
-use bincio_bas::strava::{StravaCredentials, read_secret};
+use bincio_bas::strava::StravaCredentials;
 use std::path::Path;
 
-/// Where Strava is (`BINCIO_STRAVA_URL`, for a stand-in server in tests).
-pub const BASE_URL_ENV: &str = "BINCIO_STRAVA_URL";
-/// Strava itself.
-pub const DEFAULT_BASE_URL: &str = "https://www.strava.com";
+pub use bincio_bas::strava::{BASE_URL_ENV, DEFAULT_BASE_URL, SCOPE, base_url};
 
-/// The API base URL, without a trailing slash.
-pub fn base_url() -> String {
-    std::env::var(BASE_URL_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-/// The scope every connection asks for: private activities are only listed with
-/// `activity:read_all`.
-pub const SCOPE: &str = "read,activity:read_all";
-
-/// The Strava application to use for a user: their own `strava_credentials.json` when it has
-/// both halves, then the instance configuration, then `STRAVA_CLIENT_ID` /
-/// `STRAVA_CLIENT_SECRET`. `None` when no complete pair exists.
+/// The Strava application for a user (see [`bincio_bas::strava::credentials`]), with the
+/// instance configuration of `root`.
 pub fn credentials(root: &Path, user_dir: &Path) -> Result<Option<StravaCredentials>, StravaError> {
-    let own: Option<StravaCredentials> = read_secret(&UserDir::new(user_dir).strava_credentials())?;
-    if let Some(c) = own.filter(StravaCredentials::is_complete) {
-        return Ok(Some(c));
-    }
     let cfg_path = bincio_bas::InstanceRoot::new(root).config_file();
-    if cfg_path.exists() {
-        let cfg = bincio_bas::InstanceConfig::load(&cfg_path)?;
-        let c = StravaCredentials {
-            client_id: cfg.strava_client_id.clone().unwrap_or_default(),
-            client_secret: cfg.strava_client_secret.clone().unwrap_or_default(),
-        };
-        if c.is_complete() {
-            return Ok(Some(c));
-        }
-    }
-    let env = StravaCredentials {
-        client_id: std::env::var("STRAVA_CLIENT_ID").unwrap_or_default(),
-        client_secret: std::env::var("STRAVA_CLIENT_SECRET").unwrap_or_default(),
+    let cfg = if cfg_path.exists() {
+        bincio_bas::InstanceConfig::load(&cfg_path)?
+    } else {
+        bincio_bas::InstanceConfig::default()
     };
-    Ok(env.is_complete().then_some(env))
+    Ok(bincio_bas::strava::credentials(&cfg, user_dir)?)
 }
 
 /// Whether the instance keeps originals (`store_originals`); false without a configuration.
@@ -89,6 +57,8 @@ pub enum StravaError {
     Status { url: String, status: u16, body: String },
     #[error("{url}: unexpected answer: {reason}")]
     Json { url: String, reason: String },
+    #[error(transparent)]
+    OAuth(#[from] bincio_bas::strava::OAuthError),
     #[error(transparent)]
     Secret(#[from] bincio_bas::strava::SecretError),
     #[error(transparent)]
