@@ -13,3 +13,4 @@ mod e2e;
 mod nginx;
 mod privacy_nginx;
 mod security;
+mod strava_e2e;
