@@ -4,8 +4,7 @@
 //! status connected, sync through the watcher with progress, pages rendered, token never
 //! served, reset, disconnect.
 
-#[path = "../../generator/tests/support/strava_standin.rs"]
-mod standin;
+use crate::strava_standin as standin;
 
 use crate::nginx::{
     Guard, free_port, get, init_instance, login_cookie, start_nginx, wait_port, which,

@@ -298,14 +298,11 @@ pub async fn credentials_put(st: &AppState, req: Req) -> Result<Resp, ApiError> 
         let _lock = bs::lock_user(ud.path()).map_err(secret_err)?;
         let old: Option<StravaCredentials> =
             bs::read_secret(&ud.strava_credentials()).map_err(secret_err)?;
-        let secret = match secret.or(old.map(|c| c.client_secret).filter(|s| !s.is_empty())) {
-            Some(s) => s,
-            None => {
-                return Err(ApiError::bad(
-                    "client_secret",
-                    "client_secret is required (no existing secret to preserve)",
-                ));
-            }
+        let Some(secret) = secret.or(old.map(|c| c.client_secret).filter(|s| !s.is_empty())) else {
+            return Err(ApiError::bad(
+                "client_secret",
+                "client_secret is required (no existing secret to preserve)",
+            ));
         };
         bs::write_secret(
             &ud.strava_credentials(),

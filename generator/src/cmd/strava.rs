@@ -308,7 +308,7 @@ fn connect(a: &ConnectArgs) -> anyhow::Result<Outcome> {
                     break;
                 }
             });
-            let st = state.clone();
+            let st = state;
             std::thread::spawn(move || {
                 let stdin = std::io::stdin();
                 for line in stdin.lock().lines() {

@@ -454,12 +454,6 @@ pub struct Prebuilt {
     pub artefacts: Box<Artefacts>,
 }
 
-/// True when the store already holds an activity of that content hash (or Strava key).
-pub fn store_knows(user_dir: &Path, hash: &str) -> bool {
-    let user = UserDir::new(user_dir);
-    Registry::load(&user.cache(), &user.activities_dir()).id_for_hash(hash).is_some()
-}
-
 /// Store activities built elsewhere exactly as [`extract_user`] stores parsed files: the
 /// same ID assignment, near-duplicate resolution, index, athlete and cache. Known hashes
 /// are counted as unchanged and not rewritten; storing nothing new writes nothing.

@@ -210,7 +210,7 @@ pub fn import_zip(
     let mut report = ImportReport { files: activity_files, ..ImportReport::default() };
     let mut opts = ExtractOptions::new(user_dir, handle);
     opts.inputs = vec![staging.path().to_path_buf()];
-    opts.metadata_csv = Some(csv_path.clone());
+    opts.metadata_csv = Some(csv_path);
     let ex = extract::extract_user(&opts, progress)?;
     report.imported = ex.new_ids.len() - ex.near_duplicates;
     report.unchanged = ex.unchanged;
@@ -229,15 +229,18 @@ pub fn import_zip(
             report.failed.push((label, format!("unreadable Activity Date {:?}", m.date)));
             continue;
         };
-        let gear = m.row.gear.iter().map(|g| (String::new(), g.clone())).collect();
-        let mut s = s;
-        if m.row.gear.is_some() {
-            s.gear_id = Some(String::new());
-        }
-        match map::build(&s, None, &gear, opts.default_privacy, opts.rdp_epsilon_deg, opts.sensors)
-        {
+        let no_gear = std::collections::HashMap::new();
+        match map::build(
+            &s,
+            None,
+            &no_gear,
+            opts.default_privacy,
+            opts.rdp_epsilon_deg,
+            opts.sensors,
+        ) {
             Ok(mut art) => {
                 art.detail.source = Some("strava_export".to_owned());
+                art.detail.gear = m.row.gear.clone();
                 manual.push(Prebuilt { key: s.key(), hash: s.key(), artefacts: Box::new(art) });
             }
             Err(reason) => report.failed.push((label, reason)),

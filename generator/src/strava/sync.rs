@@ -155,11 +155,13 @@ fn run(
     let mut cursor: Option<i64> = None;
     let mut blocked = false;
     let mut batch: Vec<(i64, Prebuilt)> = Vec::new();
+    // What the store holds, read once: listed activities are all older than this run.
+    let known = crate::extract::registry::Registry::load(&user.cache(), &user.activities_dir());
     for (i, s) in listed.iter().enumerate() {
         *state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (i, total);
         progress(&SyncProgress::Fetching { done: i, total });
         let start = s.start_s();
-        if crate::extract::store_knows(&user_dir, &s.key()) {
+        if known.id_for_hash(&s.key()).is_some() {
             report.skipped += 1;
             if !blocked {
                 cursor = start.or(cursor);
