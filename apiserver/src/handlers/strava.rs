@@ -15,9 +15,8 @@ use crate::request::Req;
 use crate::state::AppState;
 use bincio_bas::queue::ChangeKind;
 use bincio_bas::strava::{self as bs, StravaCredentials, StravaToken};
-use http_body_util::Full;
+use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
-use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -106,13 +105,13 @@ pub async fn auth_url(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     Ok(reply::ok(&json!({ "url": url })))
 }
 
+/// A 303 to `location`. The body names it too, as JSON like every API answer (a browser
+/// follows the header; a script reading the answer sees where it goes).
 fn redirect_to(location: &str) -> Resp {
-    let mut r = Response::new(Full::new(bytes::Bytes::new()));
-    *r.status_mut() = StatusCode::SEE_OTHER;
+    let mut r = reply::json(StatusCode::SEE_OTHER, &json!({ "redirect": location }));
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
