@@ -14,8 +14,10 @@ pub struct Limits {
     pub upload_body_bytes: u64,
     /// One activity file as uploaded (compressed size for `.gz`).
     pub activity_file_bytes: u64,
-    /// Files per upload request (ZIP entries included).
+    /// Files per upload request (the parts of the multipart body).
     pub upload_files: usize,
+    /// Activity files taken out of one ZIP (a Strava export of a decade holds thousands).
+    pub zip_files: usize,
     /// One activity file after gunzip (gzip-bomb cap).
     pub decompressed_file_bytes: u64,
     /// All activity files extracted from one ZIP (zip-bomb cap).
@@ -40,10 +42,11 @@ impl Default for Limits {
         const MIB: u64 = 1024 * 1024;
         Self {
             json_body_bytes: 64 * 1024,
-            // A Strava export without its media folder fits easily; 1 GB is refused up front.
-            upload_body_bytes: 512 * MIB,
+            // A Strava bulk export of several years, photos included, streamed to disk.
+            upload_body_bytes: 2 * 1024 * MIB,
             activity_file_bytes: 50 * MIB,
             upload_files: 1000,
+            zip_files: 100_000,
             decompressed_file_bytes: 200 * MIB,
             zip_total_bytes: 8 * 1024 * MIB,
             zip_entries: 100_000,

@@ -8,7 +8,9 @@
 //! runs; bodies are capped by the handlers from the declared length first.
 
 use crate::error::{ApiError, BoxError};
-use crate::handlers::{accounts, admin, edits, feedback, invites, photos, session, uploads};
+use crate::handlers::{
+    accounts, admin, edits, feedback, invites, photos, session, strava, uploads,
+};
 use crate::reply::Resp;
 use crate::request::{self, Req};
 use crate::state::AppState;
@@ -96,6 +98,15 @@ routes! {
     GET "/api/me/prefs" => prefs_get: accounts::prefs_get, User, "The caller's preferences";
     PUT "/api/me/prefs" => prefs_put: accounts::prefs_put, User, "Set preferences (flat object)";
     PUT "/api/me/password" => password: accounts::change_password, User, "Change password ({current_password, new_password}); revokes other sessions";
+    GET "/api/me/strava-credentials" => strava_creds_get: strava::credentials_get, User, "The caller's own Strava application ({has_user_creds, client_id, instance_configured}); never the secret";
+    PUT "/api/me/strava-credentials" => strava_creds_put: strava::credentials_put, User, "Set the caller's Strava application ({client_id, client_secret?})";
+    DELETE "/api/me/strava-credentials" => strava_creds_delete: strava::credentials_delete, User, "Forget the caller's Strava application";
+    GET "/api/strava/status" => strava_status: strava::status, User, "Strava connection: {configured, connected, last_sync, athlete, scope}";
+    GET "/api/strava/auth-url" => strava_auth_url: strava::auth_url, User, "The Strava authorize URL ({url}), with a state bound to the session";
+    GET "/api/strava/callback" => strava_callback: strava::callback, Anyone, "Strava's OAuth redirect; answers 303 to /?strava=connected|error";
+    POST "/api/strava/sync" => strava_sync: strava::sync, User, "Queue a Strava sync ({ok, job_id}; progress at /api/jobs/{job})";
+    POST "/api/strava/reset" => strava_reset: strava::reset, User, "Reset the sync cursor ({mode: soft|hard})";
+    DELETE "/api/strava" => strava_disconnect: strava::disconnect, User, "Disconnect Strava: deauthorize and forget the token";
     GET "/api/admin/users" => admin_users: admin::users, Admin, "All accounts";
     GET "/api/admin/jobs" => admin_jobs: admin::jobs, Admin, "Queued and running jobs";
     GET "/api/admin/disk" => admin_disk: admin::disk, Admin, "Disk usage per user folder";

@@ -487,3 +487,130 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     drop((anon, c));
     eprintln!("browser end-to-end run: {} ms", t_start.elapsed().as_millis());
 }
+
+use crate::strava_standin;
+
+/// Strava in the browser: connect from the upload dialog (the stand-in's authorize page
+/// redirects back through the daemon's callback), sync with the dialog following the job,
+/// the new activities on the feed, then disconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strava_connect_sync_and_disconnect_in_chromium() {
+    let (chromium, driver, nginx, gen_bin) = match tools() {
+        Ok(t) => t,
+        Err(why) => return skip_or_fail(&why),
+    };
+    let strava = strava_standin::StandIn::start(strava_standin::generate(25));
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
+    std::fs::create_dir_all(&site).unwrap();
+    let _code = init_instance(&data);
+    std::fs::write(
+        data.join("dave/strava_credentials.json"),
+        json!({"client_id": strava_standin::CLIENT_ID, "client_secret": strava_standin::CLIENT_SECRET}).to_string(),
+    )
+    .unwrap();
+    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let _api = Guard(
+        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .env("BINCIO_STRAVA_URL", strava.url())
+            .spawn()
+            .unwrap(),
+    );
+    let _watch = Guard(
+        Command::new(&gen_bin)
+            .args(["watch", "--quiet", "--rescan-s", "1", "--data-dir"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&site)
+            .env("RUST_LOG", "warn")
+            .env("BINCIO_STRAVA_URL", strava.url())
+            .spawn()
+            .unwrap(),
+    );
+    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
+    let driver = Driver {
+        port: driver_port,
+        sessions: std::sync::Mutex::new(Vec::new()),
+        _child: Guard(
+            Command::new(&driver)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ),
+    };
+    wait_port(api_port).await;
+    wait_port(web_port).await;
+    wait_port(driver_port).await;
+    until("the first render (login page)", || async {
+        site.join("login/index.html").is_file().then_some(())
+    })
+    .await;
+    let base = format!("http://127.0.0.1:{web_port}");
+    let c = browser(&driver, &chromium, &tmp.path().join("profile-dave")).await;
+    c.goto(&format!("{base}/login/")).await.unwrap();
+    fill(&c, "input[name=handle]", "dave").await;
+    fill(&c, "input[name=password]", "password-123").await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    until("login", || async { (c.current_url().await.ok()?.path() != "/login/").then_some(()) })
+        .await;
+
+    // Connect from the upload dialog: off to the stand-in, back with ?strava=connected.
+    click_visible(&c, "[data-open-dialog='upload-dialog']").await;
+    click_visible(&c, "[data-strava-connect]").await;
+    until("back from Strava, connected", || async {
+        let s = form_status(&c, "[data-strava]").await;
+        (s == "Strava connected.").then_some(())
+    })
+    .await;
+    assert!(data.join("dave/strava_token.json").is_file());
+    let url = c.current_url().await.unwrap();
+    assert!(url.query().is_none(), "the ?strava= flag is removed from the address: {url}");
+    until("the Connected line", || async {
+        let t = c.find(Locator::Css("[data-strava-state]")).await.ok()?.text().await.ok()?;
+        t.contains("Connected as Dave Stand-In").then_some(())
+    })
+    .await;
+    shot(&c, "strava-connected").await;
+
+    // Sync: the dialog follows the watcher's job to its end.
+    click_visible(&c, "[data-strava-sync]").await;
+    let done = until("the sync to finish", || async {
+        let s = form_status(&c, "[data-strava]").await;
+        assert!(!s.starts_with("error: "), "sync failed: {s}");
+        s.contains("from Strava").then_some(s)
+    })
+    .await;
+    assert_eq!(done, "25 new activities from Strava.");
+    shot(&c, "strava-synced").await;
+    // The newest one is on the feed.
+    until("the synced activities on the feed", || async {
+        c.goto(&format!("{base}/")).await.ok()?;
+        c.source().await.ok()?.contains("Ride number 24").then_some(())
+    })
+    .await;
+
+    // Disconnect (the page asks first).
+    click_visible(&c, "[data-open-dialog='upload-dialog']").await;
+    click_visible(&c, "[data-strava-disconnect]").await;
+    c.accept_alert().await.unwrap();
+    until("the Connect button again", || async {
+        let s = form_status(&c, "[data-strava]").await;
+        let b = c.find(Locator::Css("[data-strava-connect]")).await.ok()?;
+        (s == "Strava disconnected." && b.is_displayed().await.ok()?).then_some(())
+    })
+    .await;
+    assert_eq!(strava.stats().deauthorized, 1);
+    assert!(!data.join("dave/strava_token.json").exists());
+    // `/api/me` answering 404 on the login page is how pages learn nobody is logged in.
+    let errors: Vec<String> = console_errors(&driver, &c)
+        .await
+        .into_iter()
+        .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}

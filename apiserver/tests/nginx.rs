@@ -69,6 +69,8 @@ async fn nginx_private_wall_proxy_and_secrets() {
         ("_queue/x.json", "SECRET"),
         ("dave/originals/a.gpx", "SECRET"),
         (".bincio_cache.json", "SECRET"),
+        ("dave/strava_token.json", "SECRET"),
+        ("strava_credentials.json", "SECRET"),
     ] {
         let f = site.join(p);
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
@@ -147,6 +149,8 @@ async fn nginx_private_wall_proxy_and_secrets() {
         "/dave/originals/a.gpx",
         "/.bincio_cache.json",
         "/instance.db-wal",
+        "/dave/strava_token.json",
+        "/strava_credentials.json",
     ] {
         assert_eq!(get(web_port, &req(p, &c)).await.0, 404, "{p}");
     }

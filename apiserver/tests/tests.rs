@@ -5,6 +5,10 @@
 
 mod util;
 
+/// The stand-in Strava server, shared with the generator's tests.
+#[path = "../../generator/tests/support/strava_standin.rs"]
+mod strava_standin;
+
 mod api;
 mod browser_e2e;
 mod cli;
@@ -14,3 +18,4 @@ mod elevation;
 mod nginx;
 mod privacy_nginx;
 mod security;
+mod strava_e2e;

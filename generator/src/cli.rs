@@ -41,6 +41,10 @@ pub enum Command {
     Dev(cmd::dev::DevArgs),
     /// The built-in theme: `eject DIR` copies it out for customising (then use --theme DIR).
     Theme(cmd::theme::ThemeArgs),
+    /// Strava: `connect` an account, `sync` its activities with their streams.
+    Strava(cmd::strava::StravaArgs),
+    /// Import an export from another service: `import strava-export export_1234.zip`.
+    Import(cmd::strava::ImportArgs),
 }
 
 #[cfg(test)]

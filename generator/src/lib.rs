@@ -23,5 +23,6 @@ pub mod queue;
 pub mod simplify;
 pub mod site;
 pub mod sport;
+pub mod strava;
 pub mod theme;
 pub mod track;

@@ -1,5 +1,6 @@
 //! The `bincio-gen` binary: parse arguments, set up logging, run one command, and turn
-//! its outcome into an exit status (0 ok, 1 some inputs failed, 2 fatal).
+//! its outcome into an exit status (0 ok, 1 some inputs failed, 2 fatal, 75 paused by a
+//! rate limit: run again to continue).
 
 use bincio_gen::cli::{Cli, Command};
 use bincio_gen::cmd::{self, Outcome};
@@ -19,10 +20,13 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Dev(a) => cmd::dev::run(a),
         Command::Theme(a) => cmd::theme::run(a),
+        Command::Strava(a) => cmd::strava::run(a),
+        Command::Import(a) => cmd::strava::run_import(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => ExitCode::from(1),
+        Ok(Outcome::Paused) => ExitCode::from(75),
         Err(e) => {
             eprintln!("error: {}", bincio_bas::report::error_chain(e.as_ref()));
             ExitCode::from(2)

@@ -231,10 +231,11 @@ impl Default for Lanes {
 /// The one dispatch of background requests: each background `ChangeKind` is one line here,
 /// calling the one function of its own module.
 fn background_work(
-    _settings: &WatchSettings,
+    settings: &WatchSettings,
     request: &QueueRequest,
 ) -> Result<BackgroundOutcome, String> {
     match request.change {
+        ChangeKind::StravaSync => strava_sync(settings, request),
         ChangeKind::Upload
         | ChangeKind::Edit
         | ChangeKind::Delete
@@ -242,6 +243,40 @@ fn background_work(
         | ChangeKind::Rebuild
         | ChangeKind::Elevation => Err(format!("{:?} is not background work", request.change)),
     }
+}
+
+/// A user's Strava sync: progress (n of N, or the rate-limit pause) in the job's status as it
+/// goes; what it imported is already in the store, so the regeneration is a re-render.
+fn strava_sync(
+    settings: &WatchSettings,
+    request: &QueueRequest,
+) -> Result<BackgroundOutcome, String> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let progress = |msg: &str, done: u64, total: u64| {
+        let mut s = queued(&request.handle, &request.job_id, msg);
+        s.state = JobState::Running;
+        (s.done, s.total) = (done, total);
+        if let Err(e) = write_status(&root, &s) {
+            tracing::warn!(handle = %request.handle, "cannot write the Strava job's progress: {e}");
+        }
+    };
+    let report = crate::strava::job::run(
+        &settings.site.data_dir,
+        &request.handle,
+        &progress,
+        std::sync::Arc::clone(&settings.store_lock),
+    )
+    .map_err(|e| format!("Strava sync failed: {e}"))?;
+    tracing::info!(handle = %request.handle, "{}", crate::strava::job::summary(&report));
+    let mut message = crate::strava::job::summary(&report);
+    for (id, reason) in &report.failed {
+        message.push_str(&format!("; strava:{id}: {reason}"));
+    }
+    if let Some(until) = report.paused_until {
+        message.push_str("; ");
+        message.push_str(&crate::strava::job::paused_message(until));
+    }
+    Ok(BackgroundOutcome { message, files: Vec::new() })
 }
 
 /// The activity IDs each job reports (`new_activity_ids`), by job id.

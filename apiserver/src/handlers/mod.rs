@@ -7,6 +7,7 @@ pub mod feedback;
 pub mod invites;
 pub mod photos;
 pub mod session;
+pub mod strava;
 pub mod uploads;
 
 use crate::error::ApiError;

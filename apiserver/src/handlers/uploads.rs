@@ -89,7 +89,7 @@ pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     // Classify, unpack ZIPs, check gzips: CPU and disk work, off the async threads.
     let caps = ZipCaps {
         entries: lim.zip_entries,
-        files: lim.upload_files,
+        files: lim.zip_files,
         entry_bytes: lim.decompressed_file_bytes,
         // What a ZIP unpacks to must also fit in the user's room (checked exactly at commit).
         total_bytes: lim.zip_total_bytes.min(room),

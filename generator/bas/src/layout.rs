@@ -264,4 +264,22 @@ impl UserDir {
     pub fn uploads_dir(&self) -> PathBuf {
         self.dir.join(UPLOADS_DIR)
     }
+    /// `strava_token.json`: the user's Strava OAuth token (a secret, mode 0600, never
+    /// published).
+    pub fn strava_token(&self) -> PathBuf {
+        self.dir.join("strava_token.json")
+    }
+    /// `strava_credentials.json`: the user's own Strava API application (a secret).
+    pub fn strava_credentials(&self) -> PathBuf {
+        self.dir.join("strava_credentials.json")
+    }
+    /// `.strava.lock`: the lock both programs take to read-modify-write the token.
+    pub fn strava_lock(&self) -> PathBuf {
+        self.dir.join(".strava.lock")
+    }
+    /// `originals/strava/{id}.json`: Strava's raw summary and streams of one activity, kept
+    /// when `store_originals` is on so a re-extract never needs Strava again.
+    pub fn strava_original(&self, strava_id: &str) -> PathBuf {
+        self.originals_dir().join("strava").join(format!("{strava_id}.json"))
+    }
 }

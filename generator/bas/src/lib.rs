@@ -19,6 +19,7 @@ pub mod lenient;
 pub mod queue;
 pub mod report;
 pub mod sidecar;
+pub mod strava;
 pub mod timestamp;
 pub mod tz;
 

@@ -27,6 +27,9 @@ pub enum ChangeKind {
     /// Apply the elevation choice of `activity_id`'s sidecar (terrain model, smoothing, or
     /// none: back to the device's altitude), then merge and render.
     Elevation,
+    /// Sync the user's Strava account (`strava_token.json`): fetch what is new, store it,
+    /// then merge and render. A long job: it may wait for Strava's rate limit.
+    StravaSync,
 }
 
 impl ChangeKind {
@@ -45,6 +48,8 @@ impl ChangeKind {
             // One activity's recalculation is an edit the user waits for (milliseconds per
             // activity once its tiles are loaded); bulk recalculation is the command line's.
             ChangeKind::Elevation => false,
+            // A sync may wait a quarter of an hour for Strava's rate limit.
+            ChangeKind::StravaSync => true,
         }
     }
 }

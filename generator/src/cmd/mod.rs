@@ -7,6 +7,7 @@ pub mod elevation;
 pub mod extract;
 pub mod render;
 pub mod serve;
+pub mod strava;
 pub mod theme;
 pub mod watch;
 
@@ -39,4 +40,7 @@ pub enum Outcome {
     Ok,
     /// The run finished but some inputs failed: exit 1.
     SomeFailed,
+    /// Stopped early on purpose (a Strava rate limit) with everything so far kept; running
+    /// again continues: exit 75 (EX_TEMPFAIL).
+    Paused,
 }

@@ -131,13 +131,18 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         activity.source.clone().unwrap_or_else(|| activity.format.fallback_source().to_owned())
     };
 
+    // Private on Strava: never more visible here (unlisted, unless already stricter).
+    let privacy = match csv {
+        Some(r) if r.private && ctx.privacy == Privacy::Public => Privacy::Unlisted,
+        _ => ctx.privacy,
+    };
     // Cleaned once, before any figure is computed or any sample published: the timeseries
     // and track show what the metrics were computed from.
     let cleaning = metrics::plausible::clean(&mut activity);
     let m: Metrics = metrics::compute_cleaned(&activity, cleaning);
-    let mask = privacy::publishable_mask(&activity.samples, ctx.privacy);
+    let mask = privacy::publishable_mask(&activity.samples, privacy);
     let track::Published { geo, timeseries, track: track_feature, preview } =
-        track::build_published(&activity, &mask, ctx.privacy, &id, ctx.rdp_epsilon_deg);
+        track::build_published(&activity, &mask, privacy, &id, ctx.rdp_epsilon_deg);
 
     let laps = activity
         .laps
@@ -224,7 +229,7 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         avg_cadence_rpm: m.avg_cadence_rpm,
         avg_power_w: m.avg_power_w,
         max_power_w: m.max_power_w,
-        gear: None,
+        gear: csv.and_then(|r| r.gear.clone()),
         device: activity.device.clone(),
         bbox: geo.bbox,
         start_latlng: geo.start_latlng,
@@ -246,12 +251,16 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         altitude_source: activity.altitude_source,
         strava_id,
         duplicate_of: None,
-        privacy: ctx.privacy,
+        privacy,
         track_url: track_feature.as_ref().map(|_| layout::track_url(&id)),
         preview_coords: preview,
         time_zone: local.zone,
         time_zone_source: Some(local.source),
-        custom: serde_json::Map::new(),
+        custom: if csv.is_some_and(|r| r.commute) {
+            serde_json::Map::from_iter([("commute".to_owned(), serde_json::Value::Bool(true))])
+        } else {
+            serde_json::Map::new()
+        },
         cleaning: (!m.cleaning.is_empty()).then(|| m.cleaning.clone()),
     };
     Ok(Artefacts { detail, timeseries, track: track_feature, point_count, sensor_channels })

@@ -434,47 +434,13 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
                     report.reextracted += 1;
                     to_write.push(artefacts);
                 }
-                Outcome::Parsed { key, file, mut artefacts, bytes } => {
+                Outcome::Parsed { key, file, artefacts, bytes } => {
                     report.bytes_parsed += bytes;
                     let hash = file.hash.clone();
                     reg.remember_file(key, file);
-                    if let Some(id) = reg.id_for_hash(&hash) {
-                        // An exact copy of a file met earlier in this run (x.gpx and x.gpx.gz).
-                        report.stored_as.insert(path.clone(), id.to_owned());
-                        report.exact_duplicates += 1;
-                        continue;
+                    if let Some(a) = admit(&mut reg, &mut report, path, hash, artefacts) {
+                        to_write.push(a);
                     }
-                    let base = artefacts.detail.id.clone();
-                    let mut id = base.clone();
-                    let mut n = 1;
-                    while reg.get(&id).is_some() {
-                        id = ident::collision_id(&base, &hash);
-                        if n > 1 {
-                            id = format!("{id}-{n}");
-                        }
-                        n += 1;
-                    }
-                    if id != base {
-                        build::rename(&mut artefacts, &id);
-                    }
-                    let d = &artefacts.detail;
-                    let source = d.source.clone().unwrap_or_default();
-                    reg.insert(ActivityRecord {
-                        id: id.clone(),
-                        source_hash: hash,
-                        started_at: d.started_at,
-                        distance_m: d.distance_m,
-                        quality: registry::quality_score(
-                            &source,
-                            artefacts.sensor_channels,
-                            artefacts.point_count,
-                        ),
-                        source: Some(source),
-                        duplicate_of: None,
-                    });
-                    report.stored_as.insert(path.clone(), id.clone());
-                    report.new_ids.push(id);
-                    to_write.push(artefacts);
                 }
             }
         }
@@ -484,6 +450,66 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
         }
     }
 
+    finish(&user, opts, &mut reg, &mut report, &reextracted, true)?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Give a newly parsed activity its ID (resolving collisions the same way every run) and
+/// record it; `None` when it is an exact copy of content met earlier in this run.
+fn admit(
+    reg: &mut Registry,
+    report: &mut Report,
+    path: &Path,
+    hash: String,
+    mut artefacts: Box<Artefacts>,
+) -> Option<Box<Artefacts>> {
+    if let Some(id) = reg.id_for_hash(&hash) {
+        // An exact copy of a file met earlier in this run (x.gpx and x.gpx.gz).
+        report.stored_as.insert(path.to_path_buf(), id.to_owned());
+        report.exact_duplicates += 1;
+        return None;
+    }
+    let base = artefacts.detail.id.clone();
+    let mut id = base.clone();
+    let mut n = 1;
+    while reg.get(&id).is_some() {
+        id = ident::collision_id(&base, &hash);
+        if n > 1 {
+            id = format!("{id}-{n}");
+        }
+        n += 1;
+    }
+    if id != base {
+        build::rename(&mut artefacts, &id);
+    }
+    let d = &artefacts.detail;
+    let source = d.source.clone().unwrap_or_default();
+    reg.insert(ActivityRecord {
+        id: id.clone(),
+        source_hash: hash,
+        started_at: d.started_at,
+        distance_m: d.distance_m,
+        quality: registry::quality_score(&source, artefacts.sensor_channels, artefacts.point_count),
+        source: Some(source),
+        duplicate_of: None,
+    });
+    report.stored_as.insert(path.to_path_buf(), id.clone());
+    report.new_ids.push(id);
+    Some(artefacts)
+}
+
+/// After the new activities are written: resolve near duplicates over the whole store,
+/// rewrite the index and athlete (only when their content changed) and save the registry.
+/// `reextracted` activities are summarised afresh too. `errors` rewrites `_errors.json` with this run's failures (a file walk's report).
+fn finish(
+    user: &UserDir,
+    opts: &ExtractOptions,
+    reg: &mut Registry,
+    report: &mut Report,
+    reextracted: &std::collections::BTreeSet<String>,
+    errors: bool,
+) -> Result<(), ExtractError> {
     // Near duplicates, over the whole store; patch the details whose status changed.
     for id in reg.resolve_near_duplicates() {
         let path = user.detail(&id);
@@ -497,11 +523,51 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     report.near_duplicates = new_dups.count();
 
     // Re-extracted activities are summarised afresh from their rewritten details, too.
-    let fresh: Vec<String> = report.new_ids.iter().chain(&reextracted).cloned().collect();
-    let summaries = write_index(&user, opts, &reg, &fresh)?;
-    write_athlete(&user, opts, &summaries)?;
-    write_errors(&user, &report.failed)?;
+    let fresh: Vec<String> = report.new_ids.iter().chain(reextracted).cloned().collect();
+    let summaries = write_index(user, opts, reg, &fresh)?;
+    write_athlete(user, opts, &summaries)?;
+    if errors {
+        write_errors(user, &report.failed)?;
+    }
     reg.save(&user.cache())?;
+    Ok(())
+}
+
+/// An activity built from something other than a file (a Strava sync): `key` names it in
+/// reports (`strava:123`), `hash` identifies its content in the store (`strava:123` as
+/// well: the same Strava activity is never stored twice).
+#[derive(Clone, Debug)]
+pub struct Prebuilt {
+    pub key: String,
+    pub hash: String,
+    pub artefacts: Box<Artefacts>,
+}
+
+/// Store activities built elsewhere exactly as [`extract_user`] stores parsed files: the
+/// same ID assignment, near-duplicate resolution, index, athlete and cache. Known hashes
+/// are counted as unchanged and not rewritten; storing nothing new writes nothing.
+pub fn store_prebuilt(opts: &ExtractOptions, items: Vec<Prebuilt>) -> Result<Report, ExtractError> {
+    let started = Instant::now();
+    let user = UserDir::new(&opts.user_dir);
+    let activities_dir = user.activities_dir();
+    std::fs::create_dir_all(&activities_dir)
+        .map_err(|source| ExtractError::Io { path: activities_dir.clone(), source })?;
+    let mut reg = Registry::load(&user.cache(), &activities_dir);
+    let mut report = Report { files: items.len(), ..Report::default() };
+    let mut to_write = Vec::new();
+    for item in items {
+        let key = PathBuf::from(&item.key);
+        if let Some(id) = reg.id_for_hash(&item.hash) {
+            report.unchanged += 1;
+            report.stored_as.insert(key, id.to_owned());
+            continue;
+        }
+        if let Some(a) = admit(&mut reg, &mut report, &key, item.hash, item.artefacts) {
+            to_write.push(a);
+        }
+    }
+    to_write.par_iter().map(|a| write_artefacts(&user, a)).collect::<Result<Vec<()>, _>>()?;
+    finish(&user, opts, &mut reg, &mut report, &std::collections::BTreeSet::new(), false)?;
     report.elapsed = started.elapsed();
     Ok(report)
 }

@@ -50,7 +50,7 @@ pub fn source_quality(source: &str) -> i64 {
     match source {
         "karoo" => 5,
         "fit_file" | "garmin" | "garmin_connect" => 4,
-        "strava_export" | "wahoo" => 3,
+        "strava_export" | "strava_api" | "wahoo" => 3,
         "gpx_file" | "komoot" => 2,
         "tcx_file" => 1,
         "manual" => 0,

@@ -222,6 +222,73 @@
     }, function () { el.innerHTML = '<p class="muted">The API document is not available.</p>'; });
   });
 
+  // Strava (upload dialog): connect through the daemon's OAuth flow, queue a sync and follow
+  // its job ("syncing 12 of 230", "paused until 14:45 UTC — Strava rate limit"), disconnect.
+  $all('[data-strava]').forEach(function (box) {
+    var q = function (a) { return box.querySelector('[data-strava-' + a + ']'); };
+    var state = q('state'), out = q('status'), bar = q('progress');
+    var bConnect = q('connect'), bSync = q('sync'), bDisconnect = q('disconnect');
+    function say(text, ok) { out.textContent = text; out.className = 'form-status ' + (ok ? 'ok' : 'error'); }
+    function api(method, url) {
+      return fetch(url, { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+        .then(function (r) { return r.json().catch(function () { return {}; }).then(function (j) { if (!r.ok) { throw new Error(j.message || ('HTTP ' + r.status)); } return j; }); });
+    }
+    function refresh() {
+      api('GET', '/api/strava/status').then(function (s) {
+        bConnect.hidden = !s.configured || s.connected;
+        bSync.hidden = !s.connected;
+        bDisconnect.hidden = !s.connected;
+        if (!s.configured) {
+          state.textContent = 'Strava is not set up on this server. Add your own Strava application in Settings.';
+        } else if (!s.connected) {
+          state.textContent = 'Not connected. Connect your Strava account to import every activity with its data.';
+        } else {
+          var who = s.athlete && (s.athlete.name || s.athlete.username);
+          var last = s.last_sync ? new Date(s.last_sync * 1000).toLocaleDateString() : 'never';
+          state.textContent = 'Connected' + (who ? ' as ' + who : '') + ' · synced up to ' + last + '.';
+        }
+      }, function () { box.hidden = true; });
+    }
+    bConnect.addEventListener('click', function () {
+      api('GET', '/api/strava/auth-url').then(function (j) { location.href = j.url; }, function (e) { say(e.message, false); });
+    });
+    function follow(job) {
+      api('GET', '/api/jobs/' + encodeURIComponent(job)).then(function (j) {
+        bar.hidden = false;
+        if (j.total > 1) { bar.max = j.total; bar.value = j.done; } else { bar.removeAttribute('value'); }
+        if (j.state === 'done') {
+          bar.max = 1; bar.value = 1;
+          var n = (j.new_activity_ids || []).length;
+          say((n ? n + ' new activit' + (n === 1 ? 'y' : 'ies') + ' from Strava' : 'Nothing new on Strava') + (/paused/.test(j.message) ? ' — ' + j.message.split('; ').pop() : '') + '.', true);
+          bSync.disabled = false; refresh(); return;
+        }
+        if (j.state === 'failed') { say(j.message || 'Sync failed', false); bSync.disabled = false; bar.hidden = true; return; }
+        say(j.state === 'queued' ? 'Waiting for the server…' : (j.message || 'Working…'), true);
+        setTimeout(function () { follow(job); }, 1000);
+      }, function (e) { say(e.message, false); bSync.disabled = false; });
+    }
+    bSync.addEventListener('click', function () {
+      bSync.disabled = true; say('Starting…', true);
+      api('POST', '/api/strava/sync').then(function (j) { follow(j.job_id); }, function (e) { say(e.message, false); bSync.disabled = false; });
+    });
+    bDisconnect.addEventListener('click', function () {
+      if (!window.confirm('Disconnect Strava? Activities already imported stay.')) { return; }
+      api('DELETE', '/api/strava').then(function () { say('Strava disconnected.', true); refresh(); }, function (e) { say(e.message, false); });
+    });
+    doc.addEventListener('bincio:me', function (ev) { if (ev.detail) { refresh(); } });
+    // Back from Strava's authorize page: open the dialog and say how it went.
+    var back = params.get('strava');
+    if (back) {
+      doc.addEventListener('bincio:me', function (ev) {
+        if (!ev.detail) { return; }
+        var dlg = box.closest('dialog');
+        if (dlg && dlg.showModal && !dlg.open) { dlg.showModal(); }
+        say(back === 'connected' ? 'Strava connected.' : 'Strava was not connected. Please try again.', back === 'connected');
+      });
+      history.replaceState(null, '', location.pathname + location.hash);
+    }
+  });
+
   // Browser-test hooks, driven by the URL fragment only (headless Chromium cannot hover or
   // click from the command line): #bincio-test=theme,units,nav,labels,overflow
   var hooks = (location.hash.match(/bincio-test=([\w,.:-]+)/) || [])[1];

@@ -1,0 +1,197 @@
+//! The daemon's Strava flow end to end on 127.0.0.1, through the shipped nginx config, with
+//! the stand-in Strava server of `generator/tests/support/strava_standin.rs`: set the app
+//! credentials, connect (the stand-in's authorize page redirects back to the callback),
+//! status connected, sync through the watcher with progress, pages rendered, token never
+//! served, reset, disconnect.
+
+use crate::strava_standin as standin;
+
+use crate::nginx::{
+    Guard, free_port, get, init_instance, login_cookie, start_nginx, wait_port, which,
+};
+use crate::util::skip_or_fail;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::Duration;
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strava_connect_sync_and_disconnect_through_nginx_and_the_watcher() {
+    let Ok(nginx) = which("nginx") else {
+        return skip_or_fail("nginx is not installed (apt-get install nginx-light)");
+    };
+    let gen_bin =
+        std::path::Path::new(env!("CARGO_BIN_EXE_bincio-api")).with_file_name("bincio-gen");
+    if !gen_bin.is_file() {
+        return skip_or_fail("build bincio-gen first (cargo build --workspace --bins)");
+    }
+    let strava = standin::StandIn::start(standin::generate(30));
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
+    std::fs::create_dir_all(&site).unwrap();
+    let _code = init_instance(&data);
+    let (api_port, web_port) = (free_port(), free_port());
+    let _api = Guard(
+        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .env("BINCIO_STRAVA_URL", strava.url())
+            .spawn()
+            .unwrap(),
+    );
+    let _watch = Guard(
+        Command::new(&gen_bin)
+            .args(["watch", "--rescan-s", "1", "--data-dir"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&site)
+            .env("RUST_LOG", "warn")
+            .env("BINCIO_STRAVA_URL", strava.url())
+            .spawn()
+            .unwrap(),
+    );
+    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
+    wait_port(api_port).await;
+    wait_port(web_port).await;
+    let host = format!("127.0.0.1:{web_port}");
+    let cookie = login_cookie(web_port, &host, "dave", "password-123").await;
+    let req = |method: &str, path: &str, body: Option<Value>| {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let r = req(method, &path, body);
+        async move {
+            let (s, head, body) = get(web_port, &r).await;
+            (s, head, serde_json::from_str::<Value>(&body).unwrap_or(Value::Null))
+        }
+    };
+
+    // Not configured yet: no application anywhere.
+    let (s, _, v) = call("GET", "/api/strava/status".into(), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["configured"], false);
+    assert_eq!(v["connected"], false);
+    let (s, _, v) = call("GET", "/api/strava/auth-url".into(), None).await;
+    assert_eq!(s, 400, "{v}");
+    // The user's own application.
+    let creds = json!({"client_id": standin::CLIENT_ID, "client_secret": standin::CLIENT_SECRET});
+    let (s, _, v) = call("PUT", "/api/me/strava-credentials".into(), Some(creds)).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, _, v) = call("GET", "/api/me/strava-credentials".into(), None).await;
+    assert_eq!(v["has_user_creds"], true);
+    assert_eq!(v["client_id"], standin::CLIENT_ID);
+    assert!(!v.to_string().contains(standin::CLIENT_SECRET), "the secret is never returned");
+
+    // Connect: the authorize URL → the stand-in's authorize page → redirect to our callback.
+    let (s, _, v) = call("GET", "/api/strava/auth-url".into(), None).await;
+    assert_eq!(s, 200, "{v}");
+    let url = v["url"].as_str().unwrap().to_owned();
+    let path = url.strip_prefix(&strava.url()).expect("authorize on the stand-in").to_owned();
+    let (s, head, _) = get(
+        strava.addr.port(),
+        &format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", strava.addr),
+    )
+    .await;
+    assert_eq!(s, 302, "{head}");
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let callback = location.strip_prefix(&format!("http://{host}")).expect("back to us").to_owned();
+    assert!(callback.starts_with("/api/strava/callback?"), "{callback}");
+    // Without the session the state is refused (and spent).
+    let (s, head, _) =
+        get(web_port, &format!("GET {callback} HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
+    assert_eq!(s, 303, "{head}");
+    assert!(head.contains("strava=error"), "{head}");
+    // A fresh state, this time with the session.
+    let (_, _, v) = call("GET", "/api/strava/auth-url".into(), None).await;
+    let path = v["url"].as_str().unwrap().strip_prefix(&strava.url()).unwrap().to_owned();
+    let (_, head, _) = get(
+        strava.addr.port(),
+        &format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", strava.addr),
+    )
+    .await;
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let callback = location.strip_prefix(&format!("http://{host}")).unwrap().to_owned();
+    let (s, head, _) = call("GET", callback, None).await;
+    assert_eq!(s, 303, "{head}");
+    assert!(head.contains("strava=connected"), "{head}");
+    let (_, _, v) = call("GET", "/api/strava/status".into(), None).await;
+    assert_eq!(v["connected"], true, "{v}");
+    assert_eq!(v["athlete"]["name"], "Dave Stand-In");
+    let token = data.join("dave/strava_token.json");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // Sync: the watcher does it; the job reports progress and the new activities.
+    let (s, _, v) = call("POST", "/api/strava/sync".into(), None).await;
+    assert_eq!(s, 200, "{v}");
+    let job = v["job_id"].as_str().unwrap().to_owned();
+    let mut st = Value::Null;
+    for _ in 0..600 {
+        let (_, _, v) = call("GET", format!("/api/jobs/{job}"), None).await;
+        if v["state"] == "done" || v["state"] == "failed" {
+            st = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(st["state"], "done", "{st}");
+    assert_eq!(st["total"], 1, "{st}");
+    let ids = st["new_activity_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 30, "{st}");
+    // Pages rendered for the new activities; no secret anywhere in the site.
+    let files = walk(&site);
+    let first = ids[0].as_str().unwrap();
+    assert!(files.iter().any(|p| p.to_string_lossy().contains(first)), "page of {first}");
+    assert!(!files.iter().any(|p| p.to_string_lossy().contains("strava_")), "no token in the site");
+    // Even copied into the site by mistake, nginx refuses the secret files.
+    std::fs::copy(&token, site.join("strava_token.json")).unwrap();
+    std::fs::create_dir_all(site.join("dave")).unwrap();
+    std::fs::copy(&token, site.join("dave/strava_credentials.json")).unwrap();
+    for p in ["/strava_token.json", "/dave/strava_credentials.json"] {
+        let (s, _, body) =
+            get(web_port, &format!("GET {p} HTTP/1.1\r\nHost: {host}\r\n{cookie}\r\n")).await;
+        assert_eq!(s, 404, "{p}");
+        assert!(!body.contains("refresh"), "{p}");
+    }
+
+    // Reset: hard forgets the cursor.
+    let (s, _, v) = call("POST", "/api/strava/reset".into(), Some(json!({"mode": "hard"}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["last_sync_at"], Value::Null);
+    // Disconnect: deauthorized at Strava, token forgotten.
+    let (s, _, v) = call("DELETE", "/api/strava".into(), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(strava.stats().deauthorized, 1);
+    assert!(!token.exists());
+    let (_, _, v) = call("GET", "/api/strava/status".into(), None).await;
+    assert_eq!(v["connected"], false);
+}

@@ -1,0 +1,71 @@
+//! The watcher's `strava_sync` job: one sync for the user who asked, reporting progress in
+//! the job's status file ("12 of 230", "paused until 14:45 — Strava rate limit").
+//!
+//! In the watcher a rate-limit wait of up to a quarter hour is simply waited out (the job
+//! runs beside the per-user jobs, so it delays nobody); a longer one (the daily limit) ends
+//! the job with the time it can continue, keeping everything imported so far.
+
+use super::api::SystemClock;
+use super::sync::{SyncOptions, SyncProgress, SyncReport, sync};
+use super::{StravaError, base_url};
+use std::path::Path;
+
+/// Longest wait the watcher sits through: one 15-minute window, plus slack.
+pub const WATCHER_MAX_WAIT_S: u64 = 960;
+
+/// `paused until 14:45 UTC — Strava rate limit`.
+pub fn paused_message(until: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(until)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("paused until {:02}:{:02} UTC — Strava rate limit", t.hour(), t.minute())
+}
+
+/// The status line of a progress event.
+pub fn progress_message(p: &SyncProgress) -> (String, u64, u64) {
+    match p {
+        SyncProgress::Listing { listed } => (format!("listing Strava activities ({listed})"), 0, 0),
+        SyncProgress::Fetching { done, total } => {
+            (format!("syncing {done} of {total}"), *done as u64, *total as u64)
+        }
+        SyncProgress::Waiting { done, total, until } => {
+            (paused_message(*until), *done as u64, *total as u64)
+        }
+    }
+}
+
+/// Run a user's Strava sync for the watcher. `status` gets `(message, done, total)` as it
+/// goes. Returns the report; the caller then renders the user's pages as for any change.
+/// It runs in the watcher's background lane; `store_lock` is held only while a batch is
+/// written to the user's store, never across Strava requests or rate-limit waits.
+pub fn run(
+    root: &Path,
+    handle: &str,
+    status: &(dyn Fn(&str, u64, u64) + Sync),
+    store_lock: std::sync::Arc<std::sync::Mutex<()>>,
+) -> Result<SyncReport, StravaError> {
+    let opts = SyncOptions {
+        root: root.to_path_buf(),
+        handle: handle.to_owned(),
+        full: false,
+        max_wait_s: WATCHER_MAX_WAIT_S,
+        base: base_url(),
+        store_lock: Some(store_lock),
+    };
+    let progress = |p: &SyncProgress| {
+        let (msg, done, total) = progress_message(p);
+        status(&msg, done, total);
+    };
+    sync(&opts, &SystemClock, &progress)
+}
+
+/// The closing line of a sync job.
+pub fn summary(r: &SyncReport) -> String {
+    let mut s = format!("Strava: {} new, {} already here", r.imported, r.skipped);
+    if !r.failed.is_empty() {
+        s.push_str(&format!(", {} failed", r.failed.len()));
+    }
+    if let Some(until) = r.paused_until {
+        s.push_str(&format!("; {}", paused_message(until)));
+    }
+    s
+}

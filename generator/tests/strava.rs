@@ -1,0 +1,379 @@
+//! Strava sync against the stand-in server (`tests/support/strava_standin.rs`): connect,
+//! repeated `sync --max-wait 0` through rate limits, expiring and rotating tokens, figures
+//! equal to Strava's, idempotence; and the bulk export ZIP by the CLI.
+
+#[path = "support/strava_standin.rs"]
+mod standin;
+
+use serde_json::Value;
+use standin::StandIn;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run bincio-gen");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn strava(s: &StandIn, root: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut c = bin();
+    c.arg("strava").args(args).args([
+        "--data-dir",
+        root.to_str().expect("utf8"),
+        "--handle",
+        "dave",
+    ]);
+    c.env("BINCIO_STRAVA_URL", s.url())
+        .env_remove("STRAVA_CLIENT_ID")
+        .env_remove("STRAVA_CLIENT_SECRET");
+    c.arg("--quiet");
+    run(&mut c)
+}
+
+fn write_credentials(user: &Path) {
+    std::fs::create_dir_all(user).expect("mkdir");
+    std::fs::write(
+        user.join("strava_credentials.json"),
+        format!(
+            r#"{{"client_id":"{}","client_secret":"{}"}}"#,
+            standin::CLIENT_ID,
+            standin::CLIENT_SECRET
+        ),
+    )
+    .expect("credentials");
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every detail in the store, by Strava id.
+fn details_by_strava_id(user: &Path) -> HashMap<i64, Vec<Value>> {
+    let mut out: HashMap<i64, Vec<Value>> = HashMap::new();
+    for e in std::fs::read_dir(user.join("activities")).expect("activities") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        if !name.ends_with(".json") || name.ends_with(".timeseries.json") {
+            continue;
+        }
+        let d = read_json(&p);
+        let id: i64 = d["strava_id"].as_str().and_then(|s| s.parse().ok()).expect("strava_id");
+        out.entry(id).or_default().push(d);
+    }
+    out
+}
+
+fn expected_sport(kind: &str) -> (&'static str, Option<&'static str>) {
+    match kind {
+        "Ride" => ("cycling", Some("road")),
+        "MountainBikeRide" => ("cycling", Some("mountain")),
+        "GravelRide" => ("cycling", Some("gravel")),
+        "EBikeRide" => ("cycling", None),
+        "VirtualRide" => ("cycling", Some("indoor")),
+        "Run" => ("running", None),
+        "TrailRun" => ("running", Some("trail")),
+        "VirtualRun" => ("running", Some("indoor")),
+        "Swim" => ("swimming", None),
+        "Hike" => ("hiking", None),
+        "Walk" => ("walking", None),
+        "AlpineSki" | "Snowboard" => ("skiing", Some("alpine")),
+        "NordicSki" | "BackcountrySki" => ("skiing", Some("nordic")),
+        _ => ("other", None),
+    }
+}
+
+fn mtimes(dir: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut v: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| {
+            !p.to_string_lossy().contains("strava_token")
+                && !p.to_string_lossy().contains(".strava.lock")
+        })
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::metadata(&p).and_then(|m| m.modified()).expect("mtime"),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn sync_resumes_through_rate_limits_and_matches_strava_figures() {
+    let s = StandIn::start(standin::generate(230));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    let user = root.join("dave");
+    write_credentials(&user);
+
+    // Connect with a pasted code; the token is a private file.
+    let (code, out, err) = strava(&s, root, &["connect", "--code", standin::CODE]);
+    assert_eq!(code, 0, "{out}{err}");
+    let token_path = user.join("strava_token.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_path).expect("token").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // An access token Strava no longer honours (revoked, or expired early): the first call
+    // answers 401, the sync refreshes once and carries on.
+    let mut tok = read_json(&token_path);
+    tok["access_token"] = "stale".into();
+    std::fs::write(&token_path, tok.to_string()).expect("tamper");
+
+    let mut codes = Vec::new();
+    let mut total_busy = 0.0;
+    let mut total_imported = 0usize;
+    let mut retried_inside_window = false;
+    for _ in 0..20 {
+        let (code, out, err) = strava(&s, root, &["sync", "--max-wait", "0"]);
+        codes.push(code);
+        assert!(code == 0 || code == 75, "exit {code}: {out}{err}");
+        let new: usize = out
+            .split(": ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect(&out);
+        total_imported += new;
+        if let Some(busy) = out
+            .split("s of work")
+            .next()
+            .and_then(|x| x.rsplit("; ").next())
+            .and_then(|x| x.trim().parse::<f64>().ok())
+        {
+            total_busy += busy;
+        }
+        if code == 0 {
+            break;
+        }
+        assert!(out.contains("Run the same command after"), "{out}");
+        if !retried_inside_window {
+            // A retry inside the same window is refused again and imports nothing.
+            retried_inside_window = true;
+            let before = s.stats().rate_limited;
+            let (c2, o2, e2) = strava(&s, root, &["sync", "--max-wait", "0"]);
+            assert_eq!(c2, 75, "{o2}{e2}");
+            assert!(o2.contains(": 0 new"), "{o2}");
+            assert!(s.stats().rate_limited > before);
+        }
+        s.open_window();
+    }
+    assert_eq!(codes.last(), Some(&0), "{codes:?}");
+    let pauses = codes.iter().filter(|c| **c == 75).count();
+    // 220-odd stream calls at 70 per window: three pauses, then done.
+    assert_eq!(pauses, 3, "{codes:?}");
+    let stats = s.stats();
+    assert!(stats.refreshes >= 1, "{stats:?}");
+    assert_eq!(stats.refused_refreshes, 0, "{stats:?}");
+    assert!(stats.unauthorized >= 1, "the stale token was tried: {stats:?}");
+    assert_eq!(
+        read_json(&token_path)["refresh_token"].as_str(),
+        Some(s.current_refresh_token().as_str())
+    );
+
+    // Every activity once, with Strava's figures.
+    let by_id = details_by_strava_id(&user);
+    let generated = s.activities();
+    assert_eq!(by_id.len(), generated.len());
+    assert_eq!(total_imported, generated.len());
+    let index = read_json(&user.join("index.json"));
+    let listed: Vec<&str> = index["activities"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(listed.len(), generated.len());
+    let (mut private, mut virtual_, mut manual) = (0, 0, 0);
+    for g in &generated {
+        let sm = &g.summary;
+        let id = sm["id"].as_i64().expect("id");
+        let ds = &by_id[&id];
+        assert_eq!(ds.len(), 1, "{id} stored once");
+        let d = &ds[0];
+        let want = sm["distance"].as_f64().expect("distance");
+        let got = d["distance_m"].as_f64().expect("distance_m");
+        assert!((got - want).abs() <= want * 0.01, "{id}: {got} vs {want}");
+        assert_eq!(d["duration_s"].as_f64(), sm["elapsed_time"].as_f64(), "{id}");
+        assert_eq!(d["moving_time_s"].as_f64(), sm["moving_time"].as_f64(), "{id}");
+        assert_eq!(d["title"], sm["name"], "{id}");
+        let kind = sm["sport_type"].as_str().expect("kind");
+        let (sport, sub) = expected_sport(kind);
+        let trainer = sm["trainer"].as_bool() == Some(true);
+        assert_eq!(d["sport"].as_str(), Some(sport), "{id} {kind}");
+        let sub = if trainer { Some("indoor") } else { sub };
+        assert_eq!(d["sub_sport"].as_str(), sub, "{id} {kind}");
+        // The local offset: started_at ends with Strava's utc_offset.
+        let off = sm["utc_offset"].as_f64().expect("offset") as i64;
+        let sign = if off < 0 { '-' } else { '+' };
+        let suffix = format!("{sign}{:02}:{:02}", off.abs() / 3600, off.abs() % 3600 / 60);
+        let started = d["started_at"].as_str().expect("started_at");
+        assert!(
+            started.ends_with(&suffix) || (off == 0 && started.ends_with('Z')),
+            "{id}: {started} vs {suffix}"
+        );
+        assert_eq!(
+            d["avg_hr_bpm"].as_f64(),
+            sm["average_heartrate"].as_f64().map(f64::round),
+            "{id}"
+        );
+        let power = if sm["device_watts"].as_bool() == Some(true) {
+            sm["average_watts"].as_f64().map(f64::round)
+        } else {
+            None
+        };
+        assert_eq!(d["avg_power_w"].as_f64(), power, "{id} power");
+        let is_private = sm["private"].as_bool() == Some(true)
+            || matches!(sm["visibility"].as_str(), Some("only_me" | "followers_only"));
+        if is_private {
+            private += 1;
+            assert_eq!(d["privacy"].as_str(), Some("unlisted"), "{id}");
+        } else {
+            assert_eq!(d["privacy"].as_str(), Some("public"), "{id}");
+        }
+        if kind.starts_with("Virtual") || trainer {
+            virtual_ += 1;
+            assert!(d["track_url"].is_null(), "{id}: no track indoors");
+            assert!(d["start_latlng"].is_null(), "{id}");
+        }
+        if sm["manual"].as_bool() == Some(true) {
+            manual += 1;
+            assert!(d["track_url"].is_null() && d["timeseries_url"].is_null(), "{id}");
+        } else if !(kind.starts_with("Virtual") || trainer) {
+            assert!(d["track_url"].is_string(), "{id}: outdoor activities have a track");
+        }
+        if kind.contains("Ride") {
+            assert_eq!(d["gear"].as_str(), Some("Grey Steel"), "{id}");
+        }
+    }
+    assert!(private > 20 && virtual_ > 10 && manual >= 5, "{private} {virtual_} {manual}");
+
+    // One more run adds and writes nothing.
+    let before = mtimes(&user);
+    let (code, out, err) = strava(&s, root, &["sync", "--max-wait", "0"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(": 0 new"), "{out}");
+    assert_eq!(mtimes(&user), before);
+
+    eprintln!(
+        "THROUGHPUT: {total_imported} activities with streams in {total_busy:.2} s of work = {:.1} activities/s",
+        total_imported as f64 / total_busy.max(1e-9)
+    );
+}
+
+/// A small GPX recording (1 Hz, moving north at `speed` m/s), gzipped like Strava's export.
+fn gpx_gz(start: &str, n: usize, speed: f64) -> Vec<u8> {
+    use std::io::Write;
+    let t0 = time::OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339)
+        .expect("start");
+    let mut s = String::from(
+        "<?xml version=\"1.0\"?>\n<gpx version=\"1.1\" creator=\"StravaGPX\" xmlns=\"http://www.topografix.com/GPX/1/1\"><trk><name>From the file</name><type>cycling</type><trkseg>\n",
+    );
+    for k in 0..n {
+        let t = t0 + time::Duration::seconds(k as i64);
+        let ts = t.format(&time::format_description::well_known::Rfc3339).expect("fmt");
+        let lat = 46.0 + k as f64 * speed / 111_000.0;
+        s.push_str(&format!(
+            "<trkpt lat=\"{lat:.6}\" lon=\"7.000000\"><ele>500</ele><time>{ts}</time></trkpt>\n"
+        ));
+    }
+    s.push_str("</trkseg></trk></gpx>\n");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(s.as_bytes()).expect("gz");
+    enc.finish().expect("gz")
+}
+
+/// A ZIP laid out like Strava's "Download your data": `activities.csv` with its duplicate
+/// columns (display units first, SI second), a quoted multi-line description, files named by
+/// upload id, a manual entry without a file, photos under `media/`, and other CSVs.
+fn strava_export_zip(path: &Path) {
+    use std::io::Write;
+    let f = std::fs::File::create(path).expect("zip");
+    let mut z = zip::ZipWriter::new(f);
+    let o = zip::write::SimpleFileOptions::default();
+    let csv = "Activity ID,Activity Date,Activity Name,Activity Type,Activity Description,Elapsed Time,Distance,Max Heart Rate,Relative Effort,Commute,Activity Private Note,Activity Gear,Filename,Athlete Weight,Bike Weight,Elapsed Time,Moving Time,Distance,Max Speed,Average Speed,Elevation Gain,Elevation Loss,Average Heart Rate,Average Watts,Calories,Media\n\
+111,\"Jun 1, 2024, 6:00:00 AM\",Morning Col,Ride,\"Hot day,\n\"\"epic\"\" climb\",1799,10.8,,,true,,Grey Steel,activities/555001.gpx.gz,,,1799,1799,10800.0,,,,,,,,media/aaa.jpg|media/bbb.jpg\n\
+222,\"Jun 2, 2024, 5:30:00 PM\",Lunch Run,Run,,1199,3.6,,,false,,,activities/555002.gpx.gz,,,1199,1150,3600.0,,,,,,,,\n\
+333,\"Jun 3, 2024, 7:20:00 AM\",Gym (manual),Weight Training,Legs day,3600,0,,,false,,,,,,3600,3600,0,,,,,,,,\n";
+    z.start_file("activities.csv", o).expect("csv");
+    z.write_all(csv.as_bytes()).expect("csv");
+    z.start_file("profile.csv", o).expect("profile");
+    z.write_all(b"Athlete ID,Email Address\n1,x@example.org\n").expect("profile");
+    z.start_file("activities/555001.gpx.gz", o).expect("a1");
+    z.write_all(&gpx_gz("2024-06-01T06:00:00Z", 1800, 6.0)).expect("a1");
+    z.start_file("activities/555002.gpx.gz", o).expect("a2");
+    z.write_all(&gpx_gz("2024-06-02T17:30:00Z", 1200, 3.0)).expect("a2");
+    for name in ["media/aaa.jpg", "media/bbb.jpg"] {
+        z.start_file(name, o).expect("jpg");
+        z.write_all(b"\xff\xd8\xff\xe0\0\x10JFIF\0fake-jpeg-body").expect("jpg");
+    }
+    z.finish().expect("zip");
+}
+
+#[test]
+fn bulk_export_zip_imports_by_cli_with_csv_metadata_manual_entries_and_photos() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("data");
+    let zip = tmp.path().join("export_1234.zip");
+    strava_export_zip(&zip);
+    let mut c = bin();
+    c.args(["import", "strava-export", zip.to_str().expect("utf8"), "--data-dir"])
+        .arg(&root)
+        .args(["--handle", "dave", "--quiet"]);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3 new (1 manual)") && out.contains("2 photos"), "{out}");
+    let user = root.join("dave");
+    let by_id = details_by_strava_id(&user);
+    assert_eq!(by_id.len(), 3);
+    let ride = &by_id[&111][0];
+    assert_eq!(ride["title"].as_str(), Some("Morning Col"));
+    assert_eq!(ride["description"].as_str(), Some("Hot day,\n\"epic\" climb"));
+    assert_eq!(ride["gear"].as_str(), Some("Grey Steel"));
+    assert_eq!(ride["custom"]["commute"], Value::Bool(true));
+    let d = ride["distance_m"].as_f64().expect("distance");
+    assert!((d - 10_794.0).abs() < 110.0, "{d}");
+    let images = user.join("edits/images").join(ride["id"].as_str().expect("id"));
+    assert!(images.join("aaa.jpg").is_file() && images.join("bbb.jpg").is_file());
+    let gym = &by_id[&333][0];
+    assert_eq!(gym["title"].as_str(), Some("Gym (manual)"));
+    assert_eq!(gym["duration_s"].as_i64(), Some(3600));
+    assert_eq!(gym["description"].as_str(), Some("Legs day"));
+    assert!(gym["started_at"].as_str().expect("start").starts_with("2024-06-03T07:20:00"));
+    assert!(gym["track_url"].is_null());
+    // Nothing of the staging folder is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&user)
+        .expect("user")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".strava-export-"))
+        .collect();
+    assert!(leftovers.is_empty());
+
+    // Importing the same export again adds nothing.
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 new (0 manual)"), "{out}");
+}
