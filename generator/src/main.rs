@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Dev(a) => cmd::dev::run(a),
         Command::Theme(a) => cmd::theme::run(a),
+        Command::Federation(a) => cmd::federation::run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -73,7 +73,9 @@ pub fn scan(root: &InstanceRoot) -> Result<Vec<Pending>, QueueError> {
                     Err(format!("invalid job_id {:?}", r.job_id))
                 } else if Handle::new(&r.handle).is_err() {
                     Err(format!("invalid handle {:?}", r.handle))
-                } else if !root.path().join(&r.handle).is_dir() && r.change != ChangeKind::Rebuild {
+                } else if !root.path().join(&r.handle).is_dir()
+                    && !matches!(r.change, ChangeKind::Rebuild | ChangeKind::Federation)
+                {
                     // A rebuild of a handle whose folder is gone is how a deleted account
                     // is unpublished (see `run_jobs`); anything else for it has no work.
                     Err(format!("unknown user {:?}", r.handle))
@@ -151,6 +153,9 @@ pub struct WatchSettings {
     /// Testing aid: sleep this long inside each job (after "running" is recorded), so a test
     /// can kill the process mid-job. Zero in production.
     pub job_delay: Duration,
+    /// How often to refresh the followed instances (a [`ChangeKind::Federation`] job);
+    /// `None` never does.
+    pub federation_refresh: Option<Duration>,
 }
 
 /// The activity IDs each job reports (`new_activity_ids`), by job id.
@@ -399,6 +404,60 @@ fn delete_requests(jobs: &[Pending]) -> Result<(), QueueError> {
     Ok(())
 }
 
+/// Run coalesced federation requests as one refresh ([`crate::federation::job::run`]);
+/// statuses say running, then done (with each failing remote) or failed.
+fn run_federation(settings: &WatchSettings, jobs: &[Pending]) -> Result<(), QueueError> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let status = |state: JobState, message: String, job_id: &str| JobStatus {
+        job_id: job_id.to_owned(),
+        handle: bincio_bas::queue::FEDERATION_JOB_HANDLE.to_owned(),
+        state,
+        message,
+        done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
+        total: 1,
+        updated_at: Some(crate::extract::now()),
+        new_activity_ids: Vec::new(),
+        failures: Vec::new(),
+    };
+    for j in jobs {
+        write_status(&root, &status(JobState::Running, "fetching".to_owned(), &j.request.job_id))?;
+    }
+    let (state, message) = match crate::federation::job::run(&settings.site) {
+        Ok(outcome) => (JobState::Done, outcome.message()),
+        Err(e) => (JobState::Failed, format!("render failed: {e}")),
+    };
+    tracing::info!("federation job: {message}");
+    for j in jobs {
+        write_status(&root, &status(state, message.clone(), &j.request.job_id))?;
+    }
+    delete_requests(jobs)
+}
+
+/// Queue a federation refresh (unless one is already queued): a request like the daemon's,
+/// so it runs between the per-user jobs rather than in front of them.
+pub fn queue_federation_refresh(root: &InstanceRoot) -> Result<(), QueueError> {
+    let dir = root.queue_dir();
+    let pending = std::fs::read_dir(&dir)
+        .map_err(|source| QueueError::Io { path: dir.clone(), source })?
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("federation-"));
+    if pending {
+        return Ok(());
+    }
+    let now = crate::extract::now();
+    let job_id = format!("federation-{}", now.unix_ms());
+    let request = QueueRequest {
+        job_id: job_id.clone(),
+        handle: bincio_bas::queue::FEDERATION_JOB_HANDLE.to_owned(),
+        change: ChangeKind::Federation,
+        created_at: now,
+        files: Vec::new(),
+        activity_id: None,
+    };
+    fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
+    Ok(())
+}
+
 /// Process everything pending now; returns the number of jobs handled.
 pub fn drain(settings: &WatchSettings) -> Result<usize, QueueError> {
     let root = InstanceRoot::new(&settings.site.data_dir);
@@ -409,7 +468,18 @@ pub fn drain(settings: &WatchSettings) -> Result<usize, QueueError> {
         if pending.is_empty() {
             return Ok(handled);
         }
-        for (handle, jobs) in coalesce(pending) {
+        for (handle, mut jobs) in coalesce(pending) {
+            // Federation refreshes concern no user: one function runs them.
+            let (federation, user_jobs): (Vec<Pending>, Vec<Pending>) =
+                jobs.drain(..).partition(|j| j.request.change == ChangeKind::Federation);
+            if !federation.is_empty() {
+                run_federation(settings, &federation)?;
+                handled += federation.len();
+            }
+            let jobs = user_jobs;
+            if jobs.is_empty() {
+                continue;
+            }
             for j in &jobs {
                 write_status(
                     &root,
@@ -458,7 +528,17 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         "initial render done; watching {}",
         qdir.display()
     );
+    let mut last_refresh: Option<std::time::Instant> = None;
     loop {
+        // The federation timer: a refresh request joins the queue at start-up and then
+        // every interval, and runs like any job.
+        if let Some(every) = settings.federation_refresh
+            && last_refresh.is_none_or(|t| t.elapsed() >= every)
+            && crate::federation::followed(&root).is_ok_and(|f| !f.is_empty())
+        {
+            queue_federation_refresh(&root)?;
+            last_refresh = Some(std::time::Instant::now());
+        }
         let n = drain(settings)?;
         if n > 0 {
             tracing::info!(jobs = n, "queue drained");
@@ -469,7 +549,11 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         // Wait for an event or the rescan tick, then let a burst of events settle. Requests
         // arrive by rename (complete when seen), so the pause only gathers a burst into one
         // scan; it is kept short because it adds to every upload's latency.
-        let _ = rx.recv_timeout(settings.rescan);
+        let wait = match (settings.federation_refresh, last_refresh) {
+            (Some(every), Some(t)) => settings.rescan.min(every.saturating_sub(t.elapsed())),
+            _ => settings.rescan,
+        };
+        let _ = rx.recv_timeout(wait);
         std::thread::sleep(Duration::from_millis(20));
         while rx.try_recv().is_ok() {}
     }

@@ -256,6 +256,11 @@ pub struct Summary {
     /// Set only in the combined feed: the owner of the activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handle: Option<String>,
+    /// The activity's page as an absolute URL, in published feeds when the instance knows
+    /// its `public_url`, so an instance that follows this one links to the page where it
+    /// lives (see `docs/federation.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 /// A lap as the device recorded it.
@@ -398,6 +403,7 @@ impl Detail {
             preview_coords: self.preview_coords.clone(),
             custom: None,
             handle: None,
+            page_url: None,
         }
     }
 }

@@ -24,7 +24,15 @@ pub enum ChangeKind {
     /// handle whose folder is gone (a deleted account) the watcher unpublishes the user
     /// instead: their pages and files go, the shared pages forget them.
     Rebuild,
+    /// Fetch the instances this one follows and re-render the pages that list them (the
+    /// combined feed). Not about a user: `handle` is [`FEDERATION_JOB_HANDLE`]. The watcher
+    /// queues one every `--federation-refresh-min` minutes; see `docs/federation.md`.
+    Federation,
 }
+
+/// The `handle` of a [`ChangeKind::Federation`] request, which concerns no user. A valid
+/// handle (the queue refuses others), never required to be a user folder.
+pub const FEDERATION_JOB_HANDLE: &str = "federation";
 
 /// `_queue/{job_id}.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

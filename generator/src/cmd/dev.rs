@@ -86,6 +86,7 @@ pub fn run(args: &DevArgs) -> anyhow::Result<Outcome> {
         },
         rescan: Duration::from_secs(5),
         job_delay: Duration::ZERO,
+        federation_refresh: Some(Duration::from_secs(crate::federation::DEFAULT_REFRESH_MIN * 60)),
     };
     // The watcher renders everything first; serve once the first render is on disk.
     let watcher = std::thread::spawn(move || queue::watch(&settings, false));

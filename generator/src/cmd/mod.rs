@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod dev;
 pub mod extract;
+pub mod federation;
 pub mod render;
 pub mod serve;
 pub mod theme;

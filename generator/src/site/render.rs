@@ -145,6 +145,8 @@ enum Scope<'a> {
     User(&'a str),
     /// A user whose folder is gone: no user page is rendered, only the shared pages.
     Gone(&'a str),
+    /// Only the shared pages (the federation job: remote activities changed).
+    Shared,
 }
 
 impl Scope<'_> {
@@ -152,7 +154,7 @@ impl Scope<'_> {
         match self {
             Scope::All => true,
             Scope::User(h) => *h == handle,
-            Scope::Gone(_) => false,
+            Scope::Gone(_) | Scope::Shared => false,
         }
     }
 }
@@ -171,6 +173,12 @@ pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
 /// The watcher runs this for a deleted account's job; `opts.handle` is ignored.
 pub fn build_without(opts: &SiteOptions, handle: &str) -> Result<BuildReport, SiteError> {
     build_scope(opts, Scope::Gone(handle))
+}
+
+/// Re-render only the shared pages (home, combined feed and its JSON, community, admin),
+/// merging nobody to disk: what the watcher's federation job needs after a refresh.
+pub fn build_shared(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
+    build_scope(opts, Scope::Shared)
 }
 
 fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, SiteError> {
@@ -192,6 +200,8 @@ fn build_scope(opts: &SiteOptions, scope: Scope<'_>) -> Result<BuildReport, Site
         }
         // No folder, so nobody is merged to disk.
         Scope::Gone(h) => Some(h),
+        // A handle is never empty, so nobody is merged to disk.
+        Scope::Shared => Some(""),
     };
 
     let inst = load::load_instance(&data, only)?;
@@ -372,7 +382,7 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
     let mut produced = Vec::new();
     let manifest = merged.join("index.json");
     if manifest.is_file() {
-        produced.push(ctx.out.copy(&manifest, &format!("{base}/index.json"))?);
+        produced.push(publish_feed_file(ctx, u, &manifest, &format!("{base}/index.json"))?);
     }
     if let Ok(entries) = std::fs::read_dir(&merged) {
         let mut names: Vec<String> = entries
@@ -382,7 +392,7 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
             .collect();
         names.sort();
         for n in names {
-            produced.push(ctx.out.copy(&merged.join(&n), &format!("{base}/{n}"))?);
+            produced.push(publish_feed_file(ctx, u, &merged.join(&n), &format!("{base}/{n}"))?);
         }
     }
     if merged.join(layout::ATHLETE_FILE).is_file() {
@@ -417,6 +427,36 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
         produced.extend(f?);
     }
     Ok(produced)
+}
+
+/// The absolute URL of a listed activity's page, when the instance knows its `public_url`.
+fn page_url(ctx: &Ctx<'_>, handle: &str, id: &str) -> Option<String> {
+    let base = ctx.inst.config.public_url.as_deref()?;
+    let urls = ctx.urls(handle, id).filter(|u| u.listed)?;
+    Some(format!("{base}{}", urls.page))
+}
+
+/// Publish one of the user's feed files (`index.json`, `index-YYYY.json`). With a
+/// `public_url`, each listed card gets its absolute `page_url`, so an instance following
+/// this one links to the page here (see `docs/federation.md`); without one the file is
+/// copied as merged. A private instance's files are behind its login wall either way.
+fn publish_feed_file(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    src: &Path,
+    rel: &str,
+) -> Result<String, SiteError> {
+    if ctx.inst.config.public_url.is_none() {
+        return ctx.out.copy(src, rel);
+    }
+    let bytes = std::fs::read(src)
+        .map_err(|e| SiteError::File { path: src.to_path_buf(), reason: e.to_string() })?;
+    let mut feed: bincio_bas::UserFeed = serde_json::from_slice(&bytes)
+        .map_err(|e| SiteError::File { path: src.to_path_buf(), reason: e.to_string() })?;
+    for s in &mut feed.activities {
+        s.page_url = page_url(ctx, &u.handle, &s.id);
+    }
+    ctx.out.put(rel, &fsx::to_json_bytes(src, &feed)?)
 }
 
 /// File names of an activity in `_merged/activities/` and whether each exists.
@@ -454,8 +494,16 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             let prefix = format!("{}/_merged/", u.handle);
             s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
             s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
+            s.page_url = page_url(ctx, &u.handle, &s.id);
             all.push(s);
         }
+    }
+    // Followed instances' activities (their URLs are absolute, `handle` is the label the
+    // pages show: `alice` or `alice@host`).
+    for (label, item) in &ctx.inst.remotes.items {
+        let mut s = item.summary.clone();
+        s.handle = Some(label.clone());
+        all.push(s);
     }
     all.sort_by(|a, b| {
         b.started_at.unix_ms().cmp(&a.started_at.unix_ms()).then_with(|| a.id.cmp(&b.id))

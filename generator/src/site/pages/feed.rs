@@ -5,6 +5,7 @@
 use super::super::SiteError;
 use super::super::render::{Ctx, FEED_PAGE_SIZE};
 use super::super::view::{self, CardView, Link};
+use crate::federation::RemoteItem;
 use crate::merge::MergedActivity;
 use serde::Serialize;
 
@@ -16,6 +17,9 @@ pub struct FeedSpec<'a> {
     pub heading: String,
     /// `(handle, activity)`, already in display order.
     pub items: Vec<(&'a str, &'a MergedActivity)>,
+    /// Followed instances' activities `(label, item)`, newest first (combined feed only);
+    /// merged with `items` by start time.
+    pub remote: Vec<&'a (String, RemoteItem)>,
     /// Show `@handle` on each card (combined feed).
     pub show_handle: bool,
     /// Sport chips.
@@ -43,7 +47,8 @@ struct Pagination {
 
 /// Render every page of a feed; returns the produced paths.
 pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, SiteError> {
-    let total = spec.items.len();
+    let entries = merge_remote(&spec.items, &spec.remote);
+    let total = entries.len();
     let pages = total.div_ceil(FEED_PAGE_SIZE).max(1);
     let page_url = |n: usize| {
         if n == 1 { spec.base_url.clone() } else { format!("{}page/{n}/", spec.base_url) }
@@ -51,12 +56,14 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
     let mut produced = Vec::new();
     for n in 1..=pages {
         let start = (n - 1) * FEED_PAGE_SIZE;
-        let cards: Vec<CardView> = spec.items
-            [start.min(total)..(start + FEED_PAGE_SIZE).min(total)]
+        let cards: Vec<CardView> = entries[start.min(total)..(start + FEED_PAGE_SIZE).min(total)]
             .iter()
-            .filter_map(|(h, a)| {
-                let urls = ctx.urls(h, &a.summary.id)?;
-                Some(view::card(&a.summary, urls.page.clone(), spec.show_handle.then_some(*h)))
+            .filter_map(|e| match e {
+                Entry::Local(h, a) => {
+                    let urls = ctx.urls(h, &a.summary.id)?;
+                    Some(view::card(&a.summary, urls.page.clone(), spec.show_handle.then_some(*h)))
+                }
+                Entry::Remote(label, it) => Some(view::remote_card(label, it)),
             })
             .collect();
         let mut c = tera::Context::new();
@@ -83,6 +90,39 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
         produced.push(ctx.render("pages/feed.html", c, &rel)?);
     }
     Ok(produced)
+}
+
+/// One card of a feed: a local activity or a followed instance's.
+enum Entry<'a> {
+    Local(&'a str, &'a MergedActivity),
+    Remote(&'a str, &'a RemoteItem),
+}
+
+/// Merge the remote activities into the local ones, newest first; on the same start time
+/// the local activity comes first. Both lists are already newest first.
+fn merge_remote<'a>(
+    local: &[(&'a str, &'a MergedActivity)],
+    remote: &[&'a (String, RemoteItem)],
+) -> Vec<Entry<'a>> {
+    let mut out = Vec::with_capacity(local.len() + remote.len());
+    let (mut i, mut j) = (0, 0);
+    while i < local.len() || j < remote.len() {
+        let take_local = match (local.get(i), remote.get(j)) {
+            (Some(l), Some(r)) => {
+                l.1.summary.started_at.unix_ms() >= r.1.summary.started_at.unix_ms()
+            }
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if take_local {
+            out.push(Entry::Local(local[i].0, local[i].1));
+            i += 1;
+        } else {
+            out.push(Entry::Remote(remote[j].0.as_str(), &remote[j].1));
+            j += 1;
+        }
+    }
+    out
 }
 
 /// "1 activity", "12 activities".

@@ -44,6 +44,9 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
                 "Feed".to_owned()
             },
             items,
+            // Followed instances' activities join the home feed (also on a single-user
+            // site, where they are the only cards with a handle).
+            remote: ctx.inst.remotes.items.iter().collect(),
             show_handle: !single,
             sport_links: Vec::new(),
             profile: None,
