@@ -86,6 +86,11 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         c.insert("title", &format!("{title} — {}", ctx.inst.name));
         c.insert("heading", title);
         c.insert("noindex", &true);
+        if page == "admin" {
+            // The federation report (refreshed with the shared pages by every render and
+            // every watcher refresh).
+            c.insert("federation", &ctx.inst.remotes.status);
+        }
         produced.push(ctx.render(
             &format!("pages/account/{page}.html"),
             c,
