@@ -10,6 +10,7 @@ mod browser_e2e;
 mod cli;
 mod config;
 mod e2e;
+mod federation;
 mod nginx;
 mod privacy_nginx;
 mod security;
