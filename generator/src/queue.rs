@@ -670,4 +670,40 @@ mod tests {
         assert!(st.message.contains("unknown user"), "{}", st.message);
         assert!(q.join(".bincio-tmp.json").is_file(), "temp files are left alone");
     }
+
+    #[test]
+    fn a_federation_request_needs_no_user_and_runs_as_one_job() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let root = InstanceRoot::new(&data);
+        std::fs::create_dir_all(root.queue_dir()).unwrap();
+        queue_federation_refresh(&root).unwrap();
+        queue_federation_refresh(&root).unwrap();
+        let pending = scan(&root).unwrap();
+        assert_eq!(pending.len(), 1, "one refresh waits at a time");
+        assert_eq!(pending[0].request.change, ChangeKind::Federation);
+        let settings = WatchSettings {
+            site: SiteOptions {
+                data_dir: data,
+                out_dir: tmp.path().join("site"),
+                theme_dir: None,
+                handle: None,
+                tile_url: None,
+            },
+            rescan: Duration::from_secs(1),
+            job_delay: Duration::ZERO,
+            federation_refresh: None,
+        };
+        assert_eq!(drain(&settings).unwrap(), 1);
+        let job = &pending[0].request.job_id;
+        let st: JobStatus = serde_json::from_slice(
+            &std::fs::read(root.queue_status_dir().join(format!("{job}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(st.state, JobState::Done);
+        assert!(st.message.starts_with("done: 0 remotes refreshed"), "{}", st.message);
+        assert!(tmp.path().join("site/index.html").is_file(), "the shared pages were rendered");
+        assert!(scan(&root).unwrap().is_empty(), "the request is gone");
+    }
 }

@@ -5,6 +5,9 @@
 //! the refresh report says what went wrong. The two-instance run through the shipped nginx
 //! config is `apiserver/tests/federation.rs`.
 
+// Helpers outside #[test] functions unwrap too: a test panics on any unexpected failure.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use bincio_bas::InstanceRoot;

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod build;
 pub mod extract;
+pub mod federation;
 pub mod parse;
 
 use bincio_gen::cmd::Outcome;
@@ -83,6 +84,9 @@ pub enum BenchKind {
   cargo build --release -p bincio-api -p bincio-gen -p bincio-dev
   target/release/bincio-dev bench upload-latency")]
     UploadLatency(api::UploadLatencyArgs),
+    /// Following remotes: what a refresh + render adds per unchanged remote (goal < 50 ms),
+    /// and that every request of it was conditional and answered 304.
+    Federation(federation::FederationBench),
 }
 
 /// Run `bincio-dev bench`.
@@ -99,5 +103,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
             api::run(&api_bin, *requests, *connections, *logins).map(|()| Outcome::Ok)
         }
         BenchKind::UploadLatency(a) => api::upload_latency(a).map(|()| Outcome::Ok),
+        BenchKind::Federation(a) => federation::bench_federation(a),
     }
 }
