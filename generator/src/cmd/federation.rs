@@ -66,7 +66,7 @@ pub fn run(args: &FederationArgs) -> anyhow::Result<Outcome> {
             // not discovered in a render's report.
             let client = federation::client();
             let cache = federation::cache::HttpCache::new(&root);
-            if let Err(e) = federation::fetch::remote(&client, &cache, url)
+            if let Err(e) = federation::fetch::remote(&client, &cache, url, None)
                 && !force
             {
                 anyhow::bail!("not added: {e} (add --force to follow it anyway)");

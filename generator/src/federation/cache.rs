@@ -104,16 +104,12 @@ impl HttpCache {
         }
     }
 
-    /// Remove cached documents and copies no followed remote uses any more.
-    pub fn prune(&self, followed: &[String]) {
-        let copies: Vec<RemoteCopy> = followed.iter().filter_map(|u| self.copy(u)).collect();
+    /// Remove copies of remotes no longer `followed` and cached documents none of them
+    /// consists of (`documents`, as the refresh just found them).
+    pub fn prune(&self, followed: &[String], documents: &[String]) {
         let keep_remotes: Vec<String> =
             followed.iter().map(|u| format!("{}.json", key(u))).collect();
-        let keep_http: Vec<String> = copies
-            .iter()
-            .flat_map(|c| c.documents.iter())
-            .map(|u| format!("{}.json", key(u)))
-            .collect();
+        let keep_http: Vec<String> = documents.iter().map(|u| format!("{}.json", key(u))).collect();
         prune_dir(&self.dir.join("remotes"), &keep_remotes);
         prune_dir(&self.dir.join("http"), &keep_http);
     }

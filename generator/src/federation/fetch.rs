@@ -8,7 +8,7 @@
 //! one level: its absolute shards are the instances *it* follows, and following is not
 //! transitive.
 
-use super::cache::{HttpCache, HttpEntry};
+use super::cache::{HttpCache, HttpEntry, RemoteCopy};
 use super::validate;
 use super::{RemoteItem, Url};
 use crate::net::{Client, NetError};
@@ -50,11 +50,42 @@ pub struct Fetched {
     pub not_modified: usize,
     /// Every document URL this remote consists of (for the cache's clean-up).
     pub documents: Vec<String>,
+    /// Every document of the last good copy answered 304: the copy stands as it is, and
+    /// `items` is empty (nothing was parsed).
+    pub unchanged: bool,
 }
 
-/// Fetch a followed URL completely, or fail as a whole.
-pub fn remote(client: &Client, cache: &HttpCache, url: &str) -> Result<Fetched, FetchError> {
+/// Fetch a followed URL completely, or fail as a whole. With the remote's last good copy,
+/// its documents are first asked for conditionally: when every one answers 304, nothing is
+/// parsed or validated again (an unchanged remote costs its conditional requests only).
+pub fn remote(
+    client: &Client,
+    cache: &HttpCache,
+    url: &str,
+    previous: Option<&RemoteCopy>,
+) -> Result<Fetched, FetchError> {
     let mut f = Fetched::default();
+    if let Some(copy) = previous.filter(|c| !c.documents.is_empty()) {
+        let mut unchanged = true;
+        for d in &copy.documents {
+            let Some(u) = Url::parse(d) else {
+                unchanged = false;
+                break;
+            };
+            if request(client, cache, &u, &mut f)?.is_some() {
+                unchanged = false;
+                break;
+            }
+        }
+        if unchanged {
+            f.unchanged = true;
+            f.documents = copy.documents.clone();
+            return Ok(f);
+        }
+        // Something changed: gather everything again (what was just fetched is cached, so
+        // it is asked for conditionally again and answers 304).
+        f.documents.clear();
+    }
     let start = Url::parse(url).ok_or_else(|| FetchError::NotFeed {
         url: url.to_owned(),
         reason: "not an http(s) URL".to_owned(),
@@ -95,6 +126,22 @@ fn document(
     f: &mut Fetched,
 ) -> Result<Value, FetchError> {
     let u = url.to_string();
+    let body = match request(client, cache, url, f)? {
+        Some(fresh) => fresh,
+        None => cache.get(&u).ok_or_else(|| FetchError::NoCachedCopy { url: u.clone() })?.body,
+    };
+    serde_json::from_str(&body).map_err(|e| FetchError::Json { url: u, reason: e.to_string() })
+}
+
+/// One conditional GET: `None` when the cached copy is still good (304), else the new body
+/// (valid JSON, now cached). Any other answer is the remote's failure.
+fn request(
+    client: &Client,
+    cache: &HttpCache,
+    url: &Url,
+    f: &mut Fetched,
+) -> Result<Option<String>, FetchError> {
+    let u = url.to_string();
     let cached = cache.get(&u);
     let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
     if let Some(c) = &cached {
@@ -106,12 +153,15 @@ fn document(
         }
     }
     f.requests += 1;
-    f.documents.push(u.clone());
     let r = client.get(&u, &headers)?;
-    let body = match r.status {
+    match r.status {
         304 => {
             f.not_modified += 1;
-            cached.ok_or_else(|| FetchError::NoCachedCopy { url: u.clone() })?.body
+            if cached.is_none() {
+                return Err(FetchError::NoCachedCopy { url: u });
+            }
+            f.documents.push(u);
+            Ok(None)
         }
         200 => {
             let etag = r.header("etag").map(str::to_owned);
@@ -123,19 +173,17 @@ fn document(
                 .map_err(|e| FetchError::Json { url: u.clone(), reason: e.to_string() })?;
             let entry = HttpEntry { url: u.clone(), etag, last_modified, body: text };
             cache.put(&entry);
-            entry.body
+            f.documents.push(u);
+            Ok(Some(entry.body))
         }
-        s @ (301 | 302 | 303 | 307 | 308) => {
-            return Err(FetchError::Redirect {
-                url: u,
-                status: s,
-                location: r.header("location").unwrap_or("nowhere").to_owned(),
-            });
-        }
-        s @ (401 | 403) => return Err(FetchError::Private { url: u, status: s }),
-        s => return Err(FetchError::Status { url: u, status: s }),
-    };
-    serde_json::from_str(&body).map_err(|e| FetchError::Json { url: u, reason: e.to_string() })
+        s @ (301 | 302 | 303 | 307 | 308) => Err(FetchError::Redirect {
+            url: u,
+            status: s,
+            location: r.header("location").unwrap_or("nowhere").to_owned(),
+        }),
+        s @ (401 | 403) => Err(FetchError::Private { url: u, status: s }),
+        s => Err(FetchError::Status { url: u, status: s }),
+    }
 }
 
 /// Gather the activities of a document: a user feed (with its year shards) or, at the top

@@ -181,6 +181,8 @@ pub fn refresh(root: &InstanceRoot, client: &Client) -> Result<RefreshReport, Fe
     let cache = HttpCache::new(root);
     let mut statuses = cache.status();
     let mut report = RefreshReport::default();
+    // What each remote consists of now, for the cache's clean-up.
+    let mut documents: Vec<String> = Vec::new();
     for chunk in list.chunks(CONCURRENT_REMOTES) {
         let results: Vec<(Followed, Result<fetch::Fetched, fetch::FetchError>, u64)> =
             std::thread::scope(|s| {
@@ -190,7 +192,8 @@ pub fn refresh(root: &InstanceRoot, client: &Client) -> Result<RefreshReport, Fe
                         let cache = &cache;
                         s.spawn(move || {
                             let t0 = std::time::Instant::now();
-                            let res = fetch::remote(client, cache, &r.url);
+                            let previous = cache.copy(&r.url);
+                            let res = fetch::remote(client, cache, &r.url, previous.as_ref());
                             (r.clone(), res, t0.elapsed().as_millis() as u64)
                         })
                     })
@@ -201,7 +204,24 @@ pub fn refresh(root: &InstanceRoot, client: &Client) -> Result<RefreshReport, Fe
             let now = crate::extract::now();
             let prev = statuses.remove(&r.url).unwrap_or_default();
             let status = match res {
+                Ok(f) if f.unchanged => {
+                    documents.extend(f.documents);
+                    RemoteStatus {
+                        url: r.url.clone(),
+                        name: r.name.clone(),
+                        checked_at: Some(now),
+                        ok_at: Some(now),
+                        error: None,
+                        activities: cache.copy(&r.url).map_or(0, |c| c.items.len()),
+                        requests: f.requests,
+                        not_modified: f.not_modified,
+                        elapsed_ms,
+                        // Invalid and unlisted counts are those of the copy, unchanged.
+                        ..prev
+                    }
+                }
                 Ok(f) => {
+                    documents.extend(f.documents.iter().cloned());
                     let copy =
                         RemoteCopy { url: r.url.clone(), items: f.items, documents: f.documents };
                     cache.put_copy(&copy)?;
@@ -224,6 +244,9 @@ pub fn refresh(root: &InstanceRoot, client: &Client) -> Result<RefreshReport, Fe
                     }
                 }
                 Err(e) => {
+                    if let Some(c) = cache.copy(&r.url) {
+                        documents.extend(c.documents);
+                    }
                     tracing::warn!(remote = %r.name, "remote not refreshed, last good copy kept: {e}");
                     RemoteStatus {
                         url: r.url.clone(),
@@ -242,7 +265,7 @@ pub fn refresh(root: &InstanceRoot, client: &Client) -> Result<RefreshReport, Fe
     let map: BTreeMap<String, RemoteStatus> =
         report.remotes.iter().map(|s| (s.url.clone(), s.clone())).collect();
     cache.put_status(&map)?;
-    cache.prune(&list.iter().map(|r| r.url.clone()).collect::<Vec<_>>());
+    cache.prune(&list.iter().map(|r| r.url.clone()).collect::<Vec<_>>(), &documents);
     Ok(report)
 }
 
