@@ -404,8 +404,9 @@ fn delete_requests(jobs: &[Pending]) -> Result<(), QueueError> {
     Ok(())
 }
 
-/// Run coalesced federation requests as one refresh ([`crate::federation::job::run`]);
-/// statuses say running, then done (with each failing remote) or failed.
+/// Run coalesced federation requests as one job ([`crate::federation::job::run`]: the
+/// shared pages from the refreshed cache); statuses say running, then done (with each
+/// failing remote) or failed.
 fn run_federation(settings: &WatchSettings, jobs: &[Pending]) -> Result<(), QueueError> {
     let root = InstanceRoot::new(&settings.site.data_dir);
     let status = |state: JobState, message: String, job_id: &str| JobStatus {
@@ -420,7 +421,7 @@ fn run_federation(settings: &WatchSettings, jobs: &[Pending]) -> Result<(), Queu
         failures: Vec::new(),
     };
     for j in jobs {
-        write_status(&root, &status(JobState::Running, "fetching".to_owned(), &j.request.job_id))?;
+        write_status(&root, &status(JobState::Running, "rendering".to_owned(), &j.request.job_id))?;
     }
     let (state, message) = match crate::federation::job::run(&settings.site) {
         Ok(outcome) => (JobState::Done, outcome.message()),
@@ -433,9 +434,9 @@ fn run_federation(settings: &WatchSettings, jobs: &[Pending]) -> Result<(), Queu
     delete_requests(jobs)
 }
 
-/// Queue a federation refresh (unless one is already queued): a request like the daemon's,
-/// so it runs between the per-user jobs rather than in front of them.
-pub fn queue_federation_refresh(root: &InstanceRoot) -> Result<(), QueueError> {
+/// Queue a federation job (unless one is already queued): a request like the daemon's, so
+/// the shared pages are re-rendered between the per-user jobs, never in front of them.
+pub fn queue_federation_job(root: &InstanceRoot) -> Result<(), QueueError> {
     let dir = root.queue_dir();
     let pending = std::fs::read_dir(&dir)
         .map_err(|source| QueueError::Io { path: dir.clone(), source })?
@@ -529,15 +530,30 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         qdir.display()
     );
     let mut last_refresh: Option<std::time::Instant> = None;
+    let mut fetching: Option<std::thread::JoinHandle<()>> = None;
     loop {
-        // The federation timer: a refresh request joins the queue at start-up and then
-        // every interval, and runs like any job.
+        // The federation timer, at start-up and then every interval: the remotes are
+        // fetched on a thread of their own (a hanging remote never holds up the queue),
+        // then a federation request joins the queue to re-render the shared pages.
         if let Some(every) = settings.federation_refresh
             && last_refresh.is_none_or(|t| t.elapsed() >= every)
+            && fetching.as_ref().is_none_or(std::thread::JoinHandle::is_finished)
             && crate::federation::followed(&root).is_ok_and(|f| !f.is_empty())
         {
-            queue_federation_refresh(&root)?;
             last_refresh = Some(std::time::Instant::now());
+            let root = root.clone();
+            let handle = std::thread::spawn(move || {
+                crate::federation::job::fetch(&root);
+                if let Err(e) = queue_federation_job(&root) {
+                    tracing::error!("federation job not queued: {e}");
+                }
+            });
+            if once {
+                // `--once` renders what it fetched before it exits.
+                let _ = handle.join();
+            } else {
+                fetching = Some(handle);
+            }
         }
         let n = drain(settings)?;
         if n > 0 {
@@ -678,8 +694,8 @@ mod tests {
         std::fs::create_dir_all(&data).unwrap();
         let root = InstanceRoot::new(&data);
         std::fs::create_dir_all(root.queue_dir()).unwrap();
-        queue_federation_refresh(&root).unwrap();
-        queue_federation_refresh(&root).unwrap();
+        queue_federation_job(&root).unwrap();
+        queue_federation_job(&root).unwrap();
         let pending = scan(&root).unwrap();
         assert_eq!(pending.len(), 1, "one refresh waits at a time");
         assert_eq!(pending[0].request.change, ChangeKind::Federation);

@@ -1,45 +1,58 @@
-//! The watcher's federation job: a [`ChangeKind::Federation`] request (queued by the
-//! watcher's timer, see `docs/federation.md`) fetches every followed remote and, when a
-//! remote's activities changed, re-renders the pages that list them. It merges no user and
-//! renders no user page, so it costs the per-user jobs nothing but the shared pages.
+//! The watcher's federation work, in two parts so the network never holds up the queue:
+//! [`fetch`] runs on a thread of its own every `--federation-refresh-min` minutes and then
+//! queues a [`ChangeKind::Federation`] request; [`run`], that request's job, re-renders the
+//! shared pages from the refreshed cache between the per-user jobs. See `docs/federation.md`.
 //!
 //! [`ChangeKind::Federation`]: bincio_bas::queue::ChangeKind::Federation
 
-use super::{RefreshReport, client, refresh};
+use super::{RemoteStatus, client, refresh};
 use crate::site::{self, BuildReport, SiteOptions};
 use bincio_bas::InstanceRoot;
+
+/// Fetch every followed remote into the cache (logged; a remote's failure is in the cache's
+/// status and never stops the watcher).
+pub fn fetch(root: &InstanceRoot) {
+    match refresh(root, &client()) {
+        Ok(report) => {
+            for line in report.lines() {
+                tracing::info!("federation: {line}");
+            }
+        }
+        Err(e) => tracing::error!("federation: not refreshed: {e}"),
+    }
+}
 
 /// What a federation job did.
 #[derive(Debug)]
 pub struct JobOutcome {
-    pub refresh: RefreshReport,
-    /// The shared pages' build, when one was needed.
-    pub build: Option<BuildReport>,
+    /// The last refresh of every followed remote.
+    pub remotes: Vec<RemoteStatus>,
+    pub build: BuildReport,
 }
 
 impl JobOutcome {
-    /// The job status message: what was fetched, what failed, what was written.
+    /// The job status message: the remotes, what failed, what was written.
     pub fn message(&self) -> String {
-        let n = self.refresh.remotes.len();
-        let failing: Vec<String> = self.refresh.failing().map(super::status_line).collect();
-        let written = self.build.as_ref().map_or(0, |b| b.files_written);
-        if failing.is_empty() {
-            format!("done: {n} remotes refreshed, {written} files written")
-        } else {
-            format!("done: {n} remotes refreshed, {written} files written; {}", failing.join("; "))
+        let n = self.remotes.len();
+        let failing: Vec<String> =
+            self.remotes.iter().filter(|r| r.error.is_some()).map(super::status_line).collect();
+        let mut m = format!("done: {n} remotes refreshed");
+        if self.build.files_written > 0 {
+            m.push_str(&format!(", {} files written", self.build.files_written));
         }
+        if !failing.is_empty() {
+            m.push_str(&format!("; {}", failing.join("; ")));
+        }
+        m
     }
 }
 
-/// Refresh every followed remote, then re-render the shared pages (home, the combined
-/// feed and its JSON, the admin page's federation report); unchanged files are not
-/// rewritten, so a refresh where nothing changed writes nothing. A remote's failure is part
-/// of the outcome, never an error: only the data directory (an unreadable manifest) or the
-/// render can fail the job.
+/// Re-render the shared pages (home, the combined feed and its JSON, the admin page's
+/// federation report) from the cache; unchanged files are not rewritten. Only the render
+/// can fail the job, never a remote.
 pub fn run(opts: &SiteOptions) -> Result<JobOutcome, site::SiteError> {
+    let build = site::build_shared(opts)?;
     let root = InstanceRoot::new(&opts.data_dir);
-    let refresh = refresh(&root, &client())
-        .map_err(|e| site::SiteError::File { path: root.root_manifest(), reason: e.to_string() })?;
-    let build = Some(site::build_shared(opts)?);
-    Ok(JobOutcome { refresh, build })
+    let remotes = super::load(&root, &[]).status;
+    Ok(JobOutcome { remotes, build })
 }
