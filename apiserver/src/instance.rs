@@ -52,13 +52,16 @@ pub fn write_profile(
 
 /// Change the root manifest: add and/or remove a user shard; with `init_name`, create the
 /// manifest if absent and force `instance.private = true` if it was not set to true.
-/// Callers hold the instance writer lock.
+/// Callers hold the instance writer lock; the file itself is changed under the root
+/// manifest's file lock (`bincio_bas::manifest`), which the generator and `bincio-gen
+/// federation` take too, so nobody's change (a followed remote, say) is lost.
 pub fn update_root_manifest(
     root: &InstanceRoot,
     add: Option<&Handle>,
     remove: Option<&str>,
     init_name: Option<&str>,
 ) -> Result<(), ApiError> {
+    let _lock = bincio_bas::manifest::lock(root).map_err(ApiError::internal)?;
     let path = root.root_manifest();
     let mut m: Value = match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|_| json!({})),

@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod e2e;
 mod elevation;
+mod federation;
 mod nginx;
 mod privacy_nginx;
 mod security;

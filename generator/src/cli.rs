@@ -39,6 +39,8 @@ pub enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Local multi-user testing: daemon (if instance.db exists), watcher and a local server.
     Dev(cmd::dev::DevArgs),
+    /// Follow other instances: `add URL`, `list`, `remove NAME`, `refresh`.
+    Federation(cmd::federation::FederationArgs),
     /// The built-in theme: `eject DIR` copies it out for customising (then use --theme DIR).
     Theme(cmd::theme::ThemeArgs),
     /// Strava: `connect` an account, `sync` its activities with their streams.

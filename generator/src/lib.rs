@@ -5,13 +5,14 @@
 //! over the model), then [`extract`] (files → BAS store, the only extraction module touching
 //! disk); [`merge`] applies users' edits, [`site`] renders pages with its templates, and
 //! [`queue`] drives incremental regeneration; [`net`] is the one outbound HTTP client (timeouts,
-//! size caps). [`cli`] and [`cmd`] are the command line.
+//! size caps) and [`federation`] follows other instances through it. [`cli`] and [`cmd`] are the command line.
 
 pub mod athlete;
 pub mod cli;
 pub mod cmd;
 pub mod elevation;
 pub mod extract;
+pub mod federation;
 pub mod localtime;
 pub mod merge;
 pub mod metrics;

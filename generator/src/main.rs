@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Theme(a) => cmd::theme::run(a),
         Command::Strava(a) => cmd::strava::run(a),
         Command::Import(a) => cmd::strava::run_import(a),
+        Command::Federation(a) => cmd::federation::run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

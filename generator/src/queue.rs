@@ -81,7 +81,9 @@ pub fn scan(root: &InstanceRoot) -> Result<Vec<Pending>, QueueError> {
                     Err(format!("invalid job_id {:?}", r.job_id))
                 } else if Handle::new(&r.handle).is_err() {
                     Err(format!("invalid handle {:?}", r.handle))
-                } else if !root.path().join(&r.handle).is_dir() && r.change != ChangeKind::Rebuild {
+                } else if !root.path().join(&r.handle).is_dir()
+                    && !matches!(r.change, ChangeKind::Rebuild | ChangeKind::Federation)
+                {
                     // A rebuild of a handle whose folder is gone is how a deleted account
                     // is unpublished (see `run_jobs`); anything else for it has no work.
                     Err(format!("unknown user {:?}", r.handle))
@@ -162,6 +164,9 @@ pub struct WatchSettings {
     /// Testing aid: sleep this long inside each job (after "running" is recorded), so a test
     /// can kill the process mid-job. Zero in production.
     pub job_delay: Duration,
+    /// How often to refresh the followed instances (a [`ChangeKind::Federation`] job);
+    /// `None` never does.
+    pub federation_refresh: Option<Duration>,
     /// Which requests are background work, and what that work is.
     pub lanes: Lanes,
     /// Held while a user's store and the site are written (a foreground job, or the
@@ -179,6 +184,7 @@ impl WatchSettings {
             site,
             rescan,
             job_delay: Duration::ZERO,
+            federation_refresh: None,
             lanes: Lanes::default(),
             store_lock: Arc::default(),
             loaded: Arc::default(),
@@ -241,7 +247,8 @@ fn background_work(
         | ChangeKind::Delete
         | ChangeKind::Athlete
         | ChangeKind::Rebuild
-        | ChangeKind::Elevation => Err(format!("{:?} is not background work", request.change)),
+        | ChangeKind::Elevation
+        | ChangeKind::Federation => Err(format!("{:?} is not background work", request.change)),
     }
 }
 
@@ -559,6 +566,62 @@ fn queued(handle: &str, job_id: &str, message: &str) -> JobStatus {
     }
 }
 
+/// Run coalesced federation requests as one job ([`crate::federation::job::run`]: the
+/// shared pages from the refreshed cache); statuses say running, then done (with each
+/// failing remote) or failed.
+fn run_federation(settings: &WatchSettings, jobs: &[Pending]) -> Result<(), QueueError> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let status = |state: JobState, message: String, job_id: &str| JobStatus {
+        job_id: job_id.to_owned(),
+        handle: bincio_bas::queue::FEDERATION_JOB_HANDLE.to_owned(),
+        state,
+        message,
+        done: u64::from(matches!(state, JobState::Done | JobState::Failed)),
+        total: 1,
+        updated_at: Some(crate::extract::now()),
+        new_activity_ids: Vec::new(),
+        failures: Vec::new(),
+    };
+    for j in jobs {
+        write_status(&root, &status(JobState::Running, "rendering".to_owned(), &j.request.job_id))?;
+    }
+    let (state, message) = match crate::federation::job::run(&settings.site, &mut settings.loaded())
+    {
+        Ok(outcome) => (JobState::Done, outcome.message()),
+        Err(e) => (JobState::Failed, format!("render failed: {e}")),
+    };
+    tracing::info!("federation job: {message}");
+    for j in jobs {
+        write_status(&root, &status(state, message.clone(), &j.request.job_id))?;
+    }
+    delete_requests(jobs)
+}
+
+/// Queue a federation job (unless one is already queued): a request like the daemon's, so
+/// the shared pages are re-rendered between the per-user jobs, never in front of them.
+pub fn queue_federation_job(root: &InstanceRoot) -> Result<(), QueueError> {
+    let dir = root.queue_dir();
+    let pending = std::fs::read_dir(&dir)
+        .map_err(|source| QueueError::Io { path: dir.clone(), source })?
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("federation-"));
+    if pending {
+        return Ok(());
+    }
+    let now = crate::extract::now();
+    let job_id = format!("federation-{}", now.unix_ms());
+    let request = QueueRequest {
+        job_id: job_id.clone(),
+        handle: bincio_bas::queue::FEDERATION_JOB_HANDLE.to_owned(),
+        change: ChangeKind::Federation,
+        created_at: now,
+        files: Vec::new(),
+        activity_id: None,
+    };
+    fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
+    Ok(())
+}
+
 /// The requests of one lane, oldest first.
 fn scan_lane(
     root: &InstanceRoot,
@@ -581,7 +644,19 @@ pub fn drain(settings: &WatchSettings) -> Result<usize, QueueError> {
         if pending.is_empty() {
             return Ok(handled);
         }
-        for (handle, jobs) in coalesce(pending) {
+        for (handle, mut jobs) in coalesce(pending) {
+            // Federation refreshes concern no user: one function runs them.
+            let (federation, user_jobs): (Vec<Pending>, Vec<Pending>) =
+                jobs.drain(..).partition(|j| j.request.change == ChangeKind::Federation);
+            if !federation.is_empty() {
+                let _store = settings.lock_store();
+                run_federation(settings, &federation)?;
+                handled += federation.len();
+            }
+            let jobs = user_jobs;
+            if jobs.is_empty() {
+                continue;
+            }
             for j in &jobs {
                 write_status(&root, &queued(&handle, &j.request.job_id, "queued"))?;
             }
@@ -676,8 +751,32 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         "initial render done; watching {}",
         qdir.display()
     );
+    if once {
+        // `--once` renders what it fetched before it exits.
+        refresh_federation(settings, &root);
+    }
     let stop = &std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
+        if !once && let Some(every) = settings.federation_refresh {
+            // The federation timer, at start-up and then every interval: the remotes are
+            // fetched on a thread of their own (a hanging remote never holds up the queue),
+            // then a federation request joins the queue to re-render the shared pages.
+            let root = root.clone();
+            scope.spawn(move || {
+                let tick = Duration::from_secs(1);
+                loop {
+                    refresh_federation(settings, &root);
+                    let mut waited = Duration::ZERO;
+                    while waited < every {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(tick);
+                        waited += tick;
+                    }
+                }
+            });
+        }
         // The receiver moves into its lane's thread (a receiver is not shared).
         let background = scope.spawn(move || {
             let r = lane_loop(settings, once, &background_rx, stop, drain_background);
@@ -695,6 +794,20 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         });
         foreground.and(background)
     })
+}
+
+/// Fetch the followed instances (when there are any) and queue the job that re-renders the
+/// pages listing them.
+fn refresh_federation(settings: &WatchSettings, root: &InstanceRoot) {
+    if settings.federation_refresh.is_none()
+        || !crate::federation::followed(root).is_ok_and(|f| !f.is_empty())
+    {
+        return;
+    }
+    crate::federation::job::fetch(root);
+    if let Err(e) = queue_federation_job(root) {
+        tracing::error!("federation job not queued: {e}");
+    }
 }
 
 /// One lane: drain, then wait for an event (or the rescan tick) and drain again, until
@@ -851,5 +964,39 @@ mod tests {
         assert_eq!(st.state, JobState::Failed);
         assert!(st.message.contains("unknown user"), "{}", st.message);
         assert!(q.join(".bincio-tmp.json").is_file(), "temp files are left alone");
+    }
+
+    #[test]
+    fn a_federation_request_needs_no_user_and_runs_as_one_job() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let root = InstanceRoot::new(&data);
+        std::fs::create_dir_all(root.queue_dir()).unwrap();
+        queue_federation_job(&root).unwrap();
+        queue_federation_job(&root).unwrap();
+        let pending = scan(&root).unwrap();
+        assert_eq!(pending.len(), 1, "one refresh waits at a time");
+        assert_eq!(pending[0].request.change, ChangeKind::Federation);
+        let settings = WatchSettings::new(
+            SiteOptions {
+                data_dir: data,
+                out_dir: tmp.path().join("site"),
+                theme_dir: None,
+                handle: None,
+                tile_url: None,
+            },
+            Duration::from_secs(1),
+        );
+        assert_eq!(drain(&settings).unwrap(), 1);
+        let job = &pending[0].request.job_id;
+        let st: JobStatus = serde_json::from_slice(
+            &std::fs::read(root.queue_status_dir().join(format!("{job}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(st.state, JobState::Done);
+        assert!(st.message.starts_with("done: 0 remotes refreshed"), "{}", st.message);
+        assert!(tmp.path().join("site/index.html").is_file(), "the shared pages were rendered");
+        assert!(scan(&root).unwrap().is_empty(), "the request is gone");
     }
 }

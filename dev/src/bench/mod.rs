@@ -8,6 +8,7 @@ pub mod api;
 pub mod build;
 pub mod elevation;
 pub mod extract;
+pub mod federation;
 pub mod parse;
 
 use bincio_gen::cmd::Outcome;
@@ -96,6 +97,9 @@ pub enum BenchKind {
   cargo build --release -p bincio-api -p bincio-gen -p bincio-dev
   target/release/bincio-dev bench upload-latency")]
     UploadLatency(api::UploadLatencyArgs),
+    /// Following remotes: what a refresh + render adds per unchanged remote (goal < 50 ms),
+    /// and that every request of it was conditional and answered 304.
+    Federation(federation::FederationBench),
 }
 
 /// Run `bincio-dev bench`.
@@ -112,6 +116,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
             let api_bin = api::sibling_binary(api_bin.as_deref(), "bincio-api")?;
             api::run(&api_bin, *requests, *connections, *logins).map(|()| Outcome::Ok)
         }
-        BenchKind::UploadLatency(a) => api::upload_latency(a),
+        BenchKind::UploadLatency(a) => api::upload_latency(a).map(|()| Outcome::Ok),
+        BenchKind::Federation(a) => federation::bench_federation(a),
     }
 }

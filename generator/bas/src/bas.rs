@@ -267,6 +267,11 @@ pub struct Summary {
     /// Set only in the combined feed: the owner of the activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handle: Option<String>,
+    /// The activity's page as an absolute URL, in published feeds when the instance knows
+    /// its `public_url`, so an instance that follows this one links to the page where it
+    /// lives (see `docs/federation.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 /// A lap as the device recorded it.
@@ -562,6 +567,7 @@ impl Detail {
             legs: (!self.legs.is_empty()).then(|| self.legs.clone()),
             custom: None,
             handle: None,
+            page_url: None,
         }
     }
 }

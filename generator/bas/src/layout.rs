@@ -3,6 +3,7 @@
 //! ```text
 //! {root}/bincio.toml  instance.db  index.json  _queue/  _queue/status/  _feedback/
 //! {root}/.site/activity_urls.json  .site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
+//! {root}/.federation/status.json  .federation/http/{key}.json  .federation/remotes/{key}.json
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
 //! {root}/{handle}/edits/{id}.md  edits/athlete.yaml  edits/profile.json  edits/images/{id}/
@@ -52,6 +53,19 @@ impl InstanceRoot {
     /// `{root}/index.json`: the root manifest.
     pub fn root_manifest(&self) -> PathBuf {
         self.root.join("index.json")
+    }
+
+    /// `{root}/.index.json.lock`: the lock every writer of the root manifest holds (see
+    /// [`crate::manifest`]).
+    pub fn root_manifest_lock(&self) -> PathBuf {
+        self.root.join(".index.json.lock")
+    }
+
+    /// `{root}/.federation/`: what following other instances remembers (the HTTP cache with
+    /// validators, each remote's last good activities, the refresh report). In the data
+    /// directory, never in the output; see `docs/federation.md`.
+    pub fn federation_dir(&self) -> PathBuf {
+        self.root.join(".federation")
     }
 
     /// `{root}/_queue/`: regeneration requests.

@@ -3,9 +3,9 @@
 //! Both programs read and write the same data directory. This crate is the one place that
 //! spells its file names ([`layout`]), its JSON shapes ([`bas`]), its handle rules
 //! ([`handle`]), its sidecar edits ([`sidecar`]), which fields a hidden stat covers
-//! ([`hidden`]), the instance configuration both programs read ([`config`]) and how a file
-//! is replaced without readers ever seeing half of it ([`fsx`]), and how a time-zone name
-//! becomes an offset ([`tz`]).
+//! ([`hidden`]), the root manifest's writer lock ([`manifest`]), the instance configuration
+//! both programs read ([`config`]), how a file is replaced without readers ever seeing half
+//! of it ([`fsx`]), and how a time-zone name becomes an offset ([`tz`]).
 //! It deliberately depends on nothing heavier than serde (JSON, YAML, TOML), `time` and the
 //! IANA zone rules (`chrono-tz`), so the daemon does not pull in the renderer's dependencies.
 
@@ -16,6 +16,7 @@ pub mod handle;
 pub mod hidden;
 pub mod layout;
 pub mod lenient;
+pub mod manifest;
 pub mod queue;
 pub mod report;
 pub mod sidecar;

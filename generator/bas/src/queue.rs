@@ -30,6 +30,10 @@ pub enum ChangeKind {
     /// Sync the user's Strava account (`strava_token.json`): fetch what is new, store it,
     /// then merge and render. A long job: it may wait for Strava's rate limit.
     StravaSync,
+    /// Fetch the instances this one follows and re-render the pages that list them (the
+    /// combined feed). Not about a user: `handle` is [`FEDERATION_JOB_HANDLE`]. The watcher
+    /// queues one every `--federation-refresh-min` minutes; see `docs/federation.md`.
+    Federation,
 }
 
 impl ChangeKind {
@@ -50,9 +54,16 @@ impl ChangeKind {
             ChangeKind::Elevation => false,
             // A sync may wait a quarter of an hour for Strava's rate limit.
             ChangeKind::StravaSync => true,
+            // The fetching runs on a thread of its own before the job is queued; the job
+            // itself re-renders the shared pages, as quick as any user's edit.
+            ChangeKind::Federation => false,
         }
     }
 }
+
+/// The `handle` of a [`ChangeKind::Federation`] request, which concerns no user. A valid
+/// handle (the queue refuses others), never required to be a user folder.
+pub const FEDERATION_JOB_HANDLE: &str = "federation";
 
 /// `_queue/{job_id}.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod dev;
 pub mod elevation;
 pub mod extract;
+pub mod federation;
 pub mod render;
 pub mod serve;
 pub mod strava;

@@ -31,6 +31,9 @@ pub struct RenderArgs {
     /// (default: `tile_url` of {data-dir}/bincio.toml)
     #[arg(long, value_name = "URL", env = "BINCIO_TILE_URL")]
     pub tile_url: Option<String>,
+    /// Do not fetch the followed instances first; show their last cached activities.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 impl RenderArgs {
@@ -48,6 +51,20 @@ impl RenderArgs {
 
 /// Run `bincio-gen render`.
 pub fn run(args: &RenderArgs) -> anyhow::Result<Outcome> {
+    // Followed instances first (server-side, conditional requests): a failing remote keeps
+    // its last good copy and is reported below; it never fails the build.
+    let federation = if args.offline {
+        None
+    } else {
+        let root = bincio_bas::InstanceRoot::new(&args.data_dir);
+        match crate::federation::refresh(&root, &crate::federation::client()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("federation: not refreshed: {e}");
+                None
+            }
+        }
+    };
     let report = site::build(&args.options()).with_context(|| {
         format!("rendering {} into {}", args.data_dir.display(), args.out.display())
     })?;
@@ -61,5 +78,16 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Outcome> {
         report.files_removed,
         report.elapsed_ms
     );
+    if let Some(f) = federation.filter(|f| !f.remotes.is_empty()) {
+        let failing = f.failing().count();
+        eprintln!(
+            "followed instances: {} remotes, {} failing (their last good copy is shown)",
+            f.remotes.len(),
+            failing
+        );
+        for line in f.lines() {
+            eprintln!("  {line}");
+        }
+    }
     Ok(Outcome::Ok)
 }

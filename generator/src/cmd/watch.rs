@@ -35,6 +35,9 @@ pub struct WatchArgs {
     /// Rescan the queue this often even without a file-system event (seconds).
     #[arg(long, default_value_t = 30)]
     pub rescan_s: u64,
+    /// Fetch the followed instances this often (minutes; 0 never). See docs/federation.md.
+    #[arg(long, default_value_t = crate::federation::DEFAULT_REFRESH_MIN)]
+    pub federation_refresh_min: u64,
 }
 
 /// Run `bincio-gen watch`.
@@ -53,6 +56,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<Outcome> {
         Duration::from_secs(args.rescan_s.max(1)),
     );
     settings.job_delay = Duration::from_millis(job_delay_ms);
+    settings.federation_refresh = (args.federation_refresh_min > 0)
+        .then(|| Duration::from_secs(args.federation_refresh_min * 60));
     queue::watch(&settings, args.once)
         .with_context(|| format!("watching {}", args.data_dir.join("_queue").display()))?;
     Ok(Outcome::Ok)

@@ -42,6 +42,8 @@ pub enum LoadError {
     Empty { path: PathBuf },
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Lock(#[from] bincio_bas::manifest::LockError),
 }
 
 /// Everything the renderer needs from the data directory.
@@ -62,6 +64,8 @@ pub struct Instance {
     pub card_stamps: HashMap<String, HashMap<String, u64>>,
     /// What each user's files were when loaded (for [`LoadCache`]).
     stamps: HashMap<String, UserStamp>,
+    /// Followed instances' activities, from the federation cache (never the network).
+    pub remotes: crate::federation::Remotes,
     secret: Vec<u8>,
 }
 
@@ -263,6 +267,8 @@ pub fn load_instance_cached(
     let private = manifest.instance.private.unwrap_or(false);
     let name = manifest.instance.name.clone().unwrap_or_else(|| "Bincio".to_owned());
     let secret = site_secret(root)?;
+    let local: Vec<String> = users.iter().map(|u| u.handle.clone()).collect();
+    let remotes = crate::federation::load(&inst, &local);
     Ok(Instance {
         name,
         private,
@@ -272,6 +278,7 @@ pub fn load_instance_cached(
         config,
         card_stamps: card_stamps_by_user,
         stamps,
+        remotes,
         secret,
     })
 }
@@ -308,11 +315,16 @@ fn apply_profile(user: &UserDir, profile: Option<&Profile>) -> Result<(), LoadEr
 /// keys are kept. Without `instance.db` the instance is single-user and public (no daemon
 /// could check a login); with it and no `private` anywhere it is private. `generated_at` is
 /// the newest user feed's, so an unchanged instance writes nothing.
+///
+/// Read and written under the root manifest's lock (`bincio_bas::manifest`): the daemon and
+/// `bincio-gen federation add|remove` change the same file, and the remote shards they wrote
+/// are kept from the copy read under the lock.
 fn write_root_manifest(
     inst: &InstanceRoot,
     users: &[MergedUser],
     config: &InstanceConfig,
 ) -> Result<RootManifest, LoadError> {
+    let _lock = bincio_bas::manifest::lock(inst)?;
     let path = inst.root_manifest();
     let existing: Option<RootManifest> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
@@ -342,7 +354,7 @@ fn write_root_manifest(
     // Remote (federated) shards listed by an admin are kept as they are.
     if let Some(m) = &existing {
         for s in &m.shards {
-            if s.url.starts_with("http://") || s.url.starts_with("https://") {
+            if bincio_bas::manifest::is_remote_url(&s.url) {
                 shards.push(s.clone());
             }
         }

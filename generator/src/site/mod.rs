@@ -82,4 +82,4 @@ pub struct BuildReport {
     pub elapsed_ms: u128,
 }
 
-pub use render::{build, build_without};
+pub use render::{build, build_shared, build_without};

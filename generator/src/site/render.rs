@@ -217,6 +217,8 @@ enum Scope<'a> {
     User(&'a str),
     /// A user whose folder is gone: no user page is rendered, only the shared pages.
     Gone(&'a str),
+    /// Only the shared pages (the federation job: remote activities changed).
+    Shared,
 }
 
 impl Scope<'_> {
@@ -224,7 +226,7 @@ impl Scope<'_> {
         match self {
             Scope::All => true,
             Scope::User(h) => *h == handle,
-            Scope::Gone(_) => false,
+            Scope::Gone(_) | Scope::Shared => false,
         }
     }
 }
@@ -260,6 +262,12 @@ pub fn build_without_cached(
     build_scope(opts, Scope::Gone(handle), cache)
 }
 
+/// Re-render only the shared pages (home, combined feed and its JSON, community, admin),
+/// merging nobody to disk: what the watcher's federation job needs after a refresh.
+pub fn build_shared(opts: &SiteOptions, cache: &mut LoadCache) -> Result<BuildReport, SiteError> {
+    build_scope(opts, Scope::Shared, cache)
+}
+
 fn build_scope(
     opts: &SiteOptions,
     scope: Scope<'_>,
@@ -283,6 +291,8 @@ fn build_scope(
         }
         // No folder, so nobody is merged to disk.
         Scope::Gone(h) => Some(h),
+        // A handle is never empty, so nobody is merged to disk.
+        Scope::Shared => Some(""),
     };
 
     let inst = load::load_instance_cached(&data, only, cache)?;
@@ -491,7 +501,7 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
     let mut produced = Vec::new();
     let manifest = merged.join("index.json");
     if manifest.is_file() {
-        produced.push(ctx.out.copy(&manifest, &format!("{base}/index.json"))?);
+        produced.push(publish_feed_file(ctx, u, &manifest, &format!("{base}/index.json"))?);
     }
     if let Ok(entries) = std::fs::read_dir(&merged) {
         let mut names: Vec<String> = entries
@@ -501,7 +511,7 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
             .collect();
         names.sort();
         for n in names {
-            produced.push(ctx.out.copy(&merged.join(&n), &format!("{base}/{n}"))?);
+            produced.push(publish_feed_file(ctx, u, &merged.join(&n), &format!("{base}/{n}"))?);
         }
     }
     if merged.join(layout::ATHLETE_FILE).is_file() {
@@ -538,6 +548,36 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
     Ok(produced)
 }
 
+/// The absolute URL of a listed activity's page, when the instance knows its `public_url`.
+fn page_url(ctx: &Ctx<'_>, handle: &str, id: &str) -> Option<String> {
+    let base = ctx.inst.config.public_url.as_deref()?;
+    let urls = ctx.urls(handle, id).filter(|u| u.listed)?;
+    Some(format!("{base}{}", urls.page))
+}
+
+/// Publish one of the user's feed files (`index.json`, `index-YYYY.json`). With a
+/// `public_url`, each listed card gets its absolute `page_url`, so an instance following
+/// this one links to the page here (see `docs/federation.md`); without one the file is
+/// copied as merged. A private instance's files are behind its login wall either way.
+fn publish_feed_file(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    src: &Path,
+    rel: &str,
+) -> Result<String, SiteError> {
+    if ctx.inst.config.public_url.is_none() {
+        return ctx.out.copy(src, rel);
+    }
+    let bytes = std::fs::read(src)
+        .map_err(|e| SiteError::File { path: src.to_path_buf(), reason: e.to_string() })?;
+    let mut feed: bincio_bas::UserFeed = serde_json::from_slice(&bytes)
+        .map_err(|e| SiteError::File { path: src.to_path_buf(), reason: e.to_string() })?;
+    for s in &mut feed.activities {
+        s.page_url = page_url(ctx, &u.handle, &s.id);
+    }
+    ctx.out.put(rel, &fsx::to_json_bytes(src, &feed)?)
+}
+
 /// File names of an activity in `_merged/activities/` and whether each exists.
 pub fn activity_files(a: &MergedActivity) -> [(String, bool); 3] {
     let id = &a.summary.id;
@@ -563,6 +603,21 @@ struct FeedPage<'a> {
     activities: Vec<Summary>,
 }
 
+/// One entry of the combined JSON feed: a local listed activity or a followed instance's.
+enum FeedRow<'a> {
+    Local(&'a str, &'a MergedActivity),
+    Remote(&'a str, &'a crate::federation::RemoteItem),
+}
+
+impl FeedRow<'_> {
+    fn summary(&self) -> &Summary {
+        match self {
+            FeedRow::Local(_, a) => &a.summary,
+            FeedRow::Remote(_, item) => &item.summary,
+        }
+    }
+}
+
 /// `/data/index.json` (root manifest) and the combined feed `/data/feed.json`,
 /// `/data/feed-N.json`: listed activities of every user, newest first, tagged with `handle`,
 /// URLs prefixed with `{h}/_merged/`, heavy fields stripped.
@@ -570,38 +625,60 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     let mut produced = Vec::new();
     let path = Path::new("data/index.json");
     produced.push(ctx.out.put("data/index.json", &fsx::to_json_bytes(path, &ctx.inst.manifest)?)?);
-    let mut all: Vec<(&str, &MergedActivity)> = Vec::new();
+    let mut all: Vec<FeedRow<'_>> = Vec::new();
     for u in &ctx.inst.users {
-        all.extend(u.activities.iter().filter(|a| a.is_listed()).map(|a| (u.handle.as_str(), a)));
+        all.extend(
+            u.activities.iter().filter(|a| a.is_listed()).map(|a| FeedRow::Local(&u.handle, a)),
+        );
     }
-    all.sort_by(|(_, a), (_, b)| {
-        b.summary
-            .started_at
-            .unix_ms()
-            .cmp(&a.summary.started_at.unix_ms())
-            .then_with(|| a.summary.id.cmp(&b.summary.id))
+    // Followed instances' activities (their URLs are absolute, `handle` is the label the
+    // pages show: `alice` or `alice@host`).
+    all.extend(ctx.inst.remotes.items.iter().map(|(label, item)| FeedRow::Remote(label, item)));
+    all.sort_by(|a, b| {
+        let (sa, sb) = (a.summary(), b.summary());
+        sb.started_at.unix_ms().cmp(&sa.started_at.unix_ms()).then_with(|| sa.id.cmp(&sb.id))
     });
-    let card = |(handle, a): &(&str, &MergedActivity)| {
-        let mut s = shard_card(&a.summary);
-        s.mmp = None;
-        s.handle = Some((*handle).to_owned());
-        let prefix = format!("{handle}/_merged/");
-        s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
-        s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
-        s
+    let card = |row: &FeedRow<'_>| match row {
+        FeedRow::Local(handle, a) => {
+            let mut s = shard_card(&a.summary);
+            s.mmp = None;
+            s.handle = Some((*handle).to_owned());
+            let prefix = format!("{handle}/_merged/");
+            s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
+            s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
+            s.page_url = page_url(ctx, handle, &s.id);
+            s
+        }
+        FeedRow::Remote(label, item) => {
+            let mut s = item.summary.clone();
+            s.handle = Some((*label).to_owned());
+            s
+        }
     };
     // The same stable scheme as the HTML feeds (`pages::feed::layout`): feed.json is the
     // newest page, feed-K.json are numbered from the oldest end. A page is made from its
     // entries only, so an unchanged key (see `PageKeys`) means unchanged bytes.
     let total = all.len();
     let (first, archives, _) = pages::feed::layout(total, FEED_JSON_PAGE_SIZE);
-    let page_key = |head: String, items: &[(&str, &MergedActivity)]| {
+    let page_key = |head: String, items: &[FeedRow<'_>]| {
         let mut ids = Vec::with_capacity(items.len() * 48);
-        for (h, a) in items {
-            ids.extend_from_slice(h.as_bytes());
+        for row in items {
+            match row {
+                FeedRow::Local(h, a) => {
+                    ids.extend_from_slice(h.as_bytes());
+                    ids.push(0);
+                    ids.extend_from_slice(a.summary.id.as_bytes());
+                    ids.extend_from_slice(&ctx.inst.card_stamp(h, &a.summary.id).to_le_bytes());
+                }
+                // A followed instance's entry is its label and summary only.
+                FeedRow::Remote(label, item) => {
+                    ids.extend_from_slice(b"remote\0");
+                    ids.extend_from_slice(label.as_bytes());
+                    ids.push(0);
+                    ids.extend_from_slice(&serde_json::to_vec(&item.summary).unwrap_or_default());
+                }
+            }
             ids.push(0);
-            ids.extend_from_slice(a.summary.id.as_bytes());
-            ids.extend_from_slice(&ctx.inst.card_stamp(h, &a.summary.id).to_le_bytes());
         }
         PageKeys::key(&[b"feed-json", head.as_bytes(), &ids])
     };

@@ -143,6 +143,10 @@ pub struct CardView {
     pub title: String,
     pub date: String,
     pub handle: Option<String>,
+    /// Where the handle links: the user's feed here, or on their own instance.
+    pub handle_url: Option<String>,
+    /// A followed instance's activity (its links leave this site).
+    pub remote: bool,
     pub sport: &'static str,
     pub sport_icon: &'static str,
     pub sport_label: String,
@@ -175,6 +179,8 @@ pub fn card(s: &Summary, url: String, handle: Option<&str>, units: Units) -> Car
         title: display_title(s),
         date: format_date(&s.started_at),
         handle: handle.map(str::to_owned),
+        handle_url: handle.map(|h| format!("/u/{h}/")),
+        remote: false,
         sport: s.sport.as_str(),
         sport_icon: icon,
         sport_label: sport_label(s.sport, s.sub_sport),
@@ -211,6 +217,15 @@ pub fn card(s: &Summary, url: String, handle: Option<&str>, units: Units) -> Car
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false),
     }
+}
+
+/// The card of a followed instance's activity: attributed `@label`, linking to the page and
+/// the athlete's feed on their own instance. `no_gps` items arrive without preview points.
+pub fn remote_card(label: &str, it: &crate::federation::RemoteItem, units: Units) -> CardView {
+    let mut c = card(&it.summary, it.page_url.clone(), Some(label), units);
+    c.handle_url = Some(it.profile_url.clone());
+    c.remote = true;
+    c
 }
 
 /// Markdown → sanitised HTML. Relative links and images (local files) are dropped, links

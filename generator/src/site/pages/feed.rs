@@ -13,6 +13,7 @@
 use super::super::SiteError;
 use super::super::render::{Ctx, FEED_PAGE_SIZE, PageKeys};
 use super::super::view::{self, CardView, Link};
+use crate::federation::RemoteItem;
 use crate::merge::MergedActivity;
 use serde::Serialize;
 
@@ -24,6 +25,9 @@ pub struct FeedSpec<'a> {
     pub heading: String,
     /// `(handle, activity)`, already in display order.
     pub items: Vec<(&'a str, &'a MergedActivity)>,
+    /// Followed instances' activities `(label, item)`, newest first (combined feed only);
+    /// merged with `items` by start time.
+    pub remote: Vec<&'a (String, RemoteItem)>,
     /// Show `@handle` on each card (combined feed).
     pub show_handle: bool,
     /// Sport chips.
@@ -79,21 +83,28 @@ pub fn layout(
 /// Render every page of a feed; returns the produced paths. A page whose key (see
 /// `render::PageKeys`) did not change since it was written is not rendered again.
 pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, SiteError> {
-    let total = spec.items.len();
+    // Followed instances' activities join the local ones by start time (newest first).
+    let entries = merge_remote(&spec.items, &spec.remote);
+    let total = entries.len();
     let (first, archives, older) = layout(total, FEED_PAGE_SIZE);
     let archive_url = |k: usize| format!("{}page/{k}/", spec.base_url);
     let mut produced = Vec::new();
     let cards = |range: std::ops::Range<usize>| -> Vec<CardView> {
-        spec.items[range]
+        entries[range]
             .iter()
-            .filter_map(|(h, a)| {
-                let urls = ctx.urls(h, &a.summary.id)?;
-                Some(view::card(
-                    &a.summary,
-                    urls.page.clone(),
-                    spec.show_handle.then_some(*h),
-                    ctx.inst.config.units,
-                ))
+            .filter_map(|e| match e {
+                Entry::Local(h, a) => {
+                    let urls = ctx.urls(h, &a.summary.id)?;
+                    Some(view::card(
+                        &a.summary,
+                        urls.page.clone(),
+                        spec.show_handle.then_some(*h),
+                        ctx.inst.config.units,
+                    ))
+                }
+                Entry::Remote(label, it) => {
+                    Some(view::remote_card(label, it, ctx.inst.config.units))
+                }
             })
             .collect()
     };
@@ -111,15 +122,27 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
     .unwrap_or_default();
     let key = |title: &str, count: &str, p: &Pagination, range: std::ops::Range<usize>| {
         let mut items = Vec::with_capacity(range.len() * 64);
-        for (h, a) in &spec.items[range] {
-            let id = &a.summary.id;
-            items.extend_from_slice(h.as_bytes());
+        for e in &entries[range] {
+            match e {
+                Entry::Local(h, a) => {
+                    let id = &a.summary.id;
+                    items.extend_from_slice(h.as_bytes());
+                    items.push(0);
+                    items.extend_from_slice(
+                        ctx.urls(h, id).map(|u| u.page.as_str()).unwrap_or("").as_bytes(),
+                    );
+                    items.push(0);
+                    items.extend_from_slice(&ctx.inst.card_stamp(h, id).to_le_bytes());
+                }
+                // A followed instance's card is made of its label and summary only.
+                Entry::Remote(label, it) => {
+                    items.extend_from_slice(b"remote\0");
+                    items.extend_from_slice(label.as_bytes());
+                    items.push(0);
+                    items.extend_from_slice(&serde_json::to_vec(&it.summary).unwrap_or_default());
+                }
+            }
             items.push(0);
-            items.extend_from_slice(
-                ctx.urls(h, id).map(|u| u.page.as_str()).unwrap_or("").as_bytes(),
-            );
-            items.push(0);
-            items.extend_from_slice(&ctx.inst.card_stamp(h, id).to_le_bytes());
         }
         let page = serde_json::to_vec(&(title, count, p)).unwrap_or_default();
         PageKeys::key(&[b"feed-html", &shell, &page, &items])
@@ -146,8 +169,8 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
     let pages = archives.len();
     for (i, range) in archives.into_iter().enumerate() {
         let k = i + 1;
-        let newest = &spec.items[range.start].1.summary.started_at;
-        let oldest = &spec.items[range.end - 1].1.summary.started_at;
+        let newest = entries[range.start].started_at();
+        let oldest = entries[range.end - 1].started_at();
         let dates = if view::format_date(newest) == view::format_date(oldest) {
             view::format_date(newest)
         } else {
@@ -192,6 +215,48 @@ fn render_page(
     c.insert("pagination", &pagination);
     let rel = format!("{}index.html", url.trim_start_matches('/'));
     ctx.render("pages/feed.html", c, &rel)
+}
+
+/// One card of a feed: a local activity or a followed instance's.
+enum Entry<'a> {
+    Local(&'a str, &'a MergedActivity),
+    Remote(&'a str, &'a RemoteItem),
+}
+
+impl Entry<'_> {
+    fn started_at(&self) -> &bincio_bas::Timestamp {
+        match self {
+            Entry::Local(_, a) => &a.summary.started_at,
+            Entry::Remote(_, it) => &it.summary.started_at,
+        }
+    }
+}
+
+/// Merge the remote activities into the local ones, newest first; on the same start time
+/// the local activity comes first. Both lists are already newest first.
+fn merge_remote<'a>(
+    local: &[(&'a str, &'a MergedActivity)],
+    remote: &[&'a (String, RemoteItem)],
+) -> Vec<Entry<'a>> {
+    let mut out = Vec::with_capacity(local.len() + remote.len());
+    let (mut i, mut j) = (0, 0);
+    while i < local.len() || j < remote.len() {
+        let take_local = match (local.get(i), remote.get(j)) {
+            (Some(l), Some(r)) => {
+                l.1.summary.started_at.unix_ms() >= r.1.summary.started_at.unix_ms()
+            }
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if take_local {
+            out.push(Entry::Local(local[i].0, local[i].1));
+            i += 1;
+        } else {
+            out.push(Entry::Remote(remote[j].0.as_str(), &remote[j].1));
+            j += 1;
+        }
+    }
+    out
 }
 
 /// "1 activity", "12 activities".

@@ -44,6 +44,9 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
                 "Feed".to_owned()
             },
             items,
+            // Followed instances' activities join the home feed (also on a single-user
+            // site, where they are the only cards with a handle).
+            remote: ctx.inst.remotes.items.iter().collect(),
             show_handle: !single,
             sport_links: Vec::new(),
             profile: None,
@@ -83,6 +86,11 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         c.insert("title", &format!("{title} — {}", ctx.inst.name));
         c.insert("heading", title);
         c.insert("noindex", &true);
+        if page == "admin" {
+            // The federation report (refreshed with the shared pages by every render and
+            // every watcher refresh).
+            c.insert("federation", &ctx.inst.remotes.status);
+        }
         produced.push(ctx.render(
             &format!("pages/account/{page}.html"),
             c,
