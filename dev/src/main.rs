@@ -44,12 +44,5 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a),
         Command::Bench(a) => bench::run(a),
     };
-    match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::SomeFailed) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("error: {}", bincio_bas::report::error_chain(e.as_ref()));
-            ExitCode::from(2)
-        }
-    }
+    Outcome::exit_code(&result)
 }

@@ -24,15 +24,7 @@ fn main() -> ExitCode {
         Command::Import(a) => cmd::strava::run_import(a),
         Command::Federation(a) => cmd::federation::run(a),
     };
-    match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::SomeFailed) => ExitCode::from(1),
-        Ok(Outcome::Paused) => ExitCode::from(75),
-        Err(e) => {
-            eprintln!("error: {}", bincio_bas::report::error_chain(e.as_ref()));
-            ExitCode::from(2)
-        }
-    }
+    Outcome::exit_code(&result)
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {

@@ -116,7 +116,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
             let api_bin = api::sibling_binary(api_bin.as_deref(), "bincio-api")?;
             api::run(&api_bin, *requests, *connections, *logins).map(|()| Outcome::Ok)
         }
-        BenchKind::UploadLatency(a) => api::upload_latency(a).map(|()| Outcome::Ok),
+        BenchKind::UploadLatency(a) => api::upload_latency(a),
         BenchKind::Federation(a) => federation::bench_federation(a),
     }
 }

@@ -45,3 +45,19 @@ pub enum Outcome {
     /// again continues: exit 75 (EX_TEMPFAIL).
     Paused,
 }
+
+impl Outcome {
+    /// The process exit status of a command's result: the one mapping both binaries use
+    /// (0 ok, 1 some inputs failed, 75 paused; a fatal error is 2).
+    pub fn exit_code(result: &anyhow::Result<Outcome>) -> std::process::ExitCode {
+        match result {
+            Ok(Outcome::Ok) => std::process::ExitCode::SUCCESS,
+            Ok(Outcome::SomeFailed) => std::process::ExitCode::from(1),
+            Ok(Outcome::Paused) => std::process::ExitCode::from(75),
+            Err(e) => {
+                eprintln!("error: {}", bincio_bas::report::error_chain(e.as_ref()));
+                std::process::ExitCode::from(2)
+            }
+        }
+    }
+}
