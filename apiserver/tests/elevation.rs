@@ -38,9 +38,13 @@ fn gpx() -> String {
 
 fn gain_on_page(site: &Path, id: &str) -> String {
     let html = std::fs::read_to_string(site.join("activity").join(id).join("index.html")).unwrap();
-    let at = html.find("<dt>Elevation ↑</dt>").expect("elevation panel");
-    let dd = html[..at].rfind("<dd>").unwrap() + 4;
-    html[dd..at].chars().filter(char::is_ascii_digit).collect()
+    // `<dt>Elevation gain</dt><dd …>1234 m</dd>`
+    let at = html.find("<dt>Elevation gain</dt>").expect("elevation panel");
+    let rest = &html[at..];
+    let open = rest.find("<dd").unwrap();
+    let start = open + rest[open..].find('>').unwrap() + 1;
+    let end = rest.find("</dd>").unwrap();
+    rest[start..end].chars().filter(char::is_ascii_digit).collect()
 }
 
 #[tokio::test]

@@ -390,9 +390,9 @@ async fn real_socket_serves_refuses_huge_bodies_and_drains() {
     .unwrap();
     assert_eq!(status, 404);
     assert!(String::from_utf8_lossy(&body).contains("unauthorized"));
-    // 1 GB declared, nothing sent: the answer comes at once.
+    // 3 GB declared (over the 2 GiB upload cap), nothing sent: the answer comes at once.
     let mut s2 = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s2.write_all(format!("POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000000\r\n\r\n").as_bytes()).await.unwrap();
+    s2.write_all(format!("POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 3000000000\r\n\r\n").as_bytes()).await.unwrap();
     let mut resp = vec![0u8; 1024];
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), s2.read(&mut resp))
         .await
@@ -403,7 +403,7 @@ async fn real_socket_serves_refuses_huge_bodies_and_drains() {
     // Logged in, the same request is 413.
     let cookie = t.admin().await;
     let mut s3 = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s3.write_all(format!("POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000000\r\n\r\n").as_bytes()).await.unwrap();
+    s3.write_all(format!("POST /api/upload HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 3000000000\r\n\r\n").as_bytes()).await.unwrap();
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), s3.read(&mut resp))
         .await
         .expect("answered before the body")

@@ -202,6 +202,7 @@ fn wait_for_the_user_job(
             return Ok(BackgroundOutcome {
                 message: "3 activities synced".to_owned(),
                 files: vec![],
+                new_activity_ids: vec![],
             });
         }
         std::thread::sleep(Duration::from_millis(20));

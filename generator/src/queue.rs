@@ -211,6 +211,8 @@ pub struct BackgroundOutcome {
     /// Files the work stored in the user's folder, relative to it as an upload request lists
     /// them: the regeneration extracts them. Empty: merge and render only.
     pub files: Vec<String>,
+    /// Activities the work stored itself (a Strava sync), reported as the job's new ones.
+    pub new_activity_ids: Vec<String>,
 }
 
 /// The long part of one background request: takes the request, returns the job's outcome
@@ -283,7 +285,7 @@ fn strava_sync(
         message.push_str("; ");
         message.push_str(&crate::strava::job::paused_message(until));
     }
-    Ok(BackgroundOutcome { message, files: Vec::new() })
+    Ok(BackgroundOutcome { message, files: Vec::new(), new_activity_ids: report.new_ids })
 }
 
 /// The activity IDs each job reports (`new_activity_ids`), by job id.
@@ -298,7 +300,7 @@ pub fn run_jobs(
     handle: &str,
     jobs: &[Pending],
 ) -> Result<(), QueueError> {
-    run_jobs_noted(settings, handle, jobs, None)
+    run_jobs_noted(settings, handle, jobs, None, &[])
 }
 
 /// [`run_jobs`], with `note` (what a background job's own work did) said in the final status.
@@ -307,6 +309,7 @@ fn run_jobs_noted(
     handle: &str,
     jobs: &[Pending],
     note: Option<&str>,
+    known_ids: &[String],
 ) -> Result<(), QueueError> {
     let note = note.filter(|n| !n.is_empty()).map(|n| format!("{n}; ")).unwrap_or_default();
     let root = InstanceRoot::new(&settings.site.data_dir);
@@ -353,6 +356,12 @@ fn run_jobs_noted(
         return delete_requests(jobs);
     }
     let mut ids = IdsByJob::new();
+    // Activities a background job already stored (a Strava sync) are this job's new ones.
+    if !known_ids.is_empty() {
+        for j in jobs {
+            ids.insert(j.request.job_id.clone(), known_ids.to_vec());
+        }
+    }
     let mut failures = Vec::new();
     let mut extracted = false;
     if jobs.iter().any(|j| j.request.change == ChangeKind::Upload) {
@@ -706,7 +715,13 @@ fn run_background(
                 if outcome.files.is_empty() { ChangeKind::Rebuild } else { ChangeKind::Upload };
             regen.request.files = outcome.files;
             let _store = settings.lock_store();
-            run_jobs_noted(settings, &handle, &[regen], Some(&outcome.message))
+            run_jobs_noted(
+                settings,
+                &handle,
+                &[regen],
+                Some(&outcome.message),
+                &outcome.new_activity_ids,
+            )
         }
         Err(reason) => {
             tracing::error!(handle, job = %job.request.job_id, "background job failed: {reason}");

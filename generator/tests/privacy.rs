@@ -199,9 +199,18 @@ fn hidden_stats_are_published_nowhere() {
         } else if name.ends_with(".html") && name.contains(id.as_str()) {
             let html = String::from_utf8_lossy(&bytes);
             // Values and chart labels (the laps table's column headers stay, with "—").
-            for label in
-                ["Avg power", "Power (W)", "bpm", "rpm", "km/h", "Max speed", "Elevation ↑"]
-            {
+            for label in [
+                "Avg power",
+                "Max power",
+                "Normalized power",
+                "Power (W)",
+                "bpm",
+                "rpm",
+                "km/h",
+                "Max speed",
+                "Elevation gain",
+                "Descent",
+            ] {
                 if html.contains(label) {
                     found.push(format!("{name}: {label}"));
                 }
