@@ -6,8 +6,10 @@
 // Helpers outside #[test] functions are test code too.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 use bincio_bas::{Detail, FailureEntry, Privacy, UserFeed};
 use bincio_gen::extract::{self, ExtractOptions};
+use common::{details, read_json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,24 +26,6 @@ fn extract_into(inputs: &[PathBuf], user_dir: &Path, handle: &str) -> extract::R
     let mut opts = ExtractOptions::new(user_dir, handle);
     opts.inputs = inputs.to_vec();
     extract::extract_user(&opts, &|_, _| {}).expect("extract runs")
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> T {
-    serde_json::from_slice(&std::fs::read(p).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn details(user_dir: &Path) -> BTreeMap<String, Detail> {
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(user_dir.join("activities")).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !name.ends_with(".timeseries.json") {
-            let d: Detail = read_json(&p);
-            out.insert(d.source_file.clone().unwrap_or_default(), d);
-        }
-    }
-    out
 }
 
 /// Every file of a tree with its bytes, for "nothing changed on disk" checks.

@@ -8,6 +8,7 @@
 // Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 use bincio_bas::{Athlete, Detail, Sport, SubSport, UserFeed};
 use bincio_gen::extract::{self, ExtractOptions};
 use bincio_gen::metrics::plausible::{
@@ -16,30 +17,12 @@ use bincio_gen::metrics::plausible::{
 use bincio_gen::metrics::{self, Metrics};
 use bincio_gen::model::{Activity, Format, Sample};
 use bincio_gen::site::{self, SiteOptions};
+use common::{details, read_json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn devices() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/devices")
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> T {
-    serde_json::from_slice(&std::fs::read(p).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// Every extracted detail of a user folder, by source file name.
-fn details(user_dir: &Path) -> BTreeMap<String, Detail> {
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(user_dir.join("activities")).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !name.ends_with(".timeseries.json") {
-            let d: Detail = read_json(&p);
-            out.insert(d.source_file.clone().unwrap_or_default(), d);
-        }
-    }
-    out
 }
 
 #[test]

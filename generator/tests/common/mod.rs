@@ -28,3 +28,27 @@ pub fn build(data: &std::path::Path, out: &std::path::Path) {
     })
     .unwrap_or_else(|e| panic!("build failed: {e}"));
 }
+
+/// A JSON file as `T`, panicking with the path.
+#[allow(dead_code)]
+pub fn read_json<T: serde::de::DeserializeOwned>(p: &std::path::Path) -> T {
+    let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every extracted detail of a user folder, by source file name.
+#[allow(dead_code)]
+pub fn details(
+    user_dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, bincio_bas::Detail> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(user_dir.join("activities")).expect("activities folder") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if name.ends_with(".json") && !name.ends_with(".timeseries.json") {
+            let d: bincio_bas::Detail = read_json(&p);
+            out.insert(d.source_file.clone().unwrap_or_default(), d);
+        }
+    }
+    out
+}
