@@ -257,17 +257,8 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
     let exe = sibling_binary(o.api_bin.as_deref(), "bincio-api")?;
     let gen_bin = sibling_binary(o.gen_bin.as_deref(), "bincio-gen")?;
     let dev_bin = std::env::current_exe()?;
-    let tmp;
-    let dir: &Path = match &o.keep {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d
-        }
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path()
-        }
-    };
+    let work = super::work_dir(o.keep.as_deref())?;
+    let dir: &Path = &work.path;
     let (data, site, corpus) = (dir.join("data"), dir.join("site"), dir.join("uploads"));
     let theme_args: Vec<std::ffi::OsString> = match &o.theme {
         Some(t) => vec!["--theme".into(), t.into()],

@@ -45,14 +45,8 @@ pub struct BuildBench {
 
 /// Run `bincio-dev bench build`.
 pub fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let work = super::work_dir(args.dir.as_deref())?;
+    let dir: &std::path::Path = &work.path;
     let data = dir.join("data");
     let out = dir.join("site");
     let t = Instant::now();

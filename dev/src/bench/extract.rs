@@ -78,14 +78,8 @@ fn dir_bytes(dir: &Path) -> u64 {
 
 /// Run `bincio-dev bench extract`.
 pub fn bench_extract(files: usize, seed: u64, keep: Option<&Path>) -> anyhow::Result<Outcome> {
-    let tmp;
-    let base = match keep {
-        Some(k) => k.to_path_buf(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let work = super::work_dir(keep)?;
+    let base: &Path = &work.path;
     let corpus = base.join("corpus");
     let t = Instant::now();
     // Files are generated in parallel: `corpus_file` is a pure function of (index, seed).

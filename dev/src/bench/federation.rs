@@ -38,14 +38,8 @@ pub struct FederationBench {
 
 /// Run the benchmark; fails (exit 1) when the goal is missed or a request was not a 304.
 pub fn bench_federation(args: &FederationBench) -> anyhow::Result<Outcome> {
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let work = super::work_dir(args.dir.as_deref())?;
+    let dir: &std::path::Path = &work.path;
     let remote_data = dir.join("remote-data");
     let remote_site = dir.join("remote-site");
     generate_instance(&remote_data, args.remotes, args.activities, 60)?;

@@ -120,3 +120,24 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
         BenchKind::Federation(a) => federation::bench_federation(a),
     }
 }
+
+/// A bench's work folder: `keep` when given (created if missing; left behind for
+/// inspection), else a temporary folder removed when the returned guard drops.
+pub fn work_dir(keep: Option<&std::path::Path>) -> std::io::Result<WorkDir> {
+    match keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            Ok(WorkDir { path: d.to_path_buf(), _tmp: None })
+        }
+        None => {
+            let tmp = tempfile::tempdir()?;
+            Ok(WorkDir { path: tmp.path().to_path_buf(), _tmp: Some(tmp) })
+        }
+    }
+}
+
+/// See [`work_dir`].
+pub struct WorkDir {
+    pub path: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
