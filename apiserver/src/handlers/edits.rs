@@ -196,6 +196,18 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let (id, handle) = own_activity(st, &req.params[0], req.headers()).await?;
     let body: Value = req.json(st.cfg.limits.json_body_bytes).await?;
     let m = body.as_object().ok_or_else(|| ApiError::bad("body", "must be a JSON object"))?.clone();
+    edit_sidecar(st, handle, id, ChangeKind::Edit, move |sc| apply_edit(sc, &m)).await
+}
+
+/// Change an activity's sidecar under the user's writer lock (temp file + rename), then queue
+/// `change` for it: the one path every sidecar edit of the daemon takes. 202 with the job id.
+async fn edit_sidecar(
+    st: &AppState,
+    handle: bincio_bas::Handle,
+    id: String,
+    change: ChangeKind,
+    edit: impl FnOnce(&mut Sidecar) -> Result<(), ApiError> + Send + 'static,
+) -> Result<Resp, ApiError> {
     let _g = st.writers.lock(handle.as_str()).await;
     let (root, h) = (st.root.clone(), handle.clone());
     let job_id = jobs::new_job_id()?;
@@ -204,9 +216,9 @@ pub async fn post(st: &AppState, req: Req) -> Result<Resp, ApiError> {
         let ud = root.user(&h);
         require_detail(&ud, &id)?;
         let mut sc = read_sidecar(&ud.sidecar(&id))?.unwrap_or_default();
-        apply_edit(&mut sc, &m)?;
+        edit(&mut sc)?;
         fsx::write_atomic(&ud.sidecar(&id), sc.render().as_bytes())?;
-        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Edit, vec![], Some(id))
+        jobs::enqueue_blocking(&root, &jid, h.as_str(), change, vec![], Some(id))
     })
     .await??;
     Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
@@ -232,20 +244,11 @@ pub async fn recalculate_elevation(st: &AppState, req: Req) -> Result<Resp, ApiE
                 .to_owned(),
         ));
     }
-    let _g = st.writers.lock(handle.as_str()).await;
-    let (root, h) = (st.root.clone(), handle.clone());
-    let job_id = jobs::new_job_id()?;
-    let jid = job_id.clone();
-    tokio::task::spawn_blocking(move || {
-        let ud = root.user(&h);
-        require_detail(&ud, &id)?;
-        let mut sc = read_sidecar(&ud.sidecar(&id))?.unwrap_or_default();
+    edit_sidecar(st, handle, id, ChangeKind::Elevation, move |sc| {
         sc.elevation = choice;
-        fsx::write_atomic(&ud.sidecar(&id), sc.render().as_bytes())?;
-        jobs::enqueue_blocking(&root, &jid, h.as_str(), ChangeKind::Elevation, vec![], Some(id))
+        Ok(())
     })
-    .await??;
-    Ok(reply::json(hyper::StatusCode::ACCEPTED, &json!({"ok": true, "job_id": job_id})))
+    .await
 }
 
 /// `DELETE /api/activity/{id}`: remove the extracted files, sidecar, photos and the stored
