@@ -9,7 +9,10 @@
 //! missing, unless `CI=true`: there a missing tool fails the test. Screenshots go to
 //! `target/e2e-shots/`.
 
-use crate::nginx::{Guard, free_port, init_instance, start_nginx, wait_port, which};
+use crate::nginx::{
+    Guard, free_port, init_instance, start_daemon_with, start_nginx, start_watcher, wait_port,
+    which,
+};
 use crate::util::skip_or_fail;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -261,16 +264,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     let code = init_instance(&data);
     let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
     let _api = crate::nginx::start_daemon(&data, api_port);
-    let _watch = Guard(
-        Command::new(&gen_bin)
-            .args(["watch", "--quiet", "--rescan-s", "1", "--data-dir"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&site)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _watch = start_watcher(&gen_bin, &data, &site, &[]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     let driver = Driver {
         port: driver_port,
@@ -510,26 +504,8 @@ async fn strava_connect_sync_and_disconnect_in_chromium() {
     )
     .unwrap();
     let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
-    let _api = Guard(
-        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .env("BINCIO_STRAVA_URL", strava.url())
-            .spawn()
-            .unwrap(),
-    );
-    let _watch = Guard(
-        Command::new(&gen_bin)
-            .args(["watch", "--quiet", "--rescan-s", "1", "--data-dir"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&site)
-            .env("RUST_LOG", "warn")
-            .env("BINCIO_STRAVA_URL", strava.url())
-            .spawn()
-            .unwrap(),
-    );
+    let _api = start_daemon_with(&data, api_port, &[("BINCIO_STRAVA_URL", &strava.url())]);
+    let _watch = start_watcher(&gen_bin, &data, &site, &[("BINCIO_STRAVA_URL", &strava.url())]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     let driver = Driver {
         port: driver_port,

@@ -5,9 +5,8 @@
 //! Skipped with a message when nginx or the bincio-gen binary is missing, unless `CI=true`:
 //! there it fails.
 
-use crate::nginx::{Guard, free_port, get, init_instance, start_nginx, wait_port, which};
+use crate::nginx::{free_port, get, init_instance, start_nginx, start_watcher, wait_port, which};
 use crate::util::{multipart_body, skip_or_fail};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn samples() -> std::path::PathBuf {
@@ -42,16 +41,7 @@ async fn upload_edit_and_privacy_through_nginx_and_the_watcher() {
     let code = init_instance(&data);
     let (api_port, web_port) = (free_port(), free_port());
     let _api = crate::nginx::start_daemon(&data, api_port);
-    let _watch = Guard(
-        Command::new(&gen_bin)
-            .args(["watch", "--rescan-s", "1", "--data-dir"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&site)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _watch = start_watcher(&gen_bin, &data, &site, &[]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     wait_port(api_port).await;
     wait_port(web_port).await;

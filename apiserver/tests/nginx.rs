@@ -194,11 +194,42 @@ pub(crate) fn init_instance(data: &std::path::Path) -> String {
 
 /// `bincio-api serve` on `127.0.0.1:{api_port}` for the instance in `data`.
 pub(crate) fn start_daemon(data: &std::path::Path, api_port: u16) -> Guard {
+    start_daemon_with(data, api_port, &[])
+}
+
+/// [`start_daemon`] with extra environment variables (e.g. `BINCIO_STRAVA_URL`).
+pub(crate) fn start_daemon_with(
+    data: &std::path::Path,
+    api_port: u16,
+    env: &[(&str, &str)],
+) -> Guard {
     Guard(
         Command::new(env!("CARGO_BIN_EXE_bincio-api"))
             .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
             .arg(data)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The real watcher (`gen_bin watch`, rescanning every second) on `data`, rendering into
+/// `site`, with extra environment variables; stopped when the guard drops.
+pub(crate) fn start_watcher(
+    gen_bin: &std::path::Path,
+    data: &std::path::Path,
+    site: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Guard {
+    Guard(
+        Command::new(gen_bin)
+            .args(["watch", "--quiet", "--rescan-s", "1", "--data-dir"])
+            .arg(data)
+            .arg("--out")
+            .arg(site)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .spawn()
             .unwrap(),
     )

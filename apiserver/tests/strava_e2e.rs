@@ -7,11 +7,11 @@
 use crate::strava_standin as standin;
 
 use crate::nginx::{
-    Guard, free_port, get, init_instance, login_cookie, start_nginx, wait_port, which,
+    free_port, get, init_instance, login_cookie, start_daemon_with, start_nginx, start_watcher,
+    wait_port, which,
 };
 use crate::util::skip_or_fail;
 use serde_json::{Value, json};
-use std::process::Command;
 use std::time::Duration;
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -43,26 +43,8 @@ async fn strava_connect_sync_and_disconnect_through_nginx_and_the_watcher() {
     std::fs::create_dir_all(&site).unwrap();
     let _code = init_instance(&data);
     let (api_port, web_port) = (free_port(), free_port());
-    let _api = Guard(
-        Command::new(env!("CARGO_BIN_EXE_bincio-api"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{api_port}"), "--data-dir"])
-            .arg(&data)
-            .env("RUST_LOG", "warn")
-            .env("BINCIO_STRAVA_URL", strava.url())
-            .spawn()
-            .unwrap(),
-    );
-    let _watch = Guard(
-        Command::new(&gen_bin)
-            .args(["watch", "--rescan-s", "1", "--data-dir"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&site)
-            .env("RUST_LOG", "warn")
-            .env("BINCIO_STRAVA_URL", strava.url())
-            .spawn()
-            .unwrap(),
-    );
+    let _api = start_daemon_with(&data, api_port, &[("BINCIO_STRAVA_URL", &strava.url())]);
+    let _watch = start_watcher(&gen_bin, &data, &site, &[("BINCIO_STRAVA_URL", &strava.url())]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
     wait_port(api_port).await;
     wait_port(web_port).await;
