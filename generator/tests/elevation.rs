@@ -134,6 +134,23 @@ fn run(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// `bincio-gen extract` of `inputs` into `data` for `handle`, with extra arguments; it must
+/// succeed.
+fn extract(inputs: &Path, data: &Path, handle: &str, extra: &[&str]) {
+    let mut args = vec![
+        "extract",
+        "--input",
+        inputs.to_str().expect("utf8"),
+        "--output",
+        data.to_str().expect("utf8"),
+        "--handle",
+        handle,
+    ];
+    args.extend_from_slice(extra);
+    let (code, out) = run(&args);
+    assert_eq!(code, 0, "{out}");
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(
         &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
@@ -200,16 +217,7 @@ fn terrain_model_elevation_matches_the_ground_truth() {
     }
     let data = tmp.path().join("data");
     let data_s = data.to_str().expect("utf8");
-    let (code, out) = run(&[
-        "extract",
-        "--input",
-        inputs.to_str().expect("utf8"),
-        "--output",
-        data_s,
-        "--handle",
-        "dave",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    extract(&inputs, &data, "dave", &[]);
     let user = data.join("dave");
     let acts = user.join("activities");
     let before = file_bytes(&acts);
@@ -298,18 +306,7 @@ fn terrain_model_elevation_matches_the_ground_truth() {
     assert_eq!(idx_after["activities"], idx_before["activities"]);
 
     // At import: extract --dem gives the terrain figures straight away.
-    let (code, out) = run(&[
-        "extract",
-        "--input",
-        inputs.to_str().expect("utf8"),
-        "--output",
-        data_s,
-        "--handle",
-        "erin",
-        "--dem",
-        tiles.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code, 0, "{out}");
+    extract(&inputs, &data, "erin", &["--dem", tiles.to_str().expect("utf8")]);
     for d in details(&data.join("erin")) {
         let t = truth[d["title"].as_str().expect("title")];
         let gain = d["elevation_gain_m"].as_f64().expect("gain");
@@ -330,16 +327,7 @@ fn a_track_leaving_the_tiles_keeps_its_recorded_altitude_without_a_step() {
     std::fs::write(inputs.join("east.gpx"), gpx(&t, 1_717_225_200, 99)).expect("write");
     let data = tmp.path().join("data");
     let data_s = data.to_str().expect("utf8");
-    let (code, out) = run(&[
-        "extract",
-        "--input",
-        inputs.to_str().expect("utf8"),
-        "--output",
-        data_s,
-        "--handle",
-        "dave",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    extract(&inputs, &data, "dave", &[]);
     let (code, out) = run(&[
         "elevation",
         "--data-dir",
@@ -410,16 +398,7 @@ fn the_watcher_job_uses_the_instance_setting_and_updates_the_page_then_restores(
     std::fs::write(inputs.join("ride.gpx"), gpx(&t, 1_717_225_200, 3)).expect("write");
     let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
     let data_s = data.to_str().expect("utf8");
-    let (code, out) = run(&[
-        "extract",
-        "--input",
-        inputs.to_str().expect("utf8"),
-        "--output",
-        data_s,
-        "--handle",
-        "dave",
-    ]);
-    assert_eq!(code, 0, "{out}");
+    extract(&inputs, &data, "dave", &[]);
     let id = details(&data.join("dave"))[0]["id"].as_str().expect("id").to_owned();
     let watch = |job: &str| -> serde_json::Value {
         let (code, out) =
