@@ -171,7 +171,11 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         .iter()
         .enumerate()
         .map(|(i, leg)| {
-            let lm = metrics::compute(&activity.leg_activity(leg));
+            // The leg is an owned copy already: cleaned in place against its own sport's
+            // bounds, without the second copy `metrics::compute` would make.
+            let mut leg_activity = activity.leg_activity(leg);
+            let cleaning = metrics::plausible::clean(&mut leg_activity);
+            let lm = metrics::compute_cleaned(&leg_activity, cleaning);
             let efforts = |v: Vec<(f64, i64)>| v.into_iter().map(|(d, t)| (d, Int(t))).collect();
             Leg {
                 index: i as i64,
