@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 /// How long any single wait (a page update after the watcher, an element appearing) may take.
 const WAIT: Duration = Duration::from_secs(60);
 
-fn samples() -> PathBuf {
+pub(crate) fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
 }
 
 /// The tools this test needs, or why it cannot run.
-fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
+pub(crate) fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
@@ -51,10 +51,10 @@ fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
 
 /// chromedriver, ending its browser sessions when dropped: a SIGTERM to chromedriver alone
 /// leaves the Chromium processes it started running, so a failing test would leak them.
-struct Driver {
-    port: u16,
-    sessions: std::sync::Mutex<Vec<String>>,
-    _child: Guard,
+pub(crate) struct Driver {
+    pub(crate) port: u16,
+    pub(crate) sessions: std::sync::Mutex<Vec<String>>,
+    pub(crate) _child: Guard,
 }
 
 impl Drop for Driver {
@@ -78,7 +78,7 @@ impl Drop for Driver {
 }
 
 /// A new browser session with its own fresh profile (so no cookie is shared between them).
-async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
     let driver_port = driver.port;
     let args = [
         "--headless",
@@ -115,7 +115,7 @@ async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
 
 /// The browser console's errors since the last call, through chromedriver's log endpoint
 /// (not part of W3C WebDriver, so fantoccini has no call for it).
-async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
+pub(crate) async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
     let id = c.session_id().await.unwrap().unwrap();
     let body = r#"{"type":"browser"}"#;
     let req = format!(
@@ -137,7 +137,7 @@ async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
 }
 
 /// Polls `check` every 250 ms until it gives `Some`, panicking with `what` after [`WAIT`].
-async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn until<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -153,7 +153,7 @@ where
 }
 
 /// Clicks the first element matching `css` once the page's script has shown it.
-async fn click_visible(c: &Client, css: &str) {
+pub(crate) async fn click_visible(c: &Client, css: &str) {
     let el = until(&format!("{css} visible"), || async {
         let el = c.find(Locator::Css(css)).await.ok()?;
         el.is_displayed().await.ok()?.then_some(el)
@@ -163,7 +163,7 @@ async fn click_visible(c: &Client, css: &str) {
 }
 
 /// Fills a text input (after clearing what the page or a prefill put there).
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     let el = c.find(Locator::Css(css)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
@@ -183,7 +183,7 @@ async fn fetch_status(c: &Client, path: &str) -> u64 {
 
 /// The text of a form's status line (`.form-status`) inside `scope`, prefixed with
 /// `error: ` when the page marked it as a failure.
-async fn form_status(c: &Client, scope: &str) -> String {
+pub(crate) async fn form_status(c: &Client, scope: &str) -> String {
     c.execute(
         "var s = document.querySelector(arguments[0] + ' .form-status'); \
          return s ? (s.classList.contains('error') ? 'error: ' : '') + s.textContent : '';",
@@ -210,7 +210,7 @@ fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-shots");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), c.screenshot().await.unwrap()).unwrap();
@@ -218,7 +218,7 @@ async fn shot(c: &Client, name: &str) {
 
 /// Opens an activity page, waits for the owner's edit button and the dialog's prefill (so
 /// the prefill cannot overwrite what we type), and gives back the title it was filled with.
-async fn open_edit_dialog(c: &Client, base: &str, id: &str) -> String {
+pub(crate) async fn open_edit_dialog(c: &Client, base: &str, id: &str) -> String {
     c.goto(&format!("{base}/activity/{id}/")).await.unwrap();
     click_visible(c, "[data-open-dialog='edit-dialog']").await;
     until("the edit form prefilled from the API", || async {

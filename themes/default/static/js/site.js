@@ -103,6 +103,7 @@
         if (!res.ok) { status(form, (res.json && (res.json.message || res.json.detail || res.json.error)) || 'Request failed', false); return; }
         if (form.hasAttribute('data-redirect-next')) { location.href = sameOriginPath(params.get('next'), form.getAttribute('data-redirect-next')); return; }
         if (form.hasAttribute('data-redirect')) { location.href = form.getAttribute('data-redirect'); return; }
+        if (form.hasAttribute('data-follow-job') && res.json && res.json.job_id) { followJob(form, res.json.job_id); return; }
         status(form, form.hasAttribute('data-show-json') ? JSON.stringify(res.json) : (form.getAttribute('data-success') || 'Done.'), true);
         if (form.hasAttribute('data-disable-on-success')) { $all('input, button', form).forEach(function (i) { i.disabled = true; }); }
         var list = form.getAttribute('data-reload-list');
@@ -110,6 +111,42 @@
       }, function () { status(form, 'Could not reach server', false); });
     });
   });
+
+  // A form whose request queues a watcher job (data-follow-job, e.g. "Recalculate
+  // elevation"): follow the job; once it is done the watcher has re-rendered the page, so
+  // reload it and say there what the job did ("elevation recalculated (terrain model): 702 m
+  // gain"). A job that reports failures leaves the page as it was and says why in the form.
+  function jobText(m) {
+    var t = String(m || '').replace(/^(done|failed): /, '').replace(/; \d+ files? written$/, '');
+    return t.charAt(0).toUpperCase() + t.slice(1);
+  }
+  function followJob(form, job) {
+    fetch('/api/jobs/' + encodeURIComponent(job), { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+      .then(function (j) {
+        var failed = j.state === 'failed' || (j.failures && j.failures.length);
+        if (j.state === 'done' && !failed) {
+          try { sessionStorage.setItem('bincio-notice', jobText(j.message)); } catch (e) { /* no storage: the page still updates */ }
+          location.reload();
+          return;
+        }
+        if (failed) { status(form, jobText(j.message) || 'The job failed.', false); return; }
+        status(form, j.state === 'queued' ? 'Waiting for the server…' : 'Working…', true);
+        setTimeout(function () { followJob(form, job); }, 1000);
+      }, function (e) { status(form, 'Could not follow the job (' + e.message + ')', false); });
+  }
+  // What a followed job did, shown once at the top of the reloaded page.
+  try {
+    var notice = sessionStorage.getItem('bincio-notice');
+    var main = doc.querySelector('main');
+    if (notice && main) {
+      sessionStorage.removeItem('bincio-notice');
+      var p = doc.createElement('p');
+      p.className = 'notice'; p.setAttribute('role', 'status'); p.setAttribute('data-job-notice', '');
+      p.textContent = notice;
+      main.insertBefore(p, main.firstChild);
+    }
+  } catch (e) { /* storage disabled */ }
 
   // Dialogs (upload, edit): open, close, and pre-fill edit forms from the API.
   doc.addEventListener('click', function (ev) {
