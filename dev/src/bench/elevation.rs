@@ -1,13 +1,16 @@
 //! `bincio-dev bench elevation`: terrain look-ups per second on one core, once a tile is
 //! loaded, and the cost of loading one (the goal is at least 1 million points per second).
 //!
-//! A 1″ and a 3″ SRTM tile of a synthetic surface are written to a temporary folder, a
-//! meandering 1 Hz track inside each is looked up several times (the first pass loads the
-//! tile and is timed separately), then the gain is measured on the profile.
+//! A 1″ and a 3″ SRTM tile and a Copernicus GLO-30 GeoTIFF tile (float32, tiled, DEFLATE
+//! with the floating-point predictor, as distributed) of a synthetic surface are written to
+//! a temporary folder, a meandering 1 Hz track inside each is looked up several times (the
+//! first pass loads the tile and is timed separately), then the gain is measured on the
+//! profile.
 
 use anyhow::Context;
 use bincio_gen::cmd::Outcome;
 use bincio_gen::elevation::dem::{DemDir, encode_hgt};
+use bincio_gen::elevation::geotiff::{encode_geotiff, glo30_layout, tile_names};
 use bincio_gen::metrics::elevation::measure_dem;
 use std::io::Write;
 use std::time::Instant;
@@ -29,18 +32,31 @@ pub fn bench_elevation(points: usize, rounds: usize) -> anyhow::Result<Outcome> 
         "tile", "load (ms)", "points/s", "gain pass/s", "goal"
     )?;
     let mut missed = false;
-    for (label, n, corner) in [("1″", 3601usize, (46, 13)), ("3″", 1201usize, (47, 13))] {
-        let dir = tmp.path().join(label.replace('″', "s"));
+    for (k, (label, n, corner)) in
+        [("1″", 3601usize, (46, 13)), ("3″", 1201usize, (47, 13)), ("GLO-30", 0, (46, 13))]
+            .into_iter()
+            .enumerate()
+    {
+        let dir = tmp.path().join(format!("t{k}"));
         std::fs::create_dir_all(&dir).context("mkdir")?;
-        let step = 1.0 / (n - 1) as f64;
-        let bytes = encode_hgt(n, |r, c| {
-            surface(
-                f64::from(corner.0) + 1.0 - r as f64 * step,
-                f64::from(corner.1) + c as f64 * step,
-            )
-        });
-        let name = bincio_gen::elevation::dem::tile_name(corner);
-        std::fs::write(dir.join(format!("{name}.hgt")), bytes).context("write tile")?;
+        if n > 0 {
+            let step = 1.0 / (n - 1) as f64;
+            let bytes = encode_hgt(n, |r, c| {
+                surface(
+                    f64::from(corner.0) + 1.0 - r as f64 * step,
+                    f64::from(corner.1) + c as f64 * step,
+                )
+            });
+            let name = bincio_gen::elevation::dem::tile_name(corner);
+            std::fs::write(dir.join(format!("{name}.hgt")), bytes).context("write tile")?;
+        } else {
+            let (rows, cols, (lat0, lon0), (per_r, per_c)) = glo30_layout(corner);
+            let bytes = encode_geotiff(rows, cols, (lat0, lon0), (per_r, per_c), |r, c| {
+                surface(lat0 - r as f64 / per_r, lon0 + c as f64 / per_c) as f32
+            });
+            let name = &tile_names(corner)[0];
+            std::fs::write(dir.join(format!("{name}.tif")), bytes).context("write tile")?;
+        }
         // A meandering track at ~8 m/s, wholly inside the tile.
         let pts: Vec<(f64, f64)> = (0..points)
             .map(|i| {

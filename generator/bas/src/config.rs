@@ -123,7 +123,7 @@ pub const KEYS: &[KeyInfo] = &[
         kind: Kind::Text,
         default: "",
         read_by: "bincio-gen, bincio-api",
-        help: "absolute path of a folder of SRTM elevation tiles (N46E013.hgt, .hgt.gz, .hgt.zip) for recalculating elevation",
+        help: "absolute path of a folder of SRTM (N46E013.hgt, .hgt.gz, .hgt.zip) or Copernicus (Copernicus_DSM_COG_10_N46_00_E013_00_DEM.tif) elevation tiles for recalculating elevation",
     },
     KeyInfo {
         key: "dem_url",

@@ -29,7 +29,8 @@ pub struct ElevationArgs {
     /// The user whose activities change.
     #[arg(long)]
     pub handle: String,
-    /// A folder of SRTM tiles (N46E013.hgt, .hgt.gz, .hgt.zip; 1″ or 3″).
+    /// A folder of SRTM tiles (N46E013.hgt, .hgt.gz, .hgt.zip; 1″ or 3″) or Copernicus
+    /// GeoTIFF tiles (Copernicus_DSM_COG_10_N46_00_E013_00_DEM.tif).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["dem_url", "restore"])]
     pub dem: Option<PathBuf>,
     /// An Open-Elevation-compatible service (POST {URL}/api/v1/lookup).

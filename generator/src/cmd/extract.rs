@@ -42,7 +42,8 @@ pub struct ExtractArgs {
     /// A Strava activities.csv whose titles, descriptions and IDs enrich matching files.
     #[arg(long, value_name = "CSV")]
     pub metadata_csv: Option<PathBuf>,
-    /// A folder of SRTM tiles (N46E013.hgt, .hgt.gz, .hgt.zip): the terrain's altitude
+    /// A folder of SRTM tiles (N46E013.hgt, .hgt.gz, .hgt.zip) or Copernicus GeoTIFF tiles
+    /// (Copernicus_DSM_COG_10_N46_00_E013_00_DEM.tif): the terrain's altitude
     /// replaces the recorded one of every activity this run extracts (config: `dem:`).
     #[arg(long, value_name = "DIR")]
     pub dem: Option<PathBuf>,

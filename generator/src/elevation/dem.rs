@@ -1,5 +1,6 @@
-//! SRTM terrain tiles: naming, reading (`.hgt`, `.hgt.gz`, `.hgt.zip`), void filling,
-//! bilinear interpolation and a small on-demand cache.
+//! Terrain tiles: SRTM naming and reading (`.hgt`, `.hgt.gz`, `.hgt.zip`), Copernicus
+//! GeoTIFF tiles (read in [`super::geotiff`]), void filling, bilinear interpolation and a
+//! small on-demand cache.
 //!
 //! A tile `N46E013.hgt` covers latitudes 46–47° N and longitudes 13–14° E: a square grid of
 //! big-endian `i16` metres, the north row first, with the tile's edges on both sides (3601²
@@ -8,12 +9,15 @@
 //!
 //! Tiles are read whole into memory (no memory mapping: the workspace forbids `unsafe`) and
 //! at most [`CACHE_TILES`] are kept, so a ride across many tiles never holds them all.
+//!
+//! When a folder holds both kinds for the same square, the Copernicus GLO-30 tile is used
+//! (newer, void-free, not rounded to whole metres), then SRTM, then Copernicus GLO-90.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Tiles kept in memory at once (a 1″ tile is 26 MB).
+/// Tiles kept in memory at once (a 1″ SRTM tile is 26 MB, a Copernicus GLO-30 one 52 MB).
 pub const CACHE_TILES: usize = 4;
 /// The SRTM void marker.
 pub const VOID: i16 = i16::MIN;
@@ -35,6 +39,8 @@ pub enum DemError {
     Zip { path: PathBuf, reason: String },
     #[error("{path}: every sample of the tile is void")]
     AllVoid { path: PathBuf },
+    #[error("{path}: GeoTIFF: {reason}")]
+    Tiff { path: PathBuf, reason: String },
 }
 
 /// The south-west corner (whole degrees) of the tile holding a point.
@@ -72,14 +78,33 @@ pub fn parse_tile_name(name: &str) -> Option<(i32, i32)> {
     ((-90..90).contains(&lat) && (-180..180).contains(&lon)).then_some((lat, lon))
 }
 
+/// Where a tile's grid lies: the centre of its north-west sample and the samples per
+/// degree. SRTM: the tile's north-west corner and `n − 1` per degree (both edges are in
+/// the tile); Copernicus: from the file's georeferencing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Grid {
+    pub lat0: f64,
+    pub lon0: f64,
+    pub rows_per_deg: f64,
+    pub cols_per_deg: f64,
+}
+
+/// A tile's heights in metres, north row first: SRTM's whole metres are kept as `i16` (half
+/// the memory), Copernicus's fractional metres as `f32`.
+#[derive(Clone, Debug)]
+pub enum Heights {
+    I16(Vec<i16>),
+    F32(Vec<f32>),
+}
+
 /// One tile in memory.
 #[derive(Clone, Debug)]
 pub struct Tile {
-    corner: (i32, i32),
-    /// Samples per side (3601 or 1201).
-    n: usize,
-    /// Heights in metres, north row first, voids filled.
-    h: Vec<i16>,
+    rows: usize,
+    cols: usize,
+    grid: Grid,
+    /// Voids filled.
+    h: Heights,
 }
 
 impl Tile {
@@ -90,36 +115,79 @@ impl Tile {
             l if l == 1201 * 1201 * 2 => 1201,
             size => return Err(DemError::Size { path: path.to_path_buf(), size }),
         };
-        let mut h: Vec<i16> =
-            bytes.chunks_exact(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect();
-        if !fill_voids(&mut h, n) {
-            return Err(DemError::AllVoid { path: path.to_path_buf() });
-        }
-        Ok(Tile { corner, n, h })
+        let h: Vec<i16> = bytes.chunks_exact(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect();
+        let per_deg = (n - 1) as f64;
+        let grid = Grid {
+            lat0: f64::from(corner.0) + 1.0,
+            lon0: f64::from(corner.1),
+            rows_per_deg: per_deg,
+            cols_per_deg: per_deg,
+        };
+        Tile::new(n, n, grid, Heights::I16(h), None, path)
     }
 
-    /// Samples per side.
+    /// A tile of `rows × cols` heights laid out by `grid`; voids (SRTM's −32768, NaN, or
+    /// `nodata`) are filled from their neighbours. `path` names it in errors.
+    pub fn new(
+        rows: usize,
+        cols: usize,
+        grid: Grid,
+        mut h: Heights,
+        nodata: Option<f32>,
+        path: &Path,
+    ) -> Result<Tile, DemError> {
+        let filled = match &mut h {
+            Heights::I16(v) => fill_voids(v, cols, |x| x == VOID, f64::from, |m| m.round() as i16),
+            Heights::F32(v) => {
+                fill_voids(v, cols, |x| x.is_nan() || Some(x) == nodata, f64::from, |m| m as f32)
+            }
+        };
+        if !filled {
+            return Err(DemError::AllVoid { path: path.to_path_buf() });
+        }
+        Ok(Tile { rows, cols, grid, h })
+    }
+
+    /// Samples from north to south.
     pub fn size(&self) -> usize {
-        self.n
+        self.rows
+    }
+
+    /// Samples from west to east.
+    pub fn cols(&self) -> usize {
+        self.cols
     }
 
     /// The height at grid node (row from the north, column from the west).
     pub fn node(&self, row: usize, col: usize) -> f64 {
-        f64::from(self.h[row * self.n + col])
+        let i = row * self.cols + col;
+        match &self.h {
+            Heights::I16(h) => f64::from(h[i]),
+            Heights::F32(h) => f64::from(h[i]),
+        }
     }
 
-    /// Bilinear interpolation at a point of this tile (clamped to its edges).
+    /// Bilinear interpolation at a point of this tile (clamped to its edges: a Copernicus
+    /// tile's last row and column are one pixel short of the south and east edges).
     pub fn elevation(&self, lat: f64, lon: f64) -> f64 {
-        let last = (self.n - 1) as f64;
-        let r = ((f64::from(self.corner.0) + 1.0 - lat) * last).clamp(0.0, last);
-        let c = ((lon - f64::from(self.corner.1)) * last).clamp(0.0, last);
+        match &self.h {
+            Heights::I16(h) => self.bilinear(h, lat, lon),
+            Heights::F32(h) => self.bilinear(h, lat, lon),
+        }
+    }
+
+    #[inline]
+    fn bilinear<T: Copy + Into<f64>>(&self, h: &[T], lat: f64, lon: f64) -> f64 {
+        let (last_r, last_c) = ((self.rows - 1) as f64, (self.cols - 1) as f64);
+        let r = ((self.grid.lat0 - lat) * self.grid.rows_per_deg).clamp(0.0, last_r);
+        let c = ((lon - self.grid.lon0) * self.grid.cols_per_deg).clamp(0.0, last_c);
         // The cell's top-left node; the last row/column use the cell before them.
-        let r0 = (r.floor() as usize).min(self.n - 2);
-        let c0 = (c.floor() as usize).min(self.n - 2);
+        let r0 = (r.floor() as usize).min(self.rows - 2);
+        let c0 = (c.floor() as usize).min(self.cols - 2);
         let (fr, fc) = (r - r0 as f64, c - c0 as f64);
-        let i = r0 * self.n + c0;
-        let (a, b) = (f64::from(self.h[i]), f64::from(self.h[i + 1]));
-        let (d, e) = (f64::from(self.h[i + self.n]), f64::from(self.h[i + self.n + 1]));
+        let i = r0 * self.cols + c0;
+        let (a, b): (f64, f64) = (h[i].into(), h[i + 1].into());
+        let (d, e): (f64, f64) = (h[i + self.cols].into(), h[i + self.cols + 1].into());
         let top = a + (b - a) * fc;
         let bottom = d + (e - d) * fc;
         top + (bottom - top) * fr
@@ -127,36 +195,48 @@ impl Tile {
 }
 
 /// Replace voids by the mean of their non-void 8-neighbours, pass after pass, so a hole
-/// fills from its rim inwards. False when the whole tile is void.
-fn fill_voids(h: &mut [i16], n: usize) -> bool {
-    let mut voids: Vec<usize> = (0..h.len()).filter(|&i| h[i] == VOID).collect();
+/// fills from its rim inwards. False when the whole tile is void. `cols` samples a row.
+fn fill_voids<T: Copy>(
+    h: &mut [T],
+    cols: usize,
+    is_void: impl Fn(T) -> bool,
+    to_f64: impl Fn(T) -> f64,
+    from_f64: impl Fn(f64) -> T,
+) -> bool {
+    let mut voids: Vec<usize> = (0..h.len()).filter(|&i| is_void(h[i])).collect();
     if voids.len() == h.len() {
         return false;
     }
+    let rows = h.len() / cols;
     while !voids.is_empty() {
         // Values computed from this pass's state only, then written, so the fill does not
         // depend on the scan order.
-        let mut filled: Vec<(usize, i16)> = Vec::new();
+        let mut filled: Vec<(usize, T)> = Vec::new();
         let mut rest = Vec::new();
         for &i in &voids {
-            let (r, c) = ((i / n) as i64, (i % n) as i64);
-            let (mut sum, mut k) = (0i64, 0i64);
+            let (r, c) = ((i / cols) as i64, (i % cols) as i64);
+            let (mut sum, mut k) = (0.0f64, 0u32);
             for dr in -1..=1 {
                 for dc in -1..=1 {
                     let (rr, cc) = (r + dr, c + dc);
-                    if (dr, dc) == (0, 0) || rr < 0 || cc < 0 || rr >= n as i64 || cc >= n as i64 {
+                    if (dr, dc) == (0, 0)
+                        || rr < 0
+                        || cc < 0
+                        || rr >= rows as i64
+                        || cc >= cols as i64
+                    {
                         continue;
                     }
-                    let v = h[(rr as usize) * n + cc as usize];
-                    if v != VOID {
-                        sum += i64::from(v);
+                    let v = h[(rr as usize) * cols + cc as usize];
+                    if !is_void(v) {
+                        sum += to_f64(v);
                         k += 1;
                     }
                 }
             }
             if k > 0 {
-                // The mean of i16 values is an i16.
-                filled.push((i, (sum as f64 / k as f64).round() as i16));
+                // The mean of values of the sample type fits that type.
+                filled.push((i, from_f64(sum / f64::from(k))));
             } else {
                 rest.push(i);
             }
@@ -180,10 +260,32 @@ fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The Copernicus names first (see the module doc for the order), each as a file in the
+/// folder or inside a folder of the same name; then SRTM's.
+fn all_candidates(dir: &Path, corner: (i32, i32)) -> Vec<PathBuf> {
+    let copernicus = super::geotiff::tile_names(corner);
+    let mut out = Vec::new();
+    let mut add = |name: &str| {
+        out.push(dir.join(format!("{name}.tif")));
+        out.push(dir.join(name).join(format!("{name}.tif")));
+    };
+    add(&copernicus[0]);
+    let mut out2 = candidates(dir, &tile_name(corner));
+    out.append(&mut out2);
+    for name in &copernicus[1..] {
+        out.push(dir.join(format!("{name}.tif")));
+        out.push(dir.join(name).join(format!("{name}.tif")));
+    }
+    out
+}
+
 fn read_tile_file(path: &Path, corner: (i32, i32)) -> Result<Tile, DemError> {
     let io = |source| DemError::Io { path: path.to_path_buf(), source };
     let raw = std::fs::read(path).map_err(io)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase());
+    if name.as_deref().is_some_and(|n| n.ends_with(".tif") || n.ends_with(".tiff")) {
+        return super::geotiff::read(corner, &raw, path);
+    }
     let bytes = match name.as_deref() {
         Some(n) if n.ends_with(".gz") => {
             let mut out = Vec::with_capacity(3601 * 3601 * 2);
@@ -223,7 +325,7 @@ fn unzip_hgt(path: &Path, raw: &[u8]) -> Result<Vec<u8>, DemError> {
 /// A tile's corner and the tile, `None` when the folder has no such tile.
 type CachedTile = ((i32, i32), Option<Arc<Tile>>);
 
-/// A folder of SRTM tiles, read on demand.
+/// A folder of terrain tiles (SRTM or Copernicus), read on demand.
 #[derive(Debug)]
 pub struct DemDir {
     dir: PathBuf,
@@ -252,8 +354,7 @@ impl DemDir {
             self.cache.insert(0, entry);
             return Ok(tile);
         }
-        let name = tile_name(corner);
-        let path = candidates(&self.dir, &name).into_iter().find(|p| p.is_file());
+        let path = all_candidates(&self.dir, corner).into_iter().find(|p| p.is_file());
         let tile = match path {
             Some(p) => {
                 self.loads += 1;
@@ -323,7 +424,14 @@ mod tests {
     /// property tests do not build a full tile per case.
     fn grid(n: usize, corner: (i32, i32), f: impl Fn(usize, usize) -> f64) -> Tile {
         let h = (0..n * n).map(|i| f(i / n, i % n) as i16).collect();
-        Tile { corner, n, h }
+        let per_deg = (n - 1) as f64;
+        let grid = Grid {
+            lat0: f64::from(corner.0) + 1.0,
+            lon0: f64::from(corner.1),
+            rows_per_deg: per_deg,
+            cols_per_deg: per_deg,
+        };
+        Tile { rows: n, cols: n, grid, h: Heights::I16(h) }
     }
 
     #[test]

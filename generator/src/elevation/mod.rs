@@ -15,6 +15,7 @@
 //! extractor for every activity it writes).
 
 pub mod dem;
+pub mod geotiff;
 pub mod job;
 pub mod lookup;
 
