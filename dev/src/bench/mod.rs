@@ -58,8 +58,9 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
-    /// Terrain (SRTM) look-ups per second on one core once a tile is loaded, for 1″ and 3″
-    /// tiles; exits non-zero below 1 million points per second.
+    /// Terrain look-ups per second on one core once a tile is loaded, for 1″ and 3″ SRTM
+    /// tiles and a Copernicus GLO-30 GeoTIFF tile; exits non-zero below 1 million points per
+    /// second.
     #[command(after_help = "Example:
   cargo build --release -p bincio-dev && target/release/bincio-dev bench elevation")]
     Elevation {
