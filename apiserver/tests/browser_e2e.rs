@@ -183,7 +183,7 @@ async fn fetch_status(c: &Client, path: &str) -> u64 {
 
 /// The text of a form's status line (`.form-status`) inside `scope`, prefixed with
 /// `error: ` when the page marked it as a failure.
-pub(crate) async fn form_status(c: &Client, scope: &str) -> String {
+async fn form_status(c: &Client, scope: &str) -> String {
     c.execute(
         "var s = document.querySelector(arguments[0] + ' .form-status'); \
          return s ? (s.classList.contains('error') ? 'error: ' : '') + s.textContent : '';",

@@ -126,14 +126,14 @@ async fn settings_button_job_page_and_restore() {
 /// device's figure back. Skipped with a message when a tool is missing, unless `CI=true`.
 mod in_chromium {
     use crate::browser_e2e::{
-        Driver, browser, click_visible, console_errors, fill, form_status, open_edit_dialog, shot,
-        tools, until,
+        Driver, browser, click_visible, console_errors, fill, open_edit_dialog, shot, tools, until,
     };
     use crate::nginx::{
         Guard, free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port,
     };
     use crate::util::skip_or_fail;
     use fantoccini::{Client, Locator};
+    use serde_json::json;
     use std::f64::consts::PI;
     use std::path::Path;
     use std::process::{Command, Stdio};
@@ -261,10 +261,19 @@ mod in_chromium {
             .await
             .unwrap();
         // The dialog follows the job, then reloads the page with what the job did on top.
+        // One script for both reads, and no unwrap: the page may reload while it runs.
         until("the job's notice on the reloaded page", || async {
-            let s = form_status(c, form).await;
-            assert!(!s.starts_with("error: "), "recalculation refused: {s}");
-            c.find(Locator::Css("[data-job-notice]")).await.ok()?.text().await.ok()
+            let v = c
+                .execute(
+                    "var n = document.querySelector('[data-job-notice]'); \
+                     var s = document.querySelector(arguments[0] + ' .form-status.error'); \
+                     return [n && n.textContent, s && s.textContent];",
+                    vec![json!(form)],
+                )
+                .await
+                .ok()?;
+            assert!(v[1].is_null(), "recalculation refused: {}", v[1]);
+            v[0].as_str().map(str::to_owned)
         })
         .await
     }

@@ -439,3 +439,67 @@ fn the_watcher_job_uses_the_instance_setting_and_updates_the_page_then_restores(
     assert!(st["message"].as_str().expect("msg").contains("restored"), "{st}");
     assert_eq!(page_gain(&site, &id), device);
 }
+
+/// The same ground truth from a Copernicus GeoTIFF tile instead of SRTM: a GLO-90 tile
+/// (1200² float32 samples, pixel centres on the north and west edges, DEFLATE with the
+/// floating-point predictor), inside a folder of its own name as the public bucket lays it
+/// out. Every gain within 1.5 % of the surface's own, the altitude within 3 m (median).
+#[test]
+fn copernicus_geotiff_tiles_match_the_ground_truth() {
+    use bincio_gen::elevation::geotiff::{encode_geotiff, tile_names};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let name = &tile_names((46, 13))[1];
+    assert_eq!(name, "Copernicus_DSM_COG_30_N46_00_E013_00_DEM");
+    let tiles = tmp.path().join("copernicus");
+    std::fs::create_dir_all(tiles.join(name)).expect("mkdir");
+    let bytes = encode_geotiff(1200, 1200, (LAT0 + 1.0, LON0), (1200.0, 1200.0), |r, c| {
+        terrain(LAT0 + 1.0 - r as f64 / 1200.0, LON0 + c as f64 / 1200.0) as f32
+    });
+    std::fs::write(tiles.join(name).join(format!("{name}.tif")), bytes).expect("write tile");
+    let inputs = tmp.path().join("in");
+    std::fs::create_dir_all(&inputs).expect("mkdir");
+    let tracks = [
+        path("Ride", (46.30, 13.20), 8.5, 4_000, 0.3),
+        path("Hike", (46.60, 13.55), 1.3, 6_000, 2.0),
+    ];
+    let mut truth = std::collections::BTreeMap::new();
+    for (k, t) in tracks.iter().enumerate() {
+        let start = 1_717_225_200 + k as i64 * 86_400;
+        std::fs::write(inputs.join(format!("{}.gpx", t.name)), gpx(t, start, 11 + k as u64))
+            .expect("write gpx");
+        truth.insert(t.name, true_gain(&t.pts));
+    }
+    let data = tmp.path().join("data");
+    extract(&inputs, &data, "dave", &[]);
+    let (code, out) = run(&[
+        "elevation",
+        "--data-dir",
+        data.to_str().expect("utf8"),
+        "--handle",
+        "dave",
+        "--dem",
+        tiles.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let user = data.join("dave");
+    let mut report = String::new();
+    let mut bad = Vec::new();
+    for d in details(&user) {
+        let title = d["title"].as_str().expect("title");
+        let t = truth[title];
+        let gain = d["elevation_gain_m"].as_f64().expect("gain");
+        let id = d["id"].as_str().expect("id");
+        let ts = json(&user.join("activities").join(format!("{id}.timeseries.json")));
+        let mad = median_abs_diff_from_terrain(&ts);
+        let err = (gain - t) / t * 100.0;
+        report += &format!(
+            "{title}: truth {t:.1} m, Copernicus {gain:.1} m ({err:+.2} %), median |Δalt| {mad:.2} m\n"
+        );
+        if err.abs() > 1.5 || mad > 3.0 {
+            bad.push(title.to_owned());
+        }
+    }
+    eprintln!("{report}");
+    assert_eq!(report.lines().count(), 2, "{report}");
+    assert!(bad.is_empty(), "outside 1.5 % / 3 m: {bad:?}\n{report}");
+}
