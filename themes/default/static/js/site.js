@@ -127,6 +127,8 @@
         var failed = j.state === 'failed' || (j.failures && j.failures.length);
         if (j.state === 'done' && !failed) {
           try { sessionStorage.setItem('bincio-notice', jobText(j.message)); } catch (e) { /* no storage: the page still updates */ }
+          // Open the reloaded page at its top, where the notice is, not where the dialog was.
+          if ('scrollRestoration' in history) { history.scrollRestoration = 'manual'; }
           location.reload();
           return;
         }
