@@ -27,6 +27,12 @@
     if (m) {
       $all('[data-me-link]').forEach(function (a) { a.hidden = false; a.textContent = '@' + m.handle; a.href = '/u/' + m.handle + '/'; });
       $all('[data-user-path]').forEach(function (a) { a.href = '/u/' + m.handle + '/' + a.getAttribute('data-user-path'); });
+      // The entries a member chose to hide (Settings → Navigation).
+      fetch('/api/me/prefs', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .then(function (p) {
+          $all('[data-nav-entry]').forEach(function (a) { a.hidden = (p || {})['nav_hide_' + a.getAttribute('data-nav-entry')] === 'true'; });
+        }, function () { /* every entry stays */ });
     }
     $all('[data-owner]').forEach(function (el) { el.hidden = !(m && m.handle === el.getAttribute('data-owner')); });
     $all('[data-require-login]').forEach(function (el) {
