@@ -659,6 +659,21 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     })
     .await;
 
+    // The header carries the instance's name; the owner's empty feed invites an upload.
+    c.goto(&format!("{base}/u/dave/")).await.unwrap();
+    assert_eq!(text_of(&c, "header .logo").await, "Rides");
+    click_visible(&c, ".empty [data-open-dialog=upload-dialog]").await;
+    until("the upload dialog to open", || async {
+        c.find(Locator::Css("#upload-dialog")).await.ok()?.attr("open").await.ok()?.map(|_| ())
+    })
+    .await;
+    // The shipped nginx config answers a missing page with the site's own 404 page.
+    c.goto(&format!("{base}/no/such/page/")).await.unwrap();
+    assert_eq!(text_of(&c, "main h1").await, "Not found");
+    assert_eq!(c.title().await.unwrap(), "Not found — Rides");
+    assert_eq!(fetch_status(&c, "/no/such/page/").await, 404);
+    c.goto(&format!("{base}/admin/")).await.unwrap();
+
     // Members: a table with the real activity count and human labels, no key names.
     let row = "[data-account=users] tr[data-handle=dave]";
     assert_eq!(text_of(&c, &format!("{row} [data-figure=activities]")).await, "1");
@@ -786,7 +801,8 @@ async fn admin_settings_and_invites_pages_in_chromium() {
         .await
         .into_iter()
         .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
-        // The refused time zone above, on purpose.
+        // The missing page and the refused time zone above, on purpose.
+        .filter(|m| !(m.contains("/no/such/page/ - Failed to load resource") && m.contains("404")))
         .filter(|m| {
             !(m.contains("/api/admin/settings - Failed to load resource") && m.contains("400"))
         })
