@@ -795,6 +795,45 @@ async fn admin_settings_and_invites_pages_in_chromium() {
         (!v.is_empty()).then_some(())
     })
     .await;
+    // Zones: filled from the maximum heart rate, saved into the member's athlete.yaml, and
+    // prefilled again on the next visit.
+    until("the zones form to load", || async {
+        let f = c.find(Locator::Css("form[data-athlete]")).await.ok()?;
+        f.attr("aria-busy").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    fill(&c, "input[name=max_hr]", "190").await;
+    click_visible(&c, "[data-zones-fill=hr_zones]").await;
+    let zone1 = "[data-zones=hr_zones] tbody tr:first-child";
+    let low = c.find(Locator::Css(&format!("{zone1} [data-zone-low]"))).await.unwrap();
+    assert_eq!(low.prop("value").await.unwrap().as_deref(), Some("95"));
+    c.find(Locator::Css("form[data-athlete] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let s = until("the zones to be saved", || async {
+        let s = form_status(&c, "form[data-athlete]").await;
+        (s.starts_with("Saved") || s.starts_with("error: ")).then_some(s)
+    })
+    .await;
+    assert!(s.starts_with("Saved"), "{s}");
+    let yaml = std::fs::read_to_string(data.join("dave/edits/athlete.yaml")).unwrap();
+    assert!(yaml.contains("max_hr: 190"), "{yaml}");
+    assert!(yaml.contains("95") && yaml.contains("114") && yaml.contains("171"), "{yaml}");
+    c.goto(&format!("{base}/settings/")).await.unwrap();
+    until("max_hr prefilled", || async {
+        let v =
+            c.find(Locator::Css("input[name=max_hr]")).await.ok()?.prop("value").await.ok()??;
+        (v == "190").then_some(())
+    })
+    .await;
+    let high = c
+        .find(Locator::Css("[data-zones=hr_zones] tbody tr:nth-child(5) [data-zone-high]"))
+        .await
+        .unwrap();
+    assert_eq!(high.prop("value").await.unwrap().as_deref(), Some("190"));
     shot(&c, "settings.png").await;
 
     let errors: Vec<String> = console_errors(&driver, &c)

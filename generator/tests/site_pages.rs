@@ -116,3 +116,36 @@ fn the_instance_stats_page_counts_every_members_listed_activities() {
 fn count(n: usize) -> String {
     if n == 1 { "1 activity".to_owned() } else { format!("{n} activities") }
 }
+
+/// A member without activities: their feed says so and carries the invitation to upload for
+/// the owner only (hidden in the HTML, shown by the script to that handle alone), and every
+/// page's header has the instance's name from `bincio.toml`.
+#[test]
+fn an_empty_feed_invites_only_its_owner_to_upload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = bincio_gen::cmd::demo::build_demo(tmp.path(), None, None).expect("demo builds");
+    let data = tmp.path().join("data");
+    std::fs::remove_dir_all(data.join("ben/activities")).unwrap();
+    std::fs::write(data.join("ben/index.json"), r#"{"activities":[]}"#).unwrap();
+    std::fs::write(data.join("bincio.toml"), "name = \"Club <Rides>\"\n").unwrap();
+    common::build(&data, &site);
+    let feed = std::fs::read_to_string(site.join("u/ben/index.html")).unwrap();
+    let empty = between(&feed, "<div class=\"empty\">", "</div>");
+    assert!(empty.contains("<p>No activities yet.</p>"), "{empty}");
+    assert!(
+        empty.contains("<p data-owner=\"ben\" hidden><button type=\"button\" class=\"btn\" data-open-dialog=\"upload-dialog\">Upload your first activity</button>"),
+        "{empty}"
+    );
+    // Ada's feed has activities: no invitation there.
+    let ada = std::fs::read_to_string(site.join("u/ada/index.html")).unwrap();
+    assert!(!ada.contains("Upload your first activity"));
+    for page in
+        ["index.html", "u/ben/index.html", "stats/index.html", "admin/index.html", "404.html"]
+    {
+        let html = std::fs::read_to_string(site.join(page)).unwrap();
+        assert!(
+            html.contains("<a class=\"logo\" href=\"/\">Club &lt;Rides&gt;</a>"),
+            "{page}: header"
+        );
+    }
+}
