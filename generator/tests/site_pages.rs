@@ -126,7 +126,9 @@ fn an_empty_feed_invites_only_its_owner_to_upload() {
     let site = bincio_gen::cmd::demo::build_demo(tmp.path(), None, None).expect("demo builds");
     let data = tmp.path().join("data");
     std::fs::remove_dir_all(data.join("ben/activities")).unwrap();
-    std::fs::write(data.join("ben/index.json"), r#"{"activities":[]}"#).unwrap();
+    let mut idx: serde_json::Value = common::read_json(&data.join("ben/index.json"));
+    idx["activities"] = serde_json::json!([]);
+    std::fs::write(data.join("ben/index.json"), idx.to_string()).unwrap();
     std::fs::write(data.join("bincio.toml"), "name = \"Club <Rides>\"\n").unwrap();
     common::build(&data, &site);
     let feed = std::fs::read_to_string(site.join("u/ben/index.html")).unwrap();
