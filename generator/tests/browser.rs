@@ -332,8 +332,7 @@ fn multi_user_navigation_at_phone_width_and_no_api_calls_without_a_daemon() {
     let site = bincio_gen::cmd::demo::build_demo(tmp.path(), None, None).expect("demo builds");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let serve_root = site.clone();
-    std::thread::spawn(move || bincio_gen::cmd::serve::serve_listener(&serve_root, listener));
+    std::thread::spawn(move || bincio_gen::cmd::serve::serve_listener(&site, listener));
     for (k, path) in ["/", "/stats/", "/community/", "/about/", "/u/ada/"].into_iter().enumerate() {
         // Dark mode on every other page keeps the run short while covering both themes.
         let hook = if k % 2 == 1 { "theme," } else { "" };
