@@ -726,6 +726,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
         .await
         .unwrap();
     fill(&c, "input[name=dem_url]", "https://elevation.example.org").await;
+    fill(&c, "[data-key-prefix=strava_] input[name=client_id]", "4242").await;
     c.find(Locator::Css("form[data-settings] button[type=submit]"))
         .await
         .unwrap()
@@ -746,6 +747,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     ] {
         assert!(toml.contains(line), "{line} not in\n{toml}");
     }
+    assert!(toml.contains("strava_client_id = \"4242\""), "{toml}");
     assert!(toml.contains("name = \"Rides\""), "untouched keys stay:\n{toml}");
 
     // Deleting a member's data asks first; dismissed, nothing is deleted.

@@ -128,11 +128,15 @@
   function settingsForm(form) {
     var status = form.querySelector('.form-status');
     var loaded = {};
+    // A field's key is its name, after the prefix of its fieldset (`strava_` + `client_id`).
+    function keyOf(i) { var f = i.closest('[data-key-prefix]'); return (f ? f.getAttribute('data-key-prefix') : '') + i.name; }
+    var fields = {};
+    $all('input[name], select[name]', form).forEach(function (i) { fields[keyOf(i)] = i; });
     function current(i) { return i.type === 'checkbox' ? String(i.checked) : i.value.trim(); }
     api('GET', '/api/admin/settings').then(function (res) {
       if (!res.ok) { say(status, message(res), false); return; }
       res.json.settings.forEach(function (s) {
-        var i = form.elements[s.key];
+        var i = fields[s.key];
         if (!i) { return; }
         var v = s.value == null ? s.default : s.value;
         if (i.type === 'checkbox') { i.checked = v === 'true'; }
@@ -147,9 +151,9 @@
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var body = {}, n = 0;
-      $all('input[name], select[name]', form).forEach(function (i) {
-        var v = current(i);
-        if (v !== loaded[i.name] && !(i.type === 'password' && v === '')) { body[i.name] = v; n += 1; }
+      Object.keys(fields).forEach(function (k) {
+        var i = fields[k], v = current(i);
+        if (v !== loaded[k] && !(i.type === 'password' && v === '')) { body[k] = v; n += 1; }
       });
       if (!n) { say(status, 'Nothing changed.', true); return; }
       say(status, 'Saving…', true);
