@@ -700,6 +700,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     assert_eq!(value("select[name=units]").await.as_deref(), Some("metric"));
     assert_eq!(value("input[name=storage_limit_mb]").await.as_deref(), Some("5120"));
     assert_eq!(value("input[name=time_zone]").await.as_deref(), Some("UTC"));
+    shot(&c, "admin.png").await;
     let keep = c.find(Locator::Css("input[name=store_originals]")).await.unwrap();
     assert_eq!(keep.prop("checked").await.unwrap().as_deref(), Some("true"));
     // An invalid time zone is refused with the key named, and nothing is written.
