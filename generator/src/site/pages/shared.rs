@@ -1,5 +1,5 @@
 //! Pages that list everyone or belong to nobody: home (combined feed, or the user's feed on a
-//! single-user site), community, about (en/it/es/ca), the account pages whose forms call the
+//! single-user site), the instance's stats (multi-user), community, about (en/it/es/ca), the account pages whose forms call the
 //! daemon's `/api/`, the API reference, legacy redirects and the 404 page. A `--handle`
 //! build re-renders all of them (they are cheap).
 

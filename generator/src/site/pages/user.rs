@@ -1,6 +1,8 @@
 //! A user's pages: feed (paginated, per sport), stats (calendar heatmaps per sport filter),
 //! athlete (records, best climbs, power curve, zones) and the Atom feed. Only listed
-//! activities appear on any of them.
+//! activities appear on any of them. The stats pages are built by [`render_stats`] over any
+//! set of (handle, activity), so the instance's `/stats/` (every member's, rendered with
+//! the shared pages) is the same page as a user's and cannot count differently.
 
 use super::super::SiteError;
 use super::super::render::{Ctx, by_sport};
