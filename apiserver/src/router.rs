@@ -110,6 +110,8 @@ routes! {
     GET "/api/admin/users" => admin_users: admin::users, Admin, "All accounts";
     GET "/api/admin/jobs" => admin_jobs: admin::jobs, Admin, "Queued and running jobs";
     GET "/api/admin/disk" => admin_disk: admin::disk, Admin, "Disk usage per user folder";
+    GET "/api/admin/settings" => admin_settings_get: admin::settings_get, Admin, "The instance configuration (bincio.toml): every key with its value, default and help; the Strava secret only as set or not";
+    PUT "/api/admin/settings" => admin_settings_put: admin::settings_put, Admin, "Set configuration keys from {key: value} (empty removes the key); re-renders the site when a key the pages use changed";
     POST "/api/admin/users/{handle}/reset-password-code" => admin_reset_code: admin::reset_code, Admin, "Issue a 24 h reset code";
     POST "/api/admin/users/{handle}/rebuild" => admin_rebuild: admin::rebuild, Admin, "Queue a re-render of the user";
     GET "/api/admin/users/{handle}/diag" => admin_diag: admin::diag, Admin, "Diagnostics of a user folder";

@@ -818,6 +818,17 @@ async fn admin_endpoints() {
         404
     );
     t.activity("bob", ID);
+    // One activity is three files (detail, track, timeseries): the figures count activities.
+    for f in [format!("{ID}.geojson"), format!("{ID}.timeseries.json")] {
+        std::fs::write(t.root().join("bob/activities").join(f), "{}").unwrap();
+    }
+    let d = t.call("GET", "/api/admin/disk", Some(&admin), None).await;
+    let row = d.json["users"].as_array().unwrap().iter().find(|u| u["handle"] == "bob").unwrap();
+    assert_eq!(row["activities_count"], 1, "{row}");
+    assert_eq!(
+        t.call("GET", "/api/me/storage", Some(&bob), None).await.json["activities_count"],
+        1
+    );
     let diag = t.call("GET", "/api/admin/users/bob/diag", Some(&admin), None).await;
     assert_eq!(diag.json["activities"]["json_files"], 1);
     assert!(!diag.json.to_string().contains(t.root().to_str().unwrap()), "no absolute paths");
@@ -949,4 +960,104 @@ async fn a_display_name_change_is_published_and_queued() {
         serde_json::from_slice(&std::fs::read(t.root().join("bob/edits/profile.json")).unwrap())
             .unwrap();
     assert_eq!(profile["display_name"], "Bob B");
+}
+
+/// The admin page's settings form: every key with its value and default, the secret never
+/// sent, invalid values refused naming the key with nothing written, and a change to a key
+/// the pages use queues a re-render of every member.
+#[tokio::test]
+async fn admin_settings_are_read_and_written_through_the_api() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    let admin = t.admin().await;
+    let cfg = t.root().join("bincio.toml");
+    std::fs::write(
+        &cfg,
+        "# hand-written\nname = \"Our Rides\"\nstrava_client_secret = \"abc123\"\n",
+    )
+    .unwrap();
+    for m in ["GET", "PUT"] {
+        let body = (m == "PUT").then(|| json!({"units": "imperial"}));
+        assert_eq!(t.call(m, "/api/admin/settings", Some(&bob), body.clone()).await.status, 403);
+        assert_eq!(t.call(m, "/api/admin/settings", None, body).await.status, 401);
+    }
+    let r = t.call("GET", "/api/admin/settings", Some(&admin), None).await;
+    assert_eq!(r.status, 200);
+    let by_key = |j: &serde_json::Value, k: &str| {
+        j["settings"].as_array().unwrap().iter().find(|s| s["key"] == k).unwrap().clone()
+    };
+    let keys: Vec<&str> =
+        r.json["settings"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap()).collect();
+    for k in ["name", "time_zone", "units", "tile_url", "dem_dir", "dem_url", "storage_limit_mb"] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    assert_eq!(by_key(&r.json, "name")["value"], "Our Rides");
+    assert_eq!(by_key(&r.json, "name")["set"], true);
+    assert_eq!(by_key(&r.json, "units")["value"], serde_json::Value::Null);
+    assert_eq!(by_key(&r.json, "units")["default"], "metric");
+    assert_eq!(by_key(&r.json, "storage_limit_mb")["kind"], "number");
+    let secret = by_key(&r.json, "strava_client_secret");
+    assert_eq!((secret["set"].clone(), secret["value"].clone()), (json!(true), json!(null)));
+    assert!(!r.json.to_string().contains("abc123"), "the secret left the server");
+
+    // An invalid value: 400 naming the key, and the file is untouched (the valid key of the
+    // same request is not written either).
+    let before = std::fs::read_to_string(&cfg).unwrap();
+    let bad = t
+        .call(
+            "PUT",
+            "/api/admin/settings",
+            Some(&admin),
+            Some(json!({"units": "imperial", "time_zone": "Europe/Atlantis"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.json);
+    assert!(bad.json.to_string().contains("time_zone"), "{}", bad.json);
+    assert!(
+        !bad.json.to_string().contains(t.root().to_str().unwrap()),
+        "no server path: {}",
+        bad.json
+    );
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), before);
+
+    let queued_before = t.queue_requests().len();
+    let ok = t
+        .call(
+            "PUT",
+            "/api/admin/settings",
+            Some(&admin),
+            Some(json!({
+                "units": "imperial",
+                "time_zone": "Europe/Rome",
+                "dem_url": "https://elevation.example.org",
+                "storage_limit_mb": 2048,
+                "store_originals": false,
+                "name": "",
+                "strava_client_secret": "",
+            })),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.json);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.starts_with("# hand-written\n"), "comment kept: {text}");
+    assert!(text.contains("units = \"imperial\"") && text.contains("storage_limit_mb = 2048"));
+    assert!(
+        text.contains("store_originals = false") && text.contains("time_zone = \"Europe/Rome\"")
+    );
+    assert!(!text.contains("name ="), "an empty value removes the key: {text}");
+    assert!(text.contains("strava_client_secret = \"abc123\""), "an empty secret keeps it");
+    assert_eq!(by_key(&ok.json, "dem_url")["value"], "https://elevation.example.org");
+    // `units` and `name` are page settings: both members' pages are re-rendered.
+    assert_eq!(ok.json["rebuilds_queued"], 2);
+    let queued = t.queue_requests();
+    assert_eq!(queued.len(), queued_before + 2);
+    for h in ["admin", "bob"] {
+        assert!(queued.iter().any(|q| q["handle"] == h && q["change"] == "rebuild"), "{h}");
+    }
+    // The daemon reads the new file (the storage cap it enforces).
+    assert_eq!(t.call("GET", "/api/me", Some(&bob), None).await.json["storage_limit_mb"], 2048);
+    // A key only the daemon reads queues nothing.
+    let r =
+        t.call("PUT", "/api/admin/settings", Some(&admin), Some(json!({"max_users": 10}))).await;
+    assert_eq!((r.status.as_u16(), r.json["rebuilds_queued"].clone()), (200, json!(0)));
 }

@@ -590,3 +590,265 @@ async fn strava_connect_sync_and_disconnect_in_chromium() {
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+/// Text of the first element matching `css`, once it exists and is not empty.
+async fn text_of(c: &Client, css: &str) -> String {
+    until(&format!("{css} to show"), || async {
+        let t = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+        (!t.trim().is_empty()).then_some(t)
+    })
+    .await
+}
+
+/// The admin, settings and invites pages as an admin uses them: tables with human labels
+/// and figures that match the data (one activity is three files, and shows as 1), the
+/// instance settings form prefilled from `bincio.toml` and saving into it (an invalid value
+/// refused naming the key), a confirmation before deleting a member's data (dismissed:
+/// nothing deleted), an invite created into the table, the storage of the settings page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_settings_and_invites_pages_in_chromium() {
+    let (chromium, driver, nginx, gen_bin) = match tools() {
+        Ok(t) => t,
+        Err(why) => return skip_or_fail(&why),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
+    std::fs::create_dir_all(&site).unwrap();
+    init_instance(&data);
+    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let _api = crate::nginx::start_daemon(&data, api_port);
+    let _watch = start_watcher(&gen_bin, &data, &site, &[]);
+    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
+    let driver = Driver {
+        port: driver_port,
+        sessions: std::sync::Mutex::new(Vec::new()),
+        _child: Guard(
+            Command::new(&driver)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ),
+    };
+    wait_port(api_port).await;
+    wait_port(web_port).await;
+    wait_port(driver_port).await;
+    until("the first render (admin page)", || async {
+        site.join("admin/index.html").is_file().then_some(())
+    })
+    .await;
+    // One activity of dave's, as extraction leaves it: detail, track and timeseries.
+    let acts = data.join("dave/activities");
+    std::fs::create_dir_all(&acts).unwrap();
+    for f in [
+        "2026-05-03T053000Z.json",
+        "2026-05-03T053000Z.geojson",
+        "2026-05-03T053000Z.timeseries.json",
+    ] {
+        std::fs::write(acts.join(f), "{}").unwrap();
+    }
+    let base = format!("http://127.0.0.1:{web_port}");
+    let c = browser(&driver, &chromium, &tmp.path().join("profile-dave")).await;
+    c.goto(&format!("{base}/login/?next=/admin/")).await.unwrap();
+    fill(&c, "input[name=handle]", "dave").await;
+    fill(&c, "input[name=password]", "password-123").await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    until("login to land on /admin/", || async {
+        (c.current_url().await.ok()?.path() == "/admin/").then_some(())
+    })
+    .await;
+
+    // The header carries the instance's name; the owner's empty feed invites an upload.
+    c.goto(&format!("{base}/u/dave/")).await.unwrap();
+    assert_eq!(text_of(&c, "header .logo").await, "Rides");
+    click_visible(&c, ".empty [data-open-dialog=upload-dialog]").await;
+    until("the upload dialog to open", || async {
+        c.find(Locator::Css("#upload-dialog")).await.ok()?.attr("open").await.ok()?.map(|_| ())
+    })
+    .await;
+    // The shipped nginx config answers a missing page with the site's own 404 page.
+    c.goto(&format!("{base}/no/such/page/")).await.unwrap();
+    assert_eq!(text_of(&c, "main h1").await, "Not found");
+    assert_eq!(c.title().await.unwrap(), "Not found — Rides");
+    assert_eq!(fetch_status(&c, "/no/such/page/").await, 404);
+    c.goto(&format!("{base}/admin/")).await.unwrap();
+
+    // Members: a table with the real activity count and human labels, no key names.
+    let row = "[data-account=users] tr[data-handle=dave]";
+    assert_eq!(text_of(&c, &format!("{row} [data-figure=activities]")).await, "1");
+    assert_eq!(text_of(&c, &format!("{row} td")).await, "Admin");
+    let disk = text_of(&c, "[data-account=disk] p").await;
+    assert!(disk.contains("GB used of") && disk.contains("GB free"), "{disk}");
+    assert_eq!(text_of(&c, "[data-account=jobs] p").await, "No job is waiting or running.");
+    let body = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    for raw in ["activities_count", "total_mb", "in_db", "used_gb", "{\""] {
+        assert!(!body.contains(raw), "raw key {raw} on the admin page:\n{body}");
+    }
+
+    // Settings: prefilled from bincio.toml (name from init, defaults elsewhere).
+    until("the settings form to load", || async {
+        let f = c.find(Locator::Css("form[data-settings]")).await.ok()?;
+        f.attr("aria-busy").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let value = |css: &'static str| {
+        let c = c.clone();
+        async move { c.find(Locator::Css(css)).await.unwrap().prop("value").await.unwrap() }
+    };
+    assert_eq!(value("input[name=name]").await.as_deref(), Some("Rides"));
+    assert_eq!(value("select[name=units]").await.as_deref(), Some("metric"));
+    assert_eq!(value("input[name=storage_limit_mb]").await.as_deref(), Some("5120"));
+    assert_eq!(value("input[name=time_zone]").await.as_deref(), Some("UTC"));
+    shot(&c, "admin.png").await;
+    let keep = c.find(Locator::Css("input[name=store_originals]")).await.unwrap();
+    assert_eq!(keep.prop("checked").await.unwrap().as_deref(), Some("true"));
+    // An invalid time zone is refused with the key named, and nothing is written.
+    let toml_before = std::fs::read_to_string(data.join("bincio.toml")).unwrap();
+    fill(&c, "input[name=time_zone]", "Mars/Olympus_Mons").await;
+    c.find(Locator::Css("form[data-settings] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let s = until("the refusal", || async {
+        let s = form_status(&c, "form[data-settings]").await;
+        s.starts_with("error: ").then_some(s)
+    })
+    .await;
+    assert!(s.contains("time_zone"), "{s}");
+    assert_eq!(std::fs::read_to_string(data.join("bincio.toml")).unwrap(), toml_before);
+    fill(&c, "input[name=time_zone]", "Europe/Rome").await;
+    c.find(Locator::Css("select[name=units]"))
+        .await
+        .unwrap()
+        .select_by_value("imperial")
+        .await
+        .unwrap();
+    fill(&c, "input[name=dem_url]", "https://elevation.example.org").await;
+    fill(&c, "[data-key-prefix=strava_] input[name=client_id]", "4242").await;
+    c.find(Locator::Css("form[data-settings] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let s = until("the settings to be saved", || async {
+        let s = form_status(&c, "form[data-settings]").await;
+        s.starts_with("Saved.").then_some(s)
+    })
+    .await;
+    assert!(s.contains("re-rendered"), "units changed, pages re-render: {s}");
+    let toml = std::fs::read_to_string(data.join("bincio.toml")).unwrap();
+    for line in [
+        "units = \"imperial\"",
+        "time_zone = \"Europe/Rome\"",
+        "dem_url = \"https://elevation.example.org\"",
+    ] {
+        assert!(toml.contains(line), "{line} not in\n{toml}");
+    }
+    assert!(toml.contains("strava_client_id = \"4242\""), "{toml}");
+    assert!(toml.contains("name = \"Rides\""), "untouched keys stay:\n{toml}");
+
+    // Deleting a member's data asks first; dismissed, nothing is deleted.
+    // (Centred first: at the top of the view the sticky header would take the click.)
+    let wipe = format!("{row} [data-user-action=wipe]");
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        vec![json!(wipe)],
+    )
+    .await
+    .unwrap();
+    click_visible(&c, &wipe).await;
+    let question = c.get_alert_text().await.unwrap();
+    assert!(question.contains("@dave") && question.contains("cannot be undone"), "{question}");
+    c.dismiss_alert().await.unwrap();
+    assert!(acts.join("2026-05-03T053000Z.json").is_file(), "dismissed, yet deleted");
+
+    // Invites: a new invite appears in the table, unused, with its link.
+    c.goto(&format!("{base}/invites/")).await.unwrap();
+    // `init` made the first one.
+    let rows = "[data-account=invites] table tbody tr";
+    assert_eq!(text_of(&c, &format!("{rows} td:nth-child(3)")).await, "Unused");
+    assert_eq!(c.find_all(Locator::Css(rows)).await.unwrap().len(), 1);
+    click_visible(&c, "form[data-invite-create] button").await;
+    until("the new invite in the table", || async {
+        (c.find_all(Locator::Css(rows)).await.ok()?.len() == 2).then_some(())
+    })
+    .await;
+    for row in c.find_all(Locator::Css(rows)).await.unwrap() {
+        let status = row.find(Locator::Css("td:nth-child(3)")).await.unwrap().text().await.unwrap();
+        assert_eq!(status, "Unused");
+        assert!(row.find(Locator::Css("button[data-copy*='/register/?code=']")).await.is_ok());
+    }
+    assert!(form_status(&c, "form[data-invite-create]").await.contains("/register/?code="));
+
+    // Settings: storage in words, the display name prefilled.
+    c.goto(&format!("{base}/settings/")).await.unwrap();
+    assert_eq!(text_of(&c, "[data-account=storage] [data-figure=activities]").await, "1 activity");
+    until("the display name prefilled", || async {
+        let v = c
+            .find(Locator::Css("input[name=display_name]"))
+            .await
+            .ok()?
+            .prop("value")
+            .await
+            .ok()??;
+        (!v.is_empty()).then_some(())
+    })
+    .await;
+    // Zones: filled from the maximum heart rate, saved into the member's athlete.yaml, and
+    // prefilled again on the next visit.
+    until("the zones form to load", || async {
+        let f = c.find(Locator::Css("form[data-athlete]")).await.ok()?;
+        f.attr("aria-busy").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    fill(&c, "input[name=max_hr]", "190").await;
+    click_visible(&c, "[data-zones-fill=hr_zones]").await;
+    let zone1 = "[data-zones=hr_zones] tbody tr:first-child";
+    let low = c.find(Locator::Css(&format!("{zone1} [data-zone-low]"))).await.unwrap();
+    assert_eq!(low.prop("value").await.unwrap().as_deref(), Some("95"));
+    c.find(Locator::Css("form[data-athlete] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let s = until("the zones to be saved", || async {
+        let s = form_status(&c, "form[data-athlete]").await;
+        (s.starts_with("Saved") || s.starts_with("error: ")).then_some(s)
+    })
+    .await;
+    assert!(s.starts_with("Saved"), "{s}");
+    let yaml = std::fs::read_to_string(data.join("dave/edits/athlete.yaml")).unwrap();
+    assert!(yaml.contains("max_hr: 190"), "{yaml}");
+    assert!(yaml.contains("95") && yaml.contains("114") && yaml.contains("171"), "{yaml}");
+    c.goto(&format!("{base}/settings/")).await.unwrap();
+    until("max_hr prefilled", || async {
+        let v =
+            c.find(Locator::Css("input[name=max_hr]")).await.ok()?.prop("value").await.ok()??;
+        (v == "190").then_some(())
+    })
+    .await;
+    let high = c
+        .find(Locator::Css("[data-zones=hr_zones] tbody tr:nth-child(5) [data-zone-high]"))
+        .await
+        .unwrap();
+    assert_eq!(high.prop("value").await.unwrap().as_deref(), Some("190"));
+    shot(&c, "settings.png").await;
+
+    let errors: Vec<String> = console_errors(&driver, &c)
+        .await
+        .into_iter()
+        .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
+        // The missing page and the refused time zone above, on purpose.
+        .filter(|m| !(m.contains("/no/such/page/ - Failed to load resource") && m.contains("404")))
+        .filter(|m| {
+            !(m.contains("/api/admin/settings - Failed to load resource") && m.contains("400"))
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    drop(c);
+}

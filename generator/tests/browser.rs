@@ -316,3 +316,34 @@ fn activity_pages_at_phone_and_desktop_width_in_both_themes() {
     assert!(nav.starts_with("ok;"), "feed navigation {nav}");
     assert!(p.console.is_empty(), "feed console {:?}", p.console);
 }
+
+/// A multi-user site (the demo, built without a daemon) at phone width, light and dark:
+/// every navigation entry (Feed, Stats, Athlete, Community, About) is on screen on the feed,
+/// the instance stats page, the community and about pages; no page overflows sideways; no
+/// console message at all, so no page asked `/api/me` (the preview answers `/api/*` with 404,
+/// which the console would report).
+#[test]
+fn multi_user_navigation_at_phone_width_and_no_api_calls_without_a_daemon() {
+    let Some(bin) = chromium() else {
+        common::skip_or_fail("chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let site = bincio_gen::cmd::demo::build_demo(tmp.path(), None, None).expect("demo builds");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || bincio_gen::cmd::serve::serve_listener(&site, listener));
+    for (k, path) in ["/", "/stats/", "/community/", "/about/", "/u/ada/"].into_iter().enumerate() {
+        // Dark mode on every other page keeps the run short while covering both themes.
+        let hook = if k % 2 == 1 { "theme," } else { "" };
+        let p = load(&bin, &format!("{base}{path}#bincio-test={hook}nav,overflow"), 390, None);
+        assert!(p.console.is_empty(), "{path}: console {:?}", p.console);
+        let nav = attr(&p.dom, "<body", "data-nav").unwrap_or("missing").to_owned();
+        assert!(nav.starts_with("ok;"), "{path}: navigation {nav}");
+        assert_eq!(nav, "ok;Feed|Stats|Athlete|Community|About", "{path}");
+        let o = attr(&p.dom, "<body", "data-overflow").unwrap_or("missing").to_owned();
+        assert!(o.starts_with("false"), "{path} overflows at 390 px: {o}");
+        assert!(p.dom.contains("<a class=\"logo\" href=\"/\">Bincio</a>"), "{path}: header");
+        assert_eq!(attr(&p.dom, "<body", "data-daemon"), Some("false"));
+    }
+}

@@ -242,7 +242,9 @@ pub async fn storage(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let limit_mb = crate::quota::Quota::load(st).await?.limit_mb;
     let v = tokio::task::spawn_blocking(move || {
         let (total, _) = dir_usage(ud.path());
-        let (act, act_n) = dir_usage(&ud.activities_dir());
+        let (act, _) = dir_usage(&ud.activities_dir());
+        // Activities, not files: one activity has a detail, a track and a timeseries.
+        let act_n = ud.activity_count();
         let (orig, orig_n) = dir_usage(&ud.originals_dir());
         let (img, img_n) = dir_usage(&ud.edits_dir().join("images"));
         json!({

@@ -10,8 +10,9 @@ use crate::jobs;
 use crate::reply::{self, Resp};
 use crate::request::Req;
 use crate::state::AppState;
-use bincio_bas::Handle;
+use bincio_bas::config::{self, InstanceConfig, Kind};
 use bincio_bas::queue::ChangeKind;
+use bincio_bas::{Handle, InstanceRoot};
 use serde_json::json;
 
 /// Reset codes live 24 h.
@@ -61,7 +62,9 @@ pub async fn disk(st: &AppState, req: Req) -> Result<Resp, ApiError> {
             let Ok(h) = Handle::new(&n) else { continue };
             let ud = root.user(&h);
             let (t, _) = dir_usage(ud.path());
-            let (a, an) = dir_usage(&ud.activities_dir());
+            let (a, _) = dir_usage(&ud.activities_dir());
+            // Activities, not files: one activity has a detail, a track and a timeseries.
+            let an = ud.activity_count();
             let (m, _) = dir_usage(&ud.merged_dir());
             let (o, _) = dir_usage(&ud.originals_dir());
             let (i, _) = dir_usage(&ud.edits_dir().join("images"));
@@ -198,4 +201,108 @@ pub async fn delete_ghost(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     })
     .await??;
     Ok(reply::ok(&json!({"ok": true})))
+}
+
+/// The instance configuration as the admin page shows it: every key of
+/// `bincio_bas::config::KEYS` in order, with its value (`null` when unset; the Strava secret
+/// never leaves the server, only whether it is set), its default, whether `bincio.toml` sets
+/// it, its type and its help text. Read from the file itself, so the page shows what is
+/// written, not the daemon's cached copy.
+fn settings_json(root: &InstanceRoot) -> Result<serde_json::Value, ApiError> {
+    let path = root.config_file();
+    let cfg = InstanceConfig::load(&path).map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let set = config::keys_in_file(&path).map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let keys: Vec<serde_json::Value> = config::KEYS
+        .iter()
+        .map(|k| {
+            let secret = config::SECRET_KEYS.contains(&k.key);
+            let is_set = set.contains(k.key);
+            let value = if secret || !is_set { None } else { cfg.get(k.key) };
+            json!({
+                "key": k.key,
+                "kind": match k.kind { Kind::Text => "text", Kind::Number => "number", Kind::Bool => "bool" },
+                "value": value,
+                "set": is_set,
+                "secret": secret,
+                "default": k.default,
+                "read_by": k.read_by,
+                "help": k.help,
+            })
+        })
+        .collect();
+    Ok(json!({ "settings": keys }))
+}
+
+/// `GET /api/admin/settings`: the instance configuration (`bincio.toml`).
+pub async fn settings_get(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    st.require_admin(req.headers()).await?;
+    let root = st.root.clone();
+    let v = tokio::task::spawn_blocking(move || settings_json(&root)).await??;
+    Ok(reply::ok(&v))
+}
+
+/// `PUT /api/admin/settings`: set keys of `bincio.toml` from `{key: value}` (strings as the
+/// command line takes them, or JSON booleans and numbers; an empty string removes the key,
+/// which brings back its default, except the Strava secret, which an empty field leaves as
+/// it is). Every value is validated before anything is written, by the same code as
+/// `bincio-api settings set`, and the file is edited in place under its lock. When a key
+/// the generator reads changed, every member's pages are queued for a re-render so the
+/// site shows it. Answers the new settings and the number of jobs queued.
+pub async fn settings_put(st: &AppState, req: Req) -> Result<Resp, ApiError> {
+    st.require_admin(req.headers()).await?;
+    let v: serde_json::Value = req.json(st.cfg.limits.json_body_bytes).await?;
+    let obj = v.as_object().ok_or_else(|| ApiError::bad("body", "must be a JSON object"))?;
+    let path = st.root.config_file();
+    let mut edits: Vec<(&'static str, Option<toml::Value>)> = Vec::new();
+    for (key, value) in obj {
+        let info = config::key_info(key)
+            .ok_or_else(|| ApiError::bad("settings", format!("unknown key {key:?}")))?;
+        let raw = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
+            serde_json::Value::Null => String::new(),
+            _ => {
+                return Err(ApiError::bad(
+                    "settings",
+                    format!("{key}: must be a string, number or boolean"),
+                ));
+            }
+        };
+        if config::SECRET_KEYS.contains(&info.key) && raw.trim().is_empty() {
+            continue;
+        }
+        let parsed = config::value_from_cli(&path, info.key, &raw).map_err(|e| match e {
+            // The message names the key; the file's path stays on the server.
+            config::ConfigError::Invalid { key, reason, .. } => {
+                ApiError::bad("settings", format!("{key}: {reason}"))
+            }
+            other => ApiError::bad("settings", other.to_string()),
+        })?;
+        edits.push((info.key, parsed));
+    }
+    let root = st.root.clone();
+    let handles: Vec<String> =
+        st.db.call(|c| Ok(db::users::list(c)?.into_iter().map(|u| u.handle).collect())).await?;
+    let (v, queued) = tokio::task::spawn_blocking(move || {
+        let before = InstanceConfig::load(&root.config_file())
+            .map_err(|e| ApiError::Conflict(e.to_string()))?;
+        let after = config::update(&root.config_file(), &edits)
+            .map_err(|e| ApiError::Conflict(e.to_string()))?;
+        // Keys the pages are rendered with: a change re-renders every member's pages.
+        let site_keys = ["name", "private", "units", "tile_url"];
+        let changed = site_keys.iter().any(|k| before.get(k) != after.get(k));
+        let mut queued = 0;
+        if changed {
+            for h in handles {
+                let job_id = jobs::new_job_id()?;
+                jobs::enqueue_blocking(&root, &job_id, &h, ChangeKind::Rebuild, vec![], None)?;
+                queued += 1;
+            }
+        }
+        Ok::<_, ApiError>((settings_json(&root)?, queued))
+    })
+    .await??;
+    let mut v = v;
+    v["rebuilds_queued"] = json!(queued);
+    Ok(reply::ok(&v))
 }

@@ -170,6 +170,14 @@ pub fn track_name(id: &str) -> String {
 pub fn timeseries_name(id: &str) -> String {
     format!("{id}.timeseries.json")
 }
+/// The activity ID a file of an activities folder is the detail of: `{id}.json`, not
+/// `{id}.timeseries.json` nor `{id}.geojson`. One activity has up to three files there, so
+/// counting files is not counting activities.
+pub fn detail_id(file_name: &str) -> Option<&str> {
+    let id = file_name.strip_suffix(".json")?;
+    (!id.is_empty() && !id.ends_with(".timeseries")).then_some(id)
+}
+
 /// `activities/{id}.geojson`: the `track_url` of a summary or detail, relative to its feed.
 pub fn track_url(id: &str) -> String {
     format!("{ACTIVITIES_DIR}/{}", track_name(id))
@@ -217,6 +225,17 @@ impl UserDir {
     /// `activities/`.
     pub fn activities_dir(&self) -> PathBuf {
         self.dir.join(ACTIVITIES_DIR)
+    }
+    /// How many activities `activities/` holds (detail files, see [`detail_id`]); 0 when
+    /// the folder is missing or unreadable.
+    pub fn activity_count(&self) -> usize {
+        std::fs::read_dir(self.activities_dir())
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_str().and_then(detail_id).is_some())
+                    .count()
+            })
+            .unwrap_or(0)
     }
     /// `activities/{id}.json`.
     pub fn detail(&self, id: &str) -> PathBuf {

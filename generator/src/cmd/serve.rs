@@ -57,9 +57,10 @@ pub fn default_out(data_dir: &Path) -> PathBuf {
 fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
     use notify::Watcher;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let root = opts.data_dir.clone();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if let Ok(ev) = ev
-            && is_data_change(&ev)
+            && is_data_change(&root, &ev)
         {
             let _ = tx.send(());
         }
@@ -84,8 +85,10 @@ fn spawn_rebuilder(opts: SiteOptions) -> anyhow::Result<()> {
 /// produced access events that started the next build, for ever (a rebuild every 0.3 s):
 /// only creations, removals, renames and content writes count, and only outside what
 /// builds themselves write (`_merged/`, `_queue/`, dot files and folders such as
-/// `.site/` and `.site_cache-*.json`, `index.json`).
-fn is_data_change(ev: &notify::Event) -> bool {
+/// `.site/` and `.site_cache-*.json`, `index.json`). Only the part of a path inside the data
+/// directory `root` counts: a data directory under a dot folder (`~/.local/share/bincio`, a
+/// temporary `.tmpXXXX`) must still rebuild.
+fn is_data_change(root: &Path, ev: &notify::Event) -> bool {
     use notify::EventKind;
     use notify::event::ModifyKind;
     let changes = matches!(
@@ -95,6 +98,7 @@ fn is_data_change(ev: &notify::Event) -> bool {
             | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
     );
     let ours = |p: &Path| {
+        let p = p.strip_prefix(root).unwrap_or(p);
         p.components().any(|c| {
             let c = c.as_os_str();
             c == layout::MERGED_DIR
@@ -334,7 +338,7 @@ mod watch_tests {
     use super::is_data_change;
     use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, ModifyKind};
     use notify::{Event, EventKind};
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     fn ev(kind: EventKind, path: &str) -> Event {
         Event::new(kind).add_path(PathBuf::from("/data").join(path))
@@ -356,7 +360,7 @@ mod watch_tests {
             ev(write, "dave/.site_cache-x.json"),
             ev(write, "index.json"),
         ] {
-            assert!(!is_data_change(&e), "{e:?}");
+            assert!(!is_data_change(Path::new("/data"), &e), "{e:?}");
         }
         // What a user does.
         for e in [
@@ -364,7 +368,17 @@ mod watch_tests {
             ev(EventKind::Create(CreateKind::File), "dave/activities/b.json"),
             ev(EventKind::Remove(notify::event::RemoveKind::File), "dave/activities/a.json"),
         ] {
-            assert!(is_data_change(&e), "{e:?}");
+            assert!(is_data_change(Path::new("/data"), &e), "{e:?}");
         }
+    }
+
+    #[test]
+    fn a_data_directory_under_a_dot_folder_still_rebuilds() {
+        let root = Path::new("/home/dave/.local/share/bincio");
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Content));
+        let e = Event::new(write).add_path(root.join("dave/edits/a.md"));
+        assert!(is_data_change(root, &e), "{e:?}");
+        let e = Event::new(write).add_path(root.join("dave/_merged/a.json"));
+        assert!(!is_data_change(root, &e), "{e:?}");
     }
 }

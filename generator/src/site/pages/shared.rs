@@ -1,5 +1,5 @@
 //! Pages that list everyone or belong to nobody: home (combined feed, or the user's feed on a
-//! single-user site), community, about (en/it/es/ca), the account pages whose forms call the
+//! single-user site), the instance's stats (multi-user), community, about (en/it/es/ca), the account pages whose forms call the
 //! daemon's `/api/`, the API reference, legacy redirects and the 404 page. A `--handle`
 //! build re-renders all of them (they are cheap).
 
@@ -97,9 +97,36 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             &format!("{page}/index.html"),
         )?);
     }
-    // Legacy /stats/ and /athlete/ go to the first user's pages (the nav rewrites them to
-    // the visitor's own once /api/me answers); with no user yet, to the home page.
-    for section in ["stats", "athlete"] {
+    // A multi-user site's `/stats/` is the instance's: every member's listed activities
+    // (the nav's "Stats" for anonymous visitors; a logged-in member's nav points at their
+    // own). A single-user site's stats are its user's, so there it stays a redirect.
+    let mut redirects = vec!["athlete"];
+    if single {
+        redirects.push("stats");
+    } else {
+        let items: Vec<(&str, &MergedActivity)> = ctx
+            .inst
+            .users
+            .iter()
+            .flat_map(|u| {
+                u.activities.iter().filter(|a| a.is_listed()).map(move |a| (u.handle.as_str(), a))
+            })
+            .collect();
+        produced.extend(super::user::render_stats(
+            ctx,
+            &super::user::StatsScope {
+                base: "/stats/".to_owned(),
+                title: "Stats".to_owned(),
+                profile: None,
+                items,
+                members: true,
+            },
+        )?);
+    }
+    // Legacy `/athlete/` (and a single-user site's `/stats/`) go to the first user's pages
+    // (the nav rewrites them to the visitor's own once /api/me answers); with no user yet,
+    // to the home page.
+    for section in redirects {
         let target = match ctx.inst.users.first() {
             Some(first) => format!("/u/{}/{section}/", first.handle),
             None => "/".to_owned(),

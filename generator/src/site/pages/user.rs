@@ -1,6 +1,8 @@
 //! A user's pages: feed (paginated, per sport), stats (calendar heatmaps per sport filter),
 //! athlete (records, best climbs, power curve, zones) and the Atom feed. Only listed
-//! activities appear on any of them.
+//! activities appear on any of them. The stats pages are built by [`render_stats`] over any
+//! set of (handle, activity), so the instance's `/stats/` (every member's, rendered with
+//! the shared pages) is the same page as a user's and cannot count differently.
 
 use super::super::SiteError;
 use super::super::render::{Ctx, by_sport};
@@ -12,6 +14,7 @@ use crate::merge::{MergedActivity, MergedUser};
 use crate::site::templates::{
     format_clock, format_distance, format_duration, format_pace, format_speed,
 };
+use crate::site::units;
 use bincio_bas::{Sport, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -22,33 +25,14 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
     let listed: Vec<(&str, &MergedActivity)> =
         u.activities.iter().filter(|a| a.is_listed()).map(|a| (u.handle.as_str(), a)).collect();
     let groups = by_sport(u);
-    // The stats pages count a multisport activity under each of its legs' sports.
-    let mut stat_groups: BTreeMap<usize, Vec<&MergedActivity>> = BTreeMap::new();
-    for (_, a) in &listed {
-        let mut idx: Vec<usize> =
-            a.summary.sport_parts().iter().map(|p| sport_index(p.sport)).collect();
-        idx.sort_unstable();
-        idx.dedup();
-        for i in idx {
-            stat_groups.entry(i).or_default().push(*a);
-        }
-    }
     let base = format!("/u/{}/", u.handle);
-    let sport_links = |active: Option<Sport>, section: &str| -> Vec<Link> {
-        let mut links = vec![Link {
-            href: format!("{base}{section}"),
-            label: "All".to_owned(),
-            active: active.is_none(),
-        }];
-        let keys = if section.is_empty() { &groups } else { &stat_groups };
-        for idx in keys.keys() {
+    let sport_links = |active: Option<Sport>| -> Vec<Link> {
+        let mut links =
+            vec![Link { href: base.clone(), label: "All".to_owned(), active: active.is_none() }];
+        for idx in groups.keys() {
             let s = Sport::ALL[*idx];
             let (_, _, label) = sport_meta(s);
-            let href = if section.is_empty() {
-                format!("{base}sport/{}/", s.as_str())
-            } else {
-                format!("{base}{section}{}/", s.as_str())
-            };
+            let href = format!("{base}sport/{}/", s.as_str());
             links.push(Link { href, label: label.to_owned(), active: active == Some(s) });
         }
         links
@@ -65,7 +49,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
             items: listed.clone(),
             remote: Vec::new(),
             show_handle: false,
-            sport_links: sport_links(None, ""),
+            sport_links: sport_links(None),
             profile: Some(profile("feed")),
             atom_url: Some(atom.clone()),
         },
@@ -81,7 +65,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
                 items: acts.iter().map(|a| (u.handle.as_str(), *a)).collect(),
                 remote: Vec::new(),
                 show_handle: false,
-                sport_links: sport_links(Some(s), ""),
+                sport_links: sport_links(Some(s)),
                 profile: Some(profile("feed")),
                 atom_url: Some(atom.clone()),
             },
@@ -89,25 +73,16 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
     }
     // Stats: all sports, then one page per sport present.
     let all: Vec<&MergedActivity> = listed.iter().map(|(_, a)| *a).collect();
-    let mut c = stats_context(ctx, u, &all, None);
-    c.insert("sport_links", &sport_links(None, "stats/"));
-    c.insert("profile", &profile("stats"));
-    produced.push(ctx.render(
-        "pages/stats.html",
-        c,
-        &format!("u/{}/stats/index.html", u.handle),
+    produced.extend(render_stats(
+        ctx,
+        &StatsScope {
+            base: format!("{base}stats/"),
+            title: format!("@{} Stats", u.handle),
+            profile: Some(profile("stats")),
+            items: listed.clone(),
+            members: false,
+        },
     )?);
-    for (idx, acts) in &stat_groups {
-        let s = Sport::ALL[*idx];
-        let mut c = stats_context(ctx, u, acts, Some(s));
-        c.insert("sport_links", &sport_links(Some(s), "stats/"));
-        c.insert("profile", &profile("stats"));
-        produced.push(ctx.render(
-            "pages/stats.html",
-            c,
-            &format!("u/{}/stats/{}/index.html", u.handle, s.as_str()),
-        )?);
-    }
     let mut c = athlete_context(ctx, u, &all);
     c.insert("profile", &profile("athlete"));
     produced.push(ctx.render(
@@ -154,7 +129,7 @@ struct LegendSwatch {
 }
 
 /// One day: total distance, distance per sport index, the activities.
-type DayAgg<'a> = (f64, BTreeMap<usize, f64>, Vec<&'a Summary>);
+type DayAgg<'a> = (f64, BTreeMap<usize, f64>, Vec<(&'a str, &'a Summary)>);
 /// One year: heatmap cells, distance, count, per-month (distance, count, seconds), seconds.
 type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize, f64); 12], f64);
 
@@ -163,10 +138,191 @@ fn activity_time_s(s: &Summary) -> f64 {
     s.moving_time_s.or(s.duration_s).unwrap_or(0).max(0) as f64
 }
 
+/// Which activities a set of stats pages counts and where they live: a user's
+/// (`/u/{h}/stats/`) or the whole instance's (`/stats/`, every member's listed activities).
+pub(super) struct StatsScope<'a> {
+    /// `/u/{h}/stats/` or `/stats/`; the sport pages are `{base}{sport}/`.
+    pub base: String,
+    /// The title's first part (`@dave Stats`, `Stats`); the instance name follows.
+    pub title: String,
+    /// The profile header of a user's pages.
+    pub profile: Option<ProfileView>,
+    /// (handle, activity), listed activities only.
+    pub items: Vec<(&'a str, &'a MergedActivity)>,
+    /// Show the members table (the instance's page).
+    pub members: bool,
+}
+
+/// Render the stats pages of `scope`: all sports, then one page per sport present. A
+/// multisport activity counts under each of its legs' sports.
+pub(super) fn render_stats(
+    ctx: &Ctx<'_>,
+    scope: &StatsScope<'_>,
+) -> Result<Vec<String>, SiteError> {
+    let mut groups: BTreeMap<usize, Vec<(&str, &MergedActivity)>> = BTreeMap::new();
+    for (h, a) in &scope.items {
+        let mut idx: Vec<usize> =
+            a.summary.sport_parts().iter().map(|p| sport_index(p.sport)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        for i in idx {
+            groups.entry(i).or_default().push((*h, *a));
+        }
+    }
+    let links = |active: Option<Sport>| -> Vec<Link> {
+        let mut links = vec![Link {
+            href: scope.base.clone(),
+            label: "All".to_owned(),
+            active: active.is_none(),
+        }];
+        for idx in groups.keys() {
+            let s = Sport::ALL[*idx];
+            links.push(Link {
+                href: format!("{}{}/", scope.base, s.as_str()),
+                label: sport_meta(s).2.to_owned(),
+                active: active == Some(s),
+            });
+        }
+        links
+    };
+    let rel = |sport: Option<Sport>| {
+        let dir = scope.base.trim_start_matches('/');
+        match sport {
+            None => format!("{dir}index.html"),
+            Some(s) => format!("{dir}{}/index.html", s.as_str()),
+        }
+    };
+    let mut produced = Vec::new();
+    let mut c = stats_context(ctx, &scope.title, &scope.items, None);
+    c.insert("sport_links", &links(None));
+    c.insert("sport_totals", &sport_totals(ctx, &scope.items));
+    if scope.members {
+        c.insert("members", &member_rows(ctx, &scope.items));
+    }
+    if let Some(p) = &scope.profile {
+        c.insert("profile", p);
+    }
+    produced.push(ctx.render("pages/stats.html", c, &rel(None))?);
+    for (idx, acts) in &groups {
+        let s = Sport::ALL[*idx];
+        let mut c = stats_context(ctx, &scope.title, acts, Some(s));
+        c.insert("sport_links", &links(Some(s)));
+        if let Some(p) = &scope.profile {
+            c.insert("profile", p);
+        }
+        produced.push(ctx.render("pages/stats.html", c, &rel(Some(s)))?);
+    }
+    Ok(produced)
+}
+
+/// One row of the per-sport totals: legs of a multisport activity under their own sports.
+#[derive(Serialize)]
+struct SportTotal {
+    sport: &'static str,
+    label: &'static str,
+    color: &'static str,
+    count: usize,
+    distance: String,
+    distance_si: f64,
+    time: String,
+    elevation: String,
+    elevation_si: f64,
+}
+
+fn sport_totals(ctx: &Ctx<'_>, items: &[(&str, &MergedActivity)]) -> Vec<SportTotal> {
+    // sport index → (activities, metres, seconds, metres climbed)
+    let mut by: BTreeMap<usize, (usize, f64, f64, f64)> = BTreeMap::new();
+    for (_, a) in items {
+        let mut seen = Vec::new();
+        for p in a.summary.sport_parts() {
+            let i = sport_index(p.sport);
+            let e = by.entry(i).or_default();
+            // An activity counts once per sport, however many of its legs have it.
+            if !seen.contains(&i) {
+                seen.push(i);
+                e.0 += 1;
+            }
+            e.1 += p.distance_m.unwrap_or(0.0);
+            e.2 += p.moving_time_s.or(p.duration_s).unwrap_or(0).max(0) as f64;
+            e.3 += p.elevation_gain_m.unwrap_or(0.0);
+        }
+    }
+    let units = ctx.inst.config.units;
+    let mut rows: Vec<SportTotal> = by
+        .into_iter()
+        .map(|(i, (count, dist, secs, climb))| {
+            let s = Sport::ALL[i];
+            let (_, color, label) = sport_meta(s);
+            SportTotal {
+                sport: s.as_str(),
+                label,
+                color,
+                count,
+                distance: if dist > 0.0 {
+                    units::format(units::Q::Distance, dist, units)
+                } else {
+                    String::new()
+                },
+                distance_si: (dist * 10.0).round() / 10.0,
+                time: format_duration(Some(secs)),
+                elevation: if climb > 0.0 {
+                    units::format(units::Q::Elevation, climb, units)
+                } else {
+                    String::new()
+                },
+                elevation_si: climb.round(),
+            }
+        })
+        .collect();
+    // Most practised first; the sport's name breaks ties so the order is stable.
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(b.label)));
+    rows
+}
+
+/// One member on the instance's stats page.
+#[derive(Serialize)]
+struct MemberRow {
+    handle: String,
+    name: String,
+    count: usize,
+    distance: String,
+    distance_si: f64,
+    time: String,
+}
+
+fn member_rows(ctx: &Ctx<'_>, items: &[(&str, &MergedActivity)]) -> Vec<MemberRow> {
+    let mut by: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
+    for (h, a) in items {
+        let e = by.entry(*h).or_default();
+        e.0 += 1;
+        e.1 += a.summary.distance_m.unwrap_or(0.0);
+        e.2 += activity_time_s(&a.summary);
+    }
+    let units = ctx.inst.config.units;
+    let mut rows: Vec<MemberRow> = ctx
+        .inst
+        .users
+        .iter()
+        .filter_map(|u| {
+            let (count, dist, secs) = by.get(u.handle.as_str())?;
+            Some(MemberRow {
+                handle: u.handle.clone(),
+                name: display_name(u),
+                count: *count,
+                distance: units::format(units::Q::Distance, *dist, units),
+                distance_si: (dist * 10.0).round() / 10.0,
+                time: format_duration(Some(*secs)),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.handle.cmp(&b.handle)));
+    rows
+}
+
 fn stats_context(
     ctx: &Ctx<'_>,
-    u: &MergedUser,
-    acts: &[&MergedActivity],
+    title: &str,
+    acts: &[(&str, &MergedActivity)],
     sport: Option<Sport>,
 ) -> tera::Context {
     // Distance per sport of an activity: a multisport activity's legs each count under their
@@ -188,17 +344,16 @@ fn stats_context(
     };
     // Every activity counts (time, count), with a distance or without (indoor, gym): the
     // reference left the latter out, and with them whole years vanished.
-    let acts: Vec<&&MergedActivity> = acts.iter().collect();
     // Day key (local date) → (total distance, per-sport distance, activities).
     let mut days: BTreeMap<String, DayAgg<'_>> = BTreeMap::new();
-    for a in &acts {
+    for (h, a) in acts {
         let s = &a.summary;
         let e = days.entry(local_date(&s.started_at)).or_default();
         e.0 += counted(s);
         for (i, d) in sport_distances(s) {
             *e.1.entry(i).or_default() += d;
         }
-        e.2.push(s);
+        e.2.push((*h, s));
     }
     let mut totals: Vec<f64> = days.values().map(|d| d.0).collect();
     totals.sort_by(f64::total_cmp);
@@ -209,7 +364,7 @@ fn stats_context(
     // Year → cells, totals, months.
     let mut years: BTreeMap<i32, YearAgg> = BTreeMap::new();
     for (date, (total, sports, list)) in &days {
-        let Some(first) = list.first() else { continue };
+        let Some((first_handle, first)) = list.first().copied() else { continue };
         let dt = first.started_at.0;
         let y = years
             .entry(dt.year())
@@ -218,7 +373,7 @@ fn stats_context(
             sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
         let mut title =
             format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
-        for s in list {
+        for (_, s) in list {
             // A figure for every activity: its distance, else its time.
             let figure = match Some(counted(s)).filter(|d| *d > 0.0) {
                 Some(d) => format_distance(Some(d)),
@@ -230,8 +385,9 @@ fn stats_context(
                 view::display_title(s),
             ));
         }
-        let day_time: f64 = list.iter().map(|s| activity_time_s(s)).sum();
-        let href = ctx.urls(&u.handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
+        let day_time: f64 = list.iter().map(|(_, s)| activity_time_s(s)).sum();
+        // The cell links to the day's first activity (of whichever member on `/stats/`).
+        let href = ctx.urls(first_handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
         let _ = date;
         y.0.push(DayCell {
             ordinal0: dt.ordinal() - 1,
@@ -288,7 +444,7 @@ fn stats_context(
     let max_km = totals.last().map(|m| (m / 1000.0).round()).unwrap_or(0.0);
     let mut c = tera::Context::new();
     let label = sport.map(|s| sport_meta(s).2).unwrap_or("All sports");
-    c.insert("title", &format!("@{} Stats — {}", u.handle, ctx.inst.name));
+    c.insert("title", &format!("{title} — {}", ctx.inst.name));
     c.insert("sport_label", label);
     c.insert("years", &year_views);
     c.insert("legend", &legend);

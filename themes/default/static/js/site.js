@@ -27,11 +27,17 @@
     if (m) {
       $all('[data-me-link]').forEach(function (a) { a.hidden = false; a.textContent = '@' + m.handle; a.href = '/u/' + m.handle + '/'; });
       $all('[data-user-path]').forEach(function (a) { a.href = '/u/' + m.handle + '/' + a.getAttribute('data-user-path'); });
+      // The entries a member chose to hide (Settings → Navigation).
+      fetch('/api/me/prefs', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .then(function (p) {
+          $all('[data-nav-entry]').forEach(function (a) { a.hidden = (p || {})['nav_hide_' + a.getAttribute('data-nav-entry')] === 'true'; });
+        }, function () { /* every entry stays */ });
     }
     $all('[data-owner]').forEach(function (el) { el.hidden = !(m && m.handle === el.getAttribute('data-owner')); });
     $all('[data-require-login]').forEach(function (el) {
+      // Their content is filled by `account.js` once it knows who is logged in.
       if (!m) { el.innerHTML = '<p class="muted">Please <a href="/login/?next=' + encodeURIComponent(location.pathname) + '">sign in</a> first.</p>'; }
-      else { loadBlocks(el); }
     });
     // Private instance: nginx already refuses pages to visitors without a session; this only
     // sends a visitor whose session expired to the login page instead of a half-working page.
@@ -104,10 +110,8 @@
         if (form.hasAttribute('data-redirect-next')) { location.href = sameOriginPath(params.get('next'), form.getAttribute('data-redirect-next')); return; }
         if (form.hasAttribute('data-redirect')) { location.href = form.getAttribute('data-redirect'); return; }
         if (form.hasAttribute('data-follow-job') && res.json && res.json.job_id) { followJob(form, res.json.job_id); return; }
-        status(form, form.hasAttribute('data-show-json') ? JSON.stringify(res.json) : (form.getAttribute('data-success') || 'Done.'), true);
+        status(form, form.getAttribute('data-success') || 'Done.', true);
         if (form.hasAttribute('data-disable-on-success')) { $all('input, button', form).forEach(function (i) { i.disabled = true; }); }
-        var list = form.getAttribute('data-reload-list');
-        if (list) { var el = doc.querySelector(list); if (el) { loadOne(el); } }
       }, function () { status(form, 'Could not reach server', false); });
     });
   });
@@ -174,28 +178,8 @@
     }, function () { /* the form stays empty */ });
   }
 
-  // Read-only blocks: <div data-load="/api/x" data-render="kv|invites|disk">.
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
-  var renderers = {
-    kv: function (j) { return '<table>' + Object.keys(j || {}).map(function (k) { return '<tr><th>' + esc(k) + '</th><td>' + esc(typeof j[k] === 'object' ? JSON.stringify(j[k]) : j[k]) + '</td></tr>'; }).join('') + '</table>'; },
-    invites: function (j) {
-      var list = (j && (j.invites || j)) || [];
-      if (!list.length) { return '<li class="muted">No invites yet.</li>'; }
-      return list.map(function (i) {
-        var link = location.origin + '/register/?code=' + encodeURIComponent(i.code);
-        return '<li><span class="mono"' + (i.used_by ? ' style="text-decoration:line-through"' : '') + '>' + esc(i.code) + '</span> ' +
-          (i.used_by ? 'Used by @' + esc(i.used_by) : '<button type="button" class="btn-link" data-copy="' + esc(link) + '">Copy link</button>') + '</li>';
-      }).join('');
-    },
-    disk: function (j) { return renderers.kv(j); }
-  };
-  function loadOne(el) {
-    fetch(el.getAttribute('data-load'), { credentials: 'same-origin' })
-      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
-      .then(function (j) { el.innerHTML = (renderers[el.getAttribute('data-render')] || renderers.kv)(j); },
-        function (e) { el.innerHTML = '<p class="muted">Not available (' + esc(e.message) + ').</p>'; });
-  }
-  function loadBlocks(root) { $all('[data-load]', root).forEach(loadOne); }
+  // "Copy link" buttons (invites).
   doc.addEventListener('click', function (ev) {
     var b = ev.target.closest && ev.target.closest('[data-copy]');
     if (b && navigator.clipboard) { navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function () { b.textContent = 'Copied!'; setTimeout(function () { b.textContent = 'Copy link'; }, 2000); }); }
