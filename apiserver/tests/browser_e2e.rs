@@ -29,7 +29,7 @@ fn samples() -> PathBuf {
 }
 
 /// The tools this test needs, or why it cannot run.
-fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
+pub(crate) fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
@@ -51,10 +51,10 @@ fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
 
 /// chromedriver, ending its browser sessions when dropped: a SIGTERM to chromedriver alone
 /// leaves the Chromium processes it started running, so a failing test would leak them.
-struct Driver {
-    port: u16,
-    sessions: std::sync::Mutex<Vec<String>>,
-    _child: Guard,
+pub(crate) struct Driver {
+    pub(crate) port: u16,
+    pub(crate) sessions: std::sync::Mutex<Vec<String>>,
+    pub(crate) _child: Guard,
 }
 
 impl Drop for Driver {
@@ -79,6 +79,16 @@ impl Drop for Driver {
 
 /// A new browser session with its own fresh profile (so no cookie is shared between them).
 async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    browser_with(driver, chromium, profile, json!({})).await
+}
+
+/// [`browser`] with Chromium preferences (`prefs`, e.g. JavaScript blocked for the site).
+pub(crate) async fn browser_with(
+    driver: &Driver,
+    chromium: &Path,
+    profile: &Path,
+    prefs: Value,
+) -> Client {
     let driver_port = driver.port;
     let args = [
         "--headless",
@@ -99,7 +109,7 @@ async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
         "browserName": "chrome",
         // Keep the page console so the test can fail on script errors (see `console_errors`).
         "goog:loggingPrefs": { "browser": "ALL" },
-        "goog:chromeOptions": { "binary": chromium, "args": args },
+        "goog:chromeOptions": { "binary": chromium, "args": args, "prefs": prefs },
     });
     let Value::Object(caps) = caps else { unreachable!() };
     let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -115,7 +125,7 @@ async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
 
 /// The browser console's errors since the last call, through chromedriver's log endpoint
 /// (not part of W3C WebDriver, so fantoccini has no call for it).
-async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
+pub(crate) async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
     let id = c.session_id().await.unwrap().unwrap();
     let body = r#"{"type":"browser"}"#;
     let req = format!(
@@ -137,7 +147,7 @@ async fn console_errors(driver: &Driver, c: &Client) -> Vec<String> {
 }
 
 /// Polls `check` every 250 ms until it gives `Some`, panicking with `what` after [`WAIT`].
-async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn until<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

@@ -481,7 +481,7 @@ pub fn heatmap(year: i32, jan1_weekday0: u8, days_in_year: u16, cells: &[DayCell
     let w = left + f64::from(weeks) * step;
     let h = top + 7.0 * step;
     let mut s = format!(
-        r#"<svg class="heatmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{year} calendar">"#
+        r#"<svg class="heatmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="group" aria-label="{year} calendar">"#
     );
     for (row, name) in [(1, "Tue"), (3, "Thu"), (5, "Sat")] {
         let _ = write!(
