@@ -52,13 +52,19 @@ fn repo() -> PathBuf {
 }
 
 /// The committed axe-core, after checking it is the file its `SHA256SUMS` names (the one
-/// `scripts/update-vendor.sh` verified against the lockfile's sha512).
+/// `scripts/update-vendor.sh` verified against the lockfile's sha512) and the pinned version.
 fn axe_source() -> String {
     let dir = repo().join("dev/a11y/vendor/axe-core");
     let src = std::fs::read(dir.join("axe.min.js")).unwrap();
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
     let want = sums.lines().find_map(|l| l.strip_suffix("  axe.min.js")).unwrap();
     assert_eq!(hex::encode(Sha256::digest(&src)), want, "dev/a11y/vendor/axe-core/axe.min.js");
+    // And its version is the one the lockfile pins.
+    let json =
+        |p: PathBuf| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let vendored = json(dir.join("package.json"))["version"].clone();
+    let lock = json(repo().join("dev/a11y/package-lock.json"));
+    assert_eq!(vendored, lock["packages"]["node_modules/axe-core"]["version"], "axe-core version");
     String::from_utf8(src).unwrap()
 }
 
@@ -100,7 +106,8 @@ async fn text(c: &Client, js: &str) -> String {
 }
 
 /// A page path's type: the path with every handle, activity ID, sport, year or page number
-/// replaced by `*` (so `/u/dave/sport/running/` and `/u/dave/sport/hiking/` are one type).
+/// replaced by `*` (so `/u/dave/sport/running/` and `/u/dave/sport/hiking/` are one type, and
+/// so are the translations of the about page).
 fn page_type(path: &str) -> String {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut out = String::from("/");
@@ -109,7 +116,8 @@ fn page_type(path: &str) -> String {
         let variable = *s == "dave"
             || s.chars().any(|c| c.is_ascii_digit())
             || matches!(prev, Some("sport" | "activity" | "u"))
-            || (prev == Some("stats") && i > 2);
+            || (prev == Some("stats") && i > 2)
+            || prev == Some("about");
         out.push_str(if variable { "*" } else { s });
         out.push('/');
     }
@@ -254,7 +262,11 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     let mut pages: Vec<(String, String)> =
         by_type.iter().map(|(t, p)| (t.clone(), p.clone())).collect();
     for (sport, id) in &acts {
-        pages.push((format!("activity ({sport})"), format!("/activity/{id}/")));
+        let path = format!("/activity/{id}/");
+        match pages.iter_mut().find(|(_, p)| *p == path) {
+            Some((kind, _)) => *kind = format!("activity ({sport})"),
+            None => pages.push((format!("activity ({sport})"), path)),
+        }
     }
     pages.push(("404 through nginx".to_owned(), "/no/such/page/".to_owned()));
     for must in [
@@ -271,26 +283,25 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
         assert!(by_type.contains_key(must), "no {must} page rendered: {:?}", by_type.keys());
     }
 
+    let t0 = std::time::Instant::now();
     let c = browser_with(&driver, &chromium, &tmp.path().join("profile-js"), json!({})).await;
     let mut violations = Vec::new();
-    for theme in ["light", "dark"] {
-        c.goto(&format!("{base}/about/")).await.unwrap();
-        c.execute("localStorage.setItem('bincio-theme', arguments[0]);", vec![json!(theme)])
-            .await
-            .unwrap();
-        for (kind, path) in &pages {
-            c.goto(&format!("{base}{path}")).await.unwrap();
-            // A redirect page (`/athlete/` to the member's own) is checked where it lands.
-            if c.current_url().await.unwrap().path() == path {
-                let t = text(&c, "return document.documentElement.dataset.theme;").await;
-                assert_eq!(t, theme, "{path}");
-            }
+    for (kind, path) in &pages {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        // Both themes on the loaded page: the theme is only `<html data-theme>` (what
+        // theme.js sets before the first paint and the toggle flips), and the stylesheet has
+        // no transition, so the new colours apply at once.
+        for theme in ["light", "dark"] {
+            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
+                .await
+                .unwrap();
             for v in axe(&c, &axe_src).await {
                 eprintln!("{path} [{kind}, {theme}]: {v}");
                 violations.push(format!("{path} [{kind}, {theme}]: {v}"));
             }
         }
     }
+    eprintln!("axe on {} pages, two themes: {} ms", pages.len(), t0.elapsed().as_millis());
     let h1 = text(&c, "return document.querySelector('h1').textContent;").await;
     assert!(!h1.is_empty(), "the 404 page has a heading");
 
@@ -348,8 +359,11 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     press(&c, Key::Space).await;
     assert_eq!(text(&c, units).await, before, "Space on the units switch");
     c.execute("document.querySelector('[data-theme-toggle]').focus();", vec![]).await.unwrap();
+    let theme = "return document.documentElement.dataset.theme;";
+    let before = text(&c, theme).await;
     press(&c, Key::Enter).await;
-    assert_eq!(text(&c, "return document.documentElement.dataset.theme;").await, "light");
+    let after = text(&c, theme).await;
+    assert!(before != after && ["light", "dark"].contains(&after.as_str()), "{before} → {after}");
 
     // Log in with the keyboard alone: type, Tab, type, Enter.
     c.goto(&format!("{base}/login/")).await.unwrap();
@@ -406,18 +420,21 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     let mut member_pages = vec!["/settings/", "/admin/", "/invites/", "/"];
     member_pages
         .retain(|p| *p == "/" || site.join(p.trim_matches('/')).join("index.html").is_file());
-    for theme in ["light", "dark"] {
-        c.execute("localStorage.setItem('bincio-theme', arguments[0]);", vec![json!(theme)])
-            .await
-            .unwrap();
-        for path in &member_pages {
-            c.goto(&format!("{base}{path}")).await.unwrap();
-            // The page's script fills in the member's data from the daemon first.
-            until(&format!("{path} for the logged-in member"), || async {
-                let ready = "return !!document.querySelector('[data-user-only]:not([hidden])');";
-                (text(&c, ready).await == "true").then_some(())
-            })
-            .await;
+    for path in &member_pages {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        // The page's script first asks the daemon who is logged in and fills the sections
+        // it loads (`data-load`) in.
+        until(&format!("{path} for the logged-in member"), || async {
+            let ready = "return !!document.querySelector('[data-user-only]:not([hidden])') &&\
+                Array.from(document.querySelectorAll('[data-load]')).every(function (e) {\
+                  return e.children.length > 0 || e.textContent.trim() !== ''; });";
+            (text(&c, ready).await == "true").then_some(())
+        })
+        .await;
+        for theme in ["light", "dark"] {
+            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
+                .await
+                .unwrap();
             for v in axe(&c, &axe_src).await {
                 violations.push(format!("{path} [logged in, {theme}]: {v}"));
             }
@@ -432,6 +449,7 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 
     // JavaScript off: a browser with scripts blocked, desktop and phone width.
+    let t0 = std::time::Instant::now();
     let nojs = browser_with(
         &driver,
         &chromium,
@@ -459,6 +477,7 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
             }
         }
     }
+    eprintln!("no-JavaScript run, two widths: {} ms", t0.elapsed().as_millis());
     drop((c, nojs));
     let mut report = String::new();
     if !violations.is_empty() {
@@ -493,6 +512,10 @@ if (document.documentElement.scrollWidth > vw + 1) {
   var wide = Array.from(document.querySelectorAll('main *')).filter(function (e) { var r = e.getBoundingClientRect(); return r.right > vw + 1 && shown(e) && !e.closest('.table-scroll'); }).slice(0, 3).map(name);
   problems.push('page is ' + document.documentElement.scrollWidth + ' px wide in a ' + vw + ' px viewport: ' + wide.join(', '));
 }
+// Text alternatives: charts and calendars are named images or groups, the map a named region.
+Array.from(document.querySelectorAll('svg.chart, svg.heatmap, svg.track-outline, #map:not([hidden])')).forEach(function (e) {
+  if (!['img', 'group', 'region'].includes(e.getAttribute('role')) || !(e.getAttribute('aria-label') || '').trim()) problems.push('no text alternative: ' + name(e));
+});
 var figures = Array.from(document.querySelectorAll('.stats-panel dd')).filter(function (e) { return shown(e) && e.textContent.trim(); }).length;
 var charts = Array.from(document.querySelectorAll('svg.chart')).filter(shown).length;
 var map = !!document.querySelector('#map svg.track-outline') && shown(document.querySelector('#map svg.track-outline'));
