@@ -302,8 +302,10 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
         }
     }
     eprintln!("axe on {} pages, two themes: {} ms", pages.len(), t0.elapsed().as_millis());
-    let h1 = text(&c, "return document.querySelector('h1').textContent;").await;
-    assert!(!h1.is_empty(), "the 404 page has a heading");
+    // nginx answers an unknown path with the site's own 404 page, not its built-in one.
+    c.goto(&format!("{base}/no/such/page/")).await.unwrap();
+    let h1 = text(&c, "return document.querySelector('main h1').textContent;").await;
+    assert!(!h1.trim().is_empty(), "the 404 page's heading");
 
     // The keyboard on an activity page with a track, as a visitor.
     let ride = &acts["cycling"];
@@ -376,13 +378,28 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     until("login", || async { (c.current_url().await.ok()?.path() != "/login/").then_some(()) })
         .await;
 
-    // As the owner: the edit dialog and the upload dialog from the keyboard.
+    // As the owner: the member's controls are in the Tab order too, up to the Edit button.
     c.goto(&format!("{base}/activity/{ride}/")).await.unwrap();
     let edit = "[data-open-dialog='edit-dialog']";
     until("the owner's edit button", || async {
         c.find(Locator::Css(edit)).await.ok()?.is_displayed().await.ok()?.then_some(())
     })
     .await;
+    let mut stops = Vec::new();
+    for _ in 0..40 {
+        press(&c, Key::Tab).await;
+        let f = text(&c, FOCUSED).await;
+        let done = f.ends_with("Edit");
+        stops.push(f);
+        if done {
+            break;
+        }
+    }
+    for want in ["button:↑ Upload", "a:Admin", "a:Settings", "button:Log out", "button:✎ Edit"]
+    {
+        assert!(stops.iter().any(|s| s == want), "{want} not reached with Tab: {stops:?}");
+    }
+    // The edit dialog and the upload dialog from the keyboard.
     for (opener, dialog) in
         [(edit, "#edit-dialog"), ("[data-open-dialog='upload-dialog']", "#upload-dialog")]
     {
