@@ -18,7 +18,8 @@
 //! - JavaScript disabled (a second browser with scripts blocked by content setting), at
 //!   1280 and 390 px: every page type shows its heading and content, the activity pages their
 //!   figures and charts, every navigation entry is on screen, no control that needs a script
-//!   is shown, and nothing overflows the viewport (bounding boxes measured).
+//!   is shown, the palette follows the system's light or dark setting, charts and the map
+//!   keep their text alternatives, and nothing overflows the viewport (bounding boxes).
 //!
 //! One browser session per mode is reused for every page to keep the run short. Skipped with
 //! a message when a tool is missing, unless `CI=true`.
@@ -533,6 +534,10 @@ if (document.documentElement.scrollWidth > vw + 1) {
 Array.from(document.querySelectorAll('svg.chart, svg.heatmap, svg.track-outline, #map:not([hidden])')).forEach(function (e) {
   if (!['img', 'group', 'region'].includes(e.getAttribute('role')) || !(e.getAttribute('aria-label') || '').trim()) problems.push('no text alternative: ' + name(e));
 });
+// The palette follows the system's light or dark setting (headless Chromium: light).
+var light = matchMedia('(prefers-color-scheme: light)').matches;
+var rgb = getComputedStyle(document.body).backgroundColor.match(/\d+/g).map(Number);
+if ((rgb[0] + rgb[1] + rgb[2] > 384) !== light) problems.push('background ' + rgb + ' with a ' + (light ? 'light' : 'dark') + ' system setting');
 var figures = Array.from(document.querySelectorAll('.stats-panel dd')).filter(function (e) { return shown(e) && e.textContent.trim(); }).length;
 var charts = Array.from(document.querySelectorAll('svg.chart')).filter(shown).length;
 var map = !!document.querySelector('#map svg.track-outline') && shown(document.querySelector('#map svg.track-outline'));
