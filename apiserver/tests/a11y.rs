@@ -25,9 +25,7 @@
 //! a message when a tool is missing, unless `CI=true`.
 
 use crate::browser_e2e::{Driver, browser_with, console_errors, tools, until};
-use crate::nginx::{
-    Guard, free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port,
-};
+use crate::nginx::{free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port};
 use crate::util::skip_or_fail;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -36,7 +34,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The activities of the instance: one per sport the pages format differently.
 const FIXTURES: [&str; 6] = [
@@ -224,25 +222,14 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
         .unwrap();
     assert!(eve.success(), "bincio-gen extract for eve");
 
-    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let (api_port, web_port) = (free_port(), free_port());
     let _api = start_daemon(&data, api_port);
     let _watch = start_watcher(&gen_bin, &data, &site, &[]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver {
-        port: driver_port,
-        sessions: std::sync::Mutex::new(Vec::new()),
-        _child: Guard(
-            Command::new(&driver_bin)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ),
-    };
+    let driver = Driver::start(&driver_bin);
     wait_port(api_port).await;
     wait_port(web_port).await;
-    wait_port(driver_port).await;
+    wait_port(driver.port()).await;
     until("the first render", || async {
         (site.join("login/index.html").is_file() && site.join("about/index.html").is_file())
             .then_some(())

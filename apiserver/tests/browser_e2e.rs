@@ -52,9 +52,28 @@ pub(crate) fn tools() -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
 /// chromedriver, ending its browser sessions when dropped: a SIGTERM to chromedriver alone
 /// leaves the Chromium processes it started running, so a failing test would leak them.
 pub(crate) struct Driver {
-    pub(crate) port: u16,
-    pub(crate) sessions: std::sync::Mutex<Vec<String>>,
-    pub(crate) _child: Guard,
+    port: u16,
+    sessions: std::sync::Mutex<Vec<String>>,
+    _child: Guard,
+}
+
+impl Driver {
+    /// Starts `chromedriver` (the binary at `bin`) on a free loopback port; wait for the port
+    /// (`wait_port(driver.port())`) before opening a session.
+    pub(crate) fn start(bin: &Path) -> Driver {
+        let port = free_port();
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Driver { port, sessions: std::sync::Mutex::new(Vec::new()), _child: Guard(child) }
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
 }
 
 impl Drop for Driver {
