@@ -1,7 +1,7 @@
 //! Accessibility and the no-JavaScript run, in headless Chromium driven over WebDriver against
 //! real nginx (`docs/nginx/bincio.conf`), `bincio-api serve` and `bincio-gen watch` on
-//! 127.0.0.1, on a public instance with a ride with power, a run, a pool swim, an indoor ride
-//! (no GPS), a hike and a ski day.
+//! 127.0.0.1, on a public two-member instance with a ride with power, a run, a pool swim, an
+//! indoor ride (no GPS), a hike, a ski day and a walk.
 //!
 //! - axe-core (pinned in `dev/a11y/package-lock.json`, committed under `dev/a11y/vendor/`,
 //!   checked against its `SHA256SUMS` here and injected into each page through WebDriver, so
@@ -9,8 +9,8 @@
 //!   walking the output, so a new page type cannot be forgotten), the activity page of every
 //!   sport, the site's 404 page through nginx, and, logged in through the daemon, settings,
 //!   admin, invites and the activity page with its edit dialog and the upload dialog open; in
-//!   the light and the dark theme. Any serious or critical violation fails the test, each
-//!   printed with its rule, target and page.
+//!   the light and the dark theme; the feed and a ride also at 390 px. Any serious or
+//!   critical violation fails the test, each printed with its rule, target, page and theme.
 //! - The keyboard alone: log in, the skip link, every navigation entry and control reached
 //!   with Tab and showing a focus indicator, the units and theme switches, the chart's x-axis
 //!   radio group, and the edit and upload dialogs (open with Enter, focus inside, Escape
@@ -289,7 +289,22 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
             }
         }
     }
-    eprintln!("axe on {} pages, two themes: {} ms", pages.len(), t0.elapsed().as_millis());
+    // At phone width the header and the activity page lay out differently (wrapped navigation,
+    // stacked map and figures): the feed and a ride again at 390 px.
+    c.set_window_size(390, 900).await.unwrap();
+    for path in ["/".to_owned(), format!("/activity/{}/", acts["cycling"])] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        for theme in ["light", "dark"] {
+            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
+                .await
+                .unwrap();
+            for v in axe(&c, &axe_src).await {
+                violations.push(format!("{path} [390 px, {theme}]: {v}"));
+            }
+        }
+    }
+    c.set_window_size(1280, 1000).await.unwrap();
+    eprintln!("axe on {} pages, two themes: {} ms", pages.len() + 2, t0.elapsed().as_millis());
     // nginx answers an unknown path with the site's own 404 page, not its built-in one.
     c.goto(&format!("{base}/no/such/page/")).await.unwrap();
     let h1 = text(&c, "return document.querySelector('main h1').textContent;").await;
