@@ -536,6 +536,11 @@ if (document.documentElement.scrollWidth > vw + 1) {
 Array.from(document.querySelectorAll('svg.chart, svg.heatmap, svg.track-outline, #map:not([hidden])')).forEach(function (e) {
   if (!['img', 'group', 'region'].includes(e.getAttribute('role')) || !(e.getAttribute('aria-label') || '').trim()) problems.push('no text alternative: ' + name(e));
 });
+// A chart's figures, drawn as text inside the image, are read from its <title> (description).
+Array.from(document.querySelectorAll('svg.chart')).forEach(function (e) {
+  var t = e.querySelector(':scope > title');
+  if (!t || !/\d/.test(t.textContent)) problems.push('chart without its figures as text: ' + name(e));
+});
 // The palette follows the system's light or dark setting (headless Chromium: light).
 var light = matchMedia('(prefers-color-scheme: light)').matches;
 var rgb = getComputedStyle(document.body).backgroundColor.match(/\d+/g).map(Number);
