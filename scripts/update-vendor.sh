@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Refresh the browser libraries committed under themes/default/vendor/ from the versions pinned
-# in themes/default/package-lock.json. Run it by hand when upgrading a library (edit
-# package.json, `npm install --package-lock-only --prefix themes/default`, then this script);
-# rendering never needs npm.
+# Refresh the browser libraries committed under <folder>/vendor/ from the versions pinned in
+# <folder>/package-lock.json, for two folders: themes/default (the theme's libraries, listed in
+# theme.toml) and dev/a11y (test-only tools such as axe-core, listed in vendor.toml). Run it by
+# hand when upgrading a library (edit package.json, `npm install --package-lock-only --prefix
+# <folder>`, then this script); rendering and the tests never need npm.
 #
-# For each library listed in themes/default/theme.toml it fetches the pinned tarball from the
-# npm registry (`npm pack`), checks the tarball's sha512 against the lockfile's `integrity`,
-# unpacks it, copies the files theme.toml names plus the licence and package.json into
-# themes/default/vendor/<name>/, and writes vendor/<name>/SHA256SUMS, which a test compares
-# with the committed files.
+# For each library listed in the folder's [vendor.<name>] tables it fetches the pinned tarball
+# from the npm registry (`npm pack`), checks the tarball's sha512 against the lockfile's
+# `integrity`, unpacks it, copies the listed files plus the licence and package.json into
+# <folder>/vendor/<name>/, and writes vendor/<name>/SHA256SUMS, which the tests compare with
+# the committed files.
 set -euo pipefail
-cd "$(dirname "$0")/../themes/default"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Library names and their files, from theme.toml's [vendor.<name>] tables.
-python3 - > "$work/libs.txt" <<'PY'
-import tomllib
-with open("theme.toml", "rb") as f:
+for folder in themes/default dev/a11y; do
+cd "$repo/$folder"
+manifest=theme.toml
+[ -f "$manifest" ] || manifest=vendor.toml
+
+# Library names and their files, from the manifest's [vendor.<name>] tables.
+python3 - "$manifest" > "$work/libs.txt" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
     theme = tomllib.load(f)
 for name, entry in theme.get("vendor", {}).items():
     print(name, " ".join(entry["files"]))
@@ -38,7 +44,7 @@ PY
   expected=${integrity#*-}
   actual=$(openssl dgst "-$algo" -binary "$work/$tarball" | base64 -w0)
   if [ "$actual" != "$expected" ]; then
-    echo "error: $tarball does not match package-lock.json ($algo-$actual != $integrity)" >&2
+    echo "error: $folder/$tarball does not match package-lock.json ($algo-$actual != $integrity)" >&2
     exit 1
   fi
   mkdir -p "$work/$name"
@@ -55,5 +61,6 @@ PY
     cp "$work/$name/package/$f" "$dest/$f"
   done
   (cd "$dest" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS)
-  echo "    $(wc -l < "$dest/SHA256SUMS") files in themes/default/$dest (sha512 verified)"
+  echo "    $(wc -l < "$dest/SHA256SUMS") files in $folder/$dest (sha512 verified)"
 done < "$work/libs.txt"
+done

@@ -57,6 +57,25 @@ pub(crate) struct Driver {
     pub(crate) _child: Guard,
 }
 
+impl Driver {
+    /// Starts `chromedriver` (the binary at `bin`) on a free loopback port; wait for the port
+    /// (`wait_port(driver.port())`) before opening a session.
+    pub(crate) fn start(bin: &Path) -> Driver {
+        let port = free_port();
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Driver { port, sessions: std::sync::Mutex::new(Vec::new()), _child: Guard(child) }
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let sessions =
@@ -79,6 +98,16 @@ impl Drop for Driver {
 
 /// A new browser session with its own fresh profile (so no cookie is shared between them).
 pub(crate) async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    browser_with(driver, chromium, profile, json!({})).await
+}
+
+/// [`browser`] with Chromium preferences (`prefs`, e.g. JavaScript blocked for the site).
+pub(crate) async fn browser_with(
+    driver: &Driver,
+    chromium: &Path,
+    profile: &Path,
+    prefs: Value,
+) -> Client {
     let driver_port = driver.port;
     let args = [
         "--headless",
@@ -99,7 +128,7 @@ pub(crate) async fn browser(driver: &Driver, chromium: &Path, profile: &Path) ->
         "browserName": "chrome",
         // Keep the page console so the test can fail on script errors (see `console_errors`).
         "goog:loggingPrefs": { "browser": "ALL" },
-        "goog:chromeOptions": { "binary": chromium, "args": args },
+        "goog:chromeOptions": { "binary": chromium, "args": args, "prefs": prefs },
     });
     let Value::Object(caps) = caps else { unreachable!() };
     let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

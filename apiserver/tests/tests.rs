@@ -9,6 +9,7 @@ mod util;
 #[path = "../../generator/tests/support/strava_standin.rs"]
 mod strava_standin;
 
+mod a11y;
 mod api;
 mod browser_e2e;
 mod cli;

@@ -342,6 +342,10 @@ pub fn zone_bars(rows: &[ZoneBar]) -> String {
     let mut s = format!(
         r#"<svg class="chart zones" viewBox="0 0 {w} {h}" role="img" aria-label="Time in zones">"#
     );
+    // The text alternative: the labels drawn below are hidden from screen readers inside
+    // `role="img"`, so the chart's <title> (its description) lists every zone and its time.
+    let summary: Vec<String> = rows.iter().map(|r| format!("{} {}", r.label, r.value)).collect();
+    let _ = write!(s, "<title>Time in zones: {}</title>", esc(&summary.join(", ")));
     for (i, r) in rows.iter().enumerate() {
         let y = i as f64 * row;
         let bw = ((w - left - right) * r.fraction.clamp(0.0, 1.0)).round();
@@ -386,6 +390,7 @@ pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String
     let mut s = format!(
         r#"<svg class="chart power-curve" viewBox="0 0 {w} {h}" role="img" aria-label="Power curve">"#
     );
+    let _ = write!(s, "<title>{}</title>", esc(&curve_summary(lines)));
     for k in 0..=4 {
         let v = w_max * f64::from(k) / 4.0;
         let y = py(v);
@@ -447,6 +452,29 @@ pub fn power_curve(lines: &[CurveLine<'_>], ftp_w: Option<i64>) -> Option<String
     Some(s)
 }
 
+/// The power curve's text alternative (the points' own titles are hidden from screen readers
+/// inside `role="img"`): each line's power at the durations the axis labels, or at its shortest
+/// and longest duration when it has none of them.
+fn curve_summary(lines: &[CurveLine<'_>]) -> String {
+    const MARKS: [i64; 6] = [1, 10, 60, 300, 1200, 3600];
+    let parts: Vec<String> = lines
+        .iter()
+        .filter(|l| !l.points.is_empty())
+        .map(|l| {
+            let mut at: Vec<&(i64, i64)> =
+                l.points.iter().filter(|p| MARKS.contains(&p.0)).collect();
+            if at.is_empty() {
+                at = [l.points.first(), l.points.last()].into_iter().flatten().collect();
+                at.dedup();
+            }
+            let values: Vec<String> =
+                at.iter().map(|(d, v)| format!("{} {v} W", duration_label(*d))).collect();
+            format!("{}: {}", l.name, values.join(", "))
+        })
+        .collect();
+    format!("Power curve. {}", parts.join("; "))
+}
+
 /// "5s", "2min", "1h".
 pub fn duration_label(d_s: i64) -> String {
     if d_s < 60 {
@@ -481,7 +509,7 @@ pub fn heatmap(year: i32, jan1_weekday0: u8, days_in_year: u16, cells: &[DayCell
     let w = left + f64::from(weeks) * step;
     let h = top + 7.0 * step;
     let mut s = format!(
-        r#"<svg class="heatmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{year} calendar">"#
+        r#"<svg class="heatmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="group" aria-label="{year} calendar">"#
     );
     for (row, name) in [(1, "Tue"), (3, "Thu"), (5, "Sat")] {
         let _ = write!(
@@ -649,6 +677,40 @@ mod tests {
             svg.split(['M', 'L', ',', '"']).filter_map(|t| t.parse::<f64>().ok()).collect();
         assert!(nums.iter().all(|v| (0.0..=120.0).contains(v)), "{nums:?}");
         assert!(thumbnail(&[[45.0, 7.0]], "#fff").is_none());
+    }
+
+    #[test]
+    fn zone_and_power_curve_charts_carry_their_figures_as_text() {
+        let rows = [
+            ZoneBar {
+                label: "Z1 Recovery".into(),
+                value: "12 min".into(),
+                fraction: 0.2,
+                color: "#888".into(),
+            },
+            ZoneBar {
+                label: "Z2 Endurance".into(),
+                value: "1:05".into(),
+                fraction: 0.8,
+                color: "#888".into(),
+            },
+        ];
+        let svg = zone_bars(&rows);
+        assert!(
+            svg.contains("<title>Time in zones: Z1 Recovery 12 min, Z2 Endurance 1:05</title>"),
+            "{svg}"
+        );
+        let ride = [(1, 910), (5, 850), (60, 420), (300, 310), (1200, 265)];
+        let best = [(7, 700), (45, 480)];
+        let lines = [
+            CurveLine { name: "This activity", color: "#fff", points: &ride },
+            CurveLine { name: "All-time best", color: "#aaa", points: &best },
+        ];
+        let svg = power_curve(&lines, None).unwrap();
+        assert!(
+            svg.contains("<title>Power curve. This activity: 1s 910 W, 1min 420 W, 5min 310 W, 20min 265 W; All-time best: 7s 700 W, 45s 480 W</title>"),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@
       '<div class="card"><span class="muted">Distance</span><strong>' + km(tot[1]) + '</strong></div>' +
       '<div class="card"><span class="muted">Elevation</span><strong>' + Math.round(tot[2] / 1000) + ' km↑</strong></div>' +
       '<div class="card"><span class="muted">Time</span><strong>' + dur(tot[3]) + '</strong></div></div>' +
-      '<div class="table-scroll"><table class="leaderboard"><thead><tr><th>#</th><th>Athlete</th><th>Activities</th><th>Distance</th><th>Elevation</th><th>Time</th></tr></thead><tbody>' +
+      '<div class="table-scroll" tabindex="0"><table class="leaderboard"><thead><tr><th>#</th><th>Athlete</th><th>Activities</th><th>Distance</th><th>Elevation</th><th>Time</th></tr></thead><tbody>' +
       rows.map(function (r, i) {
         return '<tr><td>' + (i + 1) + '</td><td><a href="/u/' + encodeURIComponent(r.u.handle) + '/">' + esc(r.u.name) + '</a> <span class="muted">@' + esc(r.u.handle) + '</span></td><td>' + r.t[0] + '</td><td>' + km(r.t[1]) + '</td><td>' + Math.round(r.t[2]) + ' m</td><td>' + dur(r.t[3]) + '</td></tr>';
       }).join('') + '</tbody></table></div>';

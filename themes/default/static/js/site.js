@@ -241,7 +241,7 @@
       Object.keys(doc2.paths || {}).sort().forEach(function (p) {
         Object.keys(doc2.paths[p]).forEach(function (m) { var op = doc2.paths[p][m] || {}; rows.push('<tr><td class="mono">' + esc(m.toUpperCase()) + '</td><td class="mono">' + esc(p) + '</td><td>' + esc(op.summary || '') + '</td></tr>'); });
       });
-      el.innerHTML = '<div class="table-scroll"><table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>' + rows.join('') + '</tbody></table></div>';
+      el.innerHTML = '<div class="table-scroll" tabindex="0"><table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>' + rows.join('') + '</tbody></table></div>';
     }, function () { el.innerHTML = '<p class="muted">The API document is not available.</p>'; });
   });
 

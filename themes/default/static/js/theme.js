@@ -5,3 +5,6 @@
 // The visitor's km/mi preference, before the first paint too: pages are pre-rendered in the
 // instance's units (data-units-default), and units.js rewrites the figures when they differ.
 (function () { try { var u = localStorage.getItem('bincio-units'); if (u === 'metric' || u === 'imperial') { document.documentElement.setAttribute('data-units', u); } } catch (e) { /* private mode */ } }());
+// Marks that scripts run, so the stylesheet shows the controls that need them (theme and units
+// switches) only then: without JavaScript they would be buttons that do nothing.
+document.documentElement.classList.add('js');
