@@ -291,25 +291,14 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     std::fs::create_dir_all(&site).unwrap();
     // init → the first invite link.
     let code = init_instance(&data);
-    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let (api_port, web_port) = (free_port(), free_port());
     let _api = crate::nginx::start_daemon(&data, api_port);
     let _watch = start_watcher(&gen_bin, &data, &site, &[]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver {
-        port: driver_port,
-        sessions: std::sync::Mutex::new(Vec::new()),
-        _child: Guard(
-            Command::new(&driver)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ),
-    };
+    let driver = Driver::start(&driver);
     wait_port(api_port).await;
     wait_port(web_port).await;
-    wait_port(driver_port).await;
+    wait_port(driver.port()).await;
     // The watcher renders the whole site once at start-up; wait for the login page.
     until("the first render (login page)", || async {
         site.join("login/index.html").is_file().then_some(())
@@ -532,25 +521,14 @@ async fn strava_connect_sync_and_disconnect_in_chromium() {
         json!({"client_id": strava_standin::CLIENT_ID, "client_secret": strava_standin::CLIENT_SECRET}).to_string(),
     )
     .unwrap();
-    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let (api_port, web_port) = (free_port(), free_port());
     let _api = start_daemon_with(&data, api_port, &[("BINCIO_STRAVA_URL", &strava.url())]);
     let _watch = start_watcher(&gen_bin, &data, &site, &[("BINCIO_STRAVA_URL", &strava.url())]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver {
-        port: driver_port,
-        sessions: std::sync::Mutex::new(Vec::new()),
-        _child: Guard(
-            Command::new(&driver)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ),
-    };
+    let driver = Driver::start(&driver);
     wait_port(api_port).await;
     wait_port(web_port).await;
-    wait_port(driver_port).await;
+    wait_port(driver.port()).await;
     until("the first render (login page)", || async {
         site.join("login/index.html").is_file().then_some(())
     })
@@ -644,25 +622,14 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
     std::fs::create_dir_all(&site).unwrap();
     init_instance(&data);
-    let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+    let (api_port, web_port) = (free_port(), free_port());
     let _api = crate::nginx::start_daemon(&data, api_port);
     let _watch = start_watcher(&gen_bin, &data, &site, &[]);
     let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver {
-        port: driver_port,
-        sessions: std::sync::Mutex::new(Vec::new()),
-        _child: Guard(
-            Command::new(&driver)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        ),
-    };
+    let driver = Driver::start(&driver);
     wait_port(api_port).await;
     wait_port(web_port).await;
-    wait_port(driver_port).await;
+    wait_port(driver.port()).await;
     until("the first render (admin page)", || async {
         site.join("admin/index.html").is_file().then_some(())
     })

@@ -129,14 +129,14 @@ mod in_chromium {
         Driver, browser, click_visible, console_errors, fill, open_edit_dialog, shot, tools, until,
     };
     use crate::nginx::{
-        Guard, free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port,
+        free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port,
     };
     use crate::util::skip_or_fail;
     use fantoccini::{Client, Locator};
     use serde_json::json;
     use std::f64::consts::PI;
     use std::path::Path;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
     /// Metres east and north of N46E013's south-west corner (a local flat projection).
     fn xy(lat: f64, lon: f64) -> (f64, f64) {
@@ -295,25 +295,14 @@ mod in_chromium {
         std::fs::write(&input, gpx(&pts)).unwrap();
         let truth = true_gain(&pts);
 
-        let (api_port, web_port, driver_port) = (free_port(), free_port(), free_port());
+        let (api_port, web_port) = (free_port(), free_port());
         let _api = start_daemon(&data, api_port);
         let _watch = start_watcher(&gen_bin, &data, &site, &[]);
         let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-        let driver = Driver {
-            port: driver_port,
-            sessions: std::sync::Mutex::new(Vec::new()),
-            _child: Guard(
-                Command::new(&driver_bin)
-                    .arg(format!("--port={driver_port}"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            ),
-        };
+        let driver = Driver::start(&driver_bin);
         wait_port(api_port).await;
         wait_port(web_port).await;
-        wait_port(driver_port).await;
+        wait_port(driver.port()).await;
         until("the first render (login page)", || async {
             site.join("login/index.html").is_file().then_some(())
         })
