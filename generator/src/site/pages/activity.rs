@@ -4,8 +4,9 @@
 //!
 //! Unlisted activities get `/activity/{id}-{token}/` with `noindex`, and their detail,
 //! track, timeseries and photos are published inside that folder only. The timeseries is
-//! not embedded: the page carries ≤ 240-point SVG charts and the map script fetches the
-//! timeseries lazily.
+//! not embedded: the page carries SVG charts decimated to their drawn width (at most two
+//! points a pixel column, `svg::decimate`) and the chart script fetches the timeseries on
+//! the first hover.
 
 use super::super::SiteError;
 use super::super::escape::xml_chars;
@@ -956,13 +957,13 @@ fn charts(
             summary: summary.clone(),
         };
         let Some(svg_time) =
-            svg::line_chart(&svg::bucket(&t, ys, svg::CHART_POINTS), &spec(XAxis::Time))
+            svg::line_chart(&svg::decimate(&t, ys, svg::CHART_COLUMNS), &spec(XAxis::Time))
         else {
             continue;
         };
         let svg_dist = dist.as_ref().and_then(|d| {
             svg::line_chart(
-                &svg::bucket(d, ys, svg::CHART_POINTS),
+                &svg::decimate(d, ys, svg::CHART_COLUMNS),
                 &spec(XAxis::Distance { unit: dist_unit }),
             )
         });
