@@ -72,13 +72,23 @@ pub fn track_outline(coords: &[[f64; 2]], color: &str) -> Option<String> {
         return None;
     }
     let step = (coords.len() / 1500).max(1);
-    let thinned: Vec<[f64; 2]> = coords.iter().step_by(step).copied().collect();
-    let pts = project(&thinned, 600.0, 400.0, 16.0);
+    let mut thinned: Vec<[f64; 2]> = coords.iter().step_by(step).copied().collect();
+    if let Some(last) = coords.last()
+        && thinned.last() != Some(last)
+    {
+        thinned.push(*last);
+    }
+    // Whole units: the outline is drawn at about its viewBox size with a 3-unit stroke, so
+    // a tenth of a unit is invisible, and relative whole steps take a third of the bytes.
+    let pts: Vec<(f64, f64)> = project(&thinned, 600.0, 400.0, 16.0)
+        .into_iter()
+        .map(|(x, y)| (x.round(), y.round()))
+        .collect();
     let (sx, sy) = pts[0];
     let (ex, ey) = pts[pts.len() - 1];
     Some(format!(
         r##"<svg class="track-outline" viewBox="0 0 600 400" role="img" aria-label="Track outline"><path d="{}" fill="none" stroke="{}" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/><circle cx="{sx}" cy="{sy}" r="6" fill="#4ade80" stroke="#fff" stroke-width="2"/><circle cx="{ex}" cy="{ey}" r="6" fill="#f87171" stroke="#fff" stroke-width="2"/></svg>"##,
-        polyline(&pts),
+        relative_path(&pts),
         esc(color)
     ))
 }
@@ -364,10 +374,11 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     Some(s)
 }
 
-/// A path through whole-unit points as `M x,y l dx,dy …`, as small as the line allows: a
-/// point equal to the previous one is left out, steps in the same direction are joined into
-/// one (a flat stretch of a minute is one step, not sixty), and no separator is written
-/// before a negative number (`l3-2 1,4-1` is read as 3,−2 1,4 −1…).
+/// A path through whole-unit points as `M x,y l dx dy … v dy l …`, as small as the line
+/// allows: a point equal to the previous one is left out, steps in the same direction are
+/// joined into one (a flat stretch of a minute is one step, not sixty), a vertical step is
+/// a `v` (a decimated chart has one in every column: its lowest and highest sample), and
+/// no separator is written before a negative number (`l3-2 1 4` is read as 3,−2 1,4).
 fn relative_path(pts: &[(f64, f64)]) -> String {
     let Some(&(x0, y0)) = pts.first() else { return String::new() };
     let mut steps: Vec<(i64, i64)> = Vec::with_capacity(pts.len());
@@ -395,15 +406,31 @@ fn relative_path(pts: &[(f64, f64)]) -> String {
         d.push_str("h0");
         return d;
     }
-    d.push('l');
-    let mut first = true;
+    // The command in force (`l` takes pairs, `v` single numbers); a number right after a
+    // command letter needs no separator either.
+    let mut cmd = ' ';
+    let mut fresh = true;
+    let num = |d: &mut String, v: i64, fresh: &mut bool| {
+        if !*fresh && v >= 0 {
+            d.push(' ');
+        }
+        *fresh = false;
+        let _ = write!(d, "{v}");
+    };
     for (dx, dy) in steps {
-        for v in [dx, dy] {
-            if !first && v >= 0 {
-                d.push(' ');
+        if dx == 0 {
+            if cmd != 'v' {
+                d.push('v');
+                (cmd, fresh) = ('v', true);
             }
-            first = false;
-            let _ = write!(d, "{v}");
+            num(&mut d, dy, &mut fresh);
+        } else {
+            if cmd != 'l' {
+                d.push('l');
+                (cmd, fresh) = ('l', true);
+            }
+            num(&mut d, dx, &mut fresh);
+            num(&mut d, dy, &mut fresh);
         }
     }
     d
@@ -751,8 +778,13 @@ mod tests {
             [(52.0, 10.0), (53.0, 10.0), (54.0, 10.0), (54.0, 10.0), (55.0, 12.0), (56.0, 9.0)];
         assert_eq!(relative_path(&pts), "M52,10l2 0 1 2 1-3");
         assert_eq!(relative_path(&[(52.0, 10.0), (52.0, 10.0)]), "M52,10h0");
-        // A step back (opposite direction) is not joined with the step before it.
-        assert_eq!(relative_path(&[(1.0, 1.0), (1.0, 5.0), (1.0, 2.0)]), "M1,1l0 4 0-3");
+        // A step back (opposite direction) is not joined with the step before it; vertical
+        // steps are `v`, and `l` comes back for the next diagonal one.
+        assert_eq!(relative_path(&[(1.0, 1.0), (1.0, 5.0), (1.0, 2.0)]), "M1,1v4-3");
+        assert_eq!(
+            relative_path(&[(1.0, 1.0), (2.0, 3.0), (2.0, 9.0), (3.0, 8.0), (3.0, 2.0)]),
+            "M1,1l1 2v6l1-1v-6"
+        );
     }
 
     /// The absolute points of a chart's line, read back from its `d` (`M x,y l dx dy …`).
@@ -763,24 +795,37 @@ mod tests {
             .and_then(|p| p.split_once('"'))
             .map(|(d, _)| d)
             .expect("a line path");
-        let (m, l) = d.trim_start_matches('M').split_once('l').unwrap_or((d, ""));
-        let (x, y) = m.split_once(',').expect("M x,y");
+        let body = d.trim_start_matches('M');
+        let split = body.find(['l', 'v']).unwrap_or(body.len());
+        let (x, y) = body[..split].split_once(',').expect("M x,y");
         let mut cur = (x.parse::<i64>().expect("x"), y.parse::<i64>().expect("y"));
         let mut out = vec![cur];
-        let mut nums: Vec<i64> = Vec::new();
+        // (command, numbers) runs.
+        let mut runs: Vec<(char, Vec<i64>)> = Vec::new();
         let mut tok = String::new();
-        for ch in l.chars().chain([' ']) {
-            if (ch == ' ' || ch == ',' || ch == '-') && !tok.is_empty() {
-                nums.push(tok.parse().expect("a number"));
+        for ch in body[split..].chars().chain([' ']) {
+            if (ch == ' ' || ch == ',' || ch == '-' || ch == 'l' || ch == 'v') && !tok.is_empty() {
+                runs.last_mut().expect("a command").1.push(tok.parse().expect("a number"));
                 tok.clear();
             }
-            if ch == '-' || ch.is_ascii_digit() {
+            if ch == 'l' || ch == 'v' {
+                runs.push((ch, Vec::new()));
+            } else if ch == '-' || ch.is_ascii_digit() {
                 tok.push(ch);
             }
         }
-        for s in nums.chunks(2) {
-            cur = (cur.0 + s[0], cur.1 + s[1]);
-            out.push(cur);
+        for (cmd, nums) in runs {
+            if cmd == 'v' {
+                for dy in nums {
+                    cur.1 += dy;
+                    out.push(cur);
+                }
+            } else {
+                for s in nums.chunks(2) {
+                    cur = (cur.0 + s[0], cur.1 + s[1]);
+                    out.push(cur);
+                }
+            }
         }
         out
     }
