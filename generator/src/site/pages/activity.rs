@@ -746,16 +746,20 @@ fn lap_table(
 }
 
 /// The sport of the multisport leg a lap belongs to: the last leg that started at or
-/// before the lap (a device starts a new lap with each leg). `None` outside a multisport
-/// activity or for a lap without a start time.
+/// before the lap (a device starts a new lap with each leg), the first leg for a lap that
+/// starts before all of them. `None` outside a multisport activity or for a lap without a
+/// start time.
 fn leg_of(lap: &Lap, legs: &[bincio_bas::Leg]) -> Option<String> {
     let start = lap.started_at?.unix_ms();
     // A lap written a moment before its leg's session start still belongs to that leg.
     const SLACK_MS: i64 = 1000;
+    // A lap that starts before every leg (a device whose first lap begins a few seconds
+    // before its first session) is part of the first leg.
     let leg = legs
         .iter()
         .filter(|g| g.started_at.unix_ms() <= start + SLACK_MS)
-        .max_by_key(|g| g.started_at.unix_ms())?;
+        .max_by_key(|g| g.started_at.unix_ms())
+        .or_else(|| legs.iter().min_by_key(|g| g.started_at.unix_ms()))?;
     Some(if leg.transition {
         "Transition".to_owned()
     } else {
