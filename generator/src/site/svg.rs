@@ -127,9 +127,11 @@ pub fn decimate(xs: &[f64], ys: &[Option<f64>], columns: usize) -> Vec<(f64, f64
     if let Some((x, y)) = valid(first) {
         out.push((x, y, first));
     }
-    // The current column's lowest and highest sample (index, y), flushed when x moves on.
-    let mut cur: Option<(i64, (usize, f64), (usize, f64))> = None;
-    let flush = |out: &mut Vec<(f64, f64, usize)>, lo: (usize, f64), hi: (usize, f64)| {
+    /// A sample: its index and y.
+    type At = (usize, f64);
+    // The current column and its lowest and highest sample, flushed when x moves on.
+    let mut cur: Option<(i64, At, At)> = None;
+    let flush = |out: &mut Vec<(f64, f64, usize)>, lo: At, hi: At| {
         let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
         for (i, y) in [a, b] {
             if out.last().is_none_or(|p| p.2 != i) {
