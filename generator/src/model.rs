@@ -70,6 +70,8 @@ pub struct DeviceTotals {
     pub avg_cadence_rpm: Option<f64>,
     pub max_speed_ms: Option<f64>,
     pub avg_speed_ms: Option<f64>,
+    /// Energy the device estimated (FIT session `total_calories`, TCX lap `Calories`), kcal.
+    pub calories_kcal: Option<f64>,
 }
 
 /// One leg of a multisport recording (a FIT session): its own sport, time span and the

@@ -205,3 +205,102 @@ fn a_base_map_is_opt_in_and_the_policy_allows_exactly_its_host() {
         "attribution"
     );
 }
+
+/// A real Garmin Edge 810 ride with a power meter, whose session records 1293 kcal: the
+/// device's estimate is extracted into the detail and shown as a figure; hiding heart rate
+/// or power (what devices estimate it from) unpublishes it with them.
+#[test]
+fn calories_recorded_by_the_device_are_shown_and_hidden_with_heart_rate() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples/devices/fitparse__Edge810-Vector-2013-08-16-15-35-10.fit");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut opts = ExtractOptions::new(data.join("eve"), "eve");
+    opts.inputs = vec![sample];
+    let report = extract::extract_user(&opts, &|_, _| {}).unwrap();
+    assert_eq!(report.new_ids.len(), 1, "{:?}", report.failed);
+    let id = report.new_ids[0].clone();
+    let user = bincio_bas::layout::UserDir::new(data.join("eve"));
+    let detail: bincio_bas::Detail =
+        common::read_json(&user.activities_dir().join(bincio_bas::layout::detail_name(&id)));
+    assert_eq!(detail.calories_kcal, Some(1293));
+
+    let out = tmp.path().join("site");
+    common::build(&data, &out);
+    let ride = page(&out, &id);
+    assert_eq!(figure(&ride, "Calories").as_deref(), Some("1293 kcal"));
+    assert!(ride.contains("Recorded with Garmin Edge 810"), "device name");
+
+    for hidden in ["heart_rate", "power"] {
+        std::fs::create_dir_all(data.join("eve/edits")).unwrap();
+        std::fs::write(
+            data.join(format!("eve/edits/{id}.md")),
+            format!("---\nhide_stats: [{hidden}]\n---\n"),
+        )
+        .unwrap();
+        common::build(&data, &out);
+        assert_eq!(figure(&page(&out, &id), "Calories"), None, "hidden with {hidden}");
+        let merged = user.merged_activities_dir().join(bincio_bas::layout::detail_name(&id));
+        let text = std::fs::read_to_string(&merged).unwrap();
+        assert!(!text.contains("calories_kcal"), "{hidden}: published detail {text}");
+    }
+}
+
+/// The owner-only section of the page `id` asking for zones, if any.
+fn zones_prompt(html: &str) -> Option<&str> {
+    let start = html.find("<section class=\"notice zones-prompt\"")?;
+    Some(&html[start..start + html[start..].find("</section>").unwrap()])
+}
+
+/// Without zones, the ride's page carries a form to set them, for the owner only: it is
+/// `hidden` in the HTML (so nothing shows without JavaScript or to a visitor) and site.js
+/// reveals `data-owner` elements to that user alone. With heart-rate zones set, the time in
+/// each zone is drawn and the form asks only for what is still missing (power).
+#[test]
+fn zones_show_time_in_zone_and_the_owner_is_asked_for_missing_ones() {
+    let (tmp, out) = site(None, &[]);
+    let ride = page(&out, RIDE);
+    let prompt = zones_prompt(&ride).expect("a zones prompt");
+    assert!(prompt.contains("data-owner=\"eve\" hidden"), "{prompt}");
+    assert!(prompt.contains("Set your heart-rate and power zones"), "{prompt}");
+    assert!(prompt.contains("name=\"max_hr\"") && prompt.contains("name=\"ftp_w\""), "{prompt}");
+    assert!(!ride.contains("<h2>Heart rate zones</h2>"), "no zones, no zone chart");
+    // The run has heart rate but no power: only the maximum heart rate is asked for.
+    let run = zones_prompt(&page(&out, RUN)).map(str::to_owned).expect("run prompt");
+    assert!(run.contains("name=\"max_hr\"") && !run.contains("name=\"ftp_w\""), "{run}");
+    assert!(run.contains("Set your heart-rate zones"), "{run}");
+
+    // Zones as the page's form writes them: the top zone ends at 250 bpm / 5000 W.
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("eve/edits")).unwrap();
+    std::fs::write(
+        data.join("eve/edits/athlete.yaml"),
+        "max_hr: 200\nhr_zones: [[0, 120], [120, 140], [140, 160], [160, 180], [180, 250]]\n\
+         ftp_w: 250\npower_zones: [[0, 138], [138, 188], [188, 225], [225, 263], [263, 300], [300, 375], [375, 5000]]\n",
+    )
+    .unwrap();
+    common::build(&data, &out);
+    let ride = page(&out, RIDE);
+    assert!(zones_prompt(&ride).is_none(), "zones set: no prompt");
+    for (title, top) in [("Heart rate zones", "Z5 180+ bpm"), ("Power zones", "Z7 375+ W")] {
+        let start = ride.find(&format!("<h2>{title}</h2>")).unwrap_or_else(|| panic!("{title}"));
+        let svg = &ride[start..start + ride[start..].find("</svg>").unwrap()];
+        assert!(svg.contains(top), "{title}: open top zone label in {svg}");
+        // Every second of the 21-minute ride is in some zone: the shares add up to 100 %.
+        let pct: f64 = svg
+            .split(" · ")
+            .skip(1)
+            .filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok())
+            .sum();
+        assert!((pct - 100.0).abs() <= 3.0, "{title}: shares sum to {pct}");
+    }
+    // The ride's only effort between 300 and 375 W is the climb's 5-minute 320 W block.
+    let start = ride.find("<h2>Power zones</h2>").unwrap();
+    let svg = &ride[start..start + ride[start..].find("</svg>").unwrap()];
+    let z6 = svg.split("Z6 300–375 W</text>").nth(1).unwrap();
+    let z6_time = z6.split("<text class=\"tick\"").nth(1).unwrap();
+    let text = z6_time.split_once('>').unwrap().1.split_once(" · ").unwrap().0;
+    let (m, s) = text.trim_end_matches('s').split_once("m ").unwrap();
+    let secs = m.parse::<i64>().unwrap() * 60 + s.parse::<i64>().unwrap();
+    assert!((secs - 300).abs() <= 10, "Z6 time {text}");
+}

@@ -977,6 +977,15 @@ fn local_time_offsets_and_multisport_legs_on_the_pages() {
     );
     assert_eq!(fenix.matches("<td>Transition</td>").count(), 3);
     assert!(fenix.contains("Morning Multisport"));
+    // Each lap carries the sport of its leg.
+    let laps =
+        fenix.split("<h2 id=\"laps-h\">").nth(1).unwrap().split("</section>").next().unwrap();
+    let rows = laps.matches("<tr").count() - 1;
+    let badges = laps.matches(" <span class=\"badge\">").count();
+    assert!(rows >= 4 && badges == rows, "{badges} of {rows} laps labelled: {laps}");
+    for sport in ["Cycling", "Running"] {
+        assert!(laps.contains(&format!("<span class=\"badge\">{sport}</span>")), "{sport} laps");
+    }
 
     let running = std::fs::read_to_string(out.join("u/dave/stats/running/index.html")).unwrap();
     assert!(running.contains("15.0 km") && !running.contains("69.8 km"));

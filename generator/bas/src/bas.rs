@@ -408,6 +408,15 @@ pub struct Detail {
     pub avg_power_w: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub max_power_w: Option<i64>,
+    /// Energy in kcal as the recording device estimated it (FIT session `total_calories`,
+    /// TCX lap `Calories` summed); absent when the file has none (0 counts as none). Never
+    /// computed: a figure from a formula would pass for the device's.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_i64"
+    )]
+    pub calories_kcal: Option<i64>,
     #[serde(default)]
     pub gear: Option<String>,
     #[serde(default)]

@@ -150,15 +150,19 @@ impl HiddenStats {
                     d.max_speed_kmh = None;
                     d.best_efforts = None;
                 }
+                // A device estimates calories from power (the work done) or from heart rate:
+                // hiding either hides the estimate, which would otherwise give it away.
                 HiddenStat::HeartRate => {
                     d.avg_hr_bpm = None;
                     d.max_hr_bpm = None;
+                    d.calories_kcal = None;
                 }
                 HiddenStat::Cadence => d.avg_cadence_rpm = None,
                 HiddenStat::Power => {
                     d.avg_power_w = None;
                     d.max_power_w = None;
                     d.mmp = None;
+                    d.calories_kcal = None;
                 }
             }
             // What the plausibility filter removed from a hidden channel is not published
@@ -310,6 +314,20 @@ mod tests {
         HiddenStats::from_names(["heart_rate"]).apply_summary(&mut card);
         assert_eq!(card.legs.as_ref().map(|l| l[0].avg_hr_bpm), Some(None));
         assert_eq!(d.avg_hr_bpm, Some(140));
+    }
+
+    #[test]
+    fn calories_go_with_heart_rate_or_power() {
+        let d = Detail { calories_kcal: Some(1234), avg_hr_bpm: Some(140), ..Detail::default() };
+        for (hidden, kept) in [
+            (&["cadence", "speed", "elevation"][..], Some(1234)),
+            (&["heart_rate"][..], None),
+            (&["power"][..], None),
+        ] {
+            let mut x = d.clone();
+            HiddenStats::from_names(hidden.iter().copied()).apply_detail(&mut x);
+            assert_eq!(x.calories_kcal, kept, "{hidden:?}");
+        }
     }
 
     #[test]

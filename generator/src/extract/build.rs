@@ -233,6 +233,12 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
         avg_cadence_rpm: m.avg_cadence_rpm,
         avg_power_w: m.avg_power_w,
         max_power_w: m.max_power_w,
+        calories_kcal: activity
+            .totals
+            .as_ref()
+            .and_then(|t| t.calories_kcal)
+            .filter(|k| k.is_finite() && *k > 0.0)
+            .map(|k| k.round() as i64),
         gear: csv.and_then(|r| r.gear.clone()),
         device: activity.device.clone(),
         bbox: geo.bbox,

@@ -38,6 +38,7 @@ enum Leaf {
     LapTime,
     LapDist,
     LapMaxSpeed,
+    LapCalories,
     LapAvgHr,
     LapMaxHr,
     LapCad,
@@ -77,6 +78,7 @@ struct LapBuild {
     avg_speed_ms: Option<f64>,
     avg_power_w: Option<f64>,
     max_power_w: Option<f64>,
+    calories_kcal: Option<f64>,
 }
 
 impl LapBuild {
@@ -202,6 +204,8 @@ impl State {
                 Some(Leaf::LapDist)
             } else if direct && is(name, b"maximumspeed") {
                 Some(Leaf::LapMaxSpeed)
+            } else if direct && is(name, b"calories") {
+                Some(Leaf::LapCalories)
             } else if direct && is(name, b"cadence") {
                 Some(Leaf::LapCad)
             } else if direct && is(name, b"averageheartratebpm") {
@@ -355,6 +359,7 @@ impl State {
             Leaf::LapTime => set(&mut l.timer_s, nonneg(t)),
             Leaf::LapDist => set(&mut l.distance_m, nonneg(t)),
             Leaf::LapMaxSpeed => set(&mut l.max_speed_ms, nonneg(t)),
+            Leaf::LapCalories => set(&mut l.calories_kcal, nonneg(t)),
             Leaf::LapAvgHr => set(&mut l.avg_hr_bpm, nonneg(t)),
             Leaf::LapMaxHr => set(&mut l.max_hr_bpm, nonneg(t)),
             Leaf::LapCad => set(&mut l.cadence_rpm, nonneg(t)),
@@ -486,6 +491,9 @@ fn lap_totals(laps: &[LapBuild]) -> Option<DeviceTotals> {
         avg_cadence_rpm: weighted(laps, |l| l.cadence_rpm.or(l.run_cadence_rpm)),
         max_speed_ms: max(laps, |l| l.max_speed_ms),
         avg_speed_ms,
+        // `Calories` is a required lap element: writers that do not estimate energy put
+        // 0 there, which means "not recorded", not a ride that burnt nothing.
+        calories_kcal: sum(laps, |l| l.calories_kcal).filter(|k| *k > 0.0),
     })
 }
 
@@ -604,6 +612,7 @@ mod tests {
         assert_eq!(a.samples[1].distance_m, Some(50.0));
         assert_eq!(a.sport, Sport::Other);
         assert_eq!(a.device.as_deref(), Some("Garmin vívoactive HR"));
+        assert_eq!(a.totals.and_then(|t| t.calories_kcal), Some(329.0));
     }
 
     const HANDWRITTEN: &str = "\u{feff}  \n<?xml version=\"1.0\"?>
@@ -611,7 +620,7 @@ mod tests {
   xmlns:ax=\"https://www.garmin.com/xmlschemas/ActivityExtension/v2\">
  <tcx:Activities><tcx:Activity Sport=\"Biking\"><tcx:Id>2024-06-01T07:00:00Z</tcx:Id>
   <tcx:Lap StartTime=\"2024-06-01T07:00:00\">
-   <tcx:TotalTimeSeconds>100</tcx:TotalTimeSeconds><tcx:DistanceMeters>1000</tcx:DistanceMeters>
+   <tcx:TotalTimeSeconds>100</tcx:TotalTimeSeconds><tcx:DistanceMeters>1000</tcx:DistanceMeters><tcx:Calories>25</tcx:Calories>
    <tcx:AverageHeartRateBpm><tcx:Value>120</tcx:Value></tcx:AverageHeartRateBpm>
    <tcx:MaximumHeartRateBpm><tcx:Value>150</tcx:Value></tcx:MaximumHeartRateBpm>
    <tcx:Cadence>80</tcx:Cadence>
@@ -625,7 +634,7 @@ mod tests {
    <tcx:Extensions><ax:LX><ax:AvgSpeed>10</ax:AvgSpeed><ax:AvgWatts>210</ax:AvgWatts><ax:MaxWatts>400</ax:MaxWatts></ax:LX></tcx:Extensions>
   </tcx:Lap>
   <tcx:Lap StartTime=\"2024-06-01T07:01:40Z\">
-   <tcx:TotalTimeSeconds>300</tcx:TotalTimeSeconds><tcx:DistanceMeters>2000</tcx:DistanceMeters>
+   <tcx:TotalTimeSeconds>300</tcx:TotalTimeSeconds><tcx:DistanceMeters>2000</tcx:DistanceMeters><tcx:Calories>71</tcx:Calories>
    <tcx:AverageHeartRateBpm><tcx:Value>140</tcx:Value></tcx:AverageHeartRateBpm>
    <tcx:MaximumHeartRateBpm><tcx:Value>170</tcx:Value></tcx:MaximumHeartRateBpm>
    <tcx:Track><tcx:Trackpoint><tcx:Time>2024-06-01T07:01:40Z</tcx:Time></tcx:Trackpoint></tcx:Track>
@@ -660,6 +669,7 @@ mod tests {
         assert_eq!(t.avg_hr_bpm, Some((120.0 * 100.0 + 140.0 * 300.0) / 400.0));
         assert_eq!(t.max_hr_bpm, Some(170.0));
         assert_eq!(t.max_power_w, Some(400.0));
+        assert_eq!(t.calories_kcal, Some(96.0), "the laps' Calories summed");
         assert_eq!(a.name, None);
         assert_eq!(a.description.as_deref(), Some("Felt good"));
         assert_eq!(a.device.as_deref(), Some("Garmin Edge 530"));
@@ -677,7 +687,11 @@ mod tests {
         let a = parse(manual).expect("lap-only activity");
         assert!(a.samples.is_empty());
         assert_eq!(a.start_ms, 1_704_103_200_000);
-        assert_eq!(a.totals.and_then(|t| t.distance_m), Some(2000.0));
+        assert_eq!(a.totals.as_ref().and_then(|t| t.distance_m), Some(2000.0));
+        assert_eq!(a.totals.and_then(|t| t.calories_kcal), None, "no Calories element");
+        // Writers without an energy estimate fill the required element with 0.
+        let zero = br#"<TrainingCenterDatabase><Activities><Activity Sport="Running"><Lap StartTime="2024-01-01T10:00:00Z"><TotalTimeSeconds>600</TotalTimeSeconds><Calories>0</Calories></Lap></Activity></Activities></TrainingCenterDatabase>"#;
+        assert_eq!(parse(zero).expect("lap-only").totals.and_then(|t| t.calories_kcal), None);
     }
 
     proptest! {

@@ -2,8 +2,9 @@
 //! and the yearly calendar heatmap, so every page shows its content without JavaScript.
 //!
 //! Output is plain strings with numbers rounded to one decimal, so two builds of the same
-//! data are byte-identical and pages stay small (an activity chart is at most
-//! [`CHART_POINTS`] points whatever the recording length).
+//! data are byte-identical and pages stay small: an activity chart is decimated to the
+//! pixel columns it is drawn on ([`decimate`], at most two points a column), so its size
+//! depends on the drawn width, not on the recording length.
 //!
 //! Templates insert this SVG with `| safe`, so Tera does not escape it: every string written
 //! here (labels, season names, tooltips, colours, links) goes through [`esc`] at the point
@@ -11,10 +12,6 @@
 
 use super::escape::html as esc;
 use std::fmt::Write;
-
-/// Points kept per chart line (the timeseries is bucketed to this many means): one per two
-/// pixel columns of the plot area, finer than any screen shows a 600-unit-wide chart.
-pub const CHART_POINTS: usize = 270;
 
 fn r1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
@@ -75,40 +72,100 @@ pub fn track_outline(coords: &[[f64; 2]], color: &str) -> Option<String> {
         return None;
     }
     let step = (coords.len() / 1500).max(1);
-    let thinned: Vec<[f64; 2]> = coords.iter().step_by(step).copied().collect();
-    let pts = project(&thinned, 600.0, 400.0, 16.0);
+    let mut thinned: Vec<[f64; 2]> = coords.iter().step_by(step).copied().collect();
+    if let Some(last) = coords.last()
+        && thinned.last() != Some(last)
+    {
+        thinned.push(*last);
+    }
+    // Whole units: the outline is drawn at about its viewBox size with a 3-unit stroke, so
+    // a tenth of a unit is invisible, and relative whole steps take a third of the bytes.
+    let pts: Vec<(f64, f64)> = project(&thinned, 600.0, 400.0, 16.0)
+        .into_iter()
+        .map(|(x, y)| (x.round(), y.round()))
+        .collect();
     let (sx, sy) = pts[0];
     let (ex, ey) = pts[pts.len() - 1];
     Some(format!(
         r##"<svg class="track-outline" viewBox="0 0 600 400" role="img" aria-label="Track outline"><path d="{}" fill="none" stroke="{}" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/><circle cx="{sx}" cy="{sy}" r="6" fill="#4ade80" stroke="#fff" stroke-width="2"/><circle cx="{ex}" cy="{ey}" r="6" fill="#f87171" stroke="#fff" stroke-width="2"/></svg>"##,
-        polyline(&pts),
+        relative_path(&pts),
         esc(color)
     ))
 }
 
-/// Bucket `(x, y)` pairs into at most `n` means (nulls skipped). Returns `(x, y, index)`
-/// where index is the first source sample of the bucket (the map marker uses it).
-pub fn bucket(xs: &[f64], ys: &[Option<f64>], n: usize) -> Vec<(f64, f64, usize)> {
+/// Decimate a series to the pixel columns it is drawn on: for each of the `columns + 1`
+/// whole-unit x positions of the plot (the positions [`line_chart`] rounds to) the sample
+/// with the smallest and the one with the largest y, in recording order, and nothing else
+/// (the first and last samples are kept too, so the x range is the series' own). A line
+/// drawn through them covers, in every column, exactly the vertical extent the full series
+/// would: spikes (a sprint's peak power, a heart-rate drop) survive, which means per bucket
+/// flattened, and the y range of the chart is the series' range. Nulls and non-finite
+/// values are skipped. Returns `(x, y, sample index)`.
+///
+/// This is the min/max half of M4 (Jugel et al., 2014): the first and last sample of each
+/// column, which M4 adds to get the joins between columns exact, change where a one-pixel
+/// step between two columns is drawn, not what a reader sees, and would double the points.
+pub fn decimate(xs: &[f64], ys: &[Option<f64>], columns: usize) -> Vec<(f64, f64, usize)> {
+    let valid = |i: usize| match (xs.get(i), ys.get(i)) {
+        (Some(x), Some(Some(y))) if x.is_finite() && y.is_finite() => Some((*x, *y)),
+        _ => None,
+    };
     let len = xs.len().min(ys.len());
-    if len == 0 {
-        return Vec::new();
+    let Some(first) = (0..len).find(|i| valid(*i).is_some()) else { return Vec::new() };
+    let last = (0..len).rev().find(|i| valid(*i).is_some()).unwrap_or(first);
+    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in first..=last {
+        if let Some((x, _)) = valid(i) {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+        }
     }
-    let per = len.div_ceil(n).max(1);
-    let mut out = Vec::with_capacity(n);
-    let mut i = 0;
-    while i < len {
-        let end = (i + per).min(len);
-        let (mut sum, mut cnt) = (0.0, 0usize);
-        for y in ys[i..end].iter().flatten() {
-            if y.is_finite() {
-                sum += y;
-                cnt += 1;
+    let span = if x1 > x0 { x1 - x0 } else { 1.0 };
+    let cols = columns.max(1) as f64;
+    let column = |x: f64| ((x - x0) / span * cols).round() as i64;
+    let mut out: Vec<(f64, f64, usize)> = Vec::with_capacity(2 * columns + 4);
+    if let Some((x, y)) = valid(first) {
+        out.push((x, y, first));
+    }
+    /// A sample: its index and y.
+    type At = (usize, f64);
+    // The current column and its lowest and highest sample, flushed when x moves on.
+    let mut cur: Option<(i64, At, At)> = None;
+    let flush = |out: &mut Vec<(f64, f64, usize)>, lo: At, hi: At| {
+        let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+        for (i, y) in [a, b] {
+            if out.last().is_none_or(|p| p.2 != i) {
+                out.push((xs[i], y, i));
             }
         }
-        if cnt > 0 {
-            out.push((xs[i], sum / cnt as f64, i));
+    };
+    for i in first..=last {
+        let Some((x, y)) = valid(i) else { continue };
+        let c = column(x);
+        match &mut cur {
+            Some((cc, lo, hi)) if *cc == c => {
+                if y < lo.1 {
+                    *lo = (i, y);
+                }
+                if y > hi.1 {
+                    *hi = (i, y);
+                }
+            }
+            _ => {
+                if let Some((_, lo, hi)) = cur {
+                    flush(&mut out, lo, hi);
+                }
+                cur = Some((c, (i, y), (i, y)));
+            }
         }
-        i = end;
+    }
+    if let Some((_, lo, hi)) = cur {
+        flush(&mut out, lo, hi);
+    }
+    if out.last().is_none_or(|p| p.2 != last)
+        && let Some((x, y)) = valid(last)
+    {
+        out.push((x, y, last));
     }
     out
 }
@@ -154,6 +211,9 @@ pub const CHART_W: f64 = 600.0;
 /// Left margin: room for a four-character y label at the phone size (19 units).
 pub const CHART_ML: f64 = 52.0;
 pub const CHART_MR: f64 = 10.0;
+/// Whole-unit columns of a chart's plot area: the line is drawn at x = `CHART_ML` + 0 …
+/// `CHART_COLUMNS`, and [`decimate`] keeps at most two samples for each.
+pub const CHART_COLUMNS: usize = (CHART_W - CHART_ML - CHART_MR) as usize;
 
 /// Round tick values covering `[lo, hi]`: the smallest step of 1, 2 or 5 × 10ⁿ whose whole
 /// steps cover the range in at most `target` intervals (so labels never crowd a short
@@ -206,8 +266,9 @@ fn y_text(v: f64, f: YFormat) -> String {
 /// A line chart of one channel, `CHART_W` wide, for the activity page's aligned stack. The
 /// plot area starts at [`CHART_ML`] and ends [`CHART_MR`] before the right edge in every
 /// chart, so `data-x0`/`data-x1` map the pointer to the same sample in all of them.
-/// `points` are `(x, y, sample index)` already bucketed to at most one per pixel column
-/// ([`CHART_POINTS`]); the path uses relative whole-pixel steps to stay small.
+/// `points` are `(x, y, sample index)` already decimated to the plot's columns
+/// ([`decimate`] with [`CHART_COLUMNS`]); the axes span their x and y range, and the path
+/// uses relative whole-unit steps to stay small ([`relative_path`]).
 pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<String> {
     if points.len() < 2 {
         return None;
@@ -303,13 +364,7 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
         }
     }
     let pts: Vec<(f64, f64)> = points.iter().map(|p| (px(p.0), py(p.1))).collect();
-    let mut d = String::with_capacity(pts.len() * 7);
-    let (mut cx, mut cy) = pts[0];
-    let _ = write!(d, "M{cx},{cy}l");
-    for (i, (x, y)) in pts.iter().enumerate().skip(1) {
-        let _ = write!(d, "{}{},{}", if i == 1 { "" } else { " " }, x - cx, y - cy);
-        (cx, cy) = (*x, *y);
-    }
+    let d = relative_path(&pts);
     if spec.area {
         let base = h - mb;
         let _ = write!(s, r#"<path d="{d}V{base}H{}Z" fill="{color}" opacity=".18"/>"#, pts[0].0);
@@ -319,6 +374,68 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
         r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round"/><line class="cursor" x1="-10" x2="-10" y1="0" y2="{h}"/></svg>"#
     );
     Some(s)
+}
+
+/// A path through whole-unit points as `M x,y l dx dy … v dy l …`, as small as the line
+/// allows: a point equal to the previous one is left out, steps in the same direction are
+/// joined into one (a flat stretch of a minute is one step, not sixty), a vertical step is
+/// a `v` (a decimated chart has one in every column: its lowest and highest sample), and
+/// no separator is written before a negative number (`l3-2 1 4` is read as 3,−2 1,4).
+fn relative_path(pts: &[(f64, f64)]) -> String {
+    let Some(&(x0, y0)) = pts.first() else { return String::new() };
+    let mut steps: Vec<(i64, i64)> = Vec::with_capacity(pts.len());
+    let (mut cx, mut cy) = (x0 as i64, y0 as i64);
+    for &(x, y) in &pts[1..] {
+        let (x, y) = (x as i64, y as i64);
+        let (dx, dy) = (x - cx, y - cy);
+        (cx, cy) = (x, y);
+        if dx == 0 && dy == 0 {
+            continue;
+        }
+        match steps.last_mut() {
+            // Same direction: the cross product is 0 and the dot product positive.
+            Some((px, py)) if *px * dy == *py * dx && *px * dx + *py * dy > 0 => {
+                *px += dx;
+                *py += dy;
+            }
+            _ => steps.push((dx, dy)),
+        }
+    }
+    let mut d = String::with_capacity(steps.len() * 6 + 16);
+    let _ = write!(d, "M{x0},{y0}");
+    if steps.is_empty() {
+        // A flat one-point line still needs a segment to be drawn.
+        d.push_str("h0");
+        return d;
+    }
+    // The command in force (`l` takes pairs, `v` single numbers); a number right after a
+    // command letter needs no separator either.
+    let mut cmd = ' ';
+    let mut fresh = true;
+    let num = |d: &mut String, v: i64, fresh: &mut bool| {
+        if !*fresh && v >= 0 {
+            d.push(' ');
+        }
+        *fresh = false;
+        let _ = write!(d, "{v}");
+    };
+    for (dx, dy) in steps {
+        if dx == 0 {
+            if cmd != 'v' {
+                d.push('v');
+                (cmd, fresh) = ('v', true);
+            }
+            num(&mut d, dy, &mut fresh);
+        } else {
+            if cmd != 'l' {
+                d.push('l');
+                (cmd, fresh) = ('l', true);
+            }
+            num(&mut d, dx, &mut fresh);
+            num(&mut d, dy, &mut fresh);
+        }
+    }
+    d
 }
 
 fn time_tick(t_s: f64) -> String {
@@ -659,14 +776,159 @@ mod tests {
     }
 
     #[test]
-    fn bucket_means_and_skips_nulls() {
+    fn decimation_keeps_each_columns_extremes_in_order_and_skips_nulls() {
+        // Ten samples over two columns (x 0..=4 → column 0, x 5..=9 → column 1 of 1).
         let xs: Vec<f64> = (0..10).map(f64::from).collect();
-        let ys: Vec<Option<f64>> =
-            (0..10).map(|i| if i == 1 { None } else { Some(f64::from(i)) }).collect();
-        let b = bucket(&xs, &ys, 5);
-        assert_eq!(b.len(), 5);
-        assert_eq!(b[0], (0.0, 0.0, 0));
-        assert_eq!(b[1], (2.0, 2.5, 2));
+        let ys: Vec<Option<f64>> = [3.0, 9.0, 1.0, 5.0, 4.0, 2.0, 7.0, 0.0, 6.0, 5.0]
+            .into_iter()
+            .enumerate()
+            .map(|(i, y)| (i != 1).then_some(y))
+            .collect();
+        let d = decimate(&xs, &ys, 1);
+        // Column 0 (x ≤ 4): first sample 3, min 1 at index 2, max 5 at index 3 (9 is a null).
+        // Column 1: min 0 at index 7, max 7 at index 6, written in recording order; then the
+        // last sample.
+        assert_eq!(
+            d,
+            vec![
+                (0.0, 3.0, 0),
+                (2.0, 1.0, 2),
+                (3.0, 5.0, 3),
+                (6.0, 7.0, 6),
+                (7.0, 0.0, 7),
+                (9.0, 5.0, 9)
+            ]
+        );
+        assert!(decimate(&xs, &[None; 10], 5).is_empty());
+    }
+
+    #[test]
+    fn relative_path_joins_steps_and_drops_repeats() {
+        let pts =
+            [(52.0, 10.0), (53.0, 10.0), (54.0, 10.0), (54.0, 10.0), (55.0, 12.0), (56.0, 9.0)];
+        assert_eq!(relative_path(&pts), "M52,10l2 0 1 2 1-3");
+        assert_eq!(relative_path(&[(52.0, 10.0), (52.0, 10.0)]), "M52,10h0");
+        // A step back (opposite direction) is not joined with the step before it; vertical
+        // steps are `v`, and `l` comes back for the next diagonal one.
+        assert_eq!(relative_path(&[(1.0, 1.0), (1.0, 5.0), (1.0, 2.0)]), "M1,1v4-3");
+        assert_eq!(
+            relative_path(&[(1.0, 1.0), (2.0, 3.0), (2.0, 9.0), (3.0, 8.0), (3.0, 2.0)]),
+            "M1,1l1 2v6l1-1v-6"
+        );
+    }
+
+    /// The absolute points of a chart's line, read back from its `d` (`M x,y l dx dy …`).
+    fn path_points(svg: &str) -> Vec<(i64, i64)> {
+        let d = svg
+            .split("<path d=\"")
+            .last()
+            .and_then(|p| p.split_once('"'))
+            .map(|(d, _)| d)
+            .expect("a line path");
+        let body = d.trim_start_matches('M');
+        let split = body.find(['l', 'v']).unwrap_or(body.len());
+        let (x, y) = body[..split].split_once(',').expect("M x,y");
+        let mut cur = (x.parse::<i64>().expect("x"), y.parse::<i64>().expect("y"));
+        let mut out = vec![cur];
+        // (command, numbers) runs.
+        let mut runs: Vec<(char, Vec<i64>)> = Vec::new();
+        let mut tok = String::new();
+        for ch in body[split..].chars().chain([' ']) {
+            if (ch == ' ' || ch == ',' || ch == '-' || ch == 'l' || ch == 'v') && !tok.is_empty() {
+                runs.last_mut().expect("a command").1.push(tok.parse().expect("a number"));
+                tok.clear();
+            }
+            if ch == 'l' || ch == 'v' {
+                runs.push((ch, Vec::new()));
+            } else if ch == '-' || ch.is_ascii_digit() {
+                tok.push(ch);
+            }
+        }
+        for (cmd, nums) in runs {
+            if cmd == 'v' {
+                for dy in nums {
+                    cur.1 += dy;
+                    out.push(cur);
+                }
+            } else {
+                for s in nums.chunks(2) {
+                    cur = (cur.0 + s[0], cur.1 + s[1]);
+                    out.push(cur);
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Whatever the series (spikes, nulls, plateaus, any length), the decimated line has
+        /// at most two points a column (plus the first and last sample), the same y range as
+        /// the series, and in every column the same lowest and highest value as the samples
+        /// drawn in it.
+        #[test]
+        fn decimated_line_keeps_every_columns_min_and_max(
+            ys in proptest::collection::vec(proptest::option::weighted(0.9, -500.0f64..2000.0), 2..4000),
+            columns in 1usize..600,
+        ) {
+            let xs: Vec<f64> = (0..ys.len()).map(|i| i as f64).collect();
+            let d = decimate(&xs, &ys, columns);
+            let valid: Vec<(usize, f64)> =
+                ys.iter().enumerate().filter_map(|(i, y)| y.map(|y| (i, y))).collect();
+            if valid.is_empty() {
+                proptest::prop_assert!(d.is_empty());
+                return Ok(());
+            }
+            proptest::prop_assert!(d.len() <= 2 * (columns + 1) + 2, "{} points", d.len());
+            proptest::prop_assert!(d.windows(2).all(|w| w[0].2 < w[1].2), "recording order");
+            let (x0, x1) = (valid[0].0 as f64, valid[valid.len() - 1].0 as f64);
+            proptest::prop_assert_eq!((d[0].0, d[d.len() - 1].0), (x0, x1));
+            let span = if x1 > x0 { x1 - x0 } else { 1.0 };
+            let col = |x: f64| ((x - x0) / span * columns as f64).round() as i64;
+            let mut want: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+            for (i, y) in &valid {
+                let e = want.entry(col(*i as f64)).or_insert((*y, *y));
+                *e = (e.0.min(*y), e.1.max(*y));
+            }
+            let mut got: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+            for (x, y, i) in &d {
+                proptest::prop_assert_eq!(ys[*i], Some(*y));
+                let e = got.entry(col(*x)).or_insert((*y, *y));
+                *e = (e.0.min(*y), e.1.max(*y));
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// Drawn, the decimated line spans the series' exact y range: its highest and lowest
+        /// points sit where the series' max and min map to on the axis.
+        #[test]
+        fn chart_y_extent_is_the_series_range(
+            ys in proptest::collection::vec(0.0f64..1000.0, 600..5000),
+        ) {
+            let xs: Vec<f64> = (0..ys.len()).map(|i| i as f64).collect();
+            let opt: Vec<Option<f64>> = ys.iter().copied().map(Some).collect();
+            let spec = ChartSpec {
+                label: "Power (W)",
+                color: "#eab308",
+                y: YFormat::Number,
+                x: XAxis::Time,
+                x_labels: false,
+                fit: true,
+                area: false,
+                summary: String::new(),
+            };
+            let svg = line_chart(&decimate(&xs, &opt, CHART_COLUMNS), &spec).expect("a chart");
+            let (lo, hi) = min_max(&ys);
+            let (y0, y1, _) = nice_ticks(lo, hi, 4);
+            let (h, mt, mb) = (134.0, 16.0, 12.0);
+            let py = |y: f64| (mt + (1.0 - (y - y0) / (y1 - y0)) * (h - mt - mb)).round() as i64;
+            let pts = path_points(&svg);
+            let top = pts.iter().map(|p| p.1).min().expect("points");
+            let bottom = pts.iter().map(|p| p.1).max().expect("points");
+            proptest::prop_assert_eq!((top, bottom), (py(hi), py(lo)));
+            let (left, right) = (pts[0].0, pts.iter().map(|p| p.0).max().expect("points"));
+            proptest::prop_assert_eq!((left, right), (CHART_ML as i64, (CHART_W - CHART_MR) as i64));
+            proptest::prop_assert!(pts.len() <= 2 * (CHART_COLUMNS + 1) + 2);
+        }
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub struct SummaryMsg {
     pub max_power_w: Option<f64>,
     /// Session `pool_length` (m), for pool swims.
     pub pool_length_m: Option<f64>,
+    /// Session `total_calories` (kcal).
+    pub calories_kcal: Option<f64>,
 }
 
 /// `length` (global 101): one pool length as the watch detected it, scaled to SI units.
@@ -222,6 +224,8 @@ enum Slot {
     MaxCadence,
     AvgPower,
     MaxPower,
+    /// `total_calories` (kcal), as the device estimated them.
+    Calories,
     // record
     Lat,
     Lon,
@@ -268,6 +272,7 @@ fn slot_for(global: u16, field: u8) -> Option<Slot> {
             7 => Elapsed,
             8 => Timer,
             9 => Distance,
+            11 => Calories,
             14 => AvgSpeed,
             15 => MaxSpeed,
             16 => AvgHr,
@@ -805,6 +810,7 @@ impl Decoder<'_> {
                         Slot::MaxCadence => s.max_cadence_rpm = num(f),
                         Slot::AvgPower => s.avg_power_w = num(f),
                         Slot::MaxPower => s.max_power_w = num(f),
+                        Slot::Calories => s.calories_kcal = num(f),
                         Slot::PoolLength => s.pool_length_m = scaled(num(f), 100.0, 0.0),
                         _ => {}
                     }

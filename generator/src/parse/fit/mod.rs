@@ -440,6 +440,8 @@ fn totals(sessions: &[SummaryMsg]) -> Option<DeviceTotals> {
         max_hr_bpm: max(sessions, |s| s.max_hr_bpm),
         avg_power_w: weighted(sessions, |s| s.avg_power_w),
         max_power_w: max(sessions, |s| s.max_power_w),
+        // 0 kcal is what a device without a user profile writes: not recorded.
+        calories_kcal: sum(sessions, |s| s.calories_kcal).filter(|k| *k > 0.0),
         avg_cadence_rpm: weighted(sessions, |s| s.avg_cadence_rpm),
         max_speed_ms: max(sessions, |s| prefer(s.enhanced_max_speed_ms, s.max_speed_ms)),
         avg_speed_ms: weighted(sessions, |s| prefer(s.enhanced_avg_speed_ms, s.avg_speed_ms)),

@@ -141,6 +141,7 @@ fn record_and_session_counts_match_expected_json() {
 #[test]
 fn device_totals_match_sessions() {
     let mut checked = 0;
+    let mut with_calories = 0;
     for e in expected_json().iter().filter(|e| e["format"] == "fit") {
         let Some(sessions) = e["sessions"].as_array().filter(|s| !s.is_empty()) else { continue };
         let file = e["file"].as_str().expect("file");
@@ -197,9 +198,14 @@ fn device_totals_match_sessions() {
         );
         let max_speed = max("enhanced_max_speed").or_else(|| max("max_speed"));
         assert!(close(t.max_speed_ms, max_speed, 0.001), "{file}: max speed {:?}", t.max_speed_ms);
+        // 0 kcal (a device without a user profile) is "not recorded".
+        let kcal = sum("total_calories").filter(|k| *k > 0.0);
+        assert!(close(t.calories_kcal, kcal, 0.0), "{file}: calories {:?}", t.calories_kcal);
+        with_calories += usize::from(kcal.is_some());
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} files with sessions");
+    assert!(with_calories >= 15, "only {with_calories} files with calories");
 }
 
 /// First sample, UTC offset and device agree with expected.json where the clock was set.
@@ -523,6 +529,7 @@ impl FitDecoder for FitparserOracle {
                     avg_power_w: get("avg_power"),
                     max_power_w: get("max_power"),
                     pool_length_m: get("pool_length"),
+                    calories_kcal: get("total_calories"),
                 }),
                 MesgNum::Length => d.lengths.push(LengthMsg {
                     timestamp: ts,

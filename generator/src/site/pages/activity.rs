@@ -4,8 +4,9 @@
 //!
 //! Unlisted activities get `/activity/{id}-{token}/` with `noindex`, and their detail,
 //! track, timeseries and photos are published inside that folder only. The timeseries is
-//! not embedded: the page carries ≤ 240-point SVG charts and the map script fetches the
-//! timeseries lazily.
+//! not embedded: the page carries SVG charts decimated to their drawn width (at most two
+//! points a pixel column, `svg::decimate`) and the chart script fetches the timeseries on
+//! the first hover.
 
 use super::super::SiteError;
 use super::super::escape::xml_chars;
@@ -242,7 +243,9 @@ fn zone_time_svg(
         .zip(&secs)
         .enumerate()
         .map(|(i, ([lo, hi], s))| svg::ZoneBar {
-            label: if *hi >= 900.0 && unit == "bpm" || *hi >= 9000.0 {
+            // The open top zone: the settings form writes it up to the highest value the
+            // daemon accepts (250 bpm, 5000 W), a hand-written athlete.yaml often 999.
+            label: if *hi >= 250.0 && unit == "bpm" || *hi >= 5000.0 {
                 format!("Z{} {}+ {unit}", i + 1, lo.round())
             } else {
                 format!("Z{} {}–{} {unit}", i + 1, lo.round(), hi.round())
@@ -309,7 +312,7 @@ fn render_activity(
         if a.has_timeseries { read_json(&merged.join(layout::timeseries_name(id))) } else { None };
     let stats = stats(s, d, ts.as_ref(), &hide, units);
 
-    let lap_table = lap_table(s.sport, s.sub_sport, &d.laps, &hide, units);
+    let lap_table = lap_table(s.sport, s.sub_sport, &d.laps, &d.legs, &hide, units);
     let dist_m = ts.as_ref().and_then(figures::distance_m);
 
     let legs: Vec<LegRow> = d
@@ -516,6 +519,8 @@ fn render_activity(
     c.insert("charts", &charts);
     c.insert("zone_charts", &zone_charts);
     c.insert("zones_missing", &zones_missing.join(" and "));
+    c.insert("zones_ask_hr", &zones_missing.contains(&"heart-rate"));
+    c.insert("zones_ask_power", &zones_missing.contains(&"power"));
     c.insert("power_curve_svg", &power_curve_svg);
     c.insert("track_svg", &track_svg);
     c.insert("photos", &photos);
@@ -597,6 +602,9 @@ fn stats(
                 .and_then(|kj| plain(format!("{} kJ", kj.round()))),
         );
     }
+    // The device's own estimate, as recorded. The merge already removed it when heart rate
+    // or power is hidden (the rule lives in `bincio_bas::hidden`), so no check here.
+    push("Calories", d.calories_kcal.filter(|k| *k > 0).and_then(|k| plain(format!("{k} kcal"))));
     if !hide("cadence") {
         let cad = |v: f64| plain(units::cadence_text(s.sport, v));
         push("Avg cadence", s.avg_cadence_rpm.filter(|v| *v > 0).and_then(|v| cad(v as f64)));
@@ -649,6 +657,7 @@ fn lap_table(
     sport: Sport,
     sub: Option<SubSport>,
     laps: &[Lap],
+    legs: &[bincio_bas::Leg],
     hide: &dyn Fn(&str) -> bool,
     units: Units,
 ) -> Option<LapTable> {
@@ -724,8 +733,7 @@ fn lap_table(
         .iter()
         .map(|l| LapRow {
             n: l.index + 1,
-            // Laps carry no sport yet; a multisport leg's sport fills this when they do.
-            leg: None,
+            leg: leg_of(l, legs),
             rest: pool && l.distance_m.is_none_or(|d| d <= 0.0),
             cells: cols
                 .iter()
@@ -735,6 +743,28 @@ fn lap_table(
         .collect();
     let rests = rows.iter().filter(|r| r.rest).count();
     Some(LapTable { headers: cols.iter().map(|(h, _, _)| *h).collect(), rows, rests })
+}
+
+/// The sport of the multisport leg a lap belongs to: the last leg that started at or
+/// before the lap (a device starts a new lap with each leg), the first leg for a lap that
+/// starts before all of them. `None` outside a multisport activity or for a lap without a
+/// start time.
+fn leg_of(lap: &Lap, legs: &[bincio_bas::Leg]) -> Option<String> {
+    let start = lap.started_at?.unix_ms();
+    // A lap written a moment before its leg's session start still belongs to that leg.
+    const SLACK_MS: i64 = 1000;
+    // A lap that starts before every leg (a device whose first lap begins a few seconds
+    // before its first session) is part of the first leg.
+    let leg = legs
+        .iter()
+        .filter(|g| g.started_at.unix_ms() <= start + SLACK_MS)
+        .max_by_key(|g| g.started_at.unix_ms())
+        .or_else(|| legs.iter().min_by_key(|g| g.started_at.unix_ms()))?;
+    Some(if leg.transition {
+        "Transition".to_owned()
+    } else {
+        sport_label(leg.sport, leg.sub_sport)
+    })
 }
 
 /// A lap's average speed: the recorded one, else its distance over its time.
@@ -750,9 +780,23 @@ fn lap_speed(l: &Lap) -> Option<f64> {
 struct SplitTable {
     /// `metric` or `imperial`: which unit preference shows it.
     units: &'static str,
-    unit: &'static str,
+    /// The split length as read ("km", "5 km").
+    unit: String,
     headers: Vec<&'static str>,
     rows: Vec<Vec<String>>,
+}
+
+/// The most rows a splits table has: a longer activity is split every 5, 10, 25 … km or mi
+/// (a 200 km ride reads as 40 splits of 5 km, not 200 of 1 km).
+const MAX_SPLITS: f64 = 50.0;
+
+/// How many units (km or mi) each split covers: 1 whenever that gives at most
+/// [`MAX_SPLITS`] rows.
+fn split_units(distance_m: f64, unit_m: f64) -> f64 {
+    [1.0, 5.0, 10.0, 25.0, 50.0]
+        .into_iter()
+        .find(|k| distance_m / (unit_m * k) <= MAX_SPLITS)
+        .unwrap_or(100.0)
 }
 
 /// Automatic splits per km and per mile (both are rendered; the unit preference picks one).
@@ -763,7 +807,11 @@ fn split_tables(
     hide: &dyn Fn(&str) -> bool,
 ) -> Vec<SplitTable> {
     let mut out = Vec::new();
-    for (units, unit, every) in [(Units::Metric, "km", 1000.0), (Units::Imperial, "mi", 1609.344)] {
+    for (units, unit, unit_m) in [(Units::Metric, "km", 1000.0), (Units::Imperial, "mi", 1609.344)]
+    {
+        let total = s.distance_m.or_else(|| dist_m.last().copied()).unwrap_or(0.0);
+        let k = split_units(total, unit_m);
+        let every = unit_m * k;
         let sp = figures::splits(ts, dist_m, s.distance_m, every);
         if sp.len() < 2 {
             continue;
@@ -794,7 +842,7 @@ fn split_tables(
                 let full = (x.distance_m - every).abs() < every * 0.01;
                 let mut r = vec![
                     if full || i + 1 < sp.len() {
-                        format!("{}", i + 1)
+                        format!("{}", (i + 1) as f64 * k)
                     } else {
                         units::format(Q::Distance, x.distance_m, units)
                     },
@@ -823,6 +871,7 @@ fn split_tables(
                 r
             })
             .collect();
+        let unit = if k == 1.0 { unit.to_owned() } else { format!("{k} {unit}") };
         out.push(SplitTable { units: units_name(units), unit, headers, rows });
     }
     out
@@ -956,13 +1005,13 @@ fn charts(
             summary: summary.clone(),
         };
         let Some(svg_time) =
-            svg::line_chart(&svg::bucket(&t, ys, svg::CHART_POINTS), &spec(XAxis::Time))
+            svg::line_chart(&svg::decimate(&t, ys, svg::CHART_COLUMNS), &spec(XAxis::Time))
         else {
             continue;
         };
         let svg_dist = dist.as_ref().and_then(|d| {
             svg::line_chart(
-                &svg::bucket(d, ys, svg::CHART_POINTS),
+                &svg::decimate(d, ys, svg::CHART_COLUMNS),
                 &spec(XAxis::Distance { unit: dist_unit }),
             )
         });
