@@ -803,9 +803,10 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     .await;
     fill(&c, "input[name=max_hr]", "190").await;
     click_visible(&c, "[data-zones-fill=hr_zones]").await;
-    let zone1 = "[data-zones=hr_zones] tbody tr:first-child";
-    let low = c.find(Locator::Css(&format!("{zone1} [data-zone-low]"))).await.unwrap();
-    assert_eq!(low.prop("value").await.unwrap().as_deref(), Some("95"));
+    // The shared rule (`bincioZones` in site.js): cuts at 60/70/80/90 % of the maximum.
+    let zone2 = "[data-zones=hr_zones] tbody tr:nth-child(2)";
+    let low = c.find(Locator::Css(&format!("{zone2} [data-zone-low]"))).await.unwrap();
+    assert_eq!(low.prop("value").await.unwrap().as_deref(), Some("114"));
     c.find(Locator::Css("form[data-athlete] button[type=submit]"))
         .await
         .unwrap()
@@ -820,7 +821,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     assert!(s.starts_with("Saved"), "{s}");
     let yaml = std::fs::read_to_string(data.join("dave/edits/athlete.yaml")).unwrap();
     assert!(yaml.contains("max_hr: 190"), "{yaml}");
-    assert!(yaml.contains("95") && yaml.contains("114") && yaml.contains("171"), "{yaml}");
+    assert!(yaml.contains("114") && yaml.contains("133") && yaml.contains("171"), "{yaml}");
     c.goto(&format!("{base}/settings/")).await.unwrap();
     until("max_hr prefilled", || async {
         let v =
@@ -832,7 +833,8 @@ async fn admin_settings_and_invites_pages_in_chromium() {
         .find(Locator::Css("[data-zones=hr_zones] tbody tr:nth-child(5) [data-zone-high]"))
         .await
         .unwrap();
-    assert_eq!(high.prop("value").await.unwrap().as_deref(), Some("190"));
+    // The top zone is open: it ends at the highest heart rate the daemon accepts.
+    assert_eq!(high.prop("value").await.unwrap().as_deref(), Some("250"));
     shot(&c, "settings.png").await;
 
     let errors: Vec<String> = console_errors(&driver, &c)

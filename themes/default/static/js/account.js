@@ -170,12 +170,8 @@
   // Settings: maximum heart rate, FTP and the zones (`/api/athlete`, saved into the
   // member's `edits/athlete.yaml`). A zone row counts when both its ends are filled; an
   // empty maximum or FTP removes it.
-  var ZONE_SHARES = {
-    // Five heart-rate zones as shares of the maximum heart rate.
-    hr_zones: { from: 'max_hr', edges: [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] },
-    // Seven power zones as shares of FTP (the usual Coggan levels), the last up to 3 × FTP.
-    power_zones: { from: 'ftp_w', edges: [0, 0.55, 0.75, 0.9, 1.05, 1.2, 1.5, 3.0] }
-  };
+  // The zones' rule (shares of the maximum or FTP) is site.js's `bincioZones`.
+  var ZONE_BASE = { hr_zones: 'max_hr', power_zones: 'ftp_w' };
   function athleteForm(form) {
     var status = form.querySelector('.form-status');
     function rows(key) { return $all('[data-zones="' + key + '"] tbody tr', form); }
@@ -190,19 +186,15 @@
       if (!res.ok) { say(status, message(res), false); return; }
       var a = res.json || {};
       ['max_hr', 'ftp_w'].forEach(function (k) { if (a[k] != null) { form.elements[k].value = a[k]; } });
-      Object.keys(ZONE_SHARES).forEach(function (k) { if (Array.isArray(a[k])) { setZones(k, a[k]); } });
+      Object.keys(ZONE_BASE).forEach(function (k) { if (Array.isArray(a[k])) { setZones(k, a[k]); } });
       form.removeAttribute('aria-busy');
     }, function () { say(status, 'Could not reach the server', false); });
     $all('[data-zones-fill]', form).forEach(function (b) {
       b.addEventListener('click', function () {
-        var k = b.getAttribute('data-zones-fill'), spec = ZONE_SHARES[k];
-        var base = Number(form.elements[spec.from].value);
+        var k = b.getAttribute('data-zones-fill');
+        var base = Number(form.elements[ZONE_BASE[k]].value);
         if (!base) { say(status, 'Enter the ' + (k === 'hr_zones' ? 'maximum heart rate' : 'FTP') + ' first.', false); return; }
-        var zones = [];
-        for (var i = 0; i + 1 < spec.edges.length; i += 1) {
-          zones.push([Math.round(base * spec.edges[i]), Math.round(base * spec.edges[i + 1])]);
-        }
-        setZones(k, zones);
+        setZones(k, window.bincioZones(k, base));
         say(status, 'Filled in; save to keep them.', true);
       });
     });
@@ -210,7 +202,7 @@
       ev.preventDefault();
       var body = {}, problem = null;
       ['max_hr', 'ftp_w'].forEach(function (k) { var v = form.elements[k].value.trim(); body[k] = v === '' ? null : Number(v); });
-      Object.keys(ZONE_SHARES).forEach(function (k) {
+      Object.keys(ZONE_BASE).forEach(function (k) {
         var zones = [];
         rows(k).forEach(function (r, i) {
           var lo = r.querySelector('[data-zone-low]').value.trim(), hi = r.querySelector('[data-zone-high]').value.trim();

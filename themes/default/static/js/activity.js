@@ -2,20 +2,12 @@
 // outline stays underneath until the map is ready, and the track is drawn even when tiles
 // cannot load), and chart hover linked to a marker on the map.
 // The owner's "set your zones" form (shown by site.js to the owner only): zones derived
-// from the maximum heart rate and the FTP, saved with POST /api/athlete, which queues the
-// rebuild that draws the time-in-zone bars. The bounds are whole numbers, as the daemon
-// requires, and the top zone ends at the highest value it accepts (250 bpm, 5000 W).
+// from the maximum heart rate and the FTP by site.js's `bincioZones`, saved with
+// POST /api/athlete, which queues the rebuild that draws the time-in-zone bars.
 (function () {
   'use strict';
   var form = document.querySelector('form[data-zones-form]');
   if (!form) { return; }
-  var HR = [0.6, 0.7, 0.8, 0.9], POWER = [0.55, 0.75, 0.9, 1.05, 1.2, 1.5];
-  function zones(base, fractions, top) {
-    var cuts = [0].concat(fractions.map(function (f) { return Math.round(base * f); }), [top]);
-    var out = [];
-    for (var i = 0; i + 1 < cuts.length; i++) { out.push([cuts[i], cuts[i + 1]]); }
-    return out;
-  }
   function status(text, ok) {
     var s = form.querySelector('.form-status');
     if (s) { s.textContent = text; s.className = 'form-status ' + (ok ? 'ok' : 'error'); }
@@ -29,8 +21,8 @@
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
     var body = {};
-    if (maxHr) { body.max_hr = Math.round(+maxHr.value); body.hr_zones = zones(body.max_hr, HR, 250); }
-    if (ftp) { body.ftp_w = Math.round(+ftp.value); body.power_zones = zones(body.ftp_w, POWER, 5000); }
+    if (maxHr) { body.max_hr = Math.round(+maxHr.value); body.hr_zones = window.bincioZones('hr_zones', body.max_hr); }
+    if (ftp) { body.ftp_w = Math.round(+ftp.value); body.power_zones = window.bincioZones('power_zones', body.ftp_w); }
     status('Saving…', true);
     fetch('/api/athlete', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().catch(function () { return {}; }).then(function (j) { return { ok: r.ok, j: j }; }); })

@@ -1,5 +1,22 @@
 // Bincio site script: theme toggle, login-dependent nav (GET /api/me), forms that call the
 // daemon's /api/, lightbox and table sorting. Pages show their content without it.
+
+// Heart-rate and power zones derived from the maximum heart rate or the FTP: the one rule the
+// settings page and the activity page's owner form share. Five heart-rate zones (cuts at 60, 70,
+// 80 and 90 % of the maximum) and Coggan's seven power levels (cuts at 55, 75, 90, 105, 120 and
+// 150 % of FTP); the first zone starts at 0 and the top one is open, ending at the highest value
+// the daemon accepts (250 bpm, 5000 W), so every sample falls in a zone. Whole numbers, as the
+// daemon requires.
+window.bincioZones = function (kind, base) {
+  'use strict';
+  var spec = kind === 'power_zones'
+    ? { cuts: [0.55, 0.75, 0.9, 1.05, 1.2, 1.5], top: 5000 }
+    : { cuts: [0.6, 0.7, 0.8, 0.9], top: 250 };
+  var edges = [0].concat(spec.cuts.map(function (f) { return Math.round(base * f); }), [spec.top]);
+  var out = [];
+  for (var i = 0; i + 1 < edges.length; i += 1) { out.push([edges[i], edges[i + 1]]); }
+  return out;
+};
 (function () {
   'use strict';
   var doc = document;
