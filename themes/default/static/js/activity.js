@@ -13,11 +13,17 @@
     if (s) { s.textContent = text; s.className = 'form-status ' + (ok ? 'ok' : 'error'); }
   }
   var maxHr = form.querySelector('input[name=max_hr]'), ftp = form.querySelector('input[name=ftp_w]');
-  fetch('/api/athlete', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
-    if (!j) { return; }
-    if (maxHr && j.max_hr) { maxHr.value = j.max_hr; }
-    if (ftp && j.ftp_w) { ftp.value = j.ftp_w; }
-  }, function () { /* the form stays empty */ });
+  // Prefilled once site.js knows the visitor is the owner (it then shows the form): asking
+  // /api/athlete for anyone else would only earn a 401.
+  document.addEventListener('bincio:me', function () {
+    var owned = form.closest('[data-owner]');
+    if (!owned || owned.hidden) { return; }
+    fetch('/api/athlete', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      if (!j) { return; }
+      if (maxHr && j.max_hr) { maxHr.value = j.max_hr; }
+      if (ftp && j.ftp_w) { ftp.value = j.ftp_w; }
+    }, function () { /* the form stays empty */ });
+  });
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
     var body = {};
