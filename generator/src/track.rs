@@ -205,8 +205,21 @@ pub fn build_published(
     id: &str,
     epsilon_deg: f64,
 ) -> Published {
+    build_published_with(activity, mask, privacy, id, epsilon_deg, &Series::new(&activity.samples))
+}
+
+/// [`build_published`] with the samples' [`Series`] already built (extraction has it from
+/// cleaning and does not build it again).
+pub fn build_published_with(
+    activity: &Activity,
+    mask: &[bool],
+    privacy: Privacy,
+    id: &str,
+    epsilon_deg: f64,
+    series: &Series,
+) -> Published {
     let samples = &activity.samples;
-    let speeds = speeds_kmh(samples, &Series::new(samples));
+    let speeds = speeds_kmh(samples, series);
     Published {
         geo: published_geo(samples, mask),
         timeseries: timeseries_with(activity, mask, privacy, &speeds),

@@ -26,19 +26,11 @@ pub struct BenchArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchKind {
     /// Extraction throughput: files/s and MB/s per format, peak RSS, cold and no-change re-run.
+    /// Exits non-zero when the cold mixed run is below the goal (250 MB/s).
     #[command(after_help = "Example:
-  cargo build --release && target/release/bincio-dev bench extract --files 2000")]
-    Extract {
-        /// Number of activity files in the generated corpus.
-        #[arg(long, default_value_t = 2000)]
-        files: usize,
-        /// Seed of the corpus generator.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Keep the corpus and data directory here instead of a temporary folder.
-        #[arg(long, value_name = "DIR")]
-        keep: Option<PathBuf>,
-    },
+  cargo build --release -p bincio-dev && target/release/bincio-dev bench extract --files 2000
+  target/release/bincio-dev bench extract --realistic")]
+    Extract(extract::ExtractBench),
     /// (internal) One measured extraction; prints a JSON line for `bench extract`.
     #[command(hide = true)]
     ExtractRun {
@@ -106,9 +98,7 @@ pub enum BenchKind {
 /// Run `bincio-dev bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
     match &args.kind {
-        BenchKind::Extract { files, seed, keep } => {
-            extract::bench_extract(*files, *seed, keep.as_deref())
-        }
+        BenchKind::Extract(a) => extract::bench_extract(a),
         BenchKind::ExtractRun { input, user_dir } => extract::extract_run(input, user_dir),
         BenchKind::Build(b) => build::bench_build(b),
         BenchKind::Elevation { points, rounds } => elevation::bench_elevation(*points, *rounds),

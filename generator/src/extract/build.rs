@@ -138,11 +138,13 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
     };
     // Cleaned once, before any figure is computed or any sample published: the timeseries
     // and track show what the metrics were computed from.
-    let cleaning = metrics::plausible::clean(&mut activity);
-    let m: Metrics = metrics::compute_cleaned(&activity, cleaning);
+    // The series of the cleaned samples is built once, by cleaning, and shared.
+    let (cleaning, series) = metrics::plausible::clean_with_series(&mut activity);
+    let m: Metrics = metrics::compute_cleaned_with(&activity, cleaning, &series);
     let mask = privacy::publishable_mask(&activity.samples, privacy);
     let track::Published { geo, timeseries, track: track_feature, preview } =
-        track::build_published(&activity, &mask, privacy, &id, ctx.rdp_epsilon_deg);
+        track::build_published_with(&activity, &mask, privacy, &id, ctx.rdp_epsilon_deg, &series);
+    drop(series);
 
     let laps = activity
         .laps
@@ -174,8 +176,8 @@ pub fn build(mut activity: Activity, ctx: &BuildContext<'_>) -> Result<Artefacts
             // The leg is an owned copy already: cleaned in place against its own sport's
             // bounds, without the second copy `metrics::compute` would make.
             let mut leg_activity = activity.leg_activity(leg);
-            let cleaning = metrics::plausible::clean(&mut leg_activity);
-            let lm = metrics::compute_cleaned(&leg_activity, cleaning);
+            let (cleaning, series) = metrics::plausible::clean_with_series(&mut leg_activity);
+            let lm = metrics::compute_cleaned_with(&leg_activity, cleaning, &series);
             let efforts = |v: Vec<(f64, i64)>| v.into_iter().map(|(d, t)| (d, Int(t))).collect();
             Leg {
                 index: i as i64,

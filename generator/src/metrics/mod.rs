@@ -69,20 +69,29 @@ pub fn compute(activity: &Activity) -> Metrics {
 
 /// Compute every metric of an activity that [`plausible::clean`] has already cleaned (the
 /// extractor cleans once and publishes the cleaned samples too); `cleaning` is its report.
-pub fn compute_cleaned(activity: &Activity, mut cleaning: Cleaning) -> Metrics {
+pub fn compute_cleaned(activity: &Activity, cleaning: Cleaning) -> Metrics {
+    compute_cleaned_with(activity, cleaning, &Series::new(&activity.samples))
+}
+
+/// [`compute_cleaned`] with the series of the cleaned samples already built
+/// ([`plausible::clean_with_series`] returns it), so extraction builds it once.
+pub fn compute_cleaned_with(
+    activity: &Activity,
+    mut cleaning: Cleaning,
+    series: &Series,
+) -> Metrics {
     let samples = &activity.samples;
     let totals = activity.totals.as_ref();
-    let series = Series::new(samples);
 
-    let duration_s = moving::duration_s(&series, totals);
-    let distance_m = distance::published_distance_m(samples, &series, totals);
-    let moving_time_s = moving::moving_time_s(activity.sport, &series, totals)
+    let duration_s = moving::duration_s(series, totals);
+    let distance_m = distance::published_distance_m(samples, series, totals);
+    let moving_time_s = moving::moving_time_s(activity.sport, series, totals)
         // A moving time longer than the elapsed time is impossible (device clocks and
         // summed multisport sessions can disagree); the elapsed time wins.
         .map(|m| duration_s.map_or(m, |d| m.min(d)));
     let avg_speed_kmh = speed::avg_speed_kmh(distance_m, moving_time_s);
-    let max_speed_kmh = speed::max_speed_kmh(&series, totals, activity.sport);
-    let elev = elevation::measure(samples, &series, activity.altitude_source, totals);
+    let max_speed_kmh = speed::max_speed_kmh(series, totals, activity.sport);
+    let elev = elevation::measure(samples, series, activity.altitude_source, totals);
     let geo = geo::extent(samples, |_| true);
 
     let mut m = Metrics {
@@ -101,8 +110,8 @@ pub fn compute_cleaned(activity: &Activity, mut cleaning: Cleaning) -> Metrics {
         bbox: geo.bbox,
         start_latlng: geo.start_latlng,
         end_latlng: geo.end_latlng,
-        mmp: power_curve::mmp(samples, &series),
-        best_efforts: plausible_efforts(activity.sport, &series, &mut cleaning),
+        mmp: power_curve::mmp(samples, series),
+        best_efforts: plausible_efforts(activity.sport, series, &mut cleaning),
         best_climb_m: elev.best_climb_m,
         cleaning,
     };
