@@ -177,3 +177,85 @@ async fn strava_connect_sync_and_disconnect_through_nginx_and_the_watcher() {
     let (_, _, v) = call("GET", "/api/strava/status".into(), None).await;
     assert_eq!(v["connected"], false);
 }
+
+/// The `Location` of a redirect answer.
+fn location(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The OAuth `state` is kept in SQLite: a daemon restarted between the authorize URL and
+/// Strava's redirect still accepts it, once, and only with the session that asked for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strava_oauth_state_survives_a_daemon_restart_and_is_bound_to_its_session() {
+    let strava = standin::StandIn::start(standin::generate(0));
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let _code = init_instance(&data);
+    let env = [("BINCIO_STRAVA_URL", strava.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let port = free_port();
+    let host = format!("127.0.0.1:{port}");
+    let mut daemon = start_daemon_with(&data, port, &env);
+    wait_port(port).await;
+    let cookie = login_cookie(port, &host, "dave", "password-123").await;
+    let other_session = login_cookie(port, &host, "dave", "password-123").await;
+    assert_ne!(cookie, other_session);
+    let req = |method: &str, path: &str, cookie: &str, body: &str| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let creds = json!({"client_id": standin::CLIENT_ID, "client_secret": standin::CLIENT_SECRET});
+    let (s, _, _) =
+        get(port, &req("PUT", "/api/me/strava-credentials", &cookie, &creds.to_string())).await;
+    assert_eq!(s, 200);
+    // Two authorize URLs, then the stand-in's authorize page sends each back with its state.
+    let mut callbacks = Vec::new();
+    for _ in 0..2 {
+        let (s, _, body) = get(port, &req("GET", "/api/strava/auth-url", &cookie, "")).await;
+        assert_eq!(s, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let path = v["url"].as_str().unwrap().strip_prefix(&strava.url()).unwrap().to_owned();
+        let (s, head, _) = get(
+            strava.addr.port(),
+            &format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", strava.addr),
+        )
+        .await;
+        assert_eq!(s, 302, "{head}");
+        let loc = location(&head);
+        callbacks.push(loc.strip_prefix(&format!("http://{host}")).unwrap().to_owned());
+    }
+
+    // The daemon restarts between the authorize URL and the callback.
+    drop(daemon);
+    daemon = start_daemon_with(&data, port, &env);
+    wait_port(port).await;
+
+    // Another session of the same user cannot use the state (and spends it).
+    let (s, head, _) = get(port, &req("GET", &callbacks[0], &other_session, "")).await;
+    assert_eq!(s, 303, "{head}");
+    assert!(location(&head).ends_with("/?strava=error"), "{head}");
+    let (s, head, _) = get(port, &req("GET", &callbacks[0], &cookie, "")).await;
+    assert!(location(&head).ends_with("/?strava=error"), "single use: {s} {head}");
+    assert!(!data.join("dave/strava_token.json").exists());
+    // The session that asked connects, after the restart.
+    let (s, head, _) = get(port, &req("GET", &callbacks[1], &cookie, "")).await;
+    assert_eq!(s, 303, "{head}");
+    assert!(location(&head).ends_with("/?strava=connected"), "{head}");
+    assert!(data.join("dave/strava_token.json").is_file());
+    let (_, _, body) = get(port, &req("GET", "/api/strava/status", &cookie, "")).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["connected"], true, "{v}");
+    // Only hashes are stored: the state itself is nowhere in the database.
+    let state = callbacks[1].split("state=").nth(1).unwrap().split('&').next().unwrap();
+    drop(daemon);
+    for f in ["instance.db", "instance.db-wal"] {
+        let db = std::fs::read(data.join(f)).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&db).contains(state), "{f}");
+    }
+}
