@@ -377,3 +377,169 @@ fn bulk_export_zip_imports_by_cli_with_csv_metadata_manual_entries_and_photos() 
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("0 new (0 manual)"), "{out}");
 }
+
+/// The FIT sample of the dedup test: an outdoor ride with GPS.
+fn fit_sample() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples/devices/fitparse__Edge810-Vector-2013-08-16-15-35-10.fit")
+}
+
+/// `bincio-gen extract` of one file into the store of `dave`.
+fn extract_file(root: &Path, file: &Path) {
+    let input = root.with_file_name("in");
+    std::fs::create_dir_all(&input).expect("in");
+    std::fs::copy(file, input.join("ride.fit")).expect("copy");
+    let mut c = bin();
+    c.args(["extract", "--handle", "dave", "--input"]).arg(&input).arg("--output").arg(root);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+fn render(root: &Path) {
+    let mut c = bin();
+    c.args(["render", "--data-dir"]).arg(root).arg("--out").arg(root.with_file_name("site"));
+    c.arg("--theme").arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default"));
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// Strava's copy of the FIT sample's ride: same start (a minute later, as Strava's upload
+/// often is), 1 % longer, its own title; `private` as asked.
+fn strava_copy_of_fit(private: bool) -> standin::Generated {
+    let mut c = bin();
+    c.args(["extract", "--file"]).arg(fit_sample());
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{err}");
+    let fit: Value = serde_json::from_str(&out).expect("detail");
+    let start = time::OffsetDateTime::parse(
+        fit["started_at"].as_str().expect("start"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("start")
+        + time::Duration::seconds(60);
+    let mut g = standin::generate(1).remove(0);
+    let s = &mut g.summary;
+    s["id"] = 4_242_001.into();
+    s["name"] = "Col from Strava".into();
+    s["sport_type"] = "Ride".into();
+    s["type"] = "Ride".into();
+    s["trainer"] = false.into();
+    s["utc_offset"] = 0.0.into();
+    s["start_date"] = start
+        .to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("fmt")
+        .into();
+    s["distance"] = (fit["distance_m"].as_f64().expect("distance") * 1.01).into();
+    s["private"] = private.into();
+    s["visibility"] = if private { "only_me" } else { "everyone" }.into();
+    g
+}
+
+/// Every detail in the store by ID: (source, duplicate_of).
+fn store(user: &Path) -> std::collections::BTreeMap<String, (String, Option<String>)> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(user.join("activities")).expect("activities") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        if !name.ends_with(".json") || name.ends_with(".timeseries.json") {
+            continue;
+        }
+        let d = read_json(&p);
+        out.insert(
+            d["id"].as_str().expect("id").to_owned(),
+            (
+                d["source"].as_str().unwrap_or("").to_owned(),
+                d["duplicate_of"].as_str().map(str::to_owned),
+            ),
+        );
+    }
+    out
+}
+
+/// The one activity of the pair that is kept, and the one that is its duplicate.
+fn kept_and_duplicate(user: &Path) -> ((String, String), (String, String)) {
+    let s = store(user);
+    assert_eq!(s.len(), 2, "{s:?}");
+    let kept: Vec<_> = s.iter().filter(|(_, (_, d))| d.is_none()).collect();
+    let dups: Vec<_> = s.iter().filter(|(_, (_, d))| d.is_some()).collect();
+    assert_eq!((kept.len(), dups.len()), (1, 1), "{s:?}");
+    assert_eq!(dups[0].1.1.as_deref(), Some(kept[0].0.as_str()), "{s:?}");
+    ((kept[0].0.clone(), kept[0].1.0.clone()), (dups[0].0.clone(), dups[0].1.0.clone()))
+}
+
+/// The activities the user's published feed lists (every year shard).
+fn listed(user: &Path) -> Vec<String> {
+    let merged = user.join("_merged");
+    let mut ids = Vec::new();
+    for shard in read_json(&merged.join("index.json"))["shards"].as_array().expect("shards") {
+        let feed = read_json(&merged.join(shard["url"].as_str().expect("url")));
+        for a in feed["activities"].as_array().expect("activities") {
+            ids.push(a["id"].as_str().expect("id").to_owned());
+        }
+    }
+    ids
+}
+
+/// The same ride from Strava and from its FIT file is one activity, in either order: the
+/// one imported first keeps its ID and edits, the later copy is its duplicate, and the
+/// strictest privacy of the two is published.
+#[test]
+fn a_ride_synced_from_strava_and_uploaded_as_fit_keeps_the_first_imported_copy() {
+    // Strava first (public), edited; then the FIT file, which ranks higher as a recording.
+    let s = StandIn::start(vec![strava_copy_of_fit(false)]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = &tmp.path().join("data");
+    let user = root.join("dave");
+    write_credentials(&user);
+    assert_eq!(strava(&s, root, &["connect", "--code", standin::CODE]).0, 0);
+    let (code, out, err) = strava(&s, root, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let strava_id = store(&user).into_keys().next().expect("synced");
+    std::fs::create_dir_all(user.join("edits")).expect("edits");
+    std::fs::write(user.join(format!("edits/{strava_id}.md")), "---\ntitle: My edited col\n---\n")
+        .expect("sidecar");
+    extract_file(root, &fit_sample());
+    let ((kept, kept_src), (_, dup_src)) = kept_and_duplicate(&user);
+    assert_eq!(
+        (kept.as_str(), kept_src.as_str(), dup_src.as_str()),
+        (strava_id.as_str(), "strava_api", "garmin")
+    );
+    render(root);
+    assert_eq!(listed(&user), vec![strava_id.clone()]);
+    let merged = read_json(&user.join(format!("_merged/activities/{strava_id}.json")));
+    assert_eq!(merged["title"].as_str(), Some("My edited col"), "the edit survives");
+    let site = walk(&root.with_file_name("site"));
+    assert!(site.iter().any(|p| p.to_string_lossy().contains(&strava_id)));
+    // Syncing again changes nothing.
+    assert_eq!(strava(&s, root, &["sync", "--full"]).0, 0);
+    assert_eq!(kept_and_duplicate(&user).0.0, strava_id);
+
+    // The FIT file first, edited; then a sync brings Strava's copy, private there.
+    let s = StandIn::start(vec![strava_copy_of_fit(true)]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = &tmp.path().join("data");
+    let user = root.join("dave");
+    write_credentials(&user);
+    extract_file(root, &fit_sample());
+    let fit_id = store(&user).into_keys().next().expect("extracted");
+    std::fs::create_dir_all(user.join("edits")).expect("edits");
+    std::fs::write(user.join(format!("edits/{fit_id}.md")), "---\ntitle: My FIT ride\n---\n")
+        .expect("sidecar");
+    render(root);
+    assert_eq!(listed(&user), vec![fit_id.clone()]);
+    assert_eq!(strava(&s, root, &["connect", "--code", standin::CODE]).0, 0);
+    let (code, out, err) = strava(&s, root, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let ((kept, kept_src), (_, dup_src)) = kept_and_duplicate(&user);
+    assert_eq!(
+        (kept.as_str(), kept_src.as_str(), dup_src.as_str()),
+        (fit_id.as_str(), "garmin", "strava_api")
+    );
+    render(root);
+    let merged = read_json(&user.join(format!("_merged/activities/{fit_id}.json")));
+    assert_eq!(merged["title"].as_str(), Some("My FIT ride"), "the edit survives");
+    // Private on Strava: the kept copy is no longer listed (the most restrictive wins).
+    assert_eq!(merged["privacy"].as_str(), Some("unlisted"), "{merged}");
+    assert_eq!(listed(&user), Vec::<String>::new());
+}
