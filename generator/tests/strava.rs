@@ -543,3 +543,96 @@ fn a_ride_synced_from_strava_and_uploaded_as_fit_keeps_the_first_imported_copy()
     assert_eq!(merged["privacy"].as_str(), Some("unlisted"), "{merged}");
     assert_eq!(listed(&user), Vec::<String>::new());
 }
+
+/// A clock the test moves: `sleep` advances it instead of waiting.
+#[derive(Debug)]
+struct TestClock(std::sync::atomic::AtomicI64);
+
+impl bincio_gen::strava::api::Clock for TestClock {
+    fn now_s(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn sleep(&self, d: std::time::Duration) {
+        self.0.fetch_add(d.as_secs() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A sync stopped by Strava's daily limit continues by itself: the watcher leaves the
+/// request queued until midnight UTC (its status says so) and runs it again then.
+#[test]
+fn a_sync_paused_by_the_daily_limit_resumes_by_itself_when_the_limit_resets() {
+    use bincio_gen::queue::{WatchSettings, drain_background};
+    let s = StandIn::start(standin::generate(6));
+    s.set_streams_per_window(2);
+    s.set_daily_limit_spent(true);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = &tmp.path().join("data");
+    let user = root.join("dave");
+    write_credentials(&user);
+    assert_eq!(strava(&s, root, &["connect", "--code", standin::CODE]).0, 0);
+    let queue = root.join("_queue");
+    std::fs::create_dir_all(&queue).expect("queue");
+    let request = queue.join("sync1.json");
+    std::fs::write(
+        &request,
+        r#"{"job_id":"sync1","handle":"dave","change":"strava_sync","created_at":"2026-11-30T10:00:00Z"}"#,
+    )
+    .expect("request");
+    let mut settings = WatchSettings::new(
+        bincio_gen::site::SiteOptions {
+            data_dir: root.clone(),
+            out_dir: tmp.path().join("site"),
+            theme_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default")),
+            handle: None,
+            tile_url: None,
+        },
+        std::time::Duration::from_secs(1),
+    );
+    // The real time (the stand-in's tokens expire by it), moved by the test from here on.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let clock = std::sync::Arc::new(TestClock(now.into()));
+    settings.clock = clock.clone();
+    settings.strava_base = s.url();
+    let status = || read_json(&root.join("_queue/status/sync1.json"));
+    let midnight = (now.div_euclid(86_400) + 1) * 86_400;
+
+    // Two activities, then the daily limit: the job waits for midnight UTC, still queued.
+    assert_eq!(drain_background(&settings).expect("drain"), 1);
+    let st = status();
+    assert_eq!(st["state"], "running", "{st}");
+    let msg = st["message"].as_str().expect("message");
+    assert!(msg.starts_with("paused until 00:00 UTC — Strava rate limit"), "{msg}");
+    assert!(msg.contains("Strava: 2 new"), "{msg}");
+    let deferred = read_json(&request);
+    let not_before = time::OffsetDateTime::parse(
+        deferred["not_before"].as_str().expect("not_before"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("time");
+    assert_eq!(not_before.unix_timestamp(), midnight);
+    assert_eq!(details_by_strava_id(&user).len(), 2);
+    // What was imported is published already.
+    assert_eq!(listed(&user).len(), 2);
+
+    // Before midnight nothing runs, and the status still says until when.
+    clock.0.store(midnight - 60, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(drain_background(&settings).expect("drain"), 0);
+    assert_eq!(status()["message"].as_str(), Some(msg));
+    assert_eq!(s.stats().rate_limited, 1, "no request to Strava while it waits");
+
+    // Midnight: Strava's limit resets, and the same job finishes by itself.
+    clock.0.store(midnight + 1, std::sync::atomic::Ordering::SeqCst);
+    s.set_daily_limit_spent(false);
+    s.set_streams_per_window(100);
+    s.open_window();
+    assert_eq!(drain_background(&settings).expect("drain"), 1);
+    let st = status();
+    assert_eq!(st["state"], "done", "{st}");
+    assert!(st["message"].as_str().expect("message").contains("Strava: 4 new"), "{st}");
+    assert!(!request.exists(), "the request is gone once done");
+    let by_id = details_by_strava_id(&user);
+    assert_eq!(by_id.len(), 6);
+    assert!(by_id.values().all(|d| d.len() == 1));
+    // Two of the six are only for followers or for the athlete: unlisted here.
+    assert_eq!(listed(&user).len(), 4);
+}

@@ -177,8 +177,14 @@ pub async fn sync(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let job_id = jobs::new_job_id()?;
     let root = st.root.clone();
     let (jid, h) = (job_id.clone(), handle.as_str().to_owned());
-    tokio::task::spawn_blocking(move || {
-        jobs::enqueue_blocking(&root, &jid, &h, ChangeKind::StravaSync, vec![], None)
+    // A sync already queued (or waiting for Strava's daily limit to reset) is the one the
+    // dialog follows: a second would only hit the same limit.
+    let job_id = tokio::task::spawn_blocking(move || {
+        if let Some(pending) = jobs::pending_blocking(&root, &h, ChangeKind::StravaSync)? {
+            return Ok::<_, ApiError>(pending);
+        }
+        jobs::enqueue_blocking(&root, &jid, &h, ChangeKind::StravaSync, vec![], None)?;
+        Ok(jid)
     })
     .await??;
     Ok(reply::ok(&json!({"ok": true, "job_id": job_id})))
