@@ -9,6 +9,10 @@ mod util;
 #[path = "../../generator/tests/support/strava_standin.rs"]
 mod strava_standin;
 
+/// The Strava bulk export ZIP builder, shared with the generator's tests.
+#[path = "../../generator/tests/support/strava_export.rs"]
+mod strava_export;
+
 mod api;
 mod browser_e2e;
 mod cli;

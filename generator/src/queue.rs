@@ -387,6 +387,27 @@ fn run_jobs_noted(
         mark(&status(JobState::Running, "extracting", &[]), &none)?;
         let (inputs, refused) = upload_inputs(&user_dir, jobs);
         failures.extend(refused);
+        // A Strava export ZIP the daemon kept whole: the command line's import, one path.
+        let (exports, inputs): (Vec<PathBuf>, Vec<PathBuf>) = inputs
+            .into_iter()
+            .partition(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")));
+        let mut export_ids: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+        for zip in &exports {
+            mark(&status(JobState::Running, "importing the Strava export", &[]), &none)?;
+            match crate::strava::export::import_zip(zip, &user_dir, handle, &|_, _| {}) {
+                Ok(r) => {
+                    tracing::info!(handle, "{}", r.summary_line(handle));
+                    extracted = true;
+                    export_ids.insert(zip.clone(), r.new_ids.clone());
+                    failures.extend(r.failed.iter().map(|(what, reason)| JobFailure {
+                        path: format!("{}: {what}", zip.display()),
+                        reason: reason.clone(),
+                    }));
+                }
+                Err(e) => failures
+                    .push(JobFailure { path: zip.display().to_string(), reason: e.to_string() }),
+            }
+        }
         if !inputs.is_empty() {
             // The registry (stat + hash cache) makes files it already knows cheap, so a
             // request that lists a file twice or a fallback to all of originals/ costs little.
@@ -411,6 +432,14 @@ fn run_jobs_noted(
                 Err(e) => {
                     mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[]), &none)?;
                     return delete_requests(jobs);
+                }
+            }
+        }
+        // The activities of an export are its job's (files listed relative to the user).
+        for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Upload) {
+            for rel in &j.request.files {
+                if let Some(new) = export_ids.get(&user_dir.join(rel)) {
+                    ids.entry(j.request.job_id.clone()).or_default().extend(new.iter().cloned());
                 }
             }
         }
