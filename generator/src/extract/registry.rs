@@ -90,6 +90,9 @@ pub struct Registry {
     files: BTreeMap<String, FileRecord>,
     /// The serialised cache as loaded, to skip rewriting an unchanged one.
     loaded_bytes: Option<Vec<u8>>,
+    /// The largest import order number known (kept up to date by [`Registry::insert`], so
+    /// numbering a new activity costs nothing however large the store).
+    max_seq: u64,
 }
 
 impl Registry {
@@ -140,12 +143,13 @@ impl Registry {
             self.by_hash.remove(&old.source_hash);
         }
         self.by_hash.insert(rec.source_hash.clone(), rec.id.clone());
+        self.max_seq = self.max_seq.max(rec.seq);
         self.by_id.insert(rec.id.clone(), rec);
     }
 
     /// The import order number for an activity stored now (one more than any known).
     pub fn next_seq(&self) -> u64 {
-        self.by_id.values().map(|r| r.seq).max().unwrap_or(0) + 1
+        self.max_seq + 1
     }
 
     /// The ID stored for a content hash.
