@@ -10,7 +10,9 @@ use std::time::Duration;
 pub struct Limits {
     /// JSON request bodies.
     pub json_body_bytes: u64,
-    /// A whole upload request (several files or one Strava export ZIP).
+    /// A ceiling on a whole upload request (several files or one Strava export ZIP) under
+    /// the instance's `upload_limit_mb` (`bincio.toml`, default 2 GiB), which is the cap
+    /// an admin sets; unlimited by default, tests shrink it.
     pub upload_body_bytes: u64,
     /// One activity file as uploaded (compressed size for `.gz`).
     pub activity_file_bytes: u64,
@@ -42,8 +44,9 @@ impl Default for Limits {
         const MIB: u64 = 1024 * 1024;
         Self {
             json_body_bytes: 64 * 1024,
-            // A Strava bulk export of several years, photos included, streamed to disk.
-            upload_body_bytes: 2 * 1024 * MIB,
+            // The instance's `upload_limit_mb` decides (a Strava bulk export of several
+            // years, photos included, streamed to disk).
+            upload_body_bytes: u64::MAX,
             activity_file_bytes: 50 * MIB,
             upload_files: 1000,
             zip_files: 100_000,

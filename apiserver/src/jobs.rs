@@ -36,11 +36,35 @@ pub fn enqueue_blocking(
         created_at: now_ts(),
         files,
         activity_id,
+        not_before: None,
     };
     let path = root.queue_dir().join(format!("{job_id}.json"));
     std::fs::create_dir_all(root.queue_status_dir())?;
     bincio_bas::fsx::write_json(&path, &req)?;
     Ok(())
+}
+
+/// The job id of a `change` request of `handle` still in the queue (a Strava sync waiting
+/// for the rate limit to reset, say), if there is one.
+pub fn pending_blocking(
+    root: &InstanceRoot,
+    handle: &str,
+    change: ChangeKind,
+) -> Result<Option<String>, ApiError> {
+    let Ok(entries) = std::fs::read_dir(root.queue_dir()) else { return Ok(None) };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        // Temp files start with a dot; anything else that is not a request is the watcher's.
+        if name.starts_with('.') || !name.ends_with(".json") {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(e.path()) else { continue };
+        let Ok(req) = serde_json::from_slice::<QueueRequest>(&bytes) else { continue };
+        if req.handle == handle && req.change == change {
+            return Ok(Some(req.job_id));
+        }
+    }
+    Ok(None)
 }
 
 /// What the API reports about a job.

@@ -651,11 +651,27 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn strava_zip_is_unpacked() {
+async fn zips_are_unpacked_and_strava_exports_kept_whole() {
     let t = T::new();
     let bob = t.user("bob").await;
     let fit = fit_bytes();
     let gz = gzip(GPX);
+    let files = |r: &Resp| -> Vec<String> {
+        r.json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+            .collect()
+    };
+    // A ZIP of activity files is unpacked; an entry that climbs out is never written.
+    let z = zip_of(&[("1.fit", &fit), ("rides/2.gpx.gz", &gz), ("../../evil.gpx", GPX)]);
+    let r = t.multipart("/api/upload", &bob, &[("files", "rides.zip", &z)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    assert_eq!(files(&r), ["1.fit", "2.gpx.gz"]);
+    assert!(!t.root().join("evil.gpx").exists() && !t.root().join("bob/evil.gpx").exists());
+    // A Strava export (its activities.csv inside) passes the same caps and is kept whole:
+    // the watcher imports it as `bincio-gen import strava-export` does.
     let z = zip_of(&[
         ("activities.csv", b"Activity ID,Activity Name\n1,x\n"),
         ("activities/1.fit", &fit),
@@ -663,18 +679,14 @@ async fn strava_zip_is_unpacked() {
         ("media/a.jpg", PNG),
         ("../../evil.gpx", GPX),
     ]);
-    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export.zip", &z)]).await;
+    let r = t.multipart("/api/upload/strava-zip", &bob, &[("file", "export", &z)]).await;
     assert_eq!(r.status, 202, "{:?}", r.json);
     let job = r.json["job_id"].as_str().unwrap();
-    let names: Vec<&str> = r.json["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap().rsplit('/').next().unwrap())
-        .collect();
-    assert_eq!(names, ["activities.csv", "1.fit", "2.gpx.gz"]);
+    assert_eq!(files(&r), ["export.zip"]);
+    let kept = t.root().join(format!("bob/originals/{job}/export.zip"));
+    assert_eq!(std::fs::read(&kept).unwrap(), z);
+    assert!(!t.root().join(format!("bob/originals/{job}/1.fit")).exists());
     assert!(!t.root().join("evil.gpx").exists() && !t.root().join("bob/evil.gpx").exists());
-    assert!(t.root().join(format!("bob/originals/{job}/1.fit")).is_file());
 }
 
 #[tokio::test]
@@ -1060,4 +1072,44 @@ async fn admin_settings_are_read_and_written_through_the_api() {
     let r =
         t.call("PUT", "/api/admin/settings", Some(&admin), Some(json!({"max_users": 10}))).await;
     assert_eq!((r.status.as_u16(), r.json["rebuilds_queued"].clone()), (200, json!(0)));
+/// The upload cap is the instance's `upload_limit_mb` (`bincio-api settings set`), read
+/// again when `bincio.toml` changes: a larger body is refused with a message naming the
+/// limit, before anything is stored, whether its length is declared or only streamed.
+#[tokio::test]
+async fn the_upload_limit_is_a_setting_of_the_instance() {
+    let t = T::new();
+    let bob = t.user("bob").await;
+    // A 1.5 MiB GPX (padding after the document) under the default 2 GiB: accepted.
+    let mut big = GPX.to_vec();
+    big.extend(std::iter::repeat_n(b' ', 1536 * 1024));
+    let r = t.multipart("/api/upload", &bob, &[("files", "big.gpx", &big)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
+    let queued = t.queue_requests().len();
+
+    t.set_setting("upload_limit_mb", "1");
+    let r = t.multipart("/api/upload", &bob, &[("files", "big.gpx", &big)]).await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    let msg = r.json["message"].as_str().unwrap();
+    assert!(msg.contains("1048576 bytes (1 MiB, upload_limit_mb)"), "{msg}");
+    assert!(msg.contains("bincio-gen import strava-export"), "{msg}");
+    // Streamed without a declared length: refused past the cap all the same.
+    let (ct, body) = multipart_body(&[("files", "big.gpx", &big)]);
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri("/api/upload")
+        .header("cookie", &bob)
+        .header("content-type", ct)
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+        .unwrap();
+    let r = t.raw(req, "10.0.0.1").await;
+    assert_eq!(r.status, 413, "{:?}", r.json);
+    // Nothing of the refused uploads was kept or queued.
+    assert_eq!(t.queue_requests().len(), queued);
+    let staged: Vec<_> = std::fs::read_dir(t.root().join("bob/_uploads"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(staged.is_empty(), "{staged:?}");
+    // A small upload still goes through under the small limit.
+    let r = t.multipart("/api/upload", &bob, &[("files", "small.gpx", GPX)]).await;
+    assert_eq!(r.status, 202, "{:?}", r.json);
 }

@@ -10,6 +10,10 @@ mod util;
 mod strava_standin;
 
 mod a11y;
+/// The Strava bulk export ZIP builder, shared with the generator's tests.
+#[path = "../../generator/tests/support/strava_export.rs"]
+mod strava_export;
+
 mod api;
 mod browser_e2e;
 mod cli;

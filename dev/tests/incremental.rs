@@ -203,6 +203,7 @@ fn wait_for_the_user_job(
                 message: "3 activities synced".to_owned(),
                 files: vec![],
                 new_activity_ids: vec![],
+                resume_at: None,
             });
         }
         std::thread::sleep(Duration::from_millis(20));

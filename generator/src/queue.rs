@@ -18,6 +18,7 @@
 
 use crate::extract::Failure;
 use crate::site::{self, SiteOptions};
+use crate::strava::api::{Clock, SystemClock};
 use bincio_bas::fsx;
 use bincio_bas::layout;
 use bincio_bas::queue::{
@@ -175,6 +176,12 @@ pub struct WatchSettings {
     /// The users loaded by the previous job, kept in memory so that a job reads only the
     /// users it touches (`site::load::LoadCache`). Used under `store_lock`.
     pub loaded: Arc<Mutex<site::load::LoadCache>>,
+    /// The time: when a deferred request is due (`QueueRequest::not_before`), and the
+    /// Strava sync's rate-limit arithmetic. The system clock in production; tests put a
+    /// clock of their own here rather than sleep through a real rate-limit window.
+    pub clock: Arc<dyn Clock>,
+    /// Strava's API base (`BINCIO_STRAVA_URL` at start-up; a test's stand-in).
+    pub strava_base: String,
 }
 
 impl WatchSettings {
@@ -188,6 +195,8 @@ impl WatchSettings {
             lanes: Lanes::default(),
             store_lock: Arc::default(),
             loaded: Arc::default(),
+            clock: Arc::new(SystemClock),
+            strava_base: crate::strava::base_url(),
         }
     }
 
@@ -213,6 +222,10 @@ pub struct BackgroundOutcome {
     pub files: Vec<String>,
     /// Activities the work stored itself (a Strava sync), reported as the job's new ones.
     pub new_activity_ids: Vec<String>,
+    /// The work is not finished and continues by itself at this Unix time (a Strava sync
+    /// paused by the daily rate limit): after the regeneration the request stays queued
+    /// with `not_before`, under the same job id, its status saying until when it waits.
+    pub resume_at: Option<i64>,
 }
 
 /// The long part of one background request: takes the request, returns the job's outcome
@@ -274,6 +287,8 @@ fn strava_sync(
         &request.handle,
         &progress,
         std::sync::Arc::clone(&settings.store_lock),
+        settings.clock.as_ref(),
+        &settings.strava_base,
     )
     .map_err(|e| format!("Strava sync failed: {e}"))?;
     tracing::info!(handle = %request.handle, "{}", crate::strava::job::summary(&report));
@@ -281,11 +296,12 @@ fn strava_sync(
     for (id, reason) in &report.failed {
         message.push_str(&format!("; strava:{id}: {reason}"));
     }
-    if let Some(until) = report.paused_until {
-        message.push_str("; ");
-        message.push_str(&crate::strava::job::paused_message(until));
-    }
-    Ok(BackgroundOutcome { message, files: Vec::new(), new_activity_ids: report.new_ids })
+    Ok(BackgroundOutcome {
+        message,
+        files: Vec::new(),
+        new_activity_ids: report.new_ids,
+        resume_at: report.paused_until,
+    })
 }
 
 /// The activity IDs each job reports (`new_activity_ids`), by job id.
@@ -300,16 +316,19 @@ pub fn run_jobs(
     handle: &str,
     jobs: &[Pending],
 ) -> Result<(), QueueError> {
-    run_jobs_noted(settings, handle, jobs, None, &[])
+    run_jobs_noted(settings, handle, jobs, None, &[], true)
 }
 
 /// [`run_jobs`], with `note` (what a background job's own work did) said in the final status.
+/// With `finish` false (background work that continues later) the last status stays
+/// `running` and the requests are left for the caller.
 fn run_jobs_noted(
     settings: &WatchSettings,
     handle: &str,
     jobs: &[Pending],
     note: Option<&str>,
     known_ids: &[String],
+    finish: bool,
 ) -> Result<(), QueueError> {
     let note = note.filter(|n| !n.is_empty()).map(|n| format!("{n}; ")).unwrap_or_default();
     let root = InstanceRoot::new(&settings.site.data_dir);
@@ -368,6 +387,27 @@ fn run_jobs_noted(
         mark(&status(JobState::Running, "extracting", &[]), &none)?;
         let (inputs, refused) = upload_inputs(&user_dir, jobs);
         failures.extend(refused);
+        // A Strava export ZIP the daemon kept whole: the command line's import, one path.
+        let (exports, inputs): (Vec<PathBuf>, Vec<PathBuf>) = inputs
+            .into_iter()
+            .partition(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")));
+        let mut export_ids: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+        for zip in &exports {
+            mark(&status(JobState::Running, "importing the Strava export", &[]), &none)?;
+            match crate::strava::export::import_zip(zip, &user_dir, handle, &|_, _| {}) {
+                Ok(r) => {
+                    tracing::info!(handle, "{}", r.summary_line(handle));
+                    extracted = true;
+                    export_ids.insert(zip.clone(), r.new_ids.clone());
+                    failures.extend(r.failed.iter().map(|(what, reason)| JobFailure {
+                        path: format!("{}: {what}", zip.display()),
+                        reason: reason.clone(),
+                    }));
+                }
+                Err(e) => failures
+                    .push(JobFailure { path: zip.display().to_string(), reason: e.to_string() }),
+            }
+        }
         if !inputs.is_empty() {
             // The registry (stat + hash cache) makes files it already knows cheap, so a
             // request that lists a file twice or a fallback to all of originals/ costs little.
@@ -395,6 +435,14 @@ fn run_jobs_noted(
                 }
             }
         }
+        // The activities of an export are its job's (files listed relative to the user).
+        for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Upload) {
+            for rel in &j.request.files {
+                if let Some(new) = export_ids.get(&user_dir.join(rel)) {
+                    ids.entry(j.request.job_id.clone()).or_default().extend(new.iter().cloned());
+                }
+            }
+        }
     }
     // Elevation jobs change stored details; the render below publishes them.
     let mut notes = Vec::new();
@@ -410,7 +458,13 @@ fn run_jobs_noted(
         Ok(r) => {
             let notes: String = notes.iter().map(|n| format!("{n}; ")).collect();
             let msg = format!("done: {note}{notes}{} files written", r.files_written);
-            mark(&status(JobState::Done, &msg, &failures), &ids)?;
+            if finish {
+                mark(&status(JobState::Done, &msg, &failures), &ids)?;
+            } else {
+                let mut s = status(JobState::Running, &msg, &failures);
+                s.done = 0;
+                mark(&s, &ids)?;
+            }
             tracing::info!(handle, jobs = jobs.len(), written = r.files_written, "job done");
         }
         Err(e) => {
@@ -418,7 +472,9 @@ fn run_jobs_noted(
             mark(&status(JobState::Failed, &format!("render failed: {e}"), &failures), &ids)?;
         }
     }
-    delete_requests(jobs)?;
+    if finish {
+        delete_requests(jobs)?;
+    }
     if extracted {
         remove_unkept_uploads(&user_dir, jobs);
     }
@@ -626,6 +682,7 @@ pub fn queue_federation_job(root: &InstanceRoot) -> Result<(), QueueError> {
         created_at: now,
         files: Vec::new(),
         activity_id: None,
+        not_before: None,
     };
     fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
     Ok(())
@@ -683,7 +740,11 @@ pub fn drain_background(settings: &WatchSettings) -> Result<usize, QueueError> {
     let root = InstanceRoot::new(&settings.site.data_dir);
     let mut handled = 0;
     loop {
-        let pending = scan_lane(&root, settings, true)?;
+        let mut pending = scan_lane(&root, settings, true)?;
+        // A deferred request (a sync waiting for Strava's daily limit) is left alone, its
+        // status still saying until when it waits.
+        let now_ms = settings.clock.now_s().saturating_mul(1000);
+        pending.retain(|p| p.request.not_before.is_none_or(|t| t.unix_ms() <= now_ms));
         let Some(job) = pending.first() else { return Ok(handled) };
         for p in &pending[1..] {
             write_status(
@@ -713,15 +774,23 @@ fn run_background(
             let mut regen = job.clone();
             regen.request.change =
                 if outcome.files.is_empty() { ChangeKind::Rebuild } else { ChangeKind::Upload };
-            regen.request.files = outcome.files;
+            regen.request.files = outcome.files.clone();
             let _store = settings.lock_store();
+            let finish = outcome.resume_at.is_none();
             run_jobs_noted(
                 settings,
                 &handle,
                 &[regen],
                 Some(&outcome.message),
                 &outcome.new_activity_ids,
-            )
+                finish,
+            )?;
+            match outcome.resume_at {
+                Some(at) if settings.site.data_dir.join(&handle).is_dir() => {
+                    defer(root, job, at, &outcome)
+                }
+                _ => Ok(()),
+            }
         }
         Err(reason) => {
             tracing::error!(handle, job = %job.request.job_id, "background job failed: {reason}");
@@ -733,6 +802,32 @@ fn run_background(
             delete_requests(std::slice::from_ref(job))
         }
     }
+}
+
+/// Leave a background request queued until `at` (Unix s): the same request, job id and
+/// file, with `not_before`, and a status saying until when it waits and what it has done
+/// so far. The request is rewritten in place (temp file + rename), so a crash at any point
+/// leaves either the old request (redone at once) or the deferred one.
+fn defer(
+    root: &InstanceRoot,
+    job: &Pending,
+    at: i64,
+    outcome: &BackgroundOutcome,
+) -> Result<(), QueueError> {
+    let mut request = job.request.clone();
+    request.not_before = bincio_bas::Timestamp::from_unix_ms(at.saturating_mul(1000), 0);
+    fsx::write_json(&job.path, &request)?;
+    let mut status = queued(&request.handle, &request.job_id, "");
+    status.state = JobState::Running;
+    status.message = format!(
+        "{}; continues by itself then ({})",
+        crate::strava::job::paused_message(at),
+        outcome.message
+    );
+    status.new_activity_ids = outcome.new_activity_ids.clone();
+    write_status(root, &status)?;
+    tracing::info!(handle = %request.handle, job = %request.job_id, at, "background job deferred");
+    Ok(())
 }
 
 /// Render everything once, drain the queue, then wait for `notify` events (or the rescan
@@ -884,6 +979,7 @@ mod tests {
                 created_at: Timestamp::parse(at).unwrap(),
                 files: Vec::new(),
                 activity_id: None,
+                not_before: None,
             },
         }
     }

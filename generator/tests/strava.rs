@@ -5,6 +5,9 @@
 #[path = "support/strava_standin.rs"]
 mod standin;
 
+#[path = "support/strava_export.rs"]
+mod strava_export;
+
 use serde_json::Value;
 use standin::StandIn;
 use std::collections::HashMap;
@@ -284,61 +287,12 @@ fn sync_resumes_through_rate_limits_and_matches_strava_figures() {
     );
 }
 
-/// A small GPX recording (1 Hz, moving north at `speed` m/s), gzipped like Strava's export.
-fn gpx_gz(start: &str, n: usize, speed: f64) -> Vec<u8> {
-    use std::io::Write;
-    let t0 = time::OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339)
-        .expect("start");
-    let mut s = String::from(
-        "<?xml version=\"1.0\"?>\n<gpx version=\"1.1\" creator=\"StravaGPX\" xmlns=\"http://www.topografix.com/GPX/1/1\"><trk><name>From the file</name><type>cycling</type><trkseg>\n",
-    );
-    for k in 0..n {
-        let t = t0 + time::Duration::seconds(k as i64);
-        let ts = t.format(&time::format_description::well_known::Rfc3339).expect("fmt");
-        let lat = 46.0 + k as f64 * speed / 111_000.0;
-        s.push_str(&format!(
-            "<trkpt lat=\"{lat:.6}\" lon=\"7.000000\"><ele>500</ele><time>{ts}</time></trkpt>\n"
-        ));
-    }
-    s.push_str("</trkseg></trk></gpx>\n");
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(s.as_bytes()).expect("gz");
-    enc.finish().expect("gz")
-}
-
-/// A ZIP laid out like Strava's "Download your data": `activities.csv` with its duplicate
-/// columns (display units first, SI second), a quoted multi-line description, files named by
-/// upload id, a manual entry without a file, photos under `media/`, and other CSVs.
-fn strava_export_zip(path: &Path) {
-    use std::io::Write;
-    let f = std::fs::File::create(path).expect("zip");
-    let mut z = zip::ZipWriter::new(f);
-    let o = zip::write::SimpleFileOptions::default();
-    let csv = "Activity ID,Activity Date,Activity Name,Activity Type,Activity Description,Elapsed Time,Distance,Max Heart Rate,Relative Effort,Commute,Activity Private Note,Activity Gear,Filename,Athlete Weight,Bike Weight,Elapsed Time,Moving Time,Distance,Max Speed,Average Speed,Elevation Gain,Elevation Loss,Average Heart Rate,Average Watts,Calories,Media\n\
-111,\"Jun 1, 2024, 6:00:00 AM\",Morning Col,Ride,\"Hot day,\n\"\"epic\"\" climb\",1799,10.8,,,true,,Grey Steel,activities/555001.gpx.gz,,,1799,1799,10800.0,,,,,,,,media/aaa.jpg|media/bbb.jpg\n\
-222,\"Jun 2, 2024, 5:30:00 PM\",Lunch Run,Run,,1199,3.6,,,false,,,activities/555002.gpx.gz,,,1199,1150,3600.0,,,,,,,,\n\
-333,\"Jun 3, 2024, 7:20:00 AM\",Gym (manual),Weight Training,Legs day,3600,0,,,false,,,,,,3600,3600,0,,,,,,,,\n";
-    z.start_file("activities.csv", o).expect("csv");
-    z.write_all(csv.as_bytes()).expect("csv");
-    z.start_file("profile.csv", o).expect("profile");
-    z.write_all(b"Athlete ID,Email Address\n1,x@example.org\n").expect("profile");
-    z.start_file("activities/555001.gpx.gz", o).expect("a1");
-    z.write_all(&gpx_gz("2024-06-01T06:00:00Z", 1800, 6.0)).expect("a1");
-    z.start_file("activities/555002.gpx.gz", o).expect("a2");
-    z.write_all(&gpx_gz("2024-06-02T17:30:00Z", 1200, 3.0)).expect("a2");
-    for name in ["media/aaa.jpg", "media/bbb.jpg"] {
-        z.start_file(name, o).expect("jpg");
-        z.write_all(b"\xff\xd8\xff\xe0\0\x10JFIF\0fake-jpeg-body").expect("jpg");
-    }
-    z.finish().expect("zip");
-}
-
 #[test]
 fn bulk_export_zip_imports_by_cli_with_csv_metadata_manual_entries_and_photos() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tmp.path().join("data");
     let zip = tmp.path().join("export_1234.zip");
-    strava_export_zip(&zip);
+    strava_export::write_zip(&zip);
     let mut c = bin();
     c.args(["import", "strava-export", zip.to_str().expect("utf8"), "--data-dir"])
         .arg(&root)
@@ -376,4 +330,263 @@ fn bulk_export_zip_imports_by_cli_with_csv_metadata_manual_entries_and_photos() 
     let (code, out, err) = run(&mut c);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("0 new (0 manual)"), "{out}");
+}
+
+/// The FIT sample of the dedup test: an outdoor ride with GPS.
+fn fit_sample() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples/devices/fitparse__Edge810-Vector-2013-08-16-15-35-10.fit")
+}
+
+/// `bincio-gen extract` of one file into the store of `dave`.
+fn extract_file(root: &Path, file: &Path) {
+    let input = root.with_file_name("in");
+    std::fs::create_dir_all(&input).expect("in");
+    std::fs::copy(file, input.join("ride.fit")).expect("copy");
+    let mut c = bin();
+    c.args(["extract", "--handle", "dave", "--input"]).arg(&input).arg("--output").arg(root);
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+fn render(root: &Path) {
+    let mut c = bin();
+    c.args(["render", "--data-dir"]).arg(root).arg("--out").arg(root.with_file_name("site"));
+    c.arg("--theme").arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default"));
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// Strava's copy of the FIT sample's ride: same start (a minute later, as Strava's upload
+/// often is), 1 % longer, its own title; `private` as asked.
+fn strava_copy_of_fit(private: bool) -> standin::Generated {
+    let mut c = bin();
+    c.args(["extract", "--file"]).arg(fit_sample());
+    let (code, out, err) = run(&mut c);
+    assert_eq!(code, 0, "{err}");
+    let fit: Value = serde_json::from_str(&out).expect("detail");
+    let start = time::OffsetDateTime::parse(
+        fit["started_at"].as_str().expect("start"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("start")
+        + time::Duration::seconds(60);
+    let mut g = standin::generate(1).remove(0);
+    let s = &mut g.summary;
+    s["id"] = 4_242_001.into();
+    s["name"] = "Col from Strava".into();
+    s["sport_type"] = "Ride".into();
+    s["type"] = "Ride".into();
+    s["trainer"] = false.into();
+    s["utc_offset"] = 0.0.into();
+    s["start_date"] = start
+        .to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("fmt")
+        .into();
+    s["distance"] = (fit["distance_m"].as_f64().expect("distance") * 1.01).into();
+    s["private"] = private.into();
+    s["visibility"] = if private { "only_me" } else { "everyone" }.into();
+    g
+}
+
+/// Every detail in the store by ID: (source, duplicate_of).
+fn store(user: &Path) -> std::collections::BTreeMap<String, (String, Option<String>)> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(user.join("activities")).expect("activities") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        if !name.ends_with(".json") || name.ends_with(".timeseries.json") {
+            continue;
+        }
+        let d = read_json(&p);
+        out.insert(
+            d["id"].as_str().expect("id").to_owned(),
+            (
+                d["source"].as_str().unwrap_or("").to_owned(),
+                d["duplicate_of"].as_str().map(str::to_owned),
+            ),
+        );
+    }
+    out
+}
+
+/// The one activity of the pair that is kept, and the one that is its duplicate.
+fn kept_and_duplicate(user: &Path) -> ((String, String), (String, String)) {
+    let s = store(user);
+    assert_eq!(s.len(), 2, "{s:?}");
+    let kept: Vec<_> = s.iter().filter(|(_, (_, d))| d.is_none()).collect();
+    let dups: Vec<_> = s.iter().filter(|(_, (_, d))| d.is_some()).collect();
+    assert_eq!((kept.len(), dups.len()), (1, 1), "{s:?}");
+    assert_eq!(dups[0].1.1.as_deref(), Some(kept[0].0.as_str()), "{s:?}");
+    ((kept[0].0.clone(), kept[0].1.0.clone()), (dups[0].0.clone(), dups[0].1.0.clone()))
+}
+
+/// The activities the user's published feed lists (every year shard).
+fn listed(user: &Path) -> Vec<String> {
+    let merged = user.join("_merged");
+    let mut ids = Vec::new();
+    for shard in read_json(&merged.join("index.json"))["shards"].as_array().expect("shards") {
+        let feed = read_json(&merged.join(shard["url"].as_str().expect("url")));
+        for a in feed["activities"].as_array().expect("activities") {
+            ids.push(a["id"].as_str().expect("id").to_owned());
+        }
+    }
+    ids
+}
+
+/// The same ride from Strava and from its FIT file is one activity, in either order: the
+/// one imported first keeps its ID and edits, the later copy is its duplicate, and the
+/// strictest privacy of the two is published.
+#[test]
+fn a_ride_synced_from_strava_and_uploaded_as_fit_keeps_the_first_imported_copy() {
+    // Strava first (public), edited; then the FIT file, which ranks higher as a recording.
+    let s = StandIn::start(vec![strava_copy_of_fit(false)]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = &tmp.path().join("data");
+    let user = root.join("dave");
+    write_credentials(&user);
+    assert_eq!(strava(&s, root, &["connect", "--code", standin::CODE]).0, 0);
+    let (code, out, err) = strava(&s, root, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let strava_id = store(&user).into_keys().next().expect("synced");
+    std::fs::create_dir_all(user.join("edits")).expect("edits");
+    std::fs::write(user.join(format!("edits/{strava_id}.md")), "---\ntitle: My edited col\n---\n")
+        .expect("sidecar");
+    extract_file(root, &fit_sample());
+    let ((kept, kept_src), (_, dup_src)) = kept_and_duplicate(&user);
+    assert_eq!(
+        (kept.as_str(), kept_src.as_str(), dup_src.as_str()),
+        (strava_id.as_str(), "strava_api", "garmin")
+    );
+    render(root);
+    assert_eq!(listed(&user), vec![strava_id.clone()]);
+    let merged = read_json(&user.join(format!("_merged/activities/{strava_id}.json")));
+    assert_eq!(merged["title"].as_str(), Some("My edited col"), "the edit survives");
+    let site = walk(&root.with_file_name("site"));
+    assert!(site.iter().any(|p| p.to_string_lossy().contains(&strava_id)));
+    // Syncing again changes nothing.
+    assert_eq!(strava(&s, root, &["sync", "--full"]).0, 0);
+    assert_eq!(kept_and_duplicate(&user).0.0, strava_id);
+
+    // The FIT file first, edited; then a sync brings Strava's copy, private there.
+    let s = StandIn::start(vec![strava_copy_of_fit(true)]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = &tmp.path().join("data");
+    let user = root.join("dave");
+    write_credentials(&user);
+    extract_file(root, &fit_sample());
+    let fit_id = store(&user).into_keys().next().expect("extracted");
+    std::fs::create_dir_all(user.join("edits")).expect("edits");
+    std::fs::write(user.join(format!("edits/{fit_id}.md")), "---\ntitle: My FIT ride\n---\n")
+        .expect("sidecar");
+    render(root);
+    assert_eq!(listed(&user), vec![fit_id.clone()]);
+    assert_eq!(strava(&s, root, &["connect", "--code", standin::CODE]).0, 0);
+    let (code, out, err) = strava(&s, root, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let ((kept, kept_src), (_, dup_src)) = kept_and_duplicate(&user);
+    assert_eq!(
+        (kept.as_str(), kept_src.as_str(), dup_src.as_str()),
+        (fit_id.as_str(), "garmin", "strava_api")
+    );
+    render(root);
+    let merged = read_json(&user.join(format!("_merged/activities/{fit_id}.json")));
+    assert_eq!(merged["title"].as_str(), Some("My FIT ride"), "the edit survives");
+    // Private on Strava: the kept copy is no longer listed (the most restrictive wins).
+    assert_eq!(merged["privacy"].as_str(), Some("unlisted"), "{merged}");
+    assert_eq!(listed(&user), Vec::<String>::new());
+}
+
+/// A clock the test moves: `sleep` advances it instead of waiting.
+#[derive(Debug)]
+struct TestClock(std::sync::atomic::AtomicI64);
+
+impl bincio_gen::strava::api::Clock for TestClock {
+    fn now_s(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn sleep(&self, d: std::time::Duration) {
+        self.0.fetch_add(d.as_secs() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A sync stopped by Strava's daily limit continues by itself: the watcher leaves the
+/// request queued until midnight UTC (its status says so) and runs it again then.
+#[test]
+fn a_sync_paused_by_the_daily_limit_resumes_by_itself_when_the_limit_resets() {
+    use bincio_gen::queue::{WatchSettings, drain_background};
+    let s = StandIn::start(standin::generate(6));
+    s.set_streams_per_window(2);
+    s.set_daily_limit_spent(true);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = &tmp.path().join("data");
+    let user = root.join("dave");
+    write_credentials(&user);
+    assert_eq!(strava(&s, root, &["connect", "--code", standin::CODE]).0, 0);
+    let queue = root.join("_queue");
+    std::fs::create_dir_all(&queue).expect("queue");
+    let request = queue.join("sync1.json");
+    std::fs::write(
+        &request,
+        r#"{"job_id":"sync1","handle":"dave","change":"strava_sync","created_at":"2026-11-30T10:00:00Z"}"#,
+    )
+    .expect("request");
+    let mut settings = WatchSettings::new(
+        bincio_gen::site::SiteOptions {
+            data_dir: root.clone(),
+            out_dir: tmp.path().join("site"),
+            theme_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default")),
+            handle: None,
+            tile_url: None,
+        },
+        std::time::Duration::from_secs(1),
+    );
+    // The real time (the stand-in's tokens expire by it), moved by the test from here on.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let clock = std::sync::Arc::new(TestClock(now.into()));
+    settings.clock = clock.clone();
+    settings.strava_base = s.url();
+    let status = || read_json(&root.join("_queue/status/sync1.json"));
+    let midnight = (now.div_euclid(86_400) + 1) * 86_400;
+
+    // Two activities, then the daily limit: the job waits for midnight UTC, still queued.
+    assert_eq!(drain_background(&settings).expect("drain"), 1);
+    let st = status();
+    assert_eq!(st["state"], "running", "{st}");
+    let msg = st["message"].as_str().expect("message");
+    assert!(msg.starts_with("paused until 00:00 UTC — Strava rate limit"), "{msg}");
+    assert!(msg.contains("Strava: 2 new"), "{msg}");
+    let deferred = read_json(&request);
+    let not_before = time::OffsetDateTime::parse(
+        deferred["not_before"].as_str().expect("not_before"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("time");
+    assert_eq!(not_before.unix_timestamp(), midnight);
+    assert_eq!(details_by_strava_id(&user).len(), 2);
+    // What was imported is published already.
+    assert_eq!(listed(&user).len(), 2);
+
+    // Before midnight nothing runs, and the status still says until when.
+    clock.0.store(midnight - 60, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(drain_background(&settings).expect("drain"), 0);
+    assert_eq!(status()["message"].as_str(), Some(msg));
+    assert_eq!(s.stats().rate_limited, 1, "no request to Strava while it waits");
+
+    // Midnight: Strava's limit resets, and the same job finishes by itself.
+    clock.0.store(midnight + 1, std::sync::atomic::Ordering::SeqCst);
+    s.set_daily_limit_spent(false);
+    s.set_streams_per_window(100);
+    s.open_window();
+    assert_eq!(drain_background(&settings).expect("drain"), 1);
+    let st = status();
+    assert_eq!(st["state"], "done", "{st}");
+    assert!(st["message"].as_str().expect("message").contains("Strava: 4 new"), "{st}");
+    assert!(!request.exists(), "the request is gone once done");
+    let by_id = details_by_strava_id(&user);
+    assert_eq!(by_id.len(), 6);
+    assert!(by_id.values().all(|d| d.len() == 1));
+    // Two of the six are only for followers or for the athlete: unlisted here.
+    assert_eq!(listed(&user).len(), 4);
 }

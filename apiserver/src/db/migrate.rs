@@ -7,8 +7,10 @@
 use rusqlite::Connection;
 
 /// The migrations, in order. Never edit a released one: add a new file.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial", include_str!("../../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("../../migrations/0001_initial.sql")),
+    ("0002_oauth_states", include_str!("../../migrations/0002_oauth_states.sql")),
+];
 
 /// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]

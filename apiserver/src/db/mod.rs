@@ -7,6 +7,7 @@
 
 pub mod invites;
 pub mod migrate;
+pub mod oauth_states;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -4,10 +4,13 @@
 //! The daemon only stores tokens and queues a `strava_sync` job; the watcher fetches,
 //! converts and renders (see `docs/strava.md`). Token and credentials files are written
 //! through `bincio_bas::strava` (0600, under the lock the watcher also takes when it
-//! refreshes the token). The OAuth `state` is bound to the user who asked for the
-//! authorize URL: the callback is accepted only with that user's session.
+//! refreshes the token). The OAuth `state` is bound to the session that asked for the
+//! authorize URL and kept in the database (`db::oauth_states`), so the callback is accepted
+//! only with that same session, once, within 15 minutes, even across a daemon restart.
 
 use super::user_handle;
+use crate::auth::session;
+use crate::db;
 use crate::error::ApiError;
 use crate::jobs;
 use crate::reply::{self, Resp};
@@ -18,20 +21,9 @@ use bincio_bas::strava::{self as bs, StravaCredentials, StravaToken};
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-/// How long an authorize URL stays usable.
-const STATE_TTL: Duration = Duration::from_secs(15 * 60);
-
-/// Pending OAuth states → (handle, issued). In memory: a restart only asks the user to click
-/// "Connect" again.
-fn states() -> &'static Mutex<HashMap<String, (String, Instant)>> {
-    static S: std::sync::OnceLock<Mutex<HashMap<String, (String, Instant)>>> =
-        std::sync::OnceLock::new();
-    S.get_or_init(Mutex::default)
-}
+/// How long an authorize URL stays usable (seconds).
+const STATE_TTL_S: i64 = 15 * 60;
 
 fn secret_err(e: bs::SecretError) -> ApiError {
     ApiError::internal(e)
@@ -94,12 +86,15 @@ pub async fn auth_url(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let ud = st.root.user(&handle);
     let creds = creds_of(st, &ud)?
         .ok_or_else(|| ApiError::bad("strava", "Strava client ID not configured on this server"))?;
+    // `require_user` found a live session, so the request carries its token.
+    let session = session::token_hash_from(req.headers()).ok_or(ApiError::Unauthorized)?;
     let state = hex::encode(crate::auth::random_bytes::<16>()?);
-    {
-        let mut m = states().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.retain(|_, (_, t)| t.elapsed() < STATE_TTL);
-        m.insert(state.clone(), (handle.as_str().to_owned(), Instant::now()));
-    }
+    let (state_hash, h) = (crate::auth::sha256_hex(state.as_bytes()), handle.as_str().to_owned());
+    st.db
+        .call(move |c| {
+            db::oauth_states::insert(c, &state_hash, &h, &session, db::now_s(), STATE_TTL_S)
+        })
+        .await?;
     let redirect = format!("{}/api/strava/callback", origin(st, &req));
     let url = bs::authorize_url(&bs::base_url(), &creds.client_id, &redirect, &state);
     Ok(reply::ok(&json!({ "url": url })))
@@ -136,19 +131,21 @@ pub async fn callback(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     };
     let query = req.parts.uri.query().unwrap_or("").to_owned();
     let state = query_value(&query, "state").unwrap_or_default();
-    // A state is single-use: removed before anything else is checked.
-    let pending = states()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(&state)
-        .filter(|(_, t)| t.elapsed() < STATE_TTL);
+    // A state is single-use: taken from the database before anything else is checked.
+    let state_hash = crate::auth::sha256_hex(state.as_bytes());
+    let pending = st.db.call(move |c| db::oauth_states::take(c, &state_hash, db::now_s())).await?;
     if let Some(e) = query_value(&query, "error") {
         return fail(&format!("Strava answered error={e}"));
     }
-    let Some((handle, _)) = pending else { return fail("unknown or expired state") };
+    let Some((handle, state_session)) = pending else {
+        return fail("unknown or expired state");
+    };
     let Some(user) = st.current_user(req.headers()).await? else { return fail("no session") };
     if user.handle != handle {
         return fail("the state belongs to another user");
+    }
+    if session::token_hash_from(req.headers()).as_deref() != Some(state_session.as_str()) {
+        return fail("the state belongs to another session");
     }
     let Some(code) = query_value(&query, "code") else { return fail("no code") };
     let scope = query_value(&query, "scope");
@@ -180,8 +177,14 @@ pub async fn sync(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let job_id = jobs::new_job_id()?;
     let root = st.root.clone();
     let (jid, h) = (job_id.clone(), handle.as_str().to_owned());
-    tokio::task::spawn_blocking(move || {
-        jobs::enqueue_blocking(&root, &jid, &h, ChangeKind::StravaSync, vec![], None)
+    // A sync already queued (or waiting for Strava's daily limit to reset) is the one the
+    // dialog follows: a second would only hit the same limit.
+    let job_id = tokio::task::spawn_blocking(move || {
+        if let Some(pending) = jobs::pending_blocking(&root, &h, ChangeKind::StravaSync)? {
+            return Ok::<_, ApiError>(pending);
+        }
+        jobs::enqueue_blocking(&root, &jid, &h, ChangeKind::StravaSync, vec![], None)?;
+        Ok(jid)
     })
     .await??;
     Ok(reply::ok(&json!({"ok": true, "job_id": job_id})))

@@ -1,4 +1,5 @@
-//! Uploads: activity files, `.gz`, a Strava `activities.csv` and Strava export ZIPs.
+//! Uploads: activity files, `.gz`, a Strava `activities.csv` and Strava export ZIPs (kept
+//! whole for the watcher, which imports them exactly as `bincio-gen import strava-export`).
 //!
 //! Each file part is streamed to a temp file in the job's folder with a hard cap (never
 //! buffered in memory), then classified by content; gzips are decompressed to nowhere to
@@ -63,7 +64,20 @@ struct Rejected {
 pub async fn upload(st: &AppState, req: Req) -> Result<Resp, ApiError> {
     let user = st.require_user(req.headers()).await?;
     let handle = user_handle(&user)?;
-    let lim = st.cfg.limits.clone();
+    let mut lim = st.cfg.limits.clone();
+    // The instance's upload limit (`upload_limit_mb`, read again when `bincio.toml`
+    // changes); refused on the declared length before a byte is read, else while streaming.
+    let limit_mb = st.config().upload_limit_mb;
+    if limit_mb > 0 {
+        lim.upload_body_bytes = lim.upload_body_bytes.min(u64::from(limit_mb) * 1024 * 1024);
+    }
+    if req.content_length().is_some_and(|n| n > lim.upload_body_bytes) {
+        return Err(ApiError::TooLarge(format!(
+            "upload over this instance's limit of {} bytes ({limit_mb} MiB, upload_limit_mb); \
+             import larger Strava exports with `bincio-gen import strava-export`",
+            lim.upload_body_bytes
+        )));
+    }
     let mut mp = req.multipart(lim.upload_body_bytes)?;
     let job_id = jobs::new_job_id()?;
     let store_default = st.config().store_originals;
@@ -264,6 +278,20 @@ fn classify_all(
             UploadKind::Zip => {
                 let dest = staging.join(format!(".zip-{}", accepted.len()));
                 let out = sniff::extract_zip(&tmp, &dest, caps);
+                // A Strava export (its `activities.csv` inside) is kept whole once its
+                // entries passed every cap: the watcher imports it with the command line's
+                // own function (`strava::export::import_zip`), photos from `media/` and
+                // manual entries included. Any other ZIP is unpacked here.
+                let export = out.as_ref().is_ok_and(|(entries, _)| {
+                    entries.iter().any(|e| e.name.eq_ignore_ascii_case("activities.csv"))
+                });
+                if export {
+                    let _ = std::fs::remove_dir_all(&dest);
+                    let n = unique(&with_ext(&name, "zip"), &accepted);
+                    std::fs::rename(&tmp, staging.join(&n))?;
+                    accepted.push(n);
+                    continue;
+                }
                 let _ = std::fs::remove_file(&tmp);
                 let (entries, _skipped) = match out {
                     Ok(v) => v,

@@ -174,6 +174,13 @@ pub const KEYS: &[KeyInfo] = &[
         read_by: "bincio-api",
         help: "MiB each user's folder may hold; 0 means unlimited",
     },
+    KeyInfo {
+        key: "upload_limit_mb",
+        kind: Kind::Number,
+        default: "2048",
+        read_by: "bincio-api",
+        help: "MiB one upload may carry (a Strava export ZIP of several years, streamed to disk); 0 means only the storage limit applies",
+    },
 ];
 
 /// Keys whose value `settings list` masks.
@@ -207,6 +214,7 @@ pub struct InstanceConfig {
     pub max_user_invites: u32,
     pub store_originals: bool,
     pub storage_limit_mb: u32,
+    pub upload_limit_mb: u32,
     /// Keys this version does not know, kept as they are.
     #[serde(skip)]
     pub unknown: BTreeMap<String, toml::Value>,
@@ -229,6 +237,7 @@ impl Default for InstanceConfig {
             max_user_invites: 3,
             store_originals: true,
             storage_limit_mb: 5 * 1024,
+            upload_limit_mb: 2 * 1024,
             unknown: BTreeMap::new(),
         }
     }
@@ -252,6 +261,7 @@ impl fmt::Debug for InstanceConfig {
             .field("max_user_invites", &self.max_user_invites)
             .field("store_originals", &self.store_originals)
             .field("storage_limit_mb", &self.storage_limit_mb)
+            .field("upload_limit_mb", &self.upload_limit_mb)
             .field("unknown", &self.unknown.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -390,6 +400,7 @@ impl InstanceConfig {
             "max_user_invites" => self.max_user_invites = want_u32(v)?,
             "store_originals" => self.store_originals = want_bool(v)?,
             "storage_limit_mb" => self.storage_limit_mb = want_u32(v)?,
+            "upload_limit_mb" => self.upload_limit_mb = want_u32(v)?,
             _ => return Err("unknown key".to_owned()),
         }
         Ok(())
@@ -412,6 +423,7 @@ impl InstanceConfig {
             "max_user_invites" => Some(self.max_user_invites.to_string()),
             "store_originals" => Some(self.store_originals.to_string()),
             "storage_limit_mb" => Some(self.storage_limit_mb.to_string()),
+            "upload_limit_mb" => Some(self.upload_limit_mb.to_string()),
             _ => None,
         }
     }

@@ -79,6 +79,10 @@ pub struct QueueRequest {
     /// For edits and deletes: the activity concerned.
     #[serde(default)]
     pub activity_id: Option<String>,
+    /// Not before this time: the watcher leaves the request alone until then (a Strava sync
+    /// paused by the daily rate limit continues by itself when the limit resets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
 }
 
 /// Where a job is.

@@ -493,6 +493,7 @@ fn admit(
         quality: registry::quality_score(&source, artefacts.sensor_channels, artefacts.point_count),
         source: Some(source),
         duplicate_of: None,
+        seq: reg.next_seq(),
     });
     report.stored_as.insert(path.to_path_buf(), id.clone());
     report.new_ids.push(id);

@@ -27,6 +27,24 @@ pub struct ActivityRecord {
     /// Dedup ranking (higher wins): see [`quality_score`].
     #[serde(default)]
     pub quality: i64,
+    /// When the store took this activity: 1, 2, 3 … in import order (0: stored before the
+    /// store counted). Decides which of a Strava copy and a file is kept (see
+    /// [`Registry::resolve_near_duplicates`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The content key of an activity that came from Strava itself rather than from a file: a
+/// sync (`strava:{id}`), or a manual entry of the bulk export, keyed the same way.
+pub const STRAVA_KEY_PREFIX: &str = "strava:";
+
+/// True for a copy synced from Strava (keyed by its Strava ID, not by a file's content).
+pub fn is_strava_copy(rec: &ActivityRecord) -> bool {
+    rec.source_hash.starts_with(STRAVA_KEY_PREFIX)
 }
 
 /// A file seen before: if its size and mtime are unchanged, its content hash is too.
@@ -72,6 +90,9 @@ pub struct Registry {
     files: BTreeMap<String, FileRecord>,
     /// The serialised cache as loaded, to skip rewriting an unchanged one.
     loaded_bytes: Option<Vec<u8>>,
+    /// The largest import order number known (kept up to date by [`Registry::insert`], so
+    /// numbering a new activity costs nothing however large the store).
+    max_seq: u64,
 }
 
 impl Registry {
@@ -106,6 +127,8 @@ impl Registry {
                 source: detail.source.clone(),
                 duplicate_of: detail.duplicate_of.clone(),
                 quality: quality_score(detail.source.as_deref().unwrap_or(""), 0, 0),
+                // Adopted: when it was imported is unknown.
+                seq: 0,
             });
         }
         // Forget file stats whose hash no longer maps to a stored activity.
@@ -120,7 +143,13 @@ impl Registry {
             self.by_hash.remove(&old.source_hash);
         }
         self.by_hash.insert(rec.source_hash.clone(), rec.id.clone());
+        self.max_seq = self.max_seq.max(rec.seq);
         self.by_id.insert(rec.id.clone(), rec);
+    }
+
+    /// The import order number for an activity stored now (one more than any known).
+    pub fn next_seq(&self) -> u64 {
+        self.max_seq + 1
     }
 
     /// The ID stored for a content hash.
@@ -162,9 +191,9 @@ impl Registry {
     }
 
     /// Recompute `duplicate_of` for every record: near duplicates (starts within 5 min,
-    /// distances within 5 %) form clusters, and in each cluster the best record is
-    /// canonical, the others point at it. Deterministic, independent of arrival order,
-    /// and never self-referencing. Returns the IDs whose `duplicate_of` changed.
+    /// distances within 5 %) form clusters, and in each cluster one record is canonical
+    /// (see [`canonical_of`]), the others point at it. Deterministic and never
+    /// self-referencing. Returns the IDs whose `duplicate_of` changed.
     pub fn resolve_near_duplicates(&mut self) -> Vec<String> {
         let mut recs: Vec<&ActivityRecord> = self.by_id.values().collect();
         recs.sort_by(|a, b| {
@@ -204,17 +233,7 @@ impl Registry {
                 wanted.insert(recs[members[0]].id.clone(), None);
                 continue;
             }
-            let best = members
-                .iter()
-                .copied()
-                .max_by(|&a, &b| {
-                    let (ra, rb) = (recs[a], recs[b]);
-                    ra.quality
-                        .cmp(&rb.quality)
-                        // On a tie the earlier-stored (smaller hash) wins, deterministically.
-                        .then(rb.source_hash.cmp(&ra.source_hash))
-                })
-                .unwrap_or(members[0]);
+            let best = canonical_of(&recs, members);
             let canonical = recs[best].id.clone();
             for &m in members {
                 let v = if m == best { None } else { Some(canonical.clone()) };
@@ -245,6 +264,41 @@ impl Registry {
             return Ok(false);
         }
         bincio_bas::fsx::write_if_changed(cache_path, &bytes)
+    }
+}
+
+/// The kept record of a cluster of near duplicates (`members` index `recs`).
+///
+/// Files among themselves: the best recording ([`quality_score`], then the smaller hash),
+/// whatever order they arrived in, so a better file replaces a worse one. A Strava copy
+/// (see [`is_strava_copy`]) against files: the one imported first, so the activity the user
+/// already has (its ID, URL and edits) stays, and the later copy becomes its duplicate —
+/// the Strava copy when it came after every file, else the best of the files. When the
+/// order is unknown (records stored before the store counted), quality decides.
+/// `docs/extraction.md`, "Dedup", is the one description of this rule.
+fn canonical_of(recs: &[&ActivityRecord], members: &[usize]) -> usize {
+    let best = |ms: &mut dyn Iterator<Item = usize>| {
+        ms.max_by(|&a, &b| {
+            let (ra, rb) = (recs[a], recs[b]);
+            ra.quality
+                .cmp(&rb.quality)
+                // On a tie the smaller hash wins, deterministically.
+                .then(rb.source_hash.cmp(&ra.source_hash))
+        })
+        .unwrap_or(members[0])
+    };
+    let (strava, files): (Vec<usize>, Vec<usize>) =
+        members.iter().copied().partition(|&m| is_strava_copy(recs[m]));
+    let first = |ms: &[usize]| ms.iter().map(|&m| recs[m].seq).min();
+    match (first(&strava), first(&files)) {
+        (Some(s), Some(f)) if s < f => {
+            // The first Strava copy (two copies of one Strava activity cannot exist: the
+            // key is its ID); among equals, quality.
+            let mut earliest = strava.iter().copied().filter(|&m| recs[m].seq == s);
+            best(&mut earliest)
+        }
+        (Some(s), Some(f)) if f < s => best(&mut files.iter().copied()),
+        _ => best(&mut members.iter().copied()),
     }
 }
 
@@ -291,6 +345,7 @@ mod tests {
             source: Some(source.into()),
             duplicate_of: None,
             quality: quality_score(source, 0, 0),
+            seq: 0,
         }
     }
 
@@ -328,5 +383,56 @@ mod tests {
         r1.insert(rec("y", 10, 1000.0, "fit_file", "aaa"));
         r1.resolve_near_duplicates();
         assert_eq!(r1.get("x").unwrap().duplicate_of.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn a_strava_copy_and_a_file_keep_the_one_imported_first() {
+        let strava =
+            |seq| ActivityRecord { seq, ..rec("s", 0, 10_000.0, "strava_api", "strava:9") };
+        let fit = |seq| ActivityRecord { seq, ..rec("f", 60, 10_100.0, "fit_file", "fff") };
+        let gpx = |seq| ActivityRecord { seq, ..rec("g", 30, 10_050.0, "gpx_file", "ggg") };
+        let canonical = |recs: Vec<ActivityRecord>| {
+            let mut r = Registry::default();
+            recs.into_iter().for_each(|x| r.insert(x));
+            r.resolve_near_duplicates();
+            let kept: Vec<String> =
+                r.records().filter(|x| x.duplicate_of.is_none()).map(|x| x.id.clone()).collect();
+            assert_eq!(kept.len(), 1, "{kept:?}");
+            kept[0].clone()
+        };
+        // Strava first: it stays, although the FIT file ranks higher.
+        assert_eq!(canonical(vec![strava(1), fit(2)]), "s");
+        assert_eq!(canonical(vec![strava(1), gpx(2), fit(3)]), "s");
+        // A file first: the files' own ranking, the Strava copy is the duplicate.
+        assert_eq!(canonical(vec![fit(1), strava(2)]), "f");
+        assert_eq!(canonical(vec![gpx(1), strava(2)]), "g");
+        assert_eq!(canonical(vec![gpx(1), strava(2), fit(3)]), "f");
+        // Order unknown (a store from before the count): quality, as it always was.
+        assert_eq!(canonical(vec![strava(0), fit(0)]), "f");
+        assert_eq!(canonical(vec![strava(0), gpx(0)]), "s");
+        // Files alone ignore the order.
+        assert_eq!(canonical(vec![fit(1), gpx(2)]), "f");
+        assert_eq!(canonical(vec![gpx(1), fit(2)]), "f");
+    }
+
+    #[test]
+    fn the_import_order_is_counted_and_survives_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut r = Registry::default();
+        assert_eq!(r.next_seq(), 1);
+        r.insert(ActivityRecord { seq: 1, ..rec("a", 0, 1000.0, "fit_file", "h1") });
+        r.insert(rec("b", 9000, 1000.0, "fit_file", "h2"));
+        assert_eq!(r.next_seq(), 2);
+        let cache = tmp.path().join("cache.json");
+        let acts = tmp.path().join("activities");
+        std::fs::create_dir_all(&acts).unwrap();
+        for id in ["a", "b"] {
+            std::fs::write(acts.join(format!("{id}.json")), "{}").unwrap();
+        }
+        r.save(&cache).unwrap();
+        let back = Registry::load(&cache, &acts);
+        assert_eq!(back.get("a").unwrap().seq, 1);
+        assert_eq!(back.get("b").unwrap().seq, 0);
+        assert_eq!(back.next_seq(), 2);
     }
 }

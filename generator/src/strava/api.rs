@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The time source of a sync.
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Unix seconds, UTC.
     fn now_s(&self) -> i64;
     /// Wait (a rate-limit reset, a backoff).

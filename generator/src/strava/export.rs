@@ -253,7 +253,7 @@ pub fn import_zip(
         report.new_ids.extend(stored.new_ids.iter().cloned());
         for (key, id) in &stored.stored_as {
             let key = key.to_string_lossy();
-            let strava_id = key.trim_start_matches("strava:");
+            let strava_id = key.trim_start_matches(crate::extract::registry::STRAVA_KEY_PREFIX);
             let row = csv.manual().iter().find(|m| m.row.activity_id.as_deref() == Some(strava_id));
             if let Some(m) = row {
                 attach(&mut archive, &m.row.media, id, &photos_in_zip, &user, &mut report);

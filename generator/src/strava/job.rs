@@ -2,12 +2,13 @@
 //! the job's status file ("12 of 230", "paused until 14:45 — Strava rate limit").
 //!
 //! In the watcher a rate-limit wait of up to a quarter hour is simply waited out (the job
-//! runs beside the per-user jobs, so it delays nobody); a longer one (the daily limit) ends
-//! the job with the time it can continue, keeping everything imported so far.
+//! runs beside the per-user jobs, so it delays nobody); a longer one (the daily limit) stops
+//! the sync with everything imported so far kept, and the watcher leaves the request queued
+//! until the limit resets (`QueueRequest::not_before`), when it continues by itself.
 
-use super::api::SystemClock;
+use super::StravaError;
+use super::api::Clock;
 use super::sync::{SyncOptions, SyncProgress, SyncReport, sync};
-use super::{StravaError, base_url};
 use std::path::Path;
 
 /// Longest wait the watcher sits through: one 15-minute window, plus slack.
@@ -42,30 +43,30 @@ pub fn run(
     handle: &str,
     status: &(dyn Fn(&str, u64, u64) + Sync),
     store_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    clock: &dyn Clock,
+    base: &str,
 ) -> Result<SyncReport, StravaError> {
     let opts = SyncOptions {
         root: root.to_path_buf(),
         handle: handle.to_owned(),
         full: false,
         max_wait_s: WATCHER_MAX_WAIT_S,
-        base: base_url(),
+        base: base.to_owned(),
         store_lock: Some(store_lock),
     };
     let progress = |p: &SyncProgress| {
         let (msg, done, total) = progress_message(p);
         status(&msg, done, total);
     };
-    sync(&opts, &SystemClock, &progress)
+    sync(&opts, clock, &progress)
 }
 
-/// The closing line of a sync job.
+/// The closing line of a sync job (a pause is said by the watcher, which schedules the
+/// continuation).
 pub fn summary(r: &SyncReport) -> String {
     let mut s = format!("Strava: {} new, {} already here", r.imported, r.skipped);
     if !r.failed.is_empty() {
         s.push_str(&format!(", {} failed", r.failed.len()));
-    }
-    if let Some(until) = r.paused_until {
-        s.push_str(&format!("; {}", paused_message(until)));
     }
     s
 }

@@ -78,7 +78,7 @@ impl SummaryActivity {
     /// The store's content key: the same Strava activity is one activity, however often
     /// it is listed.
     pub fn key(&self) -> String {
-        format!("strava:{}", self.id)
+        format!("{}{}", crate::extract::registry::STRAVA_KEY_PREFIX, self.id)
     }
 }
 

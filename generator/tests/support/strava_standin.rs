@@ -51,6 +51,8 @@ struct State {
     window_used: u64,
     streams_per_window: u64,
     token_ttl_s: i64,
+    /// The daily read limit is spent: a 429 says so in `X-ReadRateLimit-Usage`.
+    daily_spent: bool,
     stats: Stats,
 }
 
@@ -266,6 +268,7 @@ impl StandIn {
             window_used: 0,
             streams_per_window: 70,
             token_ttl_s: 20,
+            daily_spent: false,
             stats: Stats::default(),
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stand-in");
@@ -321,6 +324,11 @@ impl StandIn {
     /// Stream calls allowed per window (70 by default).
     pub fn set_streams_per_window(&self, n: u64) {
         self.state.lock().expect("state").streams_per_window = n;
+    }
+
+    /// The daily read limit is spent (`true`) or reset at midnight UTC (`false`).
+    pub fn set_daily_limit_spent(&self, spent: bool) {
+        self.state.lock().expect("state").daily_spent = spent;
     }
 
     /// Add activities (a new ride on Strava).
@@ -527,7 +535,8 @@ async fn handle(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<F
         if st.window_used >= st.streams_per_window {
             st.stats.rate_limited += 1;
             let mut h = rate_headers(&st);
-            h[3] = ("x-readratelimit-usage", format!("100,{}", st.stats.stream_calls.min(999)));
+            let daily = if st.daily_spent { 1000 } else { st.stats.stream_calls.min(999) };
+            h[3] = ("x-readratelimit-usage", format!("100,{daily}"));
             return reply(
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({"message": "Rate Limit Exceeded", "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}),

@@ -304,7 +304,8 @@ window.bincioZones = function (kind, base) {
         }
         if (j.state === 'failed') { say(j.message || 'Sync failed', false); bSync.disabled = false; bar.hidden = true; return; }
         say(j.state === 'queued' ? 'Waiting for the server…' : (j.message || 'Working…'), true);
-        setTimeout(function () { follow(job); }, 1000);
+        // A sync paused until Strava's limit resets continues by itself: look less often.
+        setTimeout(function () { follow(job); }, /paused until/.test(j.message || '') ? 30000 : 1000);
       }, function (e) { say(e.message, false); bSync.disabled = false; });
     }
     bSync.addEventListener('click', function () {
