@@ -1072,6 +1072,8 @@ async fn admin_settings_are_read_and_written_through_the_api() {
     let r =
         t.call("PUT", "/api/admin/settings", Some(&admin), Some(json!({"max_users": 10}))).await;
     assert_eq!((r.status.as_u16(), r.json["rebuilds_queued"].clone()), (200, json!(0)));
+}
+
 /// The upload cap is the instance's `upload_limit_mb` (`bincio-api settings set`), read
 /// again when `bincio.toml` changes: a larger body is refused with a message naming the
 /// limit, before anything is stored, whether its length is declared or only streamed.
