@@ -287,11 +287,7 @@ fn zones_show_time_in_zone_and_the_owner_is_asked_for_missing_ones() {
         let svg = &ride[start..start + ride[start..].find("</svg>").unwrap()];
         assert!(svg.contains(top), "{title}: open top zone label in {svg}");
         // Every second of the 21-minute ride is in some zone: the shares add up to 100 %.
-        let pct: f64 = svg
-            .split(" · ")
-            .skip(1)
-            .filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok())
-            .sum();
+        let pct = common::zone_shares_pct(svg);
         assert!((pct - 100.0).abs() <= 3.0, "{title}: shares sum to {pct}");
     }
     // The ride's only effort between 300 and 375 W is the climb's 5-minute 320 W block.

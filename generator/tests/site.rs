@@ -7,6 +7,8 @@
 // Test helpers panic on unexpected I/O: that is a test failure, with the path in the message.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use bincio_gen::site::{self, BuildReport, SiteOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -632,11 +634,7 @@ fn athlete_yaml_zones_reach_the_activity_page() {
     // The shares of the five zones add up to 100 % (± rounding).
     let start = page.find("<svg class=\"chart zones\"").unwrap();
     let zones_svg = &page[start..start + page[start..].find("</svg>").unwrap()];
-    let pct: f64 = zones_svg
-        .split(" · ")
-        .skip(1)
-        .filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok())
-        .sum();
+    let pct = common::zone_shares_pct(zones_svg);
     assert!((pct - 100.0).abs() <= 3.0, "zone shares sum to {pct}");
     let athlete = std::fs::read_to_string(s.out.join("u/brut/athlete/index.html")).unwrap();
     assert!(athlete.contains("Max HR 190 bpm · FTP 250 W"));

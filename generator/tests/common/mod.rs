@@ -52,3 +52,19 @@ pub fn details(
     }
     out
 }
+
+/// The percentages drawn on a zone chart (`Z1 0–114 bpm · 12:00 · 35 %` labels), summed: the
+/// shares of the zones, which add up to 100 % when every sample falls in a zone. Counted on the
+/// drawn labels only, not again in the chart's `<title>` text alternative.
+#[allow(dead_code)]
+pub fn zone_shares_pct(svg: &str) -> f64 {
+    let drawn = match (svg.find("<title>"), svg.find("</title>")) {
+        (Some(a), Some(b)) if a < b => format!("{}{}", &svg[..a], &svg[b..]),
+        _ => svg.to_string(),
+    };
+    drawn
+        .split(" · ")
+        .skip(1)
+        .filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok())
+        .sum()
+}
