@@ -272,7 +272,7 @@ fn a_no_change_full_build_stops_early_and_every_change_is_still_seen() {
 
     // Each change, then: the build is a real one, its output equals a full render of the
     // data, and the next build stops early again.
-    let mut check = |step: &str, expect: &dyn Fn() -> bool| {
+    let check = |step: &str, expect: &dyn Fn() -> bool| {
         let r = site::build(&o).unwrap();
         assert!(!r.unchanged_inputs, "{step}: the change was not seen");
         assert!(expect(), "{step}: the site does not show the change");
