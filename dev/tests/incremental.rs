@@ -248,3 +248,77 @@ fn a_background_job_runs_beside_user_jobs_not_in_front_of_them() {
     assert!(!q.join("long-sync.json").exists() && !q.join("user-edit.json").exists());
     assert!(out.join("u/user00/index.html").is_file());
 }
+
+/// A full build whose inputs did not change decides so from file metadata and writes
+/// nothing (`site::inputs`); each kind of change after it is seen, and the site is then the
+/// same as a full render of the new data into an empty folder.
+#[test]
+fn a_no_change_full_build_stops_early_and_every_change_is_still_seen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    generate_instance(&data, 2, 12, SAMPLES).unwrap();
+    let theme = tmp.path().join("theme");
+    bincio_gen::theme::Theme::embedded().eject(&theme).unwrap();
+    let o = SiteOptions { theme_dir: Some(theme.clone()), ..opts(&data, &out) };
+    let first = site::build(&o).unwrap();
+    assert!(!first.unchanged_inputs);
+    // Nothing changed: nothing loaded, nothing written, the counts are the last build's.
+    let again = site::build(&o).unwrap();
+    assert!(again.unchanged_inputs, "a no-change build loaded the instance");
+    assert_eq!((again.files_written, again.pages), (0, first.pages));
+    let feed: bincio_bas::UserFeed =
+        serde_json::from_slice(&std::fs::read(data.join("user00/index.json")).unwrap()).unwrap();
+    let id = feed.activities[3].id.clone();
+    let page = out.join(format!("activity/{id}/index.html"));
+
+    // Each change, then: the build is a real one, its output equals a full render of the
+    // data, and the next build stops early again.
+    let check = |step: &str, expect: &dyn Fn() -> bool| {
+        let r = site::build(&o).unwrap();
+        assert!(!r.unchanged_inputs, "{step}: the change was not seen");
+        assert!(expect(), "{step}: the site does not show the change");
+        let full = tmp.path().join(format!("full-{step}"));
+        site::build(&SiteOptions { out_dir: full.clone(), ..o.clone() }).unwrap();
+        let diff = changed(&tree(&out), &tree(&full));
+        assert!(diff.is_empty(), "after {step}: ≠ full render in {diff:?}");
+        std::fs::remove_dir_all(&full).unwrap();
+        assert!(
+            site::build(&o).unwrap().unchanged_inputs,
+            "{step}: the next build was not skipped"
+        );
+    };
+
+    // A theme file edited in place (same folder, no rename).
+    let base = theme.join("templates/base.html");
+    let text = std::fs::read_to_string(&base).unwrap();
+    std::fs::write(&base, text.replacen("<body", "<!-- theme edit --><body", 1)).unwrap();
+    check("theme", &|| std::fs::read_to_string(&page).unwrap().contains("<!-- theme edit -->"));
+
+    // The instance configuration.
+    std::fs::write(data.join("bincio.toml"), "name = \"Renamed instance\"\n").unwrap();
+    check("config", &|| std::fs::read_to_string(&page).unwrap().contains("Renamed instance"));
+
+    // A sidecar written, then edited in place with a title of the same length.
+    sidecar(&data, "user00", &id, "title: \"Sidecar AAAA\"");
+    check("sidecar", &|| std::fs::read_to_string(&page).unwrap().contains("Sidecar AAAA"));
+    let path = data.join(format!("user00/edits/{id}.md"));
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        f.seek(std::io::SeekFrom::Start(text.find("AAAA").unwrap() as u64)).unwrap();
+        f.write_all(b"BBBB").unwrap();
+    }
+    check("sidecar-in-place", &|| std::fs::read_to_string(&page).unwrap().contains("Sidecar BBBB"));
+
+    // An activity deleted from the store.
+    for ext in ["json", "geojson", "timeseries.json"] {
+        std::fs::remove_file(data.join(format!("user00/activities/{id}.{ext}"))).unwrap();
+    }
+    check("deleted-activity", &|| !page.exists());
+
+    // A file deleted from the output.
+    let other = out.join("u/user01/index.html");
+    std::fs::remove_file(&other).unwrap();
+    check("deleted-output", &|| other.is_file());
+}

@@ -108,6 +108,14 @@ impl InstanceRoot {
         self.site_dir().join(format!("page-keys-{out_key}.json"))
     }
 
+    /// `{root}/.site/inputs-{out}.json`: the stamp of everything the last full build into
+    /// the output folder keyed `out` read and left behind (file sizes, modification times,
+    /// inodes; theme, options, program), so that a full build whose inputs did not change
+    /// can stop before loading anything.
+    pub fn site_inputs(&self, out_key: &str) -> PathBuf {
+        self.site_dir().join(format!("inputs-{out_key}.json"))
+    }
+
     /// `{root}/{handle}/`.
     pub fn user_dir(&self, handle: &Handle) -> PathBuf {
         self.root.join(handle.as_str())

@@ -12,11 +12,13 @@ pub mod assets;
 pub mod device;
 pub mod escape;
 pub mod figures;
+pub mod inputs;
 pub mod load;
 pub mod pages;
 pub mod render;
 pub mod svg;
 pub mod templates;
+pub mod timeseries;
 pub mod units;
 pub mod view;
 
@@ -80,6 +82,9 @@ pub struct BuildReport {
     pub files_removed: usize,
     pub merged_files_changed: usize,
     pub elapsed_ms: u128,
+    /// Nothing changed since the last full build (`site::inputs`): nothing was loaded or
+    /// rendered, the counts are that build's.
+    pub unchanged_inputs: bool,
 }
 
 pub use render::{build, build_shared, build_without};

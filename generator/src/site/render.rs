@@ -13,6 +13,7 @@
 //! URL does not depend on which users a build renders or in which order.
 
 use super::assets::{self, Vendor};
+use super::inputs::Inputs;
 use super::load::{self, Instance, LoadCache};
 use super::{BuildReport, SiteError, SiteOptions, pages};
 use crate::merge::{MergedActivity, MergedUser, shard_card};
@@ -233,8 +234,43 @@ impl Scope<'_> {
 
 /// Build the site: every user, or with `opts.handle` one user plus the shared pages. Either
 /// way the files of users whose folder is gone are removed.
+///
+/// A full build first compares the stamp of its inputs and outputs with the one the last
+/// full build recorded (`site::inputs`): when nothing changed, it returns that build's
+/// counts without loading anything, having written nothing.
 pub fn build(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
-    build_cached(opts, &mut LoadCache::default())
+    if opts.handle.is_some() {
+        return build_cached(opts, &mut LoadCache::default());
+    }
+    let t0 = Instant::now();
+    let (data, out_abs) = resolve(opts)?;
+    let inputs = Inputs::new(opts, &data, &out_abs, &short_hash(&out_abs.to_string_lossy()));
+    if let Some(mut report) = inputs.unchanged() {
+        report.elapsed_ms = t0.elapsed().as_millis();
+        tracing::info!(
+            pages = report.pages,
+            elapsed_ms = report.elapsed_ms as u64,
+            "nothing changed since the last full build"
+        );
+        return Ok(report);
+    }
+    let before = inputs.before();
+    let report = build_scope(opts, Scope::All, &mut LoadCache::default())?;
+    inputs.record(&before, &report);
+    Ok(report)
+}
+
+/// The data directory and the output folder, canonical (the output is created), refusing
+/// an output inside the data directory.
+fn resolve(opts: &SiteOptions) -> Result<(PathBuf, PathBuf), SiteError> {
+    let data = opts.data_dir.canonicalize().unwrap_or_else(|_| opts.data_dir.clone());
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| SiteError::File { path: opts.out_dir.clone(), reason: e.to_string() })?;
+    let out_abs = opts.out_dir.canonicalize().unwrap_or_else(|_| opts.out_dir.clone());
+    if out_abs.starts_with(&data) {
+        return Err(SiteError::OutInsideData { out: out_abs, data });
+    }
+    Ok((data, out_abs))
 }
 
 /// [`build`] in a long-running process: users loaded by earlier builds and unchanged since
@@ -274,13 +310,7 @@ fn build_scope(
     cache: &mut LoadCache,
 ) -> Result<BuildReport, SiteError> {
     let t0 = Instant::now();
-    let data = opts.data_dir.canonicalize().unwrap_or_else(|_| opts.data_dir.clone());
-    std::fs::create_dir_all(&opts.out_dir)
-        .map_err(|e| SiteError::File { path: opts.out_dir.clone(), reason: e.to_string() })?;
-    let out_abs = opts.out_dir.canonicalize().unwrap_or_else(|_| opts.out_dir.clone());
-    if out_abs.starts_with(&data) {
-        return Err(SiteError::OutInsideData { out: out_abs, data });
-    }
+    let (data, out_abs) = resolve(opts)?;
     let only = match scope {
         Scope::All => None,
         Scope::User(h) => {
@@ -368,6 +398,7 @@ fn build_scope(
         files_removed: removed,
         merged_files_changed,
         elapsed_ms: t0.elapsed().as_millis(),
+        unchanged_inputs: false,
     };
     tracing::info!(
         pages = report.pages,

@@ -308,8 +308,13 @@ fn render_activity(
 
     let units = ctx.inst.config.units;
     let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
-    let ts: Option<Timeseries> =
-        if a.has_timeseries { read_json(&merged.join(layout::timeseries_name(id))) } else { None };
+    let ts: Option<Timeseries> = if a.has_timeseries {
+        std::fs::read(merged.join(layout::timeseries_name(id)))
+            .ok()
+            .and_then(|b| super::super::timeseries::parse(&b))
+    } else {
+        None
+    };
     let stats = stats(s, d, ts.as_ref(), &hide, units);
 
     let lap_table = lap_table(s.sport, s.sub_sport, &d.laps, &d.legs, &hide, units);

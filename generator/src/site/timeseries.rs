@@ -1,0 +1,383 @@
+//! A lean reader of the published timeseries (`{id}.timeseries.json`) for the renderer.
+//!
+//! Every activity page is drawn from its timeseries: at 1 Hz a six-hour ride is a file of
+//! a megabyte of numbers, and a full build reads thousands of them, so going through
+//! `serde_json`'s generic visitor was the largest single cost of rendering. The file has
+//! one shape (an object of number arrays, `docs/schema/bas-v1.schema.json`), which this
+//! scanner reads straight into [`Timeseries`].
+//!
+//! It must give exactly what `serde_json` gives, since the pages must not change by a
+//! byte: a number is taken only in the form whose value is computed the same way
+//! (`serde_json` without `float_roundtrip` computes a decimal as its digits as an `f64`
+//! divided by an exact power of ten; with at most 18 digits and 22 decimals that division
+//! is the one done here), and any other form (an exponent, a long mantissa, a string, a
+//! nested value, a repeated key, `null` where `serde_json` refuses it) hands the whole file
+//! to `serde_json` instead. The tests compare both readers.
+
+use bincio_bas::Timeseries;
+
+/// Parse a timeseries file's bytes (`None` when `serde_json` would not read it either).
+pub fn parse(bytes: &[u8]) -> Option<Timeseries> {
+    let mut scanner = Scanner { b: bytes, i: 0 };
+    match scanner.timeseries() {
+        Some(ts) => Some(ts),
+        None => serde_json::from_slice(bytes).ok(),
+    }
+}
+
+/// Exact powers of ten (every one up to 1e22 is an `f64` exactly).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Which field a key names, and how its values are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    T,
+    Lat,
+    Lon,
+    Elevation,
+    Speed,
+    Hr,
+    Cadence,
+    Power,
+    Temperature,
+}
+
+impl Scanner<'_> {
+    fn ws(&mut self) {
+        while let Some(c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    fn timeseries(&mut self) -> Option<Timeseries> {
+        let mut ts = Timeseries::default();
+        let mut seen = [false; 9];
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            return None; // `t` is required: serde_json's error, not ours to decide.
+        }
+        loop {
+            let field = self.key()?;
+            self.eat(b':')?;
+            let slot = &mut seen[field as usize];
+            if *slot {
+                return None;
+            }
+            *slot = true;
+            match field {
+                Field::T => ts.t = self.ints_strict()?,
+                Field::Lat => ts.lat = self.opt_floats()?,
+                Field::Lon => ts.lon = self.opt_floats()?,
+                Field::Elevation => ts.elevation_m = self.floats()?,
+                Field::Speed => ts.speed_kmh = self.floats()?,
+                Field::Hr => ts.hr_bpm = self.ints()?,
+                Field::Cadence => ts.cadence_rpm = self.ints()?,
+                Field::Power => ts.power_w = self.ints()?,
+                Field::Temperature => ts.temperature_c = self.floats()?,
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        self.ws();
+        (self.i == self.b.len() && seen[Field::T as usize]).then_some(ts)
+    }
+
+    /// A known key (unknown keys, and keys with escapes, go to `serde_json`).
+    fn key(&mut self) -> Option<Field> {
+        self.eat(b'"')?;
+        let start = self.i;
+        while *self.b.get(self.i)? != b'"' {
+            if self.b[self.i] == b'\\' {
+                return None;
+            }
+            self.i += 1;
+        }
+        let key = &self.b[start..self.i];
+        self.i += 1;
+        Some(match key {
+            b"t" => Field::T,
+            b"lat" => Field::Lat,
+            b"lon" => Field::Lon,
+            b"elevation_m" => Field::Elevation,
+            b"speed_kmh" => Field::Speed,
+            b"hr_bpm" => Field::Hr,
+            b"cadence_rpm" => Field::Cadence,
+            b"power_w" => Field::Power,
+            b"temperature_c" => Field::Temperature,
+            _ => return None,
+        })
+    }
+
+    /// `[v, v, …]` with each element read by `one`.
+    fn array<T>(&mut self, mut one: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.eat(b'[')?;
+        let mut v = Vec::new();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(v);
+        }
+        loop {
+            v.push(one(self)?);
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(v);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn null(&mut self) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i..self.i + 4)? == b"null" {
+            self.i += 4;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn ints_strict(&mut self) -> Option<Vec<i64>> {
+        self.array(Self::int)
+    }
+
+    fn ints(&mut self) -> Option<Vec<Option<i64>>> {
+        self.array(|s| if s.peek()? == b'n' { s.null().map(|()| None) } else { s.int().map(Some) })
+    }
+
+    fn floats(&mut self) -> Option<Vec<Option<f64>>> {
+        self.array(
+            |s| {
+                if s.peek()? == b'n' { s.null().map(|()| None) } else { s.float().map(Some) }
+            },
+        )
+    }
+
+    fn opt_floats(&mut self) -> Option<Option<Vec<Option<f64>>>> {
+        if self.peek()? == b'n' {
+            return self.null().map(|()| None);
+        }
+        self.floats().map(Some)
+    }
+
+    /// `-?digits` with at most 18 digits, then not `.`/`e` (those are not integers to
+    /// `serde_json`).
+    fn int(&mut self) -> Option<i64> {
+        self.ws();
+        let neg = self.b.get(self.i) == Some(&b'-');
+        if neg {
+            self.i += 1;
+        }
+        let (v, n) = self.digits()?;
+        if n == 0 || n > 18 || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let v = v as i64;
+        Some(if neg { -v } else { v })
+    }
+
+    /// `-?digits(.digits)?` with at most 18 digits in all and 22 after the point, computed
+    /// as `serde_json` does: the digits as an integer, as `f64`, divided by 10^decimals.
+    fn float(&mut self) -> Option<f64> {
+        self.ws();
+        let neg = self.b.get(self.i) == Some(&b'-');
+        if neg {
+            self.i += 1;
+        }
+        let (int, n) = self.digits()?;
+        if n == 0 || n > 18 {
+            return None;
+        }
+        let (mut sig, mut total, mut decimals) = (int, n, 0usize);
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            let start = self.i;
+            while let Some(c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
+                sig = sig.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                self.i += 1;
+            }
+            decimals = self.i - start;
+            total += decimals;
+            if decimals == 0 {
+                return None;
+            }
+        }
+        if total > 18 || decimals > 22 || matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            return None;
+        }
+        let f = sig as f64 / POW10[decimals];
+        Some(if neg { -f } else { f })
+    }
+
+    /// Leading digits as an integer and their count (a leading zero must stand alone).
+    fn digits(&mut self) -> Option<(u64, usize)> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
+            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            self.i += 1;
+        }
+        let n = self.i - start;
+        if n > 1 && self.b[start] == b'0' {
+            return None;
+        }
+        Some((v, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `serde_json` reads, compared bit for bit (NaN cannot occur in JSON).
+    fn same(text: &str) {
+        let ours = Scanner { b: text.as_bytes(), i: 0 }.timeseries();
+        let theirs: Option<Timeseries> = serde_json::from_str(text).ok();
+        if let Some(o) = &ours {
+            let t = theirs.as_ref().unwrap_or_else(|| panic!("serde_json refuses {text}"));
+            assert_eq!(format!("{o:?}"), format!("{t:?}"), "{text}");
+            let bits =
+                |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
+            assert_eq!(bits(&o.elevation_m), bits(&t.elevation_m), "{text}");
+            assert_eq!(bits(&o.speed_kmh), bits(&t.speed_kmh), "{text}");
+        }
+        assert_eq!(format!("{:?}", parse(text.as_bytes())), format!("{theirs:?}"), "{text}");
+    }
+
+    #[test]
+    fn reads_a_published_series_as_serde_json_does() {
+        same(
+            r#"{"t":[0,1,2],"lat":[41.123456,null,-0.5],"lon":null,"elevation_m":[200.5,-0.0,1234.25],"speed_kmh":[],"hr_bpm":[120,null,-3],"cadence_rpm":[85,85,0],"power_w":[null,null,null],"temperature_c":[21.0,21.5,22]}"#,
+        );
+        let ts = parse(br#"{ "t" : [ 0 , 5 ] , "speed_kmh" : [ 12.3 , null ] }"#).unwrap();
+        assert_eq!(ts.t, vec![0, 5]);
+        assert_eq!(ts.speed_kmh, vec![Some(12.3), None]);
+        assert_eq!(ts.lat, None);
+    }
+
+    #[test]
+    fn anything_else_is_left_to_serde_json() {
+        for text in [
+            r#"{"t":[0],"elevation_m":[1e2]}"#,
+            r#"{"t":[0],"elevation_m":[1.5E-3]}"#,
+            r#"{"t":[0.0]}"#,
+            r#"{"t":[1e3]}"#,
+            r#"{"t":[0],"t":[1]}"#,
+            r#"{"t":[0],"extra":{"a":[1,2]}}"#,
+            r#"{"t":[0],"elevation_m":null}"#,
+            r#"{"t":[0],"elevation_m":[01.5]}"#,
+            r#"{"t":[0],"elevation_m":[123456789012345678901234.5]}"#,
+            r#"{"t":[0],"elevation_m":[0.12345678901234567890123]}"#,
+            r#"{"t":[0],"hr_bpm":[99999999999999999999]}"#,
+            r#"{"t":[0],"hr_bpm":["1"]}"#,
+            r#"{"t":[0],"hr_bpm":[1.]}"#,
+            r#"{"elevation_m":[1]}"#,
+            r#"{"t":[0]} x"#,
+            r#"{"t":[0],}"#,
+            r#"{"\u0074":[0]}"#,
+            r#"{}"#,
+            "",
+        ] {
+            same(text);
+        }
+    }
+
+    #[test]
+    fn reads_what_the_extraction_writes_without_falling_back() {
+        let n = 3000;
+        let ts = Timeseries {
+            t: (0..n).collect(),
+            lat: Some(
+                (0..n).map(|i| Some(((41.0 + i as f64 * 1.3e-5) * 1e6).round() / 1e6)).collect(),
+            ),
+            lon: Some(
+                (0..n)
+                    .map(|i| (i % 50 != 7).then(|| -((2.0 + i as f64 * 1e-5) * 1e6).round() / 1e6))
+                    .collect(),
+            ),
+            elevation_m: (0..n)
+                .map(|i| Some((i as f64 * 0.37).sin() * 80.0).map(|v| (v * 10.0).round() / 10.0))
+                .collect(),
+            speed_kmh: (0..n)
+                .map(|i| Some(((20.0 + (i % 13) as f64 * 0.31) * 100.0).round() / 100.0))
+                .collect(),
+            hr_bpm: (0..n).map(|i| Some(120 + i % 40)).collect(),
+            cadence_rpm: (0..n).map(|i| (i % 9 != 0).then_some(85)).collect(),
+            power_w: (0..n).map(|i| Some(i % 400)).collect(),
+            temperature_c: (0..n).map(|_| None).collect(),
+        };
+        let bytes = serde_json::to_vec(&ts).unwrap();
+        let ours = Scanner { b: &bytes, i: 0 }.timeseries().expect("read without serde_json");
+        assert_eq!(ours, ts);
+    }
+
+    /// The reference implementation's published series, whatever number forms they use.
+    #[test]
+    fn reads_the_reference_output_as_serde_json_does() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/reference-output");
+        let mut n = 0;
+        for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+            if e.file_name().to_string_lossy().ends_with(".timeseries.json") {
+                same(&std::fs::read_to_string(e.path()).unwrap());
+                n += 1;
+            }
+        }
+        assert!(n >= 10, "{n} reference series under {dir}");
+    }
+
+    proptest! {
+        #[test]
+        fn numbers_read_bit_for_bit_like_serde_json(
+            ints in proptest::collection::vec(-100_000i64..100_000, 0..5),
+            mant in proptest::collection::vec(0u64..1_000_000_000_000_000, 1..6),
+            decimals in proptest::collection::vec(0usize..24, 6),
+        ) {
+            let floats: Vec<String> = mant
+                .iter()
+                .zip(&decimals)
+                .map(|(m, d)| {
+                    let s = m.to_string();
+                    if *d == 0 || *d >= s.len() { s } else { format!("{}.{}", &s[..s.len() - d], &s[s.len() - d..]) }
+                })
+                .collect();
+            let text = format!(
+                r#"{{"t":[{}],"elevation_m":[{}],"lat":[-{}]}}"#,
+                ints.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+                floats.join(","),
+                floats.join(",-"),
+            );
+            same(&text);
+        }
+    }
+}
