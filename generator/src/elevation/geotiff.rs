@@ -17,7 +17,7 @@
 //! distributed tiles are); the `tiff` crate's encoder writes neither tiles nor that
 //! predictor, and tests and the bench need files shaped like the real ones.
 
-use super::dem::{DemError, Grid, Heights, Tile};
+use super::tile::{DemError, Grid, Heights, Tile};
 use std::io::Write;
 use std::path::Path;
 use tiff::decoder::{Decoder, DecodingResult, Limits};

@@ -18,6 +18,7 @@ pub mod dem;
 pub mod geotiff;
 pub mod job;
 pub mod lookup;
+pub mod tile;
 
 use crate::metrics::elevation::{Elevation, measure_dem, measure_smoothed};
 use crate::metrics::round_dp;

@@ -60,11 +60,7 @@ pub fn details(
 pub fn zone_shares_pct(svg: &str) -> f64 {
     let drawn = match (svg.find("<title>"), svg.find("</title>")) {
         (Some(a), Some(b)) if a < b => format!("{}{}", &svg[..a], &svg[b..]),
-        _ => svg.to_string(),
+        _ => svg.to_owned(),
     };
-    drawn
-        .split(" · ")
-        .skip(1)
-        .filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok())
-        .sum()
+    drawn.split(" · ").skip(1).filter_map(|p| p.split('%').next()?.trim().parse::<f64>().ok()).sum()
 }
