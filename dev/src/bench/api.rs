@@ -490,14 +490,19 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
     for f in &failed {
         println!("| - | {f} |");
     }
-    let ok = build_ok
-        && failed.is_empty()
-        && p(0.5) <= 300.0
-        && p(0.95) <= 500.0
-        && wp(1.0) <= 30
-        && peak_mb < 300.0;
+    // Each goal with whether it was met, so the closing line names exactly what was missed.
+    let goals = [
+        ("the build table's goals (above)", build_ok),
+        ("every upload published", failed.is_empty()),
+        ("p50 ≤ 300 ms", p(0.5) <= 300.0),
+        ("p95 ≤ 500 ms", p(0.95) <= 500.0),
+        ("≤ 30 files a job", wp(1.0) <= 30),
+        ("watcher < 300 MB", peak_mb < 300.0),
+    ];
+    let missed: Vec<&str> = goals.iter().filter(|(_, met)| !met).map(|(g, _)| *g).collect();
+    let ok = missed.is_empty();
     if !ok {
-        println!("goal missed: p50 ≤ 300 ms, p95 ≤ 500 ms, ≤ 30 files a job, < 300 MB");
+        println!("goal missed: {}", missed.join(", "));
     }
     Ok(if ok { bincio_gen::cmd::Outcome::Ok } else { bincio_gen::cmd::Outcome::SomeFailed })
 }

@@ -87,10 +87,15 @@ pub fn bench_build(args: &BuildBench) -> anyhow::Result<Outcome> {
     let peak_mb = peak_rss_kb() as f64 / 1024.0;
 
     let mut o = std::io::stdout().lock();
+    let samples = if args.realistic {
+        "1 Hz series of 30 min to 6 h".to_owned()
+    } else {
+        format!("{} samples each", args.samples)
+    };
     writeln!(
         o,
-        "instance: {} users x {} activities, {} samples each (generated in {gen_ms} ms)",
-        args.users, args.activities, args.samples
+        "instance: {} users x {} activities, {samples} (generated in {gen_ms} ms)",
+        args.users, args.activities
     )?;
     if let Some(line) = &extract_line {
         writeln!(o, "{line}")?;
