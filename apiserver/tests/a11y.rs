@@ -24,8 +24,8 @@
 //! One browser session per mode is reused for every page to keep the run short. Skipped with
 //! a message when a tool is missing, unless `CI=true`.
 
-use crate::browser_e2e::{Driver, browser_with, console_errors, tools, until};
-use crate::nginx::{free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port};
+use crate::browser_e2e::{browser_with, console_errors, start_stack, tools, until};
+use crate::nginx::init_instance;
 use crate::util::skip_or_fail;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -190,6 +190,19 @@ const FOCUSED: &str = "var e = document.activeElement; if (!e || e === document.
 const FOCUS_VISIBLE: &str = "var e = document.activeElement, s = getComputedStyle(e);\
     return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';";
 
+/// The page types every run must have rendered (an instance of two members with activities).
+const MUST_PAGE_TYPES: [&str; 9] = [
+    "/",
+    "/u/*/",
+    "/u/*/stats/",
+    "/u/*/stats/*/",
+    "/u/*/athlete/",
+    "/stats/",
+    "/about/",
+    "/login/",
+    "/register/",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     let (chromium, driver_bin, nginx, gen_bin) = match tools() {
@@ -222,28 +235,26 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
         .unwrap();
     assert!(eve.success(), "bincio-gen extract for eve");
 
-    let (api_port, web_port) = (free_port(), free_port());
-    let _api = start_daemon(&data, api_port);
-    let _watch = start_watcher(&gen_bin, &data, &site, &[]);
-    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver::start(&driver_bin);
-    wait_port(api_port).await;
-    wait_port(web_port).await;
-    wait_port(driver.port()).await;
-    until("the first render", || async {
-        (site.join("login/index.html").is_file() && site.join("about/index.html").is_file())
-            .then_some(())
-    })
+    let stack = start_stack(
+        (&driver_bin, &nginx, &gen_bin),
+        tmp.path(),
+        (&data, &site),
+        &[],
+        &["login/index.html", "about/index.html"],
+    )
     .await;
+    let (base, driver) = (stack.base.clone(), &stack.driver);
     let acts = activities(&data);
     assert_eq!(acts.len(), FIXTURES.len(), "one activity per sport: {acts:?}");
-    until("every activity page", || async {
-        acts.values()
-            .all(|id| site.join(format!("activity/{id}/index.html")).is_file())
-            .then_some(())
+    // Every activity page, and the shared pages (written after the users' pages) of the first
+    // render: the test must not race the watcher.
+    until("every activity page and page type", || async {
+        let types = pages_by_type(&site);
+        (acts.values().all(|id| site.join(format!("activity/{id}/index.html")).is_file())
+            && MUST_PAGE_TYPES.iter().all(|t| types.contains_key(*t)))
+        .then_some(())
     })
     .await;
-    let base = format!("http://127.0.0.1:{web_port}");
 
     // The anonymous pages: one of every type, every sport's activity page, the 404 page.
     let by_type = pages_by_type(&site);
@@ -257,22 +268,12 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
         }
     }
     pages.push(("404 through nginx".to_owned(), "/no/such/page/".to_owned()));
-    for must in [
-        "/",
-        "/u/*/",
-        "/u/*/stats/",
-        "/u/*/stats/*/",
-        "/u/*/athlete/",
-        "/stats/",
-        "/about/",
-        "/login/",
-        "/register/",
-    ] {
+    for must in MUST_PAGE_TYPES {
         assert!(by_type.contains_key(must), "no {must} page rendered: {:?}", by_type.keys());
     }
 
     let t0 = std::time::Instant::now();
-    let c = browser_with(&driver, &chromium, &tmp.path().join("profile-js"), json!({})).await;
+    let c = browser_with(driver, &chromium, &tmp.path().join("profile-js"), json!({})).await;
     let mut violations = Vec::new();
     for (kind, path) in &pages {
         c.goto(&format!("{base}{path}")).await.unwrap();
@@ -460,7 +461,7 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
             }
         }
     }
-    let errors: Vec<String> = console_errors(&driver, &c)
+    let errors: Vec<String> = console_errors(driver, &c)
         .await
         .into_iter()
         .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
@@ -471,7 +472,7 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     // JavaScript off: a browser with scripts blocked, desktop and phone width.
     let t0 = std::time::Instant::now();
     let nojs = browser_with(
-        &driver,
+        driver,
         &chromium,
         &tmp.path().join("profile-nojs"),
         json!({"profile.managed_default_content_settings.javascript": 2}),

@@ -76,6 +76,53 @@ impl Driver {
     }
 }
 
+/// What every browser test runs: `bincio-api serve` and `bincio-gen watch` on `data` (both
+/// with `env`), nginx serving `site` through the shipped config, and chromedriver. Dropping it
+/// stops them all.
+pub(crate) struct Stack {
+    /// `http://127.0.0.1:{port}` of nginx.
+    pub(crate) base: String,
+    pub(crate) driver: Driver,
+    _api: Guard,
+    _watch: Guard,
+    _nginx: Guard,
+}
+
+/// Starts a [`Stack`] and waits for its ports and for the watcher's first render to have
+/// written each of `first_render` (paths relative to `site`).
+pub(crate) async fn start_stack(
+    (driver_bin, nginx, gen_bin): (&Path, &Path, &Path),
+    tmp: &Path,
+    (data, site): (&Path, &Path),
+    env: &[(&str, &str)],
+    first_render: &[&str],
+) -> Stack {
+    let (api_port, web_port) = (free_port(), free_port());
+    let _api = start_daemon_with(data, api_port, env);
+    let _watch = start_watcher(gen_bin, data, site, env);
+    let _nginx = start_nginx(nginx, tmp, site, api_port, web_port);
+    let driver = Driver::start(driver_bin);
+    wait_port(api_port).await;
+    wait_port(web_port).await;
+    wait_port(driver.port()).await;
+    until("the first render", || async {
+        first_render.iter().all(|p| site.join(p).is_file()).then_some(())
+    })
+    .await;
+    Stack { base: format!("http://127.0.0.1:{web_port}"), driver, _api, _watch, _nginx }
+}
+
+/// Logs `handle` in (password `password-123`, as `init_instance` and the tests' accounts
+/// have it) through the login page, and waits to have left it.
+pub(crate) async fn log_in(c: &Client, base: &str, handle: &str) {
+    c.goto(&format!("{base}/login/")).await.unwrap();
+    fill(c, "input[name=handle]", handle).await;
+    fill(c, "input[name=password]", "password-123").await;
+    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    until("login", || async { (c.current_url().await.ok()?.path() != "/login/").then_some(()) })
+        .await;
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let sessions =
@@ -291,21 +338,17 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     std::fs::create_dir_all(&site).unwrap();
     // init → the first invite link.
     let code = init_instance(&data);
-    let (api_port, web_port) = (free_port(), free_port());
-    let _api = crate::nginx::start_daemon(&data, api_port);
-    let _watch = start_watcher(&gen_bin, &data, &site, &[]);
-    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver::start(&driver);
-    wait_port(api_port).await;
-    wait_port(web_port).await;
-    wait_port(driver.port()).await;
     // The watcher renders the whole site once at start-up; wait for the login page.
-    until("the first render (login page)", || async {
-        site.join("login/index.html").is_file().then_some(())
-    })
+    let stack = start_stack(
+        (&driver, &nginx, &gen_bin),
+        tmp.path(),
+        (&data, &site),
+        &[],
+        &["login/index.html"],
+    )
     .await;
-    let base = format!("http://127.0.0.1:{web_port}");
-    let c = browser(&driver, &chromium, &tmp.path().join("profile-alice")).await;
+    let (base, driver) = (stack.base.clone(), &stack.driver);
+    let c = browser(driver, &chromium, &tmp.path().join("profile-alice")).await;
 
     // Register with the invite: the code comes from the link's query string.
     c.goto(&format!("{base}/register/?code={code}")).await.unwrap();
@@ -329,7 +372,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
     // Log in through the login page. A `next` that leads off the site (an open redirect a
     // phishing link would use) must leave the browser on this origin, on the feed; a
     // same-origin path is followed. Each value is as a link would carry it in the query.
-    let origin = format!("127.0.0.1:{web_port}");
+    let origin = base.trim_start_matches("http://").to_owned();
     for (next, lands_on) in [
         ("//evil.invalid/x", "/"),
         ("%2F%2Fevil.invalid%2Fx", "/"),
@@ -466,7 +509,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
 
     // No script error, CSP refusal or bad form attribute on any page this browser opened.
     // `/api/me` answering 401/404 before login is how the pages learn nobody is logged in.
-    let errors: Vec<String> = console_errors(&driver, &c)
+    let errors: Vec<String> = console_errors(driver, &c)
         .await
         .into_iter()
         .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
@@ -475,7 +518,7 @@ async fn register_upload_edit_unlist_and_private_wall_in_chromium() {
 
     // Private instance: a fresh anonymous browser is sent to the login page for any page
     // and gets 401 for JSON; the logged-in browser gets both.
-    let anon = browser(&driver, &chromium, &tmp.path().join("profile-anon")).await;
+    let anon = browser(driver, &chromium, &tmp.path().join("profile-anon")).await;
     for page in ["/", "/u/alice/", &kept] {
         anon.goto(&format!("{base}{page}")).await.unwrap();
         let url = anon.current_url().await.unwrap();
@@ -521,26 +564,17 @@ async fn strava_connect_sync_and_disconnect_in_chromium() {
         json!({"client_id": strava_standin::CLIENT_ID, "client_secret": strava_standin::CLIENT_SECRET}).to_string(),
     )
     .unwrap();
-    let (api_port, web_port) = (free_port(), free_port());
-    let _api = start_daemon_with(&data, api_port, &[("BINCIO_STRAVA_URL", &strava.url())]);
-    let _watch = start_watcher(&gen_bin, &data, &site, &[("BINCIO_STRAVA_URL", &strava.url())]);
-    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver::start(&driver);
-    wait_port(api_port).await;
-    wait_port(web_port).await;
-    wait_port(driver.port()).await;
-    until("the first render (login page)", || async {
-        site.join("login/index.html").is_file().then_some(())
-    })
+    let stack = start_stack(
+        (&driver, &nginx, &gen_bin),
+        tmp.path(),
+        (&data, &site),
+        &[("BINCIO_STRAVA_URL", &strava.url())],
+        &["login/index.html"],
+    )
     .await;
-    let base = format!("http://127.0.0.1:{web_port}");
-    let c = browser(&driver, &chromium, &tmp.path().join("profile-dave")).await;
-    c.goto(&format!("{base}/login/")).await.unwrap();
-    fill(&c, "input[name=handle]", "dave").await;
-    fill(&c, "input[name=password]", "password-123").await;
-    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
-    until("login", || async { (c.current_url().await.ok()?.path() != "/login/").then_some(()) })
-        .await;
+    let (base, driver) = (stack.base.clone(), &stack.driver);
+    let c = browser(driver, &chromium, &tmp.path().join("profile-dave")).await;
+    log_in(&c, &base, "dave").await;
 
     // Connect from the upload dialog: off to the stand-in, back with ?strava=connected.
     click_visible(&c, "[data-open-dialog='upload-dialog']").await;
@@ -590,7 +624,7 @@ async fn strava_connect_sync_and_disconnect_in_chromium() {
     assert_eq!(strava.stats().deauthorized, 1);
     assert!(!data.join("dave/strava_token.json").exists());
     // `/api/me` answering 404 on the login page is how pages learn nobody is logged in.
-    let errors: Vec<String> = console_errors(&driver, &c)
+    let errors: Vec<String> = console_errors(driver, &c)
         .await
         .into_iter()
         .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
@@ -622,18 +656,15 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     let (data, site) = (tmp.path().join("data"), tmp.path().join("site"));
     std::fs::create_dir_all(&site).unwrap();
     init_instance(&data);
-    let (api_port, web_port) = (free_port(), free_port());
-    let _api = crate::nginx::start_daemon(&data, api_port);
-    let _watch = start_watcher(&gen_bin, &data, &site, &[]);
-    let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-    let driver = Driver::start(&driver);
-    wait_port(api_port).await;
-    wait_port(web_port).await;
-    wait_port(driver.port()).await;
-    until("the first render (admin page)", || async {
-        site.join("admin/index.html").is_file().then_some(())
-    })
+    let stack = start_stack(
+        (&driver, &nginx, &gen_bin),
+        tmp.path(),
+        (&data, &site),
+        &[],
+        &["admin/index.html"],
+    )
     .await;
+    let (base, driver) = (stack.base.clone(), &stack.driver);
     // One activity of dave's, as extraction leaves it: detail, track and timeseries.
     let acts = data.join("dave/activities");
     std::fs::create_dir_all(&acts).unwrap();
@@ -644,8 +675,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     ] {
         std::fs::write(acts.join(f), "{}").unwrap();
     }
-    let base = format!("http://127.0.0.1:{web_port}");
-    let c = browser(&driver, &chromium, &tmp.path().join("profile-dave")).await;
+    let c = browser(driver, &chromium, &tmp.path().join("profile-dave")).await;
     c.goto(&format!("{base}/login/?next=/admin/")).await.unwrap();
     fill(&c, "input[name=handle]", "dave").await;
     fill(&c, "input[name=password]", "password-123").await;
@@ -837,7 +867,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     assert_eq!(high.prop("value").await.unwrap().as_deref(), Some("250"));
     shot(&c, "settings.png").await;
 
-    let errors: Vec<String> = console_errors(&driver, &c)
+    let errors: Vec<String> = console_errors(driver, &c)
         .await
         .into_iter()
         .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))

@@ -126,11 +126,10 @@ async fn settings_button_job_page_and_restore() {
 /// device's figure back. Skipped with a message when a tool is missing, unless `CI=true`.
 mod in_chromium {
     use crate::browser_e2e::{
-        Driver, browser, click_visible, console_errors, fill, open_edit_dialog, shot, tools, until,
+        browser, click_visible, console_errors, log_in, open_edit_dialog, shot, start_stack, tools,
+        until,
     };
-    use crate::nginx::{
-        free_port, init_instance, start_daemon, start_nginx, start_watcher, wait_port,
-    };
+    use crate::nginx::init_instance;
     use crate::util::skip_or_fail;
     use fantoccini::{Client, Locator};
     use serde_json::json;
@@ -295,28 +294,17 @@ mod in_chromium {
         std::fs::write(&input, gpx(&pts)).unwrap();
         let truth = true_gain(&pts);
 
-        let (api_port, web_port) = (free_port(), free_port());
-        let _api = start_daemon(&data, api_port);
-        let _watch = start_watcher(&gen_bin, &data, &site, &[]);
-        let _nginx = start_nginx(&nginx, tmp.path(), &site, api_port, web_port);
-        let driver = Driver::start(&driver_bin);
-        wait_port(api_port).await;
-        wait_port(web_port).await;
-        wait_port(driver.port()).await;
-        until("the first render (login page)", || async {
-            site.join("login/index.html").is_file().then_some(())
-        })
+        let stack = start_stack(
+            (&driver_bin, &nginx, &gen_bin),
+            tmp.path(),
+            (&data, &site),
+            &[],
+            &["login/index.html"],
+        )
         .await;
-        let base = format!("http://127.0.0.1:{web_port}");
-        let c = browser(&driver, &chromium, &tmp.path().join("profile-dave")).await;
-        c.goto(&format!("{base}/login/")).await.unwrap();
-        fill(&c, "input[name=handle]", "dave").await;
-        fill(&c, "input[name=password]", "password-123").await;
-        c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
-        until("login", || async {
-            (c.current_url().await.ok()?.path() != "/login/").then_some(())
-        })
-        .await;
+        let (base, driver) = (stack.base.clone(), &stack.driver);
+        let c = browser(driver, &chromium, &tmp.path().join("profile-dave")).await;
+        log_in(&c, &base, "dave").await;
 
         // The member uploads the ride from the upload dialog.
         click_visible(&c, "[data-open-dialog='upload-dialog']").await;
@@ -384,7 +372,7 @@ mod in_chromium {
         assert!(notice.contains("restored to the device's altitude"), "{notice}");
         assert_eq!(gain_on_page(&c).await.as_deref(), Some(device.as_str()));
 
-        let errors: Vec<String> = console_errors(&driver, &c)
+        let errors: Vec<String> = console_errors(driver, &c)
             .await
             .into_iter()
             .filter(|m| !(m.contains("/api/me - Failed to load resource") && m.contains("40")))
