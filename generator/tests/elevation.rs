@@ -195,6 +195,68 @@ fn file_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Writes each track as a GPX file in `inputs` (one day apart, noise seeds from `seed0`) and
+/// returns each one's true gain from the analytic surface, by title.
+fn write_tracks(
+    inputs: &Path,
+    tracks: &[Track],
+    seed0: u64,
+) -> std::collections::BTreeMap<&'static str, f64> {
+    std::fs::create_dir_all(inputs).expect("mkdir");
+    let mut truth = std::collections::BTreeMap::new();
+    for (k, t) in tracks.iter().enumerate() {
+        let start = 1_717_225_200 + k as i64 * 86_400;
+        std::fs::write(inputs.join(format!("{}.gpx", t.name)), gpx(t, start, seed0 + k as u64))
+            .expect("write gpx");
+        truth.insert(t.name, true_gain(&t.pts));
+    }
+    truth
+}
+
+/// `bincio-gen elevation --dem tiles` for all of dave's activities; it must succeed. Returns
+/// its output.
+fn dem_elevation(data: &Path, tiles: &Path) -> String {
+    let (code, out) = run(&[
+        "elevation",
+        "--data-dir",
+        data.to_str().expect("utf8"),
+        "--handle",
+        "dave",
+        "--dem",
+        tiles.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+/// Each of `user`'s activities against the ground truth: a report line per activity (gain
+/// against the true gain, median altitude difference from the terrain, `source` naming the
+/// model) and the titles outside 1.5 % or 3 m.
+fn ground_truth_report(
+    user: &Path,
+    truth: &std::collections::BTreeMap<&'static str, f64>,
+    source: &str,
+) -> (String, Vec<String>) {
+    let mut report = String::new();
+    let mut bad = Vec::new();
+    for d in details(user) {
+        let title = d["title"].as_str().expect("title");
+        let t = truth[title];
+        let gain = d["elevation_gain_m"].as_f64().expect("gain");
+        let id = d["id"].as_str().expect("id");
+        let ts = json(&user.join("activities").join(format!("{id}.timeseries.json")));
+        let mad = median_abs_diff_from_terrain(&ts);
+        let err = (gain - t) / t * 100.0;
+        report += &format!(
+            "{title}: truth {t:.1} m, {source} {gain:.1} m ({err:+.2} %), median |Δalt| {mad:.2} m\n"
+        );
+        if err.abs() > 1.5 || mad > 3.0 {
+            bad.push(title.to_owned());
+        }
+    }
+    (report, bad)
+}
+
 #[test]
 fn terrain_model_elevation_matches_the_ground_truth() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -202,19 +264,12 @@ fn terrain_model_elevation_matches_the_ground_truth() {
     std::fs::create_dir_all(&tiles).expect("mkdir");
     write_tile(&tiles);
     let inputs = tmp.path().join("in");
-    std::fs::create_dir_all(&inputs).expect("mkdir");
     let tracks = [
         path("Ride", (46.30, 13.20), 8.5, 4_000, 0.3),
         path("Hike", (46.60, 13.55), 1.3, 6_000, 2.0),
         path("Gravel", (46.45, 13.40), 5.0, 3_000, -1.0),
     ];
-    let mut truth = std::collections::BTreeMap::new();
-    for (k, t) in tracks.iter().enumerate() {
-        let start = 1_717_225_200 + k as i64 * 86_400;
-        std::fs::write(inputs.join(format!("{}.gpx", t.name)), gpx(t, start, 7 + k as u64))
-            .expect("write gpx");
-        truth.insert(t.name, true_gain(&t.pts));
-    }
+    let truth = write_tracks(&inputs, &tracks, 7);
     let data = tmp.path().join("data");
     let data_s = data.to_str().expect("utf8");
     extract(&inputs, &data, "dave", &[]);
@@ -229,31 +284,9 @@ fn terrain_model_elevation_matches_the_ground_truth() {
     assert!(out.contains("no terrain model is configured"), "{out}");
     assert_eq!(file_bytes(&acts), before);
 
-    let (code, out) = run(&[
-        "elevation",
-        "--data-dir",
-        data_s,
-        "--handle",
-        "dave",
-        "--dem",
-        tiles.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let mut report = String::new();
-    let mut bad = Vec::new();
+    dem_elevation(&data, &tiles);
+    let (report, bad) = ground_truth_report(&user, &truth, "terrain model");
     for d in details(&user) {
-        let title = d["title"].as_str().expect("title");
-        let t = truth[title];
-        let gain = d["elevation_gain_m"].as_f64().expect("gain");
-        let ts = json(&acts.join(format!("{}.timeseries.json", d["id"].as_str().expect("id"))));
-        let mad = median_abs_diff_from_terrain(&ts);
-        let err = (gain - t) / t * 100.0;
-        report += &format!(
-            "{title}: truth {t:.1} m, terrain model {gain:.1} m ({err:+.2} %), median |Δalt| {mad:.2} m\n"
-        );
-        if err.abs() > 1.5 || mad > 3.0 {
-            bad.push(title.to_owned());
-        }
         // The sidecar remembers the choice.
         let sc = std::fs::read_to_string(
             user.join("edits").join(format!("{}.md", d["id"].as_str().expect("id"))),
@@ -326,18 +359,8 @@ fn a_track_leaving_the_tiles_keeps_its_recorded_altitude_without_a_step() {
     let t = path("East", (46.40, 13.93), 8.0, 1_800, 0.0);
     std::fs::write(inputs.join("east.gpx"), gpx(&t, 1_717_225_200, 99)).expect("write");
     let data = tmp.path().join("data");
-    let data_s = data.to_str().expect("utf8");
     extract(&inputs, &data, "dave", &[]);
-    let (code, out) = run(&[
-        "elevation",
-        "--data-dir",
-        data_s,
-        "--handle",
-        "dave",
-        "--dem",
-        tiles.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code, 0, "{out}");
+    let out = dem_elevation(&data, &tiles);
     assert!(
         out.contains("have no terrain data") && out.contains("recorded altitude is kept"),
         "{out}"
@@ -457,48 +480,16 @@ fn copernicus_geotiff_tiles_match_the_ground_truth() {
     });
     std::fs::write(tiles.join(name).join(format!("{name}.tif")), bytes).expect("write tile");
     let inputs = tmp.path().join("in");
-    std::fs::create_dir_all(&inputs).expect("mkdir");
     let tracks = [
         path("Ride", (46.30, 13.20), 8.5, 4_000, 0.3),
         path("Hike", (46.60, 13.55), 1.3, 6_000, 2.0),
     ];
-    let mut truth = std::collections::BTreeMap::new();
-    for (k, t) in tracks.iter().enumerate() {
-        let start = 1_717_225_200 + k as i64 * 86_400;
-        std::fs::write(inputs.join(format!("{}.gpx", t.name)), gpx(t, start, 11 + k as u64))
-            .expect("write gpx");
-        truth.insert(t.name, true_gain(&t.pts));
-    }
+    let truth = write_tracks(&inputs, &tracks, 11);
     let data = tmp.path().join("data");
     extract(&inputs, &data, "dave", &[]);
-    let (code, out) = run(&[
-        "elevation",
-        "--data-dir",
-        data.to_str().expect("utf8"),
-        "--handle",
-        "dave",
-        "--dem",
-        tiles.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code, 0, "{out}");
+    dem_elevation(&data, &tiles);
     let user = data.join("dave");
-    let mut report = String::new();
-    let mut bad = Vec::new();
-    for d in details(&user) {
-        let title = d["title"].as_str().expect("title");
-        let t = truth[title];
-        let gain = d["elevation_gain_m"].as_f64().expect("gain");
-        let id = d["id"].as_str().expect("id");
-        let ts = json(&user.join("activities").join(format!("{id}.timeseries.json")));
-        let mad = median_abs_diff_from_terrain(&ts);
-        let err = (gain - t) / t * 100.0;
-        report += &format!(
-            "{title}: truth {t:.1} m, Copernicus {gain:.1} m ({err:+.2} %), median |Δalt| {mad:.2} m\n"
-        );
-        if err.abs() > 1.5 || mad > 3.0 {
-            bad.push(title.to_owned());
-        }
-    }
+    let (report, bad) = ground_truth_report(&user, &truth, "Copernicus");
     eprintln!("{report}");
     assert_eq!(report.lines().count(), 2, "{report}");
     assert!(bad.is_empty(), "outside 1.5 % / 3 m: {bad:?}\n{report}");
