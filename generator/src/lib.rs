@@ -17,7 +17,8 @@ pub mod localtime;
 pub mod merge;
 pub mod metrics;
 pub mod model;
-pub mod net;
+/// The one outbound HTTP client, shared with the daemon (`bincio_bas::net`).
+pub use bincio_bas::net;
 pub mod parse;
 pub mod privacy;
 pub mod queue;

@@ -17,6 +17,7 @@ pub mod hidden;
 pub mod layout;
 pub mod lenient;
 pub mod manifest;
+pub mod net;
 pub mod queue;
 pub mod report;
 pub mod sidecar;

@@ -8,6 +8,7 @@
 //! every write is a private (0600) temp file renamed over the target. The files use the
 //! reference implementation's shapes, so its data directories keep syncing.
 
+use crate::net;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -181,8 +182,9 @@ pub fn base_url() -> String {
 /// Why talking to Strava's OAuth endpoints failed; names the URL.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    #[error("{url}: {reason}")]
-    Network { url: String, reason: String },
+    /// The request failed on the network (the error names the URL).
+    #[error(transparent)]
+    Network(#[from] net::NetError),
     #[error("{url}: HTTP {status}: {body}")]
     Status { url: String, status: u16, body: String },
     #[error("{url}: unexpected answer: {reason}")]
@@ -219,34 +221,12 @@ pub fn credentials(
     Ok(env.is_complete().then_some(env))
 }
 
-/// Percent-encode everything but RFC 3986's unreserved characters.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `k=v&k2=v2`, percent-encoded: a form body or a URL query.
-pub fn form_encode(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// The browser URL that asks the user to authorise the app.
 pub fn authorize_url(base: &str, client_id: &str, redirect_uri: &str, state: &str) -> String {
     format!(
         "{}/oauth/authorize?{}",
         base.trim_end_matches('/'),
-        form_encode(&[
+        net::form_encode(&[
             ("client_id", client_id),
             ("redirect_uri", redirect_uri),
             ("response_type", "code"),
@@ -257,25 +237,13 @@ pub fn authorize_url(base: &str, client_id: &str, redirect_uri: &str, state: &st
     )
 }
 
-/// One form POST to Strava (connect and total timeouts, body capped at 1 MiB).
+/// One form POST to Strava through the shared client (`crate::net`: connect and total
+/// timeouts, no redirects), the answer capped at 1 MiB.
 fn post_form(url: &str, fields: &[(&str, &str)]) -> Result<(u16, Vec<u8>), OAuthError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(std::time::Duration::from_secs(5)))
-        .timeout_global(Some(std::time::Duration::from_secs(20)))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    let net = |e: ureq::Error| OAuthError::Network { url: url.to_owned(), reason: e.to_string() };
-    let mut r = agent
-        .post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("Accept", "application/json")
-        .send(form_encode(fields).as_bytes())
-        .map_err(net)?;
-    let status = r.status().as_u16();
-    let body = r.body_mut().with_config().limit(1024 * 1024).read_to_vec().map_err(net)?;
-    Ok((status, body))
+    let client =
+        net::Client::new(net::Limits { max_body_bytes: 1024 * 1024, ..net::Limits::default() });
+    let r = client.post_form(url, &[("Accept", "application/json")], fields)?;
+    Ok((r.status, r.body))
 }
 
 fn short(body: &[u8]) -> String {

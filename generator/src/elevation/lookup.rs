@@ -3,7 +3,7 @@
 //! `POST {url}/api/v1/lookup` with `{"locations": [{"latitude": …, "longitude": …}, …]}`
 //! answers `{"results": [{"latitude": …, "longitude": …, "elevation": …}, …]}` in the same
 //! order. Points go in batches of [`BATCH`] through the shared outbound client
-//! (`generator/src/net.rs`: connect and total timeouts, body caps), and a point repeated
+//! (`generator/bas/src/net.rs`: connect and total timeouts, body caps), and a point repeated
 //! in a row (a stop) is asked once.
 
 use crate::net::{Client, Limits};

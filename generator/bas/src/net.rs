@@ -1,12 +1,13 @@
-//! Outbound HTTP for the features that talk to other hosts: Strava sync, following other
-//! instances and elevation lookups.
+//! Outbound HTTP for the features that talk to other hosts: Strava sync and the daemon's
+//! Strava token exchange, following other instances and elevation lookups. It lives in the
+//! shared crate so the daemon and the generator use the same client.
 //!
 //! One place decides how Bincio behaves on the network: every request has a connect timeout
 //! and a total timeout, every body is read with a size cap (a hostile or broken remote cannot
 //! fill memory), HTTP error statuses are returned as values rather than errors (callers
 //! distinguish 304, 401, 429 … themselves), and every error names the URL. The client is
-//! blocking on purpose: callers run in the watcher's worker threads or the CLI, never on an
-//! async runtime.
+//! blocking on purpose: callers run in the watcher's worker threads or the CLI; the daemon
+//! calls it from `spawn_blocking`, never on the async runtime's threads.
 
 use std::time::Duration;
 
