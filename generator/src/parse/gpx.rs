@@ -407,10 +407,12 @@ impl xml::XmlSink for State {
 
 /// Parse decompressed GPX bytes.
 pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
-    let mut st = State::default();
-    // Typical GPX spends ~120 bytes per point; reserve without trusting huge inputs.
-    st.samples.reserve((bytes.len() / 120).min(1 << 20));
-    let truncated = xml::drive(bytes, &mut st)?;
+    let (st, truncated) = xml::drive(bytes, || {
+        let mut st = State::default();
+        // Typical GPX spends ~120 bytes per point; reserve without trusting huge inputs.
+        st.samples.reserve((bytes.len() / 120).min(1 << 20));
+        st
+    })?;
     let mut a = st.into_activity()?;
     if let Some(w) = truncated {
         a.warnings.push(w);

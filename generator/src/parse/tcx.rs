@@ -520,10 +520,12 @@ impl xml::XmlSink for State {
 
 /// Parse decompressed TCX bytes.
 pub fn parse(bytes: &[u8]) -> Result<Activity, ParseError> {
-    let mut st = State::default();
-    // A TCX trackpoint takes ~300 bytes; reserve without trusting huge inputs.
-    st.samples.reserve((bytes.len() / 300).min(1 << 20));
-    let truncated = xml::drive(bytes, &mut st)?;
+    let (mut st, truncated) = xml::drive(bytes, || {
+        let mut st = State::default();
+        // A TCX trackpoint takes ~300 bytes; reserve without trusting huge inputs.
+        st.samples.reserve((bytes.len() / 300).min(1 << 20));
+        st
+    })?;
     // A file cut inside a lap (damaged, or a quick-xml error) keeps that lap's totals.
     if st.lap_depth.is_some() {
         st.laps.push(std::mem::take(&mut st.lap));

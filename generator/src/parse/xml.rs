@@ -61,9 +61,34 @@ pub(crate) trait XmlSink {
     fn has_points(&self) -> bool;
 }
 
-/// Feed a whole document to `sink`. A document that breaks after some points were read
-/// (a device that died mid-write) is not an error: the returned warning says where it broke.
-pub(crate) fn drive<S: XmlSink>(bytes: &[u8], sink: &mut S) -> Result<Option<String>, ParseError> {
+/// Feed a whole document to a sink made by `new`, and return the sink with the warning of a
+/// document that broke after some points were read (a device that died mid-write: not an
+/// error, the warning says where it broke).
+///
+/// Most documents take [`drive_fast`], a tokenizer of the plain XML activity files are made
+/// of; the first construct it does not handle exactly as quick-xml would (an entity
+/// reference in text, a DOCTYPE, anything quick-xml reports as an error, a tag that is not
+/// UTF-8) sends the whole document through quick-xml ([`drive_events`]) with a fresh sink,
+/// so every document gives the sink the very events quick-xml gives.
+pub(crate) fn drive<S: XmlSink>(
+    bytes: &[u8],
+    new: impl Fn() -> S,
+) -> Result<(S, Option<String>), ParseError> {
+    let mut sink = new();
+    if drive_fast(bytes, &mut sink) {
+        return Ok((sink, None));
+    }
+    let mut sink = new();
+    let warning = drive_events(bytes, &mut sink)?;
+    Ok((sink, warning))
+}
+
+/// Feed a whole document to `sink` through quick-xml's events. A document that breaks after
+/// some points were read is not an error: the returned warning says where it broke.
+pub(crate) fn drive_events<S: XmlSink>(
+    bytes: &[u8],
+    sink: &mut S,
+) -> Result<Option<String>, ParseError> {
     let mut reader = reader(bytes);
     loop {
         let ev = match reader.read_event() {
@@ -89,6 +114,140 @@ pub(crate) fn drive<S: XmlSink>(bytes: &[u8], sink: &mut S) -> Result<Option<Str
             Event::Eof => return Ok(None),
             _ => {}
         }
+    }
+}
+
+/// XML whitespace as quick-xml defines it.
+#[inline]
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\r' | b'\n' | b'\t')
+}
+
+/// Length of the name at the start of a tag's content (up to the first XML whitespace), as
+/// quick-xml computes it.
+#[inline]
+fn name_len(content: &[u8]) -> usize {
+    content.iter().position(|&b| is_xml_space(b)).unwrap_or(content.len())
+}
+
+/// Index of the `>` closing a tag whose content starts `rest`, skipping `>` inside quoted
+/// attribute values (quick-xml's `ElementParser`: a quote opens wherever it appears).
+#[inline]
+fn element_end(rest: &[u8]) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for i in memchr::memchr3_iter(b'>', b'\'', b'"', rest) {
+        let c = rest[i];
+        match quote {
+            None if c == b'>' => return Some(i),
+            None => quote = Some(c),
+            Some(q) if q == c => quote = None,
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Index of the `>` closing a comment whose markup (`!--…`) starts `rest`: the first `>`
+/// after at least `!----` that follows `--` (quick-xml's rule, `<!--->` included).
+#[inline]
+fn comment_end(rest: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'>', rest).find(|&i| i > 4 && rest[..i].ends_with(b"--"))
+}
+
+/// Index of the `>` closing a CDATA section whose markup (`![CDATA[…`) starts `rest`.
+#[inline]
+fn cdata_end(rest: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'>', rest).find(|&i| rest[..i].ends_with(b"]]"))
+}
+
+/// Index of the `>` closing a processing instruction or declaration (`?…?>`).
+#[inline]
+fn pi_end(rest: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'>', rest).find(|&i| i > 0 && rest[i - 1] == b'?')
+}
+
+/// The fast path of [`drive`]: one pass over the bytes that gives `sink` exactly the events
+/// [`drive_events`] would (same text slices, same tag contents, comments, declarations and
+/// processing instructions skipped, CDATA as text) without quick-xml's per-event state
+/// (the stack of open names it keeps for end-name checks that are off here, its event enum
+/// and state machine). Returns `false`, possibly after some events, as soon as the
+/// document holds something it leaves to quick-xml: an `&` in text (entity references are
+/// split into separate events), `<!DOCTYPE` or any other `<!` markup, a tag that is not
+/// UTF-8, or anything quick-xml reports as an error (an unclosed tag, comment, CDATA or
+/// declaration). The caller then starts again with a fresh sink.
+pub(crate) fn drive_fast<S: XmlSink>(bytes: &[u8], sink: &mut S) -> bool {
+    let b = strip_preamble(bytes);
+    // quick-xml removes one more UTF-8 BOM at the start of what it is given.
+    let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
+    let mut i = 0;
+    loop {
+        // Text up to the next markup. quick-xml emits no empty text event.
+        let text = &b[i..];
+        match memchr::memchr2(b'<', b'&', text) {
+            None => {
+                if !text.is_empty() {
+                    sink.text(text);
+                }
+                return true;
+            }
+            Some(k) if text[k] == b'&' => return false,
+            Some(k) => {
+                if k > 0 {
+                    sink.text(&text[..k]);
+                }
+                i += k + 1;
+            }
+        }
+        // Markup: `b[i..]` follows a `<`.
+        let rest = &b[i..];
+        let end = match rest.first() {
+            None => return false,
+            Some(b'!') => {
+                if rest.starts_with(b"!--") {
+                    match comment_end(rest) {
+                        Some(end) => end,
+                        None => return false,
+                    }
+                } else if rest.starts_with(b"![CDATA[") {
+                    match cdata_end(rest) {
+                        Some(end) => {
+                            sink.text(&rest[8..end - 2]);
+                            end
+                        }
+                        None => return false,
+                    }
+                } else {
+                    return false;
+                }
+            }
+            Some(b'?') => match pi_end(rest) {
+                // `<?>` is an unclosed declaration for quick-xml.
+                Some(end) if end > 1 => end,
+                _ => return false,
+            },
+            Some(b'/') => match element_end(rest) {
+                Some(end) => {
+                    sink.end();
+                    end
+                }
+                None => return false,
+            },
+            Some(_) => {
+                let Some(end) = element_end(rest) else { return false };
+                let Ok(content) = std::str::from_utf8(&rest[..end]) else { return false };
+                match content.strip_suffix('/') {
+                    Some(c) => {
+                        sink.start(&BytesStart::from_content(c, name_len(c.as_bytes())));
+                        sink.end();
+                    }
+                    None => {
+                        sink.start(&BytesStart::from_content(content, name_len(content.as_bytes())))
+                    }
+                }
+                end
+            }
+        };
+        i += end + 1;
     }
 }
 
@@ -598,6 +757,179 @@ mod tests {
             proptest::prop_assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{}", text);
         }
     }
+
+    /// Records every event a driver gives, to compare the fast path with quick-xml's.
+    #[derive(Default)]
+    struct Recorder {
+        events: Vec<String>,
+        texts: usize,
+    }
+
+    impl XmlSink for Recorder {
+        fn start(&mut self, e: &BytesStart<'_>) {
+            let attrs: Vec<String> = e
+                .attributes()
+                .with_checks(false)
+                .map(|a| match a {
+                    Ok(a) => format!(
+                        "{}={}",
+                        String::from_utf8_lossy(a.key.as_ref()),
+                        String::from_utf8_lossy(&a.value)
+                    ),
+                    Err(err) => format!("error {err}"),
+                })
+                .collect();
+            let name = e.name();
+            let name = String::from_utf8_lossy(name.as_ref());
+            self.events.push(format!("start {name} {attrs:?} {:?}", String::from_utf8_lossy(e)));
+        }
+        fn end(&mut self) {
+            self.events.push("end".into());
+        }
+        fn text(&mut self, t: &[u8]) {
+            self.texts += 1;
+            self.events.push(format!("text {:?}", String::from_utf8_lossy(t)));
+        }
+        fn push_ref(&mut self, r: &BytesRef<'_>) {
+            self.events.push(format!("ref {:?}", String::from_utf8_lossy(r)));
+        }
+        fn in_string_leaf(&self) -> bool {
+            true
+        }
+        fn has_points(&self) -> bool {
+            self.texts > 0
+        }
+    }
+
+    /// The events quick-xml gives, and whether the fast path took the document; when it
+    /// did, its events must be the same and quick-xml must have read the document whole.
+    fn compare(doc: &[u8]) -> bool {
+        let mut slow = Recorder::default();
+        let slow_result = drive_events(doc, &mut slow);
+        let mut fast = Recorder::default();
+        if !drive_fast(doc, &mut fast) {
+            return false;
+        }
+        assert_eq!(slow_result, Ok(None), "{:?}", String::from_utf8_lossy(doc));
+        assert_eq!(fast.events, slow.events, "{:?}", String::from_utf8_lossy(doc));
+        // And `drive` gives the fast path's sink.
+        let (sink, warning) = drive(doc, Recorder::default).expect("parses");
+        assert_eq!((sink.events, warning), (fast.events, None));
+        true
+    }
+
+    #[test]
+    fn fast_path_agrees_on_edge_documents() {
+        let taken: &[&[u8]] = &[
+            b"",
+            b"   ",
+            b"\xef\xbb\xbf\xef\xbb\xbf<gpx/>",
+            b"<?xml version=\"1.0\"?>\n<gpx creator=\"a > b\" x='\"'><trk>\n</trk></gpx>",
+            b"<a><!-- c > d --><!----><![CDATA[1<2]]><![CDATA[]]></a>",
+            b"<a>x<!-- y -->z</a>trailing",
+            b"<>< a/></ a b='>'>",
+            b"<a\tb=\"1\"\r\n/><?pi x?><?xml?>",
+            b"<ele>1.5</ele><time>2024-01-01T00:00:00Z</time>",
+            "<name>Rennrad é</name>".as_bytes(),
+            b"<a>\xff\xfe</a>",
+            b"]]> --> ?> >",
+        ];
+        for doc in taken {
+            assert!(compare(doc), "fast path declined {:?}", String::from_utf8_lossy(doc));
+        }
+        // Left to quick-xml: references, DOCTYPE, errors, tags that are not UTF-8.
+        let declined: &[&[u8]] = &[
+            b"<a>&amp;</a>",
+            b"<a>x & y</a>",
+            b"<!DOCTYPE gpx><gpx/>",
+            b"<a><!-x--></a>",
+            b"<a><!--->",
+            b"<a><![CDATA[x]></a>",
+            b"<?>",
+            b"<?xml version='1.0'",
+            b"<a",
+            b"<a b='>",
+            b"</a",
+            b"<a>text<",
+            b"<a \xff/>",
+        ];
+        for doc in declined {
+            assert!(!compare(doc), "fast path took {:?}", String::from_utf8_lossy(doc));
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_on_every_sample() {
+        let root = samples::sample_path("");
+        let mut taken = 0;
+        for entry in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+            let base = name.strip_suffix(".gz").unwrap_or(&name);
+            if !entry.file_type().is_file() || !(base.ends_with(".gpx") || base.ends_with(".tcx"))
+            {
+                continue;
+            }
+            let raw = std::fs::read(entry.path()).expect("sample");
+            let doc = crate::parse::maybe_decompress(&raw).expect("gzip");
+            if compare(&doc) {
+                taken += 1;
+            }
+        }
+        // Most real files take the fast path (the rest hold an entity or a DOCTYPE).
+        assert!(taken >= 15, "only {taken} samples took the fast path");
+    }
+
+    proptest::proptest! {
+        /// Documents assembled from the pieces the two paths could disagree on: whenever
+        /// the fast path takes one, it gives exactly quick-xml's events.
+        #[test]
+        fn fast_path_agrees_on_random_documents(
+            pieces in proptest::collection::vec(0usize..PIECES.len(), 0..40)
+        ) {
+            let doc: Vec<u8> = pieces.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            compare(&doc);
+        }
+    }
+
+    /// Fragments of markup, text and damage for the random documents.
+    const PIECES: &[&[u8]] = &[
+        b"<trkpt lat=\"46.5\" lon='13.25'>",
+        b"</trkpt>",
+        b"<ele>",
+        b"</ele>",
+        b"12.5",
+        b"<gpxtpx:hr>",
+        b"<a/>",
+        b"<b x='1>2' y=\"'\"/>",
+        b"<!-- c -->",
+        b"<!--",
+        b"-->",
+        b"--",
+        b"<![CDATA[",
+        b"]]>",
+        b"]]",
+        b"<?xml version=\"1.0\"?>",
+        b"<?",
+        b"?>",
+        b"<!DOCTYPE x>",
+        b"<!",
+        b"&amp;",
+        b"&",
+        b"<",
+        b">",
+        b"/>",
+        b"</",
+        b"\"",
+        b"'",
+        b" ",
+        b"\n",
+        b"\t",
+        b"\xef\xbb\xbf",
+        b"\xc3\xa9",
+        b"\xff",
+        b"text",
+        b"=",
+    ];
 
     #[test]
     fn lenient_text_and_names() {
