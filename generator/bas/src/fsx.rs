@@ -49,6 +49,15 @@ pub fn write_derived(path: &Path, bytes: &[u8]) -> Result<(), FsxError> {
 }
 
 fn write_replace(path: &Path, bytes: &[u8], durable: bool) -> Result<(), FsxError> {
+    replace_with(path, durable, |file| file.write_all(bytes).map_err(io_err(path)))
+}
+
+/// Create a temp file beside `path`, let `write` fill it, and rename it over `path`.
+fn replace_with(
+    path: &Path,
+    durable: bool,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), FsxError>,
+) -> Result<(), FsxError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -59,7 +68,7 @@ fn write_replace(path: &Path, bytes: &[u8], durable: bool) -> Result<(), FsxErro
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io_err(path))?;
-    tmp.write_all(bytes).map_err(io_err(path))?;
+    write(tmp.as_file_mut())?;
     if durable {
         tmp.as_file().sync_data().map_err(io_err(path))?;
     }
@@ -98,9 +107,22 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FsxError> 
 }
 
 /// Serialise `value` as compact JSON and replace `path` atomically, without fsync.
+///
+/// The JSON goes straight into the temp file through a 64 KiB buffer rather than into a
+/// `Vec` first: an extracted timeseries is megabytes, and a growing `Vec` copies it over and
+/// over and faults in fresh pages each time (the same bytes reach the disk either way).
 pub fn write_derived_json<T: Serialize>(path: &Path, value: &T) -> Result<(), FsxError> {
-    let bytes = to_json_bytes(path, value)?;
-    write_derived(path, &bytes)
+    replace_with(path, false, |file| {
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);
+        serde_json::to_writer(&mut w, value).map_err(|source| {
+            if source.is_io() {
+                FsxError::Io { path: path.to_path_buf(), source: source.into() }
+            } else {
+                FsxError::Json { path: path.to_path_buf(), source }
+            }
+        })?;
+        w.flush().map_err(io_err(path))
+    })
 }
 
 /// Serialise `value` as compact JSON and write it only when the content changed.
@@ -170,6 +192,27 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"[]");
         // No temp files are left behind.
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn streamed_json_is_the_serialised_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x/ts.json");
+        // Larger than the write buffer, with floats, nulls and escapes.
+        let value: Vec<(f64, Option<i64>, String)> = (0..20_000i32)
+            .map(|i| (f64::from(i) / 7.0, (i % 3 == 0).then_some(i64::from(i)), "é\"\n".into()))
+            .collect();
+        write_derived_json(&p, &value).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), to_json_bytes(&p, &value).unwrap());
+
+        // A value serde_json refuses (a map with non-string keys) names the file and
+        // leaves neither it nor a temp file behind.
+        let bad: std::collections::BTreeMap<(i32, i32), i32> = [((1, 2), 3)].into();
+        let q = dir.path().join("x/bad.json");
+        let err = write_derived_json(&q, &bad).unwrap_err();
+        assert!(matches!(&err, FsxError::Json { path, .. } if path == &q), "{err}");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("x")).unwrap().collect();
         assert_eq!(names.len(), 1);
     }
 }

@@ -865,8 +865,7 @@ mod tests {
         for entry in walkdir::WalkDir::new(&root).into_iter().filter_map(Result::ok) {
             let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
             let base = name.strip_suffix(".gz").unwrap_or(&name);
-            if !entry.file_type().is_file() || !(base.ends_with(".gpx") || base.ends_with(".tcx"))
-            {
+            if !entry.file_type().is_file() || !(base.ends_with(".gpx") || base.ends_with(".tcx")) {
                 continue;
             }
             let raw = std::fs::read(entry.path()).expect("sample");
