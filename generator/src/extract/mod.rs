@@ -397,17 +397,29 @@ pub fn extract_user(opts: &ExtractOptions, progress: Progress<'_>) -> Result<Rep
     progress(0, files.len());
 
     for chunk in files.chunks(CHUNK_FILES) {
-        let outcomes: Vec<Outcome> = chunk
-            .par_iter()
-            .map(|p| {
-                let o = process(p, &reg, opts, csv.as_ref(), &time_zone);
+        // Largest files first, each thread taking the next file as it finishes one: a 6 h
+        // ride met last would otherwise keep one core busy while the other waits at the end
+        // of the chunk. The outcomes are put back in `chunk` order, which the IDs depend on.
+        let mut order: Vec<(u64, usize)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (std::fs::metadata(p).map_or(0, |m| m.len()), i))
+            .collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        let mut done_here: Vec<(usize, Outcome)> = order
+            .into_iter()
+            .par_bridge()
+            .map(|(_, i)| {
+                let o = process(&chunk[i], &reg, opts, csv.as_ref(), &time_zone);
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(n, files.len());
-                o
+                (i, o)
             })
             .collect();
+        done_here.sort_unstable_by_key(|(i, _)| *i);
+        let outcomes = done_here.into_iter().map(|(_, o)| o);
         let mut to_write: Vec<Box<Artefacts>> = Vec::new();
-        // `collect` keeps the order of `chunk`, so each outcome is its file's.
+        // Sorted back by index: each outcome is its file's.
         for (path, outcome) in chunk.iter().zip(outcomes) {
             match outcome {
                 Outcome::Unchanged { key, file } => {
