@@ -131,17 +131,20 @@ fn name_len(content: &[u8]) -> usize {
 }
 
 /// Index of the `>` closing a tag whose content starts `rest`, skipping `>` inside quoted
-/// attribute values (quick-xml's `ElementParser`: a quote opens wherever it appears).
+/// attribute values (quick-xml's `ElementParser`: a quote opens wherever it appears). A
+/// byte loop: tags are a few bytes long, shorter than a vectorised search takes to start.
 #[inline]
 fn element_end(rest: &[u8]) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for i in memchr::memchr3_iter(b'>', b'\'', b'"', rest) {
-        let c = rest[i];
-        match quote {
-            None if c == b'>' => return Some(i),
-            None => quote = Some(c),
-            Some(q) if q == c => quote = None,
-            Some(_) => {}
+    let mut quote = 0u8;
+    for (i, &c) in rest.iter().enumerate() {
+        if quote == 0 {
+            match c {
+                b'>' => return Some(i),
+                b'"' | b'\'' => quote = c,
+                _ => {}
+            }
+        } else if c == quote {
+            quote = 0;
         }
     }
     None
@@ -179,25 +182,30 @@ pub(crate) fn drive_fast<S: XmlSink>(bytes: &[u8], sink: &mut S) -> bool {
     let b = strip_preamble(bytes);
     // quick-xml removes one more UTF-8 BOM at the start of what it is given.
     let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
+    // Tags are handed on as `&str`: validate the document once, not every tag (a file that
+    // is not UTF-8, a Latin-1 export, has its tags checked one by one).
+    let doc = std::str::from_utf8(b).ok();
     let mut i = 0;
     loop {
-        // Text up to the next markup. quick-xml emits no empty text event.
-        let text = &b[i..];
-        match memchr::memchr2(b'<', b'&', text) {
-            None => {
-                if !text.is_empty() {
-                    sink.text(text);
-                }
-                return true;
-            }
-            Some(k) if text[k] == b'&' => return false,
-            Some(k) => {
-                if k > 0 {
-                    sink.text(&text[..k]);
-                }
-                i += k + 1;
-            }
+        // Text up to the next markup (a byte loop: text runs are short). quick-xml emits no
+        // empty text event.
+        let mut k = i;
+        while k < b.len() && b[k] != b'<' && b[k] != b'&' {
+            k += 1;
         }
+        if k == b.len() {
+            if k > i {
+                sink.text(&b[i..]);
+            }
+            return true;
+        }
+        if b[k] == b'&' {
+            return false;
+        }
+        if k > i {
+            sink.text(&b[i..k]);
+        }
+        i = k + 1;
         // Markup: `b[i..]` follows a `<`.
         let rest = &b[i..];
         let end = match rest.first() {
@@ -234,7 +242,11 @@ pub(crate) fn drive_fast<S: XmlSink>(bytes: &[u8], sink: &mut S) -> bool {
             },
             Some(_) => {
                 let Some(end) = element_end(rest) else { return false };
-                let Ok(content) = std::str::from_utf8(&rest[..end]) else { return false };
+                let content = match doc {
+                    Some(doc) => doc.get(i..i + end),
+                    None => std::str::from_utf8(&rest[..end]).ok(),
+                };
+                let Some(content) = content else { return false };
                 match content.strip_suffix('/') {
                     Some(c) => {
                         sink.start(&BytesStart::from_content(c, name_len(c.as_bytes())));
@@ -831,6 +843,8 @@ mod tests {
             b"<a\tb=\"1\"\r\n/><?pi x?><?xml?>",
             b"<ele>1.5</ele><time>2024-01-01T00:00:00Z</time>",
             "<name>Rennrad é</name>".as_bytes(),
+            "<trk><name lang='é' x=\"ü>\">Rennrad é</name></trk>".as_bytes(),
+            b"<name lang='en'>Ch\xe2teau</name>",
             b"<a>\xff\xfe</a>",
             b"]]> --> ?> >",
         ];
@@ -852,6 +866,7 @@ mod tests {
             b"</a",
             b"<a>text<",
             b"<a \xff/>",
+            b"<name lang='\xe9'>Ch\xe2teau</name>",
         ];
         for doc in declined {
             assert!(!compare(doc), "fast path took {:?}", String::from_utf8_lossy(doc));
