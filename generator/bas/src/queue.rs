@@ -61,6 +61,25 @@ impl ChangeKind {
     }
 }
 
+/// True for a file an upload request lists that is a Strava export the daemon kept whole
+/// (`originals/{job}/export_1234.zip`): the daemon unpacks every other ZIP, so a listed
+/// `.zip` is always an export, which the watcher imports in its background lane.
+pub fn is_strava_export(rel: &str) -> bool {
+    rel.rsplit('/').next().is_some_and(|name| {
+        name.len() > 4 && name.get(name.len() - 4..).is_some_and(|e| e.eq_ignore_ascii_case(".zip"))
+    })
+}
+
+impl QueueRequest {
+    /// True for a request of the watcher's background lane: a background kind
+    /// ([`ChangeKind::is_background`]), or an upload that lists a Strava export (importing
+    /// thousands of activities is long work, whoever uploaded it; `docs/queue.md`).
+    pub fn is_background(&self) -> bool {
+        self.change.is_background()
+            || (self.change == ChangeKind::Upload && self.files.iter().any(|f| is_strava_export(f)))
+    }
+}
+
 /// The `handle` of a [`ChangeKind::Federation`] request, which concerns no user. A valid
 /// handle (the queue refuses others), never required to be a user folder.
 pub const FEDERATION_JOB_HANDLE: &str = "federation";
@@ -129,4 +148,34 @@ pub fn is_valid_job_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(files: &[&str]) -> QueueRequest {
+        QueueRequest {
+            job_id: "j".to_owned(),
+            handle: "dave".to_owned(),
+            change: ChangeKind::Upload,
+            created_at: Timestamp::from_unix_ms(0, 0).expect("epoch"),
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            activity_id: None,
+            not_before: None,
+        }
+    }
+
+    #[test]
+    fn an_upload_listing_a_strava_export_is_background_work() {
+        assert!(!upload(&["originals/j/ride.fit", "originals/j/zip.gpx"]).is_background());
+        assert!(upload(&["originals/j/ride.fit", "originals/j/export_1.ZIP"]).is_background());
+        assert!(upload(&["_uploads/j/export.zip"]).is_background());
+        assert!(!is_strava_export("originals/j/.zip") && !is_strava_export("originals/zip"));
+        let mut edit = upload(&["originals/j/export.zip"]);
+        edit.change = ChangeKind::Edit;
+        assert!(!edit.is_background(), "only uploads list files to import");
+        edit.change = ChangeKind::StravaSync;
+        assert!(edit.is_background());
+    }
 }
