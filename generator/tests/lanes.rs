@@ -21,6 +21,8 @@ mod standin;
 use bincio_bas::queue::{JobState, JobStatus};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn samples() -> PathBuf {
@@ -50,10 +52,12 @@ impl Drop for Watcher {
 
 /// The real watcher on `data`, holding background jobs at their first progress point
 /// (`hold/{job}.held` appears, and the job waits for `hold/{job}.release`).
-fn spawn(data: &Path, out: &Path, hold: &Path, env: &[(&str, String)]) -> Watcher {
+fn spawn(data: &Path, out: &Path, hold: &Path, env: &[(&str, String)], args: &[&str]) -> Watcher {
     std::fs::create_dir_all(hold).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bincio-gen"));
-    cmd.args(["watch", "--rescan-s", "1", "--data-dir"])
+    cmd.args(["watch", "--rescan-s", "1"])
+        .args(args)
+        .arg("--data-dir")
         .arg(data)
         .arg("--out")
         .arg(out)
@@ -112,15 +116,28 @@ fn instance(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (data, out, hold)
 }
 
+/// brut uploads a 12-minute walk, as the daemon stores it.
+fn brut_uploads(data: &Path) {
+    let dir = data.join("brut/originals/job-brut");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("walk.gpx"), gpx_walk()).unwrap();
+    enqueue(data, "job-brut", "brut", "upload", &["originals/job-brut/walk.gpx"]);
+}
+
+/// brut's upload is done, with its activity's page on disk.
+fn assert_brut_done(data: &Path, out: &Path) {
+    let st = status(data, "job-brut").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_eq!(st.new_activity_ids, ["2026-01-02T120000Z"], "{st:?}");
+    assert!(out.join("activity/2026-01-02T120000Z/index.html").is_file(), "brut's page");
+}
+
 /// brut uploads a 12-minute walk (as the daemon stores it) and the test waits until either
 /// that job is final with dave's long job provably in progress (`in_progress`: held
 /// mid-way), or `long_job` is final. brut's job must be done first, with its page on disk,
 /// while dave's job is still running.
 fn brut_uploads_while(data: &Path, out: &Path, long_job: &str, in_progress: impl Fn() -> bool) {
-    let dir = data.join("brut/originals/job-brut");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("walk.gpx"), gpx_walk()).unwrap();
-    enqueue(data, "job-brut", "brut", "upload", &["originals/job-brut/walk.gpx"]);
+    brut_uploads(data);
     wait_for("brut's upload beside dave's long job, or the long job's end", || {
         (is_final(data, "job-brut") && in_progress()) || is_final(data, long_job)
     });
@@ -132,10 +149,7 @@ fn brut_uploads_while(data: &Path, out: &Path, long_job: &str, in_progress: impl
         long.state,
         long.message
     );
-    let st = status(data, "job-brut").unwrap();
-    assert_eq!(st.state, JobState::Done, "{}", st.message);
-    assert_eq!(st.new_activity_ids, ["2026-01-02T120000Z"], "{st:?}");
-    assert!(out.join("activity/2026-01-02T120000Z/index.html").is_file(), "brut's page");
+    assert_brut_done(data, out);
     assert_eq!(long.state, JobState::Running, "{long:?}");
 }
 
@@ -182,7 +196,7 @@ fn write_big_export(path: &Path) {
 fn an_upload_is_done_while_a_strava_export_is_imported() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, out, hold) = instance(tmp.path());
-    let _w = spawn(&data, &out, &hold, &[]);
+    let _w = spawn(&data, &out, &hold, &[], &[]);
     warm_up(&data);
 
     let dir = data.join("dave/originals/job-export");
@@ -216,6 +230,182 @@ fn an_upload_is_done_while_a_strava_export_is_imported() {
         .filter(|n| n.starts_with(".strava-export"))
         .collect();
     assert!(staging.is_empty(), "{staging:?}");
+}
+
+// A Strava sync (the stand-in) is background work that stores and publishes its batches as
+// it goes: another user's upload is done while it is half-way.
+#[test]
+fn an_upload_is_done_while_a_strava_sync_runs() {
+    let strava = standin::StandIn::start(standin::generate(30));
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out, hold) = instance(tmp.path());
+    std::fs::write(
+        data.join("dave/strava_credentials.json"),
+        format!(
+            r#"{{"client_id":"{}","client_secret":"{}"}}"#,
+            standin::CLIENT_ID,
+            standin::CLIENT_SECRET
+        ),
+    )
+    .unwrap();
+    let connect = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+        .args(["strava", "connect", "--code", standin::CODE, "--quiet", "--handle", "dave"])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("BINCIO_STRAVA_URL", strava.url())
+        .output()
+        .unwrap();
+    assert!(connect.status.success(), "{}", String::from_utf8_lossy(&connect.stderr));
+    let _w = spawn(&data, &out, &hold, &[("BINCIO_STRAVA_URL", strava.url())], &[]);
+    warm_up(&data);
+
+    enqueue(&data, "job-sync", "dave", "strava_sync", &[]);
+    brut_uploads_while(&data, &out, "job-sync", || hold.join("job-sync.held").is_file());
+    let mid = status(&data, "job-sync").unwrap();
+    assert!(mid.message.starts_with("syncing "), "{mid:?}");
+    assert!(mid.done > 0 && mid.done < mid.total, "{mid:?}");
+
+    let st = release(&data, &hold, "job-sync");
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert!(st.message.starts_with("done: Strava: 30 new, 0 already here; "), "{}", st.message);
+    assert_eq!(st.new_activity_ids.len(), 30, "{st:?}");
+    let pages = st
+        .new_activity_ids
+        .iter()
+        .filter(|id| out.join(format!("activity/{id}/index.html")).is_file())
+        .count();
+    // The stand-in's followers-only and private activities are unlisted here.
+    assert!(pages >= 20, "{pages} of 30 synced activities have a page");
+    assert_brut_done(&data, &out);
+}
+
+/// A followed remote that answers only once the test lets it (or after 15 s, within the
+/// watcher's 20 s timeout): one public activity in a one-shard feed.
+struct SilentRemote {
+    url: String,
+    requests: Arc<AtomicUsize>,
+    release: Arc<AtomicBool>,
+    answered_unreleased: Arc<AtomicBool>,
+}
+
+fn silent_remote() -> SilentRemote {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let owner = serde_json::json!({"handle": "alice", "display_name": "Alice"});
+    let card = serde_json::json!({"id": "2024-06-01T070000Z", "title": "Alpine loop",
+        "sport": "cycling", "sub_sport": null, "started_at": "2024-06-01T07:00:00Z",
+        "distance_m": 42195.0, "duration_s": 5400, "moving_time_s": 5000,
+        "elevation_gain_m": 321.0, "avg_speed_kmh": 28.1, "max_speed_kmh": 51.0,
+        "avg_hr_bpm": 140, "max_hr_bpm": 171, "avg_cadence_rpm": null, "avg_power_w": null,
+        "mmp": null, "best_efforts": null, "best_climb_m": null, "source": "x.fit",
+        "privacy": "public", "detail_url": "activities/2024-06-01T070000Z.json",
+        "track_url": null, "preview_coords": [[45.0, 7.0], [45.01, 7.02]]});
+    let manifest = serde_json::json!({"bas_version": "1.0", "owner": owner,
+        "generated_at": "2024-07-01T00:00:00Z",
+        "shards": [{"year": 2024, "url": "index-2024.json", "count": 1}], "activities": []});
+    let shard = serde_json::json!({"bas_version": "1.0", "owner": owner,
+        "generated_at": "2024-07-01T00:00:00Z", "activities": [card]});
+    let docs = Arc::new(std::collections::BTreeMap::from([
+        ("/data/alice/_merged/index.json".to_owned(), manifest.to_string()),
+        ("/data/alice/_merged/index-2024.json".to_owned(), shard.to_string()),
+    ]));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(AtomicBool::new(false));
+    let answered_unreleased = Arc::new(AtomicBool::new(false));
+    let (r, rel, early) = (requests.clone(), release.clone(), answered_unreleased.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (r, rel, early, docs) = (r.clone(), rel.clone(), early.clone(), docs.clone());
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut reader = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                r.fetch_add(1, Ordering::SeqCst);
+                let t0 = Instant::now();
+                while !rel.load(Ordering::SeqCst) {
+                    if t0.elapsed() > Duration::from_secs(15) {
+                        early.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let (head, body) = match docs.get(&path) {
+                    Some(b) => ("200 OK\r\nContent-Type: application/json", b.clone()),
+                    None => ("404 Not Found", "not found".to_owned()),
+                };
+                let _ = s.write_all(
+                    format!(
+                        "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    SilentRemote {
+        url: format!("http://127.0.0.1:{port}/data/alice/_merged/index.json"),
+        requests,
+        release,
+        answered_unreleased,
+    }
+}
+
+/// The federation job's status, once one was written.
+fn federation_status(data: &Path) -> Option<JobStatus> {
+    let dir = data.join("_queue/status");
+    let name = std::fs::read_dir(&dir)
+        .ok()?
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("federation-"))?;
+    status(data, name.trim_end_matches(".json"))
+}
+
+// A federation refresh fetches on a thread of its own: while a followed remote has not
+// answered yet, another user's upload is done; the refresh then ends with its job.
+#[test]
+fn an_upload_is_done_while_a_federation_refresh_waits_for_a_remote() {
+    let remote = silent_remote();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out, hold) = instance(tmp.path());
+    bincio_gen::federation::add(&bincio_bas::InstanceRoot::new(&data), &remote.url, Some("alice"))
+        .unwrap();
+    let _w = spawn(&data, &out, &hold, &[], &["--federation-refresh-min", "1"]);
+    warm_up(&data);
+    wait_for("the watcher to ask the remote", || remote.requests.load(Ordering::SeqCst) > 0);
+
+    brut_uploads(&data);
+    wait_for("brut's upload", || is_final(&data, "job-brut"));
+    assert!(
+        !remote.answered_unreleased.load(Ordering::SeqCst),
+        "the remote's 15 s were over before brut's upload was done"
+    );
+    assert!(federation_status(&data).is_none(), "the refresh ended before brut's upload");
+    assert_brut_done(&data, &out);
+
+    remote.release.store(true, Ordering::SeqCst);
+    wait_for("the federation job", || {
+        federation_status(&data)
+            .is_some_and(|s| matches!(s.state, JobState::Done | JobState::Failed))
+    });
+    let st = federation_status(&data).unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    // Fetched in full after the release, not given up on.
+    assert!(st.message.starts_with("done: 1 remotes refreshed, "), "{st:?}");
+    assert!(!st.message.contains("FAILING"), "{st:?}");
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(home.contains("Alpine loop"), "the remote's activity on the home page");
 }
 
 /// A 12-minute walk in a park, one point every 5 s.
