@@ -211,6 +211,16 @@ fn an_upload_is_done_while_a_strava_export_is_imported() {
     let mid = status(&data, "job-export").unwrap();
     assert!(mid.message.starts_with("importing the Strava export: "), "{mid:?}");
     assert!(mid.done > 0 && mid.done < mid.total, "{mid:?}");
+    // dave's own upload meanwhile is done too, and survives the rest of the import.
+    let own = data.join("dave/originals/job-own");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(own.join("walk.gpx"), gpx_walk().replace("2026-01-02", "2026-01-03")).unwrap();
+    enqueue(&data, "job-own", "dave", "upload", &["originals/job-own/walk.gpx"]);
+    wait_for("dave's own upload", || is_final(&data, "job-own"));
+    let own = status(&data, "job-own").unwrap();
+    assert_eq!(own.state, JobState::Done, "{}", own.message);
+    assert_eq!(own.new_activity_ids, ["2026-01-03T120000Z"], "{own:?}");
+    assert!(!is_final(&data, "job-export"), "the import is still held");
 
     let st = release(&data, &hold, "job-export");
     assert_eq!(st.state, JobState::Done, "{}", st.message);
@@ -222,14 +232,69 @@ fn an_upload_is_done_while_a_strava_export_is_imported() {
         assert!(page.contains("Export ride "), "{id}: the CSV's title");
     }
     wait_for("the request removed", || !data.join("_queue/job-export.json").exists());
-    // brut's page is still there, and no staging folder is left in dave's folder.
+    // brut's page and dave's own upload are still there, and no staging folder is left.
     assert!(out.join("activity/2026-01-02T120000Z/index.html").is_file());
-    let staging: Vec<_> = std::fs::read_dir(data.join("dave"))
+    assert!(out.join("activity/2026-01-03T120000Z/index.html").is_file());
+    let feed = std::fs::read_to_string(data.join("dave/index.json")).unwrap();
+    assert!(feed.contains("2026-01-03T120000Z"), "dave's own upload left the store");
+    assert!(staging_folders(&data).is_empty(), "{:?}", staging_folders(&data));
+}
+
+/// The activities listed in dave's store (`index.json`).
+fn dave_listed(data: &Path) -> usize {
+    let feed: bincio_bas::UserFeed =
+        serde_json::from_slice(&std::fs::read(data.join("dave/index.json")).unwrap()).unwrap();
+    feed.activities.len()
+}
+
+/// The import's staging folders in dave's folder.
+fn staging_folders(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("dave"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(".strava-export"))
-        .collect();
-    assert!(staging.is_empty(), "{staging:?}");
+        .collect()
+}
+
+// A watcher killed (SIGKILL) half-way through an export's import loses nothing: the request
+// is still queued, the restarted watcher imports the rest, the job names every activity of
+// the export (those stored before the kill too), nothing is stored twice, and the killed
+// run's staging folder is gone.
+#[test]
+fn an_export_import_killed_half_way_is_finished_at_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out, hold) = instance(tmp.path());
+    let before = dave_listed(&data);
+    {
+        let mut w = spawn(&data, &out, &hold, &[], &[]);
+        warm_up(&data);
+        let dir = data.join("dave/originals/job-export");
+        std::fs::create_dir_all(&dir).unwrap();
+        write_big_export(&dir.join("export_1234.zip"));
+        enqueue(&data, "job-export", "dave", "upload", &["originals/job-export/export_1234.zip"]);
+        wait_for("the import's hold point", || hold.join("job-export.held").is_file());
+        w.0.kill().unwrap(); // SIGKILL
+        w.0.wait().unwrap();
+    }
+    let st = status(&data, "job-export").unwrap();
+    assert_eq!(st.state, JobState::Running, "{st:?}");
+    assert!(data.join("_queue/job-export.json").is_file(), "the request was lost");
+    let partial = dave_listed(&data) - before;
+    assert!(partial > 0 && partial < EXPORT_FILES, "{partial} of the export stored");
+    assert_eq!(staging_folders(&data).len(), 1, "the killed run's staging folder");
+
+    // Restarted (its hold is spent: the job runs through).
+    let _w = spawn(&data, &out, &hold, &[], &[]);
+    wait_for("the import to end", || is_final(&data, "job-export"));
+    let st = status(&data, "job-export").unwrap();
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    assert_eq!(st.new_activity_ids.len(), EXPORT_FILES, "{st:?}");
+    assert_eq!(dave_listed(&data), before + EXPORT_FILES, "stored once each");
+    for id in &st.new_activity_ids {
+        assert!(out.join(format!("activity/{id}/index.html")).is_file(), "page of {id}");
+    }
+    wait_for("the request removed", || !data.join("_queue/job-export.json").exists());
+    assert!(staging_folders(&data).is_empty(), "{:?}", staging_folders(&data));
 }
 
 // A Strava sync (the stand-in) is background work that stores and publishes its batches as
