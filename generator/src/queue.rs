@@ -10,8 +10,8 @@
 //! `docs/queue.md`.
 //!
 //! Two lanes (`docs/queue.md`, "Two lanes"): per-user jobs (uploads, edits, deletes) run in
-//! the foreground lane; long work (`ChangeKind::is_background`: a whole-account sync, a bulk
-//! recalculation, a refresh of followed instances) runs in a background lane on its own
+//! the foreground lane; long work (`QueueRequest::is_background`: a whole-account Strava
+//! sync, the import of an uploaded Strava export) runs in a background lane on its own
 //! thread, so it never delays an upload. The two share one store lock: a background job does
 //! its long part (network, reading an archive) without it and writes what it imports in
 //! batches, each under the lock and published before the lock is let go; what remains is the

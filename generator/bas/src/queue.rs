@@ -37,8 +37,8 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// True for long work that is not one user's edit: a whole-account sync, a bulk
-    /// recalculation, a refresh of followed instances. The watcher runs these in its
+    /// True for long work that is not one user's edit (a whole-account sync; an upload of a
+    /// Strava export is long too, see [`QueueRequest::is_background`]). The watcher runs these in its
     /// background lane, beside the per-user jobs, so they never delay an upload or an edit
     /// (`docs/queue.md`, "Two lanes"). The match is exhaustive on purpose: a new variant must
     /// say which lane it belongs to.
