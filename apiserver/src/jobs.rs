@@ -37,6 +37,7 @@ pub fn enqueue_blocking(
         files,
         activity_id,
         not_before: None,
+        elevation: None,
     };
     let path = root.queue_dir().join(format!("{job_id}.json"));
     std::fs::create_dir_all(root.queue_status_dir())?;

@@ -269,6 +269,7 @@ fn background_work(
         ChangeKind::StravaSync => strava_sync(settings, request),
         // An upload that lists a Strava export (`QueueRequest::is_background`).
         ChangeKind::Upload => strava_export(settings, request),
+        ChangeKind::ElevationAll => elevation_all(settings, request),
         ChangeKind::Edit
         | ChangeKind::Delete
         | ChangeKind::Athlete
@@ -278,15 +279,15 @@ fn background_work(
     }
 }
 
-/// The gate a background job writes its batches through (`strava::Commit`): the store lock
+/// The gate a background job writes its batches through (`commit::Commit`): the store lock
 /// around the write, then the user's pages and the shared pages rendered from it before the
 /// lock is let go. So the lock is held one batch at a time (a foreground job waits at most
 /// for one batch and its publication, never for the whole import), and no page ever lists
 /// an activity whose own page is not written yet.
-fn commit_gate(settings: &WatchSettings, handle: &str) -> crate::strava::Commit {
+fn commit_gate(settings: &WatchSettings, handle: &str) -> crate::commit::Commit {
     let site = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
     let (store_lock, loaded) = (Arc::clone(&settings.store_lock), Arc::clone(&settings.loaded));
-    crate::strava::Commit::new(move |write| {
+    crate::commit::Commit::new(move |write| {
         let _store = store_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         write();
         let mut cache = loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -369,6 +370,27 @@ fn strava_sync(
         resume_at: report.paused_until,
         failures: Vec::new(),
     })
+}
+
+/// A recalculation of all a user's activities (`elevation::job::run_all`): the terrain
+/// lookups of each batch without the store lock, the batch written and published through
+/// [`commit_gate`]; progress `recalculating elevation: 32 of 415 activities`.
+fn elevation_all(
+    settings: &WatchSettings,
+    request: &QueueRequest,
+) -> Result<BackgroundOutcome, String> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let method = request.elevation.as_deref().ok_or_else(|| {
+        "an elevation_all request needs `elevation`: dem, smoothing or restore".to_owned()
+    })?;
+    let progress = |done: usize, total: usize| {
+        let msg = format!("recalculating elevation: {done} of {total} activities");
+        background_progress(settings, request, &msg, done as u64, total as u64);
+    };
+    let commit = commit_gate(settings, &request.handle);
+    let o =
+        crate::elevation::job::run_all(&root, &request.handle, method, &progress, Some(&commit))?;
+    Ok(BackgroundOutcome { message: o.message, failures: o.failures, ..Default::default() })
 }
 
 /// An upload that lists a Strava export the daemon kept whole: each export is imported as
@@ -792,9 +814,41 @@ pub fn queue_federation_job(root: &InstanceRoot) -> Result<(), QueueError> {
         files: Vec::new(),
         activity_id: None,
         not_before: None,
+        elevation: None,
     };
     fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
     Ok(())
+}
+
+/// Queue a recalculation of all of `handle`'s activities with `method` (`dem`, `smoothing`,
+/// `restore`) for the watcher's background lane, as `bincio-gen elevation --queue` does;
+/// returns the job id (its status is `_queue/status/{job_id}.json`).
+pub fn queue_elevation_all(
+    root: &InstanceRoot,
+    handle: &Handle,
+    method: &str,
+) -> Result<String, QueueError> {
+    let dir = root.queue_dir();
+    std::fs::create_dir_all(root.queue_status_dir())
+        .map_err(|source| QueueError::Io { path: dir.clone(), source })?;
+    let now = crate::extract::now();
+    let mut job_id = format!("elevation-{}-{}", handle.as_str(), now.unix_ms());
+    if !is_valid_job_id(&job_id) {
+        job_id = format!("elevation-{}", now.unix_ms());
+    }
+    let request = QueueRequest {
+        job_id: job_id.clone(),
+        handle: handle.as_str().to_owned(),
+        change: ChangeKind::ElevationAll,
+        created_at: now,
+        files: Vec::new(),
+        activity_id: None,
+        not_before: None,
+        elevation: Some(method.to_owned()),
+    };
+    write_status(root, &queued(handle.as_str(), &job_id, "queued (background)"))?;
+    fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
+    Ok(job_id)
 }
 
 /// The requests of one lane, oldest first.
@@ -1090,6 +1144,7 @@ mod tests {
                 files: Vec::new(),
                 activity_id: None,
                 not_before: None,
+                elevation: None,
             },
         }
     }

@@ -162,16 +162,16 @@ fn release(data: &Path, hold: &Path, job: &str) -> JobStatus {
 
 const EXPORT_FILES: usize = 150;
 
-/// A Strava export of `EXPORT_FILES` short rides (more than one import batch), laid out like
-/// Strava's "Download your data".
-fn write_big_export(path: &Path) {
+/// A Strava export of `files` short rides (more than one import batch at `EXPORT_FILES`),
+/// laid out like Strava's "Download your data".
+fn write_big_export(path: &Path, files: usize) {
     use std::io::Write;
     let f = std::fs::File::create(path).unwrap();
     let mut z = zip::ZipWriter::new(f);
     let o = zip::write::SimpleFileOptions::default();
     let mut csv = String::from("Activity ID,Activity Date,Activity Name,Activity Type,Filename\n");
     let day0 = time::macros::datetime!(2025-01-01 07:00 UTC);
-    for i in 0..EXPORT_FILES {
+    for i in 0..files {
         let t = day0 + time::Duration::days(i as i64);
         let date =
             format!("{} {}, {}, 7:00:00 AM", &format!("{:?}", t.month())[..3], t.day(), t.year());
@@ -201,7 +201,7 @@ fn an_upload_is_done_while_a_strava_export_is_imported() {
 
     let dir = data.join("dave/originals/job-export");
     std::fs::create_dir_all(&dir).unwrap();
-    write_big_export(&dir.join("export_1234.zip"));
+    write_big_export(&dir.join("export_1234.zip"), EXPORT_FILES);
     enqueue(&data, "job-export", "dave", "upload", &["originals/job-export/export_1234.zip"]);
     wait_for("the import to start", || {
         status(&data, "job-export").is_some_and(|s| s.state != JobState::Queued)
@@ -270,7 +270,7 @@ fn an_export_import_killed_half_way_is_finished_at_restart() {
         warm_up(&data);
         let dir = data.join("dave/originals/job-export");
         std::fs::create_dir_all(&dir).unwrap();
-        write_big_export(&dir.join("export_1234.zip"));
+        write_big_export(&dir.join("export_1234.zip"), EXPORT_FILES);
         enqueue(&data, "job-export", "dave", "upload", &["originals/job-export/export_1234.zip"]);
         wait_for("the import's hold point", || hold.join("job-export.held").is_file());
         w.0.kill().unwrap(); // SIGKILL
@@ -471,6 +471,65 @@ fn an_upload_is_done_while_a_federation_refresh_waits_for_a_remote() {
     assert!(!st.message.contains("FAILING"), "{st:?}");
     let home = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(home.contains("Alpine loop"), "the remote's activity on the home page");
+}
+
+// Recalculating the elevation of all of a user's activities (queued by `bincio-gen
+// elevation --queue`) is background work done a batch at a time: another user's upload is
+// done while it is half-way, and every activity ends recalculated, its choice in its sidecar.
+#[test]
+fn an_upload_is_done_while_all_of_a_users_elevation_is_recalculated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out, hold) = instance(tmp.path());
+    // More activities than a batch: dave's own and a 40-ride export, imported beforehand.
+    let zip = tmp.path().join("export.zip");
+    write_big_export(&zip, 40);
+    let import = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+        .args(["import", "strava-export"])
+        .arg(&zip)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--handle", "dave", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let total = dave_listed(&data);
+    assert!(total > 40, "{total}");
+    let _w = spawn(&data, &out, &hold, &[], &[]);
+    warm_up(&data);
+
+    let queued = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
+        .args(["elevation", "--handle", "dave", "--method", "smoothing", "--queue"])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(queued.status.success(), "{}", String::from_utf8_lossy(&queued.stderr));
+    let job = String::from_utf8(queued.stdout).unwrap().trim().to_owned();
+    assert!(job.starts_with("elevation-dave-"), "{job}");
+    let held = hold.join(format!("{job}.held"));
+    brut_uploads_while(&data, &out, &job, || held.is_file());
+    let mid = status(&data, &job).unwrap();
+    assert!(mid.message.starts_with("recalculating elevation: "), "{mid:?}");
+    assert!(mid.done > 0 && mid.done < mid.total && mid.total == total as u64, "{mid:?}");
+
+    let st = release(&data, &hold, &job);
+    assert_eq!(st.state, JobState::Done, "{}", st.message);
+    let recalculated = total - st.failures.len();
+    assert!(recalculated >= 40, "{st:?}");
+    let want = format!(
+        "done: elevation recalculated (smoothing) for {recalculated} of {total} activities; "
+    );
+    assert!(st.message.starts_with(&want), "{}", st.message);
+    let feed: bincio_bas::UserFeed =
+        serde_json::from_slice(&std::fs::read(data.join("dave/index.json")).unwrap()).unwrap();
+    let failed: Vec<&str> = st.failures.iter().map(|f| f.path.as_str()).collect();
+    for a in feed.activities.iter().filter(|a| !failed.contains(&a.id.as_str())) {
+        let sidecar = std::fs::read_to_string(data.join(format!("dave/edits/{}.md", a.id)))
+            .unwrap_or_else(|e| panic!("sidecar of {}: {e}", a.id));
+        assert!(sidecar.contains("elevation: smoothing"), "{}: {sidecar}", a.id);
+        assert!(out.join(format!("activity/{}/index.html", a.id)).is_file(), "page of {}", a.id);
+    }
+    assert_brut_done(&data, &out);
 }
 
 /// A 12-minute walk in a park, one point every 5 s.

@@ -27,6 +27,11 @@ pub enum ChangeKind {
     /// Apply the elevation choice of `activity_id`'s sidecar (terrain model, smoothing, or
     /// none: back to the device's altitude), then merge and render.
     Elevation,
+    /// Recalculate the elevation of every listed activity of the user with the method in
+    /// `elevation` (`dem`, `smoothing`, `restore`), each choice also written to the
+    /// activity's sidecar, then merge and render. A long job (terrain lookups for thousands
+    /// of activities): the background lane, a batch at a time.
+    ElevationAll,
     /// Sync the user's Strava account (`strava_token.json`): fetch what is new, store it,
     /// then merge and render. A long job: it may wait for Strava's rate limit.
     StravaSync,
@@ -37,7 +42,8 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// True for long work that is not one user's edit (a whole-account sync; an upload of a
+    /// True for long work that is not one user's edit (a whole-account sync, a recalculation
+    /// of all a user's activities; an upload of a
     /// Strava export is long too, see [`QueueRequest::is_background`]). The watcher runs these in its
     /// background lane, beside the per-user jobs, so they never delay an upload or an edit
     /// (`docs/queue.md`, "Two lanes"). The match is exhaustive on purpose: a new variant must
@@ -50,10 +56,11 @@ impl ChangeKind {
             | ChangeKind::Athlete
             | ChangeKind::Rebuild => false,
             // One activity's recalculation is an edit the user waits for (milliseconds per
-            // activity once its tiles are loaded); bulk recalculation is the command line's.
+            // activity once its tiles are loaded); all of a user's is `ElevationAll`.
             ChangeKind::Elevation => false,
-            // A sync may wait a quarter of an hour for Strava's rate limit.
-            ChangeKind::StravaSync => true,
+            // A sync may wait a quarter of an hour for Strava's rate limit; a whole user's
+            // recalculation looks up terrain heights for every activity.
+            ChangeKind::StravaSync | ChangeKind::ElevationAll => true,
             // The fetching runs on a thread of its own before the job is queued; the job
             // itself re-renders the shared pages, as quick as any user's edit.
             ChangeKind::Federation => false,
@@ -102,6 +109,10 @@ pub struct QueueRequest {
     /// paused by the daily rate limit continues by itself when the limit resets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<Timestamp>,
+    /// For `elevation_all`: the method, `dem`, `smoothing` (or its older name `hysteresis`)
+    /// or `restore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevation: Option<String>,
 }
 
 /// Where a job is.
@@ -163,6 +174,7 @@ mod tests {
             files: files.iter().map(|f| (*f).to_owned()).collect(),
             activity_id: None,
             not_before: None,
+            elevation: None,
         }
     }
 
@@ -177,5 +189,9 @@ mod tests {
         assert!(!edit.is_background(), "only uploads list files to import");
         edit.change = ChangeKind::StravaSync;
         assert!(edit.is_background());
+        edit.change = ChangeKind::ElevationAll;
+        assert!(edit.is_background());
+        edit.change = ChangeKind::Elevation;
+        assert!(!edit.is_background(), "one activity's recalculation is an edit");
     }
 }

@@ -171,7 +171,7 @@ pub fn import_zip(
     user_dir: &Path,
     handle: &str,
     progress: &(dyn Fn(usize, usize) + Sync),
-    commit: Option<&super::Commit>,
+    commit: Option<&crate::commit::Commit>,
 ) -> Result<ImportReport, StravaError> {
     let file = std::fs::File::open(zip_path).map_err(|e| err(zip_path, e))?;
     let mut archive =
@@ -234,7 +234,7 @@ pub fn import_zip(
     progress(0, total);
     for (n, batch) in staged.chunks(IMPORT_BATCH).enumerate() {
         let opts = ExtractOptions { inputs: batch.to_vec(), ..opts.clone() };
-        super::Commit::run(commit, || -> Result<(), StravaError> {
+        crate::commit::Commit::run(commit, || -> Result<(), StravaError> {
             let ex = extract::extract_user(&opts, &|_, _| {})?;
             report.imported += ex.new_ids.len() - ex.near_duplicates;
             report.unchanged += ex.unchanged;
@@ -285,7 +285,7 @@ pub fn import_zip(
         }
     }
     if !manual.is_empty() {
-        super::Commit::run(commit, || -> Result<(), StravaError> {
+        crate::commit::Commit::run(commit, || -> Result<(), StravaError> {
             let stored = extract::store_prebuilt(&opts, manual)?;
             report.manual = stored.new_ids.len();
             report.unchanged += stored.unchanged;

@@ -43,7 +43,7 @@ pub fn run(
     root: &Path,
     handle: &str,
     status: &(dyn Fn(&str, u64, u64) + Sync),
-    commit: super::Commit,
+    commit: crate::commit::Commit,
     clock: &dyn Clock,
     base: &str,
 ) -> Result<SyncReport, StravaError> {

@@ -38,7 +38,7 @@ pub struct SyncOptions {
     /// Each batch of 20 is written through it (the watcher's: under its store lock, then
     /// published, so a sync in the background lane never writes beside a per-user job and
     /// holds the lock one batch at a time); `None` on the command line.
-    pub commit: Option<super::Commit>,
+    pub commit: Option<crate::commit::Commit>,
 }
 
 /// Where a sync is.
@@ -260,14 +260,14 @@ fn flush(
     report: &mut SyncReport,
     cursor: &mut Option<i64>,
     blocked: bool,
-    commit: Option<&super::Commit>,
+    commit: Option<&crate::commit::Commit>,
 ) -> Result<(), StravaError> {
     if batch.is_empty() {
         return Ok(());
     }
     let items: Vec<(i64, Prebuilt)> = std::mem::take(batch);
     let last = items.iter().map(|(s, _)| *s).max();
-    let stored = super::Commit::run(commit, || {
+    let stored = crate::commit::Commit::run(commit, || {
         store_prebuilt(ex, items.into_iter().map(|(_, p)| p).collect())
     })?;
     report.imported += stored.new_ids.len();
