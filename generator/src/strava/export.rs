@@ -231,6 +231,8 @@ pub fn import_zip(
     // In the order a walk of the staging folder takes, as one extraction of it would.
     staged.sort();
     let total = staged.len();
+    // Every batch's failures, for `_errors.json` (each extraction run replaces it).
+    let mut file_failures = Vec::new();
     progress(0, total);
     for (n, batch) in staged.chunks(IMPORT_BATCH).enumerate() {
         let opts = ExtractOptions { inputs: batch.to_vec(), ..opts.clone() };
@@ -245,6 +247,7 @@ pub fn import_zip(
                 let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
                 (format!("activities/{}", name.unwrap_or_default()), f.reason.clone())
             }));
+            file_failures.extend(ex.failed.iter().cloned());
             // Photos of the batch's file-backed activities.
             for (path, id) in &ex.stored_as {
                 let Some(base) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
@@ -257,6 +260,10 @@ pub fn import_zip(
             Ok(())
         })?;
         progress((n * IMPORT_BATCH + batch.len()).min(total), total);
+    }
+    // One batch wrote them all already; without failures, the last batch wrote none.
+    if total > IMPORT_BATCH && !file_failures.is_empty() {
+        write_all_errors(commit, &user, &file_failures)?;
     }
 
     // Manual entries: summaries, keyed like a sync's.
@@ -307,6 +314,17 @@ pub fn import_zip(
     report.stored_ids.retain(|id| seen.insert(id.clone()));
     drop(staging);
     Ok(report)
+}
+
+/// `_errors.json` with the failures of every batch (the last batch's run replaced it with
+/// its own only), as one extraction of the whole export would have written it.
+fn write_all_errors(
+    commit: Option<&crate::commit::Commit>,
+    user: &UserDir,
+    failed: &[extract::Failure],
+) -> Result<(), StravaError> {
+    crate::commit::Commit::run(commit, || extract::write_errors(user, failed))?;
+    Ok(())
 }
 
 /// Remove the staging folders an import killed mid-way left behind (its temp folder is
