@@ -46,3 +46,33 @@ impl std::fmt::Debug for Commit {
         f.write_str("Commit(..)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_write_runs_once_inside_the_gate_or_directly_without_one() {
+        assert_eq!(Commit::run(None, || 7), 7);
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&order);
+        let gate = Commit::new(move |write| {
+            seen.lock().expect("log").push("lock");
+            write();
+            seen.lock().expect("log").push("publish");
+        });
+        let log = std::sync::Arc::clone(&order);
+        let out = Commit::run(Some(&gate), move || {
+            log.lock().expect("log").push("write");
+            "stored"
+        });
+        assert_eq!(out, "stored");
+        assert_eq!(*order.lock().expect("log"), ["lock", "write", "publish"]);
+        // A gate that forgets the write: it is done anyway, once.
+        let runs = AtomicUsize::new(0);
+        let lazy = Commit::new(|_| {});
+        Commit::run(Some(&lazy), || runs.fetch_add(1, Ordering::SeqCst));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}
