@@ -37,6 +37,7 @@ pub fn enqueue_blocking(
         files,
         activity_id,
         not_before: None,
+        elevation: None,
     };
     let path = root.queue_dir().join(format!("{job_id}.json"));
     std::fs::create_dir_all(root.queue_status_dir())?;
@@ -95,7 +96,9 @@ impl From<JobStatus> for JobView {
     }
 }
 
-/// A job's state: the watcher's status file, else "queued" while the request waits.
+/// A job's state: the watcher's status file, else "queued" while the request waits
+/// ("queued (background)" for long work, which the watcher's background lane runs one at a
+/// time beside the per-user jobs: `QueueRequest::is_background`).
 pub fn read_job_blocking(root: &InstanceRoot, job_id: &str) -> Result<Option<JobView>, ApiError> {
     if !is_valid_job_id(job_id) {
         return Err(ApiError::InvalidPath("job id"));
@@ -113,11 +116,12 @@ pub fn read_job_blocking(root: &InstanceRoot, job_id: &str) -> Result<Option<Job
     match std::fs::read(&request) {
         Ok(bytes) => {
             let r: QueueRequest = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+            let lane = if r.is_background() { "queued (background)" } else { "queued" };
             Ok(Some(JobView {
                 job_id: r.job_id,
                 handle: r.handle,
                 state: JobState::Queued,
-                message: "queued".into(),
+                message: lane.into(),
                 done: 0,
                 total: r.files.len() as u64,
                 new_activity_ids: Vec::new(),
@@ -152,4 +156,44 @@ pub fn active_jobs_blocking(root: &InstanceRoot) -> Result<Vec<JobView>, ApiErro
     }
     out.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A waiting request says which lane it waits in: an upload of a Strava export is long
+    // work, queued behind the other background jobs, not behind the uploads.
+    #[test]
+    fn a_waiting_request_says_its_lane() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = InstanceRoot::new(tmp.path());
+        std::fs::create_dir_all(root.queue_dir()).expect("queue");
+        let files = |f: &str| vec![f.to_owned()];
+        enqueue_blocking(
+            &root,
+            "j-fit",
+            "dave",
+            ChangeKind::Upload,
+            files("originals/j/a.fit"),
+            None,
+        )
+        .expect("enqueue");
+        enqueue_blocking(
+            &root,
+            "j-zip",
+            "dave",
+            ChangeKind::Upload,
+            files("originals/j/e.zip"),
+            None,
+        )
+        .expect("enqueue");
+        enqueue_blocking(&root, "j-sync", "dave", ChangeKind::StravaSync, vec![], None)
+            .expect("enqueue");
+        let message =
+            |job: &str| read_job_blocking(&root, job).expect("read").expect("job").message;
+        assert_eq!(message("j-fit"), "queued");
+        assert_eq!(message("j-zip"), "queued (background)");
+        assert_eq!(message("j-sync"), "queued (background)");
+    }
 }

@@ -204,6 +204,7 @@ fn wait_for_the_user_job(
                 files: vec![],
                 new_activity_ids: vec![],
                 resume_at: None,
+                failures: vec![],
             });
         }
         std::thread::sleep(Duration::from_millis(20));

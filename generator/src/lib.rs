@@ -4,12 +4,13 @@
 //! (bytes → model), [`metrics`], [`simplify`], [`privacy`] and [`track`] (pure functions
 //! over the model), then [`extract`] (files → BAS store, the only extraction module touching
 //! disk); [`merge`] applies users' edits, [`site`] renders pages with its templates, and
-//! [`queue`] drives incremental regeneration; [`net`] is the one outbound HTTP client (timeouts,
+//! [`queue`] drives incremental regeneration (long work writing through a [`commit`] gate); [`net`] is the one outbound HTTP client (timeouts,
 //! size caps) and [`federation`] follows other instances through it. [`cli`] and [`cmd`] are the command line.
 
 pub mod athlete;
 pub mod cli;
 pub mod cmd;
+pub mod commit;
 pub mod elevation;
 pub mod extract;
 pub mod federation;

@@ -10,11 +10,12 @@
 //! `docs/queue.md`.
 //!
 //! Two lanes (`docs/queue.md`, "Two lanes"): per-user jobs (uploads, edits, deletes) run in
-//! the foreground lane; long work (`ChangeKind::is_background`: a whole-account sync, a bulk
-//! recalculation, a refresh of followed instances) runs in a background lane on its own
+//! the foreground lane; long work (`QueueRequest::is_background`: a whole-account Strava
+//! sync, the import of an uploaded Strava export) runs in a background lane on its own
 //! thread, so it never delays an upload. The two share one store lock: a background job does
-//! its long part (network, bulk computation) without it, then takes it only for the normal
-//! per-user regeneration (extract, merge, render), which is as short as an upload's job.
+//! its long part (network, reading an archive) without it and writes what it imports in
+//! batches, each under the lock and published before the lock is let go; what remains is the
+//! normal per-user regeneration, as short as an upload's job.
 
 use crate::extract::Failure;
 use crate::site::{self, SiteOptions};
@@ -182,6 +183,12 @@ pub struct WatchSettings {
     pub clock: Arc<dyn Clock>,
     /// Strava's API base (`BINCIO_STRAVA_URL` at start-up; a test's stand-in).
     pub strava_base: String,
+    /// Testing aid: hold each background job once at its first progress point mid-way
+    /// (some of its work stored and published, the store lock free): the watcher writes
+    /// `{dir}/{job_id}.held`, then waits until `{dir}/{job_id}.release` exists, so a test
+    /// proves what runs meanwhile without timing anything. `None` in production: only a
+    /// debug build reads it from `BINCIO_WATCH_TEST_HOLD_DIR` (`cmd/watch.rs`).
+    pub test_hold: Option<PathBuf>,
 }
 
 impl WatchSettings {
@@ -197,6 +204,7 @@ impl WatchSettings {
             loaded: Arc::default(),
             clock: Arc::new(SystemClock),
             strava_base: crate::strava::base_url(),
+            test_hold: None,
         }
     }
 
@@ -226,12 +234,14 @@ pub struct BackgroundOutcome {
     /// paused by the daily rate limit): after the regeneration the request stays queued
     /// with `not_before`, under the same job id, its status saying until when it waits.
     pub resume_at: Option<i64>,
+    /// What could not be imported (an export's unreadable entries), the job's `failures`.
+    pub failures: Vec<JobFailure>,
 }
 
 /// The long part of one background request: takes the request, returns the job's outcome
-/// (or why it failed). It runs without the store lock, so it must not write the user's
-/// store or the site itself: it leaves new files where `files` says, and the watcher then
-/// regenerates the user under the lock.
+/// (or why it failed). It runs without the store lock, so it writes the user's store only
+/// through [`commit_gate`] (a batch at a time, under the lock, published at once), or leaves
+/// new files where `files` says; the watcher then regenerates the user under the lock.
 pub type BackgroundWork = fn(&WatchSettings, &QueueRequest) -> Result<BackgroundOutcome, String>;
 
 /// How the watcher splits requests into its two lanes.
@@ -245,7 +255,7 @@ pub struct Lanes {
 
 impl Default for Lanes {
     fn default() -> Self {
-        Lanes { is_background: |r| r.change.is_background(), work: background_work }
+        Lanes { is_background: QueueRequest::is_background, work: background_work }
     }
 }
 
@@ -257,8 +267,10 @@ fn background_work(
 ) -> Result<BackgroundOutcome, String> {
     match request.change {
         ChangeKind::StravaSync => strava_sync(settings, request),
-        ChangeKind::Upload
-        | ChangeKind::Edit
+        // An upload that lists a Strava export (`QueueRequest::is_background`).
+        ChangeKind::Upload => strava_export(settings, request),
+        ChangeKind::ElevationAll => elevation_all(settings, request),
+        ChangeKind::Edit
         | ChangeKind::Delete
         | ChangeKind::Athlete
         | ChangeKind::Rebuild
@@ -267,26 +279,81 @@ fn background_work(
     }
 }
 
+/// The gate a background job writes its batches through (`commit::Commit`): the store lock
+/// around the write, then the user's pages and the shared pages rendered from it before the
+/// lock is let go. So the lock is held one batch at a time (a foreground job waits at most
+/// for one batch and its publication, never for the whole import), and no page ever lists
+/// an activity whose own page is not written yet.
+fn commit_gate(settings: &WatchSettings, handle: &str) -> crate::commit::Commit {
+    let site = SiteOptions { handle: Some(handle.to_owned()), ..settings.site.clone() };
+    let (store_lock, loaded) = (Arc::clone(&settings.store_lock), Arc::clone(&settings.loaded));
+    crate::commit::Commit::new(move |write| {
+        let _store = store_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        write();
+        let mut cache = loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A failed publication leaves the previous pages; the job's final regeneration
+        // renders again and reports the error in its status.
+        if let Err(e) = site::render::build_cached(&site, &mut cache) {
+            tracing::error!(handle = ?site.handle, "batch stored but not published: {e}");
+        }
+    })
+}
+
+/// Write a background job's progress (state `running`). Mid-way (`0 < done < total`) is
+/// also where a test may hold the job ([`WatchSettings::test_hold`]).
+fn background_progress(
+    settings: &WatchSettings,
+    request: &QueueRequest,
+    msg: &str,
+    done: u64,
+    total: u64,
+) {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let mut s = queued(&request.handle, &request.job_id, msg);
+    s.state = JobState::Running;
+    (s.done, s.total) = (done, total);
+    if let Err(e) = write_status(&root, &s) {
+        tracing::warn!(handle = %request.handle, job = %request.job_id, "progress not written: {e}");
+    }
+    if done > 0 && done < total {
+        test_hold(settings, &request.job_id, msg);
+    }
+}
+
+/// The test hold ([`WatchSettings::test_hold`]): once per job, wait for the test's release
+/// (at most ten minutes, so a forgotten release never wedges the lane for ever).
+fn test_hold(settings: &WatchSettings, job_id: &str, msg: &str) {
+    let Some(dir) = &settings.test_hold else { return };
+    let held = dir.join(format!("{job_id}.held"));
+    if held.exists() {
+        return;
+    }
+    if let Err(e) = std::fs::write(&held, msg) {
+        tracing::warn!(path = %held.display(), "test hold not written: {e}");
+        return;
+    }
+    let release = dir.join(format!("{job_id}.release"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while !release.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A user's Strava sync: progress (n of N, or the rate-limit pause) in the job's status as it
-/// goes; what it imported is already in the store, so the regeneration is a re-render.
+/// goes; each batch it imports is stored and published through [`commit_gate`], so the
+/// regeneration is a re-render of what is left.
 fn strava_sync(
     settings: &WatchSettings,
     request: &QueueRequest,
 ) -> Result<BackgroundOutcome, String> {
-    let root = InstanceRoot::new(&settings.site.data_dir);
     let progress = |msg: &str, done: u64, total: u64| {
-        let mut s = queued(&request.handle, &request.job_id, msg);
-        s.state = JobState::Running;
-        (s.done, s.total) = (done, total);
-        if let Err(e) = write_status(&root, &s) {
-            tracing::warn!(handle = %request.handle, "cannot write the Strava job's progress: {e}");
-        }
+        background_progress(settings, request, msg, done, total);
     };
     let report = crate::strava::job::run(
         &settings.site.data_dir,
         &request.handle,
         &progress,
-        std::sync::Arc::clone(&settings.store_lock),
+        commit_gate(settings, &request.handle),
         settings.clock.as_ref(),
         &settings.strava_base,
     )
@@ -301,7 +368,86 @@ fn strava_sync(
         files: Vec::new(),
         new_activity_ids: report.new_ids,
         resume_at: report.paused_until,
+        failures: Vec::new(),
     })
+}
+
+/// A recalculation of all a user's activities (`elevation::job::run_all`): the terrain
+/// lookups of each batch without the store lock, the batch written and published through
+/// [`commit_gate`]; progress `recalculating elevation: 32 of 415 activities`.
+fn elevation_all(
+    settings: &WatchSettings,
+    request: &QueueRequest,
+) -> Result<BackgroundOutcome, String> {
+    let root = InstanceRoot::new(&settings.site.data_dir);
+    let method = request.elevation.as_deref().ok_or_else(|| {
+        "an elevation_all request needs `elevation`: dem, smoothing or restore".to_owned()
+    })?;
+    let progress = |done: usize, total: usize| {
+        let msg = format!("recalculating elevation: {done} of {total} activities");
+        background_progress(settings, request, &msg, done as u64, total as u64);
+    };
+    let commit = commit_gate(settings, &request.handle);
+    let o =
+        crate::elevation::job::run_all(&root, &request.handle, method, &progress, Some(&commit))?;
+    Ok(BackgroundOutcome { message: o.message, failures: o.failures, ..Default::default() })
+}
+
+/// An upload that lists a Strava export the daemon kept whole: each export is imported as
+/// `bincio-gen import strava-export` does (`strava::export::import_zip`), reading the archive
+/// without the store lock and extracting its activities a batch at a time through
+/// [`commit_gate`]; the other files the upload lists are left to the regeneration, an
+/// upload job of just those. The job's activities are every export's (new or already held);
+/// an export's unreadable entries are its failures (`export.zip: activities/x.fit.gz`).
+fn strava_export(
+    settings: &WatchSettings,
+    request: &QueueRequest,
+) -> Result<BackgroundOutcome, String> {
+    let user_dir = settings.site.data_dir.join(&request.handle);
+    let mut outcome = BackgroundOutcome::default();
+    let mut messages = Vec::new();
+    for rel in &request.files {
+        if !bincio_bas::queue::is_strava_export(rel) {
+            outcome.files.push(rel.clone());
+            continue;
+        }
+        let zip = match listed_file(&user_dir, rel) {
+            Ok(p) => p,
+            Err(reason) => {
+                outcome.failures.push(JobFailure { path: rel.clone(), reason });
+                continue;
+            }
+        };
+        background_progress(settings, request, "importing the Strava export: reading it", 0, 0);
+        let progress = |done: usize, total: usize| {
+            let msg = format!("importing the Strava export: {done} of {total} files");
+            background_progress(settings, request, &msg, done as u64, total as u64);
+        };
+        let commit = commit_gate(settings, &request.handle);
+        let imported = crate::strava::export::import_zip(
+            &zip,
+            &user_dir,
+            &request.handle,
+            &progress,
+            Some(&commit),
+        );
+        match imported {
+            Ok(r) => {
+                tracing::info!(handle = %request.handle, "{}", r.summary_line(&request.handle));
+                messages.push(r.summary_line("Strava export"));
+                outcome.new_activity_ids.extend(r.stored_ids.iter().cloned());
+                outcome.failures.extend(r.failed.iter().map(|(what, reason)| JobFailure {
+                    path: format!("{}: {what}", zip.display()),
+                    reason: reason.clone(),
+                }));
+            }
+            Err(e) => outcome
+                .failures
+                .push(JobFailure { path: zip.display().to_string(), reason: e.to_string() }),
+        }
+    }
+    outcome.message = messages.join("; ");
+    Ok(outcome)
 }
 
 /// The activity IDs each job reports (`new_activity_ids`), by job id.
@@ -316,21 +462,26 @@ pub fn run_jobs(
     handle: &str,
     jobs: &[Pending],
 ) -> Result<(), QueueError> {
-    run_jobs_noted(settings, handle, jobs, None, &[], true)
+    run_jobs_noted(settings, handle, jobs, None, true)
 }
 
-/// [`run_jobs`], with `note` (what a background job's own work did) said in the final status.
-/// With `finish` false (background work that continues later) the last status stays
-/// `running` and the requests are left for the caller.
+/// [`run_jobs`], ending a background job: its `outcome` (what its own work did: message,
+/// activities, failures) is said in the final status. With `finish` false (background work
+/// that continues later) the last status stays `running` and the requests are left for the
+/// caller.
 fn run_jobs_noted(
     settings: &WatchSettings,
     handle: &str,
     jobs: &[Pending],
-    note: Option<&str>,
-    known_ids: &[String],
+    outcome: Option<&BackgroundOutcome>,
     finish: bool,
 ) -> Result<(), QueueError> {
-    let note = note.filter(|n| !n.is_empty()).map(|n| format!("{n}; ")).unwrap_or_default();
+    let note = outcome
+        .map(|o| o.message.as_str())
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("{n}; "))
+        .unwrap_or_default();
+    let known_ids: &[String] = outcome.map_or(&[], |o| &o.new_activity_ids);
     let root = InstanceRoot::new(&settings.site.data_dir);
     let status = |state: JobState, message: &str, failures: &[JobFailure]| JobStatus {
         job_id: String::new(),
@@ -381,33 +532,12 @@ fn run_jobs_noted(
             ids.insert(j.request.job_id.clone(), known_ids.to_vec());
         }
     }
-    let mut failures = Vec::new();
+    let mut failures: Vec<JobFailure> = outcome.map(|o| o.failures.clone()).unwrap_or_default();
     let mut extracted = false;
     if jobs.iter().any(|j| j.request.change == ChangeKind::Upload) {
         mark(&status(JobState::Running, "extracting", &[]), &none)?;
         let (inputs, refused) = upload_inputs(&user_dir, jobs);
         failures.extend(refused);
-        // A Strava export ZIP the daemon kept whole: the command line's import, one path.
-        let (exports, inputs): (Vec<PathBuf>, Vec<PathBuf>) = inputs
-            .into_iter()
-            .partition(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")));
-        let mut export_ids: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
-        for zip in &exports {
-            mark(&status(JobState::Running, "importing the Strava export", &[]), &none)?;
-            match crate::strava::export::import_zip(zip, &user_dir, handle, &|_, _| {}) {
-                Ok(r) => {
-                    tracing::info!(handle, "{}", r.summary_line(handle));
-                    extracted = true;
-                    export_ids.insert(zip.clone(), r.new_ids.clone());
-                    failures.extend(r.failed.iter().map(|(what, reason)| JobFailure {
-                        path: format!("{}: {what}", zip.display()),
-                        reason: reason.clone(),
-                    }));
-                }
-                Err(e) => failures
-                    .push(JobFailure { path: zip.display().to_string(), reason: e.to_string() }),
-            }
-        }
         if !inputs.is_empty() {
             // The registry (stat + hash cache) makes files it already knows cheap, so a
             // request that lists a file twice or a fallback to all of originals/ costs little.
@@ -422,7 +552,9 @@ fn run_jobs_noted(
             match crate::extract::extract_user(&opts, &|_, _| {}) {
                 Ok(report) => {
                     extracted = true;
-                    ids = job_activity_ids(&user_dir, jobs, &report);
+                    for (job, found) in job_activity_ids(&user_dir, jobs, &report) {
+                        ids.entry(job).or_default().extend(found);
+                    }
                     failures.extend(report.failed.iter().map(|f| JobFailure {
                         path: f.path.display().to_string(),
                         reason: f.reason.clone(),
@@ -432,14 +564,6 @@ fn run_jobs_noted(
                 Err(e) => {
                     mark(&status(JobState::Failed, &format!("extract failed: {e}"), &[]), &none)?;
                     return delete_requests(jobs);
-                }
-            }
-        }
-        // The activities of an export are its job's (files listed relative to the user).
-        for j in jobs.iter().filter(|j| j.request.change == ChangeKind::Upload) {
-            for rel in &j.request.files {
-                if let Some(new) = export_ids.get(&user_dir.join(rel)) {
-                    ids.entry(j.request.job_id.clone()).or_default().extend(new.iter().cloned());
                 }
             }
         }
@@ -522,6 +646,13 @@ pub fn upload_inputs(user_dir: &Path, jobs: &[Pending]) -> (Vec<PathBuf>, Vec<Jo
             whole_originals = true;
         }
         for rel in &j.request.files {
+            // Only with lanes of a test's own: the default ones send every upload that lists
+            // an export to the background lane, whose regeneration lists none.
+            if bincio_bas::queue::is_strava_export(rel) {
+                let reason = "a Strava export: imported by the background lane".to_owned();
+                refused.push(JobFailure { path: rel.clone(), reason });
+                continue;
+            }
             match listed_file(user_dir, rel) {
                 Ok(p) => inputs.push(p),
                 Err(reason) => refused.push(JobFailure { path: rel.clone(), reason }),
@@ -683,9 +814,41 @@ pub fn queue_federation_job(root: &InstanceRoot) -> Result<(), QueueError> {
         files: Vec::new(),
         activity_id: None,
         not_before: None,
+        elevation: None,
     };
     fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
     Ok(())
+}
+
+/// Queue a recalculation of all of `handle`'s activities with `method` (`dem`, `smoothing`,
+/// `restore`) for the watcher's background lane, as `bincio-gen elevation --queue` does;
+/// returns the job id (its status is `_queue/status/{job_id}.json`).
+pub fn queue_elevation_all(
+    root: &InstanceRoot,
+    handle: &Handle,
+    method: &str,
+) -> Result<String, QueueError> {
+    let dir = root.queue_dir();
+    std::fs::create_dir_all(root.queue_status_dir())
+        .map_err(|source| QueueError::Io { path: dir.clone(), source })?;
+    let now = crate::extract::now();
+    let mut job_id = format!("elevation-{}-{}", handle.as_str(), now.unix_ms());
+    if !is_valid_job_id(&job_id) {
+        job_id = format!("elevation-{}", now.unix_ms());
+    }
+    let request = QueueRequest {
+        job_id: job_id.clone(),
+        handle: handle.as_str().to_owned(),
+        change: ChangeKind::ElevationAll,
+        created_at: now,
+        files: Vec::new(),
+        activity_id: None,
+        not_before: None,
+        elevation: Some(method.to_owned()),
+    };
+    write_status(root, &queued(handle.as_str(), &job_id, "queued (background)"))?;
+    fsx::write_json(&dir.join(format!("{job_id}.json")), &request)?;
+    Ok(job_id)
 }
 
 /// The requests of one lane, oldest first.
@@ -777,14 +940,15 @@ fn run_background(
             regen.request.files = outcome.files.clone();
             let _store = settings.lock_store();
             let finish = outcome.resume_at.is_none();
-            run_jobs_noted(
-                settings,
-                &handle,
-                &[regen],
-                Some(&outcome.message),
-                &outcome.new_activity_ids,
-                finish,
-            )?;
+            run_jobs_noted(settings, &handle, &[regen], Some(&outcome), finish)?;
+            if finish {
+                // What the regeneration did not list (an export the user chose not to keep,
+                // `_uploads/{job}/export.zip`) goes now that the request is gone.
+                remove_unkept_uploads(
+                    &settings.site.data_dir.join(&handle),
+                    std::slice::from_ref(job),
+                );
+            }
             match outcome.resume_at {
                 Some(at) if settings.site.data_dir.join(&handle).is_dir() => {
                     defer(root, job, at, &outcome)
@@ -980,6 +1144,7 @@ mod tests {
                 files: Vec::new(),
                 activity_id: None,
                 not_before: None,
+                elevation: None,
             },
         }
     }

@@ -332,6 +332,52 @@ fn bulk_export_zip_imports_by_cli_with_csv_metadata_manual_entries_and_photos() 
     assert!(out.contains("0 new (0 manual)"), "{out}");
 }
 
+/// An export larger than one import batch (`IMPORT_BATCH` files are extracted at a time) is
+/// imported whole, and `_errors.json` still names a broken file of the first batch: each
+/// batch's extraction replaces that file, the import then writes all the failures.
+#[test]
+fn an_export_of_several_batches_reports_every_failure() {
+    use std::io::Write;
+    let n = bincio_gen::strava::export::IMPORT_BATCH + 6;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("data");
+    let zip = tmp.path().join("export.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zip).expect("zip"));
+    let o = zip::write::SimpleFileOptions::default();
+    let mut csv = String::from("Activity ID,Activity Date,Activity Name,Activity Type,Filename\n");
+    for i in 0..n {
+        let name = format!("activities/{}.gpx.gz", 5000 + i);
+        csv.push_str(&format!(
+            "{},\"Jan {}, 2025, 7:00:00 AM\",Ride {i},Ride,{name}\n",
+            100 + i,
+            1 + i % 28
+        ));
+        z.start_file(name, o).expect("entry");
+        if i == 0 {
+            // Sorted first: in the first batch.
+            z.write_all(b"\x1f\x8b not really a gzip").expect("entry");
+        } else {
+            let start = format!("2025-{:02}-{:02}T07:00:00Z", 1 + i / 28, 1 + i % 28);
+            z.write_all(&strava_export::gpx_gz(&start, 120, 4.0)).expect("entry");
+        }
+    }
+    z.start_file("activities.csv", o).expect("csv");
+    z.write_all(csv.as_bytes()).expect("csv");
+    z.finish().expect("zip");
+    let (code, out, err) = run(bin()
+        .args(["import", "strava-export", zip.to_str().expect("utf8"), "--data-dir"])
+        .arg(&root)
+        .args(["--handle", "dave", "--quiet"]));
+    assert_eq!(code, 1, "one file failed: {out}{err}");
+    assert!(out.contains(&format!("{} new (0 manual)", n - 1)), "{out}");
+    assert!(out.contains(", 1 failed"), "{out}");
+    let errors = read_json(&root.join("dave/_errors.json"));
+    let paths: Vec<&str> =
+        errors.as_array().expect("list").iter().filter_map(|e| e["path"].as_str()).collect();
+    assert_eq!(paths.len(), 1, "{errors}");
+    assert!(paths[0].ends_with("/5000.gpx.gz"), "{errors}");
+}
+
 /// The FIT sample of the dedup test: an outdoor ride with GPS.
 fn fit_sample() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

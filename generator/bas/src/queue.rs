@@ -27,6 +27,11 @@ pub enum ChangeKind {
     /// Apply the elevation choice of `activity_id`'s sidecar (terrain model, smoothing, or
     /// none: back to the device's altitude), then merge and render.
     Elevation,
+    /// Recalculate the elevation of every listed activity of the user with the method in
+    /// `elevation` (`dem`, `smoothing`, `restore`), each choice also written to the
+    /// activity's sidecar, then merge and render. A long job (terrain lookups for thousands
+    /// of activities): the background lane, a batch at a time.
+    ElevationAll,
     /// Sync the user's Strava account (`strava_token.json`): fetch what is new, store it,
     /// then merge and render. A long job: it may wait for Strava's rate limit.
     StravaSync,
@@ -37,8 +42,9 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// True for long work that is not one user's edit: a whole-account sync, a bulk
-    /// recalculation, a refresh of followed instances. The watcher runs these in its
+    /// True for long work that is not one user's edit (a whole-account sync, a recalculation
+    /// of all a user's activities; an upload of a
+    /// Strava export is long too, see [`QueueRequest::is_background`]). The watcher runs these in its
     /// background lane, beside the per-user jobs, so they never delay an upload or an edit
     /// (`docs/queue.md`, "Two lanes"). The match is exhaustive on purpose: a new variant must
     /// say which lane it belongs to.
@@ -50,14 +56,34 @@ impl ChangeKind {
             | ChangeKind::Athlete
             | ChangeKind::Rebuild => false,
             // One activity's recalculation is an edit the user waits for (milliseconds per
-            // activity once its tiles are loaded); bulk recalculation is the command line's.
+            // activity once its tiles are loaded); all of a user's is `ElevationAll`.
             ChangeKind::Elevation => false,
-            // A sync may wait a quarter of an hour for Strava's rate limit.
-            ChangeKind::StravaSync => true,
+            // A sync may wait a quarter of an hour for Strava's rate limit; a whole user's
+            // recalculation looks up terrain heights for every activity.
+            ChangeKind::StravaSync | ChangeKind::ElevationAll => true,
             // The fetching runs on a thread of its own before the job is queued; the job
             // itself re-renders the shared pages, as quick as any user's edit.
             ChangeKind::Federation => false,
         }
+    }
+}
+
+/// True for a file an upload request lists that is a Strava export the daemon kept whole
+/// (`originals/{job}/export_1234.zip`): the daemon unpacks every other ZIP, so a listed
+/// `.zip` is always an export, which the watcher imports in its background lane.
+pub fn is_strava_export(rel: &str) -> bool {
+    rel.rsplit('/').next().is_some_and(|name| {
+        name.len() > 4 && name.get(name.len() - 4..).is_some_and(|e| e.eq_ignore_ascii_case(".zip"))
+    })
+}
+
+impl QueueRequest {
+    /// True for a request of the watcher's background lane: a background kind
+    /// ([`ChangeKind::is_background`]), or an upload that lists a Strava export (importing
+    /// thousands of activities is long work, whoever uploaded it; `docs/queue.md`).
+    pub fn is_background(&self) -> bool {
+        self.change.is_background()
+            || (self.change == ChangeKind::Upload && self.files.iter().any(|f| is_strava_export(f)))
     }
 }
 
@@ -83,6 +109,10 @@ pub struct QueueRequest {
     /// paused by the daily rate limit continues by itself when the limit resets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<Timestamp>,
+    /// For `elevation_all`: the method, `dem`, `smoothing` (or its older name `hysteresis`)
+    /// or `restore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevation: Option<String>,
 }
 
 /// Where a job is.
@@ -129,4 +159,39 @@ pub fn is_valid_job_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(files: &[&str]) -> QueueRequest {
+        QueueRequest {
+            job_id: "j".to_owned(),
+            handle: "dave".to_owned(),
+            change: ChangeKind::Upload,
+            created_at: Timestamp::from_unix_ms(0, 0).expect("epoch"),
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            activity_id: None,
+            not_before: None,
+            elevation: None,
+        }
+    }
+
+    #[test]
+    fn an_upload_listing_a_strava_export_is_background_work() {
+        assert!(!upload(&["originals/j/ride.fit", "originals/j/zip.gpx"]).is_background());
+        assert!(upload(&["originals/j/ride.fit", "originals/j/export_1.ZIP"]).is_background());
+        assert!(upload(&["_uploads/j/export.zip"]).is_background());
+        assert!(!is_strava_export("originals/j/.zip") && !is_strava_export("originals/zip"));
+        let mut edit = upload(&["originals/j/export.zip"]);
+        edit.change = ChangeKind::Edit;
+        assert!(!edit.is_background(), "only uploads list files to import");
+        edit.change = ChangeKind::StravaSync;
+        assert!(edit.is_background());
+        edit.change = ChangeKind::ElevationAll;
+        assert!(edit.is_background());
+        edit.change = ChangeKind::Elevation;
+        assert!(!edit.is_background(), "one activity's recalculation is an edit");
+    }
 }

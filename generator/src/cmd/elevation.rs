@@ -16,12 +16,15 @@ use std::path::PathBuf;
   bincio-gen elevation --data-dir ~/bincio_data --handle dave --method smoothing --id 2024-06-01T071500Z
   bincio-gen elevation --data-dir ~/bincio_data --handle dave --dem-url http://localhost:8080
   bincio-gen elevation --data-dir ~/bincio_data --handle dave --restore
+  bincio-gen elevation --data-dir /srv/bincio/data --handle dave --method smoothing --queue
 
 Replaces the published altitude, gain, loss and best climb of every listed activity of the user
 (or of the --id ones); the device's own altitude is kept and --restore returns to it. The choice
 is written to each activity's sidecar (`elevation: dem | smoothing`), so re-extractions keep it.
 Without --dem/--dem-url, the terrain model is dem_dir or dem_url of {data-dir}/bincio.toml.
-Then run `bincio-gen render` (the watcher does both for queued jobs).")]
+Then run `bincio-gen render` (the watcher does both for queued jobs). On an instance whose
+`bincio-gen watch` runs, --queue hands the whole recalculation to the watcher's background lane
+instead (every activity, with the instance's terrain model; progress in the job's status).")]
 pub struct ElevationArgs {
     /// The data directory (instance root).
     #[arg(long, value_name = "DIR", env = "BINCIO_DATA_DIR")]
@@ -46,6 +49,11 @@ pub struct ElevationArgs {
     /// Only these activities (repeatable); default: every listed activity of the user.
     #[arg(long = "id", value_name = "ID")]
     pub ids: Vec<String>,
+    /// Queue the recalculation of every activity for `bincio-gen watch` (its background
+    /// lane, beside the users' uploads) and print the job id, instead of writing the store
+    /// here.
+    #[arg(long, conflicts_with_all = ["dem", "dem_url", "ids"])]
+    pub queue: bool,
 }
 
 /// Run `bincio-gen elevation`.
@@ -67,6 +75,24 @@ pub fn run(args: &ElevationArgs) -> anyhow::Result<Outcome> {
             ),
         }
     };
+    if args.queue {
+        let root = bincio_bas::InstanceRoot::new(&args.data_dir);
+        if choice == Some(ElevationChoice::Dem) {
+            let cfg = InstanceConfig::load(&root.config_file())?;
+            if cfg.dem_dir.is_none() && cfg.dem_url.is_none() {
+                bail!(elevation::ElevationError::NoSource);
+            }
+        }
+        let method = choice.map_or("restore", ElevationChoice::as_str);
+        let job = crate::queue::queue_elevation_all(&root, &handle, method)?;
+        println!("{job}");
+        eprintln!(
+            "queued: the watcher recalculates every activity of {}; progress in {}",
+            handle.as_str(),
+            root.queue_status_dir().join(format!("{job}.json")).display()
+        );
+        return Ok(Outcome::Ok);
+    }
     let mut source = if choice == Some(ElevationChoice::Dem) {
         let cfg_path = args.data_dir.join(bincio_bas::config::FILE_NAME);
         let cfg = InstanceConfig::load(&cfg_path)?;

@@ -132,7 +132,7 @@ fn run_sync(a: &SyncArgs) -> anyhow::Result<Outcome> {
         full: a.full,
         max_wait_s: a.max_wait,
         base: base_url(),
-        store_lock: None,
+        commit: None,
     };
     let bar = super::progress_bar(0, "strava");
     let progress = |p: &SyncProgress| match p {
@@ -363,7 +363,7 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<Outcome> {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             };
-            let r = crate::strava::export::import_zip(&a.zip, &dir, &a.handle, &progress)?;
+            let r = crate::strava::export::import_zip(&a.zip, &dir, &a.handle, &progress, None)?;
             bar.finish_and_clear();
             for f in &r.failed {
                 eprintln!("{}: {}", f.0, f.1);

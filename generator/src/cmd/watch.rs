@@ -56,6 +56,11 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<Outcome> {
         Duration::from_secs(args.rescan_s.max(1)),
     );
     settings.job_delay = Duration::from_millis(job_delay_ms);
+    // Testing aid (see queue::WatchSettings::test_hold): a release build never reads it.
+    #[cfg(debug_assertions)]
+    {
+        settings.test_hold = std::env::var_os("BINCIO_WATCH_TEST_HOLD_DIR").map(PathBuf::from);
+    }
     settings.federation_refresh = (args.federation_refresh_min > 0)
         .then(|| Duration::from_secs(args.federation_refresh_min * 60));
     queue::watch(&settings, args.once)

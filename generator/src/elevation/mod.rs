@@ -260,15 +260,55 @@ pub fn apply_choice(
     choice: Option<ElevationChoice>,
     source: Option<&mut Source>,
 ) -> Result<Outcome, ElevationError> {
+    plan_choice(user, id, choice, source)?.write()
+}
+
+/// A recalculation computed from the stored activity but not written yet: [`plan_choice`]
+/// does the long part (terrain lookups) and writes nothing, [`Planned::write`] stores it.
+/// A bulk recalculation plans without the watcher's store lock and writes under it.
+#[derive(Debug)]
+pub struct Planned {
+    id: String,
+    choice: Option<ElevationChoice>,
+    detail_path: PathBuf,
+    detail: Detail,
+    ts_path: PathBuf,
+    ts: Option<Timeseries>,
+    track_path: PathBuf,
+    track: Option<TrackFeature>,
+    device_path: PathBuf,
+    device: DeviceAltitude,
+    kept: Option<DeviceAltitude>,
+    figures: Elevation,
+    series: Vec<Option<f64>>,
+    track_ele: Vec<Option<f64>>,
+    gain_before_m: Option<f64>,
+    note: Option<String>,
+    stamp: Option<(u64, std::time::SystemTime)>,
+}
+
+/// Size and modification time of a stored file, to see that it was not rewritten since.
+fn file_stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)))
+}
+
+/// Compute what applying `choice` to the stored activity `id` gives, without writing.
+pub fn plan_choice(
+    user: &UserDir,
+    id: &str,
+    choice: Option<ElevationChoice>,
+    source: Option<&mut Source>,
+) -> Result<Planned, ElevationError> {
     let detail_path = user.detail(id);
-    let mut detail: Detail = read_json(&detail_path)?.ok_or_else(|| ElevationError::Read {
+    let stamp = file_stamp(&detail_path);
+    let detail: Detail = read_json(&detail_path)?.ok_or_else(|| ElevationError::Read {
         path: detail_path.clone(),
         reason: "no such activity".to_owned(),
     })?;
     let ts_path = user.timeseries(id);
-    let mut ts: Option<Timeseries> = read_json(&ts_path)?;
+    let ts: Option<Timeseries> = read_json(&ts_path)?;
     let track_path = user.track(id);
-    let mut track: Option<TrackFeature> = read_json(&track_path)?;
+    let track: Option<TrackFeature> = read_json(&track_path)?;
     let device_path = user.device_altitude(id);
     let kept: Option<DeviceAltitude> = read_json(&device_path)?;
     let gain_before_m = detail.elevation_gain_m;
@@ -368,31 +408,87 @@ pub fn apply_choice(
     if figures.gain_m.is_none() && choice.is_some() {
         return Err(ElevationError::NoAltitude { path: ts_path });
     }
-    // The device's figures first, so a crash after this point can still be restored.
-    if choice.is_some() && kept.is_none() {
-        fsx::write_json(&device_path, &device)?;
+    Ok(Planned {
+        id: id.to_owned(),
+        choice,
+        detail_path,
+        detail,
+        ts_path,
+        ts,
+        track_path,
+        track,
+        device_path,
+        device,
+        kept,
+        figures,
+        series,
+        track_ele,
+        gain_before_m,
+        note,
+        stamp,
+    })
+}
+
+impl Planned {
+    /// The activity concerned.
+    pub fn id(&self) -> &str {
+        &self.id
     }
-    if let Some(t) = ts.as_mut() {
-        t.elevation_m = series.iter().map(|v| v.map(|x| round_dp(x, 1))).collect();
-        fsx::write_derived_json(&ts_path, t)?;
+
+    /// False when the activity's detail was rewritten since it was planned (re-extracted,
+    /// or recalculated by another job): the plan must then be made again.
+    pub fn is_current(&self) -> bool {
+        file_stamp(&self.detail_path) == self.stamp
     }
-    if let Some(tr) = track.as_mut()
-        && !track_ele.is_empty()
-    {
-        set_track_elevations(tr, &track_ele);
-        fsx::write_derived_json(&track_path, tr)?;
+
+    /// Store the recalculation: the device's figures kept first (once), then the published
+    /// altitude, track and figures.
+    pub fn write(self) -> Result<Outcome, ElevationError> {
+        let Planned {
+            id,
+            choice,
+            detail_path,
+            mut detail,
+            ts_path,
+            mut ts,
+            track_path,
+            mut track,
+            device_path,
+            device,
+            kept,
+            figures,
+            series,
+            track_ele,
+            gain_before_m,
+            note,
+            stamp: _,
+        } = self;
+        // The device's figures first, so a crash after this point can still be restored.
+        if choice.is_some() && kept.is_none() {
+            fsx::write_json(&device_path, &device)?;
+        }
+        if let Some(t) = ts.as_mut() {
+            t.elevation_m = series.iter().map(|v| v.map(|x| round_dp(x, 1))).collect();
+            fsx::write_derived_json(&ts_path, t)?;
+        }
+        if let Some(tr) = track.as_mut()
+            && !track_ele.is_empty()
+        {
+            set_track_elevations(tr, &track_ele);
+            fsx::write_derived_json(&track_path, tr)?;
+        }
+        detail.elevation_gain_m = figures.gain_m;
+        detail.elevation_loss_m = figures.loss_m;
+        detail.best_climb_m = figures.best_climb_m;
+        fsx::write_derived_json(&detail_path, &detail)?;
+        if choice.is_none() && kept.is_some() {
+            std::fs::remove_file(&device_path).map_err(|e| ElevationError::Read {
+                path: device_path.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(Outcome { id, choice, gain_before_m, gain_after_m: figures.gain_m, note })
     }
-    detail.elevation_gain_m = figures.gain_m;
-    detail.elevation_loss_m = figures.loss_m;
-    detail.best_climb_m = figures.best_climb_m;
-    fsx::write_derived_json(&detail_path, &detail)?;
-    if choice.is_none() && kept.is_some() {
-        std::fs::remove_file(&device_path).map_err(|e| ElevationError::Read {
-            path: device_path.clone(),
-            reason: e.to_string(),
-        })?;
-    }
-    Ok(Outcome { id: id.to_owned(), choice, gain_before_m, gain_after_m: figures.gain_m, note })
 }
 
 /// Record `choice` in the activity's sidecar (creating it when needed; `None` removes the

@@ -705,7 +705,9 @@ fn write_athlete(
     Ok(())
 }
 
-fn write_errors(user: &UserDir, failed: &[Failure]) -> Result<(), ExtractError> {
+/// Replace `{handle}/_errors.json` with `failed` (an import made of several extraction
+/// runs, a Strava export's batches, writes the failures of all of them at the end).
+pub fn write_errors(user: &UserDir, failed: &[Failure]) -> Result<(), ExtractError> {
     let entries: Vec<FailureEntry> = failed
         .iter()
         .map(|f| FailureEntry { path: f.path.display().to_string(), reason: f.reason.clone() })

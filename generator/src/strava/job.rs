@@ -36,13 +36,14 @@ pub fn progress_message(p: &SyncProgress) -> (String, u64, u64) {
 
 /// Run a user's Strava sync for the watcher. `status` gets `(message, done, total)` as it
 /// goes. Returns the report; the caller then renders the user's pages as for any change.
-/// It runs in the watcher's background lane; `store_lock` is held only while a batch is
-/// written to the user's store, never across Strava requests or rate-limit waits.
+/// It runs in the watcher's background lane; each batch is written through `commit` (the
+/// watcher's store lock, then the batch published), never across Strava requests or
+/// rate-limit waits.
 pub fn run(
     root: &Path,
     handle: &str,
     status: &(dyn Fn(&str, u64, u64) + Sync),
-    store_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    commit: crate::commit::Commit,
     clock: &dyn Clock,
     base: &str,
 ) -> Result<SyncReport, StravaError> {
@@ -52,7 +53,7 @@ pub fn run(
         full: false,
         max_wait_s: WATCHER_MAX_WAIT_S,
         base: base.to_owned(),
-        store_lock: Some(store_lock),
+        commit: Some(commit),
     };
     let progress = |p: &SyncProgress| {
         let (msg, done, total) = progress_message(p);

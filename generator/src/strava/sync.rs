@@ -35,10 +35,10 @@ pub struct SyncOptions {
     pub max_wait_s: u64,
     /// API base URL.
     pub base: String,
-    /// Held while a batch is written to the user's store (the watcher's store lock, so a
-    /// sync in the background lane never writes beside a per-user job); `None` on the
-    /// command line.
-    pub store_lock: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// Each batch of 20 is written through it (the watcher's: under its store lock, then
+    /// published, so a sync in the background lane never writes beside a per-user job and
+    /// holds the lock one batch at a time); `None` on the command line.
+    pub commit: Option<crate::commit::Commit>,
 }
 
 /// Where a sync is.
@@ -225,11 +225,11 @@ fn run(
             }
         }
         if batch.len() >= BATCH {
-            flush(&ex, &mut batch, report, &mut cursor, blocked, opts.store_lock.as_deref())?;
+            flush(&ex, &mut batch, report, &mut cursor, blocked, opts.commit.as_ref())?;
             save_cursor(&user_dir, cursor)?;
         }
     }
-    flush(&ex, &mut batch, report, &mut cursor, blocked, opts.store_lock.as_deref())?;
+    flush(&ex, &mut batch, report, &mut cursor, blocked, opts.commit.as_ref())?;
     *state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (total, total);
     if report.paused_until.is_none() {
         progress(&SyncProgress::Fetching { done: total, total });
@@ -260,15 +260,16 @@ fn flush(
     report: &mut SyncReport,
     cursor: &mut Option<i64>,
     blocked: bool,
-    lock: Option<&std::sync::Mutex<()>>,
+    commit: Option<&crate::commit::Commit>,
 ) -> Result<(), StravaError> {
     if batch.is_empty() {
         return Ok(());
     }
     let items: Vec<(i64, Prebuilt)> = std::mem::take(batch);
     let last = items.iter().map(|(s, _)| *s).max();
-    let _store = lock.map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    let stored = store_prebuilt(ex, items.into_iter().map(|(_, p)| p).collect())?;
+    let stored = crate::commit::Commit::run(commit, || {
+        store_prebuilt(ex, items.into_iter().map(|(_, p)| p).collect())
+    })?;
     report.imported += stored.new_ids.len();
     report.new_ids.extend(stored.new_ids);
     if !blocked {
