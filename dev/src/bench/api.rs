@@ -368,6 +368,8 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
     let mut written_per_job = Vec::new();
     let mut written_per_edit = Vec::new();
     let mut uploaded: Vec<String> = Vec::new();
+    let watcher_pid = watcher.0.id();
+    let mut cpu_marks = vec![cpu_seconds(watcher_pid)];
     let (lat_ms, title_ms, privacy_ms, failed) = rt.block_on(async {
         let mut s = TcpStream::connect(&addr).await;
         for _ in 0..100 {
@@ -445,6 +447,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             written_per_job.push(snapshot.changed(&now));
             snapshot = now;
         }
+        cpu_marks.push(cpu_seconds(watcher_pid));
         // Edits of the uploaded activities, newest first, through the daemon's API: a title
         // change (live when the activity page shows the new title), private (live when the
         // listed page is gone) and public again (live when it is back), in turn.
@@ -491,6 +494,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             written_per_edit.push(snapshot.changed(&now));
             snapshot = now;
         }
+        cpu_marks.push(cpu_seconds(watcher_pid));
         Ok::<_, anyhow::Error>((lat_ms, title_ms, privacy_ms, failed))
     })?;
     let lat = sorted(lat_ms);
@@ -528,6 +532,18 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
         quantile(&edits, 0.5),
         quantile(&edits, 0.95),
         quantile(&edits, 1.0)
+    );
+    // The watcher's CPU time over each phase, per job (the watcher does nothing else then).
+    let per_job = |from: usize, jobs: usize| match (cpu_marks.get(from), cpu_marks.get(from + 1)) {
+        (Some(Some(a)), Some(Some(b))) if jobs > 0 => {
+            format!("{:.0} ms", (b - a) * 1000.0 / jobs as f64)
+        }
+        _ => "—".to_owned(),
+    };
+    println!(
+        "| bincio-gen watch CPU time (user + system) per upload job / per edit job | {} / {} |",
+        per_job(0, lat.len()),
+        per_job(1, edits.len())
     );
     written_per_job.sort_unstable();
     written_per_edit.sort_unstable();
@@ -603,6 +619,20 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 /// The `q` quantile of sorted values (NaN for none).
 fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() { f64::NAN } else { v[((v.len() - 1) as f64 * q).round() as usize] }
+}
+
+/// User + system CPU seconds of process `pid`, all its threads included, from /proc (Linux;
+/// the fields are in `USER_HZ` ticks, which the kernel ABI fixes at 100 per second). On a
+/// machine shared with other work this, not the wall time, says what a job costs.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces: count fields after its closing `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Peak resident memory of a process in KiB (Linux `VmHWM`).

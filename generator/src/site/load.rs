@@ -119,7 +119,13 @@ pub struct LoadCache {
     users: HashMap<String, CachedUser>,
     /// The activity URL claims and every user's URLs of the last build (`site::urls`).
     pub urls: UrlCache,
+    /// The feed page keys of the last build (`render::PageKeys`), with their file's stamp.
+    pub page_keys: Option<KeptKeys>,
 }
+
+/// Feed page keys kept between builds: the stamp of `page-keys-{out}.json` when written
+/// (`urls::file_stamp`), and the keys.
+pub type KeptKeys = ((u64, i64, i64, u64), std::collections::BTreeMap<String, String>);
 
 #[derive(Debug)]
 struct CachedUser {

@@ -109,11 +109,16 @@ pub struct PageKeys {
 }
 
 impl PageKeys {
-    fn load(path: PathBuf) -> PageKeys {
-        let old = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+    /// The keys of the last build into this output: those a long-running process kept
+    /// (`kept`) while the file is still the one it wrote, else the file's.
+    fn load(path: PathBuf, kept: &mut Option<load::KeptKeys>) -> PageKeys {
+        let old = match kept.take() {
+            Some((stamp, keys)) if urls::file_stamp(&path) == Some(stamp) => keys,
+            _ => std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default(),
+        };
         PageKeys { path, old, new: Mutex::new(BTreeMap::new()) }
     }
 
@@ -140,18 +145,27 @@ impl PageKeys {
         same
     }
 
-    /// Store the keys: this build's, plus, for a build of one user, the old keys of pages it
-    /// did not render that still exist (the other users' feeds).
-    fn save(self, everything: bool, out: &Path) -> Result<(), SiteError> {
+    /// Store the keys (and keep them in `kept`): this build's, plus, for a build of one
+    /// user, the old keys of pages it did not render that still exist: the feeds of users it
+    /// did not render (`untouched`, kept without looking: nothing of theirs was removed),
+    /// and any other whose file is still there.
+    fn save(
+        self,
+        everything: bool,
+        untouched: impl Fn(&str) -> bool,
+        out: &Path,
+        kept: &mut Option<load::KeptKeys>,
+    ) -> Result<(), SiteError> {
         let mut keys = self.new.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !everything {
             for (rel, key) in self.old {
-                if !keys.contains_key(&rel) && out.join(&rel).is_file() {
+                if !keys.contains_key(&rel) && (untouched(&rel) || out.join(&rel).is_file()) {
                     keys.insert(rel, key);
                 }
             }
         }
         fsx::write_json_if_changed(&self.path, &keys)?;
+        *kept = urls::file_stamp(&self.path).map(|stamp| (stamp, keys));
         Ok(())
     }
 }
@@ -352,7 +366,7 @@ fn build_scope(
     )?;
     let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
-    let keys = PageKeys::load(root.site_page_keys(&out_key));
+    let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
     let ctx = Ctx {
         inst: &inst,
         tera: &tera,
@@ -389,7 +403,13 @@ fn build_scope(
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
     }
     let removed = clean_up(&inst, &root, &data, &out_abs, &ctx.out_key, per_user, shared)?;
-    ctx.keys.save(matches!(scope, Scope::All), &out_abs)?;
+    // A page under `u/{h}/` of a user this build did not render is untouched by it.
+    let untouched = |rel: &str| {
+        rel.strip_prefix("u/")
+            .and_then(|r| r.split_once('/'))
+            .is_some_and(|(h, _)| !scope.renders(h) && inst.user(h).is_some())
+    };
+    ctx.keys.save(matches!(scope, Scope::All), untouched, &out_abs, &mut cache.page_keys)?;
 
     let report = BuildReport {
         users: inst.users.len(),

@@ -67,7 +67,9 @@ pub struct UrlInputs<'a> {
     pub claims_path: &'a Path,
 }
 
-fn file_stamp(path: &Path) -> Option<(u64, i64, i64, u64)> {
+/// A file's `(size, mtime s, mtime ns, inode)`: what a long-running process compares to
+/// tell whether a file it keeps in memory was replaced since.
+pub fn file_stamp(path: &Path) -> Option<(u64, i64, i64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
 }
