@@ -169,7 +169,7 @@ impl StatsPage {
                 sport_distances: Vec::new(),
                 times: Vec::new(),
                 lines: String::new(),
-                first_at: s.started_at.clone(),
+                first_at: s.started_at,
                 first_id: s.id.clone(),
             });
             let c = counted(s, sport);

@@ -125,7 +125,7 @@ pub struct LoadCache {
 
 /// Feed page keys kept between builds: the stamp of `page-keys-{out}.json` when written
 /// (`urls::file_stamp`), and the keys.
-pub type KeptKeys = ((u64, i64, i64, u64), std::collections::BTreeMap<String, String>);
+pub type KeptKeys = (super::urls::FileStamp, std::collections::BTreeMap<String, String>);
 
 #[derive(Debug)]
 struct CachedUser {

@@ -42,6 +42,9 @@ pub struct ActivityUrls {
 /// One user's activities' URLs, by activity ID.
 pub type UserUrls = HashMap<String, ActivityUrls>;
 
+/// A file's `(size, mtime s, mtime ns, inode)`.
+pub type FileStamp = (u64, i64, i64, u64);
+
 /// Every user's URLs, by handle.
 pub type Urls = HashMap<String, Arc<UserUrls>>;
 
@@ -50,7 +53,7 @@ pub type Urls = HashMap<String, Arc<UserUrls>>;
 pub struct UrlCache {
     /// The claims as last read or written, with the file's `(size, mtime s, mtime ns, inode)`
     /// then: a file changed since by another process is read again.
-    claims: Option<(Option<(u64, i64, i64, u64)>, BTreeMap<String, String>)>,
+    claims: Option<(Option<FileStamp>, BTreeMap<String, String>)>,
     /// `token("", "")` of the instance secret the maps were made with.
     secret_check: String,
     users: Urls,
@@ -69,7 +72,7 @@ pub struct UrlInputs<'a> {
 
 /// A file's `(size, mtime s, mtime ns, inode)`: what a long-running process compares to
 /// tell whether a file it keeps in memory was replaced since.
-pub fn file_stamp(path: &Path) -> Option<(u64, i64, i64, u64)> {
+pub fn file_stamp(path: &Path) -> Option<FileStamp> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
 }

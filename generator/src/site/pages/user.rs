@@ -130,6 +130,8 @@ struct LegendSwatch {
     opacity: f64,
 }
 
+/// One day of a stats page: total distance, distance per sport index, the members' shares.
+type DayAgg<'a> = (f64, BTreeMap<usize, f64>, &'a [(&'a str, &'a StatsDay)]);
 /// One year: heatmap cells, distance, count, per-month (distance, count, seconds), seconds.
 type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize, f64); 12], f64);
 
@@ -322,7 +324,7 @@ fn stats_context(
         pages.iter().flat_map(|(h, p)| p.days.iter().map(move |d| (*h, d))).collect();
     shares.sort_by_key(|(_, d)| d.date);
     // Per day: total distance, distance per sport index, the members' shares.
-    let mut days: Vec<(f64, BTreeMap<usize, f64>, &[(&str, &StatsDay)])> = Vec::new();
+    let mut days: Vec<DayAgg<'_>> = Vec::new();
     for group in shares.chunk_by(|a, b| a.1.date == b.1.date) {
         let mut total = 0.0;
         let mut sports: BTreeMap<usize, f64> = BTreeMap::new();
