@@ -268,3 +268,59 @@ pub fn longest_streak(days: impl Iterator<Item = time::Date>) -> usize {
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: &str, at: &str, sport: Sport, km: f64, title: &str) -> Summary {
+        Summary {
+            id: id.to_owned(),
+            started_at: Timestamp::parse(at).unwrap_or_default(),
+            sport,
+            distance_m: Some(km * 1000.0),
+            duration_s: Some(3600),
+            title: Some(title.to_owned()),
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn a_share_keeps_each_activity_of_a_day_in_feed_order() {
+        let a = summary("a", "2025-03-02T18:00:00+01:00", Sport::Running, 10.0, "Evening run");
+        let b = summary("b", "2025-03-02T07:00:00+01:00", Sport::Cycling, 42.5, "Commute");
+        let c = summary("c", "2025-02-27T07:00:00+01:00", Sport::Cycling, 20.0, "Older");
+        let agg = StatsAgg::of(&[&a, &b, &c]);
+        let all = &agg.pages[&None];
+        assert_eq!(all.count, 3);
+        // Oldest day first; within a day, the feed's order (newest first here).
+        assert_eq!(all.days.len(), 2);
+        let day = &all.days[1];
+        assert_eq!(day.counted, vec![10_000.0, 42_500.0]);
+        assert_eq!(day.first_id, "a");
+        assert_eq!(day.lines, "\nRunning: Evening run · 10.0 km\nCycling: Commute · 42.5 km");
+        // One page per sport, counting that sport's activities only.
+        let ride = &agg.pages[&Some(sport_index(Sport::Cycling))];
+        assert_eq!(ride.count, 2);
+        assert_eq!(ride.days[1].counted, vec![42_500.0]);
+        assert_eq!(agg.member, (3, 72_500.0, 3.0 * 3600.0));
+        assert_eq!(agg.parts.iter().filter(|p| p.first_of_sport).count(), 3);
+    }
+
+    #[test]
+    fn the_community_share_has_years_daily_totals_and_the_longest_streak() {
+        let a = summary("a", "2025-01-01T10:00:00Z", Sport::Running, 5.4, "x");
+        let b = summary("b", "2024-12-31T10:00:00Z", Sport::Running, 5.0, "y");
+        let c = summary("c", "2024-12-30T10:00:00Z", Sport::Cycling, 30.0, "z");
+        let d = summary("d", "2024-12-20T10:00:00Z", Sport::Cycling, 30.0, "w");
+        let agg = CommunityAgg::of(&[&a, &b, &c, &d]);
+        assert_eq!(agg.streak_days, 3);
+        assert_eq!(agg.all.count, 4);
+        assert_eq!(agg.years[&2024].count, 3);
+        assert_eq!(agg.years[&2025].distance_m, 5_400.0);
+        assert_eq!(agg.newest, time::Date::from_calendar_date(2025, time::Month::January, 1).ok());
+        let first = agg.days.values().next().map(|(d, v)| (d.as_str(), *v));
+        assert_eq!(first, Some(("2024-12-20", [1.0, 30_000.0, 0.0, 3600.0])));
+        assert_eq!(PeriodRow::of(&[]).count, 0);
+    }
+}
