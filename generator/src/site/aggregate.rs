@@ -18,7 +18,7 @@
 //! changing) and are looked up when a page is assembled, once per day cell.
 
 use super::templates::{format_distance, format_duration};
-use super::view::{display_title, local_date, sport_meta};
+use super::view::{display_title, sport_meta};
 use crate::merge::MergedUser;
 use bincio_bas::{Sport, Summary, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,31 +72,59 @@ pub struct PartRecord {
     pub climb_m: f64,
 }
 
-/// One member's activities on one stats page, day by day.
+/// One member's activities on one stats page, day by day. The per-activity figures of all
+/// days are kept in a few flat vectors (a day holds its ranges of them): a share stays small
+/// enough to keep for every member of a large instance.
 #[derive(Debug, Default)]
 pub struct StatsPage {
     /// Activities counted on the page.
     pub count: usize,
     /// By local date, oldest first.
     pub days: Vec<StatsDay>,
+    /// Per activity, the distance it adds to the page.
+    counted: Vec<f64>,
+    /// Per activity, [`activity_time_s`].
+    times: Vec<f64>,
+    /// Per activity and sport leg of the page, (sport index, metres).
+    sport_distances: Vec<(usize, f64)>,
+    /// The tooltip lines, `\n{sport}: {title} · {figure}` per activity.
+    lines: String,
 }
 
-/// One member's activities of one local day on one stats page.
+/// One member's activities of one local day on one stats page (in feed order).
 #[derive(Debug)]
 pub struct StatsDay {
     /// The local date (`view::local_date`), the order of the page's days.
     pub date: time::Date,
-    /// Per activity, the distance it adds to the page.
-    pub counted: Vec<f64>,
-    /// Per activity and sport leg of the page, (sport index, metres), in order.
-    pub sport_distances: Vec<(usize, f64)>,
-    /// Per activity, [`activity_time_s`].
-    pub times: Vec<f64>,
-    /// The tooltip lines, `\n{sport}: {title} · {figure}` per activity.
-    pub lines: String,
     /// The first activity's start and ID: the cell links to the day's first activity.
     pub first_at: Timestamp,
-    pub first_id: String,
+    pub first_id: Box<str>,
+    /// Ranges of the page's vectors: activities, sport legs, tooltip text.
+    acts: (u32, u32),
+    legs: (u32, u32),
+    text: (u32, u32),
+}
+
+impl StatsPage {
+    /// Per activity of `day`, the distance it adds to the page.
+    pub fn counted(&self, day: &StatsDay) -> &[f64] {
+        &self.counted[day.acts.0 as usize..day.acts.1 as usize]
+    }
+
+    /// Per activity of `day`, the time it counts for.
+    pub fn times(&self, day: &StatsDay) -> &[f64] {
+        &self.times[day.acts.0 as usize..day.acts.1 as usize]
+    }
+
+    /// Per activity of `day` and sport leg of the page, (sport index, metres).
+    pub fn sport_distances(&self, day: &StatsDay) -> &[(usize, f64)] {
+        &self.sport_distances[day.legs.0 as usize..day.legs.1 as usize]
+    }
+
+    /// The tooltip lines of `day`'s activities.
+    pub fn lines(&self, day: &StatsDay) -> &str {
+        &self.lines[day.text.0 as usize..day.text.1 as usize]
+    }
 }
 
 impl StatsAgg {
@@ -160,34 +188,49 @@ pub fn counted(s: &Summary, sport: Option<Sport>) -> f64 {
 
 impl StatsPage {
     fn of(acts: &[&Summary], sport: Option<Sport>) -> StatsPage {
-        let mut by_day: BTreeMap<time::Date, StatsDay> = BTreeMap::new();
+        let mut by_day: BTreeMap<time::Date, Vec<&Summary>> = BTreeMap::new();
         for s in acts {
-            let date = s.started_at.0.date();
-            let day = by_day.entry(date).or_insert_with(|| StatsDay {
-                date,
-                counted: Vec::new(),
-                sport_distances: Vec::new(),
-                times: Vec::new(),
-                lines: String::new(),
-                first_at: s.started_at,
-                first_id: s.id.clone(),
-            });
-            let c = counted(s, sport);
-            day.counted.push(c);
-            day.sport_distances.extend(sport_distances(s, sport));
-            day.times.push(activity_time_s(s));
-            // A figure for every activity: its distance, else its time.
-            let figure = match Some(c).filter(|d| *d > 0.0) {
-                Some(d) => format_distance(Some(d)),
-                None => format_duration(Some(activity_time_s(s))),
-            };
-            day.lines.push_str(&format!(
-                "\n{}: {} · {figure}",
-                sport_meta(s.sport).2,
-                display_title(s),
-            ));
+            by_day.entry(s.started_at.0.date()).or_default().push(s);
         }
-        StatsPage { count: acts.len(), days: by_day.into_values().collect() }
+        let mut page = StatsPage { count: acts.len(), ..StatsPage::default() };
+        // Offsets fit in u32: a member has far fewer than 4 billion activities or bytes of
+        // tooltip text; `as` cannot truncate below that.
+        let at = |n: usize| n as u32;
+        for (date, list) in by_day {
+            let Some(first) = list.first() else { continue };
+            let (acts0, legs0, text0) =
+                (page.counted.len(), page.sport_distances.len(), page.lines.len());
+            for s in &list {
+                let c = counted(s, sport);
+                page.counted.push(c);
+                page.sport_distances.extend(sport_distances(s, sport));
+                page.times.push(activity_time_s(s));
+                // A figure for every activity: its distance, else its time.
+                let figure = match Some(c).filter(|d| *d > 0.0) {
+                    Some(d) => format_distance(Some(d)),
+                    None => format_duration(Some(activity_time_s(s))),
+                };
+                page.lines.push_str(&format!(
+                    "\n{}: {} · {figure}",
+                    sport_meta(s.sport).2,
+                    display_title(s),
+                ));
+            }
+            page.days.push(StatsDay {
+                date,
+                first_at: first.started_at,
+                first_id: first.id.as_str().into(),
+                acts: (at(acts0), at(page.counted.len())),
+                legs: (at(legs0), at(page.sport_distances.len())),
+                text: (at(text0), at(page.lines.len())),
+            });
+        }
+        page.counted.shrink_to_fit();
+        page.times.shrink_to_fit();
+        page.sport_distances.shrink_to_fit();
+        page.lines.shrink_to_fit();
+        page.days.shrink_to_fit();
+        page
     }
 }
 
@@ -198,9 +241,9 @@ pub struct CommunityAgg {
     pub years: BTreeMap<i32, PeriodRow>,
     /// Longest run of consecutive days with a listed activity.
     pub streak_days: usize,
-    /// Local date → (`YYYY-MM-DD`, [count, metres, metres climbed, seconds]), each figure
-    /// rounded per activity, as the page's "this week / this month" script reads them.
-    pub days: BTreeMap<time::Date, (String, [f64; 4])>,
+    /// Local date → [count, metres, metres climbed, seconds], each figure rounded per
+    /// activity, as the page's "this week / this month" script reads them.
+    pub days: BTreeMap<time::Date, [f64; 4]>,
     /// The newest listed activity's date.
     pub newest: Option<time::Date>,
 }
@@ -232,16 +275,14 @@ impl PeriodRow {
 impl CommunityAgg {
     fn of(listed: &[&Summary]) -> CommunityAgg {
         let mut by_year: BTreeMap<i32, Vec<&Summary>> = BTreeMap::new();
-        let mut days: BTreeMap<time::Date, (String, [f64; 4])> = BTreeMap::new();
+        let mut days: BTreeMap<time::Date, [f64; 4]> = BTreeMap::new();
         for s in listed {
             by_year.entry(s.started_at.0.year()).or_default().push(s);
-            let e = days
-                .entry(s.started_at.0.date())
-                .or_insert_with(|| (local_date(&s.started_at), [0.0; 4]));
-            e.1[0] += 1.0;
-            e.1[1] += s.distance_m.unwrap_or(0.0).round();
-            e.1[2] += s.elevation_gain_m.unwrap_or(0.0).round();
-            e.1[3] += s.duration_s.unwrap_or(0) as f64;
+            let e = days.entry(s.started_at.0.date()).or_default();
+            e[0] += 1.0;
+            e[1] += s.distance_m.unwrap_or(0.0).round();
+            e[2] += s.elevation_gain_m.unwrap_or(0.0).round();
+            e[3] += s.duration_s.unwrap_or(0) as f64;
         }
         CommunityAgg {
             all: PeriodRow::of(listed),
@@ -251,6 +292,11 @@ impl CommunityAgg {
             days,
         }
     }
+}
+
+/// `YYYY-MM-DD` of a local date: what `view::local_date` writes for a start on that date.
+pub fn day_key(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// Longest run of consecutive days among `days` (ascending, distinct).
@@ -296,13 +342,16 @@ mod tests {
         // Oldest day first; within a day, the feed's order (newest first here).
         assert_eq!(all.days.len(), 2);
         let day = &all.days[1];
-        assert_eq!(day.counted, vec![10_000.0, 42_500.0]);
-        assert_eq!(day.first_id, "a");
-        assert_eq!(day.lines, "\nRunning: Evening run · 10.0 km\nCycling: Commute · 42.5 km");
+        assert_eq!(all.counted(day), [10_000.0, 42_500.0]);
+        assert_eq!(all.times(day), [3600.0, 3600.0]);
+        assert_eq!(&*day.first_id, "a");
+        assert_eq!(all.lines(day), "\nRunning: Evening run · 10.0 km\nCycling: Commute · 42.5 km");
+        assert_eq!(all.counted(&all.days[0]), [20_000.0]);
         // One page per sport, counting that sport's activities only.
         let ride = &agg.pages[&Some(sport_index(Sport::Cycling))];
         assert_eq!(ride.count, 2);
-        assert_eq!(ride.days[1].counted, vec![42_500.0]);
+        assert_eq!(ride.counted(&ride.days[1]), [42_500.0]);
+        assert_eq!(ride.sport_distances(&ride.days[1]), [(sport_index(Sport::Cycling), 42_500.0)]);
         assert_eq!(agg.member, (3, 72_500.0, 3.0 * 3600.0));
         assert_eq!(agg.parts.iter().filter(|p| p.first_of_sport).count(), 3);
     }
@@ -319,8 +368,9 @@ mod tests {
         assert_eq!(agg.years[&2024].count, 3);
         assert_eq!(agg.years[&2025].distance_m, 5_400.0);
         assert_eq!(agg.newest, time::Date::from_calendar_date(2025, time::Month::January, 1).ok());
-        let first = agg.days.values().next().map(|(d, v)| (d.as_str(), *v));
-        assert_eq!(first, Some(("2024-12-20", [1.0, 30_000.0, 0.0, 3600.0])));
+        let first = agg.days.iter().next().map(|(d, v)| (day_key(*d), *v));
+        assert_eq!(first, Some(("2024-12-20".to_owned(), [1.0, 30_000.0, 0.0, 3600.0])));
+        assert_eq!(day_key(d.started_at.0.date()), crate::site::view::local_date(&d.started_at));
         assert_eq!(PeriodRow::of(&[]).count, 0);
     }
 }

@@ -4,7 +4,7 @@
 //! build re-renders all of them (they are cheap).
 
 use super::super::SiteError;
-use super::super::aggregate::{CommunityAgg, PeriodRow};
+use super::super::aggregate::{CommunityAgg, PeriodRow, day_key};
 use super::super::escape::json_for_html;
 use super::super::render::Ctx;
 use super::super::view::sport_meta;
@@ -205,7 +205,7 @@ fn recent_days_json(shares: &[(&MergedUser, &CommunityAgg)]) -> String {
             serde_json::json!({
                 "handle": u.handle,
                 "name": super::user::display_name(u),
-                "days": c.days.range(from..).map(|(_, (d, v))| serde_json::json!([d, v[0], v[1], v[2], v[3]])).collect::<Vec<_>>(),
+                "days": c.days.range(from..).map(|(d, v)| serde_json::json!([day_key(*d), v[0], v[1], v[2], v[3]])).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -131,7 +131,9 @@ struct LegendSwatch {
 }
 
 /// One day of a stats page: total distance, distance per sport index, the members' shares.
-type DayAgg<'a> = (f64, BTreeMap<usize, f64>, &'a [(&'a str, &'a StatsDay)]);
+type DayAgg<'a> = (f64, BTreeMap<usize, f64>, &'a [Share<'a>]);
+/// One member's day on a stats page: (handle, the member's page, the day).
+type Share<'a> = (&'a str, &'a StatsPage, &'a StatsDay);
 /// One year: heatmap cells, distance, count, per-month (distance, count, seconds), seconds.
 type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize, f64); 12], f64);
 
@@ -320,19 +322,19 @@ fn stats_context(
     // Every activity counts (time, count), with a distance or without (indoor, gym): the
     // reference left the latter out, and with them whole years vanished.
     // The members' days by date; a stable sort keeps the members' order within a day.
-    let mut shares: Vec<(&str, &StatsDay)> =
-        pages.iter().flat_map(|(h, p)| p.days.iter().map(move |d| (*h, d))).collect();
-    shares.sort_by_key(|(_, d)| d.date);
+    let mut shares: Vec<Share<'_>> =
+        pages.iter().flat_map(|(h, p)| p.days.iter().map(move |d| (*h, *p, d))).collect();
+    shares.sort_by_key(|(_, _, d)| d.date);
     // Per day: total distance, distance per sport index, the members' shares.
     let mut days: Vec<DayAgg<'_>> = Vec::new();
-    for group in shares.chunk_by(|a, b| a.1.date == b.1.date) {
+    for group in shares.chunk_by(|a, b| a.2.date == b.2.date) {
         let mut total = 0.0;
         let mut sports: BTreeMap<usize, f64> = BTreeMap::new();
-        for (_, d) in group {
-            for c in &d.counted {
+        for (_, p, d) in group {
+            for c in p.counted(d) {
                 total += c;
             }
-            for (i, km) in &d.sport_distances {
+            for (i, km) in p.sport_distances(d) {
                 *sports.entry(*i).or_default() += km;
             }
         }
@@ -347,22 +349,22 @@ fn stats_context(
     // Year → cells, totals, months.
     let mut years: BTreeMap<i32, YearAgg> = BTreeMap::new();
     for (total, sports, group) in &days {
-        let Some((first_handle, first)) = group.first().copied() else { continue };
+        let Some((first_handle, _, first)) = group.first().copied() else { continue };
         let dt = first.first_at.0;
         let y = years
             .entry(dt.year())
             .or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0, 0.0); 12], 0.0));
         let colors: Vec<(&str, f64)> =
             sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
-        let lines: usize = group.iter().map(|(_, d)| d.lines.len()).sum();
+        let lines: usize = group.iter().map(|(_, p, d)| p.lines(d).len()).sum();
         let mut title =
             format!("{} — {}", format_date_long(&first.first_at), format_distance(Some(*total)));
         title.reserve(lines);
-        for (_, d) in *group {
-            title.push_str(&d.lines);
+        for (_, p, d) in *group {
+            title.push_str(p.lines(d));
         }
-        let count: usize = group.iter().map(|(_, d)| d.times.len()).sum();
-        let day_time: f64 = group.iter().flat_map(|(_, d)| d.times.iter().copied()).sum();
+        let count: usize = group.iter().map(|(_, p, d)| p.times(d).len()).sum();
+        let day_time: f64 = group.iter().flat_map(|(_, p, d)| p.times(d).iter().copied()).sum();
         // The cell links to the day's first activity (of whichever member on `/stats/`).
         let href =
             ctx.urls(first_handle, &first.first_id).map(|x| x.page.clone()).unwrap_or_default();
