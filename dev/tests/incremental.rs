@@ -96,9 +96,10 @@ fn sidecar(data: &Path, handle: &str, id: &str, yaml: &str) {
 fn incremental_jobs_equal_a_full_render_and_a_new_activity_rewrites_few_files() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
-    // 2 × 110: a user feed has 3 archive pages (48 cards each), the combined feed 5, the
-    // combined JSON feed 5 (50 each).
-    generate_instance(&data, 2, 110, SAMPLES).unwrap();
+    // 3 × 110: a user feed has 3 archive pages (48 cards each), the combined feed 7, the
+    // combined JSON feed 7 (50 each). Three users, so that the site stays a multi-user one
+    // when one of them is deleted.
+    generate_instance(&data, 3, 110, SAMPLES).unwrap();
     // The watcher's start-up render, with the users it loads kept for the jobs.
     let w = WatchSettings::new(opts(&data, &out), Duration::from_secs(1));
     site::render::build_cached(&opts(&data, &out), &mut w.loaded.lock().unwrap()).unwrap();
@@ -146,14 +147,38 @@ fn incremental_jobs_equal_a_full_render_and_a_new_activity_rewrites_few_files() 
     );
     assert_same_as_full_render(&data, &out, tmp.path(), "edit");
 
-    // Privacy: the same activity becomes private (unlisted), then public again.
+    // The other user changes the sport of one of their activities: the instance's stats
+    // (per-sport totals, a sport page more, the members table) and the community page
+    // change, from a job that renders only user01.
+    let stats = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap_or_default();
+    let (stats_before, community_before) =
+        (stats("stats/index.html"), stats("community/index.html"));
+    assert!(!out.join("stats/swimming/index.html").exists());
+    let other_id =
+        bincio_bas::Timestamp::from_unix_ms(1_767_225_600_000 - 90 * 61_200_000 - 3_600_000, 3600)
+            .unwrap()
+            .id_part();
+    assert!(data.join(format!("user01/activities/{other_id}.json")).is_file(), "{other_id}");
+    sidecar(&data, "user01", &other_id, "sport: swimming");
+    job(&w, "edit-sport-other-user", "user01", "edit", &[]);
+    assert!(out.join("stats/swimming/index.html").is_file());
+    assert_ne!(stats("stats/index.html"), stats_before);
+    assert_ne!(stats("community/index.html"), community_before);
+    assert_same_as_full_render(&data, &out, tmp.path(), "edit-other-user");
+
+    // Privacy: the same activity becomes private (unlisted), then public again; the
+    // instance's stats count it no more, then again.
+    let stats_before = stats("stats/index.html");
     sidecar(&data, "user00", &old_id, "title: \"Renamed ride\"\nprivate: true");
     job(&w, "privacy-private", "user00", "edit", &[]);
     assert!(!out.join(format!("activity/{old_id}/index.html")).exists());
+    assert!(!stats("stats/index.html").contains("Renamed ride"));
+    assert_ne!(stats("stats/index.html"), stats_before);
     assert_same_as_full_render(&data, &out, tmp.path(), "private");
     sidecar(&data, "user00", &old_id, "title: \"Renamed ride\"\nprivate: false");
     job(&w, "privacy-public", "user00", "edit", &[]);
     assert!(out.join(format!("activity/{old_id}/index.html")).is_file());
+    assert!(stats("stats/index.html").contains("Renamed ride"));
     assert_same_as_full_render(&data, &out, tmp.path(), "public");
 
     // A back-dated activity (older than all) for the other user.
@@ -183,6 +208,15 @@ fn incremental_jobs_equal_a_full_render_and_a_new_activity_rewrites_few_files() 
     job(&w, "delete-newest", "user00", "delete", &[]);
     assert!(!out.join(format!("activity/{}/index.html", newest.id)).exists());
     assert_same_as_full_render(&data, &out, tmp.path(), "delete");
+
+    // A deleted account (the daemon removes the folder and queues a rebuild): the shared
+    // pages (feeds, instance stats, community) forget the user.
+    let stats_before = stats("stats/index.html");
+    std::fs::remove_dir_all(data.join("user02")).unwrap();
+    job(&w, "delete-account", "user02", "rebuild", &[]);
+    assert!(!out.join("u/user02/index.html").exists());
+    assert_ne!(stats("stats/index.html"), stats_before);
+    assert_same_as_full_render(&data, &out, tmp.path(), "deleted-user");
 }
 
 /// Background work of the lane test: it finishes only once the user's edit, queued after it,

@@ -9,6 +9,8 @@
 //! Also owns the instance secret (`{root}/.site_secret`) that keys the unguessable tokens of
 //! unlisted activity URLs. The secret lives in the data directory, never in the output.
 
+use super::aggregate::UserAggregate;
+use super::urls::UrlCache;
 use crate::merge::{self, MergeError, MergedUser};
 use bincio_bas::fsx;
 use bincio_bas::layout::UserDir;
@@ -18,8 +20,9 @@ use bincio_bas::{
 };
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Why an instance could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,11 @@ pub struct Instance {
     /// JSON feed entry is made of, so a feed page whose cards did not change is not rendered
     /// again (see `render::PageKeys`).
     pub card_stamps: HashMap<String, HashMap<String, u64>>,
+    /// Per user, their share of the pages that list every member (`site::aggregate`):
+    /// computed when the user is merged, kept with them between the watcher's jobs.
+    pub aggregates: HashMap<String, Arc<UserAggregate>>,
+    /// Users this load merged rather than took unchanged from the [`LoadCache`].
+    pub reloaded: BTreeSet<String>,
     /// What each user's files were when loaded (for [`LoadCache`]).
     stamps: HashMap<String, UserStamp>,
     /// Followed instances' activities, from the federation cache (never the network).
@@ -82,6 +90,15 @@ impl Instance {
         self.users.iter().find(|u| u.handle == handle)
     }
 
+    /// A user's share of the shared pages (an empty one for a user the load did not see).
+    pub fn aggregate(&self, handle: &str) -> &UserAggregate {
+        static EMPTY: std::sync::OnceLock<UserAggregate> = std::sync::OnceLock::new();
+        match self.aggregates.get(handle) {
+            Some(a) => a,
+            None => EMPTY.get_or_init(UserAggregate::default),
+        }
+    }
+
     /// The card stamp of one activity (0 for one the load did not see).
     pub fn card_stamp(&self, handle: &str, id: &str) -> u64 {
         self.card_stamps.get(handle).and_then(|m| m.get(id)).copied().unwrap_or(0)
@@ -100,13 +117,22 @@ impl Instance {
 #[derive(Debug, Default)]
 pub struct LoadCache {
     users: HashMap<String, CachedUser>,
+    /// The activity URL claims and every user's URLs of the last build (`site::urls`).
+    pub urls: UrlCache,
+    /// The feed page keys of the last build (`render::PageKeys`), with their file's stamp.
+    pub page_keys: Option<KeptKeys>,
 }
+
+/// Feed page keys kept between builds: the stamp of `page-keys-{out}.json` when written
+/// (`urls::file_stamp`), and the keys.
+pub type KeptKeys = (super::urls::FileStamp, std::collections::BTreeMap<String, String>);
 
 #[derive(Debug)]
 struct CachedUser {
     stamp: UserStamp,
     user: MergedUser,
     cards: HashMap<String, u64>,
+    aggregate: Arc<UserAggregate>,
 }
 
 type UserStamp = Vec<Option<(u64, i64, i64, u64)>>;
@@ -114,12 +140,16 @@ type UserStamp = Vec<Option<(u64, i64, i64, u64)>>;
 impl LoadCache {
     /// Keep the users of a finished build, with the stamps taken when they were loaded.
     pub fn keep(&mut self, inst: Instance) {
-        let Instance { users, mut card_stamps, mut stamps, .. } = inst;
+        let Instance { users, mut card_stamps, mut stamps, mut aggregates, .. } = inst;
         self.users.clear();
         for user in users {
             let Some(stamp) = stamps.remove(&user.handle) else { continue };
             let cards = card_stamps.remove(&user.handle).unwrap_or_default();
-            self.users.insert(user.handle.clone(), CachedUser { stamp, user, cards });
+            let aggregate = match aggregates.remove(&user.handle) {
+                Some(a) => a,
+                None => Arc::new(UserAggregate::of(&user)),
+            };
+            self.users.insert(user.handle.clone(), CachedUser { stamp, user, cards, aggregate });
         }
     }
 }
@@ -218,7 +248,7 @@ pub fn load_instance_cached(
     let mut cached: HashMap<String, CachedUser> = std::mem::take(&mut cache.users);
     let jobs: Vec<(&bincio_bas::Handle, Option<CachedUser>)> =
         handles.iter().map(|h| (h, cached.remove(h.as_str()))).collect();
-    type Loaded = (MergedUser, UserStamp, HashMap<String, u64>);
+    type Loaded = (MergedUser, UserStamp, HashMap<String, u64>, Arc<UserAggregate>, bool);
     let users: Vec<Result<Loaded, LoadError>> = jobs
         .into_par_iter()
         .map(|(h, cached)| {
@@ -229,7 +259,7 @@ pub fn load_instance_cached(
                 && let Some(c) = cached
                 && c.stamp == stamp
             {
-                return Ok((c.user, c.stamp, c.cards));
+                return Ok((c.user, c.stamp, c.cards, c.aggregate, false));
             }
             let profile = read_profile(&user);
             if write {
@@ -245,15 +275,22 @@ pub fn load_instance_cached(
             // The merge may have rewritten `index.json` (the profile's name): stamp after.
             let stamp = if write { user_stamp(&user) } else { stamp };
             let cards = card_stamps(&merged);
-            Ok((merged, stamp, cards))
+            let aggregate = Arc::new(UserAggregate::of(&merged));
+            Ok((merged, stamp, cards, aggregate, true))
         })
         .collect();
     let mut stamps = HashMap::new();
     let mut card_stamps_by_user = HashMap::new();
+    let mut aggregates = HashMap::new();
+    let mut reloaded = BTreeSet::new();
     let mut merged_users = Vec::with_capacity(users.len());
     for r in users {
-        let (u, stamp, cards) = r?;
+        let (u, stamp, cards, aggregate, fresh) = r?;
+        if fresh {
+            reloaded.insert(u.handle.clone());
+        }
         stamps.insert(u.handle.clone(), stamp);
+        aggregates.insert(u.handle.clone(), aggregate);
         card_stamps_by_user.insert(u.handle.clone(), cards);
         merged_users.push(u);
     }
@@ -277,6 +314,8 @@ pub fn load_instance_cached(
         manifest,
         config,
         card_stamps: card_stamps_by_user,
+        aggregates,
+        reloaded,
         stamps,
         remotes,
         secret,

@@ -8,6 +8,7 @@
 //! never sees half a file. Nothing time-dependent is rendered, so two builds of the same
 //! data are byte-identical.
 
+pub mod aggregate;
 pub mod assets;
 pub mod device;
 pub mod escape;
@@ -20,6 +21,7 @@ pub mod svg;
 pub mod templates;
 pub mod timeseries;
 pub mod units;
+pub mod urls;
 pub mod view;
 
 use std::path::PathBuf;

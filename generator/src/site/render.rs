@@ -9,12 +9,13 @@
 //! record. A `--handle` build renders and cleans its user's scope plus the shared scope.
 //!
 //! Who owns `/activity/{id}/` when two users have an activity with the same ID is decided
-//! once and remembered in `{root}/.site/activity_urls.json` (see [`activity_urls`]), so the
+//! once and remembered in `{root}/.site/activity_urls.json` (see `site::urls`), so the
 //! URL does not depend on which users a build renders or in which order.
 
 use super::assets::{self, Vendor};
 use super::inputs::Inputs;
 use super::load::{self, Instance, LoadCache};
+use super::urls::{self, UrlInputs, Urls};
 use super::{BuildReport, SiteError, SiteOptions, pages};
 use crate::merge::{MergedActivity, MergedUser, shard_card};
 use bincio_bas::fsx;
@@ -22,7 +23,7 @@ use bincio_bas::layout::{self, SHARED_SCOPE, UserDir};
 use bincio_bas::{InstanceRoot, Privacy, Summary};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,15 +78,7 @@ fn world_readable(path: &Path) {
     let _ = path;
 }
 
-/// Where an activity lives in the output.
-#[derive(Clone, Debug)]
-pub struct ActivityUrls {
-    /// The page, `/activity/{id}/` or, when unlisted, `/activity/{id}-{token}/`.
-    pub page: String,
-    /// Folder URL of its published detail/track/timeseries/images.
-    pub data: String,
-    pub listed: bool,
-}
+pub use super::urls::ActivityUrls;
 
 /// Shared state of the page renderers.
 pub struct Ctx<'a> {
@@ -98,7 +91,7 @@ pub struct Ctx<'a> {
     pub theme_fp: String,
     /// Short hash of the output folder: build records and caches are kept per output.
     pub out_key: String,
-    urls: HashMap<(String, String), ActivityUrls>,
+    urls: Urls,
     /// Keys of the feed pages, to skip the unchanged ones.
     pub keys: PageKeys,
 }
@@ -116,11 +109,16 @@ pub struct PageKeys {
 }
 
 impl PageKeys {
-    fn load(path: PathBuf) -> PageKeys {
-        let old = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+    /// The keys of the last build into this output: those a long-running process kept
+    /// (`kept`) while the file is still the one it wrote, else the file's.
+    fn load(path: PathBuf, kept: &mut Option<load::KeptKeys>) -> PageKeys {
+        let old = match kept.take() {
+            Some((stamp, keys)) if urls::file_stamp(&path) == Some(stamp) => keys,
+            _ => std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default(),
+        };
         PageKeys { path, old, new: Mutex::new(BTreeMap::new()) }
     }
 
@@ -147,18 +145,27 @@ impl PageKeys {
         same
     }
 
-    /// Store the keys: this build's, plus, for a build of one user, the old keys of pages it
-    /// did not render that still exist (the other users' feeds).
-    fn save(self, everything: bool, out: &Path) -> Result<(), SiteError> {
+    /// Store the keys (and keep them in `kept`): this build's, plus, for a build of one
+    /// user, the old keys of pages it did not render that still exist: the feeds of users it
+    /// did not render (`untouched`, kept without looking: nothing of theirs was removed),
+    /// and any other whose file is still there.
+    fn save(
+        self,
+        everything: bool,
+        untouched: impl Fn(&str) -> bool,
+        out: &Path,
+        kept: &mut Option<load::KeptKeys>,
+    ) -> Result<(), SiteError> {
         let mut keys = self.new.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !everything {
             for (rel, key) in self.old {
-                if !keys.contains_key(&rel) && out.join(&rel).is_file() {
+                if !keys.contains_key(&rel) && (untouched(&rel) || out.join(&rel).is_file()) {
                     keys.insert(rel, key);
                 }
             }
         }
         fsx::write_json_if_changed(&self.path, &keys)?;
+        *kept = urls::file_stamp(&self.path).map(|stamp| (stamp, keys));
         Ok(())
     }
 }
@@ -189,7 +196,7 @@ pub struct SiteView {
 impl Ctx<'_> {
     /// URLs of one activity.
     pub fn urls(&self, handle: &str, id: &str) -> Option<&ActivityUrls> {
-        self.urls.get(&(handle.to_owned(), id.to_owned()))
+        self.urls.get(handle)?.get(id)
     }
 
     /// Render `template` with `context` (plus `site`) into `out/{rel}`.
@@ -347,10 +354,19 @@ fn build_scope(
     site.tile_origin = site.tile_url.as_deref().and_then(tile_origin);
     let root = InstanceRoot::new(&data);
     site.daemon = root.instance_db().exists();
-    let urls = activity_urls(&inst, &root, |h| scope.renders(h))?;
+    let urls = urls::activity_urls(
+        &UrlInputs {
+            users: &inst.users,
+            reloaded: &inst.reloaded,
+            token: &|h: &str, id: &str| inst.unlisted_token(h, id),
+            claims_path: &root.activity_url_claims(),
+        },
+        |h| scope.renders(h),
+        &mut cache.urls,
+    )?;
     let theme_fp = theme.fingerprint();
     let out_key = short_hash(&out_abs.to_string_lossy());
-    let keys = PageKeys::load(root.site_page_keys(&out_key));
+    let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
     let ctx = Ctx {
         inst: &inst,
         tera: &tera,
@@ -387,7 +403,13 @@ fn build_scope(
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
     }
     let removed = clean_up(&inst, &root, &data, &out_abs, &ctx.out_key, per_user, shared)?;
-    ctx.keys.save(matches!(scope, Scope::All), &out_abs)?;
+    // A page under `u/{h}/` of a user this build did not render is untouched by it.
+    let untouched = |rel: &str| {
+        rel.strip_prefix("u/")
+            .and_then(|r| r.split_once('/'))
+            .is_some_and(|(h, _)| !scope.renders(h) && inst.user(h).is_some())
+    };
+    ctx.keys.save(matches!(scope, Scope::All), untouched, &out_abs, &mut cache.page_keys)?;
 
     let report = BuildReport {
         users: inst.users.len(),
@@ -450,77 +472,6 @@ pub fn tile_origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let host = rest.split('/').next().filter(|h| !h.is_empty())?;
     Some(format!("{scheme}://{host}"))
-}
-
-/// Page and data URLs of every activity.
-///
-/// `/activity/{id}/` belongs to the user who published an activity with that ID first; a
-/// later user with the same ID (same start second) gets `/activity/{id}-{handle}/`. The
-/// owners are kept in `{root}/.site/activity_urls.json` (ID → handle), because neither the
-/// handle order nor the set of users a build renders says who was first:
-///
-/// - a claim is released when its owner no longer has the activity (deleted, or the user is);
-/// - only users this build renders (`may_claim`) take a free ID, in handle order, so a
-///   `--handle` build never changes the URL of a page it does not render;
-/// - without a claims file (a first build, or an instance built before the file existed)
-///   every user may claim, in handle order, which is how URLs were assigned before.
-///
-/// An unlisted activity keeps its claim (it is published under its tokened URL meanwhile),
-/// so listing it again gives it back its URL.
-fn activity_urls(
-    inst: &Instance,
-    root: &InstanceRoot,
-    may_claim: impl Fn(&str) -> bool,
-) -> Result<HashMap<(String, String), ActivityUrls>, SiteError> {
-    let path = root.activity_url_claims();
-    let stored: Option<BTreeMap<String, String>> = match std::fs::read(&path) {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(claims) => Some(claims),
-            Err(e) => {
-                // Losing the claims only risks reassigning contested IDs; it must not stop
-                // every build.
-                tracing::warn!(path = %path.display(), "unreadable, claims rebuilt: {e}");
-                None
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(SiteError::File { path, reason: e.to_string() }),
-    };
-    let bootstrap = stored.is_none();
-    let mut claims = stored.unwrap_or_default();
-    let existing: BTreeSet<(&str, &str)> = inst
-        .users
-        .iter()
-        .flat_map(|u| u.activities.iter().map(|a| (u.handle.as_str(), a.summary.id.as_str())))
-        .collect();
-    claims.retain(|id, h| existing.contains(&(h.as_str(), id.as_str())));
-    for u in inst.users.iter().filter(|u| bootstrap || may_claim(&u.handle)) {
-        for a in u.activities.iter().filter(|a| a.is_listed()) {
-            claims.entry(a.summary.id.clone()).or_insert_with(|| u.handle.clone());
-        }
-    }
-    fsx::write_json_if_changed(&path, &claims)?;
-
-    let mut map = HashMap::new();
-    for u in &inst.users {
-        for a in &u.activities {
-            let id = &a.summary.id;
-            let listed = a.is_listed();
-            let (page, data) = if listed {
-                let slug = if claims.get(id) == Some(&u.handle) {
-                    id.clone()
-                } else {
-                    format!("{id}-{}", u.handle)
-                };
-                (format!("/activity/{slug}/"), format!("/data/{}/_merged/activities/", u.handle))
-            } else {
-                let page = format!("/activity/{id}-{}/", inst.unlisted_token(&u.handle, id));
-                (page.clone(), page)
-            };
-            map.insert((u.handle.clone(), id.clone()), ActivityUrls { page, data, listed });
-        }
-    }
-    Ok(map)
 }
 
 /// `/data/{h}/_merged/`: the user's public BAS feed (year manifest, shards, athlete) and the
@@ -656,19 +607,28 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     let mut produced = Vec::new();
     let path = Path::new("data/index.json");
     produced.push(ctx.out.put("data/index.json", &fsx::to_json_bytes(path, &ctx.inst.manifest)?)?);
-    let mut all: Vec<FeedRow<'_>> = Vec::new();
+    // Each row with its start time, computed once for the sort.
+    let mut keyed: Vec<(i64, FeedRow<'_>)> = Vec::new();
     for u in &ctx.inst.users {
-        all.extend(
-            u.activities.iter().filter(|a| a.is_listed()).map(|a| FeedRow::Local(&u.handle, a)),
+        keyed.extend(
+            u.activities
+                .iter()
+                .filter(|a| a.is_listed())
+                .map(|a| (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a))),
         );
     }
     // Followed instances' activities (their URLs are absolute, `handle` is the label the
     // pages show: `alice` or `alice@host`).
-    all.extend(ctx.inst.remotes.items.iter().map(|(label, item)| FeedRow::Remote(label, item)));
-    all.sort_by(|a, b| {
-        let (sa, sb) = (a.summary(), b.summary());
-        sb.started_at.unix_ms().cmp(&sa.started_at.unix_ms()).then_with(|| sa.id.cmp(&sb.id))
-    });
+    keyed.extend(
+        ctx.inst
+            .remotes
+            .items
+            .iter()
+            .map(|(label, item)| (item.summary.started_at.unix_ms(), FeedRow::Remote(label, item))),
+    );
+    // Newest first, then by ID; a stable sort keeps the users' order on a tie.
+    keyed.sort_by(|(ma, a), (mb, b)| mb.cmp(ma).then_with(|| a.summary().id.cmp(&b.summary().id)));
+    let all: Vec<FeedRow<'_>> = keyed.into_iter().map(|(_, row)| row).collect();
     let card = |row: &FeedRow<'_>| match row {
         FeedRow::Local(handle, a) => {
             let mut s = shard_card(&a.summary);

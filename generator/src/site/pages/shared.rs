@@ -4,11 +4,12 @@
 //! build re-renders all of them (they are cheap).
 
 use super::super::SiteError;
+use super::super::aggregate::{CommunityAgg, PeriodRow, day_key};
 use super::super::escape::json_for_html;
 use super::super::render::Ctx;
 use super::super::view::sport_meta;
 use super::feed::{FeedSpec, render_feed};
-use crate::merge::MergedActivity;
+use crate::merge::{MergedActivity, MergedUser};
 use crate::site::templates::{format_distance, format_duration};
 use bincio_bas::Sport;
 use serde::Serialize;
@@ -17,21 +18,23 @@ use std::collections::BTreeSet;
 /// Render the shared pages.
 pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     let mut produced = Vec::new();
-    let mut items: Vec<(&str, &MergedActivity)> = ctx
+    // Newest first, then by handle and ID. The start times are computed once: the sort of
+    // every member's activities compares them a million times at 60,000.
+    let mut keyed: Vec<(i64, &str, &MergedActivity)> = ctx
         .inst
         .users
         .iter()
         .flat_map(|u| {
-            u.activities.iter().filter(|a| a.is_listed()).map(move |a| (u.handle.as_str(), a))
+            u.activities
+                .iter()
+                .filter(|a| a.is_listed())
+                .map(move |a| (a.summary.started_at.unix_ms(), u.handle.as_str(), a))
         })
         .collect();
-    items.sort_by(|a, b| {
-        b.1.summary
-            .started_at
-            .unix_ms()
-            .cmp(&a.1.summary.started_at.unix_ms())
-            .then_with(|| (a.0, &a.1.summary.id).cmp(&(b.0, &b.1.summary.id)))
+    keyed.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0).then_with(|| (a.1, &a.2.summary.id).cmp(&(b.1, &b.2.summary.id)))
     });
+    let items: Vec<(&str, &MergedActivity)> = keyed.into_iter().map(|(_, h, a)| (h, a)).collect();
     let single = ctx.inst.single_user;
     produced.extend(render_feed(
         ctx,
@@ -104,21 +107,18 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     if single {
         redirects.push("stats");
     } else {
-        let items: Vec<(&str, &MergedActivity)> = ctx
-            .inst
-            .users
-            .iter()
-            .flat_map(|u| {
-                u.activities.iter().filter(|a| a.is_listed()).map(move |a| (u.handle.as_str(), a))
-            })
-            .collect();
         produced.extend(super::user::render_stats(
             ctx,
             &super::user::StatsScope {
                 base: "/stats/".to_owned(),
                 title: "Stats".to_owned(),
                 profile: None,
-                items,
+                parts: ctx
+                    .inst
+                    .users
+                    .iter()
+                    .map(|u| (u.handle.as_str(), &ctx.inst.aggregate(&u.handle).stats))
+                    .collect(),
                 members: true,
             },
         )?);
@@ -172,100 +172,78 @@ struct Period {
 
 /// Community leaderboard: all time and each calendar year, server-rendered (a visitor's
 /// "this week" would depend on the day they look; years do not, so output stays stable).
+/// Made from the members' shares (`site::aggregate`), not from every activity.
 fn render_community(ctx: &Ctx<'_>) -> Result<String, SiteError> {
-    let mut years: BTreeSet<i32> = BTreeSet::new();
-    for u in &ctx.inst.users {
-        for a in u.activities.iter().filter(|a| a.is_listed()) {
-            years.insert(a.summary.started_at.0.year());
-        }
-    }
-    let mut periods = vec![period(ctx, "all", "All time", None)];
+    let shares: Vec<(&MergedUser, &CommunityAgg)> =
+        ctx.inst.users.iter().map(|u| (u, &ctx.inst.aggregate(&u.handle).community)).collect();
+    let years: BTreeSet<i32> = shares.iter().flat_map(|(_, c)| c.years.keys().copied()).collect();
+    let mut periods = vec![period(&shares, "all", "All time", None)];
     for y in years.iter().rev() {
-        periods.push(period(ctx, &y.to_string(), &y.to_string(), Some(*y)));
+        periods.push(period(&shares, &y.to_string(), &y.to_string(), Some(*y)));
     }
     let mut c = tera::Context::new();
     c.insert("title", &format!("Community — {}", ctx.inst.name));
     c.insert("periods", &periods);
     // Inserted raw into a <script type="application/json"> (`| safe`): display names in it
     // are escaped for that element by `json_for_html`, not by Tera.
-    c.insert("recent_json", &recent_days_json(ctx));
+    c.insert("recent_json", &recent_days_json(&shares));
     ctx.render("pages/community.html", c, "community/index.html")
 }
 
 /// "This week" and "This month" depend on the visitor's day, so the page carries each
 /// user's daily totals of the 62 days before the newest listed activity (a fixed window, so
 /// the output stays deterministic) and a small script builds those two tables.
-fn recent_days_json(ctx: &Ctx<'_>) -> String {
-    let newest = ctx
-        .inst
-        .users
-        .iter()
-        .flat_map(|u| u.activities.iter().filter(|a| a.is_listed()))
-        .map(|a| a.summary.started_at.0.date())
-        .max();
-    let Some(newest) = newest else { return "[]".to_owned() };
+fn recent_days_json(shares: &[(&MergedUser, &CommunityAgg)]) -> String {
+    let Some(newest) = shares.iter().filter_map(|(_, c)| c.newest).max() else {
+        return "[]".to_owned();
+    };
     let from = newest - time::Duration::days(62);
-    let users: Vec<serde_json::Value> = ctx
-        .inst
-        .users
+    let users: Vec<serde_json::Value> = shares
         .iter()
-        .map(|u| {
+        .map(|(u, c)| {
             // date → [count, distance_m, elevation_m, duration_s]
-            let mut days: std::collections::BTreeMap<String, [f64; 4]> = Default::default();
-            for a in u.activities.iter().filter(|a| a.is_listed()) {
-                let s = &a.summary;
-                if s.started_at.0.date() < from {
-                    continue;
-                }
-                let e = days.entry(super::super::view::local_date(&s.started_at)).or_default();
-                e[0] += 1.0;
-                e[1] += s.distance_m.unwrap_or(0.0).round();
-                e[2] += s.elevation_gain_m.unwrap_or(0.0).round();
-                e[3] += s.duration_s.unwrap_or(0) as f64;
-            }
             serde_json::json!({
                 "handle": u.handle,
                 "name": super::user::display_name(u),
-                "days": days.into_iter().map(|(d, v)| serde_json::json!([d, v[0], v[1], v[2], v[3]])).collect::<Vec<_>>(),
+                "days": c.days.range(from..).map(|(d, v)| serde_json::json!([day_key(*d), v[0], v[1], v[2], v[3]])).collect::<Vec<_>>(),
             })
         })
         .collect();
     json_for_html(&users).unwrap_or_else(|_| "[]".to_owned())
 }
 
-fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {
+fn period(
+    shares: &[(&MergedUser, &CommunityAgg)],
+    key: &str,
+    label: &str,
+    year: Option<i32>,
+) -> Period {
+    let none = PeriodRow::of(&[]);
     let mut rows = Vec::new();
-    for u in &ctx.inst.users {
-        let listed: Vec<&MergedActivity> = u.activities.iter().filter(|a| a.is_listed()).collect();
-        let acts: Vec<&&MergedActivity> = listed
-            .iter()
-            .filter(|a| year.is_none_or(|y| a.summary.started_at.0.year() == y))
-            .collect();
-        let distance_m: f64 = acts.iter().filter_map(|a| a.summary.distance_m).sum();
-        let elevation_m: f64 = acts.iter().filter_map(|a| a.summary.elevation_gain_m).sum();
-        let time_s: i64 = acts.iter().filter_map(|a| a.summary.duration_s).sum();
-        let sports: BTreeSet<usize> = acts
-            .iter()
-            .map(|a| Sport::ALL.iter().position(|s| *s == a.summary.sport).unwrap_or(6))
-            .collect();
+    for (u, c) in shares {
+        let r = match year {
+            None => &c.all,
+            Some(y) => c.years.get(&y).unwrap_or(&none),
+        };
         rows.push(Row {
             handle: u.handle.clone(),
             name: super::user::display_name(u),
-            count: acts.len(),
-            distance: format_distance(Some(distance_m)),
-            distance_m,
-            elevation: format!("{} m", elevation_m.round()),
-            elevation_m,
-            time: format_duration(Some(time_s as f64)),
-            time_s,
-            sports: sports
+            count: r.count,
+            distance: format_distance(Some(r.distance_m)),
+            distance_m: r.distance_m,
+            elevation: format!("{} m", r.elevation_m.round()),
+            elevation_m: r.elevation_m,
+            time: format_duration(Some(r.time_s as f64)),
+            time_s: r.time_s,
+            sports: r
+                .sports
                 .iter()
                 .map(|i| {
                     let (id, _, label) = sport_meta(Sport::ALL[*i]);
                     (id, label)
                 })
                 .collect(),
-            streak_days: longest_streak(&listed),
+            streak_days: c.streak_days,
         });
     }
     rows.sort_by(|a, b| {
@@ -284,21 +262,4 @@ fn period(ctx: &Ctx<'_>, key: &str, label: &str, year: Option<i32>) -> Period {
         total_elevation: format!("{} km↑", (e / 1000.0).round()),
         total_time: format_duration(Some(t as f64)),
     }
-}
-
-/// Longest run of consecutive local days with a listed activity.
-pub fn longest_streak(acts: &[&MergedActivity]) -> usize {
-    let days: BTreeSet<time::Date> = acts.iter().map(|a| a.summary.started_at.0.date()).collect();
-    let mut best = 0;
-    let mut run = 0;
-    let mut prev: Option<time::Date> = None;
-    for d in days {
-        run = match prev {
-            Some(p) if p.next_day() == Some(d) => run + 1,
-            _ => 1,
-        };
-        best = best.max(run);
-        prev = Some(d);
-    }
-    best
 }

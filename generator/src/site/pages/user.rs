@@ -1,10 +1,12 @@
 //! A user's pages: feed (paginated, per sport), stats (calendar heatmaps per sport filter),
 //! athlete (records, best climbs, power curve, zones) and the Atom feed. Only listed
-//! activities appear on any of them. The stats pages are built by [`render_stats`] over any
-//! set of (handle, activity), so the instance's `/stats/` (every member's, rendered with
-//! the shared pages) is the same page as a user's and cannot count differently.
+//! activities appear on any of them. The stats pages are built by [`render_stats`] from the
+//! members' shares (`site::aggregate`) of any set of members, so the instance's `/stats/`
+//! (every member's, rendered with the shared pages) is the same page as a user's and cannot
+//! count differently.
 
 use super::super::SiteError;
+use super::super::aggregate::{StatsAgg, StatsDay, StatsPage};
 use super::super::render::{Ctx, by_sport};
 use super::super::svg::{self, CurveLine, DayCell};
 use super::super::view::{self, Link, format_date, format_date_long, local_date, sport_meta};
@@ -79,7 +81,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
             base: format!("{base}stats/"),
             title: format!("@{} Stats", u.handle),
             profile: Some(profile("stats")),
-            items: listed.clone(),
+            parts: vec![(u.handle.as_str(), &ctx.inst.aggregate(&u.handle).stats)],
             members: false,
         },
     )?);
@@ -128,15 +130,12 @@ struct LegendSwatch {
     opacity: f64,
 }
 
-/// One day: total distance, distance per sport index, the activities.
-type DayAgg<'a> = (f64, BTreeMap<usize, f64>, Vec<(&'a str, &'a Summary)>);
+/// One day of a stats page: total distance, distance per sport index, the members' shares.
+type DayAgg<'a> = (f64, BTreeMap<usize, f64>, &'a [Share<'a>]);
+/// One member's day on a stats page: (handle, the member's page, the day).
+type Share<'a> = (&'a str, &'a StatsPage, &'a StatsDay);
 /// One year: heatmap cells, distance, count, per-month (distance, count, seconds), seconds.
 type YearAgg = (Vec<DayCell>, f64, usize, [(f64, usize, f64); 12], f64);
-
-/// The time an activity counts for on the stats page: moving time, else elapsed.
-fn activity_time_s(s: &Summary) -> f64 {
-    s.moving_time_s.or(s.duration_s).unwrap_or(0).max(0) as f64
-}
 
 /// Which activities a set of stats pages counts and where they live: a user's
 /// (`/u/{h}/stats/`) or the whole instance's (`/stats/`, every member's listed activities).
@@ -147,8 +146,9 @@ pub(super) struct StatsScope<'a> {
     pub title: String,
     /// The profile header of a user's pages.
     pub profile: Option<ProfileView>,
-    /// (handle, activity), listed activities only.
-    pub items: Vec<(&'a str, &'a MergedActivity)>,
+    /// (handle, the member's share of the stats pages, `site::aggregate`), in instance
+    /// order: the counted activities are the members' listed ones, in this order.
+    pub parts: Vec<(&'a str, &'a StatsAgg)>,
     /// Show the members table (the instance's page).
     pub members: bool,
 }
@@ -159,14 +159,15 @@ pub(super) fn render_stats(
     ctx: &Ctx<'_>,
     scope: &StatsScope<'_>,
 ) -> Result<Vec<String>, SiteError> {
-    let mut groups: BTreeMap<usize, Vec<(&str, &MergedActivity)>> = BTreeMap::new();
-    for (h, a) in &scope.items {
-        let mut idx: Vec<usize> =
-            a.summary.sport_parts().iter().map(|p| sport_index(p.sport)).collect();
-        idx.sort_unstable();
-        idx.dedup();
-        for i in idx {
-            groups.entry(i).or_default().push((*h, *a));
+    // Sport pages present, each with the members' shares of it in order.
+    let mut groups: BTreeMap<usize, Vec<(&str, &StatsPage)>> = BTreeMap::new();
+    let mut all: Vec<(&str, &StatsPage)> = Vec::new();
+    for (h, agg) in &scope.parts {
+        for (idx, page) in &agg.pages {
+            match idx {
+                None => all.push((*h, page)),
+                Some(i) => groups.entry(*i).or_default().push((*h, page)),
+            }
         }
     }
     let links = |active: Option<Sport>| -> Vec<Link> {
@@ -193,19 +194,19 @@ pub(super) fn render_stats(
         }
     };
     let mut produced = Vec::new();
-    let mut c = stats_context(ctx, &scope.title, &scope.items, None);
+    let mut c = stats_context(ctx, &scope.title, &all, None);
     c.insert("sport_links", &links(None));
-    c.insert("sport_totals", &sport_totals(ctx, &scope.items));
+    c.insert("sport_totals", &sport_totals(ctx, &scope.parts));
     if scope.members {
-        c.insert("members", &member_rows(ctx, &scope.items));
+        c.insert("members", &member_rows(ctx, &scope.parts));
     }
     if let Some(p) = &scope.profile {
         c.insert("profile", p);
     }
     produced.push(ctx.render("pages/stats.html", c, &rel(None))?);
-    for (idx, acts) in &groups {
+    for (idx, pages) in &groups {
         let s = Sport::ALL[*idx];
-        let mut c = stats_context(ctx, &scope.title, acts, Some(s));
+        let mut c = stats_context(ctx, &scope.title, pages, Some(s));
         c.insert("sport_links", &links(Some(s)));
         if let Some(p) = &scope.profile {
             c.insert("profile", p);
@@ -229,23 +230,19 @@ struct SportTotal {
     elevation_si: f64,
 }
 
-fn sport_totals(ctx: &Ctx<'_>, items: &[(&str, &MergedActivity)]) -> Vec<SportTotal> {
-    // sport index → (activities, metres, seconds, metres climbed)
+fn sport_totals(ctx: &Ctx<'_>, parts: &[(&str, &StatsAgg)]) -> Vec<SportTotal> {
+    // sport index → (activities, metres, seconds, metres climbed), added part by part in
+    // the members' order.
     let mut by: BTreeMap<usize, (usize, f64, f64, f64)> = BTreeMap::new();
-    for (_, a) in items {
-        let mut seen = Vec::new();
-        for p in a.summary.sport_parts() {
-            let i = sport_index(p.sport);
-            let e = by.entry(i).or_default();
-            // An activity counts once per sport, however many of its legs have it.
-            if !seen.contains(&i) {
-                seen.push(i);
-                e.0 += 1;
-            }
-            e.1 += p.distance_m.unwrap_or(0.0);
-            e.2 += p.moving_time_s.or(p.duration_s).unwrap_or(0).max(0) as f64;
-            e.3 += p.elevation_gain_m.unwrap_or(0.0);
+    for p in parts.iter().flat_map(|(_, agg)| &agg.parts) {
+        let e = by.entry(p.sport).or_default();
+        // An activity counts once per sport, however many of its legs have it.
+        if p.first_of_sport {
+            e.0 += 1;
         }
+        e.1 += p.distance_m;
+        e.2 += p.seconds;
+        e.3 += p.climb_m;
     }
     let units = ctx.inst.config.units;
     let mut rows: Vec<SportTotal> = by
@@ -290,14 +287,9 @@ struct MemberRow {
     time: String,
 }
 
-fn member_rows(ctx: &Ctx<'_>, items: &[(&str, &MergedActivity)]) -> Vec<MemberRow> {
-    let mut by: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();
-    for (h, a) in items {
-        let e = by.entry(*h).or_default();
-        e.0 += 1;
-        e.1 += a.summary.distance_m.unwrap_or(0.0);
-        e.2 += activity_time_s(&a.summary);
-    }
+fn member_rows(ctx: &Ctx<'_>, parts: &[(&str, &StatsAgg)]) -> Vec<MemberRow> {
+    let by: BTreeMap<&str, (usize, f64, f64)> =
+        parts.iter().filter(|(_, agg)| agg.member.0 > 0).map(|(h, agg)| (*h, agg.member)).collect();
     let units = ctx.inst.config.units;
     let mut rows: Vec<MemberRow> = ctx
         .inst
@@ -319,43 +311,36 @@ fn member_rows(ctx: &Ctx<'_>, items: &[(&str, &MergedActivity)]) -> Vec<MemberRo
     rows
 }
 
+/// One stats page from the members' shares of it (in instance order). Each day's figures
+/// are added activity by activity in that order, as if from one list of activities.
 fn stats_context(
     ctx: &Ctx<'_>,
     title: &str,
-    acts: &[(&str, &MergedActivity)],
+    pages: &[(&str, &StatsPage)],
     sport: Option<Sport>,
 ) -> tera::Context {
-    // Distance per sport of an activity: a multisport activity's legs each count under their
-    // own sport, and a sport's page counts only that sport's legs.
-    let sport_distances = |s: &bincio_bas::Summary| -> Vec<(usize, f64)> {
-        s.sport_parts()
-            .iter()
-            .filter(|p| sport.is_none_or(|x| p.sport == x))
-            .map(|p| (sport_index(p.sport), p.distance_m.unwrap_or(0.0)))
-            .collect()
-    };
-    // The distance an activity adds to this page: all of it on the all-sports page
-    // (transitions included), its legs of the page's sport on a sport's page.
-    let counted = |s: &bincio_bas::Summary| -> f64 {
-        match sport {
-            None => s.distance_m.unwrap_or(0.0),
-            Some(_) => sport_distances(s).iter().map(|(_, d)| d).sum(),
-        }
-    };
     // Every activity counts (time, count), with a distance or without (indoor, gym): the
     // reference left the latter out, and with them whole years vanished.
-    // Day key (local date) → (total distance, per-sport distance, activities).
-    let mut days: BTreeMap<String, DayAgg<'_>> = BTreeMap::new();
-    for (h, a) in acts {
-        let s = &a.summary;
-        let e = days.entry(local_date(&s.started_at)).or_default();
-        e.0 += counted(s);
-        for (i, d) in sport_distances(s) {
-            *e.1.entry(i).or_default() += d;
+    // The members' days by date; a stable sort keeps the members' order within a day.
+    let mut shares: Vec<Share<'_>> =
+        pages.iter().flat_map(|(h, p)| p.days.iter().map(move |d| (*h, *p, d))).collect();
+    shares.sort_by_key(|(_, _, d)| d.date);
+    // Per day: total distance, distance per sport index, the members' shares.
+    let mut days: Vec<DayAgg<'_>> = Vec::new();
+    for group in shares.chunk_by(|a, b| a.2.date == b.2.date) {
+        let mut total = 0.0;
+        let mut sports: BTreeMap<usize, f64> = BTreeMap::new();
+        for (_, p, d) in group {
+            for c in p.counted(d) {
+                total += c;
+            }
+            for (i, km) in p.sport_distances(d) {
+                *sports.entry(*i).or_default() += km;
+            }
         }
-        e.2.push((*h, s));
+        days.push((total, sports, group));
     }
-    let mut totals: Vec<f64> = days.values().map(|d| d.0).collect();
+    let mut totals: Vec<f64> = days.iter().map(|d| d.0).collect();
     totals.sort_by(f64::total_cmp);
     let rank = |v: f64| {
         let n = totals.partition_point(|x| *x <= v);
@@ -363,32 +348,26 @@ fn stats_context(
     };
     // Year → cells, totals, months.
     let mut years: BTreeMap<i32, YearAgg> = BTreeMap::new();
-    for (date, (total, sports, list)) in &days {
-        let Some((first_handle, first)) = list.first().copied() else { continue };
-        let dt = first.started_at.0;
+    for (total, sports, group) in &days {
+        let Some((first_handle, _, first)) = group.first().copied() else { continue };
+        let dt = first.first_at.0;
         let y = years
             .entry(dt.year())
             .or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0, 0.0); 12], 0.0));
         let colors: Vec<(&str, f64)> =
             sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
+        let lines: usize = group.iter().map(|(_, p, d)| p.lines(d).len()).sum();
         let mut title =
-            format!("{} — {}", format_date_long(&first.started_at), format_distance(Some(*total)));
-        for (_, s) in list {
-            // A figure for every activity: its distance, else its time.
-            let figure = match Some(counted(s)).filter(|d| *d > 0.0) {
-                Some(d) => format_distance(Some(d)),
-                None => format_duration(Some(activity_time_s(s))),
-            };
-            title.push_str(&format!(
-                "\n{}: {} · {figure}",
-                sport_meta(s.sport).2,
-                view::display_title(s),
-            ));
+            format!("{} — {}", format_date_long(&first.first_at), format_distance(Some(*total)));
+        title.reserve(lines);
+        for (_, p, d) in *group {
+            title.push_str(p.lines(d));
         }
-        let day_time: f64 = list.iter().map(|(_, s)| activity_time_s(s)).sum();
+        let count: usize = group.iter().map(|(_, p, d)| p.times(d).len()).sum();
+        let day_time: f64 = group.iter().flat_map(|(_, p, d)| p.times(d).iter().copied()).sum();
         // The cell links to the day's first activity (of whichever member on `/stats/`).
-        let href = ctx.urls(first_handle, &first.id).map(|x| x.page.clone()).unwrap_or_default();
-        let _ = date;
+        let href =
+            ctx.urls(first_handle, &first.first_id).map(|x| x.page.clone()).unwrap_or_default();
         y.0.push(DayCell {
             ordinal0: dt.ordinal() - 1,
             color: svg::mix_weighted(&colors),
@@ -397,11 +376,11 @@ fn stats_context(
             href,
         });
         y.1 += total;
-        y.2 += list.len();
+        y.2 += count;
         y.4 += day_time;
         let m = usize::from(u8::from(dt.month())) - 1;
         y.3[m].0 += total;
-        y.3[m].1 += list.len();
+        y.3[m].1 += count;
         y.3[m].2 += day_time;
     }
     const MONTHS: [&str; 12] =
@@ -449,12 +428,8 @@ fn stats_context(
     c.insert("years", &year_views);
     c.insert("legend", &legend);
     c.insert("legend_max", &format!("{max_km} km"));
-    c.insert("count_label", &count_label(acts.len()));
+    c.insert("count_label", &count_label(pages.iter().map(|(_, p)| p.count).sum()));
     c
-}
-
-fn sport_index(s: Sport) -> usize {
-    Sport::ALL.iter().position(|x| *x == s).unwrap_or(6)
 }
 
 #[derive(Serialize)]
