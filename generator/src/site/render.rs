@@ -894,5 +894,5 @@ pub fn by_sport(u: &MergedUser) -> BTreeMap<usize, Vec<&MergedActivity>> {
 
 /// True when the activity's location may be shown.
 pub fn has_location(a: &MergedActivity) -> bool {
-    a.detail.privacy != Privacy::NoGps
+    a.summary.privacy != Privacy::NoGps
 }
