@@ -438,9 +438,14 @@ fn the_merge_reads_every_spelling_of_a_sidecar() {
     ];
     for (text, private, hidden, description) in cases {
         inst.sidecar(id, text);
-        let m = bincio_gen::merge::merge_user(&inst.user(), false).unwrap();
+        // The merged detail is what the merge publishes in `_merged/activities/`.
+        let m = bincio_gen::merge::merge_user(&inst.user(), true).unwrap();
         assert!(m.warnings.is_empty(), "{text:?}: {:?}", m.warnings);
-        let d = &m.activities[0].detail;
+        let merged = inst.user().join("_merged/activities");
+        let d = &bincio_gen::merge::PublishedDetail::read(&merged, &m.activities[0].summary.id)
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(d.privacy == Privacy::Unlisted, *private, "{text:?}");
         let names = bincio_bas::HiddenStats::from_custom(Some(&d.custom)).names();
         assert_eq!(names, *hidden, "{text:?}");

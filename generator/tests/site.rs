@@ -991,3 +991,28 @@ fn local_time_offsets_and_multisport_legs_on_the_pages() {
     // The Edge 810 ride (41.3 km) and the fenix ride leg (28.9 km): 70.3 km in 2013 + 2015.
     assert!(cycling.contains("41.3 km") && cycling.contains("28.9 km"));
 }
+
+/// A build holds no activity's detail: the page is made from the merged detail file the
+/// merge wrote (`_merged/activities/{id}.json`), and its fingerprint hashes that file. An
+/// edit that reaches the detail alone (a description: no card or listing shows it) must
+/// still re-render the page, in a `--handle` build and in a full one.
+#[test]
+fn an_edit_reaching_only_the_detail_rerenders_the_activity_page() {
+    let s = scratch();
+    build(&s.data, &s.out, None);
+    let id = "2016-12-06T133920Z";
+    let page = s.out.join(format!("activity/{id}/index.html"));
+    let detail = s.data.join(format!("dave/_merged/activities/{id}.json"));
+    let edits = s.data.join("dave/edits");
+    std::fs::create_dir_all(&edits).unwrap();
+    std::fs::write(edits.join(format!("{id}.md")), "A first description\n").unwrap();
+    build(&s.data, &s.out, Some("dave"));
+    assert!(std::fs::read_to_string(&detail).unwrap().contains("A first description"));
+    assert!(std::fs::read_to_string(&page).unwrap().contains("A first description"));
+    std::fs::write(edits.join(format!("{id}.md")), "A second description\n").unwrap();
+    let r = build(&s.data, &s.out, None);
+    assert!(r.files_written > 0, "{r:?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("A second description"), "the full build re-rendered the page");
+    assert!(!html.contains("A first description"));
+}

@@ -65,6 +65,9 @@ pub enum BenchKind {
     },
     /// Render a generated instance: full, no-change and `--handle` rebuilds.
     Build(BuildBench),
+    /// (internal) One measured build; prints a JSON line for `bench build`.
+    #[command(hide = true)]
+    BuildRun(build::BuildRunArgs),
     /// The daemon on loopback: GET /api/me throughput, login latency, resident memory.
     #[command(after_help = "Example:
   cargo build --release -p bincio-api -p bincio-dev
@@ -101,6 +104,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
         BenchKind::Extract(a) => extract::bench_extract(a),
         BenchKind::ExtractRun { input, user_dir } => extract::extract_run(input, user_dir),
         BenchKind::Build(b) => build::bench_build(b),
+        BenchKind::BuildRun(a) => build::build_run(a),
         BenchKind::Elevation { points, rounds } => elevation::bench_elevation(*points, *rounds),
         BenchKind::Parse { dir, rounds } => parse::bench_parse(dir, *rounds),
         BenchKind::Api { api_bin, requests, connections, logins } => {

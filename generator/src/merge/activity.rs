@@ -197,7 +197,7 @@ pub(super) fn merge_activity(
             }
         }
     }
-    Ok(Some((MergedActivity { summary, detail, has_track, has_timeseries, images }, changed)))
+    Ok(Some((MergedActivity { summary, has_track, has_timeseries, images }, changed)))
 }
 
 pub(super) fn read_timeseries(path: &Path) -> Result<Timeseries, (PathBuf, String)> {

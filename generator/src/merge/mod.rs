@@ -62,11 +62,18 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> MergeError +
     move |source| MergeError::Io { path: path.to_path_buf(), source }
 }
 
-/// One merged activity, as the site renders it.
+/// One merged activity, as a build holds it from loading to the end: its merged summary
+/// (everything a feed card, a listing, the stats, the records and the shared pages are made
+/// of) and which of its files are published.
+///
+/// Its merged detail (laps, legs, description, device, …) is not held: the merge writes it
+/// to `_merged/activities/{id}.json` and the activity's page reads it back from there
+/// ([`PublishedDetail`]), so a build, and the watcher's cache between jobs, holds summaries
+/// for the whole instance and details only for the pages being rendered (see
+/// `docs/site.md`, "How a build holds the instance").
 #[derive(Clone, Debug)]
 pub struct MergedActivity {
     pub summary: Summary,
-    pub detail: Detail,
     /// A `.geojson` track is published in `_merged/activities/`.
     pub has_track: bool,
     /// A `.timeseries.json` is published in `_merged/activities/`.
@@ -76,9 +83,38 @@ pub struct MergedActivity {
 }
 
 impl MergedActivity {
-    /// True when the activity appears in listings (not unlisted, not a duplicate).
+    /// True when the activity appears in listings (not unlisted). A duplicate recording
+    /// never becomes a `MergedActivity`: its choices are folded into the kept one's.
     pub fn is_listed(&self) -> bool {
-        self.summary.privacy != Privacy::Unlisted && self.detail.duplicate_of.is_none()
+        self.summary.privacy != Privacy::Unlisted
+    }
+}
+
+/// The merged detail of one activity as the last merge to disk published it,
+/// `{handle}/_merged/activities/{id}.json`, read back when the activity's page renders.
+///
+/// Only a user merged with `write == true` has current files there; the users a build
+/// renders always are (see `site::load`).
+#[derive(Debug)]
+pub struct PublishedDetail {
+    pub path: PathBuf,
+    /// The file's bytes, exactly as the merge wrote them: the page's fingerprint hashes
+    /// them, so an unchanged page costs a read and a hash, no parse.
+    pub bytes: Vec<u8>,
+}
+
+impl PublishedDetail {
+    /// Read activity `id`'s detail from `merged_activities` (`{handle}/_merged/activities/`).
+    pub fn read(merged_activities: &Path, id: &str) -> Result<PublishedDetail, MergeError> {
+        let path = merged_activities.join(layout::detail_name(id));
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        Ok(PublishedDetail { path, bytes })
+    }
+
+    /// The parsed detail.
+    pub fn parse(&self) -> Result<Detail, MergeError> {
+        serde_json::from_slice(&self.bytes)
+            .map_err(|source| MergeError::Json { path: self.path.clone(), source })
     }
 }
 

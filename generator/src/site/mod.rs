@@ -59,6 +59,9 @@ pub enum SiteError {
     Write(#[from] bincio_bas::fsx::FsxError),
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
+    /// A merged detail read back for its page (every variant names the file).
+    #[error(transparent)]
+    Merge(#[from] crate::merge::MergeError),
     #[error(
         "{path}: a browser library named in theme.toml is missing from the theme's vendor/ folder"
     )]

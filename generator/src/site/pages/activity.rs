@@ -17,7 +17,7 @@ use super::super::view::{
     self, format_date, format_time, render_markdown, sport_label, sport_meta,
 };
 use super::super::{device, figures};
-use crate::merge::{MergedActivity, MergedUser};
+use crate::merge::{MergedActivity, MergedUser, PublishedDetail};
 use crate::site::templates::format_duration;
 use bincio_bas::config::Units;
 use bincio_bas::fsx;
@@ -31,10 +31,13 @@ use std::path::Path;
 /// Render every activity page of a user (listed and unlisted), in parallel.
 ///
 /// A page is rendered again only when its fingerprint changed: everything it is made of (the
-/// merged summary and detail, its URLs, the published track and timeseries files, photos,
-/// the owner's athlete file, the theme and the site shell). Fingerprints live in
-/// `{root}/{handle}/.site_cache-{out}.json` (data directory, never published; one per output folder), so a no-change
-/// rebuild parses no timeseries and renders no activity page.
+/// merged summary, the bytes of its merged detail file, its URLs, the published track and
+/// timeseries files, photos, the owner's athlete file, the theme and the site shell).
+/// Fingerprints live in `{root}/{handle}/.site_cache-{out}.json` (data directory, never
+/// published; one per output folder), so a no-change rebuild parses no timeseries and no
+/// detail and renders no activity page. The detail is read from `_merged/activities/` per
+/// activity, here, not kept by the load: a build holds the details of the pages it is
+/// rendering, not the instance's (`docs/site.md`, "How a build holds the instance").
 pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteError> {
     let cache_path = ctx.data_dir.join(&u.handle).join(format!(".site_cache-{}.json", ctx.out_key));
     let cache: BTreeMap<String, CacheEntry> = std::fs::read(&cache_path)
@@ -42,12 +45,16 @@ pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, S
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let athlete_fp = sha_hex(&[serde_json::to_vec(&u.athlete).unwrap_or_default().as_slice()]);
+    let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let results: Vec<Result<(String, CacheEntry), SiteError>> = u
         .activities
         .par_iter()
         .map(|a| {
-            let fp = fingerprint(ctx, u, a, &athlete_fp);
             let id = a.summary.id.clone();
+            // The merged detail is read here, one activity at a time, not held by the load
+            // (`merge::MergedActivity`): only the pages being rendered have theirs in memory.
+            let detail = PublishedDetail::read(&merged, &id)?;
+            let fp = fingerprint(ctx, u, a, &detail.bytes, &athlete_fp);
             if let Some(e) = cache.get(&id)
                 && e.fp == fp
                 && e.files.iter().all(|f| ctx.out.root.join(f).is_file())
@@ -57,7 +64,9 @@ pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, S
                 ctx.out.unchanged.fetch_add(e.files.len(), std::sync::atomic::Ordering::Relaxed);
                 return Ok((id, e.clone()));
             }
-            let files = render_activity(ctx, u, a)?;
+            let d = detail.parse()?;
+            drop(detail);
+            let files = render_activity(ctx, u, a, &d)?;
             Ok((id, CacheEntry { fp, files }))
         })
         .collect();
@@ -112,7 +121,14 @@ fn file_stamp(p: &Path) -> String {
     }
 }
 
-fn fingerprint(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity, athlete_fp: &str) -> String {
+/// `detail` is the merged detail file's bytes (what the page's detail fields come from).
+fn fingerprint(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    a: &MergedActivity,
+    detail: &[u8],
+    athlete_fp: &str,
+) -> String {
     let id = &a.summary.id;
     let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let urls = ctx
@@ -131,7 +147,7 @@ fn fingerprint(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity, athlete_fp: &s
         ctx.theme_fp.as_bytes(),
         serde_json::to_vec(&ctx.site).unwrap_or_default().as_slice(),
         serde_json::to_vec(&a.summary).unwrap_or_default().as_slice(),
-        serde_json::to_vec(&a.detail).unwrap_or_default().as_slice(),
+        detail,
         urls.as_bytes(),
         stamps.join("|").as_bytes(),
         athlete_fp.as_bytes(),
@@ -285,13 +301,13 @@ fn render_activity(
     ctx: &Ctx<'_>,
     u: &MergedUser,
     a: &MergedActivity,
+    d: &Detail,
 ) -> Result<Vec<String>, SiteError> {
     let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(Vec::new()) };
     let mut produced = Vec::new();
     let page_dir = urls.page.trim_start_matches('/').to_owned();
     let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let id = &a.summary.id;
-    let d = &a.detail;
     let s = &a.summary;
 
     // Unlisted: publish its files inside the tokened folder (listed as produced by the caller).
