@@ -219,6 +219,33 @@ fn incremental_jobs_equal_a_full_render_and_a_new_activity_rewrites_few_files() 
     assert_same_as_full_render(&data, &out, tmp.path(), "deleted-user");
 }
 
+/// Every page shows the site's shell (a single-user site's navigation leads to its one user,
+/// a multi-user site's to everyone): when an account's job turns a two-member site into a
+/// single-user one, or back, the other member's pages change too, and the job renders them.
+#[test]
+fn a_job_that_changes_the_site_shell_renders_every_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    generate_instance(&data, 2, 8, SAMPLES).unwrap();
+    let w = WatchSettings::new(opts(&data, &out), Duration::from_secs(1));
+    site::render::build_cached(&opts(&data, &out), &mut w.loaded.lock().unwrap()).unwrap();
+    let nav = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap();
+    assert!(nav("u/user00/index.html").contains(r#"data-single-user="false""#));
+
+    // The daemon deletes user01's folder and queues a rebuild: user00 is alone.
+    let kept = tmp.path().join("user01-kept");
+    std::fs::rename(data.join("user01"), &kept).unwrap();
+    job(&w, "delete-account", "user01", "rebuild", &[]);
+    assert!(nav("u/user00/index.html").contains(r#"data-single-user="true""#));
+    assert_same_as_full_render(&data, &out, tmp.path(), "single-user");
+
+    // A second account again: user00's pages return to the multi-user shell.
+    std::fs::rename(&kept, data.join("user01")).unwrap();
+    job(&w, "new-account", "user01", "rebuild", &[]);
+    assert!(nav("u/user00/index.html").contains(r#"data-single-user="false""#));
+    assert_same_as_full_render(&data, &out, tmp.path(), "multi-user-again");
+}
+
 /// Background work of the lane test: it finishes only once the user's edit, queued after it,
 /// is done, which it cannot be if background work runs in front of user jobs (it then gives
 /// up after a minute and the job fails, saying so).

@@ -108,6 +108,15 @@ impl InstanceRoot {
         self.site_dir().join(format!("page-keys-{out_key}.json"))
     }
 
+    /// `{root}/.site/shell-{out}.txt`: the hash of the site shell (name, single- or
+    /// multi-user, private, home handle, daemon, map) every page of the output folder keyed
+    /// `out` was last rendered with. Every page shows the shell, so a build of one user that
+    /// finds it changed (an account added or deleted, `bincio.toml` edited) renders every
+    /// user instead.
+    pub fn site_shell(&self, out_key: &str) -> PathBuf {
+        self.site_dir().join(format!("shell-{out_key}.txt"))
+    }
+
     /// `{root}/.site/inputs-{out}.json`: the stamp of everything the last full build into
     /// the output folder keyed `out` read and left behind (file sizes, modification times,
     /// inodes; theme, options, program), so that a full build whose inputs did not change

@@ -354,6 +354,18 @@ fn build_scope(
     site.tile_origin = site.tile_url.as_deref().and_then(tile_origin);
     let root = InstanceRoot::new(&data);
     site.daemon = root.instance_db().exists();
+    let out_key = short_hash(&out_abs.to_string_lossy());
+    // Every page shows the shell: a build of one user (or of the shared pages) that finds it
+    // changed since the last build, e.g. the second account of a single-user site added or
+    // deleted, renders every user, or their pages would keep the old one.
+    let shell_path = root.site_shell(&out_key);
+    let shell = short_hash(&serde_json::to_string(&site).unwrap_or_default());
+    let last_shell = std::fs::read_to_string(&shell_path).ok();
+    if !matches!(scope, Scope::All) && last_shell.as_deref().is_some_and(|s| s != shell) {
+        tracing::info!("the site's shell changed: every user's pages are rendered again");
+        cache.keep(inst);
+        return build_scope(opts, Scope::All, cache);
+    }
     let urls = urls::activity_urls(
         &UrlInputs {
             users: &inst.users,
@@ -365,7 +377,6 @@ fn build_scope(
         &mut cache.urls,
     )?;
     let theme_fp = theme.fingerprint();
-    let out_key = short_hash(&out_abs.to_string_lossy());
     let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
     let ctx = Ctx {
         inst: &inst,
@@ -410,6 +421,9 @@ fn build_scope(
             .is_some_and(|(h, _)| !scope.renders(h) && inst.user(h).is_some())
     };
     ctx.keys.save(matches!(scope, Scope::All), untouched, &out_abs, &mut cache.page_keys)?;
+    if last_shell.as_deref() != Some(shell.as_str()) {
+        fsx::write_atomic(&shell_path, shell.as_bytes())?;
+    }
 
     let report = BuildReport {
         users: inst.users.len(),
