@@ -137,7 +137,7 @@ impl Columns {
 /// for |v| < 2⁵², so comparing it with ±0.5 rounds halves away from zero exactly as
 /// `round` does. Larger values and NaN take `round` itself.
 pub fn round_i64(v: f64) -> i64 {
-    if !(v.abs() < 4.0e15) {
+    if v.is_nan() || v.abs() >= 4.0e15 {
         return v.round() as i64;
     }
     let t = v as i64;
@@ -210,9 +210,8 @@ pub fn decimate_with(
             }
         }
     };
-    for i in first..=last {
+    for (i, &c) in column.iter().enumerate().take(last + 1).skip(first) {
         let Some((_, y)) = valid(i) else { continue };
-        let c = column[i];
         match &mut cur {
             Some((cc, lo, hi)) if *cc == c => {
                 if y < lo.1 {
