@@ -29,6 +29,16 @@ use std::fmt::Write;
 /// alone (Tera's default escapes it, which makes every URL unreadable for no safety gain
 /// inside quoted attributes and text).
 pub fn html(input: &str) -> String {
+    // Most text (numbers, dates, labels, URLs) has nothing to escape: one pass over the
+    // bytes, then a plain copy. Any non-ASCII byte takes the full path, which decides.
+    let plain = |b: &u8| match b {
+        b'&' | b'<' | b'>' | b'"' | b'\'' | 0x7f..=0xff => false,
+        b'\t' | b'\n' | b'\r' => true,
+        b => *b >= 0x20,
+    };
+    if input.as_bytes().iter().all(plain) {
+        return input.to_owned();
+    }
     let mut out = String::with_capacity(input.len() + 8);
     for c in input.chars() {
         match c {

@@ -88,10 +88,17 @@ pub fn mean_min_max(t: &[i64], values: &[Option<f64>]) -> Option<(f64, f64, f64)
 /// `None` when neither gives a distance. Both the charts' distance axis and the splits use
 /// this one series.
 pub fn distance_m(ts: &Timeseries) -> Option<Vec<f64>> {
+    let mut out = Vec::new();
+    distance_m_into(ts, &mut out).then_some(out)
+}
+
+/// [`distance_m`] into `out` (its memory reused); false, `out` unspecified, for `None`.
+pub fn distance_m_into(ts: &Timeseries, out: &mut Vec<f64>) -> bool {
     let n = ts.t.len();
+    out.clear();
     if ts.speed_kmh.iter().any(Option::is_some) {
         let mut acc = 0.0;
-        let mut out = Vec::with_capacity(n);
+        out.reserve(n);
         for i in 0..n {
             if i > 0 {
                 let v =
@@ -100,25 +107,21 @@ pub fn distance_m(ts: &Timeseries) -> Option<Vec<f64>> {
             }
             out.push(acc);
         }
-        return (acc > 0.0).then_some(out);
+        return acc > 0.0;
     }
-    let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon) else { return None };
+    let (Some(lat), Some(lon)) = (&ts.lat, &ts.lon) else { return false };
     let mut acc = 0.0;
     let mut prev: Option<[f64; 2]> = None;
-    let out: Vec<f64> = lat
-        .iter()
-        .zip(lon)
-        .map(|(a, o)| {
-            if let (Some(a), Some(o)) = (a, o) {
-                if let Some(p) = prev {
-                    acc += crate::metrics::distance::haversine_m(p[0], p[1], *a, *o);
-                }
-                prev = Some([*a, *o]);
+    out.extend(lat.iter().zip(lon).map(|(a, o)| {
+        if let (Some(a), Some(o)) = (a, o) {
+            if let Some(p) = prev {
+                acc += crate::metrics::distance::haversine_m(p[0], p[1], *a, *o);
             }
-            acc
-        })
-        .collect();
-    (acc > 0.0 && out.len() == n).then_some(out)
+            prev = Some([*a, *o]);
+        }
+        acc
+    }));
+    acc > 0.0 && out.len() == n
 }
 
 /// One automatic split.
@@ -164,15 +167,27 @@ fn mean((s, w): (f64, f64)) -> Option<f64> {
 /// every split but the last is exactly `every_m` long. A last
 /// split shorter than 5 % of `every_m` is merged into the one before.
 pub fn splits(ts: &Timeseries, dist: &[f64], total_m: Option<f64>, every_m: f64) -> Vec<Split> {
+    let [one] = splits_by(ts, dist, total_m, [every_m]);
+    one
+}
+
+/// [`splits`] for several split lengths in one pass over the samples (the page shows splits
+/// per kilometre and per mile): each length is accumulated on its own, exactly as alone.
+pub fn splits_by<const N: usize>(
+    ts: &Timeseries,
+    dist: &[f64],
+    total_m: Option<f64>,
+    every_m: [f64; N],
+) -> [Vec<Split>; N] {
     let n = ts.t.len().min(dist.len());
     let Some(end) = dist.get(n.wrapping_sub(1)).copied().filter(|d| *d > 0.0) else {
-        return Vec::new();
+        return std::array::from_fn(|_| Vec::new());
     };
     let scale = total_m.filter(|t| *t > 0.0).map_or(1.0, |t| t / end);
-    let mut out: Vec<Split> = Vec::new();
-    let mut acc = Acc::default();
-    let mut start_d = 0.0;
-    let mut k = 1.0;
+    let mut out: [Vec<Split>; N] = std::array::from_fn(|_| Vec::new());
+    let mut acc: [Acc; N] = std::array::from_fn(|_| Acc::default());
+    let mut start_d = [0.0; N];
+    let mut k = [1.0; N];
     let flush = |acc: &Acc, d: f64| Split {
         distance_m: d,
         time_s: acc.t,
@@ -184,44 +199,56 @@ pub fn splits(ts: &Timeseries, dist: &[f64], total_m: Option<f64>, every_m: f64)
     };
     for (i, d) in dist.iter().enumerate().take(n.saturating_sub(1)) {
         let d = d * scale;
-        if d >= k * every_m {
-            // The split ends at its nominal boundary: a sample a few metres past it (sparse
-            // "smart" recording) still closes a split of exactly `every_m`.
-            let boundary = (d / every_m).floor() * every_m;
-            out.push(flush(&acc, boundary - start_d));
-            acc = Acc::default();
-            start_d = boundary;
-            k = boundary / every_m + 1.0;
+        for u in 0..N {
+            if d >= k[u] * every_m[u] {
+                // The split ends at its nominal boundary: a sample a few metres past it
+                // (sparse "smart" recording) still closes a split of exactly `every_m`.
+                let boundary = (d / every_m[u]).floor() * every_m[u];
+                out[u].push(flush(&acc[u], boundary - start_d[u]));
+                acc[u] = Acc::default();
+                start_d[u] = boundary;
+                k[u] = boundary / every_m[u] + 1.0;
+            }
         }
         let w = dt(&ts.t, i);
-        acc.t += w;
-        if let (Some(Some(a)), Some(Some(b))) = (ts.elevation_m.get(i), ts.elevation_m.get(i + 1)) {
-            acc.has_ele = true;
-            let diff = b - a;
-            if diff > 0.0 { acc.up += diff } else { acc.down -= diff }
-        }
-        if let Some(Some(v)) = ts.hr_bpm.get(i) {
-            acc.hr.0 += *v as f64 * w;
-            acc.hr.1 += w;
-        }
-        if let Some(Some(v)) = ts.power_w.get(i) {
-            acc.pw.0 += *v as f64 * w;
-            acc.pw.1 += w;
-        }
-        if let Some(Some(v)) = ts.cadence_rpm.get(i).filter(|v| v.is_some_and(|c| c > 0)) {
-            acc.cad.0 += *v as f64 * w;
-            acc.cad.1 += w;
+        let ele = match (ts.elevation_m.get(i), ts.elevation_m.get(i + 1)) {
+            (Some(Some(a)), Some(Some(b))) => Some(b - a),
+            _ => None,
+        };
+        let hr = ts.hr_bpm.get(i).copied().flatten();
+        let pw = ts.power_w.get(i).copied().flatten();
+        let cad = ts.cadence_rpm.get(i).copied().flatten().filter(|c| *c > 0);
+        for acc in &mut acc {
+            acc.t += w;
+            if let Some(diff) = ele {
+                acc.has_ele = true;
+                if diff > 0.0 { acc.up += diff } else { acc.down -= diff }
+            }
+            if let Some(v) = hr {
+                acc.hr.0 += v as f64 * w;
+                acc.hr.1 += w;
+            }
+            if let Some(v) = pw {
+                acc.pw.0 += v as f64 * w;
+                acc.pw.1 += w;
+            }
+            if let Some(v) = cad {
+                acc.cad.0 += v as f64 * w;
+                acc.cad.1 += w;
+            }
         }
     }
-    let last = end * scale - start_d;
-    if last > 0.0 {
-        let tail = flush(&acc, last);
-        match out.last_mut() {
-            Some(prev) if last < every_m * 0.05 => {
-                prev.distance_m += tail.distance_m;
-                prev.time_s += tail.time_s;
+    for u in 0..N {
+        let last = end * scale - start_d[u];
+        if last > 0.0 {
+            let tail = flush(&acc[u], last);
+            match out[u].last_mut() {
+                Some(prev) if last < every_m[u] * 0.05 => {
+                    prev.distance_m += tail.distance_m;
+                    prev.time_s += tail.time_s;
+                }
+                _ => out[u].push(tail),
             }
-            _ => out.push(tail),
         }
     }
     out

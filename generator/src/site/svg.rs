@@ -106,23 +106,94 @@ pub fn track_outline(coords: &[[f64; 2]], color: &str) -> Option<String> {
 /// column, which M4 adds to get the joins between columns exact, change where a one-pixel
 /// step between two columns is drawn, not what a reader sees, and would double the points.
 pub fn decimate(xs: &[f64], ys: &[Option<f64>], columns: usize) -> Vec<(f64, f64, usize)> {
-    let valid = |i: usize| match (xs.get(i), ys.get(i)) {
-        (Some(x), Some(Some(y))) if x.is_finite() && y.is_finite() => Some((*x, *y)),
+    decimate_with(xs, ys, columns, &mut Columns::default())
+}
+
+/// The column of every sample of one x axis, kept between the charts drawn against it: the
+/// channels of an activity usually share their first and last sample, so the column of
+/// each sample (a division and a rounding, most of [`decimate`]'s work) is computed once for
+/// the whole stack. Valid for one `xs` only: [`decimate_with`] callers use one per axis.
+#[derive(Default)]
+pub struct Columns {
+    /// The x range and column count `col` was computed for.
+    key: Option<(u64, u64, usize)>,
+    col: Vec<i64>,
+    /// Whether every x is finite, not `-0.0`, and none is smaller than the one before
+    /// (time and distance always are): then a channel's x range is the x of its first and
+    /// last valid sample, exactly the minimum and maximum `decimate` would find.
+    ordered: Option<bool>,
+}
+
+impl Columns {
+    /// Forget the axis (the next one is another), keeping the memory.
+    pub fn clear(&mut self) {
+        self.key = None;
+        self.ordered = None;
+    }
+}
+
+/// `v.round() as i64`, without the call to the C library's `round` (without SSE4.1 it is
+/// not inlined, and decimation rounds every sample): the fraction `v - trunc(v)` is exact
+/// for |v| < 2⁵², so comparing it with ±0.5 rounds halves away from zero exactly as
+/// `round` does. Larger values and NaN take `round` itself.
+pub fn round_i64(v: f64) -> i64 {
+    if v.is_nan() || v.abs() >= 4.0e15 {
+        return v.round() as i64;
+    }
+    let t = v as i64;
+    let f = v - t as f64;
+    if f >= 0.5 {
+        t + 1
+    } else if f <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
+}
+
+/// [`decimate`] with the columns of `xs` kept in `cache` for the next channel drawn
+/// against the same `xs`.
+pub fn decimate_with(
+    xs: &[f64],
+    ys: &[Option<f64>],
+    columns: usize,
+    cache: &mut Columns,
+) -> Vec<(f64, f64, usize)> {
+    let len = xs.len().min(ys.len());
+    let (xs, ys) = (&xs[..len], &ys[..len]);
+    let valid = |i: usize| match (xs[i], ys[i]) {
+        (x, Some(y)) if x.is_finite() && y.is_finite() => Some((x, y)),
         _ => None,
     };
-    let len = xs.len().min(ys.len());
     let Some(first) = (0..len).find(|i| valid(*i).is_some()) else { return Vec::new() };
     let last = (0..len).rev().find(|i| valid(*i).is_some()).unwrap_or(first);
-    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
-    for i in first..=last {
-        if let Some((x, _)) = valid(i) {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
+    let ordered = *cache.ordered.get_or_insert_with(|| {
+        xs.iter().all(|x| x.is_finite() && x.to_bits() != (-0.0f64).to_bits())
+            && xs.windows(2).all(|w| w[0] <= w[1])
+    });
+    let (x0, x1) = if ordered {
+        // Equal values have equal bits here (no -0.0), so `min`/`max` could not pick
+        // another one either.
+        (xs[first], xs[last])
+    } else {
+        let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+        for i in first..=last {
+            if let Some((x, _)) = valid(i) {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+            }
         }
-    }
+        (x0, x1)
+    };
     let span = if x1 > x0 { x1 - x0 } else { 1.0 };
     let cols = columns.max(1) as f64;
-    let column = |x: f64| ((x - x0) / span * cols).round() as i64;
+    let key = (x0.to_bits(), x1.to_bits(), columns);
+    if cache.key != Some(key) || cache.col.len() < len {
+        cache.col.clear();
+        cache.col.extend(xs.iter().map(|x| round_i64((x - x0) / span * cols)));
+        cache.key = Some(key);
+    }
+    let column = &cache.col[..len];
     let mut out: Vec<(f64, f64, usize)> = Vec::with_capacity(2 * columns + 4);
     if let Some((x, y)) = valid(first) {
         out.push((x, y, first));
@@ -139,9 +210,8 @@ pub fn decimate(xs: &[f64], ys: &[Option<f64>], columns: usize) -> Vec<(f64, f64
             }
         }
     };
-    for i in first..=last {
-        let Some((x, y)) = valid(i) else { continue };
-        let c = column(x);
+    for (i, &c) in column.iter().enumerate().take(last + 1).skip(first) {
+        let Some((_, y)) = valid(i) else { continue };
         match &mut cur {
             Some((cc, lo, hi)) if *cc == c => {
                 if y < lo.1 {
@@ -858,6 +928,149 @@ mod tests {
             }
         }
         out
+    }
+
+    /// `decimate` as it was written first, one channel at a time with nothing kept: the
+    /// faster one must give exactly the same points.
+    fn reference_decimate(
+        xs: &[f64],
+        ys: &[Option<f64>],
+        columns: usize,
+    ) -> Vec<(f64, f64, usize)> {
+        let valid = |i: usize| match (xs.get(i), ys.get(i)) {
+            (Some(x), Some(Some(y))) if x.is_finite() && y.is_finite() => Some((*x, *y)),
+            _ => None,
+        };
+        let len = xs.len().min(ys.len());
+        let Some(first) = (0..len).find(|i| valid(*i).is_some()) else { return Vec::new() };
+        let last = (0..len).rev().find(|i| valid(*i).is_some()).unwrap_or(first);
+        let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+        for i in first..=last {
+            if let Some((x, _)) = valid(i) {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+            }
+        }
+        let span = if x1 > x0 { x1 - x0 } else { 1.0 };
+        let cols = columns.max(1) as f64;
+        let column = |x: f64| ((x - x0) / span * cols).round() as i64;
+        let mut out: Vec<(f64, f64, usize)> = Vec::new();
+        if let Some((x, y)) = valid(first) {
+            out.push((x, y, first));
+        }
+        type At = (usize, f64);
+        let mut cur: Option<(i64, At, At)> = None;
+        let flush = |out: &mut Vec<(f64, f64, usize)>, lo: At, hi: At| {
+            let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+            for (i, y) in [a, b] {
+                if out.last().is_none_or(|p| p.2 != i) {
+                    out.push((xs[i], y, i));
+                }
+            }
+        };
+        for i in first..=last {
+            let Some((x, y)) = valid(i) else { continue };
+            let c = column(x);
+            match &mut cur {
+                Some((cc, lo, hi)) if *cc == c => {
+                    if y < lo.1 {
+                        *lo = (i, y);
+                    }
+                    if y > hi.1 {
+                        *hi = (i, y);
+                    }
+                }
+                _ => {
+                    if let Some((_, lo, hi)) = cur {
+                        flush(&mut out, lo, hi);
+                    }
+                    cur = Some((c, (i, y), (i, y)));
+                }
+            }
+        }
+        if let Some((_, lo, hi)) = cur {
+            flush(&mut out, lo, hi);
+        }
+        if out.last().is_none_or(|p| p.2 != last)
+            && let Some((x, y)) = valid(last)
+        {
+            out.push((x, y, last));
+        }
+        out
+    }
+
+    #[test]
+    fn round_i64_rounds_as_round_does() {
+        for v in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            537.5,
+            537.4999999999999,
+            4503599627370495.5,
+            4503599627370497.0,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            3.999e15,
+            4.0e15,
+        ] {
+            assert_eq!(round_i64(v), v.round() as i64, "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn round_i64_is_round_for_any_value(bits in proptest::num::u64::ANY, k in -2_000_000i64..2_000_000) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assert_eq!(round_i64(v), v.round() as i64);
+            // Halves and their neighbours, where rounding is decided.
+            let h = k as f64 + 0.5;
+            for v in [h, h.next_up(), h.next_down(), -h, (-h).next_up(), (-h).next_down()] {
+                proptest::prop_assert_eq!(round_i64(v), v.round() as i64);
+            }
+        }
+
+        /// Channels drawn against one axis with one cache give what each gives alone, whether
+        /// or not they share their first and last sample.
+        #[test]
+        fn shared_columns_decimate_as_alone(
+            xs in proptest::collection::vec(-1000.0f64..100_000.0, 2..3000),
+            a in proptest::collection::vec(proptest::option::weighted(0.95, -50.0f64..50.0), 3000),
+            b in proptest::collection::vec(proptest::option::weighted(0.6, -50.0f64..50.0), 3000),
+            columns in 1usize..600,
+        ) {
+            // In recording order (time, distance) and not (the range is then searched).
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            // A distance axis: flat while stopped, from 0.
+            let flat: Vec<f64> = xs
+                .iter()
+                .scan(0.0, |acc, x| {
+                    *acc += (x.max(0.0) / 20_000.0).floor();
+                    Some(*acc)
+                })
+                .collect();
+            // Signed zeros, which `min` and `max` may order either way.
+            let zeros: Vec<f64> = flat.iter().map(|x| if *x == 0.0 { -0.0 } else { *x }).collect();
+            for xs in [&sorted, &xs, &flat, &zeros] {
+                let mut cache = Columns::default();
+                for ys in [&a, &b, &a] {
+                    let d = decimate_with(xs, ys, columns, &mut cache);
+                    proptest::prop_assert_eq!(&d, &reference_decimate(xs, ys, columns));
+                    proptest::prop_assert_eq!(d, decimate(xs, ys, columns));
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -18,10 +18,39 @@ use bincio_bas::Timeseries;
 
 /// Parse a timeseries file's bytes (`None` when `serde_json` would not read it either).
 pub fn parse(bytes: &[u8]) -> Option<Timeseries> {
-    let mut scanner = Scanner { b: bytes, i: 0 };
-    match scanner.timeseries() {
-        Some(ts) => Some(ts),
-        None => serde_json::from_slice(bytes).ok(),
+    let mut ts = Timeseries::default();
+    parse_into(bytes, &mut ts, Positions::Keep).then_some(ts)
+}
+
+/// Whether the positions (`lat`, `lon`) are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Positions {
+    /// Always, as `serde_json` reads them.
+    Keep,
+    /// Only when the speed channel has no value: the activity page takes its distance
+    /// axis from the speeds when there are any (`figures::distance_m`) and uses the
+    /// positions for nothing else, and at 1 Hz they are the two longest channels. They are
+    /// still checked number by number, so a file is accepted or handed to `serde_json`
+    /// exactly as with [`Positions::Keep`]; only the conversion is skipped.
+    WhenNoSpeed,
+}
+
+/// Parse into `ts`, reusing its vectors' memory (a full build reads thousands of series of
+/// up to a megabyte: allocating them afresh each time cost more in page faults than the
+/// numbers did). Returns false, with `ts` unspecified, when `serde_json` would not read the
+/// file either. With [`Positions::WhenNoSpeed`], `lat` and `lon` are `None` when the speed
+/// channel has a value.
+pub fn parse_into(bytes: &[u8], ts: &mut Timeseries, positions: Positions) -> bool {
+    let mut scanner = Scanner { b: bytes, i: 0, hint: 0 };
+    if scanner.timeseries(ts, positions).is_some() {
+        return true;
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(read) => {
+            *ts = read;
+            true
+        }
+        Err(_) => false,
     }
 }
 
@@ -34,6 +63,9 @@ const POW10: [f64; 23] = [
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
+    /// Length of the longest array read so far: every channel has one value per sample, so
+    /// the next array is reserved at that size instead of growing by doubling.
+    hint: usize,
 }
 
 /// Which field a key names, and how its values are read.
@@ -71,8 +103,19 @@ impl Scanner<'_> {
         self.b.get(self.i).copied()
     }
 
-    fn timeseries(&mut self) -> Option<Timeseries> {
-        let mut ts = Timeseries::default();
+    fn timeseries(&mut self, ts: &mut Timeseries, positions: Positions) -> Option<()> {
+        // A field the file does not have is empty (`#[serde(default)]`), `lat`/`lon` `None`.
+        for v in [&mut ts.elevation_m, &mut ts.speed_kmh, &mut ts.temperature_c] {
+            v.clear();
+        }
+        for v in [&mut ts.hr_bpm, &mut ts.cadence_rpm, &mut ts.power_w] {
+            v.clear();
+        }
+        ts.t.clear();
+        ts.lat = None;
+        ts.lon = None;
+        // Where the deferred positions are: `None` for `null`, else the array's bytes.
+        let mut deferred: [Option<Option<(usize, usize)>>; 2] = [None, None];
         let mut seen = [false; 9];
         self.eat(b'{')?;
         if self.peek()? == b'}' {
@@ -87,15 +130,19 @@ impl Scanner<'_> {
             }
             *slot = true;
             match field {
-                Field::T => ts.t = self.ints_strict()?,
+                Field::T => self.array_into(&mut ts.t, Self::int)?,
+                Field::Lat | Field::Lon if positions == Positions::WhenNoSpeed => {
+                    let at = usize::from(field == Field::Lon);
+                    deferred[at] = Some(self.skip_opt_floats()?);
+                }
                 Field::Lat => ts.lat = self.opt_floats()?,
                 Field::Lon => ts.lon = self.opt_floats()?,
-                Field::Elevation => ts.elevation_m = self.floats()?,
-                Field::Speed => ts.speed_kmh = self.floats()?,
-                Field::Hr => ts.hr_bpm = self.ints()?,
-                Field::Cadence => ts.cadence_rpm = self.ints()?,
-                Field::Power => ts.power_w = self.ints()?,
-                Field::Temperature => ts.temperature_c = self.floats()?,
+                Field::Elevation => self.floats_into(&mut ts.elevation_m)?,
+                Field::Speed => self.floats_into(&mut ts.speed_kmh)?,
+                Field::Hr => self.ints_into(&mut ts.hr_bpm)?,
+                Field::Cadence => self.ints_into(&mut ts.cadence_rpm)?,
+                Field::Power => self.ints_into(&mut ts.power_w)?,
+                Field::Temperature => self.floats_into(&mut ts.temperature_c)?,
             }
             match self.peek()? {
                 b',' => self.i += 1,
@@ -107,7 +154,19 @@ impl Scanner<'_> {
             }
         }
         self.ws();
-        (self.i == self.b.len() && seen[Field::T as usize]).then_some(ts)
+        if self.i != self.b.len() || !seen[Field::T as usize] {
+            return None;
+        }
+        if !ts.speed_kmh.iter().any(Option::is_some) {
+            // Already checked: reading them again cannot fail.
+            for (at, span) in deferred.into_iter().enumerate() {
+                let Some(Some((start, end))) = span else { continue };
+                let mut again = Scanner { b: &self.b[..end], i: start, hint: self.hint };
+                let v = again.floats()?;
+                if at == 0 { ts.lat = Some(v) } else { ts.lon = Some(v) }
+            }
+        }
+        Some(())
     }
 
     /// A known key (unknown keys, and keys with escapes, go to `serde_json`).
@@ -136,13 +195,17 @@ impl Scanner<'_> {
         })
     }
 
-    /// `[v, v, …]` with each element read by `one`.
-    fn array<T>(&mut self, mut one: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+    /// `[v, v, …]` with each element read by `one`, appended to `v` (empty on entry).
+    fn array_into<T>(
+        &mut self,
+        v: &mut Vec<T>,
+        mut one: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<()> {
         self.eat(b'[')?;
-        let mut v = Vec::new();
+        v.reserve(self.hint);
         if self.peek()? == b']' {
             self.i += 1;
-            return Some(v);
+            return Some(());
         }
         loop {
             v.push(one(self)?);
@@ -150,7 +213,8 @@ impl Scanner<'_> {
                 b',' => self.i += 1,
                 b']' => {
                     self.i += 1;
-                    return Some(v);
+                    self.hint = self.hint.max(v.len());
+                    return Some(());
                 }
                 _ => return None,
             }
@@ -167,20 +231,24 @@ impl Scanner<'_> {
         }
     }
 
-    fn ints_strict(&mut self) -> Option<Vec<i64>> {
-        self.array(Self::int)
+    fn ints_into(&mut self, v: &mut Vec<Option<i64>>) -> Option<()> {
+        self.array_into(v, |s| {
+            if s.peek()? == b'n' { s.null().map(|()| None) } else { s.int().map(Some) }
+        })
     }
 
-    fn ints(&mut self) -> Option<Vec<Option<i64>>> {
-        self.array(|s| if s.peek()? == b'n' { s.null().map(|()| None) } else { s.int().map(Some) })
+    fn float_or_null(&mut self) -> Option<Option<f64>> {
+        if self.peek()? == b'n' { self.null().map(|()| None) } else { self.float().map(Some) }
+    }
+
+    fn floats_into(&mut self, v: &mut Vec<Option<f64>>) -> Option<()> {
+        self.array_into(v, Self::float_or_null)
     }
 
     fn floats(&mut self) -> Option<Vec<Option<f64>>> {
-        self.array(
-            |s| {
-                if s.peek()? == b'n' { s.null().map(|()| None) } else { s.float().map(Some) }
-            },
-        )
+        let mut v = Vec::new();
+        self.floats_into(&mut v)?;
+        Some(v)
     }
 
     fn opt_floats(&mut self) -> Option<Option<Vec<Option<f64>>>> {
@@ -188,6 +256,72 @@ impl Scanner<'_> {
             return self.null().map(|()| None);
         }
         self.floats().map(Some)
+    }
+
+    /// What [`Self::opt_floats`] accepts, checked without converting a number: `None` for
+    /// `null`, else the array's byte range.
+    fn skip_opt_floats(&mut self) -> Option<Option<(usize, usize)>> {
+        if self.peek()? == b'n' {
+            return self.null().map(|()| None);
+        }
+        let start = self.i;
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(Some((start, self.i)));
+        }
+        loop {
+            if self.peek()? == b'n' {
+                self.null()?;
+            } else {
+                self.skip_float()?;
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(Some((start, self.i)));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Exactly the numbers [`Self::float`] accepts, without computing them: at most 18
+    /// digits in all (so the integer never overflows there either), no leading zero but a
+    /// lone one, at least one digit after a point, at most 22 decimals, no exponent.
+    fn skip_float(&mut self) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let start = self.i;
+        self.skip_digits();
+        let n = self.i - start;
+        if n == 0 || n > 18 || n > 1 && self.b[start] == b'0' {
+            return None;
+        }
+        let mut total = n;
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            let from = self.i;
+            self.skip_digits();
+            let decimals = self.i - from;
+            if decimals == 0 || decimals > 22 {
+                return None;
+            }
+            total += decimals;
+        }
+        if total > 18 || matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            return None;
+        }
+        Some(())
+    }
+
+    fn skip_digits(&mut self) {
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
     }
 
     /// `-?digits` with at most 18 digits, then not `.`/`e` (those are not integers to
@@ -260,9 +394,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// What `serde_json` reads, compared bit for bit (NaN cannot occur in JSON).
+    /// The scanner alone, without the `serde_json` fallback.
+    fn scan(bytes: &[u8], positions: Positions) -> Option<Timeseries> {
+        let mut ts = Timeseries::default();
+        Scanner { b: bytes, i: 0, hint: 0 }.timeseries(&mut ts, positions).map(|()| ts)
+    }
+
+    /// What `serde_json` reads, compared bit for bit (NaN cannot occur in JSON); and the
+    /// page's reading, which accepts and refuses the same files, gives the same channels
+    /// and leaves the positions out only when there is a speed.
     fn same(text: &str) {
-        let ours = Scanner { b: text.as_bytes(), i: 0 }.timeseries();
+        same_for_page(text);
+        let ours = scan(text.as_bytes(), Positions::Keep);
         let theirs: Option<Timeseries> = serde_json::from_str(text).ok();
         if let Some(o) = &ours {
             let t = theirs.as_ref().unwrap_or_else(|| panic!("serde_json refuses {text}"));
@@ -273,6 +416,28 @@ mod tests {
             assert_eq!(bits(&o.speed_kmh), bits(&t.speed_kmh), "{text}");
         }
         assert_eq!(format!("{:?}", parse(text.as_bytes())), format!("{theirs:?}"), "{text}");
+    }
+
+    fn same_for_page(text: &str) {
+        let keep = scan(text.as_bytes(), Positions::Keep);
+        let page = scan(text.as_bytes(), Positions::WhenNoSpeed);
+        assert_eq!(keep.is_some(), page.is_some(), "{text}");
+        if let (Some(mut k), Some(p)) = (keep, page) {
+            if k.speed_kmh.iter().any(Option::is_some) {
+                (k.lat, k.lon) = (None, None);
+            }
+            assert_eq!(format!("{k:?}"), format!("{p:?}"), "{text}");
+        }
+        // Into a series that held another file before: nothing of it is left.
+        let mut reused =
+            parse(br#"{"t":[0,1],"lat":[1.5,2.5],"hr_bpm":[90,91],"temperature_c":[3.0,4.0]}"#)
+                .expect("a series");
+        let ok = parse_into(text.as_bytes(), &mut reused, Positions::Keep);
+        let fresh = parse(text.as_bytes());
+        assert_eq!(ok, fresh.is_some(), "{text}");
+        if let Some(f) = fresh {
+            assert_eq!(format!("{reused:?}"), format!("{f:?}"), "{text}");
+        }
     }
 
     #[test]
@@ -290,6 +455,18 @@ mod tests {
     fn anything_else_is_left_to_serde_json() {
         for text in [
             r#"{"t":[0],"elevation_m":[1e2]}"#,
+            // Positions that are only checked (there is a speed) are checked all the same.
+            r#"{"t":[0],"speed_kmh":[1.0],"lat":[1e2]}"#,
+            r#"{"t":[0],"lat":[01.5],"speed_kmh":[2.5]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lon":[0.12345678901234567890123]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1234567890123456789]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[-]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":["1"]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5 2.5]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5,nul]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":null,"lon":[1.5,null,-0.25]}"#,
+            r#"{"t":[0],"speed_kmh":[null],"lat":[12.5],"lon":[-0.0]}"#,
             r#"{"t":[0],"elevation_m":[1.5E-3]}"#,
             r#"{"t":[0.0]}"#,
             r#"{"t":[1e3]}"#,
@@ -338,8 +515,14 @@ mod tests {
             temperature_c: (0..n).map(|_| None).collect(),
         };
         let bytes = serde_json::to_vec(&ts).unwrap();
-        let ours = Scanner { b: &bytes, i: 0 }.timeseries().expect("read without serde_json");
+        let ours = scan(&bytes, Positions::Keep).expect("read without serde_json");
         assert_eq!(ours, ts);
+        let page = scan(&bytes, Positions::WhenNoSpeed).expect("read without serde_json");
+        assert_eq!(page, Timeseries { lat: None, lon: None, ..ts.clone() });
+        // Without a speed, the page needs the positions for its distance axis.
+        let still = Timeseries { speed_kmh: vec![None; n as usize], ..ts };
+        let bytes = serde_json::to_vec(&still).unwrap();
+        assert_eq!(scan(&bytes, Positions::WhenNoSpeed).expect("read"), still);
     }
 
     /// The reference implementation's published series, whatever number forms they use.
@@ -376,6 +559,13 @@ mod tests {
                 ints.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
                 floats.join(","),
                 floats.join(",-"),
+            );
+            same(&text);
+            // With a speed, the positions are only checked (`Positions::WhenNoSpeed`).
+            let text = format!(
+                r#"{{"t":[0],"lon":[{}],"speed_kmh":[{}]}}"#,
+                floats.join(","),
+                floats[0],
             );
             same(&text);
         }

@@ -237,14 +237,14 @@ struct ZoneChart {
 /// so a pause does not count), drawn as labelled horizontal bars.
 fn zone_time_svg(
     t: &[i64],
-    values: &[Option<f64>],
+    values: &[Option<i64>],
     zones: &[[f64; 2]],
     unit: &str,
     colors: &[&str],
 ) -> Option<String> {
     let mut secs = vec![0.0f64; zones.len()];
     for i in 0..t.len().saturating_sub(1) {
-        let Some(v) = values.get(i).copied().flatten() else { continue };
+        let Some(v) = values.get(i).copied().flatten().map(|v| v as f64) else { continue };
         let dt = ((t[i + 1] - t[i]) as f64).clamp(0.0, 30.0);
         if let Some(z) = zones.iter().position(|[lo, hi]| v >= *lo && v < *hi) {
             secs[z] += dt;
@@ -297,11 +297,65 @@ struct MapData<'a> {
     units: &'static str,
 }
 
+/// Memory a rendering thread reuses from one activity page to the next: the timeseries file
+/// and its channels, the distance axis and the charts' series. At 1 Hz a six-hour ride is a
+/// megabyte of text and a dozen arrays of 20,000 values; allocating them afresh for every
+/// page made the kernel hand out (and clear) fresh pages for each, which cost more than
+/// reading the numbers. Every page is still computed from its own file.
+#[derive(Default)]
+struct Scratch {
+    file: Vec<u8>,
+    ts: Timeseries,
+    dist_m: Vec<f64>,
+    chart: ChartScratch,
+}
+
+/// The charts' own series ([`charts`]).
+#[derive(Default)]
+struct ChartScratch {
+    t: Vec<f64>,
+    dist: Vec<f64>,
+    /// Elevation, speed or pace, heart rate, power, cadence, in the axis units.
+    values: [Vec<Option<f64>>; 5],
+    time_cols: svg::Columns,
+    dist_cols: svg::Columns,
+}
+
+thread_local! {
+    /// Taken while a page renders (and put back after), so a page rendered while another
+    /// is in progress on the same thread simply gets a fresh one.
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
 fn render_activity(
     ctx: &Ctx<'_>,
     u: &MergedUser,
     a: &MergedActivity,
     d: &Detail,
+) -> Result<Vec<String>, SiteError> {
+    let mut scratch = SCRATCH.take().unwrap_or_default();
+    let result = render_page(ctx, u, a, &mut scratch);
+    SCRATCH.set(Some(scratch));
+    result
+}
+
+/// Read the published timeseries at `path` into `ts` (the page's channels: see
+/// `timeseries::Positions::WhenNoSpeed`); false when it cannot be read.
+fn read_timeseries(path: &Path, file: &mut Vec<u8>, ts: &mut Timeseries) -> bool {
+    use std::io::Read;
+    file.clear();
+    let Ok(mut f) = std::fs::File::open(path) else { return false };
+    if f.read_to_end(file).is_err() {
+        return false;
+    }
+    super::super::timeseries::parse_into(file, ts, super::super::timeseries::Positions::WhenNoSpeed)
+}
+
+fn render_page(
+    ctx: &Ctx<'_>,
+    u: &MergedUser,
+    a: &MergedActivity,
+    scratch: &mut Scratch,
 ) -> Result<Vec<String>, SiteError> {
     let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(Vec::new()) };
     let mut produced = Vec::new();
@@ -324,17 +378,17 @@ fn render_activity(
 
     let units = ctx.inst.config.units;
     let settings = u.athlete.as_ref().map(|a| a.settings.clone()).unwrap_or_default();
-    let ts: Option<Timeseries> = if a.has_timeseries {
-        std::fs::read(merged.join(layout::timeseries_name(id)))
-            .ok()
-            .and_then(|b| super::super::timeseries::parse(&b))
-    } else {
-        None
-    };
-    let stats = stats(s, d, ts.as_ref(), &hide, units);
+    let Scratch { file, ts: ts_buf, dist_m: dist_buf, chart: chart_scratch } = scratch;
+    let ts: Option<&Timeseries> = (a.has_timeseries
+        && read_timeseries(&merged.join(layout::timeseries_name(id)), file, ts_buf))
+    .then_some(&*ts_buf);
+    let stats = stats(s, d, ts, &hide, units);
 
     let lap_table = lap_table(s.sport, s.sub_sport, &d.laps, &d.legs, &hide, units);
-    let dist_m = ts.as_ref().and_then(figures::distance_m);
+    let dist_m: Option<&[f64]> = match ts {
+        Some(ts) if figures::distance_m_into(ts, dist_buf) => Some(dist_buf.as_slice()),
+        _ => None,
+    };
 
     let legs: Vec<LegRow> = d
         .legs
@@ -394,11 +448,9 @@ fn render_activity(
         })
         .unwrap_or_default();
     let track_svg = svg::track_outline(&coords, color);
-    let charts = ts
-        .as_ref()
-        .map(|ts| charts(ts, dist_m.as_deref(), s.sport, &hide, units))
-        .unwrap_or_default();
-    let splits = match (&ts, &dist_m) {
+    let charts =
+        ts.map(|ts| charts(ts, dist_m, s.sport, &hide, units, chart_scratch)).unwrap_or_default();
+    let splits = match (ts, dist_m) {
         // Swims are read by their laps and lengths, not by kilometre.
         (Some(ts), Some(dm)) if !hide("speed") && s.sport != Sport::Swimming => {
             split_tables(ts, dm, s, &hide)
@@ -409,19 +461,16 @@ fn render_activity(
     // (the prompt is `data-owner`, shown by the script to the owner only).
     let mut zone_charts: Vec<ZoneChart> = Vec::new();
     let mut zones_missing: Vec<&'static str> = Vec::new();
-    if let Some(ts) = &ts {
+    if let Some(ts) = ts {
         const HR_COLORS: [&str; 5] = ["#3b82f6", "#22c55e", "#eab308", "#f97316", "#ef4444"];
         const POWER_COLORS: [&str; 7] =
             ["#3b82f6", "#10b981", "#eab308", "#f97316", "#ef4444", "#a855f7", "#e11d48"];
-        let as_f = |v: &[Option<i64>]| -> Vec<Option<f64>> {
-            v.iter().map(|x| x.map(|y| y as f64)).collect()
-        };
         for (label, unit, zones, values, colors, key, what) in [
             (
                 "Heart rate zones",
                 "bpm",
                 &settings.hr_zones,
-                as_f(&ts.hr_bpm),
+                &ts.hr_bpm,
                 &HR_COLORS[..],
                 "heart_rate",
                 "heart-rate",
@@ -430,7 +479,7 @@ fn render_activity(
                 "Power zones",
                 "W",
                 &settings.power_zones,
-                as_f(&ts.power_w),
+                &ts.power_w,
                 &POWER_COLORS[..],
                 "power",
                 "power",
@@ -441,7 +490,7 @@ fn render_activity(
             }
             match zones.as_ref().filter(|z| !z.is_empty()) {
                 Some(z) => {
-                    if let Some(svg) = zone_time_svg(&ts.t, &values, z, unit, colors) {
+                    if let Some(svg) = zone_time_svg(&ts.t, values, z, unit, colors) {
                         zone_charts.push(ZoneChart { label, svg });
                     }
                 }
@@ -828,12 +877,13 @@ fn split_tables(
     hide: &dyn Fn(&str) -> bool,
 ) -> Vec<SplitTable> {
     let mut out = Vec::new();
-    for (units, unit, unit_m) in [(Units::Metric, "km", 1000.0), (Units::Imperial, "mi", 1609.344)]
-    {
-        let total = s.distance_m.or_else(|| dist_m.last().copied()).unwrap_or(0.0);
-        let k = split_units(total, unit_m);
+    let lengths = [(Units::Metric, "km", 1000.0), (Units::Imperial, "mi", 1609.344)];
+    let total = s.distance_m.or_else(|| dist_m.last().copied()).unwrap_or(0.0);
+    let ks = lengths.map(|(_, _, unit_m)| split_units(total, unit_m));
+    let [metric, imperial] =
+        figures::splits_by(ts, dist_m, s.distance_m, [lengths[0].2 * ks[0], lengths[1].2 * ks[1]]);
+    for (((units, unit, unit_m), k), sp) in lengths.into_iter().zip(ks).zip([metric, imperial]) {
         let every = unit_m * k;
-        let sp = figures::splits(ts, dist_m, s.distance_m, every);
         if sp.len() < 2 {
             continue;
         }
@@ -899,8 +949,14 @@ fn split_tables(
 }
 
 /// key, label, colour, values, `hide_stats` name, y format, fit the axis, area.
-type Channel =
-    (&'static str, String, &'static str, Vec<Option<f64>>, &'static str, YFormat, bool, bool);
+type Channel<'a> =
+    (&'static str, String, &'static str, &'a [Option<f64>], &'static str, YFormat, bool, bool);
+
+/// `v` refilled from `values`, keeping its memory.
+fn refill<T>(v: &mut Vec<T>, values: impl Iterator<Item = T>) {
+    v.clear();
+    v.extend(values);
+}
 
 /// The stacked charts of the channels that have data, against time and (when a distance
 /// exists) distance. Every chart has the same width and margins so that one hover line
@@ -913,23 +969,31 @@ fn charts(
     sport: Sport,
     hide: &dyn Fn(&str) -> bool,
     units: Units,
+    scratch: &mut ChartScratch,
 ) -> Vec<Chart> {
+    let ChartScratch { t, dist, values, time_cols, dist_cols } = scratch;
+    time_cols.clear();
+    dist_cols.clear();
     let imp = units == Units::Imperial;
-    let t: Vec<f64> = ts.t.iter().map(|v| *v as f64).collect();
+    refill(t, ts.t.iter().map(|v| *v as f64));
     let (dist_div, dist_unit) = if imp { (1609.344, "mi") } else { (1000.0, "km") };
-    let dist: Option<Vec<f64>> = dist_m.map(|d| d.iter().map(|m| m / dist_div).collect());
-    let as_f =
-        |v: &[Option<i64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| y as f64)).collect() };
+    let dist: Option<&[f64]> = dist_m.map(|d| {
+        refill(dist, d.iter().map(|m| m / dist_div));
+        dist.as_slice()
+    });
+    let [elev, speed_vals, hr, power, cadence] = values;
+    let as_f = |v: &mut Vec<Option<f64>>, from: &[Option<i64>]| {
+        refill(v, from.iter().map(|x| x.map(|y| y as f64)));
+    };
     let q = units::speed_q(sport);
-    let (speed_label, speed_vals, speed_fmt) = match q {
-        Q::Speed => (
-            format!("Speed ({})", if imp { "mph" } else { "km/h" }),
-            ts.speed_kmh
-                .iter()
-                .map(|v| v.map(|k| if imp { k / 1.609344 } else { k }))
-                .collect::<Vec<_>>(),
-            YFormat::Number,
-        ),
+    let (speed_label, speed_fmt) = match q {
+        Q::Speed => {
+            refill(
+                speed_vals,
+                ts.speed_kmh.iter().map(|v| v.map(|k| if imp { k / 1.609344 } else { k })),
+            );
+            (format!("Speed ({})", if imp { "mph" } else { "km/h" }), YFormat::Number)
+        }
         _ => {
             let len = match (q, imp) {
                 (Q::Pace, false) => 1000.0,
@@ -945,23 +1009,32 @@ fn charts(
             };
             // Standing still is an infinite pace: below a slow walk the point is left out so
             // a stop does not flatten the rest of the chart.
-            (
-                format!("Pace (min{per})"),
-                ts.speed_kmh
-                    .iter()
-                    .map(|v| v.filter(|k| *k >= 2.0).map(|k| len / (k / 3.6)))
-                    .collect(),
-                YFormat::Pace,
-            )
+            refill(
+                speed_vals,
+                ts.speed_kmh.iter().map(|v| v.filter(|k| *k >= 2.0).map(|k| len / (k / 3.6))),
+            );
+            (format!("Pace (min{per})"), YFormat::Pace)
         }
     };
     let (cad_unit, cad_mul) = {
         let (v, u) = units::cadence(sport, 1.0);
         (u, v)
     };
-    let elev: Vec<Option<f64>> =
-        ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })).collect();
-    let channels: Vec<Channel> = vec![
+    refill(elev, ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })));
+    // A channel recorded by no sensor is all nulls: under two values it is not drawn, and
+    // its conversion (which never turns a null into a value) can be skipped.
+    let drawn = |v: &[Option<i64>]| v.iter().filter(|x| x.is_some()).nth(1).is_some();
+    for (v, from) in [(&mut *hr, &ts.hr_bpm), (&mut *power, &ts.power_w)] {
+        if drawn(from) { as_f(v, from) } else { v.clear() }
+    }
+    cadence.clear();
+    if drawn(&ts.cadence_rpm) {
+        refill(
+            cadence,
+            ts.cadence_rpm.iter().map(|v| v.filter(|c| *c > 0).map(|c| c as f64 * cad_mul)),
+        );
+    }
+    let channels: Vec<Channel<'_>> = vec![
         (
             "elevation",
             format!("Elevation ({})", if imp { "ft" } else { "m" }),
@@ -977,37 +1050,25 @@ fn charts(
             "hr",
             "Heart rate (bpm)".to_owned(),
             "#ef4444",
-            as_f(&ts.hr_bpm),
+            hr,
             "heart_rate",
             YFormat::Number,
             true,
             false,
         ),
-        (
-            "power",
-            "Power (W)".to_owned(),
-            "#eab308",
-            as_f(&ts.power_w),
-            "power",
-            YFormat::Number,
-            false,
-            false,
-        ),
+        ("power", "Power (W)".to_owned(), "#eab308", power, "power", YFormat::Number, false, false),
         (
             "cadence",
             format!("Cadence ({cad_unit})"),
             "#8b5cf6",
-            ts.cadence_rpm
-                .iter()
-                .map(|v| v.filter(|c| *c > 0).map(|c| c as f64 * cad_mul))
-                .collect(),
+            cadence,
             "cadence",
             YFormat::Number,
             false,
             false,
         ),
     ];
-    let shown: Vec<&Channel> = channels
+    let shown: Vec<&Channel<'_>> = channels
         .iter()
         .filter(|c| !hide(c.4) && c.3.iter().filter(|v| v.is_some()).count() >= 2)
         .collect();
@@ -1025,14 +1086,15 @@ fn charts(
             x_labels: last,
             summary: summary.clone(),
         };
-        let Some(svg_time) =
-            svg::line_chart(&svg::decimate(&t, ys, svg::CHART_COLUMNS), &spec(XAxis::Time))
-        else {
+        let Some(svg_time) = svg::line_chart(
+            &svg::decimate_with(t, ys, svg::CHART_COLUMNS, time_cols),
+            &spec(XAxis::Time),
+        ) else {
             continue;
         };
-        let svg_dist = dist.as_ref().and_then(|d| {
+        let svg_dist = dist.and_then(|d| {
             svg::line_chart(
-                &svg::decimate(d, ys, svg::CHART_COLUMNS),
+                &svg::decimate_with(d, ys, svg::CHART_COLUMNS, dist_cols),
                 &spec(XAxis::Distance { unit: dist_unit }),
             )
         });
@@ -1044,13 +1106,15 @@ fn charts(
 /// The text alternative of a chart: its range and mean ("Heart rate (bpm): 102 to 181,
 /// mean 148").
 fn chart_summary(label: &str, ys: &[Option<f64>], y: YFormat) -> String {
-    let v: Vec<f64> = ys.iter().flatten().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
+    let finite = || ys.iter().flatten().copied().filter(|x| x.is_finite());
+    let (n, lo, hi) = finite().fold((0usize, f64::INFINITY, f64::NEG_INFINITY), |(n, a, b), x| {
+        (n + 1, a.min(x), b.max(x))
+    });
+    if n == 0 {
         return label.to_owned();
     }
-    let (lo, hi) =
-        v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    // The same values in the same order as ever: the same sum to the bit.
+    let mean = finite().sum::<f64>() / n as f64;
     let f = |x: f64| match y {
         YFormat::Number => format!("{}", x.round()),
         YFormat::Pace => {
