@@ -334,7 +334,7 @@ fn render_activity(
     d: &Detail,
 ) -> Result<Vec<String>, SiteError> {
     let mut scratch = SCRATCH.take().unwrap_or_default();
-    let result = render_page(ctx, u, a, &mut scratch);
+    let result = render_page(ctx, u, a, d, &mut scratch);
     SCRATCH.set(Some(scratch));
     result
 }
@@ -355,6 +355,7 @@ fn render_page(
     ctx: &Ctx<'_>,
     u: &MergedUser,
     a: &MergedActivity,
+    d: &Detail,
     scratch: &mut Scratch,
 ) -> Result<Vec<String>, SiteError> {
     let Some(urls) = ctx.urls(&u.handle, &a.summary.id) else { return Ok(Vec::new()) };
