@@ -51,13 +51,6 @@ pub async fn roundtrip(
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 struct Child(std::process::Child);
 impl Drop for Child {
     fn drop(&mut self) {
@@ -106,7 +99,7 @@ pub fn run(api_bin: &std::path::Path, requests: u64, connections: u64, logins: u
                 Err(e) => return Err(e.into()),
             }
         };
-        let rss_start = rss_kib(pid).unwrap_or(0);
+        let rss_start = super::procfs::rss_kib(&pid.to_string()).unwrap_or(0);
         // Login latency (sequential, production argon2 parameters).
         let body = format!("{{\"handle\":\"bench\",\"password\":\"{password}\"}}");
         let login = format!(
@@ -129,7 +122,7 @@ pub fn run(api_bin: &std::path::Path, requests: u64, connections: u64, logins: u
                 cookie = c.split(';').next().unwrap_or("").to_owned();
             }
         }
-        let rss_after_logins = rss_kib(pid).unwrap_or(0);
+        let rss_after_logins = super::procfs::rss_kib(&pid.to_string()).unwrap_or(0);
         lat_ms.sort_by(f64::total_cmp);
         let p = |q: f64| lat_ms[((lat_ms.len() - 1) as f64 * q).round() as usize];
         let me = format!("GET /api/me HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n");
@@ -155,7 +148,7 @@ pub fn run(api_bin: &std::path::Path, requests: u64, connections: u64, logins: u
         }
         let secs = t.elapsed().as_secs_f64();
         let total = per_conn * connections.max(1);
-        let rss_end = rss_kib(pid).unwrap_or(0);
+        let rss_end = super::procfs::rss_kib(&pid.to_string()).unwrap_or(0);
         println!("bincio-dev bench api (server pid {pid}, {} CPUs)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         println!("| measure | value |\n|---|---|");
         println!("| GET /api/me, {connections} keep-alive connections | {:.0} req/s ({total} requests in {secs:.2} s) |", total as f64 / secs);
@@ -369,7 +362,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
     let mut written_per_edit = Vec::new();
     let mut uploaded: Vec<String> = Vec::new();
     let watcher_pid = watcher.0.id();
-    let mut cpu_marks = vec![cpu_seconds(watcher_pid)];
+    let mut cpu_marks = vec![super::procfs::cpu_seconds(&watcher_pid.to_string())];
     let (lat_ms, title_ms, privacy_ms, failed) = rt.block_on(async {
         let mut s = TcpStream::connect(&addr).await;
         for _ in 0..100 {
@@ -447,7 +440,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             written_per_job.push(snapshot.changed(&now));
             snapshot = now;
         }
-        cpu_marks.push(cpu_seconds(watcher_pid));
+        cpu_marks.push(super::procfs::cpu_seconds(&watcher_pid.to_string()));
         // Edits of the uploaded activities, newest first, through the daemon's API: a title
         // change (live when the activity page shows the new title), private (live when the
         // listed page is gone) and public again (live when it is back), in turn.
@@ -494,7 +487,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             written_per_edit.push(snapshot.changed(&now));
             snapshot = now;
         }
-        cpu_marks.push(cpu_seconds(watcher_pid));
+        cpu_marks.push(super::procfs::cpu_seconds(&watcher_pid.to_string()));
         Ok::<_, anyhow::Error>((lat_ms, title_ms, privacy_ms, failed))
     })?;
     let lat = sorted(lat_ms);
@@ -560,7 +553,8 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
         wp(&written_per_edit, 0.5),
         wp(&written_per_edit, 1.0)
     );
-    let peak_mb = rss_hwm_kib(watcher.0.id()).unwrap_or(0) as f64 / 1024.0;
+    let peak_mb =
+        super::procfs::peak_rss_kib(&watcher.0.id().to_string()).unwrap_or(0) as f64 / 1024.0;
     println!("| bincio-gen watch peak memory (VmHWM) | {peak_mb:.0} MB (goal < 300 MB) |");
     println!("| uploads or edits not published | {} |", failed.len());
     for f in &failed {
@@ -619,24 +613,4 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 /// The `q` quantile of sorted values (NaN for none).
 fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() { f64::NAN } else { v[((v.len() - 1) as f64 * q).round() as usize] }
-}
-
-/// User + system CPU seconds of process `pid`, all its threads included, from /proc (Linux;
-/// the fields are in `USER_HZ` ticks, which the kernel ABI fixes at 100 per second). On a
-/// machine shared with other work this, not the wall time, says what a job costs.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces: count fields after its closing `)`.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
-    let utime: u64 = fields.nth(11)?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / 100.0)
-}
-
-/// Peak resident memory of a process in KiB (Linux `VmHWM`).
-fn rss_hwm_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

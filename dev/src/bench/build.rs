@@ -289,8 +289,9 @@ pub fn build_run(args: &BuildRunArgs) -> anyhow::Result<Outcome> {
         pages: report.pages,
         files_written: report.files_written,
         elapsed_ms: t.elapsed().as_millis(),
-        cpu_seconds: proc_self_cpu_seconds().context("reading /proc/self/stat")?,
-        peak_rss_kib: proc_self_peak_rss_kib().context("reading VmHWM of /proc/self/status")?,
+        cpu_seconds: super::procfs::cpu_seconds("self").context("reading /proc/self/stat")?,
+        peak_rss_kib: super::procfs::peak_rss_kib("self")
+            .context("reading VmHWM of /proc/self/status")?,
     };
     writeln!(std::io::stdout().lock(), "{}", serde_json::to_string(&r)?)?;
     Ok(Outcome::Ok)
@@ -316,25 +317,6 @@ fn child_build(opts: &SiteOptions) -> anyhow::Result<RunResult> {
     }
     let line = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(line.trim()).context("reading the measured build's result")
-}
-
-/// Peak resident memory of this process in KiB (Linux `/proc/self/status` VmHWM).
-fn proc_self_peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// User + system CPU seconds of this process, all threads, from `/proc/self/stat`. The
-/// fields are in `USER_HZ` ticks, which the kernel ABI fixes at 100 per second.
-fn proc_self_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) may contain spaces: count fields after its closing `)`.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
-    let utime: u64 = fields.nth(11)?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / 100.0)
 }
 
 /// Write `users × activities` synthetic activities in BAS form.

@@ -15,26 +15,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-/// User + system CPU seconds of this process, all threads included, from /proc (Linux).
-/// The fields are in `USER_HZ` ticks, which the kernel ABI fixes at 100 per second.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) may contain spaces: count fields after its closing `)`.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
-    let utime: u64 = fields.nth(11)?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / 100.0)
-}
-
-/// Peak resident set size of this process in KiB, from /proc (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RunResult {
     files: usize,
@@ -52,11 +32,11 @@ struct RunResult {
 pub fn extract_run(input: &Path, user_dir: &Path) -> anyhow::Result<Outcome> {
     let mut opts = bincio_gen::extract::ExtractOptions::new(user_dir, "bench");
     opts.inputs = vec![input.to_path_buf()];
-    let cpu_before = cpu_seconds().unwrap_or(0.0);
+    let cpu_before = super::procfs::cpu_seconds("self").unwrap_or(0.0);
     let t = Instant::now();
     let report = bincio_gen::extract::extract_user(&opts, &|_, _| {})?;
     let seconds = t.elapsed().as_secs_f64();
-    let cpu_seconds = cpu_seconds().unwrap_or(0.0) - cpu_before;
+    let cpu_seconds = super::procfs::cpu_seconds("self").unwrap_or(0.0) - cpu_before;
     let r = RunResult {
         files: report.files,
         new: report.new_ids.len(),
@@ -65,7 +45,7 @@ pub fn extract_run(input: &Path, user_dir: &Path) -> anyhow::Result<Outcome> {
         bytes_parsed: report.bytes_parsed,
         seconds,
         cpu_seconds,
-        peak_rss_kib: peak_rss_kib().unwrap_or(0),
+        peak_rss_kib: super::procfs::peak_rss_kib("self").unwrap_or(0),
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&r)?)?;

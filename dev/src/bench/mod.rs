@@ -10,6 +10,7 @@ pub mod elevation;
 pub mod extract;
 pub mod federation;
 pub mod parse;
+pub mod procfs;
 
 use bincio_gen::cmd::Outcome;
 use build::BuildBench;
