@@ -83,15 +83,65 @@ fn replace_with(
 /// Like [`write_derived`], but leaves the file alone (and returns `false`) when it already
 /// holds exactly `bytes`. Keeps no-change rebuilds from touching the disk.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxError> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.is_file()
-        && meta.len() == bytes.len() as u64
-        && let Ok(existing) = std::fs::read(path)
-        && existing == bytes
-    {
+    if holds(path, bytes) {
         return Ok(false);
     }
     write_derived(path, bytes)?;
+    Ok(true)
+}
+
+/// True when `path` is a file holding exactly `bytes` (the length is compared first, so a
+/// changed file is rarely read).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|existing| existing == bytes)
+}
+
+/// [`write_if_changed`] for a published file of the site (read by the web server's user, so
+/// mode 0644 whatever the umask), with the fewest system calls: a build writes tens of
+/// thousands of them. The temp file beside it is named from the process ID and a counter
+/// instead of randomly, created with its mode, and its folder is created only when missing.
+#[cfg(unix)]
+pub fn write_public_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    if holds(path, bytes) {
+        return Ok(false);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".bincio-{}-{}.tmp",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let create = || std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp);
+    let public = || std::fs::Permissions::from_mode(0o644);
+    let mut file = match create() {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+            create().map_err(io_err(path))?
+        }
+        // A temp file left by a crashed process of the same ID: the random-named writer.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            write_derived(path, bytes)?;
+            std::fs::set_permissions(path, public()).map_err(io_err(path))?;
+            return Ok(true);
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let written = (|| {
+        // The umask may have taken bits off the mode asked for at creation.
+        file.set_permissions(public())?;
+        file.write_all(bytes)?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(path)(e));
+    }
     Ok(true)
 }
 
@@ -181,6 +231,24 @@ fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_published_file_is_world_readable_skipped_when_identical_and_leaves_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("u/dave/index.html");
+        assert!(write_public_if_changed(&p, b"<p>1</p>").unwrap());
+        assert!(!write_public_if_changed(&p, b"<p>1</p>").unwrap());
+        assert!(write_public_if_changed(&p, b"<p>22</p>").unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"<p>22</p>");
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // A folder that cannot be created is an error naming the file.
+        let blocked = dir.path().join("u/dave/index.html/x.html");
+        let e = write_public_if_changed(&blocked, b"x").unwrap_err().to_string();
+        assert!(e.contains("index.html"), "{e}");
+    }
 
     #[test]
     fn writes_and_skips_identical_content() {

@@ -45,7 +45,7 @@ impl Out {
     /// Write `bytes` to `out/{rel}` unless identical. Returns `rel` for the produced list.
     pub fn put(&self, rel: &str, bytes: &[u8]) -> Result<String, SiteError> {
         let path = self.root.join(rel);
-        if write_output(&path, bytes)? {
+        if fsx::write_public_if_changed(&path, bytes)? {
             self.written.fetch_add(1, Ordering::Relaxed);
         } else {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -64,63 +64,6 @@ impl Out {
         }
         Ok(rel.to_owned())
     }
-}
-
-/// Write an output file as `fsx::write_if_changed` does (left alone when it holds `bytes`
-/// already, else a temp file beside it renamed over it, so a reader never sees half a
-/// page), 0644, in the fewest system calls: a full build writes some 60,000 files, and
-/// their creation is a large share of its time. The temp file is created 0644 with a name
-/// unique in this process (no random name, no search), its folder only made when the
-/// create says it is missing (not once per file), and its mode set on the open file.
-fn write_output(path: &Path, bytes: &[u8]) -> Result<bool, SiteError> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let err = |p: &Path, e: std::io::Error| SiteError::File {
-        path: p.to_path_buf(),
-        reason: e.to_string(),
-    };
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.is_file()
-        && meta.len() == bytes.len() as u64
-        && let Ok(existing) = std::fs::read(path)
-        && existing == bytes
-    {
-        return Ok(false);
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".bincio-{}-{}.tmp",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let create = || std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp);
-    let mut file = match create() {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-            create().map_err(|e| err(path, e))?
-        }
-        // A temp file left by a crashed process of the same ID: the random-named writer.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            fsx::write_derived(path, bytes)?;
-            world_readable(path);
-            return Ok(true);
-        }
-        Err(e) => return Err(err(path, e)),
-    };
-    let written = (|| {
-        // The umask may have taken bits off the mode asked for at creation.
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        file.write_all(bytes)?;
-        drop(file);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(path, e));
-    }
-    Ok(true)
 }
 
 /// Output files are read by the web server's user: make them 0644 (temp files start 0600).
