@@ -185,9 +185,15 @@ pub fn bench_extract(args: &ExtractBench) -> anyhow::Result<Outcome> {
     )?;
     for (name, r, bytes) in &rows {
         let mb = *bytes as f64 / 1e6;
+        // Below the clock's tick (10 ms) the CPU time is 0 or 1 tick: no rate can be told.
+        let per_cpu = if r.cpu_seconds >= 0.05 {
+            format!("{:.1}", mb / r.cpu_seconds * threads as f64)
+        } else {
+            "—".to_owned()
+        };
         writeln!(
             out,
-            "{:<18} {:>6} {:>6} {:>9.1} {:>9.3} {:>9.0} {:>9.1} {:>9.2} {:>11.1} {:>7} MB",
+            "{:<18} {:>6} {:>6} {:>9.1} {:>9.3} {:>9.0} {:>9.1} {:>9.2} {:>11} {:>7} MB",
             name,
             r.files,
             r.new,
@@ -196,7 +202,7 @@ pub fn bench_extract(args: &ExtractBench) -> anyhow::Result<Outcome> {
             r.files as f64 / r.seconds,
             mb / r.seconds,
             r.cpu_seconds,
-            mb / r.cpu_seconds.max(1e-9) * threads as f64,
+            per_cpu,
             r.peak_rss_kib / 1024
         )?;
         if r.failed > 0 {
