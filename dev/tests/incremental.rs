@@ -226,11 +226,22 @@ fn incremental_jobs_equal_a_full_render_and_a_new_activity_rewrites_few_files() 
 fn a_job_that_changes_the_site_shell_renders_every_user() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
-    generate_instance(&data, 2, 8, SAMPLES).unwrap();
+    generate_instance(&data, 3, 8, SAMPLES).unwrap();
     let w = WatchSettings::new(opts(&data, &out), Duration::from_secs(1));
     site::render::build_cached(&opts(&data, &out), &mut w.loaded.lock().unwrap()).unwrap();
     let nav = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap();
     assert!(nav("u/user00/index.html").contains(r#"data-single-user="false""#));
+
+    // A third member leaving a multi-user site changes no shell, so the job renders none of
+    // the others' pages: one of user00's, taken away meanwhile, is not written again.
+    let page = out.join("u/user00/index.html");
+    let bytes = std::fs::read(&page).unwrap();
+    std::fs::remove_file(&page).unwrap();
+    std::fs::rename(data.join("user02"), tmp.path().join("user02-gone")).unwrap();
+    job(&w, "delete-third", "user02", "rebuild", &[]);
+    assert!(!page.exists(), "a member leaving re-rendered the other members' pages");
+    std::fs::write(&page, bytes).unwrap();
+    assert_same_as_full_render(&data, &out, tmp.path(), "third-gone");
 
     // The daemon deletes user01's folder and queues a rebuild: user00 is alone.
     let kept = tmp.path().join("user01-kept");

@@ -370,7 +370,12 @@ fn build_scope(
     // changed since the last build, e.g. the second account of a single-user site added or
     // deleted, renders every user, or their pages would keep the old one.
     let shell_path = root.site_shell(&out_key);
-    let shell = short_hash(&serde_json::to_string(&site).unwrap_or_default());
+    // The member list is not part of it: no page shows it but the shared ones, which every
+    // build renders, so a new account does not re-render every member's pages.
+    let shell = short_hash(
+        &serde_json::to_string(&SiteView { handles: Vec::new(), ..site.clone() })
+            .unwrap_or_default(),
+    );
     let last_shell = std::fs::read_to_string(&shell_path).ok();
     if !matches!(scope, Scope::All) && last_shell.as_deref().is_some_and(|s| s != shell) {
         tracing::info!("the site's shell changed: every user's pages are rendered again");
