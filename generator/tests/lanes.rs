@@ -20,35 +20,14 @@ mod standin;
 
 use bincio_bas::queue::{JobState, JobStatus};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/reference-output")
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    for e in walkdir::WalkDir::new(src) {
-        let e = e.unwrap();
-        let target = dst.join(e.path().strip_prefix(src).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Kills the watcher when the test ends, whatever happens.
-struct Watcher(Child);
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "support/watcher.rs"]
+mod watcher;
+use watcher::{Watcher, copy_dir, samples};
 
 /// The real watcher on `data`, holding background jobs at their first progress point
 /// (`hold/{job}.held` appears, and the job waits for `hold/{job}.release`).

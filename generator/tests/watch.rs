@@ -7,33 +7,12 @@
 
 use bincio_bas::queue::{JobState, JobStatus};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples/reference-output")
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    for e in walkdir::WalkDir::new(src) {
-        let e = e.unwrap();
-        let target = dst.join(e.path().strip_prefix(src).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Kills the watcher when the test ends, whatever happens.
-struct Watcher(Child);
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "support/watcher.rs"]
+mod watcher;
+use watcher::{Watcher, copy_dir, samples};
 
 fn spawn(data: &Path, out: &Path, job_delay_ms: u64) -> Watcher {
     let child = Command::new(env!("CARGO_BIN_EXE_bincio-gen"))
