@@ -69,6 +69,24 @@ fn axe_source() -> String {
 
 /// Runs axe-core on the page and gives its serious and critical violations, one line each
 /// node: rule, target, what is wrong.
+/// axe-core on the loaded page in the light and the dark theme, each violation named
+/// `{page} [{what}, {theme}]`. The theme is only `<html data-theme>` (what theme.js sets
+/// before the first paint and the toggle flips), and the stylesheet has no transition, so
+/// the new colours apply at once.
+async fn axe_both_themes(c: &Client, src: &str, page: &str, what: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for theme in ["light", "dark"] {
+        c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
+            .await
+            .unwrap();
+        for v in axe(c, src).await {
+            eprintln!("{page} [{what}, {theme}]: {v}");
+            found.push(format!("{page} [{what}, {theme}]: {v}"));
+        }
+    }
+    found
+}
+
 async fn axe(c: &Client, src: &str) -> Vec<String> {
     let loaded = c.execute("return typeof window.axe;", vec![]).await.unwrap();
     if loaded != "object" {
@@ -277,32 +295,14 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
     let mut violations = Vec::new();
     for (kind, path) in &pages {
         c.goto(&format!("{base}{path}")).await.unwrap();
-        // Both themes on the loaded page: the theme is only `<html data-theme>` (what
-        // theme.js sets before the first paint and the toggle flips), and the stylesheet has
-        // no transition, so the new colours apply at once.
-        for theme in ["light", "dark"] {
-            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
-                .await
-                .unwrap();
-            for v in axe(&c, &axe_src).await {
-                eprintln!("{path} [{kind}, {theme}]: {v}");
-                violations.push(format!("{path} [{kind}, {theme}]: {v}"));
-            }
-        }
+        violations.extend(axe_both_themes(&c, &axe_src, path, kind).await);
     }
     // At phone width the header and the activity page lay out differently (wrapped navigation,
     // stacked map and figures): the feed and a ride again at 390 px.
     c.set_window_size(390, 900).await.unwrap();
     for path in ["/".to_owned(), format!("/activity/{}/", acts["cycling"])] {
         c.goto(&format!("{base}{path}")).await.unwrap();
-        for theme in ["light", "dark"] {
-            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
-                .await
-                .unwrap();
-            for v in axe(&c, &axe_src).await {
-                violations.push(format!("{path} [390 px, {theme}]: {v}"));
-            }
-        }
+        violations.extend(axe_both_themes(&c, &axe_src, &path, "390 px").await);
     }
     c.set_window_size(1280, 1000).await.unwrap();
     eprintln!("axe on {} pages, two themes: {} ms", pages.len() + 2, t0.elapsed().as_millis());
@@ -418,14 +418,10 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
         assert_eq!(text(&c, &inside).await, "true", "focus moves into {dialog}");
         press(&c, Key::Tab).await;
         assert_eq!(text(&c, &inside).await, "true", "Tab stays in {dialog}");
-        for theme in ["light", "dark"] {
-            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
-                .await
-                .unwrap();
-            for v in axe(&c, &axe_src).await {
-                violations.push(format!("/activity/{ride}/ [{dialog} open, {theme}]: {v}"));
-            }
-        }
+        violations.extend(
+            axe_both_themes(&c, &axe_src, &format!("/activity/{ride}/"), &format!("{dialog} open"))
+                .await,
+        );
         press(&c, Key::Escape).await;
         assert_eq!(text(&c, &open).await, "false", "Escape closes {dialog}");
         let back =
@@ -452,14 +448,7 @@ async fn axe_keyboard_and_no_javascript_on_every_page_type() {
             (text(&c, ready).await == "true").then_some(())
         })
         .await;
-        for theme in ["light", "dark"] {
-            c.execute("document.documentElement.dataset.theme = arguments[0];", vec![json!(theme)])
-                .await
-                .unwrap();
-            for v in axe(&c, &axe_src).await {
-                violations.push(format!("{path} [logged in, {theme}]: {v}"));
-            }
-        }
+        violations.extend(axe_both_themes(&c, &axe_src, path, "logged in").await);
     }
     let errors: Vec<String> = console_errors(driver, &c)
         .await
