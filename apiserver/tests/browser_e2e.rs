@@ -272,6 +272,22 @@ async fn form_status(c: &Client, scope: &str) -> String {
     .to_owned()
 }
 
+/// Click `form`'s submit button and wait for its status line to start with `status`
+/// (`error: ` for a refusal, see [`form_status`]); returns the line.
+async fn submit(c: &Client, form: &str, what: &str, status: &str) -> String {
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(what, || async {
+        let s = form_status(c, form).await;
+        s.starts_with(status).then_some(s)
+    })
+    .await
+}
+
 /// Every file under `dir` (the generated site is small).
 fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -732,17 +748,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
     // An invalid time zone is refused with the key named, and nothing is written.
     let toml_before = std::fs::read_to_string(data.join("bincio.toml")).unwrap();
     fill(&c, "input[name=time_zone]", "Mars/Olympus_Mons").await;
-    c.find(Locator::Css("form[data-settings] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let s = until("the refusal", || async {
-        let s = form_status(&c, "form[data-settings]").await;
-        s.starts_with("error: ").then_some(s)
-    })
-    .await;
+    let s = submit(&c, "form[data-settings]", "the refusal", "error: ").await;
     assert!(s.contains("time_zone"), "{s}");
     assert_eq!(std::fs::read_to_string(data.join("bincio.toml")).unwrap(), toml_before);
     fill(&c, "input[name=time_zone]", "Europe/Rome").await;
@@ -754,17 +760,7 @@ async fn admin_settings_and_invites_pages_in_chromium() {
         .unwrap();
     fill(&c, "input[name=dem_url]", "https://elevation.example.org").await;
     fill(&c, "[data-key-prefix=strava_] input[name=client_id]", "4242").await;
-    c.find(Locator::Css("form[data-settings] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let s = until("the settings to be saved", || async {
-        let s = form_status(&c, "form[data-settings]").await;
-        s.starts_with("Saved.").then_some(s)
-    })
-    .await;
+    let s = submit(&c, "form[data-settings]", "the settings to be saved", "Saved.").await;
     assert!(s.contains("re-rendered"), "units changed, pages re-render: {s}");
     let toml = std::fs::read_to_string(data.join("bincio.toml")).unwrap();
     for line in [
