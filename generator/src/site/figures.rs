@@ -26,28 +26,42 @@ fn dt(t: &[i64], i: usize) -> f64 {
 /// Normalized power (Coggan): the samples held to a 1 Hz grid (gaps longer than
 /// [`MAX_GAP_S`] are left out, not filled), a 30 s rolling mean, the fourth root of the mean
 /// of its fourth powers. `None` under 30 s of power.
+///
+/// The grid is not stored: its values are produced one by one and only the last 30 are
+/// kept, for the value that leaves the window (at 1 Hz the grid was a fresh array of the
+/// whole recording for every page). The sums are the same operations in the same order.
 pub fn normalized_power(t: &[i64], power: &[Option<i64>]) -> Option<f64> {
-    let mut grid: Vec<f64> = Vec::new();
+    const WINDOW: usize = 30;
+    let mut window = [0.0f64; WINDOW];
+    // Grid values seen, their running sum (of the first 30, then of the window), and the
+    // sum of the fourth powers of the window's means.
+    let (mut len, mut sum, mut acc) = (0usize, 0.0f64, 0.0f64);
     for i in 0..t.len().min(power.len()) {
         let Some(p) = power[i] else { continue };
         let hold = match t.get(i + 1) {
             Some(next) if (next - t[i]) as f64 <= MAX_GAP_S => (next - t[i]).max(0) as usize,
             _ => 1,
         };
-        grid.extend(std::iter::repeat_n(p.max(0) as f64, hold));
+        let v = p.max(0) as f64;
+        for _ in 0..hold {
+            let slot = &mut window[len % WINDOW];
+            if len < WINDOW {
+                sum += v;
+                if len + 1 == WINDOW {
+                    acc = (sum / WINDOW as f64).powi(4);
+                }
+            } else {
+                sum += v - *slot;
+                acc += (sum / WINDOW as f64).powi(4);
+            }
+            *slot = v;
+            len += 1;
+        }
     }
-    const WINDOW: usize = 30;
-    if grid.len() < WINDOW {
+    if len < WINDOW {
         return None;
     }
-    let mut sum: f64 = grid[..WINDOW].iter().sum();
-    let mut acc = (sum / WINDOW as f64).powi(4);
-    let mut n = 1usize;
-    for i in WINDOW..grid.len() {
-        sum += grid[i] - grid[i - WINDOW];
-        acc += (sum / WINDOW as f64).powi(4);
-        n += 1;
-    }
+    let n = len - WINDOW + 1;
     Some((acc / n as f64).powf(0.25))
 }
 
@@ -269,6 +283,71 @@ mod tests {
             cadence_rpm: vec![None; n],
             power_w: vec![None; n],
             temperature_c: vec![None; n],
+        }
+    }
+
+    /// `normalized_power` as it was written first, with the whole 1 Hz grid in memory: the
+    /// streaming one must give the same value to the bit.
+    fn reference_normalized_power(t: &[i64], power: &[Option<i64>]) -> Option<f64> {
+        let mut grid: Vec<f64> = Vec::new();
+        for i in 0..t.len().min(power.len()) {
+            let Some(p) = power[i] else { continue };
+            let hold = match t.get(i + 1) {
+                Some(next) if (next - t[i]) as f64 <= MAX_GAP_S => (next - t[i]).max(0) as usize,
+                _ => 1,
+            };
+            grid.extend(std::iter::repeat_n(p.max(0) as f64, hold));
+        }
+        const WINDOW: usize = 30;
+        if grid.len() < WINDOW {
+            return None;
+        }
+        let mut sum: f64 = grid[..WINDOW].iter().sum();
+        let mut acc = (sum / WINDOW as f64).powi(4);
+        let mut n = 1usize;
+        for i in WINDOW..grid.len() {
+            sum += grid[i] - grid[i - WINDOW];
+            acc += (sum / WINDOW as f64).powi(4);
+            n += 1;
+        }
+        Some((acc / n as f64).powf(0.25))
+    }
+
+    proptest::proptest! {
+        /// Any recording: gaps (held, or over 30 s and left out), repeated and backward
+        /// times, nulls, negative and large powers.
+        #[test]
+        fn normalized_power_is_the_grids_to_the_bit(
+            samples in proptest::collection::vec(
+                (proptest::prop_oneof![
+                    proptest::strategy::Just(1i64),
+                    proptest::strategy::Just(0),
+                    -3i64..3,
+                    1i64..45,
+                ],
+                proptest::option::weighted(0.9, -50i64..2000)),
+                0..400,
+            ),
+        ) {
+            let t: Vec<i64> = samples
+                .iter()
+                .scan(0i64, |acc, (d, _)| {
+                    *acc += d;
+                    Some(*acc)
+                })
+                .collect();
+            let p: Vec<Option<i64>> = samples.iter().map(|s| s.1).collect();
+            let bits = |v: Option<f64>| v.map(f64::to_bits);
+            proptest::prop_assert_eq!(
+                bits(normalized_power(&t, &p)),
+                bits(reference_normalized_power(&t, &p))
+            );
+            // A power channel shorter than the times.
+            let half = &p[..p.len() / 2];
+            proptest::prop_assert_eq!(
+                bits(normalized_power(&t, half)),
+                bits(reference_normalized_power(&t, half))
+            );
         }
     }
 

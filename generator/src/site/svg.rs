@@ -109,10 +109,11 @@ pub fn decimate(xs: &[f64], ys: &[Option<f64>], columns: usize) -> Vec<(f64, f64
     decimate_with(xs, ys, columns, &mut Columns::default())
 }
 
-/// The column of every sample of one x axis, kept between the charts drawn against it: the
-/// channels of an activity usually share their first and last sample, so the column of
-/// each sample (a division and a rounding, most of [`decimate`]'s work) is computed once for
-/// the whole stack. Valid for one `xs` only: [`decimate_with`] callers use one per axis.
+/// The columns of one x axis, kept between the charts drawn against it: the channels of an
+/// activity usually share their first and last sample, so where the columns fall (a
+/// division and a rounding per sample, most of [`decimate`]'s work when done for every
+/// chart) is found once for the whole stack. Valid for one `xs` only: callers use one per
+/// axis and [`Columns::clear`] it for the next page.
 #[derive(Default)]
 pub struct Columns {
     /// The x range and column count `col` was computed for.
@@ -120,8 +121,22 @@ pub struct Columns {
     col: Vec<i64>,
     /// Whether every x is finite, not `-0.0`, and none is smaller than the one before
     /// (time and distance always are): then a channel's x range is the x of its first and
-    /// last valid sample, exactly the minimum and maximum `decimate` would find.
+    /// last valid sample, exactly the minimum and maximum `decimate` would find, and the
+    /// column of a sample never decreases along the axis.
     ordered: Option<bool>,
+    /// On an ordered axis, the runs of samples that fall in one column, for each x range
+    /// drawn so far (`runs[..used]`; the rest is memory kept for the next page).
+    runs: Vec<Runs>,
+    used: usize,
+}
+
+/// The column runs of an ordered axis for one x range: `(column, end)`, each run the
+/// samples from the previous run's end (or 0) to `end` (exclusive), covering every sample.
+#[derive(Default)]
+struct Runs {
+    /// The x range, column count and number of samples the runs are for.
+    key: (u64, u64, usize, usize),
+    runs: Vec<(i64, usize)>,
 }
 
 impl Columns {
@@ -129,6 +144,93 @@ impl Columns {
     pub fn clear(&mut self) {
         self.key = None;
         self.ordered = None;
+        self.used = 0;
+    }
+
+    /// Whether `xs` is ordered (see the field), checked once per axis.
+    fn ordered(&mut self, xs: &[f64]) -> bool {
+        *self.ordered.get_or_insert_with(|| {
+            xs.iter().all(|x| x.is_finite() && x.to_bits() != (-0.0f64).to_bits())
+                && xs.windows(2).all(|w| w[0] <= w[1])
+        })
+    }
+
+    /// The column runs of the ordered `xs` for the x range `x0..=x1`.
+    fn runs(&mut self, xs: &[f64], x0: f64, x1: f64, columns: usize) -> &[(i64, usize)] {
+        let key = (x0.to_bits(), x1.to_bits(), columns, xs.len());
+        let at = match self.runs[..self.used].iter().position(|r| r.key == key) {
+            Some(at) => at,
+            None => {
+                if self.used == self.runs.len() {
+                    self.runs.push(Runs::default());
+                }
+                let r = &mut self.runs[self.used];
+                r.key = key;
+                column_runs(xs, x0, x1, columns, &mut r.runs);
+                self.used += 1;
+                self.used - 1
+            }
+        };
+        &self.runs[at].runs
+    }
+}
+
+/// The column of `x` on an axis from `x0` to `x1` drawn over `columns` whole units: the
+/// whole-unit x position [`line_chart`] rounds the sample to.
+fn column_of(x: f64, x0: f64, span: f64, cols: f64) -> i64 {
+    round_i64((x - x0) / span * cols)
+}
+
+/// The runs of equal column along the ordered `xs` (see [`Runs`]) into `out`. Every step of
+/// [`column_of`] is a correctly rounded operation, so the column never decreases along an
+/// ordered axis and each run's end can be searched for instead of computing every sample's
+/// column: from the previous run's length (samples are mostly evenly spaced, so that is
+/// usually right within one), then by doubling steps and halving. The result is the same as
+/// computing each sample's column (a test compares them).
+fn column_runs(xs: &[f64], x0: f64, x1: f64, columns: usize, out: &mut Vec<(i64, usize)>) {
+    out.clear();
+    let span = if x1 > x0 { x1 - x0 } else { 1.0 };
+    let cols = columns.max(1) as f64;
+    let col = |i: usize| column_of(xs[i], x0, span, cols);
+    let n = xs.len();
+    let mut start = 0;
+    let mut guess = 1;
+    while start < n {
+        let k = col(start);
+        // `lo` is a sample in column `k` (or before it: never, the axis is ordered), `hi`
+        // the first sample found past it (or `n`); the run ends somewhere in (lo, hi].
+        let (mut lo, mut hi) = (start, n);
+        let g = (start + guess).min(n);
+        if g < n && col(g) <= k {
+            lo = g;
+            let mut step = 1;
+            while lo + step < n {
+                if col(lo + step) > k {
+                    hi = lo + step;
+                    break;
+                }
+                lo += step;
+                step *= 2;
+            }
+        } else {
+            hi = g;
+            let mut step = 1;
+            while step < hi - lo {
+                if col(hi - step) <= k {
+                    lo = hi - step;
+                    break;
+                }
+                hi -= step;
+                step *= 2;
+            }
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if col(mid) <= k { lo = mid } else { hi = mid }
+        }
+        out.push((k, hi));
+        guess = hi - start;
+        start = hi;
     }
 }
 
@@ -160,18 +262,93 @@ pub fn decimate_with(
     cache: &mut Columns,
 ) -> Vec<(f64, f64, usize)> {
     let len = xs.len().min(ys.len());
+    let mut out = Vec::new();
+    decimate_by(&xs[..len], |i| ys[i], columns, cache, &mut out);
+    out
+}
+
+/// [`decimate_with`] for a channel whose missing values are `NaN` (any value that is not
+/// finite is left out, as a null is), into `out` (cleared first, its memory reused): the
+/// activity page's charts. On an ordered axis (time, distance) the samples are not visited
+/// one by one against their column: the axis' column runs ([`Columns`]) are found once for
+/// all the charts of a page, and each run's lowest and highest sample is a plain scan of
+/// the channel's values. The points are exactly [`decimate`]'s (a test compares them).
+pub fn decimate_values(
+    xs: &[f64],
+    ys: &[f64],
+    columns: usize,
+    cache: &mut Columns,
+    out: &mut Vec<(f64, f64, usize)>,
+) {
+    let len = xs.len().min(ys.len());
     let (xs, ys) = (&xs[..len], &ys[..len]);
-    let valid = |i: usize| match (xs[i], ys[i]) {
+    out.clear();
+    if !cache.ordered(xs) {
+        decimate_by(xs, |i| Some(ys[i]), columns, cache, out);
+        return;
+    }
+    // Every x is finite: a sample is valid when its value is.
+    let Some(first) = ys.iter().position(|y| y.is_finite()) else { return };
+    let last = ys.iter().rposition(|y| y.is_finite()).unwrap_or(first);
+    let runs = cache.runs(xs, xs[first], xs[last], columns);
+    out.reserve(2 * columns + 4);
+    out.push((xs[first], ys[first], first));
+    // Runs before `first` or after `last` hold no valid sample; a run's samples outside
+    // `first..=last` are not valid either, so runs are scanned whole.
+    let from = runs.partition_point(|r| r.1 <= first);
+    let mut start = if from == 0 { 0 } else { runs[from - 1].1 };
+    for &(_, end) in &runs[from..] {
+        if start > last {
+            break;
+        }
+        // The first lowest and the first highest valid sample, as `decimate` keeps them
+        // (NaN compares false; an infinite value is no value either).
+        let (mut lo, mut hi) = ((usize::MAX, f64::INFINITY), (usize::MAX, f64::NEG_INFINITY));
+        for (i, &y) in ys[start..end].iter().enumerate() {
+            if y.is_finite() {
+                if y < lo.1 {
+                    lo = (start + i, y);
+                }
+                if y > hi.1 {
+                    hi = (start + i, y);
+                }
+            }
+        }
+        start = end;
+        if lo.0 == usize::MAX {
+            continue;
+        }
+        // On an ordered axis a column is one run, so each non-empty run is flushed as
+        // `decimate` flushes a column.
+        let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+        for (i, y) in [a, b] {
+            if out.last().is_none_or(|p| p.2 != i) {
+                out.push((xs[i], y, i));
+            }
+        }
+    }
+    if out.last().is_none_or(|p| p.2 != last) {
+        out.push((xs[last], ys[last], last));
+    }
+}
+
+/// The decimation of samples `0..xs.len()` whose values `y` gives, one sample at a time
+/// (any axis, ordered or not).
+fn decimate_by(
+    xs: &[f64],
+    y: impl Fn(usize) -> Option<f64>,
+    columns: usize,
+    cache: &mut Columns,
+    out: &mut Vec<(f64, f64, usize)>,
+) {
+    let len = xs.len();
+    let valid = |i: usize| match (xs[i], y(i)) {
         (x, Some(y)) if x.is_finite() && y.is_finite() => Some((x, y)),
         _ => None,
     };
-    let Some(first) = (0..len).find(|i| valid(*i).is_some()) else { return Vec::new() };
+    let Some(first) = (0..len).find(|i| valid(*i).is_some()) else { return };
     let last = (0..len).rev().find(|i| valid(*i).is_some()).unwrap_or(first);
-    let ordered = *cache.ordered.get_or_insert_with(|| {
-        xs.iter().all(|x| x.is_finite() && x.to_bits() != (-0.0f64).to_bits())
-            && xs.windows(2).all(|w| w[0] <= w[1])
-    });
-    let (x0, x1) = if ordered {
+    let (x0, x1) = if cache.ordered(xs) {
         // Equal values have equal bits here (no -0.0), so `min`/`max` could not pick
         // another one either.
         (xs[first], xs[last])
@@ -190,11 +367,11 @@ pub fn decimate_with(
     let key = (x0.to_bits(), x1.to_bits(), columns);
     if cache.key != Some(key) || cache.col.len() < len {
         cache.col.clear();
-        cache.col.extend(xs.iter().map(|x| round_i64((x - x0) / span * cols)));
+        cache.col.extend(xs.iter().map(|x| column_of(*x, x0, span, cols)));
         cache.key = Some(key);
     }
     let column = &cache.col[..len];
-    let mut out: Vec<(f64, f64, usize)> = Vec::with_capacity(2 * columns + 4);
+    out.reserve(2 * columns + 4);
     if let Some((x, y)) = valid(first) {
         out.push((x, y, first));
     }
@@ -223,21 +400,20 @@ pub fn decimate_with(
             }
             _ => {
                 if let Some((_, lo, hi)) = cur {
-                    flush(&mut out, lo, hi);
+                    flush(out, lo, hi);
                 }
                 cur = Some((c, (i, y), (i, y)));
             }
         }
     }
     if let Some((_, lo, hi)) = cur {
-        flush(&mut out, lo, hi);
+        flush(out, lo, hi);
     }
     if out.last().is_none_or(|p| p.2 != last)
         && let Some((x, y)) = valid(last)
     {
         out.push((x, y, last));
     }
-    out
 }
 
 /// How a chart's y values read.
@@ -1062,13 +1238,73 @@ mod tests {
                 .collect();
             // Signed zeros, which `min` and `max` may order either way.
             let zeros: Vec<f64> = flat.iter().map(|x| if *x == 0.0 { -0.0 } else { *x }).collect();
+            // A channel shorter than the axis, and one whose values include infinities
+            // (no value, as a null is).
+            let short: Vec<Option<f64>> = b[..b.len() / 3].to_vec();
+            let inf: Vec<Option<f64>> = a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if i % 7 == 3 { v.map(|y| y * f64::INFINITY) } else { *v })
+                .collect();
             for xs in [&sorted, &xs, &flat, &zeros] {
                 let mut cache = Columns::default();
-                for ys in [&a, &b, &a] {
+                let mut values = Columns::default();
+                let mut out = Vec::new();
+                for ys in [&a, &b, &short, &a, &inf, &short] {
+                    let want = reference_decimate(xs, ys, columns);
                     let d = decimate_with(xs, ys, columns, &mut cache);
-                    proptest::prop_assert_eq!(&d, &reference_decimate(xs, ys, columns));
+                    proptest::prop_assert_eq!(&d, &want);
                     proptest::prop_assert_eq!(d, decimate(xs, ys, columns));
+                    let nan: Vec<f64> = ys.iter().map(|y| y.unwrap_or(f64::NAN)).collect();
+                    decimate_values(xs, &nan, columns, &mut values, &mut out);
+                    proptest::prop_assert_eq!(&out, &want);
                 }
+            }
+        }
+
+        /// The column runs of an ordered axis (searched for) are the runs of the column of
+        /// every sample, computed one by one: evenly spaced, with pauses (flat), gaps and
+        /// a single sample.
+        #[test]
+        fn column_runs_are_every_samples_column(
+            steps in proptest::collection::vec(
+                proptest::prop_oneof![proptest::strategy::Just(1.0f64), proptest::strategy::Just(0.0), 0.0f64..5.0, 100.0f64..5000.0],
+                0..4000,
+            ),
+            start in -100.0f64..100.0,
+            columns in 1usize..700,
+            cut in 0.0f64..0.5,
+        ) {
+            let xs: Vec<f64> = steps
+                .iter()
+                .scan(start, |acc, d| {
+                    *acc += d;
+                    Some(*acc)
+                })
+                .collect();
+            if xs.is_empty() {
+                let mut out = vec![(0, 1)];
+                column_runs(&xs, 0.0, 1.0, columns, &mut out);
+                proptest::prop_assert!(out.is_empty());
+                return Ok(());
+            }
+            // The range of the whole axis, and of a part of it (a channel recorded for
+            // part of the activity: samples fall before and after it).
+            let n = xs.len();
+            let (a, b) = ((n as f64 * cut) as usize, n - 1 - (n as f64 * cut) as usize);
+            for (x0, x1) in [(xs[0], xs[n - 1]), (xs[a.min(b)], xs[b.max(a)])] {
+                let span = if x1 > x0 { x1 - x0 } else { 1.0 };
+                let col = |x: f64| ((x - x0) / span * columns as f64).round() as i64;
+                let mut want: Vec<(i64, usize)> = Vec::new();
+                for (i, x) in xs.iter().enumerate() {
+                    match want.last_mut() {
+                        Some((c, end)) if *c == col(*x) => *end = i + 1,
+                        _ => want.push((col(*x), i + 1)),
+                    }
+                }
+                let mut out = Vec::new();
+                column_runs(&xs, x0, x1, columns, &mut out);
+                proptest::prop_assert_eq!(out, want);
             }
         }
     }

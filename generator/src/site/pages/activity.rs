@@ -315,10 +315,13 @@ struct Scratch {
 struct ChartScratch {
     t: Vec<f64>,
     dist: Vec<f64>,
-    /// Elevation, speed or pace, heart rate, power, cadence, in the axis units.
-    values: [Vec<Option<f64>>; 5],
+    /// Elevation, speed or pace, heart rate, power, cadence, in the axis units, `NaN` where
+    /// the sample has no value (`svg::decimate_values`).
+    values: [Vec<f64>; 5],
     time_cols: svg::Columns,
     dist_cols: svg::Columns,
+    /// One chart's decimated points.
+    points: Vec<(f64, f64, usize)>,
 }
 
 thread_local! {
@@ -949,14 +952,32 @@ fn split_tables(
     out
 }
 
-/// key, label, colour, values, `hide_stats` name, y format, fit the axis, area.
+/// key, label, colour, values (`NaN` for none) and how many samples have one,
+/// `hide_stats` name, y format, fit the axis, area.
 type Channel<'a> =
-    (&'static str, String, &'static str, &'a [Option<f64>], &'static str, YFormat, bool, bool);
+    (&'static str, String, &'static str, (&'a [f64], usize), &'static str, YFormat, bool, bool);
 
 /// `v` refilled from `values`, keeping its memory.
 fn refill<T>(v: &mut Vec<T>, values: impl Iterator<Item = T>) {
     v.clear();
     v.extend(values);
+}
+
+/// `v` refilled from `values` with `NaN` for `None`, keeping its memory; returns how many
+/// are `Some` (a chart needs two).
+fn refill_values(v: &mut Vec<f64>, values: impl Iterator<Item = Option<f64>>) -> usize {
+    let mut n = 0;
+    refill(
+        v,
+        values.map(|x| match x {
+            Some(y) => {
+                n += 1;
+                y
+            }
+            None => f64::NAN,
+        }),
+    );
+    n
 }
 
 /// The stacked charts of the channels that have data, against time and (when a distance
@@ -972,7 +993,7 @@ fn charts(
     units: Units,
     scratch: &mut ChartScratch,
 ) -> Vec<Chart> {
-    let ChartScratch { t, dist, values, time_cols, dist_cols } = scratch;
+    let ChartScratch { t, dist, values, time_cols, dist_cols, points } = scratch;
     time_cols.clear();
     dist_cols.clear();
     let imp = units == Units::Imperial;
@@ -983,13 +1004,11 @@ fn charts(
         dist.as_slice()
     });
     let [elev, speed_vals, hr, power, cadence] = values;
-    let as_f = |v: &mut Vec<Option<f64>>, from: &[Option<i64>]| {
-        refill(v, from.iter().map(|x| x.map(|y| y as f64)));
-    };
+    let mut counts = [0usize; 5];
     let q = units::speed_q(sport);
     let (speed_label, speed_fmt) = match q {
         Q::Speed => {
-            refill(
+            counts[1] = refill_values(
                 speed_vals,
                 ts.speed_kmh.iter().map(|v| v.map(|k| if imp { k / 1.609344 } else { k })),
             );
@@ -1010,7 +1029,7 @@ fn charts(
             };
             // Standing still is an infinite pace: below a slow walk the point is left out so
             // a stop does not flatten the rest of the chart.
-            refill(
+            counts[1] = refill_values(
                 speed_vals,
                 ts.speed_kmh.iter().map(|v| v.filter(|k| *k >= 2.0).map(|k| len / (k / 3.6))),
             );
@@ -1021,16 +1040,22 @@ fn charts(
         let (v, u) = units::cadence(sport, 1.0);
         (u, v)
     };
-    refill(elev, ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })));
+    counts[0] = refill_values(
+        elev,
+        ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })),
+    );
     // A channel recorded by no sensor is all nulls: under two values it is not drawn, and
     // its conversion (which never turns a null into a value) can be skipped.
     let drawn = |v: &[Option<i64>]| v.iter().filter(|x| x.is_some()).nth(1).is_some();
-    for (v, from) in [(&mut *hr, &ts.hr_bpm), (&mut *power, &ts.power_w)] {
-        if drawn(from) { as_f(v, from) } else { v.clear() }
+    for (v, at, from) in [(&mut *hr, 2, &ts.hr_bpm), (&mut *power, 3, &ts.power_w)] {
+        v.clear();
+        if drawn(from) {
+            counts[at] = refill_values(v, from.iter().map(|x| x.map(|y| y as f64)));
+        }
     }
     cadence.clear();
     if drawn(&ts.cadence_rpm) {
-        refill(
+        counts[4] = refill_values(
             cadence,
             ts.cadence_rpm.iter().map(|v| v.filter(|c| *c > 0).map(|c| c as f64 * cad_mul)),
         );
@@ -1040,41 +1065,56 @@ fn charts(
             "elevation",
             format!("Elevation ({})", if imp { "ft" } else { "m" }),
             "#0ea5e9",
-            elev,
+            (elev, counts[0]),
             "elevation",
             YFormat::Number,
             true,
             true,
         ),
-        ("speed", speed_label, "#f97316", speed_vals, "speed", speed_fmt, false, false),
+        (
+            "speed",
+            speed_label,
+            "#f97316",
+            (speed_vals, counts[1]),
+            "speed",
+            speed_fmt,
+            false,
+            false,
+        ),
         (
             "hr",
             "Heart rate (bpm)".to_owned(),
             "#ef4444",
-            hr,
+            (hr, counts[2]),
             "heart_rate",
             YFormat::Number,
             true,
             false,
         ),
-        ("power", "Power (W)".to_owned(), "#eab308", power, "power", YFormat::Number, false, false),
+        (
+            "power",
+            "Power (W)".to_owned(),
+            "#eab308",
+            (power, counts[3]),
+            "power",
+            YFormat::Number,
+            false,
+            false,
+        ),
         (
             "cadence",
             format!("Cadence ({cad_unit})"),
             "#8b5cf6",
-            cadence,
+            (cadence, counts[4]),
             "cadence",
             YFormat::Number,
             false,
             false,
         ),
     ];
-    let shown: Vec<&Channel<'_>> = channels
-        .iter()
-        .filter(|c| !hide(c.4) && c.3.iter().filter(|v| v.is_some()).count() >= 2)
-        .collect();
+    let shown: Vec<&Channel<'_>> = channels.iter().filter(|c| !hide(c.4) && c.3.1 >= 2).collect();
     let mut out = Vec::new();
-    for (k, (key, label, color, ys, _, y, fit, area)) in shown.iter().enumerate() {
+    for (k, (key, label, color, (ys, _), _, y, fit, area)) in shown.iter().enumerate() {
         let last = k + 1 == shown.len();
         let summary = chart_summary(label, ys, *y);
         let spec = |x: XAxis| svg::ChartSpec {
@@ -1087,17 +1127,13 @@ fn charts(
             x_labels: last,
             summary: summary.clone(),
         };
-        let Some(svg_time) = svg::line_chart(
-            &svg::decimate_with(t, ys, svg::CHART_COLUMNS, time_cols),
-            &spec(XAxis::Time),
-        ) else {
+        svg::decimate_values(t, ys, svg::CHART_COLUMNS, time_cols, points);
+        let Some(svg_time) = svg::line_chart(points, &spec(XAxis::Time)) else {
             continue;
         };
         let svg_dist = dist.and_then(|d| {
-            svg::line_chart(
-                &svg::decimate_with(d, ys, svg::CHART_COLUMNS, dist_cols),
-                &spec(XAxis::Distance { unit: dist_unit }),
-            )
+            svg::decimate_values(d, ys, svg::CHART_COLUMNS, dist_cols, points);
+            svg::line_chart(points, &spec(XAxis::Distance { unit: dist_unit }))
         });
         out.push(Chart { key, label: label.clone(), svg_time, svg_dist });
     }
@@ -1106,8 +1142,9 @@ fn charts(
 
 /// The text alternative of a chart: its range and mean ("Heart rate (bpm): 102 to 181,
 /// mean 148").
-fn chart_summary(label: &str, ys: &[Option<f64>], y: YFormat) -> String {
-    let finite = || ys.iter().flatten().copied().filter(|x| x.is_finite());
+fn chart_summary(label: &str, ys: &[f64], y: YFormat) -> String {
+    // `NaN` is no value; an infinite one is left out as ever.
+    let finite = || ys.iter().copied().filter(|x| x.is_finite());
     let (n, lo, hi) = finite().fold((0usize, f64::INFINITY, f64::NEG_INFINITY), |(n, a, b), x| {
         (n + 1, a.min(x), b.max(x))
     });
