@@ -196,6 +196,10 @@ impl Scanner<'_> {
     }
 
     /// `[v, v, …]` with each element read by `one`, appended to `v` (empty on entry).
+    /// `one` is called on the element's first byte, whitespace skipped. The separators are
+    /// looked at directly first: the extraction writes none of the whitespace JSON allows,
+    /// which is still read (and skipped) when it is there.
+    #[inline(always)]
     fn array_into<T>(
         &mut self,
         v: &mut Vec<T>,
@@ -208,8 +212,13 @@ impl Scanner<'_> {
             return Some(());
         }
         loop {
+            self.ws();
             v.push(one(self)?);
-            match self.peek()? {
+            let sep = match self.b.get(self.i) {
+                Some(c @ (b',' | b']')) => *c,
+                _ => self.peek()?,
+            };
+            match sep {
                 b',' => self.i += 1,
                 b']' => {
                     self.i += 1;
@@ -221,8 +230,9 @@ impl Scanner<'_> {
         }
     }
 
+    /// `null` at the current byte (whitespace already skipped).
+    #[inline(always)]
     fn null(&mut self) -> Option<()> {
-        self.ws();
         if self.b.get(self.i..self.i + 4)? == b"null" {
             self.i += 4;
             Some(())
@@ -231,14 +241,22 @@ impl Scanner<'_> {
         }
     }
 
-    fn ints_into(&mut self, v: &mut Vec<Option<i64>>) -> Option<()> {
-        self.array_into(v, |s| {
-            if s.peek()? == b'n' { s.null().map(|()| None) } else { s.int().map(Some) }
-        })
+    /// Whether the current byte (whitespace already skipped) starts a `null`.
+    #[inline(always)]
+    fn at_null(&self) -> bool {
+        self.b.get(self.i) == Some(&b'n')
     }
 
+    fn ints_into(&mut self, v: &mut Vec<Option<i64>>) -> Option<()> {
+        self.array_into(
+            v,
+            |s| if s.at_null() { s.null().map(|()| None) } else { s.int().map(Some) },
+        )
+    }
+
+    #[inline(always)]
     fn float_or_null(&mut self) -> Option<Option<f64>> {
-        if self.peek()? == b'n' { self.null().map(|()| None) } else { self.float().map(Some) }
+        if self.at_null() { self.null().map(|()| None) } else { self.float().map(Some) }
     }
 
     fn floats_into(&mut self, v: &mut Vec<Option<f64>>) -> Option<()> {
@@ -265,127 +283,104 @@ impl Scanner<'_> {
             return self.null().map(|()| None);
         }
         let start = self.i;
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(Some((start, self.i)));
-        }
-        loop {
-            if self.peek()? == b'n' {
-                self.null()?;
-            } else {
-                self.skip_float()?;
-            }
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(Some((start, self.i)));
-                }
-                _ => return None,
-            }
-        }
+        // A sink that keeps nothing: the same grammar as `floats_into`, element by element.
+        let mut none: Vec<()> = Vec::new();
+        self.array_into(&mut none, |s| if s.at_null() { s.null() } else { s.skip_float() })?;
+        Some(Some((start, self.i)))
     }
 
-    /// Exactly the numbers [`Self::float`] accepts, without computing them: at most 18
-    /// digits in all (so the integer never overflows there either), no leading zero but a
-    /// lone one, at least one digit after a point, at most 22 decimals, no exponent.
-    fn skip_float(&mut self) -> Option<()> {
-        self.ws();
-        if self.b.get(self.i) == Some(&b'-') {
-            self.i += 1;
+    /// The digits at the current byte: their value (wrapping: callers refuse more than 18
+    /// digits, which cannot overflow) and the index after them.
+    #[inline(always)]
+    fn digits_at(&self, mut i: usize, mut v: u64) -> (u64, usize) {
+        while let Some(&c) = self.b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
         }
-        let start = self.i;
-        self.skip_digits();
-        let n = self.i - start;
+        (v, i)
+    }
+
+    /// A number as [`Self::float`] reads it, at the current byte (whitespace already
+    /// skipped): its sign, its digits as one integer, how many of them follow the point, and
+    /// the index after it; `None` for any other form (so `serde_json` reads the file).
+    #[inline(always)]
+    fn decimal(&self) -> Option<(bool, u64, usize, usize)> {
+        let mut i = self.i;
+        let neg = self.b.get(i) == Some(&b'-');
+        if neg {
+            i += 1;
+        }
+        let start = i;
+        let (int, end) = self.digits_at(i, 0);
+        let n = end - start;
+        // No leading zero but a lone one; at most 18 digits in all, so the integer never
+        // overflows.
         if n == 0 || n > 18 || n > 1 && self.b[start] == b'0' {
             return None;
         }
-        let mut total = n;
-        if self.b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            let from = self.i;
-            self.skip_digits();
-            let decimals = self.i - from;
-            if decimals == 0 || decimals > 22 {
+        i = end;
+        let (mut sig, mut decimals) = (int, 0);
+        if self.b.get(i) == Some(&b'.') {
+            let (v, end) = self.digits_at(i + 1, int);
+            decimals = end - (i + 1);
+            if decimals == 0 {
                 return None;
             }
-            total += decimals;
+            (sig, i) = (v, end);
         }
-        if total > 18 || matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+        if n + decimals > 18 || matches!(self.b.get(i), Some(b'e' | b'E')) {
             return None;
         }
+        Some((neg, sig, decimals, i))
+    }
+
+    /// Exactly the numbers [`Self::float`] accepts, without computing them: at most 18
+    /// digits in all, no leading zero but a lone one, at least one digit after a point, no
+    /// exponent (so at most 18 decimals as well).
+    #[inline(always)]
+    fn skip_float(&mut self) -> Option<()> {
+        let (_, _, _, end) = self.decimal()?;
+        self.i = end;
         Some(())
     }
 
-    fn skip_digits(&mut self) {
-        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-            self.i += 1;
-        }
-    }
-
     /// `-?digits` with at most 18 digits, then not `.`/`e` (those are not integers to
-    /// `serde_json`).
+    /// `serde_json`), at the current byte (whitespace already skipped).
+    #[inline(always)]
     fn int(&mut self) -> Option<i64> {
-        self.ws();
-        let neg = self.b.get(self.i) == Some(&b'-');
+        let mut i = self.i;
+        let neg = self.b.get(i) == Some(&b'-');
         if neg {
-            self.i += 1;
+            i += 1;
         }
-        let (v, n) = self.digits()?;
-        if n == 0 || n > 18 || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+        let start = i;
+        let (v, end) = self.digits_at(i, 0);
+        let n = end - start;
+        if n == 0
+            || n > 18
+            || n > 1 && self.b[start] == b'0'
+            || matches!(self.b.get(end), Some(b'.' | b'e' | b'E'))
+        {
             return None;
         }
+        self.i = end;
         let v = v as i64;
         Some(if neg { -v } else { v })
     }
 
-    /// `-?digits(.digits)?` with at most 18 digits in all and 22 after the point, computed
-    /// as `serde_json` does: the digits as an integer, as `f64`, divided by 10^decimals.
+    /// `-?digits(.digits)?` with at most 18 digits in all, at the current byte (whitespace
+    /// already skipped), computed as `serde_json` does: the digits as an integer, as `f64`,
+    /// divided by 10^decimals.
+    #[inline(always)]
     fn float(&mut self) -> Option<f64> {
-        self.ws();
-        let neg = self.b.get(self.i) == Some(&b'-');
-        if neg {
-            self.i += 1;
-        }
-        let (int, n) = self.digits()?;
-        if n == 0 || n > 18 {
-            return None;
-        }
-        let (mut sig, mut total, mut decimals) = (int, n, 0usize);
-        if self.b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            let start = self.i;
-            while let Some(c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
-                sig = sig.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-                self.i += 1;
-            }
-            decimals = self.i - start;
-            total += decimals;
-            if decimals == 0 {
-                return None;
-            }
-        }
-        if total > 18 || decimals > 22 || matches!(self.b.get(self.i), Some(b'e' | b'E')) {
-            return None;
-        }
+        let (neg, sig, decimals, end) = self.decimal()?;
+        self.i = end;
         let f = sig as f64 / POW10[decimals];
         Some(if neg { -f } else { f })
-    }
-
-    /// Leading digits as an integer and their count (a leading zero must stand alone).
-    fn digits(&mut self) -> Option<(u64, usize)> {
-        let start = self.i;
-        let mut v: u64 = 0;
-        while let Some(c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
-            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-            self.i += 1;
-        }
-        let n = self.i - start;
-        if n > 1 && self.b[start] == b'0' {
-            return None;
-        }
-        Some((v, n))
     }
 }
 
@@ -465,6 +460,13 @@ mod tests {
             r#"{"t":[0],"speed_kmh":[2.5],"lat":["1"]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5 2.5]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5,nul]}"#,
+            // Whitespace between and around the elements of every kind of array.
+            "{\"t\":[ 0 ,\n1\t],\"speed_kmh\":[2.5 , null],\"lat\":[ 1.5 , null ,-0.25 ],\"lon\":[\r\n1 ,2,3]}",
+            "{\"t\":[0,1,2],\"hr_bpm\":[ null ,90 , 91],\"lat\":[ 1.5 , null ,-0.25 ],\"lon\":[1 ,2,3]}",
+            r#"{"t":[0],"lat":[ ],"lon":[1.5 ,],"speed_kmh":[1.0]}"#,
+            r#"{"t":[0],"hr_bpm":[ -0 , 00 ]}"#,
+            r#"{"t":[0],"hr_bpm":[ -],"elevation_m":[-.5]}"#,
+            r#"{"t":[0],"elevation_m":[1234567891234567.8]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lat":null,"lon":[1.5,null,-0.25]}"#,
             r#"{"t":[0],"speed_kmh":[null],"lat":[12.5],"lon":[-0.0]}"#,
             r#"{"t":[0],"elevation_m":[1.5E-3]}"#,
