@@ -41,7 +41,11 @@ fn project(coords: &[[f64; 2]], w: f64, h: f64, pad: f64) -> Vec<(f64, f64)> {
 }
 
 fn min_max(v: &[f64]) -> (f64, f64) {
-    v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)))
+    min_max_of(v.iter().copied())
+}
+
+fn min_max_of(v: impl Iterator<Item = f64>) -> (f64, f64) {
+    v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)))
 }
 
 fn polyline(points: &[(f64, f64)]) -> String {
@@ -524,11 +528,9 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     // Room above the top and below the bottom grid line for half a y label, at the phone
     // size too (the theme draws ticks at up to 19 units): no label is cut by the box.
     let mb = if spec.x_labels { 38.0 } else { 12.0 };
-    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let (x0, x1) = min_max(&xs);
+    let (x0, x1) = min_max_of(points.iter().map(|p| p.0));
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    let (y_min, y_max) = min_max(&ys);
+    let (y_min, y_max) = min_max_of(points.iter().map(|p| p.1));
     let lo = if spec.fit || y_min < 0.0 { y_min } else { 0.0 };
     let (y0, y1, step) = match spec.y {
         YFormat::Number => nice_ticks(lo, y_max, 4),
@@ -663,7 +665,7 @@ fn relative_path(pts: &[(f64, f64)]) -> String {
             d.push(' ');
         }
         *fresh = false;
-        let _ = write!(d, "{v}");
+        push_int(d, v);
     };
     for (dx, dy) in steps {
         if dx == 0 {
@@ -682,6 +684,28 @@ fn relative_path(pts: &[(f64, f64)]) -> String {
         }
     }
     d
+}
+
+/// `v` in decimal, as `write!(d, "{v}")` writes it, without the formatting machinery (a
+/// page's paths are thousands of small numbers).
+fn push_int(d: &mut String, v: i64) {
+    if v < 0 {
+        d.push('-');
+    }
+    let mut u = v.unsigned_abs();
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    for &c in &buf[at..] {
+        d.push(char::from(c));
+    }
 }
 
 fn time_tick(t_s: f64) -> String {
@@ -1046,6 +1070,15 @@ mod tests {
             ]
         );
         assert!(decimate(&xs, &[None; 10], 5).is_empty());
+    }
+
+    #[test]
+    fn push_int_writes_as_display_does() {
+        for v in [0, 1, -1, 9, 10, -10, 538, -538, 99_999, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut d = String::from("x");
+            push_int(&mut d, v);
+            assert_eq!(d, format!("x{v}"));
+        }
     }
 
     #[test]
