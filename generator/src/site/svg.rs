@@ -265,6 +265,8 @@ pub fn decimate_with(
     columns: usize,
     cache: &mut Columns,
 ) -> Vec<(f64, f64, usize)> {
+    // Whether the axis is ordered is settled on the whole axis (see `decimate_values`).
+    cache.ordered(xs);
     let len = xs.len().min(ys.len());
     let mut out = Vec::new();
     decimate_by(&xs[..len], |i| ys[i], columns, cache, &mut out);
@@ -284,10 +286,13 @@ pub fn decimate_values(
     cache: &mut Columns,
     out: &mut Vec<(f64, f64, usize)>,
 ) {
+    out.clear();
+    // Checked on the whole axis, whatever the channel's length: an ordered axis has ordered
+    // prefixes, and a shorter channel drawn first cannot vouch for the rest of the axis.
+    let ordered = cache.ordered(xs);
     let len = xs.len().min(ys.len());
     let (xs, ys) = (&xs[..len], &ys[..len]);
-    out.clear();
-    if !cache.ordered(xs) {
+    if !ordered {
         decimate_by(xs, |i| Some(ys[i]), columns, cache, out);
         return;
     }
@@ -1279,11 +1284,15 @@ mod tests {
                 .enumerate()
                 .map(|(i, v)| if i % 7 == 3 { v.map(|y| y * f64::INFINITY) } else { *v })
                 .collect();
-            for xs in [&sorted, &xs, &flat, &zeros] {
+            // Ordered for the short channel's samples only.
+            let mut prefix = sorted.clone();
+            let cut = short.len().min(prefix.len());
+            prefix[cut..].reverse();
+            for xs in [&sorted, &xs, &flat, &zeros, &prefix] {
                 let mut cache = Columns::default();
                 let mut values = Columns::default();
                 let mut out = Vec::new();
-                for ys in [&a, &b, &short, &a, &inf, &short] {
+                for ys in [&short, &a, &b, &short, &a, &inf] {
                     let want = reference_decimate(xs, ys, columns);
                     let d = decimate_with(xs, ys, columns, &mut cache);
                     proptest::prop_assert_eq!(&d, &want);
