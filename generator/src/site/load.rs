@@ -123,6 +123,8 @@ pub struct LoadCache {
     pub page_keys: Option<KeptKeys>,
     /// The users' records of produced files as last written or read (`render::clean_up`).
     pub records: KeptRecords,
+    /// The combined-feed entry stamps of the last build (`urls::entry_stamps`).
+    pub entry_stamps: super::urls::EntryStampCache,
 }
 
 /// The records of produced files (`{root}/.site/pages-{out}/{handle}.json`) a long-running

@@ -91,6 +91,8 @@ pub struct Ctx<'a> {
     /// Short hash of the output folder: build records and caches are kept per output.
     pub out_key: String,
     urls: Urls,
+    /// Per user, per activity, a combined-feed entry's stamp (`urls::entry_stamps`).
+    pub entry_stamps: urls::EntryStamps,
     /// Keys of the feed pages, to skip the unchanged ones.
     pub keys: PageKeys,
 }
@@ -393,6 +395,13 @@ fn build_scope(
         &mut cache.urls,
     )?;
     let theme_fp = theme.fingerprint();
+    let entry_stamps = urls::entry_stamps(
+        &inst.users,
+        &inst.reloaded,
+        &urls,
+        &|h: &str, id: &str| inst.card_stamp(h, id),
+        &mut cache.entry_stamps,
+    );
     let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
     let ctx = Ctx {
         inst: &inst,
@@ -403,6 +412,7 @@ fn build_scope(
         theme_fp,
         out_key,
         urls,
+        entry_stamps,
         keys,
     };
 
@@ -624,16 +634,17 @@ struct FeedPage<'a> {
     activities: Vec<Summary>,
 }
 
-/// One entry of the combined JSON feed: a local listed activity or a followed instance's.
+/// One entry of the combined JSON feed: a local listed activity (with its entry stamp,
+/// `urls::entry_stamps`) or a followed instance's.
 enum FeedRow<'a> {
-    Local(&'a str, &'a MergedActivity),
+    Local(&'a str, &'a MergedActivity, u64),
     Remote(&'a str, &'a crate::federation::RemoteItem),
 }
 
 impl FeedRow<'_> {
     fn summary(&self) -> &Summary {
         match self {
-            FeedRow::Local(_, a) => &a.summary,
+            FeedRow::Local(_, a, _) => &a.summary,
             FeedRow::Remote(_, item) => &item.summary,
         }
     }
@@ -649,12 +660,13 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     // Each row with its start time, computed once for the sort.
     let mut keyed: Vec<(i64, FeedRow<'_>)> = Vec::new();
     for u in &ctx.inst.users {
-        keyed.extend(
-            u.activities
-                .iter()
-                .filter(|a| a.is_listed())
-                .map(|a| (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a))),
-        );
+        let stamps = ctx.entry_stamps.get(&u.handle).map_or(&[][..], |v| v.as_slice());
+        keyed.extend(u.activities.iter().enumerate().filter(|(_, a)| a.is_listed()).map(
+            |(i, a)| {
+                let stamp = stamps.get(i).copied().unwrap_or(0);
+                (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a, stamp))
+            },
+        ));
     }
     // Followed instances' activities (their URLs are absolute, `handle` is the label the
     // pages show: `alice` or `alice@host`).
@@ -677,7 +689,7 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     }
     let all: Vec<FeedRow<'_>> = keyed.into_iter().map(|(_, row)| row).collect();
     let card = |row: &FeedRow<'_>| match row {
-        FeedRow::Local(handle, a) => {
+        FeedRow::Local(handle, a, _) => {
             let mut s = shard_card(&a.summary);
             s.mmp = None;
             s.handle = Some((*handle).to_owned());
@@ -702,12 +714,8 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         let mut ids = Vec::with_capacity(items.len() * 48);
         for row in items {
             match row {
-                FeedRow::Local(h, a) => {
-                    ids.extend_from_slice(h.as_bytes());
-                    ids.push(0);
-                    ids.extend_from_slice(a.summary.id.as_bytes());
-                    ids.extend_from_slice(&ctx.inst.card_stamp(h, &a.summary.id).to_le_bytes());
-                }
+                // The entry's stamp stands for its handle, ID, URL and card.
+                FeedRow::Local(_, _, stamp) => ids.extend_from_slice(&stamp.to_le_bytes()),
                 // A followed instance's entry is its label and summary only.
                 FeedRow::Remote(label, item) => {
                     ids.extend_from_slice(b"remote\0");

@@ -30,22 +30,30 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         // Fewer than 4 billion users: `as` cannot truncate.
         rank[i] = r as u32;
     }
-    let mut keyed: Vec<(i64, u32, usize, &MergedActivity)> = users
+    let mut keyed: Vec<(i64, u32, usize, usize, &MergedActivity)> = users
         .iter()
         .enumerate()
         .flat_map(|(i, u)| {
             let r = rank[i];
             u.activities
                 .iter()
-                .filter(|a| a.is_listed())
-                .map(move |a| (a.summary.started_at.unix_ms(), r, i, a))
+                .enumerate()
+                .filter(|(_, a)| a.is_listed())
+                .map(move |(k, a)| (a.summary.started_at.unix_ms(), r, i, k, a))
         })
         .collect();
     keyed.sort_unstable_by(|a, b| {
-        b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.3.summary.id.cmp(&b.3.summary.id))
+        b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.4.summary.id.cmp(&b.4.summary.id))
     });
+    // Each user's stamps looked up once, not once per activity.
+    let of_user: Vec<&[u64]> = users
+        .iter()
+        .map(|u| ctx.entry_stamps.get(&u.handle).map_or(&[][..], |v| v.as_slice()))
+        .collect();
+    let stamps: Vec<u64> =
+        keyed.iter().map(|(_, _, i, k, _)| of_user[*i].get(*k).copied().unwrap_or(0)).collect();
     let items: Vec<(&str, &MergedActivity)> =
-        keyed.into_iter().map(|(_, _, i, a)| (users[i].handle.as_str(), a)).collect();
+        keyed.into_iter().map(|(_, _, i, _, a)| (users[i].handle.as_str(), a)).collect();
     let single = ctx.inst.single_user;
     produced.extend(render_feed(
         ctx,
@@ -58,6 +66,7 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
                 "Feed".to_owned()
             },
             items,
+            stamps,
             // Followed instances' activities join the home feed (also on a single-user
             // site, where they are the only cards with a handle).
             remote: ctx.inst.remotes.items.iter().collect(),
