@@ -395,3 +395,90 @@ fn a_no_change_full_build_stops_early_and_every_change_is_still_seen() {
     std::fs::remove_file(&other).unwrap();
     check("deleted-output", &|| other.is_file());
 }
+
+/// The `<title>` texts of a stats page's calendar cells (day tooltips), unescaped, by the
+/// day they start with (`Wed 31 Dec 2025`, the text before ` — `).
+fn day_tooltips(html: &str) -> BTreeMap<String, Vec<String>> {
+    let svg: String = html.split("<svg class=\"heatmap\"").skip(1).collect();
+    let mut out = BTreeMap::new();
+    for part in svg.split("<title>").skip(1) {
+        let text = part.split("</title>").next().unwrap();
+        let text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+        let mut lines = text.split('\n').map(str::to_owned);
+        let head = lines.next().unwrap();
+        let day = head.split(" — ").next().unwrap().to_owned();
+        out.insert(day, lines.collect());
+    }
+    out
+}
+
+/// A day on the instance's `/stats/` shared by many members lists its first activities
+/// (`INSTANCE_DAY_LINES`, members in handle order) and how many more there are, so the page
+/// does not grow with the number of members; a member's own stats list every activity; and
+/// a job that edits a title keeps the bounded page equal to a full render's.
+#[test]
+fn a_busy_day_on_the_instance_stats_lists_its_first_activities_and_how_many_more() {
+    use bincio_gen::site::pages::user::INSTANCE_DAY_LINES;
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("site"));
+    // Activity i of user u starts i × 17 h + u hours before 2026: eight members' activities
+    // fall on the same days.
+    let users = 8;
+    generate_instance(&data, users, 4, SAMPLES).unwrap();
+    let w = WatchSettings::new(opts(&data, &out), Duration::from_secs(1));
+    site::render::build_cached(&opts(&data, &out), &mut w.loaded.lock().unwrap()).unwrap();
+    let read = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap();
+    let check = |step: &str| {
+        let instance = day_tooltips(&read("stats/index.html"));
+        // Each member's own lines of each day, in handle order.
+        let mut own: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for u in 0..users {
+            for (day, lines) in day_tooltips(&read(&format!("u/user{u:02}/stats/index.html"))) {
+                own.entry(day).or_default().extend(lines);
+            }
+        }
+        assert_eq!(instance.keys().collect::<Vec<_>>(), own.keys().collect::<Vec<_>>(), "{step}");
+        let mut bounded = 0;
+        for (day, lines) in &instance {
+            let all = &own[day];
+            if all.len() <= INSTANCE_DAY_LINES {
+                assert_eq!(lines, all, "{step}: {day}");
+                continue;
+            }
+            bounded += 1;
+            assert_eq!(lines.len(), INSTANCE_DAY_LINES + 1, "{step}: {day}: {lines:?}");
+            assert_eq!(lines[..INSTANCE_DAY_LINES], all[..INSTANCE_DAY_LINES], "{step}: {day}");
+            let more = format!("… and {} more", all.len() - INSTANCE_DAY_LINES);
+            assert_eq!(lines[INSTANCE_DAY_LINES], more, "{step}: {day}");
+        }
+        assert!(bounded > 0, "{step}: no day has more than {INSTANCE_DAY_LINES} activities");
+    };
+    check("full render");
+    // A member's own page lists every one of their activities of a day.
+    let own = day_tooltips(&read("u/user00/stats/index.html"));
+    assert_eq!(own.values().map(Vec::len).sum::<usize>(), 4);
+    // The first listed activity of a busy day gets a new title in a job of its member.
+    let day = day_tooltips(&read("stats/index.html"))
+        .into_iter()
+        .find(|(_, lines)| lines.len() > INSTANCE_DAY_LINES)
+        .unwrap();
+    // The first member (in handle order) with an activity that day: their line comes first.
+    let first = (0..users)
+        .map(|u| format!("user{u:02}"))
+        .find(|h| day_tooltips(&read(&format!("u/{h}/stats/index.html"))).contains_key(&day.0))
+        .unwrap();
+    let ids: Vec<String> = std::fs::read_dir(data.join(&first).join("activities"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".json").filter(|s| !s.contains('.')).map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 4, "{first}: {ids:?}");
+    for id in &ids {
+        sidecar(&data, &first, id, "title: \"Renamed on a busy day\"");
+    }
+    job(&w, "edit-busy-day", &first, "edit", &[]);
+    let instance = day_tooltips(&read("stats/index.html"));
+    assert!(instance[&day.0][0].contains("Renamed on a busy day"), "{:?}", instance[&day.0]);
+    check("edit");
+    assert_same_as_full_render(&data, &out, tmp.path(), "busy-day-edit");
+}

@@ -89,6 +89,9 @@ pub struct StatsPage {
     sport_distances: Vec<(usize, f64)>,
     /// The tooltip lines, `\n{sport}: {title} · {figure}` per activity.
     lines: String,
+    /// Per activity, where its line starts in `lines` (a title may hold a line break, so
+    /// the lines are not found by splitting).
+    line_starts: Vec<u32>,
 }
 
 /// One member's activities of one local day on one stats page (in feed order).
@@ -124,6 +127,17 @@ impl StatsPage {
     /// The tooltip lines of `day`'s activities.
     pub fn lines(&self, day: &StatsDay) -> &str {
         &self.lines[day.text.0 as usize..day.text.1 as usize]
+    }
+
+    /// The tooltip lines of the first `n` of `day`'s activities (all of them when it has no
+    /// more than `n`).
+    pub fn first_lines(&self, day: &StatsDay, n: usize) -> &str {
+        let (first, end) = (day.acts.0 as usize, day.acts.1 as usize);
+        let stop = match self.line_starts.get(first + n) {
+            Some(at) if first + n < end => *at as usize,
+            _ => day.text.1 as usize,
+        };
+        &self.lines[day.text.0 as usize..stop]
     }
 }
 
@@ -206,6 +220,7 @@ impl StatsPage {
                 page.sport_distances.extend(sport_distances(s, sport));
                 page.times.push(activity_time_s(s));
                 // A figure for every activity: its distance, else its time.
+                page.line_starts.push(at(page.lines.len()));
                 let figure = match Some(c).filter(|d| *d > 0.0) {
                     Some(d) => format_distance(Some(d)),
                     None => format_duration(Some(activity_time_s(s))),
@@ -229,6 +244,7 @@ impl StatsPage {
         page.times.shrink_to_fit();
         page.sport_distances.shrink_to_fit();
         page.lines.shrink_to_fit();
+        page.line_starts.shrink_to_fit();
         page.days.shrink_to_fit();
         page
     }
@@ -346,6 +362,11 @@ mod tests {
         assert_eq!(all.times(day), [3600.0, 3600.0]);
         assert_eq!(&*day.first_id, "a");
         assert_eq!(all.lines(day), "\nRunning: Evening run · 10.0 km\nCycling: Commute · 42.5 km");
+        assert_eq!(all.first_lines(day, 1), "\nRunning: Evening run · 10.0 km");
+        assert_eq!(all.first_lines(day, 2), all.lines(day));
+        assert_eq!(all.first_lines(day, 5), all.lines(day));
+        assert_eq!(all.first_lines(day, 0), "");
+        assert_eq!(all.first_lines(&all.days[0], 1), "\nCycling: Older · 20.0 km");
         assert_eq!(all.counted(&all.days[0]), [20_000.0]);
         // One page per sport, counting that sport's activities only.
         let ride = &agg.pages[&Some(sport_index(Sport::Cycling))];

@@ -121,6 +121,21 @@ pub struct LoadCache {
     pub urls: UrlCache,
     /// The feed page keys of the last build (`render::PageKeys`), with their file's stamp.
     pub page_keys: Option<KeptKeys>,
+    /// The users' records of produced files as last written or read (`render::clean_up`).
+    pub records: KeptRecords,
+    /// The combined-feed entry stamps of the last build (`urls::entry_stamps`).
+    pub entry_stamps: super::urls::EntryStampCache,
+}
+
+/// The records of produced files (`{root}/.site/pages-{out}/{handle}.json`) a long-running
+/// process last wrote or read, each sorted as stored and with its file's stamp then
+/// (`urls::file_stamp`): a record whose file has not changed since is not read again.
+#[derive(Debug, Default)]
+pub struct KeptRecords {
+    /// The records folder they belong to (one per output folder).
+    pub dir: Option<PathBuf>,
+    /// By handle: the file's stamp when written or read, and the record's paths.
+    pub scopes: HashMap<String, (Option<super::urls::FileStamp>, Vec<String>)>,
 }
 
 /// Feed page keys kept between builds: the stamp of `page-keys-{out}.json` when written

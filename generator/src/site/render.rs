@@ -91,13 +91,16 @@ pub struct Ctx<'a> {
     /// Short hash of the output folder: build records and caches are kept per output.
     pub out_key: String,
     urls: Urls,
+    /// Per user, per activity, a combined-feed entry's stamp (`urls::entry_stamps`).
+    pub entry_stamps: urls::EntryStamps,
     /// Keys of the feed pages, to skip the unchanged ones.
     pub keys: PageKeys,
 }
 
 /// For each feed page (HTML or JSON) of an output folder, the key of what it was last
 /// rendered from: a hash of the theme, the site shell, the page's own fields and, per card,
-/// the activity's URL and [`Instance::card_stamps`]. A page whose key is unchanged and whose
+/// the activity's URL and [`Instance::card_stamps`] (on the combined feeds, the entry stamp
+/// made of both, `urls::entry_stamps`). A page whose key is unchanged and whose
 /// file exists is not rendered again: with stable feed pages (`pages::feed::layout`) that is
 /// every archive page but the newest, so a job costs what its change touches, not what the
 /// instance holds. Kept in `{root}/.site/page-keys-{out}.json` (data directory).
@@ -393,6 +396,13 @@ fn build_scope(
         &mut cache.urls,
     )?;
     let theme_fp = theme.fingerprint();
+    let entry_stamps = urls::entry_stamps(
+        &inst.users,
+        &inst.reloaded,
+        &urls,
+        &|h: &str, id: &str| inst.card_stamp(h, id),
+        &mut cache.entry_stamps,
+    );
     let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
     let ctx = Ctx {
         inst: &inst,
@@ -403,6 +413,7 @@ fn build_scope(
         theme_fp,
         out_key,
         urls,
+        entry_stamps,
         keys,
     };
 
@@ -429,7 +440,16 @@ fn build_scope(
     for (_, produced) in &per_user {
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
     }
-    let removed = clean_up(&inst, &root, &data, &out_abs, &ctx.out_key, per_user, shared)?;
+    let removed = clean_up(
+        &inst,
+        &root,
+        &data,
+        &out_abs,
+        &ctx.out_key,
+        per_user,
+        shared,
+        &mut cache.records,
+    )?;
     // A page under `u/{h}/` of a user this build did not render is untouched by it.
     let untouched = |rel: &str| {
         rel.strip_prefix("u/")
@@ -615,16 +635,17 @@ struct FeedPage<'a> {
     activities: Vec<Summary>,
 }
 
-/// One entry of the combined JSON feed: a local listed activity or a followed instance's.
+/// One entry of the combined JSON feed: a local listed activity (with its entry stamp,
+/// `urls::entry_stamps`) or a followed instance's.
 enum FeedRow<'a> {
-    Local(&'a str, &'a MergedActivity),
+    Local(&'a str, &'a MergedActivity, u64),
     Remote(&'a str, &'a crate::federation::RemoteItem),
 }
 
 impl FeedRow<'_> {
     fn summary(&self) -> &Summary {
         match self {
-            FeedRow::Local(_, a) => &a.summary,
+            FeedRow::Local(_, a, _) => &a.summary,
             FeedRow::Remote(_, item) => &item.summary,
         }
     }
@@ -640,12 +661,13 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     // Each row with its start time, computed once for the sort.
     let mut keyed: Vec<(i64, FeedRow<'_>)> = Vec::new();
     for u in &ctx.inst.users {
-        keyed.extend(
-            u.activities
-                .iter()
-                .filter(|a| a.is_listed())
-                .map(|a| (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a))),
-        );
+        let stamps = ctx.entry_stamps.get(&u.handle).map_or(&[][..], |v| v.as_slice());
+        keyed.extend(u.activities.iter().enumerate().filter(|(_, a)| a.is_listed()).map(
+            |(i, a)| {
+                let stamp = stamps.get(i).copied().unwrap_or(0);
+                (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a, stamp))
+            },
+        ));
     }
     // Followed instances' activities (their URLs are absolute, `handle` is the label the
     // pages show: `alice` or `alice@host`).
@@ -656,11 +678,19 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             .iter()
             .map(|(label, item)| (item.summary.started_at.unix_ms(), FeedRow::Remote(label, item))),
     );
-    // Newest first, then by ID; a stable sort keeps the users' order on a tie.
-    keyed.sort_by(|(ma, a), (mb, b)| mb.cmp(ma).then_with(|| a.summary().id.cmp(&b.summary().id)));
+    // Newest first, then by ID; a stable sort keeps the users' order on a tie. Sorted by
+    // the start time alone first (integers), then each run of rows starting the same
+    // millisecond by ID: in an instance where many members share a start time, comparing
+    // IDs across the whole sort cost more than the rest of the feed.
+    keyed.sort_by(|(ma, _), (mb, _)| mb.cmp(ma));
+    for run in keyed.chunk_by_mut(|(ma, _), (mb, _)| ma == mb) {
+        if run.len() > 1 {
+            run.sort_by(|(_, a), (_, b)| a.summary().id.cmp(&b.summary().id));
+        }
+    }
     let all: Vec<FeedRow<'_>> = keyed.into_iter().map(|(_, row)| row).collect();
     let card = |row: &FeedRow<'_>| match row {
-        FeedRow::Local(handle, a) => {
+        FeedRow::Local(handle, a, _) => {
             let mut s = shard_card(&a.summary);
             s.mmp = None;
             s.handle = Some((*handle).to_owned());
@@ -685,12 +715,8 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         let mut ids = Vec::with_capacity(items.len() * 48);
         for row in items {
             match row {
-                FeedRow::Local(h, a) => {
-                    ids.extend_from_slice(h.as_bytes());
-                    ids.push(0);
-                    ids.extend_from_slice(a.summary.id.as_bytes());
-                    ids.extend_from_slice(&ctx.inst.card_stamp(h, &a.summary.id).to_le_bytes());
-                }
+                // The entry's stamp stands for its handle, ID, URL and card.
+                FeedRow::Local(_, _, stamp) => ids.extend_from_slice(&stamp.to_le_bytes()),
                 // A followed instance's entry is its label and summary only.
                 FeedRow::Remote(label, item) => {
                     ids.extend_from_slice(b"remote\0");
@@ -770,6 +796,13 @@ fn read_record(record: &Path, legacy: &Path) -> Vec<String> {
 /// (the folder was deleted, by the daemon or by hand) are emptied (every file they list is
 /// removed) and deleted: that is how a deleted account leaves the site, in whichever build
 /// comes next.
+///
+/// `kept` holds the records a long-running process last wrote or read, each with the stamp
+/// of its file then ([`load::KeptRecords`]): a record whose file is still that one is not
+/// read again. A job that removes a file (an activity made private leaves its public URL)
+/// must check it against every other member's record; read from disk, the records of 100
+/// members (300,000 paths at 60,000 activities) cost more than the rest of the job.
+#[allow(clippy::too_many_arguments)]
 fn clean_up(
     inst: &Instance,
     root: &InstanceRoot,
@@ -778,9 +811,15 @@ fn clean_up(
     out_key: &str,
     mut per_user: Vec<(String, Vec<String>)>,
     mut shared: Vec<String>,
+    kept: &mut load::KeptRecords,
 ) -> Result<usize, SiteError> {
     let dir = root.site_records_dir(out_key);
     let record = |scope: &str| dir.join(format!("{scope}.json"));
+    // Records kept for another output folder (a process renders one) or another version
+    // of the folder are no use.
+    if kept.dir.as_deref() != Some(dir.as_path()) {
+        *kept = load::KeptRecords { dir: Some(dir.clone()), ..load::KeptRecords::default() };
+    }
     // Each list sorted and deduplicated once, as its record stores it; the set of protected
     // paths borrows them rather than copying every path of the site (300,000 at 60,000
     // activities) a second time.
@@ -804,63 +843,88 @@ fn clean_up(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(SiteError::File { path: dir.clone(), reason: e.to_string() }),
     };
-    // The other users' records matter only when something might be removed: reading every
-    // user's record would make each job's cost grow with the instance.
-    let stale = |scope: &str, produced: &[String]| {
-        let now: BTreeSet<&str> = produced.iter().map(String::as_str).collect();
-        read_record(&record(scope), &legacy_record(data, out_key, scope))
-            .iter()
-            .any(|r| !now.contains(r.as_str()))
+    // A scope's previous record: the kept one while its file is unchanged, else the file's.
+    let mut previous = |scope: &str| -> Vec<String> {
+        let path = record(scope);
+        let stamp = urls::file_stamp(&path);
+        match kept.scopes.remove(scope) {
+            Some((s, paths)) if stamp.is_some() && s == stamp => paths,
+            _ => {
+                let mut paths = read_record(&path, &legacy_record(data, out_key, scope));
+                paths.sort_unstable();
+                paths.dedup();
+                paths
+            }
+        }
     };
-    let may_remove = !gone.is_empty()
-        || stale(SHARED_SCOPE, &shared)
-        || per_user.iter().any(|(h, produced)| stale(h, produced));
-    let others: Vec<Vec<String>> = if may_remove {
-        live.iter()
-            .filter(|h| !rendered.contains(**h))
-            .map(|h| read_record(&record(h), &legacy_record(data, out_key, h)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let protected: HashSet<&str> = shared
+    let old_shared = previous(SHARED_SCOPE);
+    let old_users: Vec<Vec<String>> = per_user.iter().map(|(h, _)| previous(h)).collect();
+    // What this build produced; `produced` lists are sorted.
+    let now: HashSet<&str> = shared
         .iter()
         .chain(per_user.iter().flat_map(|(_, produced)| produced))
-        .chain(others.iter().flatten())
         .map(String::as_str)
         .collect();
+    // The other users' records matter only when something might be removed: reading every
+    // user's record would make each job's cost grow with the instance.
+    let may_remove = !gone.is_empty()
+        || old_shared.iter().chain(old_users.iter().flatten()).any(|r| !now.contains(r.as_str()));
+    let mut others: Vec<Vec<String>> = Vec::new();
+    let mut other_scopes: Vec<String> = Vec::new();
+    if may_remove {
+        for h in live.iter().filter(|h| !rendered.contains(**h)) {
+            others.push(previous(h));
+            other_scopes.push((*h).to_owned());
+        }
+    }
+    // Sorted lists, so a path is looked up in each without building a set of all of them.
+    let protected = |rel: &str| {
+        now.contains(rel)
+            || others.iter().any(|o| o.binary_search_by(|p| p.as_str().cmp(rel)).is_ok())
+    };
     let mut removed = 0;
-    for (handle, produced) in &per_user {
+    for ((handle, produced), old) in per_user.iter().zip(&old_users) {
         let legacy = legacy_record(data, out_key, handle);
-        removed += clean_scope(&record(handle), &legacy, out, produced, &protected)?;
+        removed += clean_scope(&record(handle), &legacy, out, old, produced, &protected)?;
     }
     let legacy = legacy_record(data, out_key, SHARED_SCOPE);
-    removed += clean_scope(&record(SHARED_SCOPE), &legacy, out, &shared, &protected)?;
+    removed += clean_scope(&record(SHARED_SCOPE), &legacy, out, &old_shared, &shared, &protected)?;
     for scope in gone {
         let path = record(&scope);
-        let n = clean_scope(&path, Path::new(""), out, &[], &protected)?;
+        let old = read_record(&path, Path::new(""));
+        let n = clean_scope(&path, Path::new(""), out, &old, &[], &protected)?;
         std::fs::remove_file(&path)
             .map_err(|e| SiteError::File { path: path.clone(), reason: e.to_string() })?;
         tracing::info!(handle = %scope, removed = n, "unpublished a user that is gone");
         removed += n;
     }
+    // Keep what the records now hold: the rendered users' lists (moved, not copied) and the
+    // other users' as read.
+    drop(now);
+    let records = per_user.into_iter().chain(other_scopes.into_iter().zip(others));
+    for (scope, paths) in records {
+        let stamp = urls::file_stamp(&record(&scope));
+        if stamp.is_some() {
+            kept.scopes.insert(scope, (stamp, paths));
+        }
+    }
+    kept.scopes.retain(|scope, _| live.contains(scope.as_str()));
     Ok(removed)
 }
 
-/// Remove files listed in the scope's previous record that `produced` (sorted, without
-/// duplicates) no longer has and no other scope claims, then store `produced` as its record
-/// (and drop a legacy record). `protected` holds every path this build produced, `produced`
-/// included.
+/// Remove the files of the scope's previous record `old` that `produced` (sorted, without
+/// duplicates) no longer has and no other scope claims (`protected`, true for every path
+/// this build produced too), then store `produced` as its record (and drop a legacy record).
 fn clean_scope(
     record: &Path,
     legacy: &Path,
     out: &Path,
+    old: &[String],
     produced: &[String],
-    protected: &HashSet<&str>,
+    protected: &dyn Fn(&str) -> bool,
 ) -> Result<usize, SiteError> {
-    let old = read_record(record, legacy);
     let mut removed = 0;
-    for rel in old.iter().filter(|r| !protected.contains(r.as_str())) {
+    for rel in old.iter().filter(|r| !protected(r.as_str())) {
         if rel.split('/').any(|c| c == ".." || c.is_empty()) {
             continue;
         }

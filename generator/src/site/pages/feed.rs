@@ -25,6 +25,9 @@ pub struct FeedSpec<'a> {
     pub heading: String,
     /// `(handle, activity)`, already in display order.
     pub items: Vec<(&'a str, &'a MergedActivity)>,
+    /// Each item's entry stamp (`urls::entry_stamps`), aligned with `items`; empty when the
+    /// page keys look each activity's URL and card stamp up (a user's own feeds).
+    pub stamps: Vec<u64>,
     /// Followed instances' activities `(label, item)`, newest first (combined feed only);
     /// merged with `items` by start time.
     pub remote: Vec<&'a (String, RemoteItem)>,
@@ -84,7 +87,7 @@ pub fn layout(
 /// `render::PageKeys`) did not change since it was written is not rendered again.
 pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, SiteError> {
     // Followed instances' activities join the local ones by start time (newest first).
-    let entries = merge_remote(&spec.items, &spec.remote);
+    let entries = merge_remote(&spec.items, &spec.stamps, &spec.remote);
     let total = entries.len();
     let (first, archives, older) = layout(total, FEED_PAGE_SIZE);
     let archive_url = |k: usize| format!("{}page/{k}/", spec.base_url);
@@ -93,7 +96,7 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
         entries[range]
             .iter()
             .filter_map(|e| match e {
-                Entry::Local(h, a) => {
+                Entry::Local(h, a, _) => {
                     let urls = ctx.urls(h, &a.summary.id)?;
                     Some(view::card(
                         &a.summary,
@@ -124,7 +127,9 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
         let mut items = Vec::with_capacity(range.len() * 64);
         for e in &entries[range] {
             match e {
-                Entry::Local(h, a) => {
+                // The entry's stamp stands for its handle, URL and card.
+                Entry::Local(_, _, Some(stamp)) => items.extend_from_slice(&stamp.to_le_bytes()),
+                Entry::Local(h, a, None) => {
                     let id = &a.summary.id;
                     items.extend_from_slice(h.as_bytes());
                     items.push(0);
@@ -217,16 +222,17 @@ fn render_page(
     ctx.render("pages/feed.html", c, &rel)
 }
 
-/// One card of a feed: a local activity or a followed instance's.
+/// One card of a feed: a local activity (with its entry stamp when the feed has them) or a
+/// followed instance's.
 enum Entry<'a> {
-    Local(&'a str, &'a MergedActivity),
+    Local(&'a str, &'a MergedActivity, Option<u64>),
     Remote(&'a str, &'a RemoteItem),
 }
 
 impl Entry<'_> {
     fn started_at(&self) -> &bincio_bas::Timestamp {
         match self {
-            Entry::Local(_, a) => &a.summary.started_at,
+            Entry::Local(_, a, _) => &a.summary.started_at,
             Entry::Remote(_, it) => &it.summary.started_at,
         }
     }
@@ -236,6 +242,7 @@ impl Entry<'_> {
 /// the local activity comes first. Both lists are already newest first.
 fn merge_remote<'a>(
     local: &[(&'a str, &'a MergedActivity)],
+    stamps: &[u64],
     remote: &[&'a (String, RemoteItem)],
 ) -> Vec<Entry<'a>> {
     let mut out = Vec::with_capacity(local.len() + remote.len());
@@ -249,7 +256,7 @@ fn merge_remote<'a>(
             _ => false,
         };
         if take_local {
-            out.push(Entry::Local(local[i].0, local[i].1));
+            out.push(Entry::Local(local[i].0, local[i].1, stamps.get(i).copied()));
             i += 1;
         } else {
             out.push(Entry::Remote(remote[j].0.as_str(), &remote[j].1));

@@ -49,6 +49,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
             title: format!("@{} — {}", u.handle, ctx.inst.name),
             heading: name.clone(),
             items: listed.clone(),
+            stamps: Vec::new(),
             remote: Vec::new(),
             show_handle: false,
             sport_links: sport_links(None),
@@ -65,6 +66,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
                 title: format!("@{} {} — {}", u.handle, sport_meta(s).2, ctx.inst.name),
                 heading: name.clone(),
                 items: acts.iter().map(|a| (u.handle.as_str(), *a)).collect(),
+                stamps: Vec::new(),
                 remote: Vec::new(),
                 show_handle: false,
                 sport_links: sport_links(Some(s)),
@@ -83,6 +85,7 @@ pub fn render_user(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteErr
             profile: Some(profile("stats")),
             parts: vec![(u.handle.as_str(), &ctx.inst.aggregate(&u.handle).stats)],
             members: false,
+            day_lines: None,
         },
     )?);
     let mut c = athlete_context(ctx, u, &all);
@@ -151,7 +154,16 @@ pub(super) struct StatsScope<'a> {
     pub parts: Vec<(&'a str, &'a StatsAgg)>,
     /// Show the members table (the instance's page).
     pub members: bool,
+    /// At most this many activities listed in a day's tooltip, then "… and N more"
+    /// (`None`: every one). See [`INSTANCE_DAY_LINES`].
+    pub day_lines: Option<usize>,
 }
+
+/// Activities a day's tooltip lists on the instance's `/stats/` pages before "… and N
+/// more": with every member's activities there, a busy day listed hundreds of lines, and
+/// the page grew with the instance (megabytes at 60,000 activities), for its visitors and
+/// for every job, which assembles it again. A member's own stats list every activity.
+pub const INSTANCE_DAY_LINES: usize = 5;
 
 /// Render the stats pages of `scope`: all sports, then one page per sport present. A
 /// multisport activity counts under each of its legs' sports.
@@ -194,7 +206,7 @@ pub(super) fn render_stats(
         }
     };
     let mut produced = Vec::new();
-    let mut c = stats_context(ctx, &scope.title, &all, None);
+    let mut c = stats_context(ctx, &scope.title, &all, None, scope.day_lines);
     c.insert("sport_links", &links(None));
     c.insert("sport_totals", &sport_totals(ctx, &scope.parts));
     if scope.members {
@@ -206,7 +218,7 @@ pub(super) fn render_stats(
     produced.push(ctx.render("pages/stats.html", c, &rel(None))?);
     for (idx, pages) in &groups {
         let s = Sport::ALL[*idx];
-        let mut c = stats_context(ctx, &scope.title, pages, Some(s));
+        let mut c = stats_context(ctx, &scope.title, pages, Some(s), scope.day_lines);
         c.insert("sport_links", &links(Some(s)));
         if let Some(p) = &scope.profile {
             c.insert("profile", p);
@@ -318,6 +330,7 @@ fn stats_context(
     title: &str,
     pages: &[(&str, &StatsPage)],
     sport: Option<Sport>,
+    day_lines: Option<usize>,
 ) -> tera::Context {
     // Every activity counts (time, count), with a distance or without (indoor, gym): the
     // reference left the latter out, and with them whole years vanished.
@@ -356,14 +369,27 @@ fn stats_context(
             .or_insert_with(|| (Vec::new(), 0.0, 0, [(0.0, 0, 0.0); 12], 0.0));
         let colors: Vec<(&str, f64)> =
             sports.iter().map(|(i, d)| (sport_meta(Sport::ALL[*i]).1, *d)).collect();
-        let lines: usize = group.iter().map(|(_, p, d)| p.lines(d).len()).sum();
+        let count: usize = group.iter().map(|(_, p, d)| p.times(d).len()).sum();
         let mut title =
             format!("{} — {}", format_date_long(&first.first_at), format_distance(Some(*total)));
-        title.reserve(lines);
+        // The first `limit` activities of the day, in the members' order.
+        let limit = day_lines.unwrap_or(usize::MAX);
+        let mut listed = 0;
         for (_, p, d) in *group {
-            title.push_str(p.lines(d));
+            if listed >= limit {
+                break;
+            }
+            let n = p.times(d).len();
+            title.push_str(if listed + n <= limit {
+                p.lines(d)
+            } else {
+                p.first_lines(d, limit - listed)
+            });
+            listed += n.min(limit - listed);
         }
-        let count: usize = group.iter().map(|(_, p, d)| p.times(d).len()).sum();
+        if count > listed {
+            title.push_str(&format!("\n… and {} more", count - listed));
+        }
         let day_time: f64 = group.iter().flat_map(|(_, p, d)| p.times(d).iter().copied()).sum();
         // The cell links to the day's first activity (of whichever member on `/stats/`).
         let href =
