@@ -12,6 +12,7 @@
 //! fields in the struct's order. A property test holds this module to `serde_json::to_vec`
 //! on random series (every `Option` pattern, negative and huge numbers, NaN and infinities).
 
+use crate::metrics::geo::COORD_DP;
 use bincio_bas::Timeseries;
 
 /// Append the compact JSON of `ts` to `out`, byte for byte what `serde_json::to_writer`
@@ -22,14 +23,16 @@ pub fn write_timeseries(ts: &Timeseries, out: &mut Vec<u8>) {
     out.reserve(16 + n * 72);
     out.extend_from_slice(b"{\"t\":");
     ints(&ts.t, out);
+    // The decimals each column is rounded to by `track::timeseries_with` (the hint of the
+    // fast float path; any other value takes the general one).
     out.extend_from_slice(b",\"lat\":");
-    opt_floats_or_null(ts.lat.as_deref(), out);
+    opt_floats_or_null(ts.lat.as_deref(), COORD_DP as usize, out);
     out.extend_from_slice(b",\"lon\":");
-    opt_floats_or_null(ts.lon.as_deref(), out);
+    opt_floats_or_null(ts.lon.as_deref(), COORD_DP as usize, out);
     out.extend_from_slice(b",\"elevation_m\":");
-    opt_floats(&ts.elevation_m, out);
+    opt_floats(&ts.elevation_m, 1, out);
     out.extend_from_slice(b",\"speed_kmh\":");
-    opt_floats(&ts.speed_kmh, out);
+    opt_floats(&ts.speed_kmh, 2, out);
     out.extend_from_slice(b",\"hr_bpm\":");
     opt_ints(&ts.hr_bpm, out);
     out.extend_from_slice(b",\"cadence_rpm\":");
@@ -37,7 +40,7 @@ pub fn write_timeseries(ts: &Timeseries, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"power_w\":");
     opt_ints(&ts.power_w, out);
     out.extend_from_slice(b",\"temperature_c\":");
-    opt_floats(&ts.temperature_c, out);
+    opt_floats(&ts.temperature_c, 1, out);
     out.push(b'}');
 }
 
@@ -94,6 +97,64 @@ fn float(v: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Exact powers of ten, and the same as integers, for the decimals a column is rounded to.
+const POW10: [f64; 7] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+const POW10_U: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/// [`float`] for a value expected to be rounded to `dp` decimals (`dp` ≤ 6), without the
+/// general shortest-digits search when it is.
+///
+/// Why it is the same text: when `v` is the double nearest a decimal `m · 10^-dp` (checked:
+/// `m / 10^dp`, an exact integer over an exact power, is correctly rounded, and gives `v`)
+/// and `m` has at most 15 digits, that decimal is the only one of 15 significant digits or
+/// fewer that reads back as `v` (15 digits always survive a round trip through a double),
+/// so it is also the shortest, which is what zmij writes. At magnitudes from 10^-4 to
+/// 10^14 zmij writes it in fixed notation, `-12.5`, `0.00125`, `300.0`: trailing zeros of
+/// the fraction dropped, one `0` kept after the point. Anything else (more decimals than
+/// `dp`, tiny or huge magnitudes, `-0.0`, NaN, infinities) goes through [`float`].
+#[inline(always)]
+fn float_dp(v: f64, dp: usize, out: &mut Vec<u8>) {
+    let (f, fu) = (POW10[dp], POW10_U[dp]);
+    let m = (v * f).round();
+    if !(m / f == v && m.abs() < 1e15 && v.abs() >= 1e-4) {
+        return float(v, out);
+    }
+    let m = m.abs() as u64;
+    let (int_part, mut frac) = (m / fu, m % fu);
+    // Digits from the end of a 40-byte scratch: fraction, point, integer part, sign.
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    let mut frac_len = dp;
+    while frac_len > 1 && frac % 10 == 0 {
+        frac /= 10;
+        frac_len -= 1;
+    }
+    if frac == 0 {
+        frac_len = 1;
+    }
+    for _ in 0..frac_len {
+        at -= 1;
+        buf[at] = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    at -= 1;
+    buf[at] = b'.';
+    let mut n = int_part;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0.0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
 fn ints(values: &[i64], out: &mut Vec<u8>) {
     out.push(b'[');
     for (i, &v) in values.iter().enumerate() {
@@ -115,12 +176,12 @@ fn opt_ints(values: &[Option<i64>], out: &mut Vec<u8>) {
     out.push(b']');
 }
 
-fn opt_floats(values: &[Option<f64>], out: &mut Vec<u8>) {
+fn opt_floats(values: &[Option<f64>], dp: usize, out: &mut Vec<u8>) {
     out.push(b'[');
     for (i, v) in values.iter().enumerate() {
         sep(i, out);
         match *v {
-            Some(v) => float(v, out),
+            Some(v) => float_dp(v, dp, out),
             None => out.extend_from_slice(b"null"),
         }
     }
@@ -128,9 +189,9 @@ fn opt_floats(values: &[Option<f64>], out: &mut Vec<u8>) {
 }
 
 /// `null` for a column that is not published (no location), else the array.
-fn opt_floats_or_null(values: Option<&[Option<f64>]>, out: &mut Vec<u8>) {
+fn opt_floats_or_null(values: Option<&[Option<f64>]>, dp: usize, out: &mut Vec<u8>) {
     match values {
-        Some(v) => opt_floats(v, out),
+        Some(v) => opt_floats(v, dp, out),
         None => out.extend_from_slice(b"null"),
     }
 }
@@ -219,6 +280,65 @@ mod tests {
             write_timeseries(&ts, &mut ours);
             let theirs = serde_json::to_vec(&ts).expect("a timeseries serialises");
             prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
+        }
+    }
+
+    /// The text of one float as serde_json writes it.
+    fn serde_float(v: f64) -> String {
+        serde_json::to_string(&v).expect("a float serialises")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+        /// The fast path writes what zmij writes, on values rounded as the columns are
+        /// (`round_dp`), on exact decimals of every magnitude it takes, and on anything.
+        #[test]
+        fn float_dp_is_zmij(
+            x in prop_oneof![
+                -1e6f64..1e6,
+                -200f64..200.0,
+                -1f64..1.0,
+                -1e-3f64..1e-3,
+                any::<f64>(),
+            ],
+            m in prop_oneof![0i64..10_000, any::<i64>().prop_map(|m| m % 1_000_000_000_000_000)],
+            dp in 0usize..7,
+            hint in 0usize..7,
+        ) {
+            let exact = m as f64 / POW10[dp];
+            for v in [crate::metrics::round_dp(x, dp as i32), exact, -exact, x] {
+                let mut ours = Vec::new();
+                float_dp(v, hint, &mut ours);
+                prop_assert_eq!(String::from_utf8_lossy(&ours), serde_float(v), "{} (hint {})", v, hint);
+            }
+        }
+    }
+
+    #[test]
+    fn float_dp_edges() {
+        for (v, dp) in [
+            (0.0, 1),
+            (-0.0, 1),
+            (300.0, 1),
+            (0.0001, 6),
+            (0.00012, 6),
+            (-0.0001, 6),
+            (0.000099, 6),
+            (0.000001, 6),
+            (99_999_999_999_999.9, 1),
+            (999_999_999.999999, 6),
+            (1e14, 1),
+            (46.12345, 6),
+            (-82.951612, 6),
+            (12.3, 2),
+            (f64::NAN, 2),
+            (f64::INFINITY, 2),
+            (f64::MAX, 6),
+            (f64::MIN_POSITIVE, 6),
+        ] {
+            let mut ours = Vec::new();
+            float_dp(v, dp, &mut ours);
+            assert_eq!(String::from_utf8_lossy(&ours), serde_float(v), "{v} at {dp}");
         }
     }
 
