@@ -26,13 +26,13 @@ pub fn write_timeseries(ts: &Timeseries, out: &mut Vec<u8>) {
     // The decimals each column is rounded to by `track::timeseries_with` (the hint of the
     // fast float path; any other value takes the general one).
     out.extend_from_slice(b",\"lat\":");
-    opt_floats_or_null(ts.lat.as_deref(), COORD_DP as usize, out);
+    opt_floats_or_null::<{ COORD_DP as usize }>(ts.lat.as_deref(), out);
     out.extend_from_slice(b",\"lon\":");
-    opt_floats_or_null(ts.lon.as_deref(), COORD_DP as usize, out);
+    opt_floats_or_null::<{ COORD_DP as usize }>(ts.lon.as_deref(), out);
     out.extend_from_slice(b",\"elevation_m\":");
-    opt_floats(&ts.elevation_m, 1, out);
+    opt_floats::<1>(&ts.elevation_m, out);
     out.extend_from_slice(b",\"speed_kmh\":");
-    opt_floats(&ts.speed_kmh, 2, out);
+    opt_floats::<2>(&ts.speed_kmh, out);
     out.extend_from_slice(b",\"hr_bpm\":");
     opt_ints(&ts.hr_bpm, out);
     out.extend_from_slice(b",\"cadence_rpm\":");
@@ -40,7 +40,7 @@ pub fn write_timeseries(ts: &Timeseries, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"power_w\":");
     opt_ints(&ts.power_w, out);
     out.extend_from_slice(b",\"temperature_c\":");
-    opt_floats(&ts.temperature_c, 1, out);
+    opt_floats::<1>(&ts.temperature_c, out);
     out.push(b'}');
 }
 
@@ -101,30 +101,37 @@ fn float(v: f64, out: &mut Vec<u8>) {
 const POW10: [f64; 7] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
 const POW10_U: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 
-/// [`float`] for a value expected to be rounded to `dp` decimals (`dp` ≤ 6), without the
-/// general shortest-digits search when it is.
+/// [`float`] for a value expected to be rounded to `DP` decimals (`DP` ≤ 6), without the
+/// general shortest-digits search when it is. `DP` is a constant so that the divisions by
+/// powers of ten below are multiplications.
 ///
-/// Why it is the same text: when `v` is the double nearest a decimal `m · 10^-dp` (checked:
-/// `m / 10^dp`, an exact integer over an exact power, is correctly rounded, and gives `v`)
+/// Why it is the same text: when `v` is the double nearest a decimal `m · 10^-DP` (checked:
+/// `m / 10^DP`, an exact integer over an exact power, is correctly rounded, and gives `v`)
 /// and `m` has at most 15 digits, that decimal is the only one of 15 significant digits or
 /// fewer that reads back as `v` (15 digits always survive a round trip through a double),
 /// so it is also the shortest, which is what zmij writes. At magnitudes from 10^-4 to
 /// 10^14 zmij writes it in fixed notation, `-12.5`, `0.00125`, `300.0`: trailing zeros of
 /// the fraction dropped, one `0` kept after the point. Anything else (more decimals than
-/// `dp`, tiny or huge magnitudes, `-0.0`, NaN, infinities) goes through [`float`].
+/// `DP`, tiny or huge magnitudes, `-0.0`, NaN, infinities) goes through [`float`].
 #[inline(always)]
-fn float_dp(v: f64, dp: usize, out: &mut Vec<u8>) {
-    let (f, fu) = (POW10[dp], POW10_U[dp]);
-    let m = (v * f).round();
-    if !(m / f == v && m.abs() < 1e15 && v.abs() >= 1e-4) {
+fn float_dp<const DP: usize>(v: f64, out: &mut Vec<u8>) {
+    let (f, fu) = (POW10[DP], POW10_U[DP]);
+    let a = v.abs();
+    // NaN fails every comparison; the range also keeps `a * f` well inside a `u64`.
+    if !(1e-4..1e14).contains(&a) {
         return float(v, out);
     }
-    let m = m.abs() as u64;
+    // The nearest integer by a truncating conversion (one instruction, where `round` is a
+    // libm call); if it is not the right `m` the check below fails and zmij is used.
+    let m = (a * f + 0.5) as u64;
+    if !(m < 1_000_000_000_000_000 && m as f64 / f == a) {
+        return float(v, out);
+    }
     let (int_part, mut frac) = (m / fu, m % fu);
     // Digits from the end of a 40-byte scratch: fraction, point, integer part, sign.
     let mut buf = [0u8; 40];
     let mut at = buf.len();
-    let mut frac_len = dp;
+    let mut frac_len = DP;
     while frac_len > 1 && frac % 10 == 0 {
         frac /= 10;
         frac_len -= 1;
@@ -176,12 +183,12 @@ fn opt_ints(values: &[Option<i64>], out: &mut Vec<u8>) {
     out.push(b']');
 }
 
-fn opt_floats(values: &[Option<f64>], dp: usize, out: &mut Vec<u8>) {
+fn opt_floats<const DP: usize>(values: &[Option<f64>], out: &mut Vec<u8>) {
     out.push(b'[');
     for (i, v) in values.iter().enumerate() {
         sep(i, out);
         match *v {
-            Some(v) => float_dp(v, dp, out),
+            Some(v) => float_dp::<DP>(v, out),
             None => out.extend_from_slice(b"null"),
         }
     }
@@ -189,9 +196,9 @@ fn opt_floats(values: &[Option<f64>], dp: usize, out: &mut Vec<u8>) {
 }
 
 /// `null` for a column that is not published (no location), else the array.
-fn opt_floats_or_null(values: Option<&[Option<f64>]>, dp: usize, out: &mut Vec<u8>) {
+fn opt_floats_or_null<const DP: usize>(values: Option<&[Option<f64>]>, out: &mut Vec<u8>) {
     match values {
-        Some(v) => opt_floats(v, dp, out),
+        Some(v) => opt_floats::<DP>(v, out),
         None => out.extend_from_slice(b"null"),
     }
 }
@@ -283,6 +290,25 @@ mod tests {
         }
     }
 
+    /// The text `float_dp` writes for `v` with each number of decimals it is used with.
+    fn float_dp_all(v: f64) -> Vec<String> {
+        let mut all = Vec::new();
+        for write in [
+            float_dp::<0>,
+            float_dp::<1>,
+            float_dp::<2>,
+            float_dp::<3>,
+            float_dp::<4>,
+            float_dp::<5>,
+            float_dp::<6>,
+        ] {
+            let mut ours = Vec::new();
+            write(v, &mut ours);
+            all.push(String::from_utf8_lossy(&ours).into_owned());
+        }
+        all
+    }
+
     /// The text of one float as serde_json writes it.
     fn serde_float(v: f64) -> String {
         serde_json::to_string(&v).expect("a float serialises")
@@ -303,13 +329,12 @@ mod tests {
             ],
             m in prop_oneof![0i64..10_000, any::<i64>().prop_map(|m| m % 1_000_000_000_000_000)],
             dp in 0usize..7,
-            hint in 0usize..7,
         ) {
             let exact = m as f64 / POW10[dp];
             for v in [crate::metrics::round_dp(x, dp as i32), exact, -exact, x] {
-                let mut ours = Vec::new();
-                float_dp(v, hint, &mut ours);
-                prop_assert_eq!(String::from_utf8_lossy(&ours), serde_float(v), "{} (hint {})", v, hint);
+                for (hint, ours) in float_dp_all(v).into_iter().enumerate() {
+                    prop_assert_eq!(&ours, &serde_float(v), "{} (hint {})", v, hint);
+                }
             }
         }
     }
@@ -336,9 +361,7 @@ mod tests {
             (f64::MAX, 6),
             (f64::MIN_POSITIVE, 6),
         ] {
-            let mut ours = Vec::new();
-            float_dp(v, dp, &mut ours);
-            assert_eq!(String::from_utf8_lossy(&ours), serde_float(v), "{v} at {dp}");
+            assert_eq!(float_dp_all(v)[dp], serde_float(v), "{v} at {dp}");
         }
     }
 
