@@ -117,12 +117,13 @@ const POW10_U: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 fn float_dp<const DP: usize>(v: f64, out: &mut Vec<u8>) {
     let (f, fu) = (POW10[DP], POW10_U[DP]);
     let a = v.abs();
-    // NaN fails every comparison; the range also keeps `a * f` well inside a `u64`.
+    // The magnitudes zmij writes in fixed notation (NaN fails every comparison).
     if !(1e-4..1e14).contains(&a) {
         return float(v, out);
     }
     // The nearest integer by a truncating conversion (one instruction, where `round` is a
-    // libm call); if it is not the right `m` the check below fails and zmij is used.
+    // libm call; beyond a `u64` it saturates); if it is not the right `m` the check below
+    // fails and zmij is used.
     let m = (a * f + 0.5) as u64;
     if !(m < 1_000_000_000_000_000 && m as f64 / f == a) {
         return float(v, out);
