@@ -14,6 +14,7 @@ pub mod config;
 pub mod ident;
 pub mod registry;
 pub mod strava_csv;
+mod tsjson;
 
 use crate::parse::{self, ParseError};
 use bincio_bas::fsx::{self, FsxError};
@@ -360,7 +361,21 @@ fn process(
 fn write_artefacts(user: &UserDir, a: &Artefacts) -> Result<(), FsxError> {
     let id = &a.detail.id;
     if let Some(ts) = &a.timeseries {
-        fsx::write_derived_json(&user.timeseries(id), ts)?;
+        // Written by hand into a buffer each worker thread keeps (no fresh megabytes to
+        // fault in per activity), then to disk in one call: `tsjson` has the why.
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            tsjson::write_timeseries(ts, buf);
+            let written = fsx::write_derived(&user.timeseries(id), buf);
+            // A rare huge series does not keep its buffer for the rest of the run.
+            if buf.capacity() > 16 << 20 {
+                *buf = Vec::new();
+            }
+            written
+        })?;
     }
     if let Some(t) = &a.track {
         fsx::write_derived_json(&user.track(id), t)?;

@@ -24,7 +24,7 @@
 //! by `bincio-dev check`.
 
 use super::power_curve;
-use super::series::{Series, position};
+use super::series::{GpsSteps, Series, position};
 use super::sphere::haversine_cos_m;
 use crate::model::{Activity, Sample};
 use bincio_bas::{AltitudeSource, Cleaning, Sport};
@@ -395,7 +395,8 @@ fn clean_speed(samples: &mut [Sample], sport: Sport) -> usize {
 /// Remove GPS positions that jump out and back: reaching the point and leaving it both
 /// imply more than the sport's maximum speed while its neighbours are consistent with each
 /// other. A real fast stretch (consecutive points all far apart) is never touched.
-fn clean_positions(samples: &mut [Sample], t: &[f64], sport: Sport) -> usize {
+/// Returns how many, and the steps between the fixes as recorded (for [`Series`]).
+fn clean_positions(samples: &mut [Sample], t: &[f64], sport: Sport) -> (usize, GpsSteps) {
     let cap = max_speed_ms(sport);
     // Each fix with the cosine of its latitude, computed once: `haversine_cos_m` with it is
     // the same arithmetic as `haversine_m`, which would compute it twice per pair.
@@ -405,13 +406,16 @@ fn clean_positions(samples: &mut [Sample], t: &[f64], sport: Sport) -> usize {
             Some((i, lat, lon, lat.to_radians().cos()))
         })
         .collect();
-    let speed = |a: usize, b: usize| -> f64 {
-        let ((ia, lat_a, lon_a, cos_a), (ib, lat_b, lon_b, cos_b)) = (gps[a], gps[b]);
-        let dt = (t[ib] - t[ia]).abs().max(1.0);
-        haversine_cos_m(lat_a, lon_a, cos_a, lat_b, lon_b, cos_b) / dt
+    let dt = |a: usize, b: usize| (t[gps[b].0] - t[gps[a].0]).abs().max(1.0);
+    let dist = |a: usize, b: usize| -> f64 {
+        let ((_, lat_a, lon_a, cos_a), (_, lat_b, lon_b, cos_b)) = (gps[a], gps[b]);
+        haversine_cos_m(lat_a, lon_a, cos_a, lat_b, lon_b, cos_b)
     };
-    // The speed between consecutive fixes, once each (every window of three uses two).
-    let step: Vec<f64> = (1..gps.len()).map(|k| speed(k - 1, k)).collect();
+    let speed = |a: usize, b: usize| -> f64 { dist(a, b) / dt(a, b) };
+    // The distance and speed between consecutive fixes, once each (every window of three
+    // uses two; the series reuses the distances).
+    let dist_m: Vec<f64> = (1..gps.len()).map(|k| dist(k - 1, k)).collect();
+    let step: Vec<f64> = (1..gps.len()).map(|k| dist_m[k - 1] / dt(k - 1, k)).collect();
     let mut bad = Vec::new();
     for k in 1..gps.len().saturating_sub(1) {
         // Fixes k - 1, k, k + 1: out to k and back, while k - 1 to k + 1 is not fast.
@@ -434,7 +438,7 @@ fn clean_positions(samples: &mut [Sample], t: &[f64], sport: Sport) -> usize {
         samples[i].lat_deg = None;
         samples[i].lon_deg = None;
     }
-    bad.len()
+    (bad.len(), GpsSteps { fixes: gps, dist_m })
 }
 
 /// Clean an activity in place (samples and device session values) and report what was
@@ -457,11 +461,12 @@ pub fn clean_with_series(activity: &mut Activity) -> (Cleaning, Series) {
     report.count("heart_rate", clean_hr(samples, &t));
     report.count("elevation", clean_altitude(samples, &t, activity.altitude_source));
     report.count("speed", clean_speed(samples, sport));
-    report.count("gps", clean_positions(samples, &t, sport));
+    let (jumps, steps) = clean_positions(samples, &t, sport);
+    report.count("gps", jumps);
 
     // A power channel whose best efforts are still beyond the elite curve after spikes
     // are gone is wrong as a whole (a miscalibrated or doubled meter): it is not used.
-    let series = Series::new(samples);
+    let series = Series::with_steps(samples, Some(&steps));
     if let Some(curve) = power_curve::mmp(samples, &series)
         && let Some((d, w)) = curve.iter().find(|(d, w)| *w as f64 > elite_power_bound_w(*d))
     {
@@ -675,6 +680,49 @@ mod tests {
             let sorting =
                 judged(|t, v, h, l| neighbour_outliers_by_sorting(t, v, h, l), &t, &values, half_s);
             prop_assert_eq!(sliding, sorting);
+        }
+
+        /// The series built from the cleaning's steps between fixes is exactly the one
+        /// computed afresh: on tracks with gaps, missing positions and jumps out and back
+        /// (which the cleaning removes, so some reused steps border a removed fix), and when
+        /// a fix moved after the steps were taken (its step must be computed again).
+        #[test]
+        fn series_from_cleaning_steps_is_the_fresh_series(
+            points in prop::collection::vec(
+                (1u32..12, prop::option::of((-0.002f64..0.002, -0.002f64..0.002)), 0u8..10),
+                3..120,
+            ),
+            moved in 0usize..200,
+        ) {
+            let (mut t_ms, mut lat, mut lon) = (1_600_000_000_000i64, 46.0, 13.0);
+            let mut samples: Vec<Sample> = Vec::new();
+            for (dt_s, step, jump) in points {
+                t_ms += i64::from(dt_s) * 1000;
+                let mut s = Sample { ts_ms: t_ms, ..Sample::default() };
+                if let Some((dlat, dlon)) = step {
+                    lat += dlat;
+                    lon += dlon;
+                    // One fix in ten jumps a few kilometres away and back.
+                    let out = if jump == 0 { 0.05 } else { 0.0 };
+                    s.lat_deg = Some(lat + out);
+                    s.lon_deg = Some(lon);
+                }
+                samples.push(s);
+            }
+            let t = seconds(&samples);
+            let (_, steps) = clean_positions(&mut samples, &t, Sport::Cycling);
+            let fresh = Series::new(&samples);
+            let reused = Series::with_steps(&samples, Some(&steps));
+            prop_assert_eq!(format!("{fresh:?}"), format!("{reused:?}"));
+            prop_assert_eq!(fresh.gps_total_m.to_bits(), reused.gps_total_m.to_bits());
+
+            let i = moved % samples.len();
+            if let Some(l) = samples[i].lat_deg.as_mut() {
+                *l += 0.001;
+            }
+            let fresh = Series::new(&samples);
+            let reused = Series::with_steps(&samples, Some(&steps));
+            prop_assert_eq!(format!("{fresh:?}"), format!("{reused:?}"));
         }
     }
 }

@@ -66,9 +66,41 @@ fn finite_non_negative(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite() && *x >= 0.0)
 }
 
+/// The great-circle steps between consecutive GPS fixes, as the cleaning computed them to
+/// find jumps: the series reuses them instead of computing every step's trigonometry a
+/// second time (the same function on the same numbers, so the same distances).
+#[derive(Clone, Debug, Default)]
+pub struct GpsSteps {
+    /// `(sample index, lat, lon, cos lat)` of each fix, by ascending index.
+    pub fixes: Vec<(usize, f64, f64, f64)>,
+    /// `dist_m[k]`: metres from fix `k` to fix `k + 1` ([`haversine_cos_m`]).
+    pub dist_m: Vec<f64>,
+}
+
+impl GpsSteps {
+    /// The fix of sample `i` when it is still the one recorded (same coordinates, to the
+    /// bit), advancing `cursor` through the fixes as the samples are walked in order.
+    fn fix(&self, cursor: &mut usize, i: usize, lat: f64, lon: f64) -> Option<usize> {
+        while self.fixes.get(*cursor).is_some_and(|f| f.0 < i) {
+            *cursor += 1;
+        }
+        let &(at, flat, flon, _) = self.fixes.get(*cursor)?;
+        (at == i && flat.to_bits() == lat.to_bits() && flon.to_bits() == lon.to_bits())
+            .then_some(*cursor)
+    }
+}
+
 impl Series {
     /// Build the series of time-sorted samples.
     pub fn new(samples: &[Sample]) -> Self {
+        Self::with_steps(samples, None)
+    }
+
+    /// [`Series::new`], reusing the steps between fixes already known (`steps`): the
+    /// cleaning's, after it removed some fixes. A step is reused only between two fixes
+    /// that were consecutive then and are unchanged; any other is computed, so the series is
+    /// exactly [`Series::new`]'s whatever `steps` holds.
+    pub fn with_steps(samples: &[Sample], steps: Option<&GpsSteps>) -> Self {
         let n = samples.len();
         let Some(first) = samples.first() else {
             return Self { median_dt_s: 1.0, pause_cutoff_s: MIN_PAUSE_S, ..Self::default() };
@@ -82,16 +114,26 @@ impl Series {
         // them are skipped, not treated as breaks).
         let mut gps_total_m = 0.0;
         let mut gps_count = 0usize;
-        let mut prev: Option<(f64, f64, f64)> = None; // (lat, lon, cos lat)
+        // (lat, lon, cos lat, the fix in `steps`)
+        let mut prev: Option<(f64, f64, f64, Option<usize>)> = None;
+        let mut cursor = 0usize;
         let gps_known: Vec<Option<f64>> = samples
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let (lat, lon) = position(s)?;
-                let cos_lat = lat.to_radians().cos();
-                if let Some((plat, plon, pcos)) = prev {
-                    gps_total_m += haversine_cos_m(plat, plon, pcos, lat, lon, cos_lat);
+                let known = steps.and_then(|st| Some((st, st.fix(&mut cursor, i, lat, lon)?)));
+                let cos_lat = match known {
+                    Some((st, k)) => st.fixes[k].3,
+                    None => lat.to_radians().cos(),
+                };
+                if let Some((plat, plon, pcos, pk)) = prev {
+                    gps_total_m += match (known, pk) {
+                        (Some((st, k)), Some(p)) if p + 1 == k => st.dist_m[p],
+                        _ => haversine_cos_m(plat, plon, pcos, lat, lon, cos_lat),
+                    };
                 }
-                prev = Some((lat, lon, cos_lat));
+                prev = Some((lat, lon, cos_lat, known.map(|(_, k)| k)));
                 gps_count += 1;
                 Some(gps_total_m)
             })

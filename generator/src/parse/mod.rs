@@ -43,7 +43,7 @@ pub enum ParseError {
 /// Multi-member gzip files are read whole.
 pub fn maybe_decompress(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ParseError> {
     if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
+        let mut out = Vec::with_capacity(decompressed_size_hint(bytes));
         let decoder = flate2::read::MultiGzDecoder::new(bytes);
         decoder
             .take(MAX_DECOMPRESSED_BYTES + 1)
@@ -56,6 +56,22 @@ pub fn maybe_decompress(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Pars
     } else {
         Ok(std::borrow::Cow::Borrowed(bytes))
     }
+}
+
+/// The buffer to reserve for inflating gzip `bytes`: the size the gzip trailer records
+/// (`ISIZE`, the last member's length modulo 2³²), so the output is inflated into one
+/// allocation instead of being copied through a doubling `Vec` (GPX and TCX shrink 8–15
+/// times, past the 4 times reserved before). Only a hint: it is never below 4 times the
+/// input, never above what deflate can expand the input to (1,032 times) nor above the
+/// size limit, so a forged trailer cannot reserve more than a real stream could fill; a
+/// multi-member file whose last member is short just grows the buffer as before.
+fn decompressed_size_hint(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let trailer = n.checked_sub(4).and_then(|at| bytes.get(at..)).unwrap_or_default();
+    let isize = trailer.try_into().map_or(0, |t: [u8; 4]| u32::from_le_bytes(t) as usize);
+    let limit = (MAX_DECOMPRESSED_BYTES as usize + 1).min(n.saturating_mul(1032));
+    // One byte past the content lets `read_to_end` see the end without growing the buffer.
+    isize.saturating_add(1).max(n.saturating_mul(4)).min(limit)
 }
 
 /// Decide the format of (already decompressed) bytes from their content.
@@ -137,6 +153,46 @@ mod tests {
         assert_eq!(detect_format(&fit).unwrap(), Format::Fit);
         assert!(matches!(detect_format(b"hello"), Err(ParseError::UnknownFormat(_))));
         assert!(matches!(detect_format(b""), Err(ParseError::Empty)));
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).expect("gzip into a Vec");
+        e.finish().expect("gzip into a Vec")
+    }
+
+    /// The trailer only sizes the buffer: a true one, a multi-member file whose trailer
+    /// names just the last member, and forged trailers (too small, huge) all inflate to the
+    /// same bytes.
+    #[test]
+    fn gzip_size_hint_never_changes_the_content() {
+        let doc: Vec<u8> =
+            (0..200_000u32).flat_map(|i| format!("<p>{i}</p>\n").into_bytes()).collect();
+        let one = gzip(&doc);
+        assert_eq!(decompressed_size_hint(&one), doc.len() + 1);
+        assert_eq!(&*maybe_decompress(&one).expect("gzip"), &doc[..]);
+
+        let mut two = gzip(&doc[..1000]);
+        two.extend_from_slice(&gzip(&doc[1000..]));
+        assert_eq!(decompressed_size_hint(&two), doc.len() - 1000 + 1);
+        assert_eq!(&*maybe_decompress(&two).expect("gzip"), &doc[..]);
+
+        let mut last_short = gzip(&doc[..doc.len() - 10]);
+        last_short.extend_from_slice(&gzip(&doc[doc.len() - 10..]));
+        assert_eq!(decompressed_size_hint(&last_short), last_short.len() * 4);
+        assert_eq!(&*maybe_decompress(&last_short).expect("gzip"), &doc[..]);
+
+        for forged in [0u32, 7, u32::MAX] {
+            let mut f = one.clone();
+            let at = f.len() - 4;
+            f[at..].copy_from_slice(&forged.to_le_bytes());
+            let hint = decompressed_size_hint(&f);
+            assert!(hint >= f.len() * 4 && hint <= f.len() * 1032, "{forged}: {hint}");
+            // The stream's own length check still refuses the forged trailer.
+            assert!(matches!(maybe_decompress(&f), Err(ParseError::Gzip(_))), "{forged}");
+        }
+        assert_eq!(decompressed_size_hint(&[0x1f, 0x8b]), 8);
     }
 
     #[test]

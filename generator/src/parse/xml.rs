@@ -315,29 +315,35 @@ fn parse_simple_decimal(b: &[u8]) -> Option<f64> {
         b'+' => (false, &b[1..]),
         _ => (false, b),
     };
+    // At most 15 digits and a point: longer text cannot take this path (and the mantissa
+    // below cannot overflow).
     if digits.is_empty() || digits.len() > 16 {
         return None;
     }
+    // Two plain loops, the integer digits then the fraction's, rather than one loop that
+    // tracks whether the point was seen: the same grammar (digits, at most one point).
     let mut mantissa: u64 = 0;
-    let mut n_digits = 0usize;
-    let mut frac_digits: Option<usize> = None;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                n_digits += 1;
-                if let Some(f) = frac_digits.as_mut() {
-                    *f += 1;
-                }
-            }
-            b'.' if frac_digits.is_none() => frac_digits = Some(0),
-            _ => return None,
-        }
+    let mut i = 0;
+    while let Some(&c) = digits.get(i).filter(|c| c.is_ascii_digit()) {
+        mantissa = mantissa * 10 + u64::from(c - b'0');
+        i += 1;
     }
-    if n_digits == 0 || n_digits > 15 {
+    let int_digits = i;
+    let mut frac_digits = 0;
+    if digits.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while let Some(&c) = digits.get(i).filter(|c| c.is_ascii_digit()) {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            i += 1;
+        }
+        frac_digits = i - start;
+    }
+    let n_digits = int_digits + frac_digits;
+    if i != digits.len() || n_digits == 0 || n_digits > 15 {
         return None;
     }
-    let v = mantissa as f64 / POW10[frac_digits.unwrap_or(0)];
+    let v = mantissa as f64 / POW10[frac_digits];
     Some(if neg { -v } else { v })
 }
 
@@ -753,6 +759,92 @@ mod tests {
         assert_eq!(parse_u16(b"-3"), None);
         assert_eq!(parse_lat(b"91"), None);
         assert_eq!(parse_lon(b"-121.9"), Some(-121.9));
+    }
+
+    /// The fast decimal path as it was first written (one loop tracking the point), the
+    /// oracle of the two-loop one.
+    fn simple_decimal_one_loop(b: &[u8]) -> Option<f64> {
+        let (neg, digits) = match b.first()? {
+            b'-' => (true, &b[1..]),
+            b'+' => (false, &b[1..]),
+            _ => (false, b),
+        };
+        if digits.is_empty() || digits.len() > 16 {
+            return None;
+        }
+        let mut mantissa: u64 = 0;
+        let mut n_digits = 0usize;
+        let mut frac_digits: Option<usize> = None;
+        for &c in digits {
+            match c {
+                b'0'..=b'9' => {
+                    mantissa = mantissa * 10 + u64::from(c - b'0');
+                    n_digits += 1;
+                    if let Some(f) = frac_digits.as_mut() {
+                        *f += 1;
+                    }
+                }
+                b'.' if frac_digits.is_none() => frac_digits = Some(0),
+                _ => return None,
+            }
+        }
+        if n_digits == 0 || n_digits > 15 {
+            return None;
+        }
+        let v = mantissa as f64 / POW10[frac_digits.unwrap_or(0)];
+        Some(if neg { -v } else { v })
+    }
+
+    #[test]
+    fn simple_decimal_edges() {
+        for t in [
+            "",
+            "-",
+            "+",
+            ".",
+            "-.",
+            "5.",
+            ".5",
+            "-.5",
+            "+5.",
+            "0",
+            "00",
+            "1.2.3",
+            "..1",
+            "1..",
+            "123456789012345",
+            "1234567890123456",
+            "12345678901234.5",
+            "123456789012345.",
+            ".123456789012345",
+            "1234567890123456.",
+            "1e5",
+            "1 ",
+            " 1",
+            "--1",
+            "-+1",
+            "1-",
+        ] {
+            assert_eq!(
+                parse_simple_decimal(t.as_bytes()).map(f64::to_bits),
+                simple_decimal_one_loop(t.as_bytes()).map(f64::to_bits),
+                "{t:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        /// The two-loop decimal path accepts exactly what the one-loop one did, with the
+        /// same bits, on any text of digits, points, signs and other characters.
+        #[test]
+        fn simple_decimal_equals_one_loop(text in "[-+]?[0-9.]{0,18}|[-+0-9.e ]{0,20}") {
+            proptest::prop_assert_eq!(
+                parse_simple_decimal(text.as_bytes()).map(f64::to_bits),
+                simple_decimal_one_loop(text.as_bytes()).map(f64::to_bits),
+                "{:?}", text
+            );
+        }
     }
 
     proptest::proptest! {
