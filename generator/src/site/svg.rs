@@ -691,26 +691,10 @@ fn relative_path(pts: &[(f64, f64)]) -> String {
     d
 }
 
-/// `v` in decimal, as `write!(d, "{v}")` writes it, without the formatting machinery (a
-/// page's paths are thousands of small numbers).
+/// `v` in decimal, as `write!(d, "{v}")` writes it, through `itoa` rather than the
+/// formatting machinery (a page's paths are thousands of small numbers).
 fn push_int(d: &mut String, v: i64) {
-    if v < 0 {
-        d.push('-');
-    }
-    let mut u = v.unsigned_abs();
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    for &c in &buf[at..] {
-        d.push(char::from(c));
-    }
+    d.push_str(itoa::Buffer::new().format(v));
 }
 
 fn time_tick(t_s: f64) -> String {
