@@ -93,7 +93,12 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxError> {
 /// True when `path` is a file holding exactly `bytes` (the length is compared first, so a
 /// changed file is rarely read).
 fn holds(path: &Path, bytes: &[u8]) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+    holds_if(path, bytes, |_| true)
+}
+
+/// [`holds`], for a file whose metadata also passes `also`.
+fn holds_if(path: &Path, bytes: &[u8], also: impl FnOnce(&std::fs::Metadata) -> bool) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64 && also(&m))
         && std::fs::read(path).is_ok_and(|existing| existing == bytes)
 }
 
@@ -118,7 +123,9 @@ pub enum Dest {
 #[cfg(unix)]
 pub fn write_public_if_changed(path: &Path, bytes: &[u8], dest: Dest) -> Result<bool, FsxError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if dest == Dest::Any && holds(path, bytes) {
+    // A file holding the bytes but not readable by all (written by an older version) is
+    // written again.
+    if dest == Dest::Any && holds_if(path, bytes, is_public) {
         return Ok(false);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -159,9 +166,11 @@ pub fn write_public_if_changed(path: &Path, bytes: &[u8], dest: Dest) -> Result<
 fn temp_beside(dir: &Path, suffix: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
+    // The process ID read once: `getpid` for every file of a build is a system call each.
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     dir.join(format!(
         ".bincio-{}-{}{suffix}.tmp",
-        std::process::id(),
+        PID.get_or_init(std::process::id),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ))
 }
@@ -381,6 +390,12 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        // The same bytes in a file the web server could not read (as older versions wrote
+        // the theme's static files): written again, readable.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(write_public_if_changed(&p, b"<p>22</p>", Dest::Any).unwrap());
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        assert!(!write_public_if_changed(&p, b"<p>22</p>", Dest::Any).unwrap());
         // A folder that cannot be created is an error naming the file.
         let blocked = dir.path().join("u/dave/index.html/x.html");
         let e = write_public_if_changed(&blocked, b"x", Dest::Any).unwrap_err().to_string();

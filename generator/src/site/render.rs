@@ -362,7 +362,7 @@ fn build_scope(
     let theme = crate::theme::Theme::load(opts.theme_dir.as_deref())?;
     let tera = crate::site::templates::load_theme(&theme)?;
     let out = Out::new(out_abs.clone(), Out::dest_of(&out_abs));
-    let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs)?;
+    let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs, out.dest)?;
     out.written.fetch_add(asset_written, Ordering::Relaxed);
     out.unchanged.fetch_add(asset_files.len().saturating_sub(asset_written), Ordering::Relaxed);
 
