@@ -44,6 +44,8 @@ pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, S
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let athlete_fp = sha_hex(&[serde_json::to_vec(&u.athlete).unwrap_or_default().as_slice()]);
+    // The same for every page of the build: serialised once, not once per activity.
+    let site_json = serde_json::to_vec(&ctx.site).unwrap_or_default();
     let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let results: Vec<Result<(String, CacheEntry), SiteError>> = u
         .activities
@@ -53,7 +55,7 @@ pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, S
             // The merged detail is read here, one activity at a time, not held by the load
             // (`merge::MergedActivity`): only the pages being rendered have theirs in memory.
             let detail = PublishedDetail::read(&merged, &id)?;
-            let fp = fingerprint(ctx, u, a, &detail.bytes, &athlete_fp);
+            let fp = fingerprint(ctx, u, a, &detail.bytes, &site_json, &athlete_fp);
             if let Some(e) = cache.get(&id)
                 && e.fp == fp
                 && e.files.iter().all(|f| ctx.out.root.join(f).is_file())
@@ -120,12 +122,14 @@ fn file_stamp(p: &Path) -> String {
     }
 }
 
-/// `detail` is the merged detail file's bytes (what the page's detail fields come from).
+/// `detail` is the merged detail file's bytes (what the page's detail fields come from),
+/// `site_json` the serialised [`Ctx::site`].
 fn fingerprint(
     ctx: &Ctx<'_>,
     u: &MergedUser,
     a: &MergedActivity,
     detail: &[u8],
+    site_json: &[u8],
     athlete_fp: &str,
 ) -> String {
     let id = &a.summary.id;
@@ -144,7 +148,7 @@ fn fingerprint(
     sha_hex(&[
         env!("CARGO_PKG_VERSION").as_bytes(),
         ctx.theme_fp.as_bytes(),
-        serde_json::to_vec(&ctx.site).unwrap_or_default().as_slice(),
+        site_json,
         serde_json::to_vec(&a.summary).unwrap_or_default().as_slice(),
         detail,
         urls.as_bytes(),
