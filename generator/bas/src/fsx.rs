@@ -93,28 +93,43 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxError> {
 /// True when `path` is a file holding exactly `bytes` (the length is compared first, so a
 /// changed file is rarely read).
 fn holds(path: &Path, bytes: &[u8]) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+    holds_if(path, bytes, |_| true)
+}
+
+/// [`holds`], for a file whose metadata also passes `also`.
+fn holds_if(path: &Path, bytes: &[u8], also: impl FnOnce(&std::fs::Metadata) -> bool) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64 && also(&m))
         && std::fs::read(path).is_ok_and(|existing| existing == bytes)
+}
+
+/// What a writer of published files may assume about the file it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dest {
+    /// The file may exist: it is compared first and left alone when it already holds the
+    /// new content (a no-change rebuild touches nothing).
+    Any,
+    /// The file most likely does not exist (the output folder was empty when the build
+    /// started): it is written without being looked at first. Still correct when it does
+    /// exist: it is then replaced as with `Any`, only without the comparison.
+    New,
 }
 
 /// [`write_if_changed`] for a published file of the site (read by the web server's user, so
 /// mode 0644 whatever the umask), with the fewest system calls: a build writes tens of
 /// thousands of them. The temp file beside it is named from the process ID and a counter
-/// instead of randomly, created with its mode, and its folder is created only when missing.
+/// instead of randomly, created with its mode (changed again only when the umask takes bits
+/// off 0644), and its folder is created only when missing. With [`Dest::New`] the file is
+/// not compared first. A new file costs `open`, `write`, `close` and `rename`.
 #[cfg(unix)]
-pub fn write_public_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxError> {
+pub fn write_public_if_changed(path: &Path, bytes: &[u8], dest: Dest) -> Result<bool, FsxError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    if holds(path, bytes) {
+    // A file holding the bytes but not readable by all (written by an older version) is
+    // written again.
+    if dest == Dest::Any && holds_if(path, bytes, is_public) {
         return Ok(false);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".bincio-{}-{}.tmp",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = temp_beside(dir, "");
     let create = || std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp);
     let public = || std::fs::Permissions::from_mode(0o644);
     let mut file = match create() {
@@ -132,8 +147,9 @@ pub fn write_public_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxErr
         Err(e) => return Err(io_err(path)(e)),
     };
     let written = (|| {
-        // The umask may have taken bits off the mode asked for at creation.
-        file.set_permissions(public())?;
+        if !umask_keeps_public() {
+            file.set_permissions(public())?;
+        }
         file.write_all(bytes)?;
         drop(file);
         std::fs::rename(&tmp, path)
@@ -143,6 +159,38 @@ pub fn write_public_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, FsxErr
         return Err(io_err(path)(e));
     }
     Ok(true)
+}
+
+/// A temp name in `dir` unique to this process and call: `.bincio-{pid}-{n}{suffix}.tmp`.
+/// Temp files are always renamed away or removed, so no name is tried twice.
+fn temp_beside(dir: &Path, suffix: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    // The process ID read once: `getpid` for every file of a build is a system call each.
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    dir.join(format!(
+        ".bincio-{}-{}{suffix}.tmp",
+        PID.get_or_init(std::process::id),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// True when the process umask leaves 0644 whole (the usual 022), so a file created with
+/// that mode needs no `fchmod`. Read once from `/proc/self/status` (`umask(2)` cannot be
+/// read without being set, which would race with threads creating files); when it cannot
+/// be read, every file gets its `fchmod`.
+#[cfg(unix)]
+fn umask_keeps_public() -> bool {
+    static KEEPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEEPS.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+                u32::from_str_radix(line.trim(), 8).ok()
+            })
+            .is_some_and(|mask| mask & 0o644 == 0)
+    })
 }
 
 /// Serialise `value` as compact JSON (BAS files are written without indentation).
@@ -182,30 +230,105 @@ pub fn write_json_if_changed<T: Serialize>(path: &Path, value: &T) -> Result<boo
 }
 
 /// Publish `src` at `dst` atomically unless `dst` is already the same file. A hard link is
-/// made to a temp name beside `dst` and renamed over it (no data copied: a 10 000-activity
-/// instance would otherwise copy gigabytes of timeseries twice); across file systems the
-/// file is copied instead, carrying the source's mtime. "Same" is the same inode, or the same
-/// length and mtime for a copy, so an unchanged source costs two `stat`s. Every writer
-/// replaces files by rename, never in place, so a linked file never changes under a reader.
-/// Returns `true` when it wrote.
+/// made (no data copied: a 10 000-activity instance would otherwise copy gigabytes of
+/// timeseries twice); across file systems the file is copied instead, carrying the source's
+/// mtime. "Same" is the same inode, or the same length and mtime for a copy, so an
+/// unchanged source costs two `stat`s. Every writer replaces files by rename, never in
+/// place, so a linked file never changes under a reader. Returns `true` when it wrote.
+///
+/// A missing `dst` is linked in place with one `link` (which never replaces anything, so it
+/// is atomic by itself); an existing one is replaced by a link to a temp name renamed over
+/// it. Its folder is created only when the `link` says it is missing.
 pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<bool, FsxError> {
+    link_if_changed(src, dst, Dest::Any).map(|(wrote, _)| wrote)
+}
+
+/// [`copy_if_changed`] for a published file of the site: the file ends up mode 0644 (a
+/// link shares its source's mode, which is changed only when it is not 0644 already). With
+/// [`Dest::New`], `dst` is not looked at before the `link`; when it does exist after all,
+/// it is compared and replaced as with [`Dest::Any`].
+pub fn link_public_if_changed(src: &Path, dst: &Path, dest: Dest) -> Result<bool, FsxError> {
+    let (wrote, sm) = link_if_changed(src, dst, dest)?;
+    if wrote && !is_public(&sm) {
+        set_public(dst)?;
+    }
+    Ok(wrote)
+}
+
+/// The work of [`copy_if_changed`]: whether it wrote, and the source's metadata.
+fn link_if_changed(
+    src: &Path,
+    dst: &Path,
+    dest: Dest,
+) -> Result<(bool, std::fs::Metadata), FsxError> {
     let sm = std::fs::metadata(src).map_err(io_err(src))?;
-    if let Ok(dm) = std::fs::metadata(dst)
-        && (same_inode(&sm, &dm)
+    let same = |dm: &std::fs::Metadata| {
+        same_inode(&sm, dm)
             || dm.len() == sm.len()
-                && matches!((dm.modified(), sm.modified()), (Ok(a), Ok(b)) if a == b))
-    {
-        return Ok(false);
-    }
+                && matches!((dm.modified(), sm.modified()), (Ok(a), Ok(b)) if a == b)
+    };
+    let exists = match dest {
+        Dest::New => false,
+        Dest::Any => match std::fs::metadata(dst) {
+            Ok(dm) if same(&dm) => return Ok((false, sm)),
+            Ok(_) => true,
+            Err(_) => false,
+        },
+    };
     let dir = dst.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".bincio-link-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    if std::fs::hard_link(src, &tmp).is_ok() {
-        std::fs::rename(&tmp, dst).map_err(io_err(dst))?;
-        return Ok(true);
+    if !exists {
+        match link_making_dir(src, dst, dir) {
+            Ok(()) => return Ok((true, sm)),
+            // Written since it was looked at, or there all along (`Dest::New`).
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if std::fs::metadata(dst).is_ok_and(|dm| same(&dm)) {
+                    return Ok((false, sm));
+                }
+            }
+            Err(e) if link_refused(&e) => return copy_across(src, dst, sm),
+            Err(e) => return Err(io_err(dst)(e)),
+        }
     }
+    let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = temp_beside(dir, &format!("-{name}"));
+    match link_making_dir(src, &tmp, dir) {
+        Ok(()) => {}
+        Err(e) if link_refused(&e) => return copy_across(src, dst, sm),
+        Err(e) => return Err(io_err(dst)(e)),
+    }
+    if let Err(e) = std::fs::rename(&tmp, dst) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(dst)(e));
+    }
+    Ok((true, sm))
+}
+
+/// `link(src, dst)`, creating `dir` (the folder of `dst`) when the link finds it missing.
+fn link_making_dir(src: &Path, dst: &Path, dir: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(src, dst) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::hard_link(src, dst)
+        }
+        r => r,
+    }
+}
+
+/// A `link` refused for the link itself, where a copy will do: the two paths are on
+/// different file systems, the file system has no hard links (or refuses this one: `EPERM`,
+/// e.g. `fs.protected_hardlinks` for a file of another user), or the source has too many.
+fn link_refused(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{CrossesDevices, PermissionDenied, TooManyLinks, Unsupported};
+    matches!(e.kind(), CrossesDevices | PermissionDenied | TooManyLinks | Unsupported)
+}
+
+/// Copy `src` to `dst` atomically, carrying the source's mtime (how an unchanged copy is
+/// recognised next time).
+fn copy_across(
+    src: &Path,
+    dst: &Path,
+    sm: std::fs::Metadata,
+) -> Result<(bool, std::fs::Metadata), FsxError> {
     let bytes = std::fs::read(src).map_err(io_err(src))?;
     write_derived(dst, &bytes)?;
     if let Ok(mtime) = sm.modified()
@@ -214,7 +337,30 @@ pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<bool, FsxError> {
         // Best effort: without it the next run simply copies again.
         let _ = f.set_modified(mtime);
     }
-    Ok(true)
+    // The copy is a new file (0600 from the temp writer): made public by the caller if asked.
+    Ok((true, std::fs::metadata(dst).map_err(io_err(dst))?))
+}
+
+#[cfg(unix)]
+fn is_public(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    m.permissions().mode() & 0o777 == 0o644
+}
+
+#[cfg(not(unix))]
+fn is_public(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+#[cfg(unix)]
+fn set_public(path: &Path) -> Result<(), FsxError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(io_err(path))
+}
+
+#[cfg(not(unix))]
+fn set_public(_: &Path) -> Result<(), FsxError> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -237,17 +383,109 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("u/dave/index.html");
-        assert!(write_public_if_changed(&p, b"<p>1</p>").unwrap());
-        assert!(!write_public_if_changed(&p, b"<p>1</p>").unwrap());
-        assert!(write_public_if_changed(&p, b"<p>22</p>").unwrap());
+        assert!(write_public_if_changed(&p, b"<p>1</p>", Dest::Any).unwrap());
+        assert!(!write_public_if_changed(&p, b"<p>1</p>", Dest::Any).unwrap());
+        assert!(write_public_if_changed(&p, b"<p>22</p>", Dest::Any).unwrap());
         assert_eq!(std::fs::read(&p).unwrap(), b"<p>22</p>");
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
         let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        // The same bytes in a file the web server could not read (as older versions wrote
+        // the theme's static files): written again, readable.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(write_public_if_changed(&p, b"<p>22</p>", Dest::Any).unwrap());
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        assert!(!write_public_if_changed(&p, b"<p>22</p>", Dest::Any).unwrap());
         // A folder that cannot be created is an error naming the file.
         let blocked = dir.path().join("u/dave/index.html/x.html");
-        let e = write_public_if_changed(&blocked, b"x").unwrap_err().to_string();
+        let e = write_public_if_changed(&blocked, b"x", Dest::Any).unwrap_err().to_string();
         assert!(e.contains("index.html"), "{e}");
+    }
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_published_file_expected_new_is_written_without_comparing_and_replaces_one_found() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // New, in a folder that does not exist yet.
+        let p = dir.path().join("activity/7/index.html");
+        assert!(write_public_if_changed(&p, b"<p>7</p>", Dest::New).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"<p>7</p>");
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        // Found after all: replaced (not compared, so counted as written even when the same).
+        assert!(write_public_if_changed(&p, b"<p>7</p>", Dest::New).unwrap());
+        assert!(write_public_if_changed(&p, b"<p>77</p>", Dest::New).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"<p>77</p>");
+        // The file replaced is a new inode: a reader holding the old one still reads it whole.
+        let held = std::fs::read(&p).unwrap();
+        let reader = std::fs::File::open(&p).unwrap();
+        assert!(write_public_if_changed(&p, b"<p>8</p>", Dest::New).unwrap());
+        let mut old = Vec::new();
+        std::io::Read::read_to_end(&mut &reader, &mut old).unwrap();
+        assert_eq!(old, held);
+        assert_eq!(names(p.parent().unwrap()), ["index.html"]);
+        // An error names the file, and leaves no temp file behind.
+        let blocked = dir.path().join("activity/7/index.html/gpx");
+        let e = write_public_if_changed(&blocked, b"x", Dest::New).unwrap_err();
+        assert!(matches!(&e, FsxError::Io { path, .. } if path == &blocked), "{e}");
+        assert_eq!(names(p.parent().unwrap()), ["index.html"]);
+    }
+
+    #[test]
+    fn a_published_link_is_one_link_when_new_replaced_when_changed_and_skipped_when_the_same() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("store/a.json");
+        write_derived(&src, b"{\"a\":1}").unwrap();
+        // A private source mode: the published file (the same inode) is made readable.
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o600)).unwrap();
+        for dest in [Dest::Any, Dest::New] {
+            let out = dir.path().join(format!("out-{dest:?}/data/u/a.json"));
+            // New, in a folder that does not exist yet: a link to the source.
+            assert!(link_public_if_changed(&src, &out, dest).unwrap());
+            let (sm, om) = (std::fs::metadata(&src).unwrap(), std::fs::metadata(&out).unwrap());
+            assert_eq!((sm.ino(), om.mode() & 0o777), (om.ino(), 0o644));
+            // The same file: left alone, whatever the writer assumed.
+            assert!(!link_public_if_changed(&src, &out, dest).unwrap());
+            assert_eq!(names(out.parent().unwrap()), ["a.json"]);
+        }
+        // A different file at the destination is replaced by a link to the source, and a
+        // reader of the old one keeps reading it whole.
+        let out = dir.path().join("out-Any/data/u/a.json");
+        std::fs::remove_file(&out).unwrap();
+        std::fs::write(&out, b"old file").unwrap();
+        let reader = std::fs::File::open(&out).unwrap();
+        for dest in [Dest::Any, Dest::New] {
+            assert!(link_public_if_changed(&src, &out, dest).unwrap());
+            assert_eq!(std::fs::read(&out).unwrap(), b"{\"a\":1}");
+            assert_eq!(
+                std::fs::metadata(&src).unwrap().ino(),
+                std::fs::metadata(&out).unwrap().ino()
+            );
+            std::fs::remove_file(&out).unwrap();
+            std::fs::write(&out, b"old file").unwrap();
+        }
+        let mut old = Vec::new();
+        std::io::Read::read_to_end(&mut &reader, &mut old).unwrap();
+        assert_eq!(old, b"old file");
+        assert_eq!(names(out.parent().unwrap()), ["a.json"]);
+        // A missing source and a destination that cannot be made are errors naming the file.
+        let gone = dir.path().join("store/gone.json");
+        let e = link_public_if_changed(&gone, &out, Dest::New).unwrap_err();
+        assert!(matches!(&e, FsxError::Io { path, .. } if path == &gone), "{e}");
+        let blocked = out.join("b.json");
+        let e = link_public_if_changed(&src, &blocked, Dest::New).unwrap_err();
+        assert!(matches!(&e, FsxError::Io { path, .. } if path == &blocked), "{e}");
+        assert_eq!(names(out.parent().unwrap()), ["a.json"]);
     }
 
     #[test]

@@ -35,14 +35,17 @@ pub struct Vendor {
 
 /// Write the theme's `static/` files and its vendored libraries into `out/static/`. Returns
 /// the vendor libraries, the relative output paths produced and the number of files written.
+/// They are published files like the pages (mode 0644, so the web server's user can read
+/// them), written as `dest` says (see `render::Out`).
 pub fn copy_assets(
     theme: &Theme,
     out_dir: &Path,
+    dest: fsx::Dest,
 ) -> Result<(Vec<Vendor>, Vec<String>, usize), SiteError> {
     let mut produced = Vec::new();
     let mut written = 0;
     let mut put = |rel: String, bytes: &[u8]| -> Result<(), SiteError> {
-        if fsx::write_if_changed(&out_dir.join(&rel), bytes)? {
+        if fsx::write_public_if_changed(&out_dir.join(&rel), bytes, dest)? {
             written += 1;
         }
         produced.push(rel);

@@ -13,8 +13,9 @@
 //! - [`json_for_html`] serialises data embedded in a page (`<script type="application/json">`),
 //!   where HTML escaping does not apply and a `</script>` or `<!--` inside a string would end
 //!   or confuse the element.
-//! - [`xml_chars`] only replaces the control characters XML forbids, for the `gpx` crate,
-//!   which escapes markup itself (the GPX download of an activity).
+//! - [`xml_chars`] only replaces the control characters XML forbids, for a writer that
+//!   escapes markup itself; the GPX download of an activity (`site/pages/activity.rs`) does
+//!   both in one pass, as the `gpx` crate's writer did after `xml_chars`.
 //!
 //! Values are kept raw everywhere else (view models, BAS JSON), so nothing is escaped twice.
 
@@ -63,7 +64,7 @@ pub fn is_forbidden_control(c: char) -> bool {
 
 /// `input` with [`is_forbidden_control`] characters replaced by U+FFFD, for text handed to a
 /// writer that escapes markup itself but would write such characters as they are (the `gpx`
-/// crate, for the published GPX download).
+/// crate's XML writer).
 pub fn xml_chars(input: &str) -> String {
     input.chars().map(|c| if is_forbidden_control(c) { '\u{FFFD}' } else { c }).collect()
 }

@@ -39,13 +39,31 @@ pub struct Out {
     pub root: PathBuf,
     pub written: AtomicUsize,
     pub unchanged: AtomicUsize,
+    /// [`fsx::Dest::New`] when the output folder was empty as the build started: no file is
+    /// compared before it is written (there is nothing to compare with), which saves a
+    /// `stat` per file of a first build. [`fsx::Dest::Any`] otherwise.
+    pub dest: fsx::Dest,
 }
 
 impl Out {
+    /// A writer into `root`; `dest` as [`Out::dest`] (see [`Out::dest_of`]).
+    pub fn new(root: PathBuf, dest: fsx::Dest) -> Out {
+        Out { root, written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0), dest }
+    }
+
+    /// [`fsx::Dest::New`] for an output folder that is empty (or missing), else `Any`.
+    pub fn dest_of(root: &Path) -> fsx::Dest {
+        match std::fs::read_dir(root).map(|mut entries| entries.next().is_none()) {
+            Ok(true) => fsx::Dest::New,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fsx::Dest::New,
+            _ => fsx::Dest::Any,
+        }
+    }
+
     /// Write `bytes` to `out/{rel}` unless identical. Returns `rel` for the produced list.
     pub fn put(&self, rel: &str, bytes: &[u8]) -> Result<String, SiteError> {
         let path = self.root.join(rel);
-        if fsx::write_public_if_changed(&path, bytes)? {
+        if fsx::write_public_if_changed(&path, bytes, self.dest)? {
             self.written.fetch_add(1, Ordering::Relaxed);
         } else {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -53,28 +71,17 @@ impl Out {
         Ok(rel.to_owned())
     }
 
-    /// Copy a file (skipping it when length and mtime match).
+    /// Publish a file by hard link (a copy across file systems), skipping it when it is
+    /// already the same file (or length and mtime match).
     pub fn copy(&self, src: &Path, rel: &str) -> Result<String, SiteError> {
         let path = self.root.join(rel);
-        if fsx::copy_if_changed(src, &path)? {
-            world_readable(&path);
+        if fsx::link_public_if_changed(src, &path, self.dest)? {
             self.written.fetch_add(1, Ordering::Relaxed);
         } else {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
         }
         Ok(rel.to_owned())
     }
-}
-
-/// Output files are read by the web server's user: make them 0644 (temp files start 0600).
-fn world_readable(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 pub use super::urls::ActivityUrls;
@@ -357,9 +364,8 @@ fn build_scope(
 
     let theme = crate::theme::Theme::load(opts.theme_dir.as_deref())?;
     let tera = crate::site::templates::load_theme(&theme)?;
-    let out =
-        Out { root: out_abs.clone(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) };
-    let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs)?;
+    let out = Out::new(out_abs.clone(), Out::dest_of(&out_abs));
+    let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs, out.dest)?;
     out.written.fetch_add(asset_written, Ordering::Relaxed);
     out.unchanged.fetch_add(asset_files.len().saturating_sub(asset_written), Ordering::Relaxed);
 

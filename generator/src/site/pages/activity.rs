@@ -9,7 +9,6 @@
 //! the first hover.
 
 use super::super::SiteError;
-use super::super::escape::xml_chars;
 use super::super::render::{ActivityUrls, Ctx, activity_files};
 use super::super::svg::{self, XAxis, YFormat};
 use super::super::units::{self, Fig, Q};
@@ -45,6 +44,8 @@ pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, S
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let athlete_fp = sha_hex(&[serde_json::to_vec(&u.athlete).unwrap_or_default().as_slice()]);
+    // The same for every page of the build: serialised once, not once per activity.
+    let site_json = serde_json::to_vec(&ctx.site).unwrap_or_default();
     let merged = UserDir::new(ctx.data_dir.join(&u.handle)).merged_activities_dir();
     let results: Vec<Result<(String, CacheEntry), SiteError>> = u
         .activities
@@ -54,7 +55,7 @@ pub fn render_activities(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, S
             // The merged detail is read here, one activity at a time, not held by the load
             // (`merge::MergedActivity`): only the pages being rendered have theirs in memory.
             let detail = PublishedDetail::read(&merged, &id)?;
-            let fp = fingerprint(ctx, u, a, &detail.bytes, &athlete_fp);
+            let fp = fingerprint(ctx, u, a, &detail.bytes, &site_json, &athlete_fp);
             if let Some(e) = cache.get(&id)
                 && e.fp == fp
                 && e.files.iter().all(|f| ctx.out.root.join(f).is_file())
@@ -121,12 +122,14 @@ fn file_stamp(p: &Path) -> String {
     }
 }
 
-/// `detail` is the merged detail file's bytes (what the page's detail fields come from).
+/// `detail` is the merged detail file's bytes (what the page's detail fields come from),
+/// `site_json` the serialised [`Ctx::site`].
 fn fingerprint(
     ctx: &Ctx<'_>,
     u: &MergedUser,
     a: &MergedActivity,
     detail: &[u8],
+    site_json: &[u8],
     athlete_fp: &str,
 ) -> String {
     let id = &a.summary.id;
@@ -145,7 +148,7 @@ fn fingerprint(
     sha_hex(&[
         env!("CARGO_PKG_VERSION").as_bytes(),
         ctx.theme_fp.as_bytes(),
-        serde_json::to_vec(&ctx.site).unwrap_or_default().as_slice(),
+        site_json,
         serde_json::to_vec(&a.summary).unwrap_or_default().as_slice(),
         detail,
         urls.as_bytes(),
@@ -536,7 +539,7 @@ fn render_page(
     // GPX download of the published track.
     let gpx_url = if coords.len() >= 2 {
         let rel = format!("{page_dir}{id}.gpx");
-        produced.push(ctx.out.put(&rel, &gpx_bytes(&view::display_title(s), track.as_ref())?)?);
+        produced.push(ctx.out.put(&rel, &gpx_bytes(&view::display_title(s), track.as_ref()))?);
         Some(format!("/{rel}"))
     } else {
         None
@@ -1209,30 +1212,123 @@ fn effort_name(km: &str) -> String {
     }
 }
 
-/// GPX 1.1 of the published (privacy-filtered) track, written with the `gpx` crate.
-fn gpx_bytes(title: &str, track: Option<&TrackFeature>) -> Result<Vec<u8>, SiteError> {
-    let mut seg = gpx::TrackSegment::new();
-    for c in track.map(|t| t.geometry.coordinates.as_slice()).unwrap_or_default() {
-        if c.len() < 2 {
-            continue;
+/// GPX 1.1 of the published (privacy-filtered) track: the document the `gpx` crate writes
+/// (indented by two spaces, no trailing newline), to the byte, written straight into one
+/// string. Through the crate, each point was a `Waypoint` of two dozen fields and each
+/// element an XML event, for a file of a few kilobytes on every activity page.
+fn gpx_bytes(title: &str, track: Option<&TrackFeature>) -> Vec<u8> {
+    use std::fmt::Write;
+    let coords = track.map(|t| t.geometry.coordinates.as_slice()).unwrap_or_default();
+    let mut s = String::with_capacity(220 + title.len() + coords.len() * 80);
+    s.push_str(concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+        "\n",
+        r#"<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1" creator="bincio">"#,
+        "\n  <trk>\n    <name>"
+    ));
+    // Markup escaped as the crate's XML writer does in text (`<`, `>`, `&`), and the
+    // control characters XML forbids replaced, which it would write as they are.
+    for c in title.chars() {
+        match c {
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '&' => s.push_str("&amp;"),
+            c if super::super::escape::is_forbidden_control(c) => s.push('\u{FFFD}'),
+            c => s.push(c),
         }
-        let mut wp = gpx::Waypoint::new(geo_types::Point::new(c[0], c[1]));
-        wp.elevation = c.get(2).copied();
-        seg.points.push(wp);
     }
-    let mut trk = gpx::Track::new();
-    // The gpx crate escapes markup but writes control characters as they are, which no XML
-    // reader accepts: a NUL in a title would make the download unreadable.
-    trk.name = Some(xml_chars(title));
-    trk.segments.push(seg);
-    let doc = gpx::Gpx {
-        version: gpx::GpxVersion::Gpx11,
-        creator: Some("bincio".to_owned()),
-        tracks: vec![trk],
-        ..gpx::Gpx::default()
-    };
-    let mut buf = Vec::new();
-    gpx::write(&doc, &mut buf)
-        .map_err(|e| SiteError::File { path: "track.gpx".into(), reason: e.to_string() })?;
-    Ok(buf)
+    s.push_str("</name>\n    <trkseg");
+    let mut points = 0;
+    for c in coords.iter().filter(|c| c.len() >= 2) {
+        if points == 0 {
+            s.push('>');
+        }
+        points += 1;
+        // Shortest round-trip decimals (`Display` of f64), as the crate writes them.
+        let _ = write!(s, "\n      <trkpt lat=\"{}\" lon=\"{}\"", c[1], c[0]);
+        match c.get(2) {
+            Some(ele) => {
+                let _ = write!(s, ">\n        <ele>{ele}</ele>\n      </trkpt>");
+            }
+            None => s.push_str(" />"),
+        }
+    }
+    s.push_str(if points == 0 { " />" } else { "\n    </trkseg>" });
+    s.push_str("\n  </trk>\n</gpx>");
+    s.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site::escape::xml_chars;
+
+    /// The GPX the `gpx` crate writes for the same title and track: what the download was
+    /// before it was written by hand, and must stay to the byte.
+    fn gpx_by_crate(title: &str, track: &TrackFeature) -> Vec<u8> {
+        let mut seg = gpx::TrackSegment::new();
+        for c in track.geometry.coordinates.iter().filter(|c| c.len() >= 2) {
+            let mut wp = gpx::Waypoint::new(geo_types::Point::new(c[0], c[1]));
+            wp.elevation = c.get(2).copied();
+            seg.points.push(wp);
+        }
+        let mut trk = gpx::Track::new();
+        trk.name = Some(xml_chars(title));
+        trk.segments.push(seg);
+        let doc = gpx::Gpx {
+            version: gpx::GpxVersion::Gpx11,
+            creator: Some("bincio".to_owned()),
+            tracks: vec![trk],
+            ..gpx::Gpx::default()
+        };
+        let mut buf = Vec::new();
+        gpx::write(&doc, &mut buf).unwrap();
+        buf
+    }
+
+    fn track(coordinates: Vec<Vec<f64>>) -> TrackFeature {
+        serde_json::from_value(serde_json::json!({
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "LineString", "coordinates": coordinates},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_gpx_download_is_what_the_gpx_crate_writes() {
+        let points = vec![
+            vec![-80.550237, -49.749562, 1030.0],
+            vec![-80.568575, -49.732913, 997.6],
+            vec![7.0, 46.5],
+            vec![0.1 + 0.2, -0.0, -3.25e-7],
+            vec![1e-7, 89.99999999999999, 123456.789],
+            vec![5.0],
+            vec![12.345678, 45.678901, 0.0, 99.0],
+        ];
+        let titles = [
+            "Morning Run",
+            "",
+            "<b>Tom & \"Jerry's\"</b> > ride",
+            "Col du Galibier — 2 642 m ✓",
+            "tab\tnew\nline\rcr nul\u{0}bell\u{7}del\u{7f}c1\u{85}ffff\u{FFFF}",
+        ];
+        for title in titles {
+            for t in [
+                track(points.clone()),
+                track(points[2..4].to_vec()),
+                track(vec![vec![1.0, 2.0], vec![3.0, 4.0]]),
+                track(vec![vec![5.0]]),
+                track(Vec::new()),
+            ] {
+                let ours = gpx_bytes(title, Some(&t));
+                let theirs = gpx_by_crate(title, &t);
+                assert_eq!(
+                    String::from_utf8_lossy(&ours),
+                    String::from_utf8_lossy(&theirs),
+                    "title {title:?}"
+                );
+            }
+        }
+    }
 }
