@@ -187,7 +187,7 @@ enum Part {
 
 /// The executable's size and modification time: a rebuilt program renders again even when
 /// its version number did not change.
-fn program_stamp() -> String {
+pub(crate) fn program_stamp() -> String {
     use std::os::unix::fs::MetadataExt;
     std::env::current_exe()
         .and_then(std::fs::metadata)
@@ -197,7 +197,7 @@ fn program_stamp() -> String {
 
 /// Digest of a file or of a folder tree: per entry its name, type, size, modification time
 /// and inode (a missing path has its own digest). Sub-folders are walked in parallel.
-fn walk(path: &Path) -> [u8; 32] {
+pub(crate) fn walk(path: &Path) -> [u8; 32] {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => dir_digest(path),
         Ok(m) => Sha256::digest(file_digest(&m)).into(),
