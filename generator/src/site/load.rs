@@ -281,7 +281,8 @@ fn trim_summary(s: &mut Summary) {
 /// reads the files, so a change made while it runs leaves the snapshot stale.
 fn snapshot_stamp(user: &UserDir, handle: &str) -> String {
     let mut h = Sha256::new();
-    for part in [SNAPSHOT_FORMAT, env!("CARGO_PKG_VERSION"), &super::inputs::program_stamp(), handle]
+    for part in
+        [SNAPSHOT_FORMAT, env!("CARGO_PKG_VERSION"), &super::inputs::program_stamp(), handle]
     {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
@@ -294,10 +295,24 @@ fn snapshot_stamp(user: &UserDir, handle: &str) -> String {
 
 /// The user as their snapshot holds them (trimmed, [`for_shared_pages`]) with their card
 /// stamps, when the snapshot exists, is readable and carries `stamp`.
-fn read_snapshot(user: &UserDir, handle: &str, stamp: &str) -> Option<(MergedUser, HashMap<String, u64>)> {
+fn read_snapshot(
+    user: &UserDir,
+    handle: &str,
+    stamp: &str,
+) -> Option<(MergedUser, HashMap<String, u64>)> {
+    use std::io::Read;
+    thread_local! {
+        /// Each snapshot is read into this thread's buffer: a fresh half-megabyte for each of
+        /// 100 members is memory the allocator returns and the kernel zeroes again.
+        static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
     let path = user.path().join(SNAPSHOT_FILE);
-    let bytes = std::fs::read(&path).ok()?;
-    let snap: Snapshot = match serde_json::from_slice(&bytes) {
+    let mut bytes = BUF.take();
+    bytes.clear();
+    let read = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut bytes));
+    let parsed = read.ok().map(|_| serde_json::from_slice::<Snapshot>(&bytes));
+    BUF.set(bytes);
+    let snap: Snapshot = match parsed? {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(path = %path.display(), "unreadable, the user is merged again: {e}");
@@ -700,9 +715,27 @@ mod snapshot_tests {
     fn other_users_come_from_current_snapshots_only() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let root = tmp.path();
-        write_detail(&root.join("anna"), "2024-05-01-080000", "2024-05-01T08:00:00Z", "Hills", 42_195.5);
-        write_detail(&root.join("anna"), "2024-05-02-080000", "2024-05-02T08:00:00Z", "Coast", 10_000.25);
-        write_detail(&root.join("dave"), "2024-05-03-080000", "2024-05-03T08:00:00Z", "Run", 5_000.0);
+        write_detail(
+            &root.join("anna"),
+            "2024-05-01-080000",
+            "2024-05-01T08:00:00Z",
+            "Hills",
+            42_195.5,
+        );
+        write_detail(
+            &root.join("anna"),
+            "2024-05-02-080000",
+            "2024-05-02T08:00:00Z",
+            "Coast",
+            10_000.25,
+        );
+        write_detail(
+            &root.join("dave"),
+            "2024-05-03-080000",
+            "2024-05-03T08:00:00Z",
+            "Run",
+            5_000.0,
+        );
         let snapshot = root.join("anna").join(SNAPSHOT_FILE);
 
         // A full load merges everyone and leaves a snapshot per user.
@@ -739,7 +772,13 @@ mod snapshot_tests {
         // and the merge runs again, which also writes a current snapshot.
         let path = root.join("anna/activities/2024-05-01-080000.json");
         let ino = std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
-        write_detail(&root.join("anna"), "2024-05-01-080000", "2024-05-01T08:00:00Z", "Valley", 42_195.5);
+        write_detail(
+            &root.join("anna"),
+            "2024-05-01-080000",
+            "2024-05-01T08:00:00Z",
+            "Valley",
+            42_195.5,
+        );
         let ino_after =
             std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
         assert_eq!(ino, ino_after, "the detail must be rewritten in place for this check");
@@ -757,8 +796,8 @@ mod snapshot_tests {
         assert_eq!(titles(&cold, "anna"), ["Edited", "Valley"]);
 
         // The user a build renders is always merged, never read from a snapshot.
-        let text = std::fs::read_to_string(root.join("dave").join(SNAPSHOT_FILE))
-            .unwrap_or_default();
+        let text =
+            std::fs::read_to_string(root.join("dave").join(SNAPSHOT_FILE)).unwrap_or_default();
         std::fs::write(root.join("dave").join(SNAPSHOT_FILE), text.replace("\"Run\"", "\"X\""))
             .unwrap_or_else(|e| panic!("{e}"));
         let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));

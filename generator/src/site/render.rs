@@ -897,8 +897,8 @@ fn clean_up(
     let old_users: Vec<Vec<String>> = per_user.iter().map(|(h, _)| stale(h)).collect();
     // The other users' records matter only when something might be removed: reading every
     // user's record would make each job's cost grow with the instance.
-    let may_remove = !gone.is_empty()
-        || old_shared.iter().chain(old_users.iter().flatten()).next().is_some();
+    let may_remove =
+        !gone.is_empty() || old_shared.iter().chain(old_users.iter().flatten()).next().is_some();
     let mut others: Vec<Vec<String>> = Vec::new();
     let mut other_scopes: Vec<String> = Vec::new();
     if may_remove {
