@@ -211,9 +211,9 @@ pub const SNAPSHOT_FILE: &str = ".site_load.json";
 const SNAPSHOT_FORMAT: &str = "bincio-load-1";
 
 /// A user's merged summaries as a build found them, kept in `{root}/{handle}/.site_load.json`
-/// so that a later process which renders someone else (`render --handle`, a watcher's first
-/// job) reads one file per member instead of merging every member's store again (at 60,000
-/// activities, reading and parsing 60,000 details was most of a cold `--handle` build).
+/// so that a later process which renders someone else (`render --handle`) reads one file per
+/// member instead of merging every member's store again (at 60,000 activities, reading and
+/// parsing 60,000 details was most of a cold `--handle` build).
 ///
 /// It is used only while its `stamp` is the stamp of the user's inputs now
 /// ([`snapshot_stamp`]: the program, and the name, size, modification time and inode of
