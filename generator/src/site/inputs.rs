@@ -187,7 +187,7 @@ enum Part {
 
 /// The executable's size and modification time: a rebuilt program renders again even when
 /// its version number did not change.
-fn program_stamp() -> String {
+pub(crate) fn program_stamp() -> String {
     use std::os::unix::fs::MetadataExt;
     std::env::current_exe()
         .and_then(std::fs::metadata)
@@ -197,7 +197,7 @@ fn program_stamp() -> String {
 
 /// Digest of a file or of a folder tree: per entry its name, type, size, modification time
 /// and inode (a missing path has its own digest). Sub-folders are walked in parallel.
-fn walk(path: &Path) -> [u8; 32] {
+pub(crate) fn walk(path: &Path) -> [u8; 32] {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => dir_digest(path),
         Ok(m) => Sha256::digest(file_digest(&m)).into(),
@@ -217,36 +217,54 @@ fn file_digest(meta: &std::fs::Metadata) -> [u8; 33] {
     out
 }
 
+/// What the listing of a folder found under one name.
+enum Seen {
+    Dir,
+    /// [`file_digest`] of its metadata.
+    File([u8; 33]),
+    /// Gone between the listing and the `stat`.
+    Vanished,
+}
+
 /// A folder's entries, sorted by name; a file's metadata is read relative to the open
 /// folder (`DirEntry::metadata`), which saves resolving its whole path again.
 fn dir_digest(path: &Path) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"dir");
-    let mut entries: Vec<(std::ffi::OsString, Option<std::fs::Metadata>)> =
-        match std::fs::read_dir(path) {
-            Ok(rd) => rd.flatten().map(|e| (e.file_name(), e.metadata().ok())).collect(),
-            Err(e) => {
-                h.update(e.to_string().as_bytes());
-                return h.finalize().into();
-            }
-        };
+    // Each file's digest is taken as it is listed: a folder of 1,800 files (600 activities)
+    // would otherwise hold 1,800 `Metadata` until it is sorted.
+    let mut entries: Vec<(std::ffi::OsString, Seen)> = match std::fs::read_dir(path) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| {
+                let seen = match e.metadata() {
+                    Ok(m) if m.is_dir() => Seen::Dir,
+                    Ok(m) => Seen::File(file_digest(&m)),
+                    Err(_) => Seen::Vanished,
+                };
+                (e.file_name(), seen)
+            })
+            .collect(),
+        Err(e) => {
+            h.update(e.to_string().as_bytes());
+            return h.finalize().into();
+        }
+    };
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     // Only sub-folders get a digest of their own (in parallel); a file's metadata goes
     // straight into its folder's.
     let subdirs: Vec<Option<[u8; 32]>> = entries
         .par_iter()
-        .map(|(name, meta)| {
-            meta.as_ref().filter(|m| m.is_dir()).map(|_| dir_digest(&path.join(name)))
-        })
+        .map(|(name, seen)| matches!(seen, Seen::Dir).then(|| dir_digest(&path.join(name))))
         .collect();
-    for ((name, meta), sub) in entries.iter().zip(&subdirs) {
+    for ((name, seen), sub) in entries.iter().zip(&subdirs) {
         h.update(name.as_encoded_bytes());
         h.update([0]);
-        match (meta, sub) {
+        match (seen, sub) {
             (_, Some(d)) => h.update(d),
-            (Some(m), None) => h.update(file_digest(m)),
+            (Seen::File(f), None) => h.update(f),
             // Gone between the listing and the stat: it still changes the digest.
-            (None, None) => h.update(b"vanished"),
+            (_, None) => h.update(b"vanished"),
         }
     }
     h.finalize().into()

@@ -11,14 +11,15 @@
 
 use super::aggregate::UserAggregate;
 use super::urls::UrlCache;
-use crate::merge::{self, MergeError, MergedUser};
+use crate::merge::{self, MergeError, MergedActivity, MergedUser};
 use bincio_bas::fsx;
 use bincio_bas::layout::UserDir;
 use bincio_bas::{
     ConfigError, HandleShard, InstanceConfig, InstanceInfo, InstanceRoot, Profile, RootManifest,
-    Timestamp, UserFeed,
+    Summary, Timestamp, UserFeed,
 };
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -157,13 +158,15 @@ impl LoadCache {
     pub fn keep(&mut self, inst: Instance) {
         let Instance { users, mut card_stamps, mut stamps, mut aggregates, .. } = inst;
         self.users.clear();
-        for user in users {
+        for mut user in users {
             let Some(stamp) = stamps.remove(&user.handle) else { continue };
             let cards = card_stamps.remove(&user.handle).unwrap_or_default();
             let aggregate = match aggregates.remove(&user.handle) {
                 Some(a) => a,
                 None => Arc::new(UserAggregate::of(&user)),
             };
+            // A kept user is reused only by builds that do not render them.
+            for_shared_pages(&mut user);
             self.users.insert(user.handle.clone(), CachedUser { stamp, user, cards, aggregate });
         }
     }
@@ -198,6 +201,227 @@ fn card_stamps(user: &MergedUser) -> HashMap<String, u64> {
             (a.summary.id.clone(), h.finish())
         })
         .collect()
+}
+
+/// The file a load leaves in each user's folder: what the shared pages need of the user,
+/// as their last merge found it (see [`Snapshot`]).
+pub const SNAPSHOT_FILE: &str = ".site_load.json";
+
+/// Bumped when the snapshot's shape or meaning changes, so an older file is never read.
+const SNAPSHOT_FORMAT: &str = "bincio-load-1";
+
+/// A user's merged summaries as a build found them, kept in `{root}/{handle}/.site_load.json`
+/// so that a later process which renders someone else (`render --handle`) reads one file per
+/// member instead of merging every member's store again (at 60,000 activities, reading and
+/// parsing 60,000 details was most of a cold `--handle` build).
+///
+/// It is used only while its `stamp` is the stamp of the user's inputs now
+/// ([`snapshot_stamp`]: the program, and the name, size, modification time and inode of
+/// every file the merge reads), and only for a user the build does not render, which is
+/// why it holds what the shared pages and the feed stamps read and nothing else
+/// ([`for_shared_pages`]). It is written only when reading it back gives exactly the
+/// values it was written from (a float that does not survive the JSON round trip would
+/// otherwise change a published figure), so a snapshot in use is the merge's result to
+/// the bit.
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    format: &'a str,
+    stamp: &'a str,
+    owner: &'a bincio_bas::Owner,
+    generated_at: Timestamp,
+    activities: Vec<SnapActivity<&'a Summary, &'a [String]>>,
+    warnings: &'a [(PathBuf, String)],
+}
+
+#[derive(Deserialize)]
+struct Snapshot {
+    format: String,
+    stamp: String,
+    owner: bincio_bas::Owner,
+    generated_at: Timestamp,
+    activities: Vec<SnapActivity<Summary, Vec<String>>>,
+    warnings: Vec<(PathBuf, String)>,
+}
+
+/// One activity of a [`Snapshot`]: the trimmed summary, its files, and its card stamp
+/// (computed from the whole summary before it was trimmed).
+#[derive(Serialize, Deserialize)]
+struct SnapActivity<S, I> {
+    summary: S,
+    has_track: bool,
+    has_timeseries: bool,
+    images: I,
+    card: u64,
+}
+
+/// Drop what only the user's own pages read (power curves, best efforts, best climb,
+/// source, the athlete file): a user a build does not render is held for the pages that
+/// list every member (feeds, stats, community), the URL claims and the feed stamps, none
+/// of which read those. Done after the card stamps are computed, which cover every field.
+/// A user the build renders is always merged again (see [`load_instance_cached`]), so a
+/// trimmed user is never rendered.
+pub fn for_shared_pages(u: &mut MergedUser) {
+    u.athlete = None;
+    for a in &mut u.activities {
+        trim_summary(&mut a.summary);
+    }
+}
+
+fn trim_summary(s: &mut Summary) {
+    s.mmp = None;
+    s.best_efforts = None;
+    s.best_climb_m = None;
+    s.source = None;
+}
+
+/// The stamp a snapshot of `user` must carry to be used: the snapshot format, the program
+/// (a rebuilt merge may merge differently), the handle, and the metadata of everything the
+/// merge reads (`index.json`, `athlete.json`, every file of `activities/` and of `edits/`,
+/// sidecars, photos, `athlete.yaml` and `profile.json` included). Taken before the merge
+/// reads the files, so a change made while it runs leaves the snapshot stale.
+fn snapshot_stamp(user: &UserDir, handle: &str) -> String {
+    let mut h = Sha256::new();
+    for part in
+        [SNAPSHOT_FORMAT, env!("CARGO_PKG_VERSION"), &super::inputs::program_stamp(), handle]
+    {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    for p in [user.index(), user.athlete(), user.activities_dir(), user.edits_dir()] {
+        h.update(super::inputs::walk(&p));
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// The user as their snapshot holds them (trimmed, [`for_shared_pages`]) with their card
+/// stamps, when the snapshot exists, is readable and carries `stamp`.
+fn read_snapshot(
+    user: &UserDir,
+    handle: &str,
+    stamp: &str,
+) -> Option<(MergedUser, HashMap<String, u64>)> {
+    use std::io::Read;
+    thread_local! {
+        /// Each snapshot is read into this thread's buffer: a fresh half-megabyte for each of
+        /// 100 members is memory the allocator returns and the kernel zeroes again.
+        static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let path = user.path().join(SNAPSHOT_FILE);
+    let mut bytes = BUF.take();
+    bytes.clear();
+    let read = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut bytes));
+    let parsed = read.ok().map(|_| serde_json::from_slice::<Snapshot>(&bytes));
+    BUF.set(bytes);
+    let snap: Snapshot = match parsed? {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "unreadable, the user is merged again: {e}");
+            return None;
+        }
+    };
+    if snap.format != SNAPSHOT_FORMAT || snap.stamp != stamp {
+        return None;
+    }
+    let mut cards = HashMap::with_capacity(snap.activities.len());
+    let activities = snap
+        .activities
+        .into_iter()
+        .map(|mut a| {
+            cards.insert(a.summary.id.clone(), a.card);
+            // A parsed list grows by doubling (20 preview points take 32 places), where a
+            // merged summary is a clone, sized exactly: held for 60,000 activities, the
+            // slack would cost more than the snapshot saves.
+            if let Some(p) = a.summary.preview_coords.as_mut() {
+                p.shrink_to_fit();
+            }
+            if let Some(l) = a.summary.legs.as_mut() {
+                l.shrink_to_fit();
+            }
+            MergedActivity {
+                summary: a.summary,
+                has_track: a.has_track,
+                has_timeseries: a.has_timeseries,
+                images: a.images,
+            }
+        })
+        .collect();
+    let merged = MergedUser {
+        handle: handle.to_owned(),
+        owner: snap.owner,
+        generated_at: snap.generated_at,
+        activities,
+        athlete: None,
+        files_changed: 0,
+        warnings: snap.warnings,
+    };
+    Some((merged, cards))
+}
+
+/// Write `u`'s snapshot (trimmed; `u` as merged, not yet trimmed) unless the file already
+/// holds it. Not written when reading it back would not give the same values (see
+/// [`SnapshotOut`]): the user is then merged by every build, as before snapshots. A failure
+/// only costs later builds the shortcut, so it is logged, never returned.
+fn write_snapshot(user: &UserDir, stamp: &str, u: &MergedUser, cards: &HashMap<String, u64>) {
+    let path = user.path().join(SNAPSHOT_FILE);
+    let trimmed: Vec<Summary> = u
+        .activities
+        .iter()
+        .map(|a| {
+            let mut s = a.summary.clone();
+            trim_summary(&mut s);
+            s
+        })
+        .collect();
+    let out = SnapshotOut {
+        format: SNAPSHOT_FORMAT,
+        stamp,
+        owner: &u.owner,
+        generated_at: u.generated_at,
+        activities: u
+            .activities
+            .iter()
+            .zip(&trimmed)
+            .map(|(a, s)| SnapActivity {
+                summary: s,
+                has_track: a.has_track,
+                has_timeseries: a.has_timeseries,
+                images: a.images.as_slice(),
+                card: cards.get(&a.summary.id).copied().unwrap_or(0),
+            })
+            .collect(),
+        warnings: &u.warnings,
+    };
+    let result = fsx::to_json_bytes(&path, &out).and_then(|bytes| {
+        if std::fs::read(&path).is_ok_and(|old| old == bytes) {
+            return Ok(());
+        }
+        let back: Option<Snapshot> = serde_json::from_slice(&bytes).ok();
+        let exact = back.is_some_and(|b| {
+            b.owner == u.owner
+                && b.generated_at == u.generated_at
+                && b.warnings == u.warnings
+                && b.activities.len() == trimmed.len()
+                && b.activities.iter().zip(&trimmed).zip(&u.activities).all(|((b, s), a)| {
+                    b.summary == *s
+                        && b.has_track == a.has_track
+                        && b.has_timeseries == a.has_timeseries
+                        && b.images == a.images
+                })
+        });
+        if exact {
+            fsx::write_derived(&path, &bytes)
+        } else {
+            tracing::info!(path = %path.display(), "not written: a value does not survive JSON");
+            match std::fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(source) => Err(fsx::FsxError::Io { path: path.clone(), source }),
+            }
+        }
+    });
+    if let Err(e) = result {
+        tracing::warn!("{e}");
+    }
 }
 
 /// HMAC-SHA256 (RFC 2104) over `sha2`, to avoid one more dependency for ten lines.
@@ -280,8 +504,24 @@ pub fn load_instance_cached(
             if write {
                 apply_profile(&user, profile.as_ref())?;
             }
-            let mut merged = merge::merge_user(user.path(), write)
-                .map_err(|source| LoadError::Merge { handle: h.to_string(), source })?;
+            // After the profile's name went into `index.json`, before the merge reads.
+            let inputs = snapshot_stamp(&user, h.as_str());
+            // A user this build does not render is read from their snapshot when it is
+            // current; the user it renders is always merged (to disk).
+            let snapshot = if write { None } else { read_snapshot(&user, h.as_str(), &inputs) };
+            let (mut merged, cards) = match snapshot {
+                Some(s) => s,
+                None => {
+                    let mut merged = merge::merge_user(user.path(), write)
+                        .map_err(|source| LoadError::Merge { handle: h.to_string(), source })?;
+                    let cards = card_stamps(&merged);
+                    write_snapshot(&user, &inputs, &merged, &cards);
+                    if !write {
+                        for_shared_pages(&mut merged);
+                    }
+                    (merged, cards)
+                }
+            };
             // A user this build does not write shows the current name on the shared pages
             // too; their own pages and feed get it from their own job.
             if let Some(name) = profile.and_then(|p| p.display_name) {
@@ -289,7 +529,6 @@ pub fn load_instance_cached(
             }
             // The merge may have rewritten `index.json` (the profile's name): stamp after.
             let stamp = if write { user_stamp(&user) } else { stamp };
-            let cards = card_stamps(&merged);
             let aggregate = Arc::new(UserAggregate::of(&merged));
             Ok((merged, stamp, cards, aggregate, true))
         })
@@ -437,5 +676,133 @@ mod tests {
             hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use bincio_bas::{Detail, Sport};
+
+    fn write_detail(user: &Path, id: &str, at: &str, title: &str, distance_m: f64) {
+        let d = Detail {
+            bas_version: "1.0".into(),
+            id: id.into(),
+            title: Some(title.into()),
+            sport: Sport::Cycling,
+            started_at: Timestamp::parse(at).unwrap_or_default(),
+            distance_m: Some(distance_m),
+            // Not a float JSON gives back as written by every parser: 0.1 + 0.2.
+            elevation_gain_m: Some(0.1 + 0.2),
+            mmp: Some(vec![(bincio_bas::lenient::Int(5), bincio_bas::lenient::Int(400))]),
+            ..Detail::default()
+        };
+        let acts = user.join("activities");
+        std::fs::create_dir_all(&acts).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = serde_json::to_vec(&d).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(acts.join(format!("{id}.json")), bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn titles(inst: &Instance, handle: &str) -> Vec<String> {
+        let u = inst.user(handle).unwrap_or_else(|| panic!("{handle} not loaded"));
+        u.activities.iter().map(|a| a.summary.title.clone().unwrap_or_default()).collect()
+    }
+
+    /// A build of one user reads the other users from the snapshots an earlier load wrote,
+    /// exactly as a merge gives them (trimmed of what only their own pages read); a
+    /// snapshot whose user changed since, even by a file rewritten in place, is not used.
+    #[test]
+    fn other_users_come_from_current_snapshots_only() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = tmp.path();
+        write_detail(
+            &root.join("anna"),
+            "2024-05-01-080000",
+            "2024-05-01T08:00:00Z",
+            "Hills",
+            42_195.5,
+        );
+        write_detail(
+            &root.join("anna"),
+            "2024-05-02-080000",
+            "2024-05-02T08:00:00Z",
+            "Coast",
+            10_000.25,
+        );
+        write_detail(
+            &root.join("dave"),
+            "2024-05-03-080000",
+            "2024-05-03T08:00:00Z",
+            "Run",
+            5_000.0,
+        );
+        let snapshot = root.join("anna").join(SNAPSHOT_FILE);
+
+        // A full load merges everyone and leaves a snapshot per user.
+        let full = load_instance(root, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(snapshot.is_file());
+        assert!(root.join("dave").join(SNAPSHOT_FILE).is_file());
+        let merged = full.user("anna").cloned().unwrap_or_else(|| panic!("anna"));
+        assert!(merged.activities.iter().all(|a| a.summary.mmp.is_some()));
+
+        // Dave's build: anna from her snapshot, the same summaries as her merge (trimmed),
+        // the same card stamps, no power curve kept.
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        let anna = cold.user("anna").unwrap_or_else(|| panic!("anna"));
+        let mut expected = merged.clone();
+        for_shared_pages(&mut expected);
+        assert_eq!(anna.activities.len(), 2);
+        for (a, b) in anna.activities.iter().zip(&expected.activities) {
+            assert_eq!(a.summary, b.summary);
+            assert_eq!(a.summary.elevation_gain_m, Some(0.1 + 0.2));
+            assert_eq!(a.summary.mmp, None);
+        }
+        assert_eq!(cold.card_stamps.get("anna"), full.card_stamps.get("anna"));
+        assert_eq!(anna.owner, merged.owner);
+
+        // The snapshot is what was read: a title changed in it (its stamp kept) shows.
+        let text = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        assert!(text.contains("\"Hills\""), "{text}");
+        std::fs::write(&snapshot, text.replace("\"Hills\"", "\"From the snapshot\""))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Coast", "From the snapshot"]);
+
+        // Anna's detail rewritten in place (same file, new content): the snapshot is stale
+        // and the merge runs again, which also writes a current snapshot.
+        let path = root.join("anna/activities/2024-05-01-080000.json");
+        let ino = std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
+        write_detail(
+            &root.join("anna"),
+            "2024-05-01-080000",
+            "2024-05-01T08:00:00Z",
+            "Valley",
+            42_195.5,
+        );
+        let ino_after =
+            std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
+        assert_eq!(ino, ino_after, "the detail must be rewritten in place for this check");
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Coast", "Valley"]);
+        let text = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        assert!(text.contains("\"Valley\"") && !text.contains("From the snapshot"), "{text}");
+
+        // A sidecar edit (a new file under `edits/`) makes it stale too.
+        let edits = root.join("anna/edits");
+        std::fs::create_dir_all(&edits).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(edits.join("2024-05-02-080000.md"), "---\ntitle: \"Edited\"\n---\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Edited", "Valley"]);
+
+        // The user a build renders is always merged, never read from a snapshot.
+        let text =
+            std::fs::read_to_string(root.join("dave").join(SNAPSHOT_FILE)).unwrap_or_default();
+        std::fs::write(root.join("dave").join(SNAPSHOT_FILE), text.replace("\"Run\"", "\"X\""))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "dave"), ["Run"]);
+        let d = cold.user("dave").unwrap_or_else(|| panic!("dave"));
+        assert!(d.activities[0].summary.mmp.is_some());
     }
 }

@@ -353,7 +353,7 @@ fn build_scope(
         Scope::Shared => Some(""),
     };
 
-    let inst = load::load_instance_cached(&data, only, cache)?;
+    let mut inst = load::load_instance_cached(&data, only, cache)?;
     let merged_files_changed: usize = inst.users.iter().map(|u| u.files_changed).sum();
     tracing::info!(
         users = inst.users.len(),
@@ -436,12 +436,30 @@ fn build_scope(
             Ok((u.handle.clone(), produced))
         })
         .collect();
+    let per_user: Vec<(String, Vec<String>)> = per_user.into_iter().collect::<Result<_, _>>()?;
+    // The rendered users' pages are done: what only their own pages read goes before the
+    // shared pages and the clean-up, the part of a full build that holds the most at once.
+    let Ctx { site, theme_fp, out_key, urls, entry_stamps, keys, .. } = ctx;
+    for u in inst.users.iter_mut().filter(|u| scope.renders(&u.handle)) {
+        load::for_shared_pages(u);
+    }
+    let ctx = Ctx {
+        inst: &inst,
+        tera: &tera,
+        out: &out,
+        site,
+        data_dir: &data,
+        theme_fp,
+        out_key,
+        urls,
+        entry_stamps,
+        keys,
+    };
     let mut shared = asset_files;
     shared.extend(publish_shared_data(&ctx)?);
     shared.extend(pages::shared::render_shared(&ctx)?);
     let pages_ms = t_pages.elapsed().as_millis();
 
-    let per_user: Vec<(String, Vec<String>)> = per_user.into_iter().collect::<Result<_, _>>()?;
     let mut page_count = shared.iter().filter(|p| p.ends_with(".html")).count();
     for (_, produced) in &per_user {
         page_count += produced.iter().filter(|p| p.ends_with(".html")).count();
@@ -863,18 +881,24 @@ fn clean_up(
             }
         }
     };
-    let old_shared = previous(SHARED_SCOPE);
-    let old_users: Vec<Vec<String>> = per_user.iter().map(|(h, _)| previous(h)).collect();
     // What this build produced; `produced` lists are sorted.
     let now: HashSet<&str> = shared
         .iter()
         .chain(per_user.iter().flat_map(|(_, produced)| produced))
         .map(String::as_str)
         .collect();
+    // Of each rendered scope's previous record, only what this build did not produce, the
+    // paths that may have to be removed: a full build read every record whole and held
+    // them all at once (300,000 paths at 60,000 activities), which was its peak memory.
+    let mut stale = |scope: &str| -> Vec<String> {
+        previous(scope).into_iter().filter(|r| !now.contains(r.as_str())).collect()
+    };
+    let old_shared = stale(SHARED_SCOPE);
+    let old_users: Vec<Vec<String>> = per_user.iter().map(|(h, _)| stale(h)).collect();
     // The other users' records matter only when something might be removed: reading every
     // user's record would make each job's cost grow with the instance.
-    let may_remove = !gone.is_empty()
-        || old_shared.iter().chain(old_users.iter().flatten()).any(|r| !now.contains(r.as_str()));
+    let may_remove =
+        !gone.is_empty() || old_shared.iter().chain(old_users.iter().flatten()).next().is_some();
     let mut others: Vec<Vec<String>> = Vec::new();
     let mut other_scopes: Vec<String> = Vec::new();
     if may_remove {
