@@ -13,6 +13,15 @@
 //! is the one done here), and any other form (an exponent, a long mantissa, a string, a
 //! nested value, a repeated key, `null` where `serde_json` refuses it) hands the whole file
 //! to `serde_json` instead. The tests compare both readers.
+//!
+//! One relaxation, for speed: the activity page needs the positions (`lat`, `lon`, at 1 Hz
+//! over a third of a file's bytes) only when the speed channel has no value
+//! ([`Positions::WhenNoSpeed`]), and otherwise each of them is skipped to its closing `]`
+//! without looking at its numbers. A valid array of numbers and `null` holds no `]`, so every
+//! file `serde_json` reads is read exactly as it reads it; the only difference is a file whose
+//! unused positions are malformed (`[1e2]`, `["x"]`), which is now read for the channels the
+//! page uses instead of being handed to `serde_json`, which would refuse the whole file.
+//! The page never shows the positions of such a file, so it loses nothing by showing the rest.
 
 use bincio_bas::Timeseries;
 
@@ -29,9 +38,11 @@ pub enum Positions {
     Keep,
     /// Only when the speed channel has no value: the activity page takes its distance
     /// axis from the speeds when there are any (`figures::distance_m`) and uses the
-    /// positions for nothing else, and at 1 Hz they are the two longest channels. They are
-    /// still checked number by number, so a file is accepted or handed to `serde_json`
-    /// exactly as with [`Positions::Keep`]; only the conversion is skipped.
+    /// positions for nothing else, and at 1 Hz they are the two longest channels. Each is
+    /// skipped to its closing `]` (`memchr`) and read only when it is needed, so every file
+    /// `serde_json` accepts gives what [`Positions::Keep`] gives; a file whose unneeded
+    /// positions are malformed is read for its other channels instead of being refused
+    /// (see the module documentation).
     WhenNoSpeed,
 }
 
@@ -48,6 +59,9 @@ pub fn parse_into(bytes: &[u8], ts: &mut Timeseries, positions: Positions) -> bo
     match serde_json::from_slice(bytes) {
         Ok(read) => {
             *ts = read;
+            if positions == Positions::WhenNoSpeed && ts.speed_kmh.iter().any(Option::is_some) {
+                (ts.lat, ts.lon) = (None, None);
+            }
             true
         }
         Err(_) => false,
@@ -133,7 +147,7 @@ impl Scanner<'_> {
                 Field::T => self.array_into(&mut ts.t, Self::int)?,
                 Field::Lat | Field::Lon if positions == Positions::WhenNoSpeed => {
                     let at = usize::from(field == Field::Lon);
-                    deferred[at] = Some(self.skip_opt_floats()?);
+                    deferred[at] = Some(self.skip_opt_array()?);
                 }
                 Field::Lat => ts.lat = self.opt_floats()?,
                 Field::Lon => ts.lon = self.opt_floats()?,
@@ -158,11 +172,15 @@ impl Scanner<'_> {
             return None;
         }
         if !ts.speed_kmh.iter().any(Option::is_some) {
-            // Already checked: reading them again cannot fail.
+            // Needed after all: read in full, and anything `floats` does not take (or that
+            // does not end at the `]` found) goes to `serde_json`, as with `Keep`.
             for (at, span) in deferred.into_iter().enumerate() {
                 let Some(Some((start, end))) = span else { continue };
                 let mut again = Scanner { b: &self.b[..end], i: start, hint: self.hint };
                 let v = again.floats()?;
+                if again.i != end {
+                    return None;
+                }
                 if at == 0 { ts.lat = Some(v) } else { ts.lon = Some(v) }
             }
         }
@@ -276,17 +294,21 @@ impl Scanner<'_> {
         self.floats().map(Some)
     }
 
-    /// What [`Self::opt_floats`] accepts, checked without converting a number: `None` for
-    /// `null`, else the array's byte range.
-    fn skip_opt_floats(&mut self) -> Option<Option<(usize, usize)>> {
-        if self.peek()? == b'n' {
-            return self.null().map(|()| None);
+    /// `null`, or an array skipped to its first `]` without reading its elements: `None`
+    /// for `null`, else the array's byte range, `]` included. Every array
+    /// [`Self::opt_floats`] accepts ends at its first `]` (numbers and `null` hold none), so
+    /// its range is exactly the array's; anything else is found out only if it is read.
+    fn skip_opt_array(&mut self) -> Option<Option<(usize, usize)>> {
+        match self.peek()? {
+            b'n' => self.null().map(|()| None),
+            b'[' => {
+                let start = self.i;
+                let close = memchr::memchr(b']', &self.b[start..])?;
+                self.i = start + close + 1;
+                Some(Some((start, self.i)))
+            }
+            _ => None,
         }
-        let start = self.i;
-        // A sink that keeps nothing: the same grammar as `floats_into`, element by element.
-        let mut none: Vec<()> = Vec::new();
-        self.array_into(&mut none, |s| if s.at_null() { s.null() } else { s.skip_float() })?;
-        Some(Some((start, self.i)))
     }
 
     /// The digits from byte `i` on: `v` followed by them as an integer (wrapping: callers
@@ -338,16 +360,6 @@ impl Scanner<'_> {
             return None;
         }
         Some((neg, sig, decimals, i))
-    }
-
-    /// Exactly the numbers [`Self::float`] accepts, without computing them: at most 18
-    /// digits in all, no leading zero but a lone one, at least one digit after a point, no
-    /// exponent (so at most 18 decimals as well).
-    #[inline(always)]
-    fn skip_float(&mut self) -> Option<()> {
-        let (_, _, _, end) = self.decimal()?;
-        self.i = end;
-        Some(())
     }
 
     /// `-?digits` with at most 18 digits, then not `.`/`e` (those are not integers to
@@ -415,15 +427,35 @@ mod tests {
         assert_eq!(format!("{:?}", parse(text.as_bytes())), format!("{theirs:?}"), "{text}");
     }
 
+    /// The page's reading ([`Positions::WhenNoSpeed`]) gives what [`Positions::Keep`] and
+    /// `serde_json` give, the positions left out when there is a speed, for every file they
+    /// read; it may read more files (unused positions are skipped unread), but only those.
     fn same_for_page(text: &str) {
+        let without_positions = |mut t: Timeseries| {
+            if t.speed_kmh.iter().any(Option::is_some) {
+                (t.lat, t.lon) = (None, None);
+            }
+            format!("{t:?}")
+        };
         let keep = scan(text.as_bytes(), Positions::Keep);
         let page = scan(text.as_bytes(), Positions::WhenNoSpeed);
-        assert_eq!(keep.is_some(), page.is_some(), "{text}");
-        if let (Some(mut k), Some(p)) = (keep, page) {
-            if k.speed_kmh.iter().any(Option::is_some) {
-                (k.lat, k.lon) = (None, None);
+        if let Some(k) = keep {
+            let p = page.as_ref().unwrap_or_else(|| panic!("the page refuses {text}"));
+            assert_eq!(without_positions(k), format!("{p:?}"), "{text}");
+        }
+        let mut full = Timeseries::default();
+        let page_ok = parse_into(text.as_bytes(), &mut full, Positions::WhenNoSpeed);
+        match serde_json::from_str::<Timeseries>(text) {
+            Ok(theirs) => {
+                assert!(page_ok, "the page refuses what serde_json reads: {text}");
+                assert_eq!(format!("{full:?}"), without_positions(theirs), "{text}");
             }
-            assert_eq!(format!("{k:?}"), format!("{p:?}"), "{text}");
+            // Read only because positions it does not need were skipped unread.
+            Err(_) if page_ok => {
+                assert!(full.speed_kmh.iter().any(Option::is_some), "{text}");
+                assert_eq!((&full.lat, &full.lon), (&None, &None), "{text}");
+            }
+            Err(_) => {}
         }
         // Into a series that held another file before: nothing of it is left.
         let mut reused =
@@ -452,16 +484,23 @@ mod tests {
     fn anything_else_is_left_to_serde_json() {
         for text in [
             r#"{"t":[0],"elevation_m":[1e2]}"#,
-            // Positions that are only checked (there is a speed) are checked all the same.
+            // Positions the page skips (there is a speed), in forms only `serde_json` reads.
             r#"{"t":[0],"speed_kmh":[1.0],"lat":[1e2]}"#,
-            r#"{"t":[0],"lat":[01.5],"speed_kmh":[2.5]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lon":[0.12345678901234567890123]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lat":[1234567890123456789]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[-]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":["1"]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5 2.5]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5,nul]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5E-3],"lon":[ 2 ]}"#,
+            // Positions the page needs (no speed), in forms only `serde_json` reads or that
+            // it refuses.
+            r#"{"t":[0],"speed_kmh":[null],"lat":[1e2],"lon":[1.5]}"#,
+            r#"{"t":[0],"lon":[0.12345678901234567890123]}"#,
+            r#"{"t":[0],"lat":[01.5]}"#,
+            r#"{"t":[0],"lat":["]"]}"#,
+            r#"{"t":[0],"lon":[1.5 2.5]}"#,
+            r#"{"t":[0],"lat":[[1]]}"#,
+            // Not an array at all, whether or not the page needs it.
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":"x"}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5,2.5"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":{"a":1}}"#,
             // Whitespace between and around the elements of every kind of array.
             "{\"t\":[ 0 ,\n1\t],\"speed_kmh\":[2.5 , null],\"lat\":[ 1.5 , null ,-0.25 ],\"lon\":[\r\n1 ,2,3]}",
             "{\"t\":[0,1,2],\"hr_bpm\":[ null ,90 , 91],\"lat\":[ 1.5 , null ,-0.25 ],\"lon\":[1 ,2,3]}",
@@ -491,6 +530,43 @@ mod tests {
             "",
         ] {
             same(text);
+        }
+    }
+
+    /// The one difference from `serde_json`, deliberate: positions the page does not need
+    /// (there is a speed) are skipped to their `]` unread, so when they are malformed the
+    /// page still gets the channels it draws, where `serde_json` refuses the whole file.
+    /// Needed positions are read in full and refused as before.
+    #[test]
+    fn unused_malformed_positions_are_skipped_by_the_page() {
+        for text in [
+            r#"{"t":[0,1],"lat":[01.5],"speed_kmh":[2.5,null]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":[-]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":[1.]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":["1"],"lon":[1.5 2.5]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lon":[1.5,nul]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":[[1.5],"#,
+        ] {
+            let text =
+                if text.ends_with(',') { format!("{text}\"lon\":null}}") } else { text.into() };
+            assert!(serde_json::from_str::<Timeseries>(&text).is_err(), "{text}");
+            assert!(parse(text.as_bytes()).is_none(), "{text}");
+            let mut ts = Timeseries::default();
+            assert!(parse_into(text.as_bytes(), &mut ts, Positions::WhenNoSpeed), "{text}");
+            let want = Timeseries {
+                t: vec![0, 1],
+                speed_kmh: vec![Some(2.5), None],
+                ..Timeseries::default()
+            };
+            assert_eq!(ts, want, "{text}");
+            same(&text);
+            // Without a speed the page needs them: refused, as `serde_json` refuses it.
+            let no_speed = text.replace("2.5,null", "null,null");
+            assert!(
+                !parse_into(no_speed.as_bytes(), &mut ts, Positions::WhenNoSpeed),
+                "{no_speed}"
+            );
+            same(&no_speed);
         }
     }
 
@@ -565,7 +641,7 @@ mod tests {
                 floats.join(",-"),
             );
             same(&text);
-            // With a speed, the positions are only checked (`Positions::WhenNoSpeed`).
+            // With a speed, the page skips the positions unread (`Positions::WhenNoSpeed`).
             let text = format!(
                 r#"{{"t":[0],"lon":[{}],"speed_kmh":[{}]}}"#,
                 floats.join(","),
