@@ -144,7 +144,7 @@ impl Scanner<'_> {
             }
             *slot = true;
             match field {
-                Field::T => self.array_into(&mut ts.t, int_at)?,
+                Field::T => self.array_into(&mut ts.t)?,
                 Field::Lat | Field::Lon if positions == Positions::WhenNoSpeed => {
                     let at = usize::from(field == Field::Lon);
                     deferred[at] = Some(self.skip_opt_array()?);
@@ -213,9 +213,9 @@ impl Scanner<'_> {
         })
     }
 
-    /// `[v, v, …]` with each element read by `elem`, appended to `v` (empty on entry).
+    /// `[v, v, …]` with each element read by [`Element::at`], appended to `v` (empty on
+    /// entry).
     ///
-    /// `elem` reads one element at a byte of the file and gives it with the index after it.
     /// The array is first read as the extraction writes it, in a loop of its own on a local
     /// index: an element, then directly `,` or `]`. At the first byte that loop does not
     /// take (whitespace, which JSON allows and the extraction never writes, an empty array,
@@ -223,16 +223,12 @@ impl Scanner<'_> {
     /// rest, or refuses it, element by element with whitespace skipped. An element is kept
     /// only with its separator, so the general loop starts at an element's first byte.
     #[inline(always)]
-    fn array_into<T>(
-        &mut self,
-        v: &mut Vec<T>,
-        elem: impl Fn(&[u8], usize) -> Option<(T, usize)>,
-    ) -> Option<()> {
+    fn array_into<T: Element>(&mut self, v: &mut Vec<T>) -> Option<()> {
         self.eat(b'[')?;
         v.reserve(self.hint);
         let b = self.b;
         let mut i = self.i;
-        while let Some((x, end)) = elem(b, i) {
+        while let Some((x, end)) = T::at(b, i) {
             match b.get(end) {
                 Some(b',') => {
                     v.push(x);
@@ -255,7 +251,7 @@ impl Scanner<'_> {
         }
         loop {
             self.ws();
-            let (x, end) = elem(self.b, self.i)?;
+            let (x, end) = T::at(self.b, self.i)?;
             self.i = end;
             v.push(x);
             match self.peek()? {
@@ -279,11 +275,11 @@ impl Scanner<'_> {
     }
 
     fn ints_into(&mut self, v: &mut Vec<Option<i64>>) -> Option<()> {
-        self.array_into(v, |b, i| or_null(b, i, int_at))
+        self.array_into(v)
     }
 
     fn floats_into(&mut self, v: &mut Vec<Option<f64>>) -> Option<()> {
-        self.array_into(v, |b, i| or_null(b, i, float_at))
+        self.array_into(v)
     }
 
     fn floats(&mut self) -> Option<Vec<Option<f64>>> {
@@ -317,8 +313,7 @@ impl Scanner<'_> {
     }
 }
 
-// The elements, read at byte `i` of the file `b` (whitespace already skipped): the value
-// and the index after it, or `None` for any form the scanner leaves to `serde_json`.
+// The elements' forms, read at byte `i` of the file `b` (see `Element`).
 
 /// `null`: the index after it.
 #[inline(always)]
@@ -326,17 +321,44 @@ fn null_at(b: &[u8], i: usize) -> Option<usize> {
     (b.get(i..i + 4)? == b"null").then_some(i + 4)
 }
 
-/// `null` as `None`, anything else read by `one`.
-#[inline(always)]
-fn or_null<T>(
-    b: &[u8],
-    i: usize,
-    one: impl Fn(&[u8], usize) -> Option<(T, usize)>,
-) -> Option<(Option<T>, usize)> {
-    if b.get(i) == Some(&b'n') {
-        null_at(b, i).map(|end| (None, end))
-    } else {
-        one(b, i).map(|(x, end)| (Some(x), end))
+/// An element of a channel's array, read at byte `i` of the file `b` (whitespace already
+/// skipped): the value and the index after it, or `None` for any form the scanner leaves to
+/// `serde_json`. A trait rather than a closure or a function passed in: those were left out
+/// of line in both loops of `Scanner::array_into`, a call per element (so no function is
+/// passed to another here).
+trait Element: Sized {
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)>;
+}
+
+/// `t`: an integer.
+impl Element for i64 {
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)> {
+        int_at(b, i)
+    }
+}
+
+/// An integer channel: an integer or `null`.
+impl Element for Option<i64> {
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)> {
+        if b.get(i) == Some(&b'n') {
+            null_at(b, i).map(|end| (None, end))
+        } else {
+            int_at(b, i).map(|(x, end)| (Some(x), end))
+        }
+    }
+}
+
+/// A decimal channel: a number or `null`.
+impl Element for Option<f64> {
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)> {
+        if b.get(i) == Some(&b'n') {
+            null_at(b, i).map(|end| (None, end))
+        } else {
+            float_at(b, i).map(|(x, end)| (Some(x), end))
+        }
     }
 }
 
