@@ -310,7 +310,20 @@ pub fn decimate_values(
         if start > last {
             break;
         }
-        let (lo, hi) = run_extremes(ys, start, end);
+        // The first lowest and the first highest valid sample, as `decimate` keeps them
+        // (NaN compares false; an infinite value is no value either). Written with selects
+        // instead of these branches, it measured slower (the compiler kept some branches).
+        let (mut lo, mut hi) = ((usize::MAX, f64::INFINITY), (usize::MAX, f64::NEG_INFINITY));
+        for (i, &y) in ys[start..end].iter().enumerate() {
+            if y.is_finite() {
+                if y < lo.1 {
+                    lo = (start + i, y);
+                }
+                if y > hi.1 {
+                    hi = (start + i, y);
+                }
+            }
+        }
         start = end;
         if lo.0 == usize::MAX {
             continue;
@@ -327,28 +340,6 @@ pub fn decimate_values(
     if out.last().is_none_or(|p| p.2 != last) {
         out.push((xs[last], ys[last], last));
     }
-}
-
-/// The first lowest and the first highest valid sample of `ys[start..end]`, as `decimate`
-/// keeps them: `(index, value)` each, index `usize::MAX` when the run has no valid sample
-/// (NaN compares false; an infinite value is no value either). Written as selects rather
-/// than branches: whether a sample is a new extreme is a coin toss on a noisy channel, and
-/// a mispredicted branch per sample or two was most of the decimation's time.
-#[inline(always)]
-fn run_extremes(ys: &[f64], start: usize, end: usize) -> ((usize, f64), (usize, f64)) {
-    let (mut lo_i, mut lo_v) = (usize::MAX, f64::INFINITY);
-    let (mut hi_i, mut hi_v) = (usize::MAX, f64::NEG_INFINITY);
-    for (i, &y) in ys[start..end].iter().enumerate() {
-        let finite = y.is_finite();
-        // `&`, not `&&`: both sides are computed, so the compiler can select.
-        let lower = finite & (y < lo_v);
-        let higher = finite & (y > hi_v);
-        lo_v = if lower { y } else { lo_v };
-        lo_i = if lower { start + i } else { lo_i };
-        hi_v = if higher { y } else { hi_v };
-        hi_i = if higher { start + i } else { hi_i };
-    }
-    ((lo_i, lo_v), (hi_i, hi_v))
 }
 
 /// The decimation of samples `0..xs.len()` whose values `y` gives, one sample at a time
