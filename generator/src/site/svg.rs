@@ -311,7 +311,8 @@ pub fn decimate_values(
             break;
         }
         // The first lowest and the first highest valid sample, as `decimate` keeps them
-        // (NaN compares false; an infinite value is no value either).
+        // (NaN compares false; an infinite value is no value either). Written with selects
+        // instead of these branches, it measured slower (the compiler kept some branches).
         let (mut lo, mut hi) = ((usize::MAX, f64::INFINITY), (usize::MAX, f64::NEG_INFINITY));
         for (i, &y) in ys[start..end].iter().enumerate() {
             if y.is_finite() {
@@ -510,7 +511,7 @@ fn time_step(span_s: f64, target: f64) -> f64 {
 
 fn y_text(v: f64, f: YFormat) -> String {
     match f {
-        YFormat::Number => format!("{}", v.round()),
+        YFormat::Number => Num(round_f64(v)).to_string(),
         YFormat::Pace => {
             let s = v.round().max(0.0) as i64;
             format!("{}:{:02}", s / 60, s % 60)
@@ -554,11 +555,11 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
         }
     };
     let invert = spec.y == YFormat::Pace;
-    let px = |x: f64| (ml + (x - x0) / (x1 - x0) * (w - ml - mr)).round();
+    let px = |x: f64| round_f64(ml + (x - x0) / (x1 - x0) * (w - ml - mr));
     let py = |y: f64| {
         let f = (y - y0) / (y1 - y0);
         let f = if invert { f } else { 1.0 - f };
-        (mt + f * (h - mt - mb)).round()
+        round_f64(mt + f * (h - mt - mb))
     };
     let label = esc(spec.label);
     let color = esc(spec.color);
@@ -566,7 +567,13 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     let _ = write!(
         s,
         r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" data-x0="{x0}" data-x1="{x1}" data-ml="{ml}" data-mr="{mr}"><title>{}</title>"#,
-        esc(&spec.summary)
+        esc(&spec.summary),
+        w = Num(w),
+        h = Num(h),
+        x0 = Num(x0),
+        x1 = Num(x1),
+        ml = Num(ml),
+        mr = Num(mr),
     );
     let mut v = y0;
     // Bounded: whatever the data, an axis never draws more than a few dozen ticks.
@@ -577,11 +584,13 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
         let _ = write!(
             s,
             r#"<line class="grid" x1="{ml}" x2="{}" y1="{y}" y2="{y}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            w - mr,
-            ml - 5.0,
+            Num(w - mr),
+            Num(ml - 5.0),
             // Keep the top and bottom labels inside the box.
-            (y + 5.0).clamp(21.0, h - 6.0),
-            y_text(v, spec.y)
+            Num((y + 5.0).clamp(21.0, h - 6.0)),
+            y_text(v, spec.y),
+            ml = Num(ml),
+            y = Num(y),
         );
         v += step;
     }
@@ -611,7 +620,8 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
             let _ = write!(
                 s,
                 r#"<text class="tick" x="{x}" y="{}" text-anchor="middle">{text}</text>"#,
-                h - 7.0
+                Num(h - 7.0),
+                x = Num(x),
             );
             v += step;
         }
@@ -620,13 +630,44 @@ pub fn line_chart(points: &[(f64, f64, usize)], spec: &ChartSpec<'_>) -> Option<
     let d = relative_path(&pts);
     if spec.area {
         let base = h - mb;
-        let _ = write!(s, r#"<path d="{d}V{base}H{}Z" fill="{color}" opacity=".18"/>"#, pts[0].0);
+        let _ = write!(
+            s,
+            r#"<path d="{d}V{base}H{}Z" fill="{color}" opacity=".18"/>"#,
+            Num(pts[0].0),
+            base = Num(base),
+        );
     }
     let _ = write!(
         s,
-        r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round"/><line class="cursor" x1="-10" x2="-10" y1="0" y2="{h}"/></svg>"#
+        r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round"/><line class="cursor" x1="-10" x2="-10" y1="0" y2="{h}"/></svg>"#,
+        h = Num(h),
     );
     Some(s)
+}
+
+/// `v.round()`, through [`round_i64`] instead of the C library's `round` (not inlined
+/// without SSE4.1; a chart rounds two coordinates per point): the same value, the sign of
+/// a zero included (`(-0.3).round()` is `-0.0`). NaN and large values take `round`.
+fn round_f64(v: f64) -> f64 {
+    if v.abs() < 4.0e15 { (round_i64(v) as f64).copysign(v) } else { v.round() }
+}
+
+/// An `f64` written as `{}` writes it, whole numbers (a chart's coordinates, ticks and
+/// sizes almost all are) through `itoa` instead of the shortest-float formatting, which
+/// cost more than the rest of a chart's numbers.
+struct Num(f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        // Below 2⁵³ a whole `f64` is an `i64` exactly, printed with the same digits; `-0.0`
+        // prints as `-0`, which the integer would lose.
+        if v.fract() == 0.0 && v.abs() < 9.0e15 && !(v == 0.0 && v.is_sign_negative()) {
+            f.write_str(itoa::Buffer::new().format(v as i64))
+        } else {
+            std::fmt::Display::fmt(&v, f)
+        }
+    }
 }
 
 /// A path through whole-unit points as `M x,y l dx dy … v dy l …`, as small as the line
@@ -655,7 +696,7 @@ fn relative_path(pts: &[(f64, f64)]) -> String {
         }
     }
     let mut d = String::with_capacity(steps.len() * 6 + 16);
-    let _ = write!(d, "M{x0},{y0}");
+    let _ = write!(d, "M{},{}", Num(x0), Num(y0));
     if steps.is_empty() {
         // A flat one-point line still needs a segment to be drawn.
         d.push_str("h0");
@@ -1238,6 +1279,20 @@ mod tests {
             }
         }
 
+        /// `round_f64` and `Num` against what they replace: `round` to the bit (signed
+        /// zeros included) and `{}` to the byte, on any value and on whole values, halves
+        /// and their neighbours.
+        #[test]
+        fn chart_numbers_round_and_print_as_before(bits in proptest::num::u64::ANY, k in -2_000_000_000i64..2_000_000_000) {
+            let v = f64::from_bits(bits);
+            let h = k as f64 / 2.0;
+            for v in [v, h, h.next_up(), h.next_down(), -h, k as f64 * 1e6, -0.0, 0.0, 9.0e15, 2f64.powi(53) + 2.0] {
+                proptest::prop_assert_eq!(round_f64(v).to_bits(), v.round().to_bits(), "{}", v);
+                proptest::prop_assert_eq!(Num(v).to_string(), format!("{v}"));
+                proptest::prop_assert_eq!(Num(v.round()).to_string(), format!("{}", v.round()));
+            }
+        }
+
         /// Channels drawn against one axis with one cache give what each gives alone, whether
         /// or not they share their first and last sample.
         #[test]
@@ -1268,6 +1323,9 @@ mod tests {
                 .enumerate()
                 .map(|(i, v)| if i % 7 == 3 { v.map(|y| y * f64::INFINITY) } else { *v })
                 .collect();
+            // Whole values, so a column's lowest and highest come several times: the first
+            // of each is kept.
+            let ties: Vec<Option<f64>> = a.iter().map(|v| v.map(|y| (y / 10.0).round())).collect();
             // Ordered for the short channel's samples only.
             let mut prefix = sorted.clone();
             let cut = short.len().min(prefix.len());
@@ -1276,7 +1334,7 @@ mod tests {
                 let mut cache = Columns::default();
                 let mut values = Columns::default();
                 let mut out = Vec::new();
-                for ys in [&short, &a, &b, &short, &a, &inf] {
+                for ys in [&short, &a, &b, &short, &a, &inf, &ties] {
                     let want = reference_decimate(xs, ys, columns);
                     let d = decimate_with(xs, ys, columns, &mut cache);
                     proptest::prop_assert_eq!(&d, &want);

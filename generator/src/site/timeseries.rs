@@ -13,6 +13,15 @@
 //! is the one done here), and any other form (an exponent, a long mantissa, a string, a
 //! nested value, a repeated key, `null` where `serde_json` refuses it) hands the whole file
 //! to `serde_json` instead. The tests compare both readers.
+//!
+//! One relaxation, for speed: the activity page needs the positions (`lat`, `lon`, at 1 Hz
+//! over a third of a file's bytes) only when the speed channel has no value
+//! ([`Positions::WhenNoSpeed`]), and otherwise each of them is skipped to its closing `]`
+//! without looking at its numbers. A valid array of numbers and `null` holds no `]`, so every
+//! file `serde_json` reads is read exactly as it reads it; the only difference is a file whose
+//! unused positions are malformed (`[1e2]`, `["x"]`), which is now read for the channels the
+//! page uses instead of being handed to `serde_json`, which would refuse the whole file.
+//! The page never shows the positions of such a file, so it loses nothing by showing the rest.
 
 use bincio_bas::Timeseries;
 
@@ -29,9 +38,11 @@ pub enum Positions {
     Keep,
     /// Only when the speed channel has no value: the activity page takes its distance
     /// axis from the speeds when there are any (`figures::distance_m`) and uses the
-    /// positions for nothing else, and at 1 Hz they are the two longest channels. They are
-    /// still checked number by number, so a file is accepted or handed to `serde_json`
-    /// exactly as with [`Positions::Keep`]; only the conversion is skipped.
+    /// positions for nothing else, and at 1 Hz they are the two longest channels. Each is
+    /// skipped to its closing `]` (`memchr`) and read only when it is needed, so every file
+    /// `serde_json` accepts gives what [`Positions::Keep`] gives; a file whose unneeded
+    /// positions are malformed is read for its other channels instead of being refused
+    /// (see the module documentation).
     WhenNoSpeed,
 }
 
@@ -48,6 +59,9 @@ pub fn parse_into(bytes: &[u8], ts: &mut Timeseries, positions: Positions) -> bo
     match serde_json::from_slice(bytes) {
         Ok(read) => {
             *ts = read;
+            if positions == Positions::WhenNoSpeed && ts.speed_kmh.iter().any(Option::is_some) {
+                (ts.lat, ts.lon) = (None, None);
+            }
             true
         }
         Err(_) => false,
@@ -130,10 +144,10 @@ impl Scanner<'_> {
             }
             *slot = true;
             match field {
-                Field::T => self.array_into(&mut ts.t, Self::int)?,
+                Field::T => self.array_into(&mut ts.t)?,
                 Field::Lat | Field::Lon if positions == Positions::WhenNoSpeed => {
                     let at = usize::from(field == Field::Lon);
-                    deferred[at] = Some(self.skip_opt_floats()?);
+                    deferred[at] = Some(self.skip_opt_array()?);
                 }
                 Field::Lat => ts.lat = self.opt_floats()?,
                 Field::Lon => ts.lon = self.opt_floats()?,
@@ -158,11 +172,15 @@ impl Scanner<'_> {
             return None;
         }
         if !ts.speed_kmh.iter().any(Option::is_some) {
-            // Already checked: reading them again cannot fail.
+            // Needed after all: read in full, and anything `floats` does not take (or that
+            // does not end at the `]` found) goes to `serde_json`, as with `Keep`.
             for (at, span) in deferred.into_iter().enumerate() {
                 let Some(Some((start, end))) = span else { continue };
                 let mut again = Scanner { b: &self.b[..end], i: start, hint: self.hint };
                 let v = again.floats()?;
+                if again.i != end {
+                    return None;
+                }
                 if at == 0 { ts.lat = Some(v) } else { ts.lon = Some(v) }
             }
         }
@@ -195,30 +213,48 @@ impl Scanner<'_> {
         })
     }
 
-    /// `[v, v, …]` with each element read by `one`, appended to `v` (empty on entry).
-    /// `one` is called on the element's first byte, whitespace skipped. The separators are
-    /// looked at directly first: the extraction writes none of the whitespace JSON allows,
-    /// which is still read (and skipped) when it is there.
+    /// `[v, v, …]` with each element read by [`Element::at`], appended to `v` (empty on
+    /// entry).
+    ///
+    /// The array is first read as the extraction writes it, in a loop of its own on a local
+    /// index: an element, then directly `,` or `]`. At the first byte that loop does not
+    /// take (whitespace, which JSON allows and the extraction never writes, an empty array,
+    /// a form `elem` refuses), the general loop takes over at that element and reads the
+    /// rest, or refuses it, element by element with whitespace skipped. An element is kept
+    /// only with its separator, so the general loop starts at an element's first byte.
     #[inline(always)]
-    fn array_into<T>(
-        &mut self,
-        v: &mut Vec<T>,
-        mut one: impl FnMut(&mut Self) -> Option<T>,
-    ) -> Option<()> {
+    fn array_into<T: Element>(&mut self, v: &mut Vec<T>) -> Option<()> {
         self.eat(b'[')?;
         v.reserve(self.hint);
-        if self.peek()? == b']' {
+        let b = self.b;
+        let mut i = self.i;
+        while let Some((x, end)) = T::at(b, i) {
+            match b.get(end) {
+                Some(b',') => {
+                    v.push(x);
+                    i = end + 1;
+                }
+                Some(b']') => {
+                    v.push(x);
+                    self.i = end + 1;
+                    self.hint = self.hint.max(v.len());
+                    return Some(());
+                }
+                _ => break,
+            }
+        }
+        self.i = i;
+        // Right after `[` (nothing kept yet) the array may be empty; after a `,` it may not.
+        if v.is_empty() && self.peek()? == b']' {
             self.i += 1;
             return Some(());
         }
         loop {
             self.ws();
-            v.push(one(self)?);
-            let sep = match self.b.get(self.i) {
-                Some(c @ (b',' | b']')) => *c,
-                _ => self.peek()?,
-            };
-            match sep {
+            let (x, end) = T::at(self.b, self.i)?;
+            self.i = end;
+            v.push(x);
+            match self.peek()? {
                 b',' => self.i += 1,
                 b']' => {
                     self.i += 1;
@@ -233,34 +269,17 @@ impl Scanner<'_> {
     /// `null` at the current byte (whitespace already skipped).
     #[inline(always)]
     fn null(&mut self) -> Option<()> {
-        if self.b.get(self.i..self.i + 4)? == b"null" {
-            self.i += 4;
-            Some(())
-        } else {
-            None
-        }
-    }
-
-    /// Whether the current byte (whitespace already skipped) starts a `null`.
-    #[inline(always)]
-    fn at_null(&self) -> bool {
-        self.b.get(self.i) == Some(&b'n')
+        let end = null_at(self.b, self.i)?;
+        self.i = end;
+        Some(())
     }
 
     fn ints_into(&mut self, v: &mut Vec<Option<i64>>) -> Option<()> {
-        self.array_into(
-            v,
-            |s| if s.at_null() { s.null().map(|()| None) } else { s.int().map(Some) },
-        )
-    }
-
-    #[inline(always)]
-    fn float_or_null(&mut self) -> Option<Option<f64>> {
-        if self.at_null() { self.null().map(|()| None) } else { self.float().map(Some) }
+        self.array_into(v)
     }
 
     fn floats_into(&mut self, v: &mut Vec<Option<f64>>) -> Option<()> {
-        self.array_into(v, Self::float_or_null)
+        self.array_into(v)
     }
 
     fn floats(&mut self) -> Option<Vec<Option<f64>>> {
@@ -276,115 +295,158 @@ impl Scanner<'_> {
         self.floats().map(Some)
     }
 
-    /// What [`Self::opt_floats`] accepts, checked without converting a number: `None` for
-    /// `null`, else the array's byte range.
-    fn skip_opt_floats(&mut self) -> Option<Option<(usize, usize)>> {
-        if self.peek()? == b'n' {
-            return self.null().map(|()| None);
-        }
-        let start = self.i;
-        // A sink that keeps nothing: the same grammar as `floats_into`, element by element.
-        let mut none: Vec<()> = Vec::new();
-        self.array_into(&mut none, |s| if s.at_null() { s.null() } else { s.skip_float() })?;
-        Some(Some((start, self.i)))
-    }
-
-    /// The digits from byte `i` on: `v` followed by them as an integer (wrapping: callers
-    /// refuse more than 18 digits, which cannot overflow) and the index after them. One byte
-    /// at a time: most numbers of a series have one to six digits, and reading eight bytes
-    /// together (SWAR) measured slower on them.
-    #[inline(always)]
-    fn digits_at(&self, mut i: usize, mut v: u64) -> (u64, usize) {
-        while let Some(&c) = self.b.get(i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
+    /// `null`, or an array skipped to its first `]` without reading its elements: `None`
+    /// for `null`, else the array's byte range, `]` included. Every array
+    /// [`Self::opt_floats`] accepts ends at its first `]` (numbers and `null` hold none), so
+    /// its range is exactly the array's; anything else is found out only if it is read.
+    fn skip_opt_array(&mut self) -> Option<Option<(usize, usize)>> {
+        match self.peek()? {
+            b'n' => self.null().map(|()| None),
+            b'[' => {
+                let start = self.i;
+                let close = memchr::memchr(b']', &self.b[start..])?;
+                self.i = start + close + 1;
+                Some(Some((start, self.i)))
             }
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
+            _ => None,
         }
-        (v, i)
-    }
-
-    /// A number as [`Self::float`] reads it, at the current byte (whitespace already
-    /// skipped): its sign, its digits as one integer, how many of them follow the point, and
-    /// the index after it; `None` for any other form (so `serde_json` reads the file).
-    #[inline(always)]
-    fn decimal(&self) -> Option<(bool, u64, usize, usize)> {
-        let mut i = self.i;
-        let neg = self.b.get(i) == Some(&b'-');
-        if neg {
-            i += 1;
-        }
-        let start = i;
-        let (int, end) = self.digits_at(i, 0);
-        let n = end - start;
-        // No leading zero but a lone one; at most 18 digits in all, so the integer never
-        // overflows.
-        if n == 0 || n > 18 || n > 1 && self.b[start] == b'0' {
-            return None;
-        }
-        i = end;
-        let (mut sig, mut decimals) = (int, 0);
-        if self.b.get(i) == Some(&b'.') {
-            let (v, end) = self.digits_at(i + 1, int);
-            decimals = end - (i + 1);
-            if decimals == 0 {
-                return None;
-            }
-            (sig, i) = (v, end);
-        }
-        if n + decimals > 18 || matches!(self.b.get(i), Some(b'e' | b'E')) {
-            return None;
-        }
-        Some((neg, sig, decimals, i))
-    }
-
-    /// Exactly the numbers [`Self::float`] accepts, without computing them: at most 18
-    /// digits in all, no leading zero but a lone one, at least one digit after a point, no
-    /// exponent (so at most 18 decimals as well).
-    #[inline(always)]
-    fn skip_float(&mut self) -> Option<()> {
-        let (_, _, _, end) = self.decimal()?;
-        self.i = end;
-        Some(())
-    }
-
-    /// `-?digits` with at most 18 digits, then not `.`/`e` (those are not integers to
-    /// `serde_json`), at the current byte (whitespace already skipped).
-    #[inline(always)]
-    fn int(&mut self) -> Option<i64> {
-        let mut i = self.i;
-        let neg = self.b.get(i) == Some(&b'-');
-        if neg {
-            i += 1;
-        }
-        let start = i;
-        let (v, end) = self.digits_at(i, 0);
-        let n = end - start;
-        if n == 0
-            || n > 18
-            || n > 1 && self.b[start] == b'0'
-            || matches!(self.b.get(end), Some(b'.' | b'e' | b'E'))
-        {
-            return None;
-        }
-        self.i = end;
-        let v = v as i64;
-        Some(if neg { -v } else { v })
-    }
-
-    /// `-?digits(.digits)?` with at most 18 digits in all, at the current byte (whitespace
-    /// already skipped), computed as `serde_json` does: the digits as an integer, as `f64`,
-    /// divided by 10^decimals.
-    #[inline(always)]
-    fn float(&mut self) -> Option<f64> {
-        let (neg, sig, decimals, end) = self.decimal()?;
-        self.i = end;
-        let f = sig as f64 / POW10[decimals];
-        Some(if neg { -f } else { f })
     }
 }
+
+// The elements' forms, read at byte `i` of the file `b` (see `Element`).
+
+/// `null`: the index after it.
+#[inline(always)]
+fn null_at(b: &[u8], i: usize) -> Option<usize> {
+    (b.get(i..i + 4)? == b"null").then_some(i + 4)
+}
+
+/// An element of a channel's array, read at byte `i` of the file `b` (whitespace already
+/// skipped): the value and the index after it, or `None` for any form the scanner leaves to
+/// `serde_json`. A trait rather than a closure or a function passed in: those were left out
+/// of line in both loops of `Scanner::array_into`, a call per element (so no function is
+/// passed to another here).
+trait Element: Sized {
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)>;
+}
+
+/// `t`: an integer.
+impl Element for i64 {
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)> {
+        int_at(b, i)
+    }
+}
+
+/// An integer channel: an integer or `null`.
+impl Element for Option<i64> {
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)> {
+        if b.get(i) == Some(&b'n') {
+            null_at(b, i).map(|end| (None, end))
+        } else {
+            int_at(b, i).map(|(x, end)| (Some(x), end))
+        }
+    }
+}
+
+/// A decimal channel: a number or `null`.
+impl Element for Option<f64> {
+    #[inline(always)]
+    fn at(b: &[u8], i: usize) -> Option<(Self, usize)> {
+        if b.get(i) == Some(&b'n') {
+            null_at(b, i).map(|end| (None, end))
+        } else {
+            float_at(b, i).map(|(x, end)| (Some(x), end))
+        }
+    }
+}
+
+/// The digits from byte `i` on: `v` followed by them as an integer (wrapping: callers
+/// refuse more than 18 digits, which cannot overflow) and the index after them. One byte
+/// at a time: most numbers of a series have one to six digits, and reading eight bytes
+/// together (SWAR) measured slower on them.
+#[inline(always)]
+fn digits_at(b: &[u8], mut i: usize, mut v: u64) -> (u64, usize) {
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (v, i)
+}
+
+/// A number as [`float_at`] reads it: its sign, its digits as one integer, how many of them
+/// follow the point, and the index after it; `None` for any other form (so `serde_json`
+/// reads the file).
+#[inline(always)]
+fn decimal_at(b: &[u8], mut i: usize) -> Option<(bool, u64, usize, usize)> {
+    let neg = b.get(i) == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let start = i;
+    let (int, end) = digits_at(b, i, 0);
+    let n = end - start;
+    // No leading zero but a lone one; at most 18 digits in all, so the integer never
+    // overflows.
+    if n == 0 || n > 18 || n > 1 && b[start] == b'0' {
+        return None;
+    }
+    i = end;
+    let (mut sig, mut decimals) = (int, 0);
+    if b.get(i) == Some(&b'.') {
+        let (v, end) = digits_at(b, i + 1, int);
+        decimals = end - (i + 1);
+        if decimals == 0 {
+            return None;
+        }
+        (sig, i) = (v, end);
+    }
+    if n + decimals > 18 || matches!(b.get(i), Some(b'e' | b'E')) {
+        return None;
+    }
+    Some((neg, sig, decimals, i))
+}
+
+/// `-?digits` with at most 18 digits, then not `.`/`e` (those are not integers to
+/// `serde_json`).
+#[inline(always)]
+fn int_at(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
+    let neg = b.get(i) == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let start = i;
+    let (v, end) = digits_at(b, i, 0);
+    let n = end - start;
+    if n == 0
+        || n > 18
+        || n > 1 && b[start] == b'0'
+        || matches!(b.get(end), Some(b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    let v = v as i64;
+    Some((if neg { -v } else { v }, end))
+}
+
+/// `-?digits(.digits)?` with at most 18 digits in all, computed as `serde_json` does: the
+/// digits as an integer, as `f64`, divided by 10^decimals. The integer is below 10^18, so
+/// converting it as an `i64` gives the same `f64` as converting it as a `u64` (one
+/// instruction instead of the unsigned conversion's several).
+#[inline(always)]
+fn float_at(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    let (neg, sig, decimals, end) = decimal_at(b, i)?;
+    let f = (sig as i64) as f64 / POW10[decimals];
+    Some((if neg { -f } else { f }, end))
+}
+
+#[cfg(test)]
+mod before;
 
 #[cfg(test)]
 mod tests {
@@ -415,15 +477,35 @@ mod tests {
         assert_eq!(format!("{:?}", parse(text.as_bytes())), format!("{theirs:?}"), "{text}");
     }
 
+    /// The page's reading ([`Positions::WhenNoSpeed`]) gives what [`Positions::Keep`] and
+    /// `serde_json` give, the positions left out when there is a speed, for every file they
+    /// read; it may read more files (unused positions are skipped unread), but only those.
     fn same_for_page(text: &str) {
+        let without_positions = |mut t: Timeseries| {
+            if t.speed_kmh.iter().any(Option::is_some) {
+                (t.lat, t.lon) = (None, None);
+            }
+            format!("{t:?}")
+        };
         let keep = scan(text.as_bytes(), Positions::Keep);
         let page = scan(text.as_bytes(), Positions::WhenNoSpeed);
-        assert_eq!(keep.is_some(), page.is_some(), "{text}");
-        if let (Some(mut k), Some(p)) = (keep, page) {
-            if k.speed_kmh.iter().any(Option::is_some) {
-                (k.lat, k.lon) = (None, None);
+        if let Some(k) = keep {
+            let p = page.as_ref().unwrap_or_else(|| panic!("the page refuses {text}"));
+            assert_eq!(without_positions(k), format!("{p:?}"), "{text}");
+        }
+        let mut full = Timeseries::default();
+        let page_ok = parse_into(text.as_bytes(), &mut full, Positions::WhenNoSpeed);
+        match serde_json::from_str::<Timeseries>(text) {
+            Ok(theirs) => {
+                assert!(page_ok, "the page refuses what serde_json reads: {text}");
+                assert_eq!(format!("{full:?}"), without_positions(theirs), "{text}");
             }
-            assert_eq!(format!("{k:?}"), format!("{p:?}"), "{text}");
+            // Read only because positions it does not need were skipped unread.
+            Err(_) if page_ok => {
+                assert!(full.speed_kmh.iter().any(Option::is_some), "{text}");
+                assert_eq!((&full.lat, &full.lon), (&None, &None), "{text}");
+            }
+            Err(_) => {}
         }
         // Into a series that held another file before: nothing of it is left.
         let mut reused =
@@ -452,16 +534,23 @@ mod tests {
     fn anything_else_is_left_to_serde_json() {
         for text in [
             r#"{"t":[0],"elevation_m":[1e2]}"#,
-            // Positions that are only checked (there is a speed) are checked all the same.
+            // Positions the page skips (there is a speed), in forms only `serde_json` reads.
             r#"{"t":[0],"speed_kmh":[1.0],"lat":[1e2]}"#,
-            r#"{"t":[0],"lat":[01.5],"speed_kmh":[2.5]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lon":[0.12345678901234567890123]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lat":[1234567890123456789]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[-]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":["1"]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5 2.5]}"#,
-            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5,nul]}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5E-3],"lon":[ 2 ]}"#,
+            // Positions the page needs (no speed), in forms only `serde_json` reads or that
+            // it refuses.
+            r#"{"t":[0],"speed_kmh":[null],"lat":[1e2],"lon":[1.5]}"#,
+            r#"{"t":[0],"lon":[0.12345678901234567890123]}"#,
+            r#"{"t":[0],"lat":[01.5]}"#,
+            r#"{"t":[0],"lat":["]"]}"#,
+            r#"{"t":[0],"lon":[1.5 2.5]}"#,
+            r#"{"t":[0],"lat":[[1]]}"#,
+            // Not an array at all, whether or not the page needs it.
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":"x"}"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":[1.5,2.5"#,
+            r#"{"t":[0],"speed_kmh":[2.5],"lat":{"a":1}}"#,
             // Whitespace between and around the elements of every kind of array.
             "{\"t\":[ 0 ,\n1\t],\"speed_kmh\":[2.5 , null],\"lat\":[ 1.5 , null ,-0.25 ],\"lon\":[\r\n1 ,2,3]}",
             "{\"t\":[0,1,2],\"hr_bpm\":[ null ,90 , 91],\"lat\":[ 1.5 , null ,-0.25 ],\"lon\":[1 ,2,3]}",
@@ -491,6 +580,43 @@ mod tests {
             "",
         ] {
             same(text);
+        }
+    }
+
+    /// The one difference from `serde_json`, deliberate: positions the page does not need
+    /// (there is a speed) are skipped to their `]` unread, so when they are malformed the
+    /// page still gets the channels it draws, where `serde_json` refuses the whole file.
+    /// Needed positions are read in full and refused as before.
+    #[test]
+    fn unused_malformed_positions_are_skipped_by_the_page() {
+        for text in [
+            r#"{"t":[0,1],"lat":[01.5],"speed_kmh":[2.5,null]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":[-]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":[1.]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":["1"],"lon":[1.5 2.5]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lon":[1.5,nul]}"#,
+            r#"{"t":[0,1],"speed_kmh":[2.5,null],"lat":[[1.5],"#,
+        ] {
+            let text =
+                if text.ends_with(',') { format!("{text}\"lon\":null}}") } else { text.into() };
+            assert!(serde_json::from_str::<Timeseries>(&text).is_err(), "{text}");
+            assert!(parse(text.as_bytes()).is_none(), "{text}");
+            let mut ts = Timeseries::default();
+            assert!(parse_into(text.as_bytes(), &mut ts, Positions::WhenNoSpeed), "{text}");
+            let want = Timeseries {
+                t: vec![0, 1],
+                speed_kmh: vec![Some(2.5), None],
+                ..Timeseries::default()
+            };
+            assert_eq!(ts, want, "{text}");
+            same(&text);
+            // Without a speed the page needs them: refused, as `serde_json` refuses it.
+            let no_speed = text.replace("2.5,null", "null,null");
+            assert!(
+                !parse_into(no_speed.as_bytes(), &mut ts, Positions::WhenNoSpeed),
+                "{no_speed}"
+            );
+            same(&no_speed);
         }
     }
 
@@ -565,7 +691,7 @@ mod tests {
                 floats.join(",-"),
             );
             same(&text);
-            // With a speed, the positions are only checked (`Positions::WhenNoSpeed`).
+            // With a speed, the page skips the positions unread (`Positions::WhenNoSpeed`).
             let text = format!(
                 r#"{{"t":[0],"lon":[{}],"speed_kmh":[{}]}}"#,
                 floats.join(","),
@@ -573,5 +699,105 @@ mod tests {
             );
             same(&text);
         }
+    }
+
+    /// An element as a series could hold it: the forms the extraction writes, and forms
+    /// only `serde_json` reads or that it refuses.
+    fn element() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => (-100_000i64..100_000).prop_map(|v| v.to_string()),
+            4 => (-100_000i64..100_000, 0u32..7).prop_map(|(v, d)| {
+                let s = format!("{:0w$}", v.unsigned_abs(), w = d as usize + 1);
+                let (a, b) = s.split_at(s.len() - d as usize);
+                let sign = if v < 0 { "-" } else { "" };
+                if d == 0 { format!("{sign}{a}") } else { format!("{sign}{a}.{b}") }
+            }),
+            2 => Just("null".to_owned()),
+            1 => prop::sample::select(vec![
+                "1e2", "01", "-", "1.", "\"1\"", "nul", "1.5E-3", "-0", "00", "0.0",
+                "1234567890123456789", "0.1234567890123456789", "[1]", "{}", "]", "true",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// A separator or whitespace as JSON allows it (and a few it does not).
+    fn gap() -> impl Strategy<Value = &'static str> {
+        prop_oneof![8 => Just(""), 1 => Just(" "), 1 => Just("\n\t"), 1 => Just("\r ")]
+    }
+
+    fn field() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "t",
+            "lat",
+            "lon",
+            "elevation_m",
+            "speed_kmh",
+            "hr_bpm",
+            "cadence_rpm",
+            "power_w",
+            "temperature_c",
+            "other",
+        ]);
+        let value = prop_oneof![
+            8 => prop::collection::vec((gap(), element(), gap()), 0..12).prop_map(|v| {
+                let inner: Vec<String> = v.iter().map(|(a, e, b)| format!("{a}{e}{b}")).collect();
+                format!("[{}]", inner.join(","))
+            }),
+            1 => Just("null".to_owned()),
+            1 => Just("[1,]".to_owned()),
+            1 => Just("[ ]".to_owned()),
+        ];
+        (key, gap(), value).prop_map(|(k, g, v)| format!("\"{k}\":{g}{v}"))
+    }
+
+    /// Two scans, compared bit for bit (`Debug` prints every bit of an `f64`).
+    fn same_scan(a: &Option<Timeseries>, b: &Option<Timeseries>) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The rewritten array loops against the scanner as it was: the same files read,
+        /// to the bit, the same refused; and the page's reading reads at least every file
+        /// the old one read, with the same channels.
+        #[test]
+        fn reads_as_the_scanner_before(
+            fields in prop::collection::vec(field(), 0..7),
+            t_first in any::<bool>(),
+        ) {
+            let mut fields = fields;
+            if t_first {
+                fields.insert(0, "\"t\":[0,1,2]".to_owned());
+            }
+            let text = format!("{{{}}}", fields.join(","));
+            let b = text.as_bytes();
+            let old = |p| {
+                let mut ts = Timeseries::default();
+                before::parse_into(b, &mut ts, p).then_some(ts)
+            };
+            let new = |p| {
+                let mut ts = Timeseries::default();
+                parse_into(b, &mut ts, p).then_some(ts)
+            };
+            prop_assert!(same_scan(&scan(b, Positions::Keep), &before_scan(b)), "{}", text);
+            prop_assert!(same_scan(&new(Positions::Keep), &old(before::Positions::Keep)), "{}", text);
+            if let Some(o) = old(before::Positions::WhenNoSpeed) {
+                let n = new(Positions::WhenNoSpeed);
+                prop_assert!(n.is_some(), "{}", text);
+                let mut o = o;
+                if o.speed_kmh.iter().any(Option::is_some) {
+                    (o.lat, o.lon) = (None, None);
+                }
+                prop_assert!(same_scan(&n, &Some(o)), "{}", text);
+            }
+            same(&text);
+        }
+    }
+
+    /// The old scanner alone, without its `serde_json` fallback.
+    fn before_scan(b: &[u8]) -> Option<Timeseries> {
+        let mut ts = Timeseries::default();
+        before::scan_only(b, &mut ts).then_some(ts)
     }
 }
