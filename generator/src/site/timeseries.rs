@@ -423,9 +423,11 @@ fn int_at(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
     let start = i;
     let (v, end) = digits_at(b, i, 0);
     let n = end - start;
+    // `-0` is the float -0.0 to `serde_json`, which an integer channel refuses: left to it.
     if n == 0
         || n > 18
         || n > 1 && b[start] == b'0'
+        || neg && v == 0
         || matches!(b.get(end), Some(b'.' | b'e' | b'E'))
     {
         return None;
@@ -534,6 +536,9 @@ mod tests {
     fn anything_else_is_left_to_serde_json() {
         for text in [
             r#"{"t":[0],"elevation_m":[1e2]}"#,
+            // `-0` is the float -0.0 to `serde_json`, which an integer channel refuses.
+            r#"{"t":[0,-0]}"#,
+            r#"{"t":[0],"cadence_rpm":[ -0,95837]}"#,
             // Positions the page skips (there is a speed), in forms only `serde_json` reads.
             r#"{"t":[0],"speed_kmh":[1.0],"lat":[1e2]}"#,
             r#"{"t":[0],"speed_kmh":[2.5],"lon":[0.12345678901234567890123]}"#,
