@@ -386,7 +386,7 @@ mod tests {
         assert!(!serialises_to(&d, &bytes[..bytes.len() - 1]), "one byte short");
         let pretty = serde_json::to_vec_pretty(&d).unwrap_or_default();
         assert!(!serialises_to(&d, &pretty), "same value, other bytes");
-        let other = Detail { title: Some("Ride \"e\"".into()), ..d.clone() };
+        let other = Detail { title: Some("Ride \"e\"".into()), ..d };
         assert!(!serialises_to(&other, &bytes), "one character changed");
     }
 }

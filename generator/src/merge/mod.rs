@@ -399,7 +399,7 @@ mod link_tests {
         std::fs::write(acts.join("a.timeseries.json"), br#"{"t":[0,1],"hr":[90,91]}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         // Written by another tool: the same detail, other bytes (spacing), so not linked.
-        let other = Detail { id: "b".into(), timeseries_url: None, ..detail.clone() };
+        let other = Detail { id: "b".into(), timeseries_url: None, ..detail };
         let other_bytes = serde_json::to_vec_pretty(&other).unwrap_or_default();
         std::fs::write(acts.join("b.json"), &other_bytes).unwrap_or_else(|e| panic!("{e}"));
         let store = acts.join("a.json");
