@@ -9,6 +9,7 @@ pub mod build;
 pub mod elevation;
 pub mod extract;
 pub mod federation;
+pub mod merge;
 pub mod parse;
 pub mod procfs;
 
@@ -66,6 +67,9 @@ pub enum BenchKind {
     },
     /// Render a generated instance: full, no-change and `--handle` rebuilds.
     Build(BuildBench),
+    /// The merge phase of a full build alone (every user's `_merged/` from none, then a
+    /// no-change merge) on an instance kept by `bench build --dir`.
+    Merge(merge::MergeBench),
     /// (internal) One measured build; prints a JSON line for `bench build`.
     #[command(hide = true)]
     BuildRun(build::BuildRunArgs),
@@ -106,6 +110,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
         BenchKind::ExtractRun { input, user_dir } => extract::extract_run(input, user_dir),
         BenchKind::Build(b) => build::bench_build(b),
         BenchKind::BuildRun(a) => build::build_run(a),
+        BenchKind::Merge(a) => merge::bench_merge(a),
         BenchKind::Elevation { points, rounds } => elevation::bench_elevation(*points, *rounds),
         BenchKind::Parse { dir, rounds } => parse::bench_parse(dir, *rounds),
         BenchKind::Api { api_bin, requests, connections, logins } => {

@@ -6,6 +6,12 @@
 /// `USER_HZ` ticks, which the kernel ABI fixes at 100 per second. On a machine shared with
 /// other work this, not the wall time, says what a piece of work costs.
 pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    cpu_user_system(pid).map(|(user, system)| user + system)
+}
+
+/// User and system CPU seconds of process `pid`, apart (file-system work shows as system
+/// time, parsing and serialising as user time).
+pub fn cpu_user_system(pid: &str) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces: count fields after its closing `)`.
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -13,7 +19,7 @@ pub fn cpu_seconds(pid: &str) -> Option<f64> {
     // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) as f64 / 100.0)
+    Some((utime as f64 / 100.0, stime as f64 / 100.0))
 }
 
 /// Peak resident memory of process `pid` in KiB (`VmHWM`).

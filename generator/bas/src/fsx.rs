@@ -243,6 +243,98 @@ pub fn copy_if_changed(src: &Path, dst: &Path) -> Result<bool, FsxError> {
     link_if_changed(src, dst, Dest::Any).map(|(wrote, _)| wrote)
 }
 
+/// [`copy_if_changed`] for a writer that may know `dst` is new ([`Dest::New`]: its folder
+/// did not exist when the writer started, as `_merged/activities/` in the merge of a fresh
+/// instance): then the `link` is made without a `stat` of either file first, so a new file
+/// costs that one system call. A missing source is still an error naming it; a `dst` found
+/// after all is compared and replaced as with [`Dest::Any`].
+pub fn copy_if_changed_to(src: &Path, dst: &Path, dest: Dest) -> Result<bool, FsxError> {
+    if dest == Dest::Any {
+        return copy_if_changed(src, dst);
+    }
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    match link_making_dir(src, dst, dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => copy_if_changed(src, dst),
+        // `link_making_dir` made the folder when it was missing: the source is.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(io_err(src)(e)),
+        Err(e) if link_refused(&e) => {
+            let sm = std::fs::metadata(src).map_err(io_err(src))?;
+            copy_across(src, dst, sm).map(|(wrote, _)| wrote)
+        }
+        Err(e) => Err(io_err(dst)(e)),
+    }
+}
+
+/// Make `dst` hold `bytes`, which the caller read from `src` (`src_meta`: that file's
+/// metadata, from the open file), as a hard link to `src` rather than a file of its own: one
+/// `link`, no inode created and nothing written. The merge publishes an activity's detail
+/// this way when its merged bytes are the store's (no edit changed it), which is almost
+/// always.
+///
+/// `dst` is left alone (`false`) when it is `src` already or holds `bytes` (with
+/// [`Dest::Any`]; [`Dest::New`] links without looking, and falls back to that when `dst`
+/// exists after all). An existing `dst` is replaced by a link to a temp name renamed over
+/// it, never written in place, so a later write of `dst` (temp + rename, as every writer
+/// here) replaces the link and never reaches `src`. When the link cannot be made (another
+/// file system, links refused, `src` gone) or `src` was replaced since it was read (the
+/// link would not be to the bytes read), `bytes` are written instead, temp + rename: `dst`
+/// always ends up holding exactly `bytes`.
+pub fn link_or_write_if_changed(
+    src: &Path,
+    src_meta: &std::fs::Metadata,
+    bytes: &[u8],
+    dst: &Path,
+    dest: Dest,
+) -> Result<bool, FsxError> {
+    let exists = match dest {
+        Dest::New => false,
+        Dest::Any => match std::fs::metadata(dst) {
+            Ok(dm) if same_inode(src_meta, &dm) => return Ok(false),
+            Ok(dm)
+                if dm.is_file()
+                    && dm.len() == bytes.len() as u64
+                    && std::fs::read(dst).is_ok_and(|held| held == bytes) =>
+            {
+                return Ok(false);
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        },
+    };
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    let target = if exists {
+        let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        temp_beside(dir, &format!("-{name}"))
+    } else {
+        dst.to_path_buf()
+    };
+    match link_making_dir(src, &target, dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !exists => {
+            return link_or_write_if_changed(src, src_meta, bytes, dst, Dest::Any);
+        }
+        Err(_) => {
+            write_derived(dst, bytes)?;
+            return Ok(true);
+        }
+    }
+    // The link is to whatever file is at `src` now: when that is not the one read, the
+    // bytes are written over it instead.
+    if !std::fs::metadata(&target).is_ok_and(|m| same_inode(src_meta, &m)) {
+        if exists {
+            let _ = std::fs::remove_file(&target);
+        }
+        write_derived(dst, bytes)?;
+        return Ok(true);
+    }
+    if exists && let Err(e) = std::fs::rename(&target, dst) {
+        let _ = std::fs::remove_file(&target);
+        return Err(io_err(dst)(e));
+    }
+    Ok(true)
+}
+
 /// [`copy_if_changed`] for a published file of the site: the file ends up mode 0644 (a
 /// link shares its source's mode, which is changed only when it is not 0644 already). With
 /// [`Dest::New`], `dst` is not looked at before the `link`; when it does exist after all,
@@ -486,6 +578,96 @@ mod tests {
         let e = link_public_if_changed(&src, &blocked, Dest::New).unwrap_err();
         assert!(matches!(&e, FsxError::Io { path, .. } if path == &blocked), "{e}");
         assert_eq!(names(out.parent().unwrap()), ["a.json"]);
+    }
+
+    /// The merge's detail: a link to the store's file when the bytes are its, never a write
+    /// into it, and the bytes written instead whenever the link would not be to them.
+    #[test]
+    fn content_known_to_be_the_source_is_linked_and_a_later_write_never_reaches_the_source() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("store/activities/a.json");
+        write_derived(&src, b"{\"id\":\"a\"}").unwrap();
+        let bytes = std::fs::read(&src).unwrap();
+        let sm = std::fs::metadata(&src).unwrap();
+        let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        for dest in [Dest::New, Dest::Any] {
+            // New, in a folder that does not exist yet: one link, no file of its own.
+            let dst = dir.path().join(format!("merged-{dest:?}/activities/a.json"));
+            assert!(link_or_write_if_changed(&src, &sm, &bytes, &dst, dest).unwrap());
+            assert_eq!(ino(&dst), sm.ino());
+            // Already the source, or found there after all with `New`: left alone.
+            assert!(!link_or_write_if_changed(&src, &sm, &bytes, &dst, dest).unwrap());
+            assert_eq!(names(dst.parent().unwrap()), ["a.json"]);
+        }
+        let dst = dir.path().join("merged-Any/activities/a.json");
+        // The merge later writes other bytes there (an edit): temp + rename replaces the
+        // link; the store's file keeps its bytes and its inode.
+        assert!(write_if_changed(&dst, b"{\"id\":\"a\",\"title\":\"edited\"}").unwrap());
+        assert_eq!(std::fs::read(&src).unwrap(), bytes);
+        assert_eq!(ino(&src), sm.ino());
+        assert_ne!(ino(&dst), sm.ino());
+        // The edit undone: a reader of the edited file keeps it whole while the link to the
+        // source replaces it.
+        let reader = std::fs::File::open(&dst).unwrap();
+        assert!(link_or_write_if_changed(&src, &sm, &bytes, &dst, Dest::Any).unwrap());
+        assert_eq!(ino(&dst), sm.ino());
+        let mut old = Vec::new();
+        std::io::Read::read_to_end(&mut &reader, &mut old).unwrap();
+        assert_eq!(old, b"{\"id\":\"a\",\"title\":\"edited\"}");
+        assert_eq!(names(dst.parent().unwrap()), ["a.json"]);
+        // A separate file already holding the bytes (written by an older merge): left alone.
+        let copy = dir.path().join("merged-copy/a.json");
+        write_derived(&copy, &bytes).unwrap();
+        let copy_ino = ino(&copy);
+        assert!(!link_or_write_if_changed(&src, &sm, &bytes, &copy, Dest::Any).unwrap());
+        assert_eq!(ino(&copy), copy_ino);
+        // The source replaced since it was read (a re-extraction): the link would not be to
+        // the bytes read, so they are written instead, as a file of their own.
+        write_derived(&src, b"{\"id\":\"a\",\"new\":1}").unwrap();
+        for dest in [Dest::New, Dest::Any] {
+            let dst = dir.path().join(format!("raced-{dest:?}/a.json"));
+            assert!(link_or_write_if_changed(&src, &sm, &bytes, &dst, dest).unwrap());
+            assert_eq!(std::fs::read(&dst).unwrap(), bytes);
+            assert_ne!(ino(&dst), ino(&src));
+            assert_eq!(names(dst.parent().unwrap()), ["a.json"]);
+        }
+        // The source gone: the bytes are written. A folder that cannot be made is an error
+        // naming it.
+        let gone = dir.path().join("store/activities/gone.json");
+        let dst = dir.path().join("gone/a.json");
+        assert!(link_or_write_if_changed(&gone, &sm, &bytes, &dst, Dest::New).unwrap());
+        assert_eq!(std::fs::read(&dst).unwrap(), bytes);
+        let blocked = dst.join("b.json");
+        let e = link_or_write_if_changed(&src, &sm, &bytes, &blocked, Dest::New).unwrap_err();
+        assert!(matches!(&e, FsxError::Io { path, .. } if blocked.starts_with(path)), "{e}");
+    }
+
+    #[test]
+    fn a_link_expected_new_is_made_without_looking_and_falls_back_when_the_file_is_there() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("store/a.timeseries.json");
+        write_derived(&src, b"{\"t\":[0,1]}").unwrap();
+        let dst = dir.path().join("merged/activities/a.timeseries.json");
+        // New, in a folder that does not exist yet.
+        assert!(copy_if_changed_to(&src, &dst, Dest::New).unwrap());
+        let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        assert_eq!(ino(&dst), ino(&src));
+        // There after all: the same file is left alone, another one replaced by the link.
+        assert!(!copy_if_changed_to(&src, &dst, Dest::New).unwrap());
+        std::fs::remove_file(&dst).unwrap();
+        std::fs::write(&dst, b"other").unwrap();
+        assert!(copy_if_changed_to(&src, &dst, Dest::New).unwrap());
+        assert_eq!(ino(&dst), ino(&src));
+        assert_eq!(names(dst.parent().unwrap()), ["a.timeseries.json"]);
+        // `Any` is `copy_if_changed`.
+        assert!(!copy_if_changed_to(&src, &dst, Dest::Any).unwrap());
+        // A missing source is an error naming the source, not the destination.
+        let gone = dir.path().join("store/gone.json");
+        let e =
+            copy_if_changed_to(&gone, &dir.path().join("merged/x.json"), Dest::New).unwrap_err();
+        assert!(matches!(&e, FsxError::Io { path, .. } if path == &gone), "{e}");
     }
 
     #[test]
