@@ -1125,27 +1125,91 @@ impl Default for Filled {
     }
 }
 
-/// `v` refilled from `values` with `NaN` for `None`, keeping its memory; returns what it
-/// holds ([`Filled`]).
-fn refill_values(v: &mut Vec<f64>, values: impl Iterator<Item = Option<f64>>) -> Filled {
-    let mut f = Filled::default();
-    refill(
-        v,
-        values.map(|x| match x {
-            Some(y) => {
-                f.some += 1;
-                // `NaN` is no value; an infinite one is left out of the summary as ever.
-                if y.is_finite() {
-                    f.finite += 1;
-                    f.lo = f.lo.min(y);
-                    f.hi = f.hi.max(y);
-                    f.sum += y;
-                }
-                y
+/// One sample of a chart series: its value or `NaN`, and what [`Filled`] keeps of it.
+#[inline(always)]
+fn put(v: &mut Vec<f64>, f: &mut Filled, x: Option<f64>) {
+    v.push(match x {
+        Some(y) => {
+            f.some += 1;
+            // `NaN` is no value; an infinite one is left out of the summary as ever.
+            if y.is_finite() {
+                f.finite += 1;
+                f.lo = f.lo.min(y);
+                f.hi = f.hi.max(y);
+                f.sum += y;
             }
-            None => f64::NAN,
-        }),
-    );
+            y
+        }
+        None => f64::NAN,
+    });
+}
+
+/// The five chart series, `NaN` where a sample has no value, refilled in `out` (keeping its
+/// memory): elevation and speed converted by their functions, heart rate, power and cadence
+/// (cadence by its function) when given. One pass over the samples fills them all: each
+/// series is filled and summed on its own and in sample order, so its values and sums are
+/// those of a pass of its own to the bit, but the five chains of additions and comparisons
+/// overlap instead of running one after the other.
+fn fill_series(
+    out: [&mut Vec<f64>; 5],
+    (elevation, elevation_f): (&[Option<f64>], impl Fn(f64) -> f64),
+    (speed, speed_f): (&[Option<f64>], impl Fn(f64) -> Option<f64>),
+    [hr, power, cadence]: [Option<&[Option<i64>]>; 3],
+    cadence_f: impl Fn(i64) -> Option<f64>,
+) -> [Filled; 5] {
+    let [e_out, s_out, h_out, p_out, c_out] = out;
+    for (v, n) in [
+        (&mut *e_out, elevation.len()),
+        (&mut *s_out, speed.len()),
+        (&mut *h_out, hr.map_or(0, <[_]>::len)),
+        (&mut *p_out, power.map_or(0, <[_]>::len)),
+        (&mut *c_out, cadence.map_or(0, <[_]>::len)),
+    ] {
+        v.clear();
+        v.reserve(n);
+    }
+    let mut f = [Filled::default(); 5];
+    let [fe, fs, fh, fp, fc] = &mut f;
+    let int = |x: &Option<i64>| x.map(|y| y as f64);
+    // The samples every series being filled has (they are as long as the times, but a
+    // file is not trusted to say so), then the rest of each longer one.
+    let common = [Some(elevation.len()), Some(speed.len())]
+        .into_iter()
+        .chain([hr, power, cadence].map(|c| c.map(<[_]>::len)))
+        .flatten()
+        .min()
+        .unwrap_or(0);
+    let (e, s) = (&elevation[..common], &speed[..common]);
+    let (h, p, c) =
+        (hr.map(|v| &v[..common]), power.map(|v| &v[..common]), cadence.map(|v| &v[..common]));
+    for i in 0..common {
+        put(e_out, fe, e[i].map(&elevation_f));
+        put(s_out, fs, s[i].and_then(&speed_f));
+        if let Some(h) = h {
+            put(h_out, fh, int(&h[i]));
+        }
+        if let Some(p) = p {
+            put(p_out, fp, int(&p[i]));
+        }
+        if let Some(c) = c {
+            put(c_out, fc, c[i].and_then(&cadence_f));
+        }
+    }
+    for x in &elevation[common..] {
+        put(e_out, fe, x.map(&elevation_f));
+    }
+    for x in &speed[common..] {
+        put(s_out, fs, x.and_then(&speed_f));
+    }
+    for x in hr.map_or(&[][..], |v| &v[common..]) {
+        put(h_out, fh, int(x));
+    }
+    for x in power.map_or(&[][..], |v| &v[common..]) {
+        put(p_out, fp, int(x));
+    }
+    for x in cadence.map_or(&[][..], |v| &v[common..]) {
+        put(c_out, fc, x.and_then(&cadence_f));
+    }
     f
 }
 
@@ -1173,35 +1237,23 @@ fn charts(
         dist.as_slice()
     });
     let [elev, speed_vals, hr, power, cadence] = values;
-    let mut counts = [Filled::default(); 5];
     let q = units::speed_q(sport);
+    // The length a pace is given for (km or mile, 100 m or 100 yd); unused for a speed.
+    let len = match (q, imp) {
+        (Q::Pace, false) => 1000.0,
+        (Q::Pace, true) => 1609.344,
+        (_, false) => 100.0,
+        (_, true) => 91.44,
+    };
     let (speed_label, speed_fmt) = match q {
-        Q::Speed => {
-            counts[1] = refill_values(
-                speed_vals,
-                ts.speed_kmh.iter().map(|v| v.map(|k| if imp { k / 1.609344 } else { k })),
-            );
-            (format!("Speed ({})", if imp { "mph" } else { "km/h" }), YFormat::Number)
-        }
+        Q::Speed => (format!("Speed ({})", if imp { "mph" } else { "km/h" }), YFormat::Number),
         _ => {
-            let len = match (q, imp) {
-                (Q::Pace, false) => 1000.0,
-                (Q::Pace, true) => 1609.344,
-                (_, false) => 100.0,
-                (_, true) => 91.44,
-            };
             let per = match (q, imp) {
                 (Q::Pace, false) => "/km",
                 (Q::Pace, true) => "/mi",
                 (_, false) => "/100 m",
                 (_, true) => "/100 yd",
             };
-            // Standing still is an infinite pace: below a slow walk the point is left out so
-            // a stop does not flatten the rest of the chart.
-            counts[1] = refill_values(
-                speed_vals,
-                ts.speed_kmh.iter().map(|v| v.filter(|k| *k >= 2.0).map(|k| len / (k / 3.6))),
-            );
             (format!("Pace (min{per})"), YFormat::Pace)
         }
     };
@@ -1209,26 +1261,23 @@ fn charts(
         let (v, u) = units::cadence(sport, 1.0);
         (u, v)
     };
-    counts[0] = refill_values(
-        elev,
-        ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })),
-    );
     // A channel recorded by no sensor is all nulls: under two values it is not drawn, and
     // its conversion (which never turns a null into a value) can be skipped.
-    let drawn = |v: &[Option<i64>]| v.iter().filter(|x| x.is_some()).nth(1).is_some();
-    for (v, at, from) in [(&mut *hr, 2, &ts.hr_bpm), (&mut *power, 3, &ts.power_w)] {
-        v.clear();
-        if drawn(from) {
-            counts[at] = refill_values(v, from.iter().map(|x| x.map(|y| y as f64)));
-        }
+    fn drawn(v: &[Option<i64>]) -> Option<&[Option<i64>]> {
+        v.iter().filter(|x| x.is_some()).nth(1).is_some().then_some(v)
     }
-    cadence.clear();
-    if drawn(&ts.cadence_rpm) {
-        counts[4] = refill_values(
-            cadence,
-            ts.cadence_rpm.iter().map(|v| v.filter(|c| *c > 0).map(|c| c as f64 * cad_mul)),
-        );
-    }
+    let counts = fill_series(
+        [&mut *elev, &mut *speed_vals, &mut *hr, &mut *power, &mut *cadence],
+        (&ts.elevation_m, |m| if imp { m / 0.3048 } else { m }),
+        (&ts.speed_kmh, |k| match q {
+            Q::Speed => Some(if imp { k / 1.609344 } else { k }),
+            // Standing still is an infinite pace: below a slow walk the point is left out so
+            // a stop does not flatten the rest of the chart.
+            _ => (k >= 2.0).then(|| len / (k / 3.6)),
+        }),
+        [drawn(&ts.hr_bpm), drawn(&ts.power_w), drawn(&ts.cadence_rpm)],
+        |c| (c > 0).then_some(c as f64 * cad_mul),
+    );
     let channels: Vec<Channel<'_>> = vec![
         (
             "elevation",
@@ -1449,34 +1498,111 @@ mod tests {
         format!("{label}: {} to {}, mean {}", f(lo), f(hi), f(mean))
     }
 
+    /// `refill_values` as it was while each series was filled in a pass of its own,
+    /// verbatim: the series then went to `reference_chart_summary`.
+    fn reference_refill_values(
+        v: &mut Vec<f64>,
+        values: impl Iterator<Item = Option<f64>>,
+    ) -> usize {
+        let mut n = 0;
+        refill(
+            v,
+            values.map(|x| match x {
+                Some(y) => {
+                    n += 1;
+                    y
+                }
+                None => f64::NAN,
+            }),
+        );
+        n
+    }
+
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Option<f64>> {
+        proptest::option::weighted(
+            0.8,
+            proptest::prop_oneof![
+                proptest::strategy::Just(0.0f64),
+                proptest::strategy::Just(-0.0f64),
+                proptest::strategy::Just(-0.4f64),
+                proptest::strategy::Just(2.0f64),
+                proptest::strategy::Just(f64::NAN),
+                proptest::strategy::Just(f64::INFINITY),
+                proptest::strategy::Just(f64::NEG_INFINITY),
+                -500.0f64..9000.0,
+                proptest::num::f64::ANY,
+            ],
+        )
+    }
+
+    fn any_int() -> impl proptest::strategy::Strategy<Value = Option<i64>> {
+        proptest::option::weighted(
+            0.8,
+            proptest::prop_oneof![
+                proptest::strategy::Just(0i64),
+                -300i64..3000,
+                proptest::num::i64::ANY
+            ],
+        )
+    }
+
     proptest::proptest! {
-        /// Any series: holes, zeros of both signs, values that are not finite: the same
-        /// summary, and the same count of values, as the passes over the filled series.
+        /// Any five channels, of any lengths, with holes, zeros of both signs and values
+        /// that are not finite, any of the three integer ones left out: the same series
+        /// (to the bit), counts and summaries as a pass of its own per series.
         #[test]
-        fn chart_summaries_are_the_two_pass_ones(
-            values in proptest::collection::vec(
-                proptest::option::weighted(0.8, proptest::prop_oneof![
-                    proptest::strategy::Just(0.0f64),
-                    proptest::strategy::Just(-0.0f64),
-                    proptest::strategy::Just(-0.4f64),
-                    proptest::strategy::Just(f64::NAN),
-                    proptest::strategy::Just(f64::INFINITY),
-                    proptest::strategy::Just(f64::NEG_INFINITY),
-                    -500.0f64..9000.0,
-                    proptest::num::f64::ANY,
-                ]),
-                0..200,
+        fn series_filled_together_are_those_filled_alone(
+            elevation in proptest::collection::vec(any_value(), 0..120),
+            speed in proptest::collection::vec(any_value(), 0..120),
+            ints in proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(any_int(), 0..120)),
+                3,
             ),
+            imp in proptest::prelude::any::<bool>(),
+            pace in proptest::prelude::any::<bool>(),
         ) {
-            let mut filled = Vec::new();
-            let f = refill_values(&mut filled, values.iter().copied());
-            proptest::prop_assert_eq!(f.some, values.iter().filter(|v| v.is_some()).count());
-            proptest::prop_assert_eq!(filled.len(), values.len());
-            for y in [YFormat::Number, YFormat::Pace] {
-                proptest::prop_assert_eq!(
-                    chart_summary("Elevation (m)", &f, y),
-                    reference_chart_summary("Elevation (m)", &filled, y)
-                );
+            let e_f = |m: f64| if imp { m / 0.3048 } else { m };
+            let s_f = |k: f64| if pace { (k >= 2.0).then(|| 1000.0 / (k / 3.6)) } else { Some(k) };
+            let c_f = |c: i64| (c > 0).then_some(c as f64 * 2.0);
+            let ints: Vec<Option<&[Option<i64>]>> = ints.iter().map(|v| v.as_deref()).collect();
+            let mut out: [Vec<f64>; 5] = Default::default();
+            let [a, b, c, d, e] = &mut out;
+            let filled = fill_series(
+                [a, b, c, d, e],
+                (&elevation, e_f),
+                (&speed, s_f),
+                [ints[0], ints[1], ints[2]],
+                c_f,
+            );
+            let mut alone: [Vec<f64>; 5] = Default::default();
+            let mut counts = [0usize; 5];
+            counts[0] = reference_refill_values(&mut alone[0], elevation.iter().map(|v| v.map(e_f)));
+            counts[1] = reference_refill_values(
+                &mut alone[1],
+                speed.iter().map(|v| v.and_then(s_f)),
+            );
+            for (k, from) in ints.iter().enumerate() {
+                if let Some(from) = from {
+                    counts[2 + k] = if k == 2 {
+                        reference_refill_values(&mut alone[4], from.iter().map(|v| v.and_then(c_f)))
+                    } else {
+                        reference_refill_values(
+                            &mut alone[2 + k],
+                            from.iter().map(|x| x.map(|y| y as f64)),
+                        )
+                    };
+                }
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for k in 0..5 {
+                proptest::prop_assert_eq!(bits(&out[k]), bits(&alone[k]), "series {}", k);
+                proptest::prop_assert_eq!(filled[k].some, counts[k], "count {}", k);
+                for y in [YFormat::Number, YFormat::Pace] {
+                    proptest::prop_assert_eq!(
+                        chart_summary("Elevation (m)", &filled[k], y),
+                        reference_chart_summary("Elevation (m)", &alone[k], y)
+                    );
+                }
             }
         }
     }
