@@ -30,30 +30,49 @@ use std::fmt::Write;
 /// alone (Tera's default escapes it, which makes every URL unreadable for no safety gain
 /// inside quoted attributes and text).
 pub fn html(input: &str) -> String {
-    // Most text (numbers, dates, labels, URLs) has nothing to escape: one pass over the
-    // bytes, then a plain copy. Any non-ASCII byte takes the full path, which decides.
-    let plain = |b: &u8| match b {
-        b'&' | b'<' | b'>' | b'"' | b'\'' | 0x7f..=0xff => false,
-        b'\t' | b'\n' | b'\r' => true,
-        b => *b >= 0x20,
-    };
-    if input.as_bytes().iter().all(plain) {
-        return input.to_owned();
-    }
     let mut out = String::with_capacity(input.len() + 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if is_forbidden_control(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
+    html_into(&mut out, input);
     out
+}
+
+/// [`html`] appended to `out`: what the activity page's pre-rendered rows
+/// (`site/pages/activity.rs`) use, so a cell costs no string of its own.
+///
+/// One pass over the bytes, copying each run of plain bytes at once. Every byte that needs a
+/// change is ASCII or starts one of the three forbidden non-ASCII sequences (U+0080–U+009F is
+/// `C2 80`–`C2 9F`, U+FFFE/U+FFFF are `EF BF BE`/`EF BF BF`), so the runs always start and end
+/// on character boundaries. It was a loop over the `char`s of any string with one character
+/// to escape, which a page's JSON (its quotes) always has.
+pub fn html_into(out: &mut String, input: &str) {
+    let b = input.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        let (rep, len) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&#39;", 1),
+            b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            0..=0x1f | 0x7f => ("\u{FFFD}", 1),
+            0xC2 if matches!(b.get(i + 1), Some(0x80..=0x9F)) => ("\u{FFFD}", 2),
+            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&input[start..i]);
+        out.push_str(rep);
+        i += len;
+        start = i;
+    }
+    out.push_str(&input[start..]);
 }
 
 /// Characters XML 1.0 forbids (C0 controls except tab, LF, CR, and U+FFFE/U+FFFF) plus DEL
@@ -96,6 +115,60 @@ pub fn json_for_html<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
+
+    /// `html` as it was written before [`html_into`]: a byte test for the common case, then
+    /// one `char` at a time.
+    fn reference_html(input: &str) -> String {
+        let plain = |b: &u8| match b {
+            b'&' | b'<' | b'>' | b'"' | b'\'' | 0x7f..=0xff => false,
+            b'\t' | b'\n' | b'\r' => true,
+            b => *b >= 0x20,
+        };
+        if input.as_bytes().iter().all(plain) {
+            return input.to_owned();
+        }
+        let mut out = String::with_capacity(input.len() + 8);
+        for c in input.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                '\t' | '\n' | '\r' => out.push(c),
+                c if is_forbidden_control(c) => out.push('\u{FFFD}'),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Any text, weighted towards what needs escaping: markup, controls (C0, DEL, C1),
+        /// U+FFFE/U+FFFF and their neighbours in UTF-8 (`C2 A0`, `EF BF BD`), other
+        /// non-ASCII.
+        #[test]
+        fn html_is_the_char_by_char_escape(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "&", "<", ">", "\"", "'", "\t", "\n", "\r", "\u{0}", "\u{1f}", "\u{7f}",
+                        "\u{80}", "\u{9f}", "\u{a0}", "\u{c2}", "\u{fffd}", "\u{fffe}", "\u{ffff}",
+                        "\u{efbf}", "\u{10ffff}", "é", "—", "/", " ", "km",
+                    ]).prop_map(str::to_owned),
+                    proptest::prelude::any::<String>(),
+                ],
+                0..24,
+            ),
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(html(&text), reference_html(&text));
+            let mut appended = "kept ".to_owned();
+            html_into(&mut appended, &text);
+            proptest::prop_assert_eq!(appended, format!("kept {}", reference_html(&text)));
+        }
+    }
 
     #[test]
     fn html_escapes_markup_and_replaces_forbidden_controls() {

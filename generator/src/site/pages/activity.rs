@@ -15,7 +15,7 @@ use super::super::units::{self, Fig, Q};
 use super::super::view::{
     self, format_date, format_time, render_markdown, sport_label, sport_meta,
 };
-use super::super::{device, figures};
+use super::super::{device, escape, figures};
 use crate::merge::{MergedActivity, MergedUser, PublishedDetail};
 use crate::site::templates::format_duration;
 use bincio_bas::config::Units;
@@ -196,7 +196,6 @@ fn copy_unlisted_files(ctx: &Ctx<'_>, u: &MergedUser, a: &MergedActivity) -> Res
     Ok(())
 }
 
-#[derive(Serialize)]
 struct Stat {
     label: &'static str,
     value: String,
@@ -462,7 +461,7 @@ fn render_page(
         (Some(ts), Some(dm)) if !hide("speed") && s.sport != Sport::Swimming => {
             split_tables(ts, dm, s, &hide)
         }
-        _ => Vec::new(),
+        _ => String::new(),
     };
     // Time in the owner's HR and power zones; without zones, the owner is asked to set them
     // (the prompt is `data-owner`, shown by the script to the owner only).
@@ -589,17 +588,18 @@ fn render_page(
         "description_html",
         &d.description.as_deref().filter(|t| !t.trim().is_empty()).map(render_markdown),
     );
-    c.insert("stats", &stats);
+    insert_moved(&mut c, "stats_html", stats_html(&stats).into());
     c.insert("lap_table", &lap_table);
-    c.insert("splits", &splits);
+    insert_moved(&mut c, "splits_html", splits.into());
     c.insert("legs", &legs);
-    c.insert("charts", &charts);
-    c.insert("zone_charts", &zone_charts);
+    c.insert("charts_dist", &charts.first().is_some_and(|c| c.svg_dist.is_some()));
+    insert_moved(&mut c, "charts_html", charts_html(charts).into());
+    insert_moved(&mut c, "zones_html", zones_html(zone_charts).into());
     c.insert("zones_missing", &zones_missing.join(" and "));
     c.insert("zones_ask_hr", &zones_missing.contains(&"heart-rate"));
     c.insert("zones_ask_power", &zones_missing.contains(&"power"));
-    c.insert("power_curve_svg", &power_curve_svg);
-    c.insert("track_svg", &track_svg);
+    insert_moved(&mut c, "power_curve_svg", power_curve_svg.into());
+    insert_moved(&mut c, "track_svg", track_svg.into());
     c.insert("photos", &photos);
     c.insert("records", &records);
     c.insert("gpx_url", &gpx_url);
@@ -610,6 +610,55 @@ fn render_page(
     produced.push(ctx.render("pages/activity.html", c, &format!("{page_dir}index.html"))?);
     let _: &ActivityUrls = urls;
     Ok(produced)
+}
+
+/// Put `value` in the page's context as it is. `Context::insert` serialises a copy of what
+/// it is given, and the page's SVG and pre-rendered rows are tens of kilobytes a page.
+fn insert_moved(c: &mut tera::Context, key: &str, value: serde_json::Value) {
+    let mut one = serde_json::Map::new();
+    one.insert(key.to_owned(), value);
+    // A JSON object always makes a context.
+    if let Ok(moved) = tera::Context::from_value(serde_json::Value::Object(one)) {
+        c.extend(moved);
+    }
+}
+
+/// The stacked charts as the page places them, one `<figure>` per channel: what the
+/// template's loop over the charts wrote (`docs/site.md`, "Pre-rendered rows").
+fn charts_html(charts: Vec<Chart>) -> String {
+    let len: usize = charts
+        .iter()
+        .map(|c| 200 + c.svg_time.len() + c.svg_dist.as_ref().map_or(0, String::len))
+        .sum();
+    let mut out = String::with_capacity(len);
+    for ch in charts {
+        out.push_str("<figure class=\"chart-box\" data-chart=\"");
+        escape::html_into(&mut out, ch.key);
+        out.push_str("\"><figcaption>");
+        escape::html_into(&mut out, &ch.label);
+        out.push_str("</figcaption><div class=\"ax-time\" data-axis=\"time\">");
+        out.push_str(&ch.svg_time);
+        out.push_str("</div>");
+        if let Some(svg) = ch.svg_dist.filter(|s| !s.is_empty()) {
+            out.push_str("<div class=\"ax-dist\" data-axis=\"dist\">");
+            out.push_str(&svg);
+            out.push_str("</div>");
+        }
+        out.push_str("</figure>");
+    }
+    out
+}
+
+/// The time-in-zones bars, a heading and an SVG per kind of zone.
+fn zones_html(zones: Vec<ZoneChart>) -> String {
+    let mut out = String::new();
+    for z in zones {
+        out.push_str("<h2>");
+        escape::html_into(&mut out, z.label);
+        out.push_str("</h2>");
+        out.push_str(&z.svg);
+    }
+    out
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Option<T> {
@@ -711,16 +760,47 @@ fn stats(
     out
 }
 
+/// The figure cards as the page's `<dl>` holds them: what the template's loop over a list
+/// of cards wrote, written here (`docs/site.md`, "Pre-rendered rows").
+fn stats_html(stats: &[Stat]) -> String {
+    let mut out = String::with_capacity(stats.len() * 96);
+    for st in stats {
+        out.push_str("<div class=\"stat\"><dt>");
+        escape::html_into(&mut out, st.label);
+        out.push_str("</dt><dd");
+        push_q_si(&mut out, st.q, st.si);
+        out.push('>');
+        escape::html_into(&mut out, &st.value);
+        out.push_str("</dd></div>");
+    }
+    out
+}
+
+/// ` data-q="…" data-si="…"` of a converted figure (`site/units.rs`), nothing for a plain
+/// one. The SI value is written as a template printed a number: `Display` of the `f64`
+/// ("27.4", "100"), and nothing for a value JSON cannot hold (NaN, infinite).
+fn push_q_si(out: &mut String, q: Option<&str>, si: Option<f64>) {
+    use std::fmt::Write;
+    let Some(q) = q.filter(|q| !q.is_empty()) else { return };
+    out.push_str(" data-q=\"");
+    escape::html_into(out, q);
+    out.push_str("\" data-si=\"");
+    if let Some(si) = si.filter(|v| v.is_finite()) {
+        let _ = write!(out, "{si}");
+    }
+    out.push('"');
+}
+
 /// One column of the laps table: its header and one cell per lap.
 #[derive(Serialize)]
 struct LapTable {
     headers: Vec<&'static str>,
-    rows: Vec<LapRow>,
+    /// The table's rows, one `<tr>` per lap ([`lap_rows_html`]).
+    rows_html: String,
     /// Rest laps (pool swims: no distance) are hidden by default; the page offers a toggle.
     rests: usize,
 }
 
-#[derive(Serialize)]
 struct LapRow {
     n: i64,
     /// The leg's sport in a multisport activity, when the laps carry it.
@@ -819,7 +899,39 @@ fn lap_table(
         })
         .collect();
     let rests = rows.iter().filter(|r| r.rest).count();
-    Some(LapTable { headers: cols.iter().map(|(h, _, _)| *h).collect(), rows, rests })
+    Some(LapTable {
+        headers: cols.iter().map(|(h, _, _)| *h).collect(),
+        rows_html: lap_rows_html(&rows),
+        rests,
+    })
+}
+
+/// The laps table's rows: what the template's loop over laps and cells wrote.
+fn lap_rows_html(rows: &[LapRow]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(rows.len() * 256);
+    for l in rows {
+        out.push_str(if l.rest { "<tr class=\"rest\"><td>" } else { "<tr><td>" });
+        let _ = write!(out, "{}", l.n);
+        if let Some(leg) = l.leg.as_deref().filter(|g| !g.is_empty()) {
+            out.push_str(" <span class=\"badge\">");
+            escape::html_into(&mut out, leg);
+            out.push_str("</span>");
+        }
+        if l.rest {
+            out.push_str(" <span class=\"muted\">rest</span>");
+        }
+        out.push_str("</td>");
+        for c in &l.cells {
+            out.push_str("<td");
+            push_q_si(&mut out, c.q, c.si);
+            out.push('>');
+            escape::html_into(&mut out, &c.text);
+            out.push_str("</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out
 }
 
 /// The sport of the multisport leg a lap belongs to: the last leg that started at or
@@ -852,17 +964,6 @@ fn lap_speed(l: &Lap) -> Option<f64> {
     })
 }
 
-/// One table of automatic splits (per km or per mile).
-#[derive(Serialize)]
-struct SplitTable {
-    /// `metric` or `imperial`: which unit preference shows it.
-    units: &'static str,
-    /// The split length as read ("km", "5 km").
-    unit: String,
-    headers: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
-}
-
 /// The most rows a splits table has: a longer activity is split every 5, 10, 25 … km or mi
 /// (a 200 km ride reads as 40 splits of 5 km, not 200 of 1 km).
 const MAX_SPLITS: f64 = 50.0;
@@ -876,19 +977,25 @@ fn split_units(distance_m: f64, unit_m: f64) -> f64 {
         .unwrap_or(100.0)
 }
 
-/// Automatic splits per km and per mile (both are rendered; the unit preference picks one).
+/// Automatic splits per km and per mile (both are rendered; the unit preference picks one),
+/// as the page's HTML: one `<div class="table-scroll">` per table, each cell escaped. It is
+/// what the template's loops over tables, rows and cells wrote (`docs/site.md`,
+/// "Pre-rendered rows"); empty when there is no table.
 fn split_tables(
     ts: &Timeseries,
     dist_m: &[f64],
     s: &Summary,
     hide: &dyn Fn(&str) -> bool,
-) -> Vec<SplitTable> {
-    let mut out = Vec::new();
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let lengths = [(Units::Metric, "km", 1000.0), (Units::Imperial, "mi", 1609.344)];
     let total = s.distance_m.or_else(|| dist_m.last().copied()).unwrap_or(0.0);
     let ks = lengths.map(|(_, _, unit_m)| split_units(total, unit_m));
     let [metric, imperial] =
         figures::splits_by(ts, dist_m, s.distance_m, [lengths[0].2 * ks[0], lengths[1].2 * ks[1]]);
+    // One cell's text, formatted here before it is escaped into the page.
+    let mut text = String::new();
     for (((units, unit, unit_m), k), sp) in lengths.into_iter().zip(ks).zip([metric, imperial]) {
         let every = unit_m * k;
         if sp.len() < 2 {
@@ -913,44 +1020,75 @@ fn split_tables(
         if cad {
             headers.push("Cadence");
         }
-        let rows = sp
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let full = (x.distance_m - every).abs() < every * 0.01;
-                let mut r = vec![
-                    if full || i + 1 < sp.len() {
-                        format!("{}", (i + 1) as f64 * k)
-                    } else {
-                        units::format(Q::Distance, x.distance_m, units)
-                    },
-                    format_duration(Some(x.time_s)),
-                    x.speed_kmh().map(|v| units::format(q, v, units)).unwrap_or_default(),
-                ];
-                if ele {
-                    let f = |m: Option<f64>| m.map(|m| units::format(Q::Elevation, m, units));
-                    r.push(format!(
-                        "+{} / −{}",
-                        f(x.elevation_gain_m).unwrap_or_default(),
-                        f(x.elevation_loss_m).unwrap_or_default()
-                    ));
+        out.reserve(400 + sp.len() * 160);
+        out.push_str("<div class=\"table-scroll\" tabindex=\"0\" data-units-only=\"");
+        out.push_str(units_name(units));
+        out.push_str("\"><table><caption class=\"sr-only\">Splits per ");
+        if k == 1.0 {
+            escape::html_into(&mut out, unit);
+        } else {
+            text.clear();
+            let _ = write!(text, "{k} {unit}");
+            escape::html_into(&mut out, &text);
+        }
+        out.push_str("</caption><thead><tr>");
+        for h in headers {
+            out.push_str("<th scope=\"col\">");
+            escape::html_into(&mut out, h);
+            out.push_str("</th>");
+        }
+        out.push_str("</tr></thead><tbody>\n  ");
+        let cell = |out: &mut String, text: &str| {
+            out.push_str("<td>");
+            escape::html_into(out, text);
+            out.push_str("</td>");
+        };
+        for (i, x) in sp.iter().enumerate() {
+            out.push_str("<tr>");
+            let full = (x.distance_m - every).abs() < every * 0.01;
+            if full || i + 1 < sp.len() {
+                text.clear();
+                let _ = write!(text, "{}", (i + 1) as f64 * k);
+                cell(&mut out, &text);
+            } else {
+                cell(&mut out, &units::format(Q::Distance, x.distance_m, units));
+            }
+            cell(&mut out, &format_duration(Some(x.time_s)));
+            cell(&mut out, &x.speed_kmh().map(|v| units::format(q, v, units)).unwrap_or_default());
+            if ele {
+                let f = |m: Option<f64>| m.map(|m| units::format(Q::Elevation, m, units));
+                text.clear();
+                let _ = write!(
+                    text,
+                    "+{} / −{}",
+                    f(x.elevation_gain_m).unwrap_or_default(),
+                    f(x.elevation_loss_m).unwrap_or_default()
+                );
+                cell(&mut out, &text);
+            }
+            if hr {
+                text.clear();
+                if let Some(v) = x.avg_hr_bpm {
+                    let _ = write!(text, "{} bpm", v.round());
                 }
-                if hr {
-                    r.push(x.avg_hr_bpm.map(|v| format!("{} bpm", v.round())).unwrap_or_default());
+                cell(&mut out, &text);
+            }
+            if pw {
+                text.clear();
+                if let Some(v) = x.avg_power_w {
+                    let _ = write!(text, "{} W", v.round());
                 }
-                if pw {
-                    r.push(x.avg_power_w.map(|v| format!("{} W", v.round())).unwrap_or_default());
-                }
-                if cad {
-                    r.push(
-                        x.avg_cadence.map(|v| units::cadence_text(s.sport, v)).unwrap_or_default(),
-                    );
-                }
-                r
-            })
-            .collect();
-        let unit = if k == 1.0 { unit.to_owned() } else { format!("{k} {unit}") };
-        out.push(SplitTable { units: units_name(units), unit, headers, rows });
+                cell(&mut out, &text);
+            }
+            if cad {
+                cell(
+                    &mut out,
+                    &x.avg_cadence.map(|v| units::cadence_text(s.sport, v)).unwrap_or_default(),
+                );
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("\n  </tbody></table></div>");
     }
     out
 }
@@ -958,7 +1096,7 @@ fn split_tables(
 /// key, label, colour, values (`NaN` for none) and how many samples have one,
 /// `hide_stats` name, y format, fit the axis, area.
 type Channel<'a> =
-    (&'static str, String, &'static str, (&'a [f64], usize), &'static str, YFormat, bool, bool);
+    (&'static str, String, &'static str, (&'a [f64], Filled), &'static str, YFormat, bool, bool);
 
 /// `v` refilled from `values`, keeping its memory.
 fn refill<T>(v: &mut Vec<T>, values: impl Iterator<Item = T>) {
@@ -966,21 +1104,113 @@ fn refill<T>(v: &mut Vec<T>, values: impl Iterator<Item = T>) {
     v.extend(values);
 }
 
-/// `v` refilled from `values` with `NaN` for `None`, keeping its memory; returns how many
-/// are `Some` (a chart needs two).
-fn refill_values(v: &mut Vec<f64>, values: impl Iterator<Item = Option<f64>>) -> usize {
-    let mut n = 0;
-    refill(
-        v,
-        values.map(|x| match x {
-            Some(y) => {
-                n += 1;
-                y
+/// What [`refill_values`] saw of a series while filling it: how many values it has (a chart
+/// needs two) and, of the finite ones, how many, the least, the greatest and their sum in
+/// order, for the chart's text alternative ([`chart_summary`]). Gathered in the one pass
+/// that fills the series: two more passes per chart over every sample were a third of the
+/// page's own time.
+#[derive(Clone, Copy, Debug)]
+struct Filled {
+    some: usize,
+    finite: usize,
+    lo: f64,
+    hi: f64,
+    sum: f64,
+}
+
+impl Default for Filled {
+    fn default() -> Self {
+        // `-0.0` is what `Iterator::sum` of `f64` starts from: the same sum to the bit.
+        Filled { some: 0, finite: 0, lo: f64::INFINITY, hi: f64::NEG_INFINITY, sum: -0.0 }
+    }
+}
+
+/// One sample of a chart series: its value or `NaN`, and what [`Filled`] keeps of it.
+#[inline(always)]
+fn put(v: &mut Vec<f64>, f: &mut Filled, x: Option<f64>) {
+    v.push(match x {
+        Some(y) => {
+            f.some += 1;
+            // `NaN` is no value; an infinite one is left out of the summary as ever.
+            if y.is_finite() {
+                f.finite += 1;
+                f.lo = f.lo.min(y);
+                f.hi = f.hi.max(y);
+                f.sum += y;
             }
-            None => f64::NAN,
-        }),
-    );
-    n
+            y
+        }
+        None => f64::NAN,
+    });
+}
+
+/// The five chart series, `NaN` where a sample has no value, refilled in `out` (keeping its
+/// memory): elevation and speed converted by their functions, heart rate, power and cadence
+/// (cadence by its function) when given. One pass over the samples fills them all: each
+/// series is filled and summed on its own and in sample order, so its values and sums are
+/// those of a pass of its own to the bit, but the five chains of additions and comparisons
+/// overlap instead of running one after the other.
+fn fill_series(
+    out: [&mut Vec<f64>; 5],
+    (elevation, elevation_f): (&[Option<f64>], impl Fn(f64) -> f64),
+    (speed, speed_f): (&[Option<f64>], impl Fn(f64) -> Option<f64>),
+    [hr, power, cadence]: [Option<&[Option<i64>]>; 3],
+    cadence_f: impl Fn(i64) -> Option<f64>,
+) -> [Filled; 5] {
+    let [e_out, s_out, h_out, p_out, c_out] = out;
+    for (v, n) in [
+        (&mut *e_out, elevation.len()),
+        (&mut *s_out, speed.len()),
+        (&mut *h_out, hr.map_or(0, <[_]>::len)),
+        (&mut *p_out, power.map_or(0, <[_]>::len)),
+        (&mut *c_out, cadence.map_or(0, <[_]>::len)),
+    ] {
+        v.clear();
+        v.reserve(n);
+    }
+    let mut f = [Filled::default(); 5];
+    let [fe, fs, fh, fp, fc] = &mut f;
+    let int = |x: &Option<i64>| x.map(|y| y as f64);
+    // The samples every series being filled has (they are as long as the times, but a
+    // file is not trusted to say so), then the rest of each longer one.
+    let common = [Some(elevation.len()), Some(speed.len())]
+        .into_iter()
+        .chain([hr, power, cadence].map(|c| c.map(<[_]>::len)))
+        .flatten()
+        .min()
+        .unwrap_or(0);
+    let (e, s) = (&elevation[..common], &speed[..common]);
+    let (h, p, c) =
+        (hr.map(|v| &v[..common]), power.map(|v| &v[..common]), cadence.map(|v| &v[..common]));
+    for i in 0..common {
+        put(e_out, fe, e[i].map(&elevation_f));
+        put(s_out, fs, s[i].and_then(&speed_f));
+        if let Some(h) = h {
+            put(h_out, fh, int(&h[i]));
+        }
+        if let Some(p) = p {
+            put(p_out, fp, int(&p[i]));
+        }
+        if let Some(c) = c {
+            put(c_out, fc, c[i].and_then(&cadence_f));
+        }
+    }
+    for x in &elevation[common..] {
+        put(e_out, fe, x.map(&elevation_f));
+    }
+    for x in &speed[common..] {
+        put(s_out, fs, x.and_then(&speed_f));
+    }
+    for x in hr.map_or(&[][..], |v| &v[common..]) {
+        put(h_out, fh, int(x));
+    }
+    for x in power.map_or(&[][..], |v| &v[common..]) {
+        put(p_out, fp, int(x));
+    }
+    for x in cadence.map_or(&[][..], |v| &v[common..]) {
+        put(c_out, fc, x.and_then(&cadence_f));
+    }
+    f
 }
 
 /// The stacked charts of the channels that have data, against time and (when a distance
@@ -1007,35 +1237,23 @@ fn charts(
         dist.as_slice()
     });
     let [elev, speed_vals, hr, power, cadence] = values;
-    let mut counts = [0usize; 5];
     let q = units::speed_q(sport);
+    // The length a pace is given for (km or mile, 100 m or 100 yd); unused for a speed.
+    let len = match (q, imp) {
+        (Q::Pace, false) => 1000.0,
+        (Q::Pace, true) => 1609.344,
+        (_, false) => 100.0,
+        (_, true) => 91.44,
+    };
     let (speed_label, speed_fmt) = match q {
-        Q::Speed => {
-            counts[1] = refill_values(
-                speed_vals,
-                ts.speed_kmh.iter().map(|v| v.map(|k| if imp { k / 1.609344 } else { k })),
-            );
-            (format!("Speed ({})", if imp { "mph" } else { "km/h" }), YFormat::Number)
-        }
+        Q::Speed => (format!("Speed ({})", if imp { "mph" } else { "km/h" }), YFormat::Number),
         _ => {
-            let len = match (q, imp) {
-                (Q::Pace, false) => 1000.0,
-                (Q::Pace, true) => 1609.344,
-                (_, false) => 100.0,
-                (_, true) => 91.44,
-            };
             let per = match (q, imp) {
                 (Q::Pace, false) => "/km",
                 (Q::Pace, true) => "/mi",
                 (_, false) => "/100 m",
                 (_, true) => "/100 yd",
             };
-            // Standing still is an infinite pace: below a slow walk the point is left out so
-            // a stop does not flatten the rest of the chart.
-            counts[1] = refill_values(
-                speed_vals,
-                ts.speed_kmh.iter().map(|v| v.filter(|k| *k >= 2.0).map(|k| len / (k / 3.6))),
-            );
             (format!("Pace (min{per})"), YFormat::Pace)
         }
     };
@@ -1043,26 +1261,23 @@ fn charts(
         let (v, u) = units::cadence(sport, 1.0);
         (u, v)
     };
-    counts[0] = refill_values(
-        elev,
-        ts.elevation_m.iter().map(|v| v.map(|m| if imp { m / 0.3048 } else { m })),
-    );
     // A channel recorded by no sensor is all nulls: under two values it is not drawn, and
     // its conversion (which never turns a null into a value) can be skipped.
-    let drawn = |v: &[Option<i64>]| v.iter().filter(|x| x.is_some()).nth(1).is_some();
-    for (v, at, from) in [(&mut *hr, 2, &ts.hr_bpm), (&mut *power, 3, &ts.power_w)] {
-        v.clear();
-        if drawn(from) {
-            counts[at] = refill_values(v, from.iter().map(|x| x.map(|y| y as f64)));
-        }
+    fn drawn(v: &[Option<i64>]) -> Option<&[Option<i64>]> {
+        v.iter().filter(|x| x.is_some()).nth(1).is_some().then_some(v)
     }
-    cadence.clear();
-    if drawn(&ts.cadence_rpm) {
-        counts[4] = refill_values(
-            cadence,
-            ts.cadence_rpm.iter().map(|v| v.filter(|c| *c > 0).map(|c| c as f64 * cad_mul)),
-        );
-    }
+    let counts = fill_series(
+        [&mut *elev, &mut *speed_vals, &mut *hr, &mut *power, &mut *cadence],
+        (&ts.elevation_m, |m| if imp { m / 0.3048 } else { m }),
+        (&ts.speed_kmh, |k| match q {
+            Q::Speed => Some(if imp { k / 1.609344 } else { k }),
+            // Standing still is an infinite pace: below a slow walk the point is left out so
+            // a stop does not flatten the rest of the chart.
+            _ => (k >= 2.0).then(|| len / (k / 3.6)),
+        }),
+        [drawn(&ts.hr_bpm), drawn(&ts.power_w), drawn(&ts.cadence_rpm)],
+        |c| (c > 0).then_some(c as f64 * cad_mul),
+    );
     let channels: Vec<Channel<'_>> = vec![
         (
             "elevation",
@@ -1115,11 +1330,12 @@ fn charts(
             false,
         ),
     ];
-    let shown: Vec<&Channel<'_>> = channels.iter().filter(|c| !hide(c.4) && c.3.1 >= 2).collect();
+    let shown: Vec<&Channel<'_>> =
+        channels.iter().filter(|c| !hide(c.4) && c.3.1.some >= 2).collect();
     let mut out = Vec::new();
-    for (k, (key, label, color, (ys, _), _, y, fit, area)) in shown.iter().enumerate() {
+    for (k, (key, label, color, (ys, filled), _, y, fit, area)) in shown.iter().enumerate() {
         let last = k + 1 == shown.len();
-        let summary = chart_summary(label, ys, *y);
+        let summary = chart_summary(label, filled, *y);
         let spec = |x: XAxis| svg::ChartSpec {
             label,
             color,
@@ -1144,18 +1360,13 @@ fn charts(
 }
 
 /// The text alternative of a chart: its range and mean ("Heart rate (bpm): 102 to 181,
-/// mean 148").
-fn chart_summary(label: &str, ys: &[f64], y: YFormat) -> String {
-    // `NaN` is no value; an infinite one is left out as ever.
-    let finite = || ys.iter().copied().filter(|x| x.is_finite());
-    let (n, lo, hi) = finite().fold((0usize, f64::INFINITY, f64::NEG_INFINITY), |(n, a, b), x| {
-        (n + 1, a.min(x), b.max(x))
-    });
+/// mean 148"), from what [`refill_values`] gathered of its series.
+fn chart_summary(label: &str, filled: &Filled, y: YFormat) -> String {
+    let Filled { finite: n, lo, hi, sum, .. } = *filled;
     if n == 0 {
         return label.to_owned();
     }
-    // The same values in the same order as ever: the same sum to the bit.
-    let mean = finite().sum::<f64>() / n as f64;
+    let mean = sum / n as f64;
     let f = |x: f64| match y {
         YFormat::Number => format!("{}", x.round()),
         YFormat::Pace => {
@@ -1262,6 +1473,139 @@ fn gpx_bytes(title: &str, track: Option<&TrackFeature>) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::site::escape::xml_chars;
+
+    /// `chart_summary` as it was before [`refill_values`] gathered its figures: two more
+    /// passes over the filled series, verbatim.
+    fn reference_chart_summary(label: &str, ys: &[f64], y: YFormat) -> String {
+        // `NaN` is no value; an infinite one is left out as ever.
+        let finite = || ys.iter().copied().filter(|x| x.is_finite());
+        let (n, lo, hi) = finite()
+            .fold((0usize, f64::INFINITY, f64::NEG_INFINITY), |(n, a, b), x| {
+                (n + 1, a.min(x), b.max(x))
+            });
+        if n == 0 {
+            return label.to_owned();
+        }
+        // The same values in the same order as ever: the same sum to the bit.
+        let mean = finite().sum::<f64>() / n as f64;
+        let f = |x: f64| match y {
+            YFormat::Number => format!("{}", x.round()),
+            YFormat::Pace => {
+                let s = x.round() as i64;
+                format!("{}:{:02}", s / 60, s % 60)
+            }
+        };
+        format!("{label}: {} to {}, mean {}", f(lo), f(hi), f(mean))
+    }
+
+    /// `refill_values` as it was while each series was filled in a pass of its own,
+    /// verbatim: the series then went to `reference_chart_summary`.
+    fn reference_refill_values(
+        v: &mut Vec<f64>,
+        values: impl Iterator<Item = Option<f64>>,
+    ) -> usize {
+        let mut n = 0;
+        refill(
+            v,
+            values.map(|x| match x {
+                Some(y) => {
+                    n += 1;
+                    y
+                }
+                None => f64::NAN,
+            }),
+        );
+        n
+    }
+
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Option<f64>> {
+        proptest::option::weighted(
+            0.8,
+            proptest::prop_oneof![
+                proptest::strategy::Just(0.0f64),
+                proptest::strategy::Just(-0.0f64),
+                proptest::strategy::Just(-0.4f64),
+                proptest::strategy::Just(2.0f64),
+                proptest::strategy::Just(f64::NAN),
+                proptest::strategy::Just(f64::INFINITY),
+                proptest::strategy::Just(f64::NEG_INFINITY),
+                -500.0f64..9000.0,
+                proptest::num::f64::ANY,
+            ],
+        )
+    }
+
+    fn any_int() -> impl proptest::strategy::Strategy<Value = Option<i64>> {
+        proptest::option::weighted(
+            0.8,
+            proptest::prop_oneof![
+                proptest::strategy::Just(0i64),
+                -300i64..3000,
+                proptest::num::i64::ANY
+            ],
+        )
+    }
+
+    proptest::proptest! {
+        /// Any five channels, of any lengths, with holes, zeros of both signs and values
+        /// that are not finite, any of the three integer ones left out: the same series
+        /// (to the bit), counts and summaries as a pass of its own per series.
+        #[test]
+        fn series_filled_together_are_those_filled_alone(
+            elevation in proptest::collection::vec(any_value(), 0..120),
+            speed in proptest::collection::vec(any_value(), 0..120),
+            ints in proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(any_int(), 0..120)),
+                3,
+            ),
+            imp in proptest::prelude::any::<bool>(),
+            pace in proptest::prelude::any::<bool>(),
+        ) {
+            let e_f = |m: f64| if imp { m / 0.3048 } else { m };
+            let s_f = |k: f64| if pace { (k >= 2.0).then(|| 1000.0 / (k / 3.6)) } else { Some(k) };
+            let c_f = |c: i64| (c > 0).then_some(c as f64 * 2.0);
+            let ints: Vec<Option<&[Option<i64>]>> = ints.iter().map(|v| v.as_deref()).collect();
+            let mut out: [Vec<f64>; 5] = Default::default();
+            let [a, b, c, d, e] = &mut out;
+            let filled = fill_series(
+                [a, b, c, d, e],
+                (&elevation, e_f),
+                (&speed, s_f),
+                [ints[0], ints[1], ints[2]],
+                c_f,
+            );
+            let mut alone: [Vec<f64>; 5] = Default::default();
+            let mut counts = [0usize; 5];
+            counts[0] = reference_refill_values(&mut alone[0], elevation.iter().map(|v| v.map(e_f)));
+            counts[1] = reference_refill_values(
+                &mut alone[1],
+                speed.iter().map(|v| v.and_then(s_f)),
+            );
+            for (k, from) in ints.iter().enumerate() {
+                if let Some(from) = from {
+                    counts[2 + k] = if k == 2 {
+                        reference_refill_values(&mut alone[4], from.iter().map(|v| v.and_then(c_f)))
+                    } else {
+                        reference_refill_values(
+                            &mut alone[2 + k],
+                            from.iter().map(|x| x.map(|y| y as f64)),
+                        )
+                    };
+                }
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for k in 0..5 {
+                proptest::prop_assert_eq!(bits(&out[k]), bits(&alone[k]), "series {}", k);
+                proptest::prop_assert_eq!(filled[k].some, counts[k], "count {}", k);
+                for y in [YFormat::Number, YFormat::Pace] {
+                    proptest::prop_assert_eq!(
+                        chart_summary("Elevation (m)", &filled[k], y),
+                        reference_chart_summary("Elevation (m)", &alone[k], y)
+                    );
+                }
+            }
+        }
+    }
 
     /// The GPX the `gpx` crate writes for the same title and track: what the download was
     /// before it was written by hand, and must stay to the byte.
