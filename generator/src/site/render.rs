@@ -202,7 +202,37 @@ pub struct SiteView {
     pub tile_origin: Option<String>,
 }
 
+/// What a [`Ctx`] owns, without its borrows: a build releases its context to change the
+/// instance between the users' pages and the shared pages, then binds it again.
+struct Owned {
+    site: SiteView,
+    theme_fp: String,
+    out_key: String,
+    urls: Urls,
+    entry_stamps: urls::EntryStamps,
+    keys: PageKeys,
+}
+
+impl Owned {
+    fn bind<'a>(
+        self,
+        inst: &'a Instance,
+        tera: &'a tera::Tera,
+        out: &'a Out,
+        data_dir: &'a Path,
+    ) -> Ctx<'a> {
+        let Owned { site, theme_fp, out_key, urls, entry_stamps, keys } = self;
+        Ctx { inst, tera, out, site, data_dir, theme_fp, out_key, urls, entry_stamps, keys }
+    }
+}
+
 impl Ctx<'_> {
+    /// The owned parts, ending the context's borrows (see [`Owned`]).
+    fn release(self) -> Owned {
+        let Ctx { site, theme_fp, out_key, urls, entry_stamps, keys, .. } = self;
+        Owned { site, theme_fp, out_key, urls, entry_stamps, keys }
+    }
+
     /// URLs of one activity.
     pub fn urls(&self, handle: &str, id: &str) -> Option<&ActivityUrls> {
         self.urls.get(handle)?.get(id)
@@ -410,18 +440,8 @@ fn build_scope(
         &mut cache.entry_stamps,
     );
     let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
-    let ctx = Ctx {
-        inst: &inst,
-        tera: &tera,
-        out: &out,
-        site,
-        data_dir: &data,
-        theme_fp,
-        out_key,
-        urls,
-        entry_stamps,
-        keys,
-    };
+    let ctx =
+        Owned { site, theme_fp, out_key, urls, entry_stamps, keys }.bind(&inst, &tera, &out, &data);
 
     // Users in scope render in parallel; inside a user, pages render in parallel too.
     let scope_users: Vec<&MergedUser> =
@@ -439,22 +459,11 @@ fn build_scope(
     let per_user: Vec<(String, Vec<String>)> = per_user.into_iter().collect::<Result<_, _>>()?;
     // The rendered users' pages are done: what only their own pages read goes before the
     // shared pages and the clean-up, the part of a full build that holds the most at once.
-    let Ctx { site, theme_fp, out_key, urls, entry_stamps, keys, .. } = ctx;
+    let owned = ctx.release();
     for u in inst.users.iter_mut().filter(|u| scope.renders(&u.handle)) {
         load::for_shared_pages(u);
     }
-    let ctx = Ctx {
-        inst: &inst,
-        tera: &tera,
-        out: &out,
-        site,
-        data_dir: &data,
-        theme_fp,
-        out_key,
-        urls,
-        entry_stamps,
-        keys,
-    };
+    let ctx = owned.bind(&inst, &tera, &out, &data);
     let mut shared = asset_files;
     shared.extend(publish_shared_data(&ctx)?);
     shared.extend(pages::shared::render_shared(&ctx)?);
