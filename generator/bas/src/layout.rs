@@ -175,6 +175,9 @@ pub const ORIGINALS_DIR: &str = "originals";
 /// `_uploads/`: uploads not kept as originals.
 pub const UPLOADS_DIR: &str = "_uploads";
 
+/// The extension of a sidecar edit (`edits/{id}.md`).
+const SIDECAR_EXT: &str = ".md";
+
 /// `{id}.json`: an activity's detail, the same name in every activities folder.
 pub fn detail_name(id: &str) -> String {
     format!("{id}.json")
@@ -193,6 +196,19 @@ pub fn timeseries_name(id: &str) -> String {
 pub fn detail_id(file_name: &str) -> Option<&str> {
     let id = file_name.strip_suffix(".json")?;
     (!id.is_empty() && !id.ends_with(".timeseries")).then_some(id)
+}
+/// The activity ID a file of an activities folder is the track of: `{id}.geojson`.
+pub fn track_id(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(".geojson").filter(|id| !id.is_empty())
+}
+/// The activity ID a file of an activities folder is the timeseries of:
+/// `{id}.timeseries.json`.
+pub fn timeseries_id(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(".timeseries.json").filter(|id| !id.is_empty())
+}
+/// The activity ID a file of `edits/` is the sidecar of: `{id}.md` ([`UserDir::sidecar`]).
+pub fn sidecar_id(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(SIDECAR_EXT).filter(|id| !id.is_empty())
 }
 
 /// `activities/{id}.geojson`: the `track_url` of a summary or detail, relative to its feed.
@@ -272,7 +288,7 @@ impl UserDir {
     }
     /// `edits/{id}.md`.
     pub fn sidecar(&self, id: &str) -> PathBuf {
-        self.edits_dir().join(format!("{id}.md"))
+        self.edits_dir().join(format!("{id}{SIDECAR_EXT}"))
     }
     /// `edits/athlete.yaml`.
     pub fn athlete_edits(&self) -> PathBuf {

@@ -276,13 +276,13 @@ impl StoreFiles {
                 if name.starts_with('.') {
                     continue;
                 }
-                if let Some(id) = name.strip_suffix(".timeseries.json") {
+                if let Some(id) = layout::timeseries_id(name) {
                     if is_file(&e) {
                         timeseries.insert(id.to_owned());
                     }
-                } else if let Some(id) = name.strip_suffix(".json") {
+                } else if let Some(id) = layout::detail_id(name) {
                     ids.insert(id.to_owned());
-                } else if let Some(id) = name.strip_suffix(".geojson")
+                } else if let Some(id) = layout::track_id(name)
                     && is_file(&e)
                 {
                     tracks.insert(id.to_owned());
@@ -291,7 +291,7 @@ impl StoreFiles {
         }
         // Any entry so named counts (a sidecar that is not a readable file is reported
         // when read, as before the listing).
-        let sidecars = list_names(&user.edits_dir(), |name| name.strip_suffix(".md"));
+        let sidecars = list_names(&user.edits_dir(), layout::sidecar_id);
         let images = list_names(&user.edits_dir().join("images"), |name| Some(name));
         StoreFiles { ids: ids.into_iter().collect(), tracks, timeseries, sidecars, images }
     }
