@@ -3,6 +3,7 @@
 //! ```text
 //! {root}/bincio.toml  instance.db  index.json  _queue/  _queue/status/  _feedback/
 //! {root}/.site/activity_urls.json  .site/pages-{out}/{handle}.json  .site/pages-{out}/_shared.json
+//! {root}/.site/clock
 //! {root}/.federation/status.json  .federation/http/{key}.json  .federation/remotes/{key}.json
 //! {root}/{handle}/index.json athlete.json _errors.json .bincio_cache.json
 //! {root}/{handle}/activities/{id}.json|.geojson|.timeseries.json
@@ -123,6 +124,13 @@ impl InstanceRoot {
     /// can stop before loading anything.
     pub fn site_inputs(&self, out_key: &str) -> PathBuf {
         self.site_dir().join(format!("inputs-{out_key}.json"))
+    }
+
+    /// `{root}/.site/clock`: a file the generator writes a byte to before it stamps the
+    /// store, to read the file system's own clock (its modification time): a change at or
+    /// after that time may not show in a stamp taken then (see `docs/site.md`, "Snapshots").
+    pub fn site_clock(&self) -> PathBuf {
+        self.site_dir().join("clock")
     }
 
     /// `{root}/{handle}/`.

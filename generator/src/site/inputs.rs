@@ -198,11 +198,28 @@ pub(crate) fn program_stamp() -> String {
 /// Digest of a file or of a folder tree: per entry its name, type, size, modification time
 /// and inode (a missing path has its own digest). Sub-folders are walked in parallel.
 pub(crate) fn walk(path: &Path) -> [u8; 32] {
+    walk_newest(path).0
+}
+
+/// [`walk`], with the newest modification time (ns since the epoch) of the file or of any
+/// entry of the tree, folders included (`None` for a missing path or an empty tree that
+/// could not be read): what a stamp needs to tell whether it was taken too soon after a
+/// change to be trusted (see [`Listing::racy`]).
+pub(crate) fn walk_newest(path: &Path) -> ([u8; 32], Option<i128>) {
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => dir_digest(path),
-        Ok(m) => Sha256::digest(file_digest(&m)).into(),
-        Err(_) => Sha256::digest(b"missing").into(),
+        Ok(m) if m.is_dir() => {
+            let (d, newest) = dir_digest(path);
+            (d, newest.max(Some(mtime_ns(&m))))
+        }
+        Ok(m) => (Sha256::digest(file_digest(&m)).into(), Some(mtime_ns(&m))),
+        Err(_) => (Sha256::digest(b"missing").into(), None),
     }
+}
+
+/// A file's modification time in nanoseconds since the epoch.
+fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
 }
 
 fn file_digest(meta: &std::fs::Metadata) -> [u8; 33] {
@@ -219,16 +236,18 @@ fn file_digest(meta: &std::fs::Metadata) -> [u8; 33] {
 
 /// What the listing of a folder found under one name.
 enum Seen {
-    Dir,
-    /// [`file_digest`] of its metadata.
-    File([u8; 33]),
+    /// A folder, and its own modification time.
+    Dir(i128),
+    /// [`file_digest`] of its metadata, and its modification time.
+    File([u8; 33], i128),
     /// Gone between the listing and the `stat`.
     Vanished,
 }
 
 /// A folder's entries, sorted by name; a file's metadata is read relative to the open
-/// folder (`DirEntry::metadata`), which saves resolving its whole path again.
-fn dir_digest(path: &Path) -> [u8; 32] {
+/// folder (`DirEntry::metadata`), which saves resolving its whole path again. Also the
+/// newest modification time of its entries (sub-folders' trees included).
+fn dir_digest(path: &Path) -> ([u8; 32], Option<i128>) {
     let mut h = Sha256::new();
     h.update(b"dir");
     // Each file's digest is taken as it is listed: a folder of 1,800 files (600 activities)
@@ -238,8 +257,8 @@ fn dir_digest(path: &Path) -> [u8; 32] {
             .flatten()
             .map(|e| {
                 let seen = match e.metadata() {
-                    Ok(m) if m.is_dir() => Seen::Dir,
-                    Ok(m) => Seen::File(file_digest(&m)),
+                    Ok(m) if m.is_dir() => Seen::Dir(mtime_ns(&m)),
+                    Ok(m) => Seen::File(file_digest(&m), mtime_ns(&m)),
                     Err(_) => Seen::Vanished,
                 };
                 (e.file_name(), seen)
@@ -247,25 +266,158 @@ fn dir_digest(path: &Path) -> [u8; 32] {
             .collect(),
         Err(e) => {
             h.update(e.to_string().as_bytes());
-            return h.finalize().into();
+            return (h.finalize().into(), None);
         }
     };
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     // Only sub-folders get a digest of their own (in parallel); a file's metadata goes
     // straight into its folder's.
-    let subdirs: Vec<Option<[u8; 32]>> = entries
+    let subdirs: Vec<Option<([u8; 32], Option<i128>)>> = entries
         .par_iter()
-        .map(|(name, seen)| matches!(seen, Seen::Dir).then(|| dir_digest(&path.join(name))))
+        .map(|(name, seen)| match seen {
+            Seen::Dir(t) => {
+                let (d, newest) = dir_digest(&path.join(name));
+                Some((d, newest.max(Some(*t))))
+            }
+            _ => None,
+        })
         .collect();
+    let mut newest = None;
     for ((name, seen), sub) in entries.iter().zip(&subdirs) {
         h.update(name.as_encoded_bytes());
         h.update([0]);
         match (seen, sub) {
-            (_, Some(d)) => h.update(d),
-            (Seen::File(f), None) => h.update(f),
+            (_, Some((d, n))) => {
+                h.update(d);
+                newest = newest.max(*n);
+            }
+            (Seen::File(f, t), None) => {
+                h.update(f);
+                newest = newest.max(Some(*t));
+            }
             // Gone between the listing and the stat: it still changes the digest.
             (_, None) => h.update(b"vanished"),
         }
     }
-    h.finalize().into()
+    (h.finalize().into(), newest)
+}
+
+/// Without a reading of the file system's clock ([`FsClock`]), how close to the moment a
+/// stamp is taken a change may be for the stamp to be trusted later: file systems record
+/// modification times with a coarse clock (a jiffy; whole seconds, or two, on some).
+pub(crate) const RACY_WINDOW_NS: i128 = 2_000_000_000;
+
+/// The file system's clock as a stamp's reference, the way git judges a "racily clean"
+/// file against the modification time of the index it writes: a byte written to
+/// `{root}/.site/clock` (`InstanceRoot::site_clock`) right before the stamps are taken,
+/// and that file's modification time read back. Every change made after that write gets a
+/// modification time at least that one, whatever the clock's tick; so an input whose newest
+/// time is strictly older ended its tick before the stamps were taken, and any later change
+/// to it shows as a newer time. `None` when the file could not be written (a read-only data
+/// directory): [`racy`] then falls back to [`RACY_WINDOW_NS`] against the system clock.
+pub(crate) struct FsClock(Option<i128>);
+
+impl FsClock {
+    /// Read the clock of the file system holding `root`.
+    pub fn read(root: &InstanceRoot) -> FsClock {
+        let path = root.site_clock();
+        let written = std::fs::create_dir_all(root.site_dir())
+            .and_then(|()| std::fs::write(&path, b"t"))
+            .and_then(|()| std::fs::metadata(&path));
+        match written {
+            Ok(m) => FsClock(Some(mtime_ns(&m))),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), "the file system's clock is not read: {e}");
+                FsClock(None)
+            }
+        }
+    }
+
+    /// Whether a stamp whose inputs last changed at `newest` (ns since the epoch), taken
+    /// after this reading, cannot be trusted (see [`Listing`]): `newest` is not older than
+    /// the reading (a time in the future, a clock set back, counts as racy too).
+    pub fn racy(&self, newest: Option<i128>) -> bool {
+        let Some(newest) = newest else { return false };
+        match self.0 {
+            Some(clock) => newest >= clock,
+            None => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as i128)
+                    .unwrap_or(0);
+                now - newest < RACY_WINDOW_NS
+            }
+        }
+    }
+}
+
+/// The stamp of a folder whose files are only ever replaced by rename (a store's
+/// `activities/`, written through `bincio_bas::fsx`), taken without a `stat` per file: the
+/// folder's own size, modification time (ns) and inode, and the name, type and inode of each
+/// entry its listing gives (`getdents` returns them; nothing is `stat`ed but folders).
+///
+/// Why that is enough: a rename into the folder, a file added or removed, each changes the
+/// folder's modification time and its listing, and a file replaced by rename has a new inode
+/// under its name. A file rewritten in place changes neither: that is the one change this
+/// stamp does not see, which is why it is used only where the store's rule is "replace by
+/// rename" (`docs/site.md`, "Snapshots"), never for hand-editable files.
+///
+/// The modification time is only as fine as the file system's clock, and an inode freed by
+/// one rename may be handed to the next file: two renames inside one tick could in theory
+/// leave the folder as it was stamped. As git does for "racily clean" files, a stamp whose
+/// folder changed at or after the file system's clock read before it ([`FsClock`]) is
+/// racy, and a caller must not record anything from it (a later one, taken once the folder
+/// is quiet, will).
+pub(crate) struct Listing {
+    /// The digest of the folder's metadata and listing (sub-folders recursively).
+    pub digest: [u8; 32],
+    /// The newest modification time of the folder and of its sub-folders (ns since the
+    /// epoch), `None` when the folder is missing.
+    pub newest: Option<i128>,
+}
+
+impl Listing {
+    /// Take the stamp of `path` (a missing path or a file has a digest of its own).
+    pub fn of(path: &Path) -> Listing {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return Listing { digest: Sha256::digest(b"missing").into(), newest: None };
+        };
+        let mut h = Sha256::new();
+        h.update(file_digest(&meta));
+        let mut newest = Some(mtime_ns(&meta));
+        if !meta.is_dir() {
+            h.update(b"file");
+            return Listing { digest: h.finalize().into(), newest };
+        }
+        h.update(meta.ino().to_le_bytes());
+        let mut entries: Vec<(std::ffi::OsString, u64, bool)> = match std::fs::read_dir(path) {
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| {
+                    use std::os::unix::fs::DirEntryExt;
+                    // The type comes from the listing (`d_type`); a file system that does
+                    // not give it makes this a `stat`, which is only slower.
+                    let dir = e.file_type().is_ok_and(|t| t.is_dir());
+                    (e.file_name(), e.ino(), dir)
+                })
+                .collect(),
+            Err(e) => {
+                h.update(e.to_string().as_bytes());
+                return Listing { digest: h.finalize().into(), newest };
+            }
+        };
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, ino, dir) in &entries {
+            h.update(name.as_encoded_bytes());
+            h.update([0, u8::from(*dir)]);
+            h.update(ino.to_le_bytes());
+            if *dir {
+                let sub = Listing::of(&path.join(name));
+                h.update(sub.digest);
+                newest = newest.max(sub.newest);
+            }
+        }
+        Listing { digest: h.finalize().into(), newest }
+    }
 }

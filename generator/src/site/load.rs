@@ -275,11 +275,29 @@ fn trim_summary(s: &mut Summary) {
 }
 
 /// The stamp a snapshot of `user` must carry to be used: the snapshot format, the program
-/// (a rebuilt merge may merge differently), the handle, and the metadata of everything the
-/// merge reads (`index.json`, `athlete.json`, every file of `activities/` and of `edits/`,
-/// sidecars, photos, `athlete.yaml` and `profile.json` included). Taken before the merge
-/// reads the files, so a change made while it runs leaves the snapshot stale.
-fn snapshot_stamp(user: &UserDir, handle: &str) -> String {
+/// (a rebuilt merge may merge differently), the handle, and what the merge reads:
+///
+/// - `activities/` by its [`Listing`](super::inputs::Listing): the folder's size,
+///   modification time and inode and each entry's name and inode, without a `stat` per
+///   file. The folder is the extractor's output and every writer of the store replaces its
+///   files by rename (`bincio_bas::fsx`), which changes the folder's time and the file's
+///   inode; at 60,000 activities the `stat` of every detail, track and timeseries of every
+///   member was most of a cold `render --handle`.
+/// - `index.json`, `athlete.json` and every file of `edits/` (sidecars, photos,
+///   `athlete.yaml`, `profile.json`) by name, size, modification time and inode: sidecars
+///   are meant to be edited by hand, in place.
+///
+/// Taken before the merge reads the files, so a change made while it runs leaves the
+/// snapshot stale.
+struct SnapshotStamp {
+    key: String,
+    /// Taken no later than the tick of the newest change to those inputs: a snapshot must
+    /// not be written with it (see [`FsClock`](super::inputs::FsClock)).
+    racy: bool,
+}
+
+fn snapshot_stamp(user: &UserDir, handle: &str, clock: &super::inputs::FsClock) -> SnapshotStamp {
+    use super::inputs::{Listing, walk_newest};
     let mut h = Sha256::new();
     for part in
         [SNAPSHOT_FORMAT, env!("CARGO_PKG_VERSION"), &super::inputs::program_stamp(), handle]
@@ -287,10 +305,19 @@ fn snapshot_stamp(user: &UserDir, handle: &str) -> String {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    for p in [user.index(), user.athlete(), user.activities_dir(), user.edits_dir()] {
-        h.update(super::inputs::walk(&p));
+    let mut newest = None;
+    for p in [user.index(), user.athlete()] {
+        let (digest, t) = walk_newest(&p);
+        h.update(digest);
+        newest = newest.max(t);
     }
-    hex::encode(&h.finalize()[..16])
+    let acts = Listing::of(&user.activities_dir());
+    h.update(acts.digest);
+    newest = newest.max(acts.newest);
+    let (digest, t) = walk_newest(&user.edits_dir());
+    h.update(digest);
+    newest = newest.max(t);
+    SnapshotStamp { key: hex::encode(&h.finalize()[..16]), racy: clock.racy(newest) }
 }
 
 /// The user as their snapshot holds them (trimmed, [`for_shared_pages`]) with their card
@@ -485,6 +512,8 @@ pub fn load_instance_cached(
     // Read before merging: a broken file stops the build before anything is written.
     let config = InstanceConfig::load(&inst.config_file())?;
     let mut cached: HashMap<String, CachedUser> = std::mem::take(&mut cache.users);
+    // Before any user's stamp is taken (see `snapshot_stamp`).
+    let clock = super::inputs::FsClock::read(&inst);
     let jobs: Vec<(&bincio_bas::Handle, Option<CachedUser>)> =
         handles.iter().map(|h| (h, cached.remove(h.as_str()))).collect();
     type Loaded = (MergedUser, UserStamp, HashMap<String, u64>, Arc<UserAggregate>, bool);
@@ -505,17 +534,21 @@ pub fn load_instance_cached(
                 apply_profile(&user, profile.as_ref())?;
             }
             // After the profile's name went into `index.json`, before the merge reads.
-            let inputs = snapshot_stamp(&user, h.as_str());
+            let inputs = snapshot_stamp(&user, h.as_str(), &clock);
             // A user this build does not render is read from their snapshot when it is
             // current; the user it renders is always merged (to disk).
-            let snapshot = if write { None } else { read_snapshot(&user, h.as_str(), &inputs) };
+            let snapshot = if write { None } else { read_snapshot(&user, h.as_str(), &inputs.key) };
             let (mut merged, cards) = match snapshot {
                 Some(s) => s,
                 None => {
                     let mut merged = merge::merge_user(user.path(), write)
                         .map_err(|source| LoadError::Merge { handle: h.to_string(), source })?;
                     let cards = card_stamps(&merged);
-                    write_snapshot(&user, &inputs, &merged, &cards);
+                    // From a racy stamp, no snapshot: the next merge of the user, once
+                    // their files are quiet, writes it.
+                    if !inputs.racy {
+                        write_snapshot(&user, &inputs.key, &merged, &cards);
+                    }
                     if !write {
                         for_shared_pages(&mut merged);
                     }
@@ -684,7 +717,7 @@ mod snapshot_tests {
     use super::*;
     use bincio_bas::{Detail, Sport};
 
-    fn write_detail(user: &Path, id: &str, at: &str, title: &str, distance_m: f64) {
+    pub(super) fn write_detail(user: &Path, id: &str, at: &str, title: &str, distance_m: f64) {
         let d = Detail {
             bas_version: "1.0".into(),
             id: id.into(),
@@ -700,10 +733,35 @@ mod snapshot_tests {
         let acts = user.join("activities");
         std::fs::create_dir_all(&acts).unwrap_or_else(|e| panic!("{e}"));
         let bytes = serde_json::to_vec(&d).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(acts.join(format!("{id}.json")), bytes).unwrap_or_else(|e| panic!("{e}"));
+        // Replaced by rename, as every writer of the store does (`bincio_bas::fsx`).
+        fsx::write_atomic(&acts.join(format!("{id}.json")), &bytes)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
-    fn titles(inst: &Instance, handle: &str) -> Vec<String> {
+    /// Set the modification time of `path` (a file or a folder).
+    pub(super) fn set_mtime(path: &Path, t: std::time::SystemTime) {
+        std::fs::File::open(path)
+            .and_then(|f| f.set_modified(t))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+
+    pub(super) fn mtime(path: &Path) -> std::time::SystemTime {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Make every file and folder under `dir` look last changed a minute ago, so that a
+    /// load right after the test wrote them is not within the file system clock's tick of
+    /// those changes (which would rightly keep it from writing a snapshot).
+    pub(super) fn settle(dir: &Path) {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for e in walkdir::WalkDir::new(dir).into_iter().filter_map(Result::ok) {
+            set_mtime(e.path(), t);
+        }
+    }
+
+    pub(super) fn titles(inst: &Instance, handle: &str) -> Vec<String> {
         let u = inst.user(handle).unwrap_or_else(|| panic!("{handle} not loaded"));
         u.activities.iter().map(|a| a.summary.title.clone().unwrap_or_default()).collect()
     }
@@ -737,6 +795,7 @@ mod snapshot_tests {
             5_000.0,
         );
         let snapshot = root.join("anna").join(SNAPSHOT_FILE);
+        settle(root);
 
         // A full load merges everyone and leaves a snapshot per user.
         let full = load_instance(root, None).unwrap_or_else(|e| panic!("{e}"));
@@ -768,8 +827,9 @@ mod snapshot_tests {
         let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(titles(&cold, "anna"), ["Coast", "From the snapshot"]);
 
-        // Anna's detail rewritten in place (same file, new content): the snapshot is stale
-        // and the merge runs again, which also writes a current snapshot.
+        // Anna's detail replaced by rename (a new inode under the same name, the folder's
+        // time changed): the snapshot is stale and the merge runs again, which writes a
+        // current snapshot once her files are quiet.
         let path = root.join("anna/activities/2024-05-01-080000.json");
         let ino = std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
         write_detail(
@@ -781,7 +841,8 @@ mod snapshot_tests {
         );
         let ino_after =
             std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
-        assert_eq!(ino, ino_after, "the detail must be rewritten in place for this check");
+        assert_ne!(ino, ino_after, "the detail must be replaced by rename for this check");
+        settle(&root.join("anna"));
         let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(titles(&cold, "anna"), ["Coast", "Valley"]);
         let text = std::fs::read_to_string(&snapshot).unwrap_or_default();
@@ -804,5 +865,148 @@ mod snapshot_tests {
         assert_eq!(titles(&cold, "dave"), ["Run"]);
         let d = cold.user("dave").unwrap_or_else(|| panic!("dave"));
         assert!(d.activities[0].summary.mmp.is_some());
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    //! The snapshot's stamp (`snapshot_stamp`): what must make a snapshot stale although
+    //! `activities/` is stamped from its listing, without a `stat` per file.
+    use super::snapshot_tests::{mtime, set_mtime, settle, titles, write_detail};
+    use super::*;
+
+    const ANNA_1: &str = "2024-05-01-080000";
+
+    /// Two members; anna's snapshot written by a full load of quiet files, then marked (a
+    /// title changed in it, its stamp kept) so a build that reads it shows the mark.
+    fn marked_instance(root: &Path) {
+        settle(root);
+        load_instance(root, None).unwrap_or_else(|e| panic!("{e}"));
+        let snapshot = root.join("anna").join(SNAPSHOT_FILE);
+        let text = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        assert!(text.contains("\"Hills\""), "{text}");
+        std::fs::write(&snapshot, text.replace("\"Hills\"", "\"Marked\""))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        let read = titles(&cold, "anna");
+        assert!(read.contains(&"Marked".to_owned()), "the snapshot must be read: {read:?}");
+    }
+
+    fn instance() -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = tmp.path();
+        write_detail(&root.join("anna"), ANNA_1, "2024-05-01T08:00:00Z", "Hills", 1_000.0);
+        write_detail(
+            &root.join("anna"),
+            "2024-05-02-080000",
+            "2024-05-02T08:00:00Z",
+            "Coast",
+            2_000.0,
+        );
+        write_detail(
+            &root.join("dave"),
+            "2024-05-03-080000",
+            "2024-05-03T08:00:00Z",
+            "Run",
+            5_000.0,
+        );
+        tmp
+    }
+
+    /// A change to anna's `activities/` that leaves the folder's modification time as it
+    /// was (two changes inside one tick of the file system's clock) still makes her
+    /// snapshot stale: a detail replaced by rename with the same bytes (only its inode
+    /// differs), a file added, a file removed.
+    #[test]
+    fn a_changed_listing_makes_the_snapshot_stale_whatever_the_folder_time() {
+        let tmp = instance();
+        let root = tmp.path();
+        let acts = root.join("anna/activities");
+
+        marked_instance(root);
+        let before = mtime(&acts);
+        write_detail(&root.join("anna"), ANNA_1, "2024-05-01T08:00:00Z", "Hills", 1_000.0);
+        set_mtime(&acts, before);
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Coast", "Hills"], "replaced by rename");
+
+        marked_instance(root);
+        let before = mtime(&acts);
+        write_detail(
+            &root.join("anna"),
+            "2024-05-04-080000",
+            "2024-05-04T08:00:00Z",
+            "Added",
+            3_000.0,
+        );
+        set_mtime(&acts, before);
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Added", "Coast", "Hills"], "file added");
+
+        marked_instance(root);
+        let before = mtime(&acts);
+        std::fs::remove_file(acts.join("2024-05-04-080000.json")).unwrap_or_else(|e| panic!("{e}"));
+        set_mtime(&acts, before);
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Coast", "Hills"], "file removed");
+    }
+
+    /// Sidecars are meant to be edited by hand, in place: such an edit (same size, same
+    /// inode, the folder's time unchanged) makes the snapshot stale.
+    #[test]
+    fn a_sidecar_edited_in_place_makes_the_snapshot_stale() {
+        let tmp = instance();
+        let root = tmp.path();
+        let edits = root.join("anna/edits");
+        std::fs::create_dir_all(&edits).unwrap_or_else(|e| panic!("{e}"));
+        let sidecar = edits.join("2024-05-02-080000.md");
+        std::fs::write(&sidecar, "---\ntitle: \"Edit A\"\n---\n").unwrap_or_else(|e| panic!("{e}"));
+        marked_instance(root);
+        let (ino, folder) = (
+            std::fs::metadata(&sidecar).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok(),
+            mtime(&edits),
+        );
+        std::fs::write(&sidecar, "---\ntitle: \"Edit B\"\n---\n").unwrap_or_else(|e| panic!("{e}"));
+        let ino_after =
+            std::fs::metadata(&sidecar).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok();
+        assert_eq!(ino, ino_after, "the sidecar must be edited in place for this check");
+        assert_eq!(folder, mtime(&edits));
+        let cold = load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(titles(&cold, "anna"), ["Edit B", "Hills"]);
+    }
+
+    /// A stamp taken no later than the tick of its inputs' newest change (here a folder
+    /// time ahead of the file system's clock) writes no snapshot, whether the build renders
+    /// the user or not; once the files are quiet, the next merge writes it.
+    #[test]
+    fn no_snapshot_is_written_from_a_racy_stamp() {
+        let tmp = instance();
+        let root = tmp.path();
+        let snapshot = root.join("anna").join(SNAPSHOT_FILE);
+        let acts = root.join("anna/activities");
+        settle(root);
+        let ahead = std::time::SystemTime::now() + std::time::Duration::from_secs(3_600);
+
+        set_mtime(&acts, ahead);
+        load_instance(root, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!snapshot.exists(), "written from a racy stamp by a full load");
+        assert!(root.join("dave").join(SNAPSHOT_FILE).is_file(), "dave's files are quiet");
+        load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!snapshot.exists(), "written from a racy stamp by another member's build");
+        load_instance(root, Some("anna")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!snapshot.exists(), "written from a racy stamp by the member's own build");
+
+        // A newest change in `edits/` counts the same.
+        settle(root);
+        let edits = root.join("anna/edits");
+        std::fs::create_dir_all(&edits).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(edits.join("athlete.yaml"), "").unwrap_or_else(|e| panic!("{e}"));
+        set_mtime(&edits.join("athlete.yaml"), ahead);
+        load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!snapshot.exists(), "written from a racy stamp of edits/");
+
+        settle(root);
+        load_instance(root, Some("dave")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(snapshot.is_file(), "the files are quiet: the snapshot is written");
     }
 }
