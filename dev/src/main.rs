@@ -30,6 +30,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before anything allocates much (see the function).
+    bincio_gen::without_transparent_huge_pages();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

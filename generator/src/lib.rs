@@ -40,3 +40,18 @@ pub mod track;
 /// saved that the runs could tell apart. Figures in `docs/development.md`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Turn transparent huge pages off for this process and the processes it starts; called
+/// first thing by `bincio-gen` and `bincio-dev`.
+///
+/// mimalloc asks the kernel for huge pages on its arenas (`madvise(MADV_HUGEPAGE)`, its
+/// `allow_thp` option, on by default and applied before `main` runs). On a host whose memory
+/// is mostly page cache, which any machine serving a large site is, the first touch of each
+/// 2 MB page then makes the kernel compact memory synchronously (`__alloc_pages_direct_compact`,
+/// migrating pages); a cold `render --handle` at 60,000 activities spent about a third of its
+/// samples there, and each huge page also kept up to 2 MB resident that the allocator had
+/// returned (figures in `docs/development.md`, "Benchmarks"). A kernel without the flag keeps
+/// its default: the programs only run slower there, so the error is ignored.
+pub fn without_transparent_huge_pages() {
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
+}

@@ -8,6 +8,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything allocates much (see the function).
+    bincio_gen::without_transparent_huge_pages();
     let cli = Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
     cmd::QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
