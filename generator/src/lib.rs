@@ -55,3 +55,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub fn without_transparent_huge_pages() {
     let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
+
+#[cfg(test)]
+mod tests {
+    /// The switch really sets the process's flag (a kernel without it fails here rather
+    /// than leaving every run slower unnoticed).
+    #[test]
+    fn transparent_huge_pages_are_turned_off() {
+        super::without_transparent_huge_pages();
+        assert_eq!(rustix::thread::transparent_huge_pages_are_disabled().ok(), Some(true));
+    }
+}
