@@ -23,6 +23,11 @@
 //! build rewrites itself) are the same at its end as at its start: a change made while it
 //! ran is then seen by the next build. Builds of one user (`--handle`, the watcher's jobs)
 //! never take this path; they change files, so they invalidate the stamp by themselves.
+//!
+//! The same file-metadata digests stamp the members' load snapshots (`site::load`), with two
+//! more pieces here: [`Listing`], the stamp of a folder whose files are only ever replaced by
+//! rename, taken from its listing without a `stat` per file, and [`FsClock`], the file
+//! system's own clock, against which a stamp taken too soon after a change is judged racy.
 
 use super::{BuildReport, SiteOptions};
 use bincio_bas::fsx;

@@ -216,8 +216,9 @@ const SNAPSHOT_FORMAT: &str = "bincio-load-1";
 /// parsing 60,000 details was most of a cold `--handle` build).
 ///
 /// It is used only while its `stamp` is the stamp of the user's inputs now
-/// ([`snapshot_stamp`]: the program, and the name, size, modification time and inode of
-/// every file the merge reads), and only for a user the build does not render, which is
+/// ([`snapshot_stamp`]: the program, the listing of `activities/` and the metadata of every
+/// other file the merge reads; never written from a racy stamp, see
+/// [`FsClock`](super::inputs::FsClock)), and only for a user the build does not render, which is
 /// why it holds what the shared pages and the feed stamps read and nothing else
 /// ([`for_shared_pages`]). It is written only when reading it back gives exactly the
 /// values it was written from (a float that does not survive the JSON round trip would
@@ -296,6 +297,7 @@ struct SnapshotStamp {
     racy: bool,
 }
 
+/// Take the stamp of `user`'s inputs now; `clock` was read before (see [`SnapshotStamp`]).
 fn snapshot_stamp(user: &UserDir, handle: &str, clock: &super::inputs::FsClock) -> SnapshotStamp {
     use super::inputs::{Listing, walk_newest};
     let mut h = Sha256::new();
