@@ -1127,8 +1127,8 @@ impl Default for Filled {
 
 /// One sample of a chart series: its value or `NaN`, and what [`Filled`] keeps of it.
 #[inline(always)]
-fn put(v: &mut Vec<f64>, f: &mut Filled, x: Option<f64>) {
-    v.push(match x {
+fn put(f: &mut Filled, x: Option<f64>) -> f64 {
+    match x {
         Some(y) => {
             f.some += 1;
             // `NaN` is no value; an infinite one is left out of the summary as ever.
@@ -1141,7 +1141,7 @@ fn put(v: &mut Vec<f64>, f: &mut Filled, x: Option<f64>) {
             y
         }
         None => f64::NAN,
-    });
+    }
 }
 
 /// The five chart series, `NaN` where a sample has no value, refilled in `out` (keeping its
@@ -1149,7 +1149,9 @@ fn put(v: &mut Vec<f64>, f: &mut Filled, x: Option<f64>) {
 /// (cadence by its function) when given. One pass over the samples fills them all: each
 /// series is filled and summed on its own and in sample order, so its values and sums are
 /// those of a pass of its own to the bit, but the five chains of additions and comparisons
-/// overlap instead of running one after the other.
+/// overlap instead of running one after the other. The series are sized first and written
+/// by index: a push per value checked the capacity, and stored the length back, for each
+/// of the five series at every sample.
 fn fill_series(
     out: [&mut Vec<f64>; 5],
     (elevation, elevation_f): (&[Option<f64>], impl Fn(f64) -> f64),
@@ -1166,7 +1168,7 @@ fn fill_series(
         (&mut *c_out, cadence.map_or(0, <[_]>::len)),
     ] {
         v.clear();
-        v.reserve(n);
+        v.resize(n, 0.0);
     }
     let mut f = [Filled::default(); 5];
     let [fe, fs, fh, fp, fc] = &mut f;
@@ -1182,33 +1184,40 @@ fn fill_series(
     let (e, s) = (&elevation[..common], &speed[..common]);
     let (h, p, c) =
         (hr.map(|v| &v[..common]), power.map(|v| &v[..common]), cadence.map(|v| &v[..common]));
-    for i in 0..common {
-        put(e_out, fe, e[i].map(&elevation_f));
-        put(s_out, fs, s[i].and_then(&speed_f));
-        if let Some(h) = h {
-            put(h_out, fh, int(&h[i]));
+    {
+        let (eo, so) = (&mut e_out[..common], &mut s_out[..common]);
+        // An integer series left out has no samples, and is not written.
+        let upto = |v: &mut Vec<f64>| v.len().min(common);
+        let (nh, np, nc) = (upto(h_out), upto(p_out), upto(c_out));
+        let (ho, po, co) = (&mut h_out[..nh], &mut p_out[..np], &mut c_out[..nc]);
+        for i in 0..common {
+            eo[i] = put(fe, e[i].map(&elevation_f));
+            so[i] = put(fs, s[i].and_then(&speed_f));
+            if let Some(h) = h {
+                ho[i] = put(fh, int(&h[i]));
+            }
+            if let Some(p) = p {
+                po[i] = put(fp, int(&p[i]));
+            }
+            if let Some(c) = c {
+                co[i] = put(fc, c[i].and_then(&cadence_f));
+            }
         }
-        if let Some(p) = p {
-            put(p_out, fp, int(&p[i]));
-        }
-        if let Some(c) = c {
-            put(c_out, fc, c[i].and_then(&cadence_f));
-        }
     }
-    for x in &elevation[common..] {
-        put(e_out, fe, x.map(&elevation_f));
+    for (o, x) in e_out[common..].iter_mut().zip(&elevation[common..]) {
+        *o = put(fe, x.map(&elevation_f));
     }
-    for x in &speed[common..] {
-        put(s_out, fs, x.and_then(&speed_f));
+    for (o, x) in s_out[common..].iter_mut().zip(&speed[common..]) {
+        *o = put(fs, x.and_then(&speed_f));
     }
-    for x in hr.map_or(&[][..], |v| &v[common..]) {
-        put(h_out, fh, int(x));
+    for (o, x) in h_out.iter_mut().zip(hr.unwrap_or_default()).skip(common) {
+        *o = put(fh, int(x));
     }
-    for x in power.map_or(&[][..], |v| &v[common..]) {
-        put(p_out, fp, int(x));
+    for (o, x) in p_out.iter_mut().zip(power.unwrap_or_default()).skip(common) {
+        *o = put(fp, int(x));
     }
-    for x in cadence.map_or(&[][..], |v| &v[common..]) {
-        put(c_out, fc, x.and_then(&cadence_f));
+    for (o, x) in c_out.iter_mut().zip(cadence.unwrap_or_default()).skip(common) {
+        *o = put(fc, x.and_then(&cadence_f));
     }
     f
 }
@@ -1266,18 +1275,38 @@ fn charts(
     fn drawn(v: &[Option<i64>]) -> Option<&[Option<i64>]> {
         v.iter().filter(|x| x.is_some()).nth(1).is_some().then_some(v)
     }
-    let counts = fill_series(
-        [&mut *elev, &mut *speed_vals, &mut *hr, &mut *power, &mut *cadence],
-        (&ts.elevation_m, |m| if imp { m / 0.3048 } else { m }),
-        (&ts.speed_kmh, |k| match q {
-            Q::Speed => Some(if imp { k / 1.609344 } else { k }),
-            // Standing still is an infinite pace: below a slow walk the point is left out so
-            // a stop does not flatten the rest of the chart.
-            _ => (k >= 2.0).then(|| len / (k / 3.6)),
-        }),
-        [drawn(&ts.hr_bpm), drawn(&ts.power_w), drawn(&ts.cadence_rpm)],
-        |c| (c > 0).then_some(c as f64 * cad_mul),
-    );
+    // Standing still is an infinite pace: below a slow walk the point is left out so a
+    // stop does not flatten the rest of the chart.
+    let pace = |k: f64| (k >= 2.0).then(|| len / (k / 3.6));
+    let series = [&mut *elev, &mut *speed_vals, &mut *hr, &mut *power, &mut *cadence];
+    let ints = [drawn(&ts.hr_bpm), drawn(&ts.power_w), drawn(&ts.cadence_rpm)];
+    let cadence_f = |c: i64| (c > 0).then_some(c as f64 * cad_mul);
+    // Metric and imperial units are filled by separate loops: with one closure choosing
+    // the unit inside, the compiler divided every sample by the imperial factors and then
+    // picked the metric value, two divisions a sample for nothing.
+    let counts = if imp {
+        fill_series(
+            series,
+            (&ts.elevation_m, |m| m / 0.3048),
+            (&ts.speed_kmh, |k| match q {
+                Q::Speed => Some(k / 1.609344),
+                _ => pace(k),
+            }),
+            ints,
+            cadence_f,
+        )
+    } else {
+        fill_series(
+            series,
+            (&ts.elevation_m, |m| m),
+            (&ts.speed_kmh, |k| match q {
+                Q::Speed => Some(k),
+                _ => pace(k),
+            }),
+            ints,
+            cadence_f,
+        )
+    };
     let channels: Vec<Channel<'_>> = vec![
         (
             "elevation",
