@@ -1006,7 +1006,7 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let (background_tx, background_rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if ev.is_ok() {
+        if ev.is_ok_and(|ev| wakes(&ev)) {
             let _ = tx.send(());
             let _ = background_tx.send(());
         }
@@ -1068,6 +1068,17 @@ pub fn watch(settings: &WatchSettings, once: bool) -> Result<(), QueueError> {
         });
         foreground.and(background)
     })
+}
+
+/// Whether an event on `_queue/` may mean a new request, so the lanes scan again.
+///
+/// The inotify backend also reports the folder being opened, and every scan opens it to list
+/// it: counting those, each scan woke both lanes for another scan, so an idle watcher scanned
+/// without end (about a hundred scans a second, a few per cent of a core, and the CPU time
+/// the benchmark charges to the jobs grew with the time it spends between them). A request
+/// arrives by rename, or by create and write: never by an open alone.
+fn wakes(ev: &notify::Event) -> bool {
+    !matches!(ev.kind, notify::EventKind::Access(notify::event::AccessKind::Open(_)))
 }
 
 /// Fetch the followed instances (when there are any) and queue the job that re-renders the
@@ -1274,5 +1285,45 @@ mod tests {
         assert!(st.message.starts_with("done: 0 remotes refreshed"), "{}", st.message);
         assert!(tmp.path().join("site/index.html").is_file(), "the shared pages were rendered");
         assert!(scan(&root).unwrap().is_empty(), "the request is gone");
+    }
+
+    /// A scan opens `_queue/`, which the inotify backend reports: such an event must not
+    /// wake the lanes (or an idle watcher scans without end), while a request renamed into
+    /// the folder must. Events arrive in order, so everything before the rename's event is
+    /// what the listing caused.
+    #[test]
+    fn listing_the_queue_does_not_wake_the_lanes_a_request_does() {
+        use notify::Watcher;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = InstanceRoot::new(tmp.path());
+        let qdir = root.queue_dir();
+        // As `watch` does before it starts watching.
+        std::fs::create_dir_all(root.queue_status_dir()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<notify::Event>();
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if let Ok(ev) = ev {
+                let _ = tx.send(ev);
+            }
+        })
+        .unwrap();
+        watcher.watch(&qdir, notify::RecursiveMode::NonRecursive).unwrap();
+        assert!(scan(&root).unwrap().is_empty());
+        std::fs::write(tmp.path().join("req.tmp"), b"{}").unwrap();
+        std::fs::rename(tmp.path().join("req.tmp"), qdir.join("job.json")).unwrap();
+        let mut before = Vec::new();
+        let arrival = loop {
+            let ev = rx.recv_timeout(Duration::from_secs(30)).expect("no event for the rename");
+            if ev.paths.iter().any(|p| p.ends_with("job.json")) {
+                break ev;
+            }
+            before.push(ev);
+        };
+        assert!(
+            before.iter().any(|ev| matches!(ev.kind, notify::EventKind::Access(_))),
+            "the backend reported no open of the folder: {before:?}"
+        );
+        let woke: Vec<&notify::Event> = before.iter().filter(|ev| wakes(ev)).collect();
+        assert!(woke.is_empty(), "listing the queue woke the lanes: {woke:?}");
+        assert!(wakes(&arrival), "{arrival:?}");
     }
 }

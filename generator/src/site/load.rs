@@ -126,17 +126,28 @@ pub struct LoadCache {
     pub records: KeptRecords,
     /// The combined-feed entry stamps of the last build (`urls::entry_stamps`).
     pub entry_stamps: super::urls::EntryStampCache,
+    /// The theme's templates as parsed by the last build, with the theme's fingerprint
+    /// (`Theme::fingerprint`, every file's path and content): parsing them cost each job
+    /// more than rendering its feed pages, and they change only with the theme.
+    pub templates: Option<(String, tera::Tera)>,
 }
 
 /// The records of produced files (`{root}/.site/pages-{out}/{handle}.json`) a long-running
-/// process last wrote or read, each sorted as stored and with its file's stamp then
-/// (`urls::file_stamp`): a record whose file has not changed since is not read again.
+/// process last wrote or read, each with its file's stamp then (`urls::file_stamp`): a
+/// record whose file has not changed since is not read again.
+///
+/// A kept record is the sorted hashes of its paths (`render::path_hash`), not the paths: it
+/// only ever answers "does another scope still list this path?", and at 60,000 activities the
+/// paths of every record (300,000) were the largest thing the watcher kept after the users.
+/// A collision can only keep a file that should have gone, never remove one that should
+/// stay. A scope a build renders reads its own record from the file, since its stale paths
+/// are needed by name to be removed.
 #[derive(Debug, Default)]
 pub struct KeptRecords {
     /// The records folder they belong to (one per output folder).
     pub dir: Option<PathBuf>,
-    /// By handle: the file's stamp when written or read, and the record's paths.
-    pub scopes: HashMap<String, (Option<super::urls::FileStamp>, Vec<String>)>,
+    /// By handle: the file's stamp when written or read, and its paths' hashes, sorted.
+    pub scopes: HashMap<String, (Option<super::urls::FileStamp>, Vec<u64>)>,
 }
 
 /// Feed page keys kept between builds: the stamp of `page-keys-{out}.json` when written

@@ -110,7 +110,9 @@ pub struct Ctx<'a> {
 /// made of both, `urls::entry_stamps`). A page whose key is unchanged and whose
 /// file exists is not rendered again: with stable feed pages (`pages::feed::layout`) that is
 /// every archive page but the newest, so a job costs what its change touches, not what the
-/// instance holds. Kept in `{root}/.site/page-keys-{out}.json` (data directory).
+/// instance holds. The shared pages that show no activity have keys too
+/// (`pages::shared::render_keyed`). Kept in `{root}/.site/page-keys-{out}.json` (data
+/// directory).
 pub struct PageKeys {
     path: PathBuf,
     old: BTreeMap<String, String>,
@@ -393,7 +395,12 @@ fn build_scope(
     );
 
     let theme = crate::theme::Theme::load(opts.theme_dir.as_deref())?;
-    let tera = crate::site::templates::load_theme(&theme)?;
+    let theme_fp = theme.fingerprint();
+    // A long-running process parses the templates again only when the theme changed.
+    let tera = match cache.templates.take() {
+        Some((fp, tera)) if fp == theme_fp => tera,
+        _ => crate::site::templates::load_theme(&theme)?,
+    };
     let out = Out::new(out_abs.clone(), Out::dest_of(&out_abs));
     let (vendors, asset_files, asset_written) = assets::copy_assets(&theme, &out_abs, out.dest)?;
     out.written.fetch_add(asset_written, Ordering::Relaxed);
@@ -419,6 +426,7 @@ fn build_scope(
     if !matches!(scope, Scope::All) && last_shell.as_deref().is_some_and(|s| s != shell) {
         tracing::info!("the site's shell changed: every user's pages are rendered again");
         cache.keep(inst);
+        cache.templates = Some((theme_fp, tera));
         return build_scope(opts, Scope::All, cache);
     }
     let urls = urls::activity_urls(
@@ -431,7 +439,6 @@ fn build_scope(
         |h| scope.renders(h),
         &mut cache.urls,
     )?;
-    let theme_fp = theme.fingerprint();
     let entry_stamps = urls::entry_stamps(
         &inst.users,
         &inst.reloaded,
@@ -440,8 +447,8 @@ fn build_scope(
         &mut cache.entry_stamps,
     );
     let keys = PageKeys::load(root.site_page_keys(&out_key), &mut cache.page_keys);
-    let ctx =
-        Owned { site, theme_fp, out_key, urls, entry_stamps, keys }.bind(&inst, &tera, &out, &data);
+    let ctx = Owned { site, theme_fp: theme_fp.clone(), out_key, urls, entry_stamps, keys }
+        .bind(&inst, &tera, &out, &data);
 
     // Users in scope render in parallel; inside a user, pages render in parallel too.
     let scope_users: Vec<&MergedUser> =
@@ -515,6 +522,7 @@ fn build_scope(
         "rendered"
     );
     cache.keep(inst);
+    cache.templates = Some((theme_fp, tera));
     Ok(report)
 }
 
@@ -830,11 +838,13 @@ fn read_record(record: &Path, legacy: &Path) -> Vec<String> {
 /// removed) and deleted: that is how a deleted account leaves the site, in whichever build
 /// comes next.
 ///
-/// `kept` holds the records a long-running process last wrote or read, each with the stamp
-/// of its file then ([`load::KeptRecords`]): a record whose file is still that one is not
-/// read again. A job that removes a file (an activity made private leaves its public URL)
-/// must check it against every other member's record; read from disk, the records of 100
-/// members (300,000 paths at 60,000 activities) cost more than the rest of the job.
+/// `kept` holds the records a long-running process last wrote or read, as hashes of their
+/// paths and with the stamp of their file then ([`load::KeptRecords`]): a record whose file
+/// is still that one is not read again. A job that removes a file (an activity made private
+/// leaves its public URL) must check it against every other member's record; read from
+/// disk, the records of 100 members (300,000 paths at 60,000 activities) cost more than the
+/// rest of the job. The rendered scopes' own records (the job's user and the shared pages)
+/// are read from their files, a few thousand paths.
 #[allow(clippy::too_many_arguments)]
 fn clean_up(
     inst: &Instance,
@@ -876,18 +886,21 @@ fn clean_up(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(SiteError::File { path: dir.clone(), reason: e.to_string() }),
     };
-    // A scope's previous record: the kept one while its file is unchanged, else the file's.
-    let mut previous = |scope: &str| -> Vec<String> {
+    // A rendered scope's previous record, from its file: its stale paths are removed by name.
+    let previous = |scope: &str| -> Vec<String> {
+        let mut paths = read_record(&record(scope), &legacy_record(data, out_key, scope));
+        paths.sort_unstable();
+        paths.dedup();
+        paths
+    };
+    // Another scope's record, as the hashes of its paths: the kept ones while its file is
+    // unchanged, else the file's.
+    let mut hashes_of = |scope: &str| -> Vec<u64> {
         let path = record(scope);
         let stamp = urls::file_stamp(&path);
         match kept.scopes.remove(scope) {
-            Some((s, paths)) if stamp.is_some() && s == stamp => paths,
-            _ => {
-                let mut paths = read_record(&path, &legacy_record(data, out_key, scope));
-                paths.sort_unstable();
-                paths.dedup();
-                paths
-            }
+            Some((s, hashes)) if stamp.is_some() && s == stamp => hashes,
+            _ => path_hashes(&read_record(&path, &legacy_record(data, out_key, scope))),
         }
     };
     // What this build produced; `produced` lists are sorted.
@@ -899,7 +912,7 @@ fn clean_up(
     // Of each rendered scope's previous record, only what this build did not produce, the
     // paths that may have to be removed: a full build read every record whole and held
     // them all at once (300,000 paths at 60,000 activities), which was its peak memory.
-    let mut stale = |scope: &str| -> Vec<String> {
+    let stale = |scope: &str| -> Vec<String> {
         previous(scope).into_iter().filter(|r| !now.contains(r.as_str())).collect()
     };
     let old_shared = stale(SHARED_SCOPE);
@@ -908,18 +921,20 @@ fn clean_up(
     // user's record would make each job's cost grow with the instance.
     let may_remove =
         !gone.is_empty() || old_shared.iter().chain(old_users.iter().flatten()).next().is_some();
-    let mut others: Vec<Vec<String>> = Vec::new();
+    let mut others: Vec<Vec<u64>> = Vec::new();
     let mut other_scopes: Vec<String> = Vec::new();
     if may_remove {
         for h in live.iter().filter(|h| !rendered.contains(**h)) {
-            others.push(previous(h));
+            others.push(hashes_of(h));
             other_scopes.push((*h).to_owned());
         }
     }
-    // Sorted lists, so a path is looked up in each without building a set of all of them.
+    // Sorted hashes, so a path is looked up in each without building a set of all of them.
     let protected = |rel: &str| {
-        now.contains(rel)
-            || others.iter().any(|o| o.binary_search_by(|p| p.as_str().cmp(rel)).is_ok())
+        now.contains(rel) || {
+            let h = path_hash(rel);
+            others.iter().any(|o| o.binary_search(&h).is_ok())
+        }
     };
     let mut removed = 0;
     for ((handle, produced), old) in per_user.iter().zip(&old_users) {
@@ -937,18 +952,35 @@ fn clean_up(
         tracing::info!(handle = %scope, removed = n, "unpublished a user that is gone");
         removed += n;
     }
-    // Keep what the records now hold: the rendered users' lists (moved, not copied) and the
-    // other users' as read.
+    // Keep what the records now hold, as hashes: the rendered users' lists and the other
+    // users' as read.
     drop(now);
-    let records = per_user.into_iter().chain(other_scopes.into_iter().zip(others));
-    for (scope, paths) in records {
+    let rendered_hashes = per_user.into_iter().map(|(scope, paths)| (scope, path_hashes(&paths)));
+    for (scope, hashes) in rendered_hashes.chain(other_scopes.into_iter().zip(others)) {
         let stamp = urls::file_stamp(&record(&scope));
         if stamp.is_some() {
-            kept.scopes.insert(scope, (stamp, paths));
+            kept.scopes.insert(scope, (stamp, hashes));
         }
     }
     kept.scopes.retain(|scope, _| live.contains(scope.as_str()));
     Ok(removed)
+}
+
+/// The hash a kept record holds of a path ([`load::KeptRecords`]): SipHash with fixed keys,
+/// the same for the whole process.
+fn path_hash(rel: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    rel.hash(&mut h);
+    h.finish()
+}
+
+/// The sorted hashes of a record's paths.
+fn path_hashes(paths: &[String]) -> Vec<u64> {
+    let mut hashes: Vec<u64> = paths.iter().map(|p| path_hash(p)).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
 }
 
 /// Remove the files of the scope's previous record `old` that `produced` (sorted, without

@@ -6,7 +6,7 @@
 use super::super::SiteError;
 use super::super::aggregate::{CommunityAgg, PeriodRow, day_key};
 use super::super::escape::json_for_html;
-use super::super::render::Ctx;
+use super::super::render::{Ctx, PageKeys};
 use super::super::view::sport_meta;
 use super::feed::{FeedSpec, render_feed};
 use crate::merge::{MergedActivity, MergedUser};
@@ -93,7 +93,7 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         let mut c = tera::Context::new();
         c.insert("lang", lang);
         c.insert("title", &format!("About — {}", ctx.inst.name));
-        produced.push(ctx.render("pages/about.html", c, rel)?);
+        produced.push(render_keyed(ctx, "pages/about.html", c, rel)?);
     }
     for (page, title) in [
         ("login", "Sign in"),
@@ -114,7 +114,8 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             // every watcher refresh).
             c.insert("federation", &ctx.inst.remotes.status);
         }
-        produced.push(ctx.render(
+        produced.push(render_keyed(
+            ctx,
             &format!("pages/account/{page}.html"),
             c,
             &format!("{page}/index.html"),
@@ -155,13 +156,44 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         let mut c = tera::Context::new();
         c.insert("title", &ctx.inst.name);
         c.insert("target", &target);
-        produced.push(ctx.render("pages/redirect.html", c, &format!("{section}/index.html"))?);
+        produced.push(render_keyed(
+            ctx,
+            "pages/redirect.html",
+            c,
+            &format!("{section}/index.html"),
+        )?);
     }
     let mut c = tera::Context::new();
     c.insert("title", &format!("Not found — {}", ctx.inst.name));
     c.insert("noindex", &true);
-    produced.push(ctx.render("pages/404.html", c, "404.html")?);
+    produced.push(render_keyed(ctx, "pages/404.html", c, "404.html")?);
     Ok(produced)
+}
+
+/// Render a page that shows no activity (about, account forms, redirects, 404) unless its
+/// file was rendered from the same template, context, site shell and theme: the key
+/// (`render::PageKeys`) covers everything the page is made of. A job rendered these fifteen
+/// pages again each time, for nothing: they change with the instance's settings only.
+fn render_keyed(
+    ctx: &Ctx<'_>,
+    template: &str,
+    c: tera::Context,
+    rel: &str,
+) -> Result<String, SiteError> {
+    let context = serde_json::to_vec(&c.clone().into_json()).unwrap_or_default();
+    let site = serde_json::to_vec(&ctx.site).unwrap_or_default();
+    let key = PageKeys::key(&[
+        b"shared-page",
+        ctx.theme_fp.as_bytes(),
+        template.as_bytes(),
+        &site,
+        &context,
+    ]);
+    if ctx.keys.unchanged(ctx.out, rel, key) {
+        ctx.out.unchanged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(rel.to_owned());
+    }
+    ctx.render(template, c, rel)
 }
 
 #[derive(Serialize)]
