@@ -730,6 +730,21 @@ mod snapshot_tests {
     use super::*;
     use bincio_bas::{Detail, Sport};
 
+    /// anna with "Hills" (`2024-05-01-080000`) and "Coast" (`2024-05-02-080000`), of these
+    /// distances, and dave with one 5 km "Run".
+    pub(super) fn two_members(root: &Path, hills_m: f64, coast_m: f64) {
+        let anna = root.join("anna");
+        write_detail(&anna, "2024-05-01-080000", "2024-05-01T08:00:00Z", "Hills", hills_m);
+        write_detail(&anna, "2024-05-02-080000", "2024-05-02T08:00:00Z", "Coast", coast_m);
+        write_detail(
+            &root.join("dave"),
+            "2024-05-03-080000",
+            "2024-05-03T08:00:00Z",
+            "Run",
+            5_000.0,
+        );
+    }
+
     pub(super) fn write_detail(user: &Path, id: &str, at: &str, title: &str, distance_m: f64) {
         let d = Detail {
             bas_version: "1.0".into(),
@@ -781,32 +796,13 @@ mod snapshot_tests {
 
     /// A build of one user reads the other users from the snapshots an earlier load wrote,
     /// exactly as a merge gives them (trimmed of what only their own pages read); a
-    /// snapshot whose user changed since, even by a file rewritten in place, is not used.
+    /// snapshot whose user changed since, even by a detail replaced with the same name, is not
+    /// used.
     #[test]
     fn other_users_come_from_current_snapshots_only() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let root = tmp.path();
-        write_detail(
-            &root.join("anna"),
-            "2024-05-01-080000",
-            "2024-05-01T08:00:00Z",
-            "Hills",
-            42_195.5,
-        );
-        write_detail(
-            &root.join("anna"),
-            "2024-05-02-080000",
-            "2024-05-02T08:00:00Z",
-            "Coast",
-            10_000.25,
-        );
-        write_detail(
-            &root.join("dave"),
-            "2024-05-03-080000",
-            "2024-05-03T08:00:00Z",
-            "Run",
-            5_000.0,
-        );
+        two_members(root, 42_195.5, 10_000.25);
         let snapshot = root.join("anna").join(SNAPSHOT_FILE);
         settle(root);
 
@@ -885,7 +881,7 @@ mod snapshot_tests {
 mod stamp_tests {
     //! The snapshot's stamp (`snapshot_stamp`): what must make a snapshot stale although
     //! `activities/` is stamped from its listing, without a `stat` per file.
-    use super::snapshot_tests::{mtime, set_mtime, settle, titles, write_detail};
+    use super::snapshot_tests::{mtime, set_mtime, settle, titles, two_members, write_detail};
     use super::*;
 
     const ANNA_1: &str = "2024-05-01-080000";
@@ -907,22 +903,7 @@ mod stamp_tests {
 
     fn instance() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let root = tmp.path();
-        write_detail(&root.join("anna"), ANNA_1, "2024-05-01T08:00:00Z", "Hills", 1_000.0);
-        write_detail(
-            &root.join("anna"),
-            "2024-05-02-080000",
-            "2024-05-02T08:00:00Z",
-            "Coast",
-            2_000.0,
-        );
-        write_detail(
-            &root.join("dave"),
-            "2024-05-03-080000",
-            "2024-05-03T08:00:00Z",
-            "Run",
-            5_000.0,
-        );
+        two_members(tmp.path(), 1_000.0, 2_000.0);
         tmp
     }
 
