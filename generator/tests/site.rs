@@ -218,6 +218,18 @@ fn renders_every_page_with_no_broken_link_or_remote_asset() {
     let checked = check_links(&s.out, &all);
     assert!(checked > 500, "only {checked} links checked");
 
+    // Every HTML page names its icon, redirects included: without one a browser asks for
+    // `/favicon.ico`, which the site does not have (a 404 in the console and in the logs).
+    let without_icon: Vec<&String> = all
+        .iter()
+        .filter(|(p, b)| {
+            p.ends_with(".html") && !String::from_utf8_lossy(b).contains("rel=\"icon\"")
+        })
+        .map(|(p, _)| p)
+        .collect();
+    assert!(all.contains_key("athlete/index.html"), "the legacy redirect is rendered");
+    assert!(without_icon.is_empty(), "pages without an icon: {without_icon:?}");
+
     // Every activity has a page, and the feed JSON lists all 20 with handle-prefixed URLs.
     let feed: serde_json::Value = serde_json::from_slice(&all["data/feed.json"]).unwrap();
     assert_eq!(feed["total_activities"], 20);
