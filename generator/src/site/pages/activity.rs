@@ -1396,6 +1396,11 @@ fn chart_summary(label: &str, filled: &Filled, y: YFormat) -> String {
         return label.to_owned();
     }
     let mean = sum / n as f64;
+    summary_text(label, [lo, hi, mean], y)
+}
+
+/// "{label}: {lo} to {hi}, mean {mean}", each figure rounded as the axis shows it.
+fn summary_text(label: &str, [lo, hi, mean]: [f64; 3], y: YFormat) -> String {
     let f = |x: f64| match y {
         YFormat::Number => format!("{}", x.round()),
         YFormat::Pace => {
@@ -1504,7 +1509,8 @@ mod tests {
     use crate::site::escape::xml_chars;
 
     /// `chart_summary` as it was before [`refill_values`] gathered its figures: two more
-    /// passes over the filled series, verbatim.
+    /// passes over the filled series, verbatim but for the text, which both write through
+    /// `summary_text`.
     fn reference_chart_summary(label: &str, ys: &[f64], y: YFormat) -> String {
         // `NaN` is no value; an infinite one is left out as ever.
         let finite = || ys.iter().copied().filter(|x| x.is_finite());
@@ -1517,14 +1523,7 @@ mod tests {
         }
         // The same values in the same order as ever: the same sum to the bit.
         let mean = finite().sum::<f64>() / n as f64;
-        let f = |x: f64| match y {
-            YFormat::Number => format!("{}", x.round()),
-            YFormat::Pace => {
-                let s = x.round() as i64;
-                format!("{}:{:02}", s / 60, s % 60)
-            }
-        };
-        format!("{label}: {} to {}, mean {}", f(lo), f(hi), f(mean))
+        summary_text(label, [lo, hi, mean], y)
     }
 
     /// `refill_values` as it was while each series was filled in a pass of its own,
