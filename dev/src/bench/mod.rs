@@ -122,6 +122,31 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Outcome> {
     }
 }
 
+/// A note for a measured run whose CPU time went to the kernel far more than usual.
+///
+/// On ext4 without a journal (common on virtual machines) the kernel skips, for every new
+/// file, the inodes freed in the last minute (six when their inode table is not yet written
+/// back), reading each from the buffer cache: for some minutes after a large deletion,
+/// creating files costs far more system time, and two threads creating files in one folder
+/// spin on its lock. The code measured did not change; the disk's recent history did.
+/// `usual` is the share of system time the run shows on a settled disk
+/// (docs/development.md, "Measuring on a settled disk").
+pub fn kernel_share_note(user_s: f64, system_s: f64, usual: f64) -> Option<String> {
+    let cpu_s = user_s + system_s;
+    let share = system_s / cpu_s;
+    // Short runs are a few clock ticks (10 ms each): no share can be told.
+    (cpu_s >= 0.5 && share > usual + 0.10).then(|| {
+        format!(
+            "note: {:.0} % of this run's CPU time was system time (about {:.0} % on a settled \
+             disk): the file system was slow to create files, as ext4 without a journal is for \
+             some minutes after a large deletion; measure again on a settled disk \
+             (docs/development.md, \"Measuring on a settled disk\")",
+            share * 100.0,
+            usual * 100.0
+        )
+    })
+}
+
 /// A bench's work folder: `keep` when given (created if missing; left behind for
 /// inspection), else a temporary folder removed when the returned guard drops.
 pub fn work_dir(keep: Option<&std::path::Path>) -> std::io::Result<WorkDir> {
@@ -141,4 +166,23 @@ pub fn work_dir(keep: Option<&std::path::Path>) -> std::io::Result<WorkDir> {
 pub struct WorkDir {
     pub path: PathBuf,
     _tmp: Option<tempfile::TempDir>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kernel_share_note;
+
+    #[test]
+    fn the_kernel_note_appears_only_well_above_the_usual_share_on_a_long_enough_run() {
+        // 12 % usual: 20 % is noise, 45 % (the runs after a large deletion) is not.
+        assert_eq!(kernel_share_note(8.0, 2.0, 0.12), None);
+        let note = kernel_share_note(5.5, 4.5, 0.12).expect("a note at 45 %");
+        assert!(note.starts_with("note: 45 % of this run's CPU time was system time"), "{note}");
+        assert!(note.contains("about 12 % on a settled disk"), "{note}");
+        // Four clock ticks tell no share.
+        assert_eq!(kernel_share_note(0.01, 0.03, 0.12), None);
+        // Up to 10 points above the usual share is still usual.
+        assert_eq!(kernel_share_note(6.2, 3.8, 0.30), None);
+        assert!(kernel_share_note(5.8, 4.2, 0.30).is_some());
+    }
 }
