@@ -16,6 +16,7 @@ pub mod figures;
 pub mod inputs;
 pub mod load;
 pub mod pages;
+pub mod paging;
 pub mod render;
 pub mod svg;
 pub mod templates;

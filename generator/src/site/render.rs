@@ -16,7 +16,7 @@ use super::assets::{self, Vendor};
 use super::inputs::Inputs;
 use super::load::{self, Instance, LoadCache};
 use super::urls::{self, UrlInputs, Urls};
-use super::{BuildReport, SiteError, SiteOptions, pages};
+use super::{BuildReport, SiteError, SiteOptions, pages, paging};
 use crate::merge::{MergedActivity, MergedUser, shard_card};
 use bincio_bas::fsx;
 use bincio_bas::layout::{self, SHARED_SCOPE, UserDir};
@@ -662,17 +662,24 @@ pub fn activity_files(a: &MergedActivity) -> [(String, bool); 3] {
 }
 
 /// One page of the combined JSON feed. `/data/feed.json` (the newest page) carries the
-/// totals and how many archive pages there are; an archive page `/data/feed-K.json` carries
-/// only its number, so it does not change when activities are added elsewhere.
+/// totals, how many archive pages there are and the archive page holding its next older
+/// activity; an archive page `/data/feed-{name}.json` carries its name and its neighbours'
+/// files only, so it does not change when activities are added elsewhere (`site::paging`).
 #[derive(Serialize)]
 struct FeedPage<'a> {
     bas_version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    page: Option<usize>,
+    page: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     archive_pages: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     total_activities: Option<usize>,
+    /// The next newer page's file, beside this one (`feed.json` from the newest archive page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    newer: Option<String>,
+    /// The next older page's file, beside this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    older: Option<String>,
     activities: Vec<Summary>,
 }
 
@@ -688,6 +695,21 @@ impl FeedRow<'_> {
         match self {
             FeedRow::Local(_, a, _) => &a.summary,
             FeedRow::Remote(_, item) => &item.summary,
+        }
+    }
+
+    /// Cut as the HTML feeds are (`pages::feed::local_cut_hash`).
+    fn cut_hash(&self) -> u64 {
+        match self {
+            FeedRow::Local(h, a, _) => pages::feed::local_cut_hash(h, &a.summary.id),
+            FeedRow::Remote(label, item) => pages::feed::remote_cut_hash(label, &item.summary.id),
+        }
+    }
+
+    fn name(&self, ctx: &Ctx<'_>) -> String {
+        match self {
+            FeedRow::Local(h, a, _) => pages::feed::local_page_name(ctx, h, &a.summary.id),
+            FeedRow::Remote(label, item) => pages::feed::remote_page_name(label, &item.summary.id),
         }
     }
 }
@@ -747,11 +769,16 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             s
         }
     };
-    // The same stable scheme as the HTML feeds (`pages::feed::layout`): feed.json is the
-    // newest page, feed-K.json are numbered from the oldest end. A page is made from its
-    // entries only, so an unchanged key (see `PageKeys`) means unchanged bytes.
+    // The same stable scheme as the HTML feeds (`site::paging`): feed.json is the newest
+    // page, feed-{name}.json the archive pages, cut by their activities and named after the
+    // oldest. A page is made from its entries and its neighbours' names only, so an
+    // unchanged key (see `PageKeys`) means unchanged bytes.
     let total = all.len();
-    let (first, archives, _) = pages::feed::layout(total, FEED_JSON_PAGE_SIZE);
+    let hashes: Vec<u64> = all.iter().map(FeedRow::cut_hash).collect();
+    let paging::Layout { first, archives, older } = paging::layout(&hashes, FEED_JSON_PAGE_SIZE);
+    let oldest: Vec<String> = archives.iter().map(|r| all[r.end - 1].name(ctx)).collect();
+    let names = paging::page_names(&oldest);
+    let file = |k: usize| format!("feed-{}.json", names[k]);
     let page_key = |head: String, items: &[FeedRow<'_>]| {
         let mut ids = Vec::with_capacity(items.len() * 48);
         for row in items {
@@ -771,7 +798,9 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         PageKeys::key(&[b"feed-json", head.as_bytes(), &ids])
     };
     let rel = "data/feed.json";
-    if ctx.keys.unchanged(ctx.out, rel, page_key(format!("front {total}"), &all[first.clone()])) {
+    let front_older = older.map(file);
+    let head = format!("front {total} {}", front_older.as_deref().unwrap_or(""));
+    if ctx.keys.unchanged(ctx.out, rel, page_key(head, &all[first.clone()])) {
         ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
         produced.push(rel.to_owned());
     } else {
@@ -780,28 +809,32 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             page: None,
             archive_pages: Some(archives.len()),
             total_activities: Some(total),
+            newer: None,
+            older: front_older,
             activities: all[first].iter().map(card).collect(),
         };
         produced.push(ctx.out.put(rel, &fsx::to_json_bytes(Path::new(rel), &front)?)?);
     }
+    let count = archives.len();
     let pages: Vec<Result<String, SiteError>> = archives
         .into_par_iter()
         .enumerate()
-        .map(|(i, range)| {
-            let rel = format!("data/feed-{}.json", i + 1);
-            if ctx.keys.unchanged(
-                ctx.out,
-                &rel,
-                page_key(format!("page {}", i + 1), &all[range.clone()]),
-            ) {
+        .map(|(k, range)| {
+            let rel = format!("data/{}", file(k));
+            let newer = if k + 1 < count { file(k + 1) } else { "feed.json".to_owned() };
+            let older = (k > 0).then(|| file(k - 1));
+            let head = format!("page {} {newer} {}", names[k], older.as_deref().unwrap_or(""));
+            if ctx.keys.unchanged(ctx.out, &rel, page_key(head, &all[range.clone()])) {
                 ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
                 return Ok(rel);
             }
             let page = FeedPage {
                 bas_version: bincio_bas::BAS_VERSION,
-                page: Some(i + 1),
+                page: Some(&names[k]),
                 archive_pages: None,
                 total_activities: None,
+                newer: Some(newer),
+                older,
                 activities: all[range].iter().map(card).collect(),
             };
             ctx.out.put(&rel, &fsx::to_json_bytes(Path::new(&rel), &page)?)

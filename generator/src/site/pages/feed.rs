@@ -3,14 +3,17 @@
 //! without JavaScript and the filter sees every year, not only the loaded ones.
 //!
 //! Pages are stable (`docs/site.md`, "Feed pages"): the first page (`{base}`) shows the
-//! newest cards and the archive pages `{base}page/K/` are numbered from the **oldest** end,
-//! page 1 holding the oldest [`FEED_PAGE_SIZE`] activities. A new activity therefore changes
-//! the first page and the newest archive page only, instead of shifting every card of every
-//! page by one, which is what keeps a job's cost independent of the instance's size. Nothing
-//! on an archive page depends on how many activities there are in all (no "page K of N", no
-//! total count): its count and date range are its own.
+//! newest [`FEED_PAGE_SIZE`] cards, and the archive pages `{base}page/{name}/` hold the whole
+//! feed, cut where the activities themselves say (`site::paging`) and named after their
+//! oldest card. A new activity therefore changes the first page and the newest archive page
+//! only, and a back-dated, deleted or hidden one the archive page it falls into and at most a
+//! few newer ones, instead of shifting every card of every page by one: that is what keeps a
+//! job's cost independent of the instance's size. Nothing on an archive page depends on how
+//! many activities there are in all (no "page K of N", no total count): its count and date
+//! range are its own.
 
 use super::super::SiteError;
+use super::super::paging;
 use super::super::render::{Ctx, FEED_PAGE_SIZE, PageKeys};
 use super::super::view::{self, CardView, Link};
 use crate::federation::RemoteItem;
@@ -51,36 +54,10 @@ pub struct ProfileView {
 /// The pager of one feed page.
 #[derive(Serialize)]
 struct Pagination {
-    /// The archive page's number (1 = the oldest activities); 0 on the first page.
-    page: usize,
-    /// "Newest" on the first page, "Page K · 3 Jan 2024 – 2 Mar 2024" on an archive page.
+    /// "Newest" on the first page, "3 Jan 2024 – 2 Mar 2024" on an archive page.
     label: String,
     prev: Option<String>,
     next: Option<String>,
-}
-
-/// Which slice of a feed each page shows, as ranges of the newest-first item list.
-///
-/// With `total` items: the first page shows the newest `FEED_PAGE_SIZE`; when there are more,
-/// archive page `k` (1-based) shows the oldest-first chunk `k`, i.e. the items whose rank from
-/// the oldest end is in `[(k-1)·size, k·size)`. Returns `(first, archives)`, `archives[k-1]`
-/// being page `k`, and the archive page the first page's "Older" link goes to (the one holding
-/// the newest item the first page does not show).
-pub fn layout(
-    total: usize,
-    size: usize,
-) -> (std::ops::Range<usize>, Vec<std::ops::Range<usize>>, usize) {
-    let first = 0..total.min(size);
-    if total <= size {
-        return (first, Vec::new(), 0);
-    }
-    let archives: Vec<std::ops::Range<usize>> = (1..=total.div_ceil(size))
-        .map(|k| total.saturating_sub(k * size)..total - (k - 1) * size)
-        .collect();
-    // The newest item not on the first page has newest-first index `size`, so oldest rank
-    // `total - 1 - size`.
-    let older = (total - 1 - size) / size + 1;
-    (first, archives, older)
 }
 
 /// Render every page of a feed; returns the produced paths. A page whose key (see
@@ -89,8 +66,11 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
     // Followed instances' activities join the local ones by start time (newest first).
     let entries = merge_remote(&spec.items, &spec.stamps, &spec.remote);
     let total = entries.len();
-    let (first, archives, older) = layout(total, FEED_PAGE_SIZE);
-    let archive_url = |k: usize| format!("{}page/{k}/", spec.base_url);
+    let hashes: Vec<u64> = entries.iter().map(Entry::cut_hash).collect();
+    let paging::Layout { first, archives, older } = paging::layout(&hashes, FEED_PAGE_SIZE);
+    let oldest: Vec<String> = archives.iter().map(|r| entries[r.end - 1].name(ctx)).collect();
+    let names = paging::page_names(&oldest);
+    let archive_url = |k: usize| format!("{}page/{}/", spec.base_url, names[k]);
     let mut produced = Vec::new();
     let cards = |range: std::ops::Range<usize>| -> Vec<CardView> {
         entries[range]
@@ -164,16 +144,11 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
             Ok::<(), SiteError>(())
         };
     // The first page: the total count, and "Older" into the archive.
-    let pagination = Pagination {
-        page: 0,
-        label: "Newest".to_owned(),
-        prev: None,
-        next: (older > 0).then(|| archive_url(older)),
-    };
+    let pagination =
+        Pagination { label: "Newest".to_owned(), prev: None, next: older.map(archive_url) };
     render(spec.title.clone(), first, count_label(total), pagination, &spec.base_url)?;
     let pages = archives.len();
-    for (i, range) in archives.into_iter().enumerate() {
-        let k = i + 1;
+    for (k, range) in archives.into_iter().enumerate() {
         let newest = entries[range.start].started_at();
         let oldest = entries[range.end - 1].started_at();
         let dates = if view::format_date(newest) == view::format_date(oldest) {
@@ -183,14 +158,13 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
         };
         let n = range.len();
         let pagination = Pagination {
-            page: k,
-            label: format!("Page {k} · {dates}"),
+            label: dates.clone(),
             // The newest archive page leads back to the first page.
-            prev: Some(if k < pages { archive_url(k + 1) } else { spec.base_url.clone() }),
-            next: (k > 1).then(|| archive_url(k - 1)),
+            prev: Some(if k + 1 < pages { archive_url(k + 1) } else { spec.base_url.clone() }),
+            next: (k > 0).then(|| archive_url(k - 1)),
         };
         render(
-            format!("{} — page {k}", spec.title),
+            format!("{} — {dates}", spec.title),
             range,
             count_label(n),
             pagination,
@@ -230,6 +204,20 @@ enum Entry<'a> {
 }
 
 impl Entry<'_> {
+    fn cut_hash(&self) -> u64 {
+        match self {
+            Entry::Local(h, a, _) => local_cut_hash(h, &a.summary.id),
+            Entry::Remote(label, it) => remote_cut_hash(label, &it.summary.id),
+        }
+    }
+
+    fn name(&self, ctx: &Ctx<'_>) -> String {
+        match self {
+            Entry::Local(h, a, _) => local_page_name(ctx, h, &a.summary.id),
+            Entry::Remote(label, it) => remote_page_name(label, &it.summary.id),
+        }
+    }
+
     fn started_at(&self) -> &bincio_bas::Timestamp {
         match self {
             Entry::Local(_, a, _) => &a.summary.started_at,
@@ -271,37 +259,27 @@ pub fn count_label(n: usize) -> String {
     if n == 1 { "1 activity".to_owned() } else { format!("{n} activities") }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::layout;
+/// What decides whether a member's activity ends an archive page (`paging::cut_hash`): who
+/// and which activity, the same in every feed (HTML or JSON) the activity is in.
+pub fn local_cut_hash(handle: &str, id: &str) -> u64 {
+    paging::cut_hash(&[handle.as_bytes(), id.as_bytes()])
+}
 
-    #[test]
-    fn a_short_feed_is_one_page() {
-        assert_eq!(layout(0, 48), (0..0, vec![], 0));
-        assert_eq!(layout(48, 48), (0..48, vec![], 0));
-    }
+/// [`local_cut_hash`] of a followed instance's activity.
+pub fn remote_cut_hash(label: &str, id: &str) -> u64 {
+    paging::cut_hash(&[b"remote", label.as_bytes(), id.as_bytes()])
+}
 
-    #[test]
-    fn archive_pages_are_numbered_from_the_oldest_end() {
-        // 100 items, newest first: page 1 = the oldest 48 (indices 52..100), page 2 the next
-        // 48 (4..52), page 3 the newest 4 (0..4). The first page's 49th newest (index 48)
-        // lies on page 2.
-        let (first, archives, older) = layout(100, 48);
-        assert_eq!(first, 0..48);
-        assert_eq!(archives, vec![52..100, 4..52, 0..4]);
-        assert_eq!(older, 2);
-        // One more (newest) item: the old pages hold the same items (shifted indices only).
-        let (_, archives, older) = layout(101, 48);
-        assert_eq!(archives, vec![53..101, 5..53, 0..5]);
-        assert_eq!(older, 2);
-        let (_, archives, older) = layout(49, 48);
-        assert_eq!(archives, vec![1..49, 0..1]);
-        assert_eq!(older, 1);
-        let (_, archives, older) = layout(96, 48);
-        assert_eq!(archives, vec![48..96, 0..48]);
-        assert_eq!(older, 1);
-        let (_, archives, older) = layout(97, 48);
-        assert_eq!(archives, vec![49..97, 1..49, 0..1]);
-        assert_eq!(older, 2);
-    }
+/// The name of the archive page a member's activity is the oldest of: the last segment of
+/// the activity's own page URL, unique on the site (its ID without one).
+pub fn local_page_name(ctx: &Ctx<'_>, handle: &str, id: &str) -> String {
+    ctx.urls(handle, id)
+        .and_then(|u| u.page.trim_end_matches('/').rsplit('/').next().map(str::to_owned))
+        .unwrap_or_else(|| id.to_owned())
+}
+
+/// [`local_page_name`] of a followed instance's activity: a hash of its label and ID, as its
+/// IDs are another server's and never reach a URL here.
+pub fn remote_page_name(label: &str, id: &str) -> String {
+    format!("r-{:016x}", remote_cut_hash(label, id))
 }
