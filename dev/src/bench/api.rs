@@ -180,9 +180,16 @@ pub struct UploadLatencyArgs {
     /// Uploads to time, one file each, one after the other.
     #[arg(long, default_value_t = 50)]
     pub uploads: usize,
+    /// Of the uploads, how many are back-dated (the last ones): 1 Hz files starting between
+    /// two of user00's stored activities, spread over the instance's history, so each lands
+    /// on an archive page of the user's and the combined feeds, not on top (default: 3 with
+    /// `--realistic`, whose stored activities' dates are known; none without).
+    #[arg(long, value_name = "N")]
+    pub backdated: Option<usize>,
     /// Edits to time after the uploads, each through `POST /api/activity/{id}`, cycling
     /// through a title change, making the activity private and making it public again
-    /// (on the uploaded activities, newest first).
+    /// (on the uploaded activities, last uploaded first: the back-dated ones, then the
+    /// newest).
     #[arg(long, default_value_t = 30)]
     pub edits: usize,
     /// Seed of the uploaded corpus (`bincio-dev synth --corpus`).
@@ -295,12 +302,25 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
     if !init.wait()?.success() {
         bail!("init failed");
     }
+    let backdated = o.backdated.unwrap_or(if o.realistic { 3 } else { 0 }).min(o.uploads);
+    if backdated > 0 && !o.realistic {
+        bail!("--backdated needs --realistic (the generated instance's dates are known then)");
+    }
     if o.realistic {
         // Indices past the instance's own, so no upload is a duplicate of a stored activity.
+        // The back-dated ones start 90 min after stored activity `a` (stored activity `i`
+        // starts 3 h × i after the first, within 50 min), spread evenly over the history:
+        // no stored activity starts within 5 min of them (no near duplicate).
         std::fs::create_dir_all(&corpus)?;
         for i in 0..o.uploads {
-            let (name, bytes) = crate::synth::realistic_file(o.activities + 1000 + i, o.seed);
-            std::fs::write(corpus.join(name), bytes)?;
+            let index = o.activities + 1000 + i;
+            let back = (i + backdated).checked_sub(o.uploads).map(|j| {
+                let a = (j + 1) * o.activities / (backdated + 1);
+                crate::synth::FIRST_REALISTIC_START_S + a as i64 * 3 * 3600 + 90 * 60
+            });
+            let (name, bytes) = crate::synth::realistic_file_starting(index, o.seed, back);
+            // Named in upload order: the back-dated files last.
+            std::fs::write(corpus.join(format!("{i:04}-{name}")), bytes)?;
         }
     } else {
         run_checked(
@@ -363,7 +383,8 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
     let mut uploaded: Vec<String> = Vec::new();
     let watcher_pid = watcher.0.id();
     let mut cpu_marks = vec![super::procfs::cpu_seconds(&watcher_pid.to_string())];
-    let (lat_ms, title_ms, privacy_ms, failed) = rt.block_on(async {
+    let mut written_per_backdated = Vec::new();
+    let (lat_ms, back_ms, title_ms, privacy_ms, failed) = rt.block_on(async {
         let mut s = TcpStream::connect(&addr).await;
         for _ in 0..100 {
             if s.is_ok() {
@@ -393,8 +414,10 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             .context("login set no cookie")?;
         let boundary = "XbincioBenchBoundary0123456789";
         let mut lat_ms = Vec::new();
+        let mut back_ms = Vec::new();
         let mut failed = Vec::new();
-        for f in &files {
+        for (i, f) in files.iter().enumerate() {
+            let is_backdated = i + backdated >= files.len();
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let mut mp = format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -431,13 +454,22 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             })
             .await;
             match outcome {
-                Ok(ms) => lat_ms.push(ms),
+                Ok(ms) => {
+                    lat_ms.push(ms);
+                    if is_backdated {
+                        back_ms.push(ms);
+                    }
+                }
                 Err(e) => failed.push(e),
             }
             // Files the job wrote, counted on disk (outside the timed span); the job is done,
             // and the next upload waits for this count.
             let now = super::build::Snapshot::take(&site);
-            written_per_job.push(snapshot.changed(&now));
+            let written = snapshot.changed(&now);
+            written_per_job.push(written);
+            if is_backdated {
+                written_per_backdated.push(written);
+            }
             snapshot = now;
         }
         cpu_marks.push(super::procfs::cpu_seconds(&watcher_pid.to_string()));
@@ -488,7 +520,7 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
             snapshot = now;
         }
         cpu_marks.push(super::procfs::cpu_seconds(&watcher_pid.to_string()));
-        Ok::<_, anyhow::Error>((lat_ms, title_ms, privacy_ms, failed))
+        Ok::<_, anyhow::Error>((lat_ms, back_ms, title_ms, privacy_ms, failed))
     })?;
     let lat = sorted(lat_ms);
     let p = |q: f64| quantile(&lat, q);
@@ -510,6 +542,19 @@ pub fn upload_latency(o: &UploadLatencyArgs) -> Result<bincio_gen::cmd::Outcome>
         p(0.95),
         p(1.0)
     );
+    let back_ms = sorted(back_ms);
+    written_per_backdated.sort_unstable();
+    if !back_ms.is_empty() {
+        println!(
+            "| of which back-dated uploads (onto archive pages), p50 / p95 / max ({}) | {:.0} / {:.0} / {:.0} ms; files written p50 / max {} / {} |",
+            back_ms.len(),
+            quantile(&back_ms, 0.5),
+            quantile(&back_ms, 0.95),
+            quantile(&back_ms, 1.0),
+            written_per_backdated.get(written_per_backdated.len() / 2).copied().unwrap_or(0),
+            written_per_backdated.last().copied().unwrap_or(0)
+        );
+    }
     for (what, l) in [("title", &title_ms), ("privacy (private, public again)", &privacy_ms)] {
         println!(
             "| edit answer → {what} on the activity page, p50 / p95 / max ({} edits) | {:.0} / {:.0} / {:.0} ms |",

@@ -1393,6 +1393,10 @@ pub fn broken_files() -> Vec<(String, Vec<u8>)> {
 // ---------------------------------------------------------------------------------------
 
 /// A random scenario for the benchmark corpus: 30 min to 6 h, 1–10 s sampling.
+/// Where the benchmark corpus's starts begin (2020-09-13 12:26:40 UTC): file `i` starts
+/// 3 h × `i` later, plus up to 50 min.
+pub const FIRST_REALISTIC_START_S: i64 = 1_600_000_000;
+
 pub fn corpus_scenario(index: usize, seed: u64) -> (Scenario, SynthFormat, bool) {
     let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let format = match index % 3 {
@@ -1449,7 +1453,8 @@ pub fn corpus_scenario(index: usize, seed: u64) -> (Scenario, SynthFormat, bool)
         Sampling::Smart { min_interval_s: 1, max_interval_s, seed: rng.next_u64() }
     };
     // Distinct starts, at least 3 h apart, so nothing near-deduplicates.
-    let start_unix_s = 1_600_000_000 + index as i64 * 3 * 3600 + i64::from(rng.range(0, 3000));
+    let start_unix_s =
+        FIRST_REALISTIC_START_S + index as i64 * 3 * 3600 + i64::from(rng.range(0, 3000));
     let scenario = Scenario {
         name: format!("bench-{index:05}-{}", kind.slug()),
         title: None,
@@ -1485,8 +1490,21 @@ pub fn corpus_file(index: usize, seed: u64) -> (String, Vec<u8>) {
 /// One realistic file for the instance benchmarks: the same scenarios (30 min to 6 h, mixed
 /// formats and sports) recorded every second, one file in five gzipped.
 pub fn realistic_file(index: usize, seed: u64) -> (String, Vec<u8>) {
+    realistic_file_starting(index, seed, None)
+}
+
+/// [`realistic_file`] started at `start_unix_s` instead of its own start (index × 3 h after
+/// 2020-09-13): a back-dated upload between the stored activities of an instance.
+pub fn realistic_file_starting(
+    index: usize,
+    seed: u64,
+    start_unix_s: Option<i64>,
+) -> (String, Vec<u8>) {
     let (mut scenario, format, _) = corpus_scenario(index, seed);
     scenario.sampling = Sampling::OneHz;
+    if let Some(start) = start_unix_s {
+        scenario.start_unix_s = start;
+    }
     let gz = index.is_multiple_of(5);
     let name = format!("{}.{}", scenario.name, format.ext());
     let track = scenario.render_with(format, &name, gz, false);

@@ -45,6 +45,17 @@ pub fn cut_hash(parts: &[&[u8]]) -> u64 {
     h ^ (h >> 31)
 }
 
+/// What decides whether a member's activity ends an archive page: who and which activity,
+/// the same in every feed (HTML or JSON) the activity is in.
+pub fn local_cut_hash(handle: &str, id: &str) -> u64 {
+    cut_hash(&[handle.as_bytes(), id.as_bytes()])
+}
+
+/// [`local_cut_hash`] of a followed instance's activity.
+pub fn remote_cut_hash(label: &str, id: &str) -> u64 {
+    cut_hash(&[b"remote", label.as_bytes(), id.as_bytes()])
+}
+
 /// Cut a feed into archive pages. `hashes` are the entries' [`cut_hash`]es, **oldest
 /// first**; the result are ranges of those indices, oldest page first, covering every
 /// entry once and in order.

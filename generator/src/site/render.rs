@@ -683,32 +683,32 @@ struct FeedPage<'a> {
     activities: Vec<Summary>,
 }
 
-/// One entry of the combined JSON feed: a local listed activity (with its entry stamp,
-/// `urls::entry_stamps`) or a followed instance's.
+/// One entry of the combined JSON feed: a local listed activity (with its entry stamp and
+/// its cut hash, `urls::Entries`) or a followed instance's.
 enum FeedRow<'a> {
-    Local(&'a str, &'a MergedActivity, u64),
+    Local(&'a str, &'a MergedActivity, u64, u64),
     Remote(&'a str, &'a crate::federation::RemoteItem),
 }
 
 impl FeedRow<'_> {
     fn summary(&self) -> &Summary {
         match self {
-            FeedRow::Local(_, a, _) => &a.summary,
+            FeedRow::Local(_, a, ..) => &a.summary,
             FeedRow::Remote(_, item) => &item.summary,
         }
     }
 
-    /// Cut as the HTML feeds are (`pages::feed::local_cut_hash`).
+    /// Cut as the HTML feeds are (`paging::local_cut_hash`, kept in `urls::Entries`).
     fn cut_hash(&self) -> u64 {
         match self {
-            FeedRow::Local(h, a, _) => pages::feed::local_cut_hash(h, &a.summary.id),
-            FeedRow::Remote(label, item) => pages::feed::remote_cut_hash(label, &item.summary.id),
+            FeedRow::Local(.., cut) => *cut,
+            FeedRow::Remote(label, item) => paging::remote_cut_hash(label, &item.summary.id),
         }
     }
 
     fn name(&self, ctx: &Ctx<'_>) -> String {
         match self {
-            FeedRow::Local(h, a, _) => pages::feed::local_page_name(ctx, h, &a.summary.id),
+            FeedRow::Local(h, a, ..) => pages::feed::local_page_name(ctx, h, &a.summary.id),
             FeedRow::Remote(label, item) => pages::feed::remote_page_name(label, &item.summary.id),
         }
     }
@@ -724,11 +724,15 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     // Each row with its start time, computed once for the sort.
     let mut keyed: Vec<(i64, FeedRow<'_>)> = Vec::new();
     for u in &ctx.inst.users {
-        let stamps = ctx.entry_stamps.get(&u.handle).map_or(&[][..], |v| v.as_slice());
+        let entries = ctx.entry_stamps.get(&u.handle);
         keyed.extend(u.activities.iter().enumerate().filter(|(_, a)| a.is_listed()).map(
             |(i, a)| {
-                let stamp = stamps.get(i).copied().unwrap_or(0);
-                (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a, stamp))
+                let stamp = entries.and_then(|e| e.stamps.get(i)).copied().unwrap_or(0);
+                let cut = entries
+                    .and_then(|e| e.cuts.get(i))
+                    .copied()
+                    .unwrap_or_else(|| paging::local_cut_hash(&u.handle, &a.summary.id));
+                (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a, stamp, cut))
             },
         ));
     }
@@ -753,7 +757,7 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     }
     let all: Vec<FeedRow<'_>> = keyed.into_iter().map(|(_, row)| row).collect();
     let card = |row: &FeedRow<'_>| match row {
-        FeedRow::Local(handle, a, _) => {
+        FeedRow::Local(handle, a, ..) => {
             let mut s = shard_card(&a.summary);
             s.mmp = None;
             s.handle = Some((*handle).to_owned());
@@ -784,7 +788,7 @@ fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         for row in items {
             match row {
                 // The entry's stamp stands for its handle, ID, URL and card.
-                FeedRow::Local(_, _, stamp) => ids.extend_from_slice(&stamp.to_le_bytes()),
+                FeedRow::Local(_, _, stamp, _) => ids.extend_from_slice(&stamp.to_le_bytes()),
                 // A followed instance's entry is its label and summary only.
                 FeedRow::Remote(label, item) => {
                     ids.extend_from_slice(b"remote\0");

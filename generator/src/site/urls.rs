@@ -202,13 +202,24 @@ fn user_urls(
 /// stamp (`Instance::card_stamp`). The combined feeds' page keys (`render::PageKeys`) hash
 /// these instead of looking up every activity's URL and stamp by handle and ID in every
 /// job, which at 60,000 activities cost more than rendering the pages that changed.
-pub type EntryStamps = HashMap<String, Arc<Vec<u64>>>;
+pub type EntryStamps = HashMap<String, Arc<Entries>>;
+
+/// One user's combined-feed entries, aligned with `MergedUser::activities`.
+#[derive(Debug, Default)]
+pub struct Entries {
+    /// Each entry's stamp (see [`EntryStamps`]).
+    pub stamps: Vec<u64>,
+    /// Each entry's `paging::local_cut_hash`, which decides where the feeds' archive
+    /// pages end (`site::paging`): kept here so a job does not hash every activity of the
+    /// instance again, reading each one's ID from wherever it lies in memory.
+    pub cuts: Vec<u64>,
+}
 
 /// The entry stamps of the previous build of a long-running process, per user with the URL
 /// map they were made from.
 #[derive(Debug, Default)]
 pub struct EntryStampCache {
-    users: HashMap<String, (Arc<UserUrls>, Arc<Vec<u64>>)>,
+    users: HashMap<String, (Arc<UserUrls>, Arc<Entries>)>,
 }
 
 /// Every user's entry stamps: those `cache` kept for a user this build did not merge again
@@ -228,8 +239,9 @@ pub fn entry_stamps(
         let Some(map) = urls.get(h) else { continue };
         let stamps = match kept.remove(h) {
             Some((from, stamps)) if !reloaded.contains(h) && Arc::ptr_eq(&from, map) => stamps,
-            _ => Arc::new(
-                u.activities
+            _ => Arc::new(Entries {
+                stamps: u
+                    .activities
                     .iter()
                     .map(|a| {
                         use std::hash::{Hash, Hasher};
@@ -240,7 +252,12 @@ pub fn entry_stamps(
                         hasher.finish()
                     })
                     .collect(),
-            ),
+                cuts: u
+                    .activities
+                    .iter()
+                    .map(|a| super::paging::local_cut_hash(h, &a.summary.id))
+                    .collect(),
+            }),
         };
         cache.users.insert(u.handle.clone(), (Arc::clone(map), Arc::clone(&stamps)));
         out.insert(u.handle.clone(), stamps);

@@ -31,6 +31,9 @@ pub struct FeedSpec<'a> {
     /// Each item's entry stamp (`urls::entry_stamps`), aligned with `items`; empty when the
     /// page keys look each activity's URL and card stamp up (a user's own feeds).
     pub stamps: Vec<u64>,
+    /// Each item's `paging::local_cut_hash`, aligned with `items` (`urls::Entries::cuts`); empty
+    /// when the feed is short enough to hash its items itself (a user's own feeds).
+    pub cuts: Vec<u64>,
     /// Followed instances' activities `(label, item)`, newest first (combined feed only);
     /// merged with `items` by start time.
     pub remote: Vec<&'a (String, RemoteItem)>,
@@ -64,7 +67,7 @@ struct Pagination {
 /// `render::PageKeys`) did not change since it was written is not rendered again.
 pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, SiteError> {
     // Followed instances' activities join the local ones by start time (newest first).
-    let entries = merge_remote(&spec.items, &spec.stamps, &spec.remote);
+    let entries = merge_remote(&spec.items, &spec.stamps, &spec.cuts, &spec.remote);
     let total = entries.len();
     let hashes: Vec<u64> = entries.iter().map(Entry::cut_hash).collect();
     let paging::Layout { first, archives, older } = paging::layout(&hashes, FEED_PAGE_SIZE);
@@ -76,7 +79,7 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
         entries[range]
             .iter()
             .filter_map(|e| match e {
-                Entry::Local(h, a, _) => {
+                Entry::Local(h, a, ..) => {
                     let urls = ctx.urls(h, &a.summary.id)?;
                     Some(view::card(
                         &a.summary,
@@ -108,8 +111,8 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
         for e in &entries[range] {
             match e {
                 // The entry's stamp stands for its handle, URL and card.
-                Entry::Local(_, _, Some(stamp)) => items.extend_from_slice(&stamp.to_le_bytes()),
-                Entry::Local(h, a, None) => {
+                Entry::Local(_, _, Some(stamp), _) => items.extend_from_slice(&stamp.to_le_bytes()),
+                Entry::Local(h, a, None, _) => {
                     let id = &a.summary.id;
                     items.extend_from_slice(h.as_bytes());
                     items.push(0);
@@ -196,31 +199,31 @@ fn render_page(
     ctx.render("pages/feed.html", c, &rel)
 }
 
-/// One card of a feed: a local activity (with its entry stamp when the feed has them) or a
-/// followed instance's.
+/// One card of a feed: a local activity (with its entry stamp when the feed has them, and
+/// its cut hash) or a followed instance's.
 enum Entry<'a> {
-    Local(&'a str, &'a MergedActivity, Option<u64>),
+    Local(&'a str, &'a MergedActivity, Option<u64>, u64),
     Remote(&'a str, &'a RemoteItem),
 }
 
 impl Entry<'_> {
     fn cut_hash(&self) -> u64 {
         match self {
-            Entry::Local(h, a, _) => local_cut_hash(h, &a.summary.id),
-            Entry::Remote(label, it) => remote_cut_hash(label, &it.summary.id),
+            Entry::Local(.., cut) => *cut,
+            Entry::Remote(label, it) => paging::remote_cut_hash(label, &it.summary.id),
         }
     }
 
     fn name(&self, ctx: &Ctx<'_>) -> String {
         match self {
-            Entry::Local(h, a, _) => local_page_name(ctx, h, &a.summary.id),
+            Entry::Local(h, a, ..) => local_page_name(ctx, h, &a.summary.id),
             Entry::Remote(label, it) => remote_page_name(label, &it.summary.id),
         }
     }
 
     fn started_at(&self) -> &bincio_bas::Timestamp {
         match self {
-            Entry::Local(_, a, _) => &a.summary.started_at,
+            Entry::Local(_, a, ..) => &a.summary.started_at,
             Entry::Remote(_, it) => &it.summary.started_at,
         }
     }
@@ -231,6 +234,7 @@ impl Entry<'_> {
 fn merge_remote<'a>(
     local: &[(&'a str, &'a MergedActivity)],
     stamps: &[u64],
+    cuts: &[u64],
     remote: &[&'a (String, RemoteItem)],
 ) -> Vec<Entry<'a>> {
     let mut out = Vec::with_capacity(local.len() + remote.len());
@@ -244,7 +248,10 @@ fn merge_remote<'a>(
             _ => false,
         };
         if take_local {
-            out.push(Entry::Local(local[i].0, local[i].1, stamps.get(i).copied()));
+            let (h, a) = local[i];
+            let cut =
+                cuts.get(i).copied().unwrap_or_else(|| paging::local_cut_hash(h, &a.summary.id));
+            out.push(Entry::Local(h, a, stamps.get(i).copied(), cut));
             i += 1;
         } else {
             out.push(Entry::Remote(remote[j].0.as_str(), &remote[j].1));
@@ -259,17 +266,6 @@ pub fn count_label(n: usize) -> String {
     if n == 1 { "1 activity".to_owned() } else { format!("{n} activities") }
 }
 
-/// What decides whether a member's activity ends an archive page (`paging::cut_hash`): who
-/// and which activity, the same in every feed (HTML or JSON) the activity is in.
-pub fn local_cut_hash(handle: &str, id: &str) -> u64 {
-    paging::cut_hash(&[handle.as_bytes(), id.as_bytes()])
-}
-
-/// [`local_cut_hash`] of a followed instance's activity.
-pub fn remote_cut_hash(label: &str, id: &str) -> u64 {
-    paging::cut_hash(&[b"remote", label.as_bytes(), id.as_bytes()])
-}
-
 /// The name of the archive page a member's activity is the oldest of: the last segment of
 /// the activity's own page URL, unique on the site (its ID without one).
 pub fn local_page_name(ctx: &Ctx<'_>, handle: &str, id: &str) -> String {
@@ -281,5 +277,5 @@ pub fn local_page_name(ctx: &Ctx<'_>, handle: &str, id: &str) -> String {
 /// [`local_page_name`] of a followed instance's activity: a hash of its label and ID, as its
 /// IDs are another server's and never reach a URL here.
 pub fn remote_page_name(label: &str, id: &str) -> String {
-    format!("r-{:016x}", remote_cut_hash(label, id))
+    format!("r-{:016x}", paging::remote_cut_hash(label, id))
 }

@@ -7,6 +7,7 @@ use super::super::SiteError;
 use super::super::aggregate::{CommunityAgg, PeriodRow, day_key};
 use super::super::escape::json_for_html;
 use super::super::render::{Ctx, PageKeys};
+use super::super::urls;
 use super::super::view::sport_meta;
 use super::feed::{FeedSpec, render_feed};
 use crate::merge::{MergedActivity, MergedUser};
@@ -45,13 +46,21 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     keyed.sort_unstable_by(|a, b| {
         b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.4.summary.id.cmp(&b.4.summary.id))
     });
-    // Each user's stamps looked up once, not once per activity.
-    let of_user: Vec<&[u64]> = users
+    // Each user's stamps and cut hashes looked up once, not once per activity.
+    let of_user: Vec<Option<&urls::Entries>> =
+        users.iter().map(|u| ctx.entry_stamps.get(&u.handle).map(|e| e.as_ref())).collect();
+    let stamps: Vec<u64> = keyed
         .iter()
-        .map(|u| ctx.entry_stamps.get(&u.handle).map_or(&[][..], |v| v.as_slice()))
+        .map(|(_, _, i, k, _)| of_user[*i].and_then(|e| e.stamps.get(*k)).copied().unwrap_or(0))
         .collect();
-    let stamps: Vec<u64> =
-        keyed.iter().map(|(_, _, i, k, _)| of_user[*i].get(*k).copied().unwrap_or(0)).collect();
+    let cuts: Vec<u64> = keyed
+        .iter()
+        .map(|(_, _, i, k, a)| {
+            of_user[*i].and_then(|e| e.cuts.get(*k)).copied().unwrap_or_else(|| {
+                super::super::paging::local_cut_hash(&users[*i].handle, &a.summary.id)
+            })
+        })
+        .collect();
     let items: Vec<(&str, &MergedActivity)> =
         keyed.into_iter().map(|(_, _, i, _, a)| (users[i].handle.as_str(), a)).collect();
     let single = ctx.inst.single_user;
@@ -67,6 +76,7 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
             },
             items,
             stamps,
+            cuts,
             // Followed instances' activities join the home feed (also on a single-user
             // site, where they are the only cards with a handle).
             remote: ctx.inst.remotes.items.iter().collect(),
