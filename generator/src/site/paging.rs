@@ -245,8 +245,8 @@ mod tests {
                     let last = hashes[r.end - 1];
                     prop_assert!(r.len() == MAX_CARDS || last % CUT_ODDS == 0);
                     // No earlier card of the page could have ended it.
-                    for i in r.start + MIN_CARDS - 1..r.end - 1 {
-                        prop_assert!(hashes[i] % CUT_ODDS != 0);
+                    for h in &hashes[r.start + MIN_CARDS - 1..r.end - 1] {
+                        prop_assert!(h % CUT_ODDS != 0);
                     }
                 }
                 next = r.end;
@@ -261,7 +261,7 @@ mod tests {
             more in proptest::collection::vec(any::<u64>(), 1..60),
         ) {
             let before = chunks(&hashes);
-            let mut longer = hashes.clone();
+            let mut longer = hashes;
             longer.extend(&more);
             let after = chunks(&longer);
             let full = before.len().saturating_sub(1);
