@@ -230,15 +230,11 @@ pub fn bench_extract(args: &ExtractBench) -> anyhow::Result<Outcome> {
     let mixed = rows.iter().find(|(name, ..)| name == "cold mixed");
     let mb_s = mixed.map_or(0.0, |(_, r, bytes)| *bytes as f64 / 1e6 / r.seconds);
     let failed = rows.iter().any(|(_, r, _)| r.failed > 0);
-    if let Some((_, r, _)) = mixed {
-        let note = super::kernel_share_note(
-            r.cpu_seconds - r.system_seconds,
-            r.system_seconds,
-            USUAL_SYSTEM_SHARE,
-        );
-        if let Some(note) = note {
-            writeln!(out, "{note}")?;
-        }
+    let note = mixed.and_then(|(_, r, _)| {
+        super::kernel_share_note(r.cpu_seconds, r.system_seconds, USUAL_SYSTEM_SHARE)
+    });
+    if let Some(note) = note {
+        writeln!(out, "{note}")?;
     }
     let met = mb_s >= args.goal && !failed;
     writeln!(

@@ -16,11 +16,11 @@ use super::assets::{self, Vendor};
 use super::inputs::Inputs;
 use super::load::{self, Instance, LoadCache};
 use super::urls::{self, UrlInputs, Urls};
-use super::{BuildReport, SiteError, SiteOptions, pages, paging};
-use crate::merge::{MergedActivity, MergedUser, shard_card};
+use super::{BuildReport, SiteError, SiteOptions, pages};
+use crate::merge::{MergedActivity, MergedUser};
 use bincio_bas::fsx;
 use bincio_bas::layout::{self, SHARED_SCOPE, UserDir};
-use bincio_bas::{InstanceRoot, Privacy, Summary};
+use bincio_bas::{InstanceRoot, Privacy};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -622,7 +622,7 @@ fn publish_user_data(ctx: &Ctx<'_>, u: &MergedUser) -> Result<Vec<String>, SiteE
 }
 
 /// The absolute URL of a listed activity's page, when the instance knows its `public_url`.
-fn page_url(ctx: &Ctx<'_>, handle: &str, id: &str) -> Option<String> {
+pub(crate) fn page_url(ctx: &Ctx<'_>, handle: &str, id: &str) -> Option<String> {
     let base = ctx.inst.config.public_url.as_deref()?;
     let urls = ctx.urls(handle, id).filter(|u| u.listed)?;
     Some(format!("{base}{}", urls.page))
@@ -661,192 +661,13 @@ pub fn activity_files(a: &MergedActivity) -> [(String, bool); 3] {
     ]
 }
 
-/// One page of the combined JSON feed. `/data/feed.json` (the newest page) carries the
-/// totals, how many archive pages there are and the archive page holding its next older
-/// activity; an archive page `/data/feed-{name}.json` carries its name and its neighbours'
-/// files only, so it does not change when activities are added elsewhere (`site::paging`).
-#[derive(Serialize)]
-struct FeedPage<'a> {
-    bas_version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    page: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    archive_pages: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total_activities: Option<usize>,
-    /// The next newer page's file, beside this one (`feed.json` from the newest archive page).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    newer: Option<String>,
-    /// The next older page's file, beside this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    older: Option<String>,
-    activities: Vec<Summary>,
-}
-
-/// One entry of the combined JSON feed: a local listed activity (with its entry stamp and
-/// its cut hash, `urls::Entries`) or a followed instance's.
-enum FeedRow<'a> {
-    Local(&'a str, &'a MergedActivity, u64, u64),
-    Remote(&'a str, &'a crate::federation::RemoteItem),
-}
-
-impl FeedRow<'_> {
-    fn summary(&self) -> &Summary {
-        match self {
-            FeedRow::Local(_, a, ..) => &a.summary,
-            FeedRow::Remote(_, item) => &item.summary,
-        }
-    }
-
-    /// Cut as the HTML feeds are (`paging::local_cut_hash`, kept in `urls::Entries`).
-    fn cut_hash(&self) -> u64 {
-        match self {
-            FeedRow::Local(.., cut) => *cut,
-            FeedRow::Remote(label, item) => paging::remote_cut_hash(label, &item.summary.id),
-        }
-    }
-
-    fn name(&self, ctx: &Ctx<'_>) -> String {
-        match self {
-            FeedRow::Local(h, a, ..) => pages::feed::local_page_name(ctx, h, &a.summary.id),
-            FeedRow::Remote(label, item) => pages::feed::remote_page_name(label, &item.summary.id),
-        }
-    }
-}
-
-/// `/data/index.json` (root manifest) and the combined feed `/data/feed.json`,
-/// `/data/feed-N.json`: listed activities of every user, newest first, tagged with `handle`,
-/// URLs prefixed with `{h}/_merged/`, heavy fields stripped.
+/// `/data/index.json` (root manifest) and the combined JSON feed
+/// (`pages::feed::publish_json_feed`).
 fn publish_shared_data(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     let mut produced = Vec::new();
     let path = Path::new("data/index.json");
     produced.push(ctx.out.put("data/index.json", &fsx::to_json_bytes(path, &ctx.inst.manifest)?)?);
-    // Each row with its start time, computed once for the sort.
-    let mut keyed: Vec<(i64, FeedRow<'_>)> = Vec::new();
-    for u in &ctx.inst.users {
-        let entries = ctx.entry_stamps.get(&u.handle);
-        keyed.extend(u.activities.iter().enumerate().filter(|(_, a)| a.is_listed()).map(
-            |(i, a)| {
-                let stamp = entries.and_then(|e| e.stamps.get(i)).copied().unwrap_or(0);
-                let cut = entries
-                    .and_then(|e| e.cuts.get(i))
-                    .copied()
-                    .unwrap_or_else(|| paging::local_cut_hash(&u.handle, &a.summary.id));
-                (a.summary.started_at.unix_ms(), FeedRow::Local(&u.handle, a, stamp, cut))
-            },
-        ));
-    }
-    // Followed instances' activities (their URLs are absolute, `handle` is the label the
-    // pages show: `alice` or `alice@host`).
-    keyed.extend(
-        ctx.inst
-            .remotes
-            .items
-            .iter()
-            .map(|(label, item)| (item.summary.started_at.unix_ms(), FeedRow::Remote(label, item))),
-    );
-    // Newest first, then by ID; a stable sort keeps the users' order on a tie. Sorted by
-    // the start time alone first (integers), then each run of rows starting the same
-    // millisecond by ID: in an instance where many members share a start time, comparing
-    // IDs across the whole sort cost more than the rest of the feed.
-    keyed.sort_by(|(ma, _), (mb, _)| mb.cmp(ma));
-    for run in keyed.chunk_by_mut(|(ma, _), (mb, _)| ma == mb) {
-        if run.len() > 1 {
-            run.sort_by(|(_, a), (_, b)| a.summary().id.cmp(&b.summary().id));
-        }
-    }
-    let all: Vec<FeedRow<'_>> = keyed.into_iter().map(|(_, row)| row).collect();
-    let card = |row: &FeedRow<'_>| match row {
-        FeedRow::Local(handle, a, ..) => {
-            let mut s = shard_card(&a.summary);
-            s.mmp = None;
-            s.handle = Some((*handle).to_owned());
-            let prefix = format!("{handle}/_merged/");
-            s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
-            s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
-            s.page_url = page_url(ctx, handle, &s.id);
-            s
-        }
-        FeedRow::Remote(label, item) => {
-            let mut s = item.summary.clone();
-            s.handle = Some((*label).to_owned());
-            s
-        }
-    };
-    // The same stable scheme as the HTML feeds (`site::paging`): feed.json is the newest
-    // page, feed-{name}.json the archive pages, cut by their activities and named after the
-    // oldest. A page is made from its entries and its neighbours' names only, so an
-    // unchanged key (see `PageKeys`) means unchanged bytes.
-    let total = all.len();
-    let hashes: Vec<u64> = all.iter().map(FeedRow::cut_hash).collect();
-    let paging::Layout { first, archives, older } = paging::layout(&hashes, FEED_JSON_PAGE_SIZE);
-    let oldest: Vec<String> = archives.iter().map(|r| all[r.end - 1].name(ctx)).collect();
-    let names = paging::page_names(&oldest);
-    let file = |k: usize| format!("feed-{}.json", names[k]);
-    let page_key = |head: String, items: &[FeedRow<'_>]| {
-        let mut ids = Vec::with_capacity(items.len() * 48);
-        for row in items {
-            match row {
-                // The entry's stamp stands for its handle, ID, URL and card.
-                FeedRow::Local(_, _, stamp, _) => ids.extend_from_slice(&stamp.to_le_bytes()),
-                // A followed instance's entry is its label and summary only.
-                FeedRow::Remote(label, item) => {
-                    ids.extend_from_slice(b"remote\0");
-                    ids.extend_from_slice(label.as_bytes());
-                    ids.push(0);
-                    ids.extend_from_slice(&serde_json::to_vec(&item.summary).unwrap_or_default());
-                }
-            }
-            ids.push(0);
-        }
-        PageKeys::key(&[b"feed-json", head.as_bytes(), &ids])
-    };
-    let rel = "data/feed.json";
-    let front_older = older.map(file);
-    let head = format!("front {total} {}", front_older.as_deref().unwrap_or(""));
-    if ctx.keys.unchanged(ctx.out, rel, page_key(head, &all[first.clone()])) {
-        ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
-        produced.push(rel.to_owned());
-    } else {
-        let front = FeedPage {
-            bas_version: bincio_bas::BAS_VERSION,
-            page: None,
-            archive_pages: Some(archives.len()),
-            total_activities: Some(total),
-            newer: None,
-            older: front_older,
-            activities: all[first].iter().map(card).collect(),
-        };
-        produced.push(ctx.out.put(rel, &fsx::to_json_bytes(Path::new(rel), &front)?)?);
-    }
-    let count = archives.len();
-    let pages: Vec<Result<String, SiteError>> = archives
-        .into_par_iter()
-        .enumerate()
-        .map(|(k, range)| {
-            let rel = format!("data/{}", file(k));
-            let newer = if k + 1 < count { file(k + 1) } else { "feed.json".to_owned() };
-            let older = (k > 0).then(|| file(k - 1));
-            let head = format!("page {} {newer} {}", names[k], older.as_deref().unwrap_or(""));
-            if ctx.keys.unchanged(ctx.out, &rel, page_key(head, &all[range.clone()])) {
-                ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
-                return Ok(rel);
-            }
-            let page = FeedPage {
-                bas_version: bincio_bas::BAS_VERSION,
-                page: Some(&names[k]),
-                archive_pages: None,
-                total_activities: None,
-                newer: Some(newer),
-                older,
-                activities: all[range].iter().map(card).collect(),
-            };
-            ctx.out.put(&rel, &fsx::to_json_bytes(Path::new(&rel), &page)?)
-        })
-        .collect();
-    for p in pages {
-        produced.push(p?);
-    }
+    produced.extend(pages::feed::publish_json_feed(ctx)?);
     Ok(produced)
 }
 

@@ -14,11 +14,15 @@
 
 use super::super::SiteError;
 use super::super::paging;
-use super::super::render::{Ctx, FEED_PAGE_SIZE, PageKeys};
+use super::super::render::{Ctx, FEED_JSON_PAGE_SIZE, FEED_PAGE_SIZE, PageKeys, page_url};
 use super::super::view::{self, CardView, Link};
 use crate::federation::RemoteItem;
-use crate::merge::MergedActivity;
+use crate::merge::{MergedActivity, shard_card};
+use bincio_bas::{Summary, fsx};
+use rayon::prelude::*;
 use serde::Serialize;
+use std::path::Path;
+use std::sync::atomic::Ordering;
 
 /// A feed to paginate.
 pub struct FeedSpec<'a> {
@@ -122,13 +126,7 @@ pub fn render_feed(ctx: &Ctx<'_>, spec: &FeedSpec<'_>) -> Result<Vec<String>, Si
                     items.push(0);
                     items.extend_from_slice(&ctx.inst.card_stamp(h, id).to_le_bytes());
                 }
-                // A followed instance's card is made of its label and summary only.
-                Entry::Remote(label, it) => {
-                    items.extend_from_slice(b"remote\0");
-                    items.extend_from_slice(label.as_bytes());
-                    items.push(0);
-                    items.extend_from_slice(&serde_json::to_vec(&it.summary).unwrap_or_default());
-                }
+                Entry::Remote(label, it) => remote_key(&mut items, label, it),
             }
             items.push(0);
         }
@@ -199,14 +197,15 @@ fn render_page(
     ctx.render("pages/feed.html", c, &rel)
 }
 
-/// One card of a feed: a local activity (with its entry stamp when the feed has them, and
-/// its cut hash) or a followed instance's.
+/// One entry of a feed, HTML or JSON: a member's activity (with its entry stamp when the
+/// feed has them, `urls::entry_stamps`, and its cut hash) or a followed instance's.
 enum Entry<'a> {
     Local(&'a str, &'a MergedActivity, Option<u64>, u64),
     Remote(&'a str, &'a RemoteItem),
 }
 
 impl Entry<'_> {
+    /// Whether the entry ends an archive page (`site::paging`).
     fn cut_hash(&self) -> u64 {
         match self {
             Entry::Local(.., cut) => *cut,
@@ -214,6 +213,7 @@ impl Entry<'_> {
         }
     }
 
+    /// The name of the archive page the entry is the oldest of.
     fn name(&self, ctx: &Ctx<'_>) -> String {
         match self {
             Entry::Local(h, a, ..) => local_page_name(ctx, h, &a.summary.id),
@@ -221,11 +221,15 @@ impl Entry<'_> {
         }
     }
 
-    fn started_at(&self) -> &bincio_bas::Timestamp {
+    fn summary(&self) -> &Summary {
         match self {
-            Entry::Local(_, a, ..) => &a.summary.started_at,
-            Entry::Remote(_, it) => &it.summary.started_at,
+            Entry::Local(_, a, ..) => &a.summary,
+            Entry::Remote(_, it) => &it.summary,
         }
+    }
+
+    fn started_at(&self) -> &bincio_bas::Timestamp {
+        &self.summary().started_at
     }
 }
 
@@ -261,6 +265,168 @@ fn merge_remote<'a>(
     out
 }
 
+/// One page of the combined JSON feed. `/data/feed.json` (the newest page) carries the
+/// totals, how many archive pages there are and the archive page holding its next older
+/// activity; an archive page `/data/feed-{name}.json` carries its name and its neighbours'
+/// files only, so it does not change when activities are added elsewhere (`site::paging`).
+#[derive(Serialize)]
+struct FeedPage<'a> {
+    bas_version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive_pages: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_activities: Option<usize>,
+    /// The next newer page's file, beside this one (`feed.json` from the newest archive page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    newer: Option<String>,
+    /// The next older page's file, beside this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    older: Option<String>,
+    activities: Vec<Summary>,
+}
+
+/// The combined JSON feed `/data/feed.json` and its archive pages `/data/feed-{name}.json`:
+/// listed activities of every user and of followed instances, newest first, tagged with
+/// `handle`, URLs prefixed with `{h}/_merged/`, heavy fields stripped; cut as the HTML feeds
+/// are (`site::paging`).
+pub fn publish_json_feed(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
+    let mut produced = Vec::new();
+    // Each row with its start time, computed once for the sort.
+    let mut keyed: Vec<(i64, Entry<'_>)> = Vec::new();
+    for u in &ctx.inst.users {
+        let entries = ctx.entry_stamps.get(&u.handle);
+        keyed.extend(u.activities.iter().enumerate().filter(|(_, a)| a.is_listed()).map(
+            |(i, a)| {
+                let stamp = entries.and_then(|e| e.stamps.get(i)).copied().unwrap_or(0);
+                let cut = entries
+                    .and_then(|e| e.cuts.get(i))
+                    .copied()
+                    .unwrap_or_else(|| paging::local_cut_hash(&u.handle, &a.summary.id));
+                (a.summary.started_at.unix_ms(), Entry::Local(&u.handle, a, Some(stamp), cut))
+            },
+        ));
+    }
+    // Followed instances' activities (their URLs are absolute, `handle` is the label the
+    // pages show: `alice` or `alice@host`).
+    keyed.extend(
+        ctx.inst
+            .remotes
+            .items
+            .iter()
+            .map(|(label, item)| (item.summary.started_at.unix_ms(), Entry::Remote(label, item))),
+    );
+    // Newest first, then by ID; a stable sort keeps the users' order on a tie. Sorted by
+    // the start time alone first (integers), then each run of rows starting the same
+    // millisecond by ID: in an instance where many members share a start time, comparing
+    // IDs across the whole sort cost more than the rest of the feed.
+    keyed.sort_by(|(ma, _), (mb, _)| mb.cmp(ma));
+    for run in keyed.chunk_by_mut(|(ma, _), (mb, _)| ma == mb) {
+        if run.len() > 1 {
+            run.sort_by(|(_, a), (_, b)| a.summary().id.cmp(&b.summary().id));
+        }
+    }
+    let all: Vec<Entry<'_>> = keyed.into_iter().map(|(_, row)| row).collect();
+    let card = |row: &Entry<'_>| match row {
+        Entry::Local(handle, a, ..) => {
+            let mut s = shard_card(&a.summary);
+            s.mmp = None;
+            s.handle = Some((*handle).to_owned());
+            let prefix = format!("{handle}/_merged/");
+            s.detail_url = s.detail_url.map(|d| format!("{prefix}{d}"));
+            s.track_url = s.track_url.map(|d| format!("{prefix}{d}"));
+            s.page_url = page_url(ctx, handle, &s.id);
+            s
+        }
+        Entry::Remote(label, item) => {
+            let mut s = item.summary.clone();
+            s.handle = Some((*label).to_owned());
+            s
+        }
+    };
+    // The same stable scheme as the HTML feeds (`site::paging`): feed.json is the newest
+    // page, feed-{name}.json the archive pages, cut by their activities and named after the
+    // oldest. A page is made from its entries and its neighbours' names only, so an
+    // unchanged key (see `PageKeys`) means unchanged bytes.
+    let total = all.len();
+    let hashes: Vec<u64> = all.iter().map(Entry::cut_hash).collect();
+    let paging::Layout { first, archives, older } = paging::layout(&hashes, FEED_JSON_PAGE_SIZE);
+    let oldest: Vec<String> = archives.iter().map(|r| all[r.end - 1].name(ctx)).collect();
+    let names = paging::page_names(&oldest);
+    let file = |k: usize| format!("feed-{}.json", names[k]);
+    let page_key = |head: String, items: &[Entry<'_>]| {
+        let mut ids = Vec::with_capacity(items.len() * 48);
+        for row in items {
+            match row {
+                // The entry's stamp stands for its handle, ID, URL and card.
+                Entry::Local(_, _, stamp, _) => {
+                    ids.extend_from_slice(&stamp.unwrap_or(0).to_le_bytes())
+                }
+                Entry::Remote(label, item) => remote_key(&mut ids, label, item),
+            }
+            ids.push(0);
+        }
+        PageKeys::key(&[b"feed-json", head.as_bytes(), &ids])
+    };
+    let rel = "data/feed.json";
+    let front_older = older.map(file);
+    let head = format!("front {total} {}", front_older.as_deref().unwrap_or(""));
+    if ctx.keys.unchanged(ctx.out, rel, page_key(head, &all[first.clone()])) {
+        ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
+        produced.push(rel.to_owned());
+    } else {
+        let front = FeedPage {
+            bas_version: bincio_bas::BAS_VERSION,
+            page: None,
+            archive_pages: Some(archives.len()),
+            total_activities: Some(total),
+            newer: None,
+            older: front_older,
+            activities: all[first].iter().map(card).collect(),
+        };
+        produced.push(ctx.out.put(rel, &fsx::to_json_bytes(Path::new(rel), &front)?)?);
+    }
+    let count = archives.len();
+    let pages: Vec<Result<String, SiteError>> = archives
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, range)| {
+            let rel = format!("data/{}", file(k));
+            let newer = if k + 1 < count { file(k + 1) } else { "feed.json".to_owned() };
+            let older = (k > 0).then(|| file(k - 1));
+            let head = format!("page {} {newer} {}", names[k], older.as_deref().unwrap_or(""));
+            if ctx.keys.unchanged(ctx.out, &rel, page_key(head, &all[range.clone()])) {
+                ctx.out.unchanged.fetch_add(1, Ordering::Relaxed);
+                return Ok(rel);
+            }
+            let page = FeedPage {
+                bas_version: bincio_bas::BAS_VERSION,
+                page: Some(&names[k]),
+                archive_pages: None,
+                total_activities: None,
+                newer: Some(newer),
+                older,
+                activities: all[range].iter().map(card).collect(),
+            };
+            ctx.out.put(&rel, &fsx::to_json_bytes(Path::new(&rel), &page)?)
+        })
+        .collect();
+    for p in pages {
+        produced.push(p?);
+    }
+    Ok(produced)
+}
+
+/// What a followed instance's entry adds to a page key (`render::PageKeys`): its card, on an
+/// HTML page as in the JSON feed, is made of its label and summary only.
+fn remote_key(key: &mut Vec<u8>, label: &str, item: &RemoteItem) {
+    key.extend_from_slice(b"remote\0");
+    key.extend_from_slice(label.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&serde_json::to_vec(&item.summary).unwrap_or_default());
+}
+
 /// "1 activity", "12 activities".
 pub fn count_label(n: usize) -> String {
     if n == 1 { "1 activity".to_owned() } else { format!("{n} activities") }
@@ -268,7 +434,7 @@ pub fn count_label(n: usize) -> String {
 
 /// The name of the archive page a member's activity is the oldest of: the last segment of
 /// the activity's own page URL, unique on the site (its ID without one).
-pub fn local_page_name(ctx: &Ctx<'_>, handle: &str, id: &str) -> String {
+fn local_page_name(ctx: &Ctx<'_>, handle: &str, id: &str) -> String {
     ctx.urls(handle, id)
         .and_then(|u| u.page.trim_end_matches('/').rsplit('/').next().map(str::to_owned))
         .unwrap_or_else(|| id.to_owned())
@@ -276,6 +442,6 @@ pub fn local_page_name(ctx: &Ctx<'_>, handle: &str, id: &str) -> String {
 
 /// [`local_page_name`] of a followed instance's activity: a hash of its label and ID, as its
 /// IDs are another server's and never reach a URL here.
-pub fn remote_page_name(label: &str, id: &str) -> String {
+fn remote_page_name(label: &str, id: &str) -> String {
     format!("r-{:016x}", paging::remote_cut_hash(label, id))
 }
