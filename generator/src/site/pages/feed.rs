@@ -1,6 +1,6 @@
 //! Paginated feeds of cards: the combined feed, a user's feed and a user's per-sport feed.
-//! Pagination and sport filtering are real pages (`page/{name}/`, `sport/{sport}/`), so both work
-//! without JavaScript and the filter sees every year, not only the loaded ones.
+//! Pagination and sport filtering are real pages (`page/{name}/`, `sport/{sport}/`), so
+//! both work without JavaScript and the filter sees every year, not only the loaded ones.
 //!
 //! Pages are stable (`docs/site.md`, "Feed pages"): the first page (`{base}`) shows the
 //! newest [`FEED_PAGE_SIZE`] cards, and the archive pages `{base}page/{name}/` hold the whole
