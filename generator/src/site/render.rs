@@ -108,7 +108,7 @@ pub struct Ctx<'a> {
 /// rendered from: a hash of the theme, the site shell, the page's own fields and, per card,
 /// the activity's URL and [`Instance::card_stamps`] (on the combined feeds, the entry stamp
 /// made of both, `urls::entry_stamps`). A page whose key is unchanged and whose
-/// file exists is not rendered again: with stable feed pages (`pages::feed::layout`) that is
+/// file exists is not rendered again: with stable feed pages (`site::paging`) that is
 /// every archive page but the newest, so a job costs what its change touches, not what the
 /// instance holds. The shared pages that show no activity have keys too
 /// (`pages::shared::render_keyed`). Kept in `{root}/.site/page-keys-{out}.json` (data

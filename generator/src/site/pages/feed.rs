@@ -15,6 +15,7 @@
 use super::super::SiteError;
 use super::super::paging;
 use super::super::render::{Ctx, FEED_JSON_PAGE_SIZE, FEED_PAGE_SIZE, PageKeys, page_url};
+use super::super::urls;
 use super::super::view::{self, CardView, Link};
 use crate::federation::RemoteItem;
 use crate::merge::{MergedActivity, shard_card};
@@ -299,11 +300,7 @@ pub fn publish_json_feed(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
         let entries = ctx.entry_stamps.get(&u.handle);
         keyed.extend(u.activities.iter().enumerate().filter(|(_, a)| a.is_listed()).map(
             |(i, a)| {
-                let stamp = entries.and_then(|e| e.stamps.get(i)).copied().unwrap_or(0);
-                let cut = entries
-                    .and_then(|e| e.cuts.get(i))
-                    .copied()
-                    .unwrap_or_else(|| paging::local_cut_hash(&u.handle, &a.summary.id));
+                let (stamp, cut) = member_entry(entries.map(|e| e.as_ref()), i, &u.handle, a);
                 (a.summary.started_at.unix_ms(), Entry::Local(&u.handle, a, Some(stamp), cut))
             },
         ));
@@ -430,6 +427,22 @@ fn remote_key(key: &mut Vec<u8>, label: &str, item: &RemoteItem) {
 /// "1 activity", "12 activities".
 pub fn count_label(n: usize) -> String {
     if n == 1 { "1 activity".to_owned() } else { format!("{n} activities") }
+}
+
+/// The entry stamp and cut hash of a member's `k`-th activity `a`, as kept in `entries`
+/// (`urls::Entries`); a member without kept entries gets stamp 0 and a cut hash made now.
+pub fn member_entry(
+    entries: Option<&urls::Entries>,
+    k: usize,
+    handle: &str,
+    a: &MergedActivity,
+) -> (u64, u64) {
+    let stamp = entries.and_then(|e| e.stamps.get(k)).copied().unwrap_or(0);
+    let cut = entries
+        .and_then(|e| e.cuts.get(k))
+        .copied()
+        .unwrap_or_else(|| paging::local_cut_hash(handle, &a.summary.id));
+    (stamp, cut)
 }
 
 /// The name of the archive page a member's activity is the oldest of: the last segment of

@@ -9,7 +9,7 @@ use super::super::escape::json_for_html;
 use super::super::render::{Ctx, PageKeys};
 use super::super::urls;
 use super::super::view::sport_meta;
-use super::feed::{FeedSpec, render_feed};
+use super::feed::{FeedSpec, member_entry, render_feed};
 use crate::merge::{MergedActivity, MergedUser};
 use crate::site::templates::{format_distance, format_duration};
 use bincio_bas::Sport;
@@ -49,18 +49,10 @@ pub fn render_shared(ctx: &Ctx<'_>) -> Result<Vec<String>, SiteError> {
     // Each user's stamps and cut hashes looked up once, not once per activity.
     let of_user: Vec<Option<&urls::Entries>> =
         users.iter().map(|u| ctx.entry_stamps.get(&u.handle).map(|e| e.as_ref())).collect();
-    let stamps: Vec<u64> = keyed
+    let (stamps, cuts): (Vec<u64>, Vec<u64>) = keyed
         .iter()
-        .map(|(_, _, i, k, _)| of_user[*i].and_then(|e| e.stamps.get(*k)).copied().unwrap_or(0))
-        .collect();
-    let cuts: Vec<u64> = keyed
-        .iter()
-        .map(|(_, _, i, k, a)| {
-            of_user[*i].and_then(|e| e.cuts.get(*k)).copied().unwrap_or_else(|| {
-                super::super::paging::local_cut_hash(&users[*i].handle, &a.summary.id)
-            })
-        })
-        .collect();
+        .map(|(_, _, i, k, a)| member_entry(of_user[*i], *k, &users[*i].handle, a))
+        .unzip();
     let items: Vec<(&str, &MergedActivity)> =
         keyed.into_iter().map(|(_, _, i, _, a)| (users[i].handle.as_str(), a)).collect();
     let single = ctx.inst.single_user;
