@@ -396,9 +396,15 @@ fn link_if_changed(
 }
 
 /// `link(src, dst)`, creating `dir` (the folder of `dst`) when the link finds it missing.
+///
+/// After a `NotFound` the folder is made (a no-op when it exists) and the link tried once
+/// more, whether or not the folder exists by then: threads publishing files into one new
+/// folder at once race, and the one whose link failed may find the folder already made by
+/// another. Asking `dir.exists()` first took that for a missing source and failed the build.
+/// A second `NotFound` is the source's.
 fn link_making_dir(src: &Path, dst: &Path, dir: &Path) -> std::io::Result<()> {
     match std::fs::hard_link(src, dst) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(dir)?;
             std::fs::hard_link(src, dst)
         }
@@ -469,6 +475,30 @@ fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Threads linking files into one folder that does not exist yet all succeed: the folder
+    /// made by one of them between another's failed `link` and its retry is no error.
+    #[test]
+    fn links_into_one_new_folder_from_many_threads_all_succeed() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let src = tmp.path().join("src.json");
+        std::fs::write(&src, b"{}").unwrap_or_else(|e| panic!("{e}"));
+        for round in 0..200 {
+            let dir = tmp.path().join(format!("out-{round}/data/activities"));
+            let barrier = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                for t in 0..8 {
+                    let (src, dir, barrier) = (&src, &dir, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        let dst = dir.join(format!("{t}.json"));
+                        copy_if_changed_to(src, &dst, Dest::New)
+                            .unwrap_or_else(|e| panic!("round {round}, thread {t}: {e}"));
+                    });
+                }
+            });
+        }
+    }
 
     #[test]
     fn a_published_file_is_world_readable_skipped_when_identical_and_leaves_no_temp_file() {
